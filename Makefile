@@ -1,0 +1,58 @@
+# Concord — every target installs what it needs first, so each works from a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: install run test lint bench worker beat lock browser clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.lock
+	$(PIP) install --quiet --no-deps -e .
+	touch $(STAMP)
+
+# Install, migrate, seed demo data and serve on http://127.0.0.1:8000 (SQLite + in-process tasks
+# unless DATABASE_URL / REDIS_URL say otherwise).
+run: install
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
+	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
+
+# Browser tests need Debian's chromium; install it when missing (root or sudo), never a downloaded build.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing: browser tests will be skipped (apt-get install chromium)"; fi; }
+
+test: install browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check revops billing revrec compliance tests bench
+
+bench: install
+	$(PY) -m bench $(BENCH_ARGS)
+
+worker: install
+	$(VENV)/bin/celery -A revops worker --loglevel=INFO --concurrency=2
+
+beat: install
+	$(VENV)/bin/celery -A revops beat --loglevel=INFO
+
+# Re-resolve the pins after editing pyproject.toml.
+lock:
+	rm -rf /tmp/concord-lock && $(PYTHON) -m venv /tmp/concord-lock
+	/tmp/concord-lock/bin/pip install --quiet -e '.[dev]'
+	/tmp/concord-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

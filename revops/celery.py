@@ -1,0 +1,16 @@
+"""The Celery application.
+
+Reliability settings follow Celery's own guidance for work that must not be lost: acknowledge late,
+re-queue when a worker dies, fetch one task at a time, JSON only. Without a broker (the quick start)
+tasks run in-process (``task_always_eager``) so nothing else has to be installed.
+"""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revops.settings.base")
+
+app = Celery("revops")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ContractsConfig(AppConfig):
+    name = "revops.contracts"
+    label = "contracts"
+    verbose_name = "Customers and contracts"

@@ -1,0 +1,71 @@
+"""Demo data registry. Users first, then each app's seeder in registration order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from compliance.audit import audit_record
+from revops.core.services.roles import sync_role_groups
+from revops.roles import ADMIN, ROLE_LABELS, ROLES
+
+DEMO_PASSWORD_SUFFIX = "-demo-pass"  # noqa: S105 - published demo credentials, printed by seed_demo
+_SEEDERS: list[tuple[str, Callable]] = []
+
+
+def register_seeder(name: str, fn: Callable) -> None:
+    if name not in {n for n, _ in _SEEDERS}:
+        _SEEDERS.append((name, fn))
+
+
+def seed_users() -> list[tuple[str, str, str]]:
+    sync_role_groups()
+    user_model = get_user_model()
+    created = []
+    names = {
+        ADMIN: ("Ada", "Admin"),
+        "finance": ("Fiona", "Finance"),
+        "pricing": ("Pablo", "Pricing"),
+        "approver": ("Amara", "Approver"),
+        "auditor": ("Otto", "Auditor"),
+    }
+    for role in ROLES:
+        password = f"{role}{DEMO_PASSWORD_SUFFIX}"
+        user, was_created = user_model.objects.get_or_create(
+            username=role,
+            defaults={
+                "first_name": names[role][0],
+                "last_name": names[role][1],
+                "email": f"{role}@demo.concord.test",
+            },
+        )
+        if was_created:
+            user.set_password(password)
+            user.is_staff = role == ADMIN
+            user.is_superuser = role == ADMIN
+            user.save()
+            audit_record(actor="seed_demo", action="user.created", obj=user, changes={"role": role})
+        user.groups.add(Group.objects.get(name=role))
+        created.append((role, password, ROLE_LABELS[role]))
+    # A second approver so maker-checker flows can be shown end to end.
+    second, was_created = user_model.objects.get_or_create(
+        username="approver2",
+        defaults={"first_name": "Bo", "last_name": "Checker", "email": "approver2@demo.concord.test"},
+    )
+    if was_created:
+        second.set_password(f"approver2{DEMO_PASSWORD_SUFFIX}")
+        second.save()
+        audit_record(actor="seed_demo", action="user.created", obj=second, changes={"role": "approver"})
+    second.groups.add(Group.objects.get(name="approver"))
+    created.append(("approver2", f"approver2{DEMO_PASSWORD_SUFFIX}", ROLE_LABELS["approver"]))
+    return created
+
+
+def run_seeders(*, log: Callable[[str], None]) -> list[str]:
+    lines = []
+    for name, fn in _SEEDERS:
+        result = fn()
+        lines.append(f"seeded {name}: {result}")
+    return lines

@@ -1,0 +1,137 @@
+"""Start real Celery worker processes against the test database (PostgreSQL) and Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url() -> str:
+    s = connection.settings_dict
+    user = s.get("USER") or ""
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    host = s.get("HOST") or "127.0.0.1"
+    port = f":{s['PORT']}" if s.get("PORT") else ""
+    return f"postgres://{auth}{host}{port}/{s['NAME']}"
+
+
+class Workers:
+    def __init__(self, queue: str):
+        self.queue = queue
+        self.procs: list[subprocess.Popen] = []
+        self.logs: list[Path] = []
+
+    def env(self) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "revops.settings.base",
+                "DATABASE_URL": database_url(),
+                "REDIS_URL": settings.CELERY_BROKER_URL,
+                "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+                "CELERY_QUEUE": self.queue,
+                "DB_CONN_MAX_AGE": "0",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        return env
+
+    def start(self, count: int = 1, concurrency: int = 1) -> None:
+        for _ in range(count):
+            log = Path(f"/tmp/concord-worker-{self.queue}-{len(self.procs)}.log")
+            handle = open(log, "w")  # noqa: SIM115
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "revops",
+                    "worker",
+                    "-Q",
+                    self.queue,
+                    "--pool=prefork",
+                    f"--concurrency={concurrency}",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-n",
+                    f"w{len(self.procs)}-{self.queue}@%h",
+                    "--loglevel=INFO",
+                ],
+                cwd=ROOT,
+                env=self.env(),
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            self.procs.append(proc)
+            self.logs.append(log)
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        for log in self.logs:
+            while "ready." not in log.read_text():
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"worker did not start:\n{log.read_text()[-3000:]}")
+                time.sleep(0.2)
+
+    def kill(self, index: int = 0, sig: int = signal.SIGKILL) -> None:
+        """SIGKILL the whole process group (main process and its pool children): a lost worker."""
+        proc = self.procs[index]
+        os.killpg(proc.pid, sig)
+        proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    proc.wait(timeout=20)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    os.killpg(proc.pid, signal.SIGKILL)
+
+    def output(self) -> str:
+        return "\n".join(log.read_text()[-4000:] for log in self.logs)
+
+
+@contextmanager
+def real_workers(count: int = 1, concurrency: int = 1):
+    """Run ``count`` worker processes on a private queue; the test process sends real tasks to them."""
+    from revops.celery import app
+
+    queue = f"test-{uuid.uuid4().hex[:10]}"
+    workers = Workers(queue)
+    old = (app.conf.task_always_eager, app.conf.task_default_queue, app.conf.broker_url)
+    app.conf.task_always_eager = False
+    app.conf.task_default_queue = queue
+    app.conf.broker_url = settings.CELERY_BROKER_URL
+    try:
+        workers.start(count, concurrency)
+        yield workers
+    finally:
+        workers.stop()
+        app.conf.task_always_eager, app.conf.task_default_queue, app.conf.broker_url = old
+
+
+def wait_for(predicate, *, timeout: float = 60, interval: float = 0.2, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
