@@ -13,6 +13,7 @@ urlpatterns = [
     re_path(r"^api/(?P<path>.*)$", unknown_api_path),
     path("admin/", admin.site.urls),
     path("", include("revops.core.urls")),
+    path("", include("billing.urls")),
     path("", include("compliance.urls")),
 ]
 

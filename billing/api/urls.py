@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("billing.api.catalog_urls")),
+    path("", include("billing.api.usage_urls")),
+]

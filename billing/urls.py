@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("pricing/", include("billing.views.catalog_urls")),
+    path("usage/", include("billing.views.usage_urls")),
+]

@@ -1,0 +1,97 @@
+"""Contracts and their lines: the one model that billing and revenue recognition both read."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from revops.fields import AmountField, CurrencyField, QuantityField, UnitPriceField
+
+from .catalog import RecognitionMethod
+
+
+class Contract(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PENDING_APPROVAL = "pending_approval", "Pending approval"
+        ACTIVE = "active", "Active"
+        TERMINATED = "terminated", "Terminated"
+        EXPIRED = "expired", "Expired"
+
+    class BillingAnchor(models.TextChoices):
+        CALENDAR = "calendar", "Calendar (1st of the month)"
+        ANNIVERSARY = "anniversary", "Anniversary (contract start day)"
+
+    number = models.CharField(max_length=32, unique=True)
+    customer = models.ForeignKey("contracts.Customer", on_delete=models.PROTECT, related_name="contracts")
+    currency = CurrencyField()
+    start_date = models.DateField()
+    end_date = models.DateField()
+    billing_anchor = models.CharField(max_length=16, choices=BillingAnchor.choices, default=BillingAnchor.CALENDAR)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    version = models.PositiveIntegerField(default=1)
+    transaction_price = AmountField(default=0)
+    terminated_on = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end_date__gt=models.F("start_date")), name="contract_end_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class ContractLine(models.Model):
+    class Billing(models.TextChoices):
+        RECURRING = "recurring", "Recurring"
+        ONE_TIME = "one_time", "One-time"
+        USAGE = "usage", "Usage"
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="lines")
+    key = models.SlugField(max_length=64)
+    product = models.ForeignKey("contracts.Product", on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey("billing.Plan", null=True, blank=True, on_delete=models.PROTECT, related_name="contract_lines")
+    billing = models.CharField(max_length=12, choices=Billing.choices, default=Billing.RECURRING)
+    quantity = QuantityField(default=1)
+    unit_price = UnitPriceField(null=True, blank=True, help_text="Override of the plan's list price")
+    amount = AmountField(null=True, blank=True, help_text="Fixed amount (one-time items, commits)")
+    ssp = AmountField(null=True, blank=True, help_text="Standalone selling price override")
+    ssp_reason = models.CharField(max_length=200, blank=True, default="")
+    recognition = models.CharField(max_length=20, choices=RecognitionMethod.choices, blank=True, default="")
+    service_start = models.DateField(null=True, blank=True)
+    service_end = models.DateField(null=True, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    ended_on = models.DateField(null=True, blank=True, help_text="Set when an amendment ends this line")
+
+    class Meta:
+        ordering = ["contract", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["contract", "key"], name="contract_line_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.contract.number}/{self.key}"
+
+
+class ContractVersion(models.Model):
+    """Append-only history: every amendment records the contract as it became, the change, and who made it."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="versions")
+    version = models.PositiveIntegerField()
+    effective_date = models.DateField()
+    kind = models.CharField(max_length=32)  # created, amendment, termination
+    changes = models.JSONField(default=list)
+    snapshot = models.JSONField(default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["contract", "version"]
+        constraints = [models.UniqueConstraint(fields=["contract", "version"], name="contract_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id} v{self.version}"

@@ -1,0 +1,35 @@
+"""Model field conventions shared by every app.
+
+- Unit prices keep 12 decimal places (AI token prices such as 0.000002 are normal) — accounting.md §1.
+- Document amounts are stored with 4 decimal places (enough for every ISO 4217 minor unit) and are
+  always rounded to the currency's own minor unit *before* they are saved (``revops.money.round_money``).
+- Currencies are ISO 4217 codes (django-money's CurrencyField, validated against py-moneyed).
+"""
+
+from django.db import models
+from djmoney.models.fields import CurrencyField as _CurrencyField
+
+
+def UnitPriceField(**kwargs) -> models.DecimalField:  # noqa: N802 - field factory
+    kwargs.setdefault("max_digits", 30)
+    kwargs.setdefault("decimal_places", 12)
+    return models.DecimalField(**kwargs)
+
+
+def AmountField(**kwargs) -> models.DecimalField:  # noqa: N802
+    kwargs.setdefault("max_digits", 20)
+    kwargs.setdefault("decimal_places", 4)
+    return models.DecimalField(**kwargs)
+
+
+def QuantityField(**kwargs) -> models.DecimalField:  # noqa: N802
+    kwargs.setdefault("max_digits", 30)
+    kwargs.setdefault("decimal_places", 10)
+    return models.DecimalField(**kwargs)
+
+
+def CurrencyField(**kwargs):  # noqa: N802
+    kwargs.setdefault("max_length", 3)
+    kwargs.setdefault("default", "USD")
+    kwargs.setdefault("price_field", None)
+    return _CurrencyField(**kwargs)
