@@ -1,0 +1,147 @@
+"""Rating entry points: validate the input, run the model exactly, round the line once.
+
+This is the code behind ``POST /pricing/preview`` and the billing run alike (house style: the math is
+pure, so previews and re-performance use exactly the same code as the real run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from revops.money import MoneyError, minor_units, round_money
+
+from ._exact import Inexact, exact_context, normalize, wide_context
+from .models import EVENT_RATERS, QUANTITY_RATERS
+from .types import (
+    EVENT_MODELS,
+    QUANTITY_MODELS,
+    ZERO,
+    BreakdownLine,
+    ChargeSpec,
+    FieldError,
+    RatingError,
+    RatingResult,
+)
+from .validation import parse_charge, to_decimal
+
+_TOO_PRECISE = "needs more than 50 significant digits to rate exactly"
+
+
+def _check_currency(currency: str) -> None:
+    try:
+        minor_units(currency)
+    except MoneyError as exc:
+        raise RatingError.single("currency", str(exc)) from None
+
+
+def _revalidated(charge: ChargeSpec) -> ChargeSpec:
+    """Re-parse the spec (idempotent) so the engine never runs on unvalidated properties."""
+    return parse_charge(charge.model, charge.properties, field=charge.field)
+
+
+def _result(currency: str, units: Decimal, lines: list[BreakdownLine]) -> RatingResult:
+    """Sum the exact lines and round the total once (accounting.md §1)."""
+    with exact_context():
+        exact = sum((line.amount for line in lines), ZERO)
+    with wide_context():
+        amount = round_money(exact, currency)
+    return RatingResult(
+        currency=currency.upper(),
+        amount=amount,
+        exact_amount=normalize(exact),
+        units=normalize(units),
+        breakdown=tuple(lines),
+    )
+
+
+def rate_quantity(charge: ChargeSpec, quantity: Decimal | int | str, *, currency: str) -> RatingResult:
+    """Rate a quantity with a flat, standard, graduated, volume or package charge."""
+    _check_currency(currency)
+    charge = _revalidated(charge)
+    if charge.model not in QUANTITY_MODELS:
+        raise RatingError.single("quantity", f"the {charge.model} model rates events, not a quantity")
+    units = to_decimal(quantity, "quantity")
+    if units < 0:
+        raise RatingError.single("quantity", "must not be negative")
+    try:
+        with exact_context():
+            lines = QUANTITY_RATERS[charge.model](charge.properties, units)
+        return _result(currency, units, lines)
+    except Inexact:
+        raise RatingError.single("quantity", _TOO_PRECISE) from None
+
+
+def event_amounts(events: Sequence[Mapping[str, Any]], field: str) -> list[Decimal]:
+    """The ``field`` amount of every event, in order; every bad one is reported (``events[i].<field>``)."""
+    if isinstance(events, str | bytes) or not isinstance(events, Sequence):
+        raise RatingError.single("events", "must be a list of event property objects")
+    amounts: list[Decimal] = []
+    errors: list[FieldError] = []
+    for index, event in enumerate(events):
+        path = f"events[{index}].{field}"
+        if not isinstance(event, Mapping):
+            errors.append(FieldError(f"events[{index}]", "must be an object of event properties"))
+        elif event.get(field) is None:
+            errors.append(FieldError(path, "the amount property is missing"))
+        else:
+            try:
+                amount = to_decimal(event[field], path)
+            except RatingError as exc:
+                errors.extend(exc.errors)
+                continue
+            if amount < 0:
+                errors.append(FieldError(path, "must not be negative"))
+            else:
+                amounts.append(amount)
+    if errors:
+        raise RatingError(errors)
+    return amounts
+
+
+def rate_events(charge: ChargeSpec, events: Sequence[Mapping[str, Any]], *, currency: str) -> RatingResult:
+    """Rate events (each a mapping of properties, amount in ``charge.field``) with a percentage,
+    graduated_percentage or dynamic charge, in the order given."""
+    _check_currency(currency)
+    charge = _revalidated(charge)
+    if charge.model not in EVENT_MODELS:
+        raise RatingError.single("events", f"the {charge.model} model rates a quantity, not events")
+    if not charge.field:
+        raise RatingError.single(
+            "field", f"the {charge.model} model needs the name of the event amount property"
+        )
+    amounts = event_amounts(events, charge.field)
+    try:
+        with exact_context():
+            lines = EVENT_RATERS[charge.model](charge.properties, amounts)
+            units = Decimal(len(amounts)) if charge.model == "dynamic" else sum(amounts, ZERO)
+        return _result(currency, units, lines)
+    except Inexact:
+        raise RatingError.single("events", _TOO_PRECISE) from None
+
+
+def rate(
+    charge: ChargeSpec,
+    *,
+    currency: str,
+    quantity: Decimal | int | str | None = None,
+    events: Sequence[Mapping[str, Any]] | None = None,
+) -> RatingResult:
+    """Rate with whichever input the model takes: ``quantity`` for flat, standard, graduated, volume
+    and package (a flat charge defaults to a quantity of 1), ``events`` for the others."""
+    if quantity is not None and events is not None:
+        raise RatingError.single("events", "send either quantity or events, not both")
+    if charge.model in EVENT_MODELS:
+        if quantity is not None:
+            raise RatingError.single("quantity", f"the {charge.model} model rates events, not a quantity")
+        if events is None:
+            raise RatingError.single("events", f"the {charge.model} model needs events")
+        return rate_events(charge, events, currency=currency)
+    if events is not None:
+        raise RatingError.single("events", f"the {charge.model} model rates a quantity, not events")
+    if quantity is None:
+        if charge.model != "flat":
+            raise RatingError.single("quantity", f"the {charge.model} model needs a quantity")
+        quantity = 1
+    return rate_quantity(charge, quantity, currency=currency)
