@@ -9,6 +9,7 @@ from revops.core.api.views import ApiGenericView, ApiView
 
 class AuditEventListView(ApiGenericView):
     area = "audit"
+    list_view = True
     serializer_class = AuditEventSerializer
     cursor_ordering = "-seq"
 

@@ -2,4 +2,12 @@ from .catalog import Product, RecognitionMethod
 from .contracts import Contract, ContractLine, ContractVersion
 from .customers import Customer, LegalEntity
 
-__all__ = ["Contract", "ContractLine", "ContractVersion", "Customer", "LegalEntity", "Product", "RecognitionMethod"]
+__all__ = [
+    "Contract",
+    "ContractLine",
+    "ContractVersion",
+    "Customer",
+    "LegalEntity",
+    "Product",
+    "RecognitionMethod",
+]

@@ -17,8 +17,9 @@ class Product(models.Model):
     code = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
-    recognition = models.CharField(max_length=20, choices=RecognitionMethod.choices,
-                                   default=RecognitionMethod.RATABLE_DAILY)
+    recognition = models.CharField(
+        max_length=20, choices=RecognitionMethod.choices, default=RecognitionMethod.RATABLE_DAILY
+    )
     revenue_account = models.CharField(max_length=32, default="4000")
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -27,20 +27,26 @@ class Contract(models.Model):
     currency = CurrencyField()
     start_date = models.DateField()
     end_date = models.DateField()
-    billing_anchor = models.CharField(max_length=16, choices=BillingAnchor.choices, default=BillingAnchor.CALENDAR)
+    billing_anchor = models.CharField(
+        max_length=16, choices=BillingAnchor.choices, default=BillingAnchor.CALENDAR
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True)
     version = models.PositiveIntegerField(default=1)
     transaction_price = AmountField(default=0)
     terminated_on = models.DateField(null=True, blank=True)
     notes = models.TextField(blank=True, default="")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(end_date__gt=models.F("start_date")), name="contract_end_after_start"),
+            models.CheckConstraint(
+                condition=models.Q(end_date__gt=models.F("start_date")), name="contract_end_after_start"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -56,7 +62,9 @@ class ContractLine(models.Model):
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="lines")
     key = models.SlugField(max_length=64)
     product = models.ForeignKey("contracts.Product", on_delete=models.PROTECT, related_name="+")
-    plan = models.ForeignKey("billing.Plan", null=True, blank=True, on_delete=models.PROTECT, related_name="contract_lines")
+    plan = models.ForeignKey(
+        "billing.Plan", null=True, blank=True, on_delete=models.PROTECT, related_name="contract_lines"
+    )
     billing = models.CharField(max_length=12, choices=Billing.choices, default=Billing.RECURRING)
     quantity = QuantityField(default=1)
     unit_price = UnitPriceField(null=True, blank=True, help_text="Override of the plan's list price")
@@ -86,12 +94,16 @@ class ContractVersion(models.Model):
     kind = models.CharField(max_length=32)  # created, amendment, termination
     changes = models.JSONField(default=list)
     snapshot = models.JSONField(default=dict)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["contract", "version"]
-        constraints = [models.UniqueConstraint(fields=["contract", "version"], name="contract_version_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "version"], name="contract_version_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.contract_id} v{self.version}"

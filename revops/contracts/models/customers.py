@@ -27,17 +27,25 @@ class Customer(models.Model):
     external_id = models.CharField(max_length=128, unique=True)
     name = models.CharField(max_length=200)
     currency = CurrencyField()
-    timezone = models.CharField(max_length=64, default="UTC", help_text="IANA time zone used for billing periods")
+    timezone = models.CharField(
+        max_length=64, default="UTC", help_text="IANA time zone used for billing periods"
+    )
     email = models.EmailField(blank=True, default="")
-    tax_rate = models.DecimalField(max_digits=7, decimal_places=4, default=0, help_text="Exclusive tax rate, percent")
-    legal_entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="customers", null=True, blank=True)
+    tax_rate = models.DecimalField(
+        max_digits=7, decimal_places=4, default=0, help_text="Exclusive tax rate, percent"
+    )
+    legal_entity = models.ForeignKey(
+        LegalEntity, on_delete=models.PROTECT, related_name="customers", null=True, blank=True
+    )
     address = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name", "id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(tax_rate__gte=0, tax_rate__lte=100), name="customer_tax_rate_0_100"),
+            models.CheckConstraint(
+                condition=models.Q(tax_rate__gte=0, tax_rate__lte=100), name="customer_tax_rate_0_100"
+            ),
         ]
 
     def __str__(self) -> str:

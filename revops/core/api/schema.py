@@ -1,6 +1,7 @@
 """OpenAPI extensions: bearer auth and the RFC 9457 problem responses every operation can return."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema as _AutoSchema
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -48,3 +49,13 @@ def add_problem_responses(result, generator, request, public):
                     },
                 )
     return result
+
+
+class AutoSchema(_AutoSchema):
+    """Views that list set ``list_view = True``: their GET is named ``*_list`` and documented as a
+    paginated array (our views are plain APIViews, so spectacular cannot guess)."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        if self.method == "GET" and getattr(self.view, "list_view", False):
+            return True
+        return super()._is_list_view(serializer)

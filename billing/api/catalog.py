@@ -1,0 +1,411 @@
+"""Catalog and pricing API (api.md: Catalog and pricing)."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from billing.catalog import selectors, services
+from billing.catalog.simulator import preview_charge, simulate_version
+from billing.models import Meter, Plan, PlanVersion
+from revops.contracts.models import Product, RecognitionMethod
+from revops.contracts.services.products import product_create, product_update
+from revops.core.api.fields import DecimalStringField, decimal_str
+from revops.core.api.views import ApiGenericView, ApiView
+
+# --- serializers ---------------------------------------------------------------------------------
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    code = serializers.SlugField(max_length=64)
+    recognition = serializers.ChoiceField(
+        choices=RecognitionMethod.choices, default=RecognitionMethod.RATABLE_DAILY
+    )
+    revenue_account = serializers.CharField(max_length=32, required=False, default="4000")
+
+    class Meta:
+        model = Product
+        fields = ["id", "code", "name", "description", "recognition", "revenue_account", "active"]
+        read_only_fields = ["id"]
+        extra_kwargs = {"description": {"required": False}, "active": {"required": False}}
+
+
+class MeterSerializer(serializers.ModelSerializer):
+    code = serializers.SlugField(max_length=64)
+    aggregation = serializers.ChoiceField(choices=Meter.Aggregation.choices)
+    field = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    filters = serializers.DictField(
+        child=serializers.ListField(child=serializers.JSONField()), required=False, default=dict
+    )
+    group_by = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
+
+    class Meta:
+        model = Meter
+        fields = ["id", "code", "name", "description", "aggregation", "field", "filters", "group_by"]
+        read_only_fields = ["id"]
+        extra_kwargs = {"description": {"required": False}}
+
+
+class ChargeIn(serializers.Serializer):
+    """Shape only; the catalog service checks the pricing rules (with full field paths)."""
+
+    code = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    product = serializers.CharField(max_length=64, required=False, allow_null=True)
+    meter = serializers.CharField(max_length=64, required=False, allow_null=True)
+    model = serializers.CharField(max_length=32)
+    properties = serializers.JSONField(required=False, default=dict)
+    timing = serializers.CharField(required=False, default="in_arrears")
+    field = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    currency = serializers.CharField(max_length=3, required=False)
+    filters = serializers.JSONField(required=False, default=list)
+
+
+class PlanIn(serializers.Serializer):
+    code = serializers.SlugField(max_length=64)
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    currency = serializers.CharField(max_length=3)
+    interval = serializers.ChoiceField(choices=Plan.Interval.choices, default="month")
+    version_policy = serializers.ChoiceField(choices=Plan.VersionPolicy.choices, default="on_effective_date")
+    minimum_amount = DecimalStringField(required=False, allow_null=True, min_value=0)
+    effective_from = serializers.DateField(required=False)
+    charges = ChargeIn(many=True)
+
+
+class VersionIn(serializers.Serializer):
+    effective_from = serializers.DateField()
+    charges = ChargeIn(many=True)
+    minimum_amount = DecimalStringField(required=False, allow_null=True, min_value=0)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    status = serializers.ChoiceField(
+        choices=["draft", "published"],
+        default="published",
+        help_text="published (default): contracts move on effective_from; draft: simulate first",
+    )
+
+
+def _raw_charges(request_data) -> list:
+    """The charges exactly as sent (the serializer only checked their shape)."""
+    return list(request_data.get("charges") or [])
+
+
+def version_payload(version: PlanVersion) -> dict:
+    return {
+        "number": version.number,
+        "effective_from": version.effective_from,
+        "status": version.status,
+        "minimum_amount": decimal_str(version.minimum_amount),
+        "notes": version.notes,
+        "published_at": version.published_at,
+        "charges": [selectors.charge_payload(c) for c in version.charges.all()],
+    }
+
+
+def plan_payload(plan: Plan, *, as_of=None) -> dict:
+    versions = list(selectors.versions_of(plan))
+    published = [v for v in versions if v.is_published]
+    from django.utils import timezone
+
+    current = selectors.version_for_date(plan, as_of or timezone.localdate()) if published else None
+    return {
+        "id": plan.pk,
+        "code": plan.code,
+        "name": plan.name,
+        "description": plan.description,
+        "currency": plan.currency,
+        "interval": plan.interval,
+        "version_policy": plan.version_policy,
+        "minimum_amount": decimal_str(current.minimum_amount) if current else None,
+        "current_version": current.number if current else None,
+        "charges": [selectors.charge_payload(c) for c in current.charges.all()] if current else [],
+        "versions": [
+            {"number": v.number, "effective_from": v.effective_from, "status": v.status} for v in versions
+        ],
+    }
+
+
+PlanOut = inline_serializer(
+    "Plan",
+    fields={
+        "id": serializers.IntegerField(),
+        "code": serializers.CharField(),
+        "name": serializers.CharField(),
+        "description": serializers.CharField(),
+        "currency": serializers.CharField(),
+        "interval": serializers.CharField(),
+        "version_policy": serializers.CharField(),
+        "minimum_amount": serializers.CharField(allow_null=True),
+        "current_version": serializers.IntegerField(allow_null=True),
+        "charges": serializers.ListField(child=serializers.DictField()),
+        "versions": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+class VersionOut(serializers.Serializer):
+    number = serializers.IntegerField()
+    effective_from = serializers.DateField()
+    status = serializers.CharField()
+    minimum_amount = serializers.CharField(allow_null=True)
+    notes = serializers.CharField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    charges = serializers.ListField(child=serializers.DictField())
+
+
+# --- products and meters -----------------------------------------------------------------------
+
+
+class ProductListView(ApiGenericView):
+    area = "catalog"
+    list_view = True
+    serializer_class = ProductSerializer
+    queryset = Product.objects.all()
+
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def post(self, request):
+        data = ProductSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        product = product_create(actor=request.user, **data.validated_data)
+        return Response(ProductSerializer(product).data, status=201)
+
+
+class ProductDetailView(ApiGenericView):
+    area = "catalog"
+    serializer_class = ProductSerializer
+
+    def get(self, request, code):
+        return Response(ProductSerializer(get_object_or_404(Product, code=code)).data)
+
+    def patch(self, request, code):
+        product = get_object_or_404(Product, code=code)
+        data = ProductSerializer(product, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes = {k: v for k, v in data.validated_data.items() if k != "code"}
+        product = product_update(product=product, actor=request.user, **changes)
+        return Response(ProductSerializer(product).data)
+
+
+class MeterListView(ApiGenericView):
+    area = "catalog"
+    list_view = True
+    serializer_class = MeterSerializer
+    queryset = Meter.objects.all()
+
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def post(self, request):
+        data = MeterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        meter = services.meter_create(actor=request.user, **data.validated_data)
+        return Response(MeterSerializer(meter).data, status=201)
+
+
+class MeterDetailView(ApiGenericView):
+    area = "catalog"
+    serializer_class = MeterSerializer
+
+    def get(self, request, code):
+        return Response(MeterSerializer(get_object_or_404(Meter, code=code)).data)
+
+    def patch(self, request, code):
+        meter = get_object_or_404(Meter, code=code)
+        data = MeterSerializer(meter, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes = {k: v for k, v in data.validated_data.items() if k != "code"}
+        return Response(
+            MeterSerializer(services.meter_update(meter=meter, actor=request.user, **changes)).data
+        )
+
+
+# --- plans and versions --------------------------------------------------------------------------
+
+
+class PlanListView(ApiGenericView):
+    area = "catalog"
+    list_view = True
+    queryset = Plan.objects.all()
+    cursor_ordering = "code"
+
+    @extend_schema(responses=PlanOut)
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([plan_payload(p) for p in page])
+
+    @extend_schema(request=PlanIn, responses={201: PlanOut})
+    def post(self, request):
+        data = PlanIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = {k: v for k, v in data.validated_data.items() if k != "charges"}
+        plan = services.plan_create(actor=request.user, charges=_raw_charges(request.data), **values)
+        return Response(plan_payload(plan), status=201)
+
+
+class PlanDetailView(ApiView):
+    area = "catalog"
+
+    @extend_schema(
+        responses=PlanOut,
+        parameters=[OpenApiParameter("as_of", str, description="YYYY-MM-DD: version in force on that date")],
+    )
+    def get(self, request, code):
+        plan = get_object_or_404(Plan, code=code)
+        as_of = (
+            serializers.DateField().run_validation(request.query_params["as_of"])
+            if "as_of" in request.query_params
+            else None
+        )
+        return Response(plan_payload(plan, as_of=as_of))
+
+
+class PlanVersionListView(ApiView):
+    area = "catalog"
+
+    @extend_schema(responses=VersionOut(many=True))
+    def get(self, request, code):
+        plan = get_object_or_404(Plan, code=code)
+        return Response(
+            {
+                "results": [version_payload(v) for v in selectors.versions_of(plan)],
+                "next": None,
+                "previous": None,
+            }
+        )
+
+    @extend_schema(request=VersionIn, responses={201: VersionOut})
+    def post(self, request, code):
+        plan = get_object_or_404(Plan, code=code)
+        data = VersionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        version = services.plan_version_create(
+            plan=plan,
+            effective_from=v["effective_from"],
+            charges=_raw_charges(request.data),
+            minimum_amount=v.get("minimum_amount"),
+            notes=v["notes"],
+            publish=v["status"] == "published",
+            actor=request.user,
+        )
+        return Response(version_payload(version), status=201)
+
+
+class PlanVersionDetailView(ApiView):
+    area = "catalog"
+
+    @extend_schema(responses=VersionOut)
+    def get(self, request, code, number):
+        version = get_object_or_404(PlanVersion, plan__code=code, number=number)
+        return Response(version_payload(version))
+
+
+class PlanVersionPublishView(ApiView):
+    area = "catalog"
+
+    @extend_schema(request=None, responses=VersionOut)
+    def post(self, request, code, number):
+        version = get_object_or_404(PlanVersion, plan__code=code, number=number)
+        return Response(version_payload(services.plan_version_publish(version=version, actor=request.user)))
+
+
+# --- pricing preview and simulation -----------------------------------------------------------
+
+
+class PreviewChargeIn(serializers.Serializer):
+    model = serializers.CharField()
+    properties = serializers.JSONField(default=dict)
+    field = serializers.CharField(required=False, allow_blank=True)
+
+
+class PreviewIn(serializers.Serializer):
+    currency = serializers.CharField(max_length=3)
+    charge = PreviewChargeIn()
+    quantity = DecimalStringField(required=False, min_value=0)
+    events = serializers.ListField(child=serializers.DictField(), required=False, max_length=100000)
+
+
+PreviewOut = inline_serializer(
+    "PricingPreview",
+    fields={
+        "currency": serializers.CharField(),
+        "amount": serializers.CharField(),
+        "breakdown": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+class PricingPreviewView(ApiView):
+    area = "pricing"
+
+    @extend_schema(request=PreviewIn, responses=PreviewOut)
+    def post(self, request):
+        data = PreviewIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        return Response(
+            preview_charge(
+                currency=v["currency"],
+                model=v["charge"]["model"],
+                properties=request.data["charge"].get("properties", {}),
+                field=v["charge"].get("field") or None,
+                quantity=v.get("quantity"),
+                events=v.get("events"),
+            )
+        )
+
+
+class SimulateIn(serializers.Serializer):
+    plan = serializers.CharField()
+    version = serializers.IntegerField(required=False, help_text="Default: the version in force on start")
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    quantities = serializers.DictField(child=DecimalStringField(min_value=0), required=False, default=dict)
+    events = serializers.ListField(
+        child=serializers.DictField(), required=False, default=list, max_length=100000
+    )
+
+
+class PricingSimulateView(ApiView):
+    """Rate a whole price version over a window of usage, without saving anything."""
+
+    area = "pricing"
+
+    @extend_schema(
+        request=SimulateIn,
+        responses=inline_serializer(
+            "Simulation",
+            fields={
+                "plan": serializers.CharField(),
+                "version": serializers.IntegerField(),
+                "currency": serializers.CharField(),
+                "lines": serializers.ListField(child=serializers.DictField()),
+                "subtotal": serializers.CharField(),
+            },
+        ),
+    )
+    def post(self, request):
+        data = SimulateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        plan = get_object_or_404(Plan, code=v["plan"])
+        version = (
+            get_object_or_404(PlanVersion, plan=plan, number=v["version"])
+            if v.get("version")
+            else selectors.version_for_date(plan, v["start"].date())
+        )
+        return Response(
+            simulate_version(
+                version=version,
+                start=v["start"],
+                end=v["end"],
+                events=v["events"],
+                quantities=v["quantities"],
+            )
+        )

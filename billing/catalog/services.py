@@ -1,0 +1,380 @@
+"""Catalog services: meters, plans, price versions. One transaction each, audited.
+
+A published version is immutable; a price change is a new version with an effective date. Drafts can
+be edited, simulated and compared (impact view) before they are published."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from billing.catalog.validation import clean_amount, clean_charges
+from billing.models import Charge, Meter, Plan, PlanVersion
+from compliance.audit import audit_record
+from revops.errors import Conflict, FieldError, InvalidTransition, ValidationFailed
+from revops.money import is_currency
+
+AGGREGATIONS = [c[0] for c in Meter.Aggregation.choices]
+
+
+def _raise(errors: list[FieldError]) -> None:
+    if errors:
+        raise ValidationFailed(
+            errors[0].message if len(errors) == 1 else f"{len(errors)} fields are invalid.", errors=errors
+        )
+
+
+# --- meters -------------------------------------------------------------------------------------
+
+
+def _meter_errors(*, aggregation, field, filters, group_by) -> list[FieldError]:
+    errors = []
+    if aggregation not in AGGREGATIONS:
+        errors.append(FieldError("aggregation", f"Must be one of: {', '.join(AGGREGATIONS)}."))
+    if aggregation != "count" and not field:
+        errors.append(
+            FieldError("field", f"The {aggregation} aggregation needs the event property to aggregate.")
+        )
+    if not isinstance(filters, dict) or any(not isinstance(v, list) or not v for v in filters.values()):
+        errors.append(FieldError("filters", "Must be an object of property → non-empty list of values."))
+    if not isinstance(group_by, list) or any(not isinstance(g, str) or not g for g in group_by):
+        errors.append(FieldError("group_by", "Must be a list of property names."))
+    return errors
+
+
+@transaction.atomic
+def meter_create(
+    *,
+    code: str,
+    name: str,
+    aggregation: str,
+    field: str = "",
+    filters: dict | None = None,
+    group_by: list | None = None,
+    description: str = "",
+    actor=None,
+) -> Meter:
+    filters, group_by = filters or {}, group_by or []
+    errors = _meter_errors(aggregation=aggregation, field=field, filters=filters, group_by=group_by)
+    if Meter.objects.filter(code=code).exists():
+        errors.append(FieldError("code", f"A meter with code '{code}' already exists."))
+    _raise(errors)
+    meter = Meter.objects.create(
+        code=code,
+        name=name,
+        aggregation=aggregation,
+        field=field or "",
+        filters=filters,
+        group_by=group_by,
+        description=description,
+    )
+    audit_record(
+        actor=actor,
+        action="meter.created",
+        obj=meter,
+        changes={
+            "code": code,
+            "aggregation": aggregation,
+            "field": field,
+            "filters": filters,
+            "group_by": group_by,
+        },
+    )
+    return meter
+
+
+@transaction.atomic
+def meter_update(*, meter: Meter, actor=None, **changes) -> Meter:
+    """Name and description can always change; how a meter counts cannot once a charge prices it."""
+    meter = Meter.objects.select_for_update().get(pk=meter.pk)
+    counting = {
+        k
+        for k in ("aggregation", "field", "filters", "group_by")
+        if k in changes and changes[k] != getattr(meter, k)
+    }
+    if counting and meter.charges.exists():
+        raise Conflict(
+            "This meter is used by price plans: how it counts cannot change. Create a new meter.",
+            errors=[FieldError(k, "Locked: the meter is in use.") for k in sorted(counting)],
+        )
+    merged = {k: changes.get(k, getattr(meter, k)) for k in ("aggregation", "field", "filters", "group_by")}
+    _raise(_meter_errors(**merged))
+    diff = {k: {"from": getattr(meter, k), "to": v} for k, v in changes.items() if getattr(meter, k) != v}
+    for key, value in changes.items():
+        setattr(meter, key, value)
+    meter.save()
+    if diff:
+        audit_record(actor=actor, action="meter.updated", obj=meter, changes=diff)
+    return meter
+
+
+# --- plans and versions -------------------------------------------------------------------------
+
+
+def _save_charges(version: PlanVersion, cleaned: list[dict]) -> None:
+    Charge.objects.bulk_create(
+        [
+            Charge(
+                version=version,
+                position=i,
+                code=c["code"],
+                name=c["name"],
+                product=c["product"],
+                meter=c["meter"],
+                model=c["model"],
+                properties=c["properties"],
+                timing=c["timing"],
+                filters=c["filters"],
+                field=c["field"],
+            )
+            for i, c in enumerate(cleaned)
+        ]
+    )
+
+
+def _charges_snapshot(cleaned: list[dict]) -> list[dict]:
+    return [
+        {
+            **c,
+            "product": c["product"].code if c["product"] else None,
+            "meter": c["meter"].code if c["meter"] else None,
+        }
+        for c in cleaned
+    ]
+
+
+@transaction.atomic
+def plan_create(
+    *,
+    code: str,
+    name: str,
+    currency: str,
+    interval: str = "month",
+    charges: list | None = None,
+    minimum_amount=None,
+    effective_from: date | None = None,
+    version_policy: str = "on_effective_date",
+    description: str = "",
+    actor=None,
+) -> Plan:
+    """Create a plan and publish its first version (effective ``effective_from``, default today)."""
+    errors: list[FieldError] = []
+    currency = (currency or "").upper()
+    if not is_currency(currency):
+        errors.append(FieldError("currency", f"Unknown currency '{currency}'."))
+    if interval not in Plan.Interval.values:
+        errors.append(FieldError("interval", f"Must be one of: {', '.join(Plan.Interval.values)}."))
+    if version_policy not in Plan.VersionPolicy.values:
+        errors.append(
+            FieldError("version_policy", f"Must be one of: {', '.join(Plan.VersionPolicy.values)}.")
+        )
+    if Plan.objects.filter(code=code).exists():
+        errors.append(FieldError("code", f"A plan with code '{code}' already exists."))
+    minimum = clean_amount(minimum_amount, "minimum_amount", errors)
+    cleaned, charge_errors = clean_charges(charges or [], currency=currency or "USD")
+    errors.extend(charge_errors)
+    _raise(errors)
+    plan = Plan.objects.create(
+        code=code,
+        name=name,
+        currency=currency,
+        interval=interval,
+        version_policy=version_policy,
+        description=description,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    version = PlanVersion.objects.create(
+        plan=plan,
+        number=1,
+        effective_from=effective_from or timezone.localdate(),
+        minimum_amount=minimum,
+        status=PlanVersion.Status.PUBLISHED,
+        published_at=timezone.now(),
+        created_by=plan.created_by,
+        published_by=plan.created_by,
+    )
+    _save_charges(version, cleaned)
+    audit_record(
+        actor=actor,
+        action="plan.created",
+        obj=plan,
+        changes={"code": code, "currency": currency, "interval": interval, "version_policy": version_policy},
+    )
+    audit_record(
+        actor=actor,
+        action="plan_version.published",
+        obj=version,
+        changes={
+            "number": 1,
+            "effective_from": version.effective_from,
+            "minimum_amount": minimum,
+            "charges": _charges_snapshot(cleaned),
+        },
+    )
+    return plan
+
+
+@transaction.atomic
+def plan_update(*, plan: Plan, actor=None, **changes) -> Plan:
+    allowed = {"name", "description", "version_policy"}
+    bad = set(changes) - allowed
+    if bad:
+        raise ValidationFailed(
+            "These fields cannot be changed on a plan; publish a new version instead.",
+            errors=[FieldError(f, "read-only") for f in sorted(bad)],
+        )
+    if "version_policy" in changes and changes["version_policy"] not in Plan.VersionPolicy.values:
+        raise ValidationFailed("Unknown version policy.", field="version_policy")
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    diff = {k: {"from": getattr(plan, k), "to": v} for k, v in changes.items() if getattr(plan, k) != v}
+    for key, value in changes.items():
+        setattr(plan, key, value)
+    plan.save()
+    if diff:
+        audit_record(actor=actor, action="plan.updated", obj=plan, changes=diff)
+    return plan
+
+
+@transaction.atomic
+def plan_version_create(
+    *,
+    plan: Plan,
+    effective_from: date,
+    charges: list,
+    minimum_amount=None,
+    notes: str = "",
+    publish: bool = True,
+    actor=None,
+) -> PlanVersion:
+    """A new price version. Published at once (API default) or kept as a draft to simulate first."""
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    errors: list[FieldError] = []
+    if effective_from is None:
+        errors.append(FieldError("effective_from", "The date the new prices take effect is required."))
+    minimum = clean_amount(minimum_amount, "minimum_amount", errors)
+    cleaned, charge_errors = clean_charges(charges, currency=plan.currency)
+    errors.extend(charge_errors)
+    if (
+        publish
+        and effective_from
+        and plan.versions.filter(status=PlanVersion.Status.PUBLISHED, effective_from=effective_from).exists()
+    ):
+        errors.append(
+            FieldError("effective_from", f"A published version already takes effect on {effective_from}.")
+        )
+    _raise(errors)
+    number = (plan.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    user = actor if getattr(actor, "pk", None) else None
+    version = PlanVersion.objects.create(
+        plan=plan,
+        number=number,
+        effective_from=effective_from,
+        minimum_amount=minimum,
+        notes=notes,
+        created_by=user,
+        status=PlanVersion.Status.DRAFT,
+    )
+    _save_charges(version, cleaned)
+    audit_record(
+        actor=actor,
+        action="plan_version.created",
+        obj=version,
+        changes={
+            "plan": plan.code,
+            "number": number,
+            "effective_from": effective_from,
+            "minimum_amount": minimum,
+            "charges": _charges_snapshot(cleaned),
+        },
+    )
+    if publish:
+        plan_version_publish(version=version, actor=actor)
+        version.refresh_from_db()
+    return version
+
+
+@transaction.atomic
+def plan_version_update_draft(
+    *,
+    version: PlanVersion,
+    charges: list,
+    effective_from: date,
+    minimum_amount=None,
+    notes: str = "",
+    actor=None,
+) -> PlanVersion:
+    version = PlanVersion.objects.select_for_update().select_related("plan").get(pk=version.pk)
+    if version.is_published:
+        raise InvalidTransition(
+            f"Version {version.number} is published and can no longer change. "
+            "Create a new version with an effective date instead."
+        )
+    errors: list[FieldError] = []
+    minimum = clean_amount(minimum_amount, "minimum_amount", errors)
+    cleaned, charge_errors = clean_charges(charges, currency=version.plan.currency)
+    errors.extend(charge_errors)
+    if effective_from is None:
+        errors.append(FieldError("effective_from", "The date the new prices take effect is required."))
+    _raise(errors)
+    version.charges.all().delete()
+    version.effective_from, version.minimum_amount, version.notes = effective_from, minimum, notes
+    version.save(update_fields=["effective_from", "minimum_amount", "notes"])
+    _save_charges(version, cleaned)
+    audit_record(
+        actor=actor,
+        action="plan_version.draft_updated",
+        obj=version,
+        changes={
+            "effective_from": effective_from,
+            "minimum_amount": minimum,
+            "charges": _charges_snapshot(cleaned),
+        },
+    )
+    return version
+
+
+@transaction.atomic
+def plan_version_publish(*, version: PlanVersion, actor=None) -> PlanVersion:
+    version = PlanVersion.objects.select_for_update().select_related("plan").get(pk=version.pk)
+    if version.is_published:
+        raise InvalidTransition(f"Version {version.number} is already published.")
+    if not version.charges.exists():
+        raise ValidationFailed(
+            "A version needs at least one charge before it can be published.", field="charges"
+        )
+    version.status = PlanVersion.Status.PUBLISHED
+    version.published_at = timezone.now()
+    version.published_by = actor if getattr(actor, "pk", None) else None
+    try:
+        with transaction.atomic():
+            version.save(update_fields=["status", "published_at", "published_by"])
+    except IntegrityError:
+        raise ValidationFailed(
+            f"A published version already takes effect on {version.effective_from}.", field="effective_from"
+        )
+    audit_record(
+        actor=actor,
+        action="plan_version.published",
+        obj=version,
+        changes={
+            "plan": version.plan.code,
+            "number": version.number,
+            "effective_from": version.effective_from,
+        },
+    )
+    return version
+
+
+@transaction.atomic
+def plan_version_discard_draft(*, version: PlanVersion, actor=None) -> None:
+    version = PlanVersion.objects.select_for_update().get(pk=version.pk)
+    if version.is_published:
+        raise InvalidTransition("A published version is part of the record and cannot be deleted.")
+    audit_record(
+        actor=actor, action="plan_version.draft_discarded", obj=version, changes={"number": version.number}
+    )
+    version.charges.all().delete()
+    version.delete()
