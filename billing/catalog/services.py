@@ -158,9 +158,11 @@ def plan_create(
     effective_from: date | None = None,
     version_policy: str = "on_effective_date",
     description: str = "",
+    publish: bool = True,
     actor=None,
 ) -> Plan:
-    """Create a plan and publish its first version (effective ``effective_from``, default today)."""
+    """Create a plan and its first version (effective ``effective_from``, default today): published at
+    once (the API), or kept as a draft to be priced in the editor first (``publish=False``, the UI)."""
     errors: list[FieldError] = []
     currency = (currency or "").upper()
     if not is_currency(currency):
@@ -176,6 +178,8 @@ def plan_create(
     minimum = clean_amount(minimum_amount, "minimum_amount", errors)
     cleaned, charge_errors = clean_charges(charges or [], currency=currency or "USD")
     errors.extend(charge_errors)
+    if publish and not charges:
+        errors.append(FieldError("charges", "A published plan needs at least one charge."))
     _raise(errors)
     plan = Plan.objects.create(
         code=code,
@@ -191,10 +195,10 @@ def plan_create(
         number=1,
         effective_from=effective_from or timezone.localdate(),
         minimum_amount=minimum,
-        status=PlanVersion.Status.PUBLISHED,
-        published_at=timezone.now(),
+        status=PlanVersion.Status.PUBLISHED if publish else PlanVersion.Status.DRAFT,
+        published_at=timezone.now() if publish else None,
         created_by=plan.created_by,
-        published_by=plan.created_by,
+        published_by=plan.created_by if publish else None,
     )
     _save_charges(version, cleaned)
     audit_record(
@@ -205,7 +209,7 @@ def plan_create(
     )
     audit_record(
         actor=actor,
-        action="plan_version.published",
+        action="plan_version.published" if publish else "plan_version.created",
         obj=version,
         changes={
             "number": 1,
