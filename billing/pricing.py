@@ -364,6 +364,7 @@ def rate_period(
     quantities: Mapping[str, Decimal] | None = None,
     charges: Sequence[str] | None = None,
     period: tuple[date, date] | None = None,
+    true_up: bool | None = None,
 ) -> list[LineDraft]:
     """Rate the local-date range [start, end) of a billing period, split where a new price version takes
     effect: usage before the date is rated at the old version and after it at the new one, as separate
@@ -388,8 +389,8 @@ def rate_period(
             if line.kind == "fee" and used != full_days:
                 line = _prorated(line, used_days=used, period_days=full_days, currency=seg.version.currency)
             lines.append(line)
-    if segments and charges is None:
-        true_up = true_up_line(segments[-1].version, lines, service=(start, end))
-        if true_up:
-            lines.append(true_up)
+    if segments and (charges is None if true_up is None else true_up):
+        shortfall = true_up_line(segments[-1].version, lines, service=(start, end))
+        if shortfall:
+            lines.append(shortfall)
     return lines

@@ -3,4 +3,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("billing.api.catalog_urls")),
     path("", include("billing.api.usage_urls")),
+    path("", include("billing.api.billing_urls")),
 ]

@@ -111,3 +111,36 @@ class IdempotencyKey(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
+
+
+class OutboxEvent(TimeStamped):
+    """The one hook by which billing announces what happened (invoice finalized, voided, paid, credit
+    note issued, usage rated). Written in the same transaction as the change; consumers (revenue
+    recognition, webhooks) write a receipt per event, so each event is processed once per consumer."""
+
+    topic = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.object_type}:{self.object_id}"
+
+
+class OutboxReceipt(models.Model):
+    """A consumer has processed an outbox event. Unique per (consumer, event), written in the
+    consumer's own transaction: events that commit out of id order are never skipped, and none is
+    processed twice."""
+
+    consumer = models.CharField(max_length=64)
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="receipts")
+    processed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["consumer", "event"], name="outbox_receipt_once")]
+
+    def __str__(self) -> str:
+        return f"{self.consumer} ✓ {self.event_id}"

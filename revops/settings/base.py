@@ -184,9 +184,16 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "concord")
 CELERY_BEAT_SCHEDULE: dict = {
     "jobs-reap-stale": {"task": "core.reap_stale_jobs", "schedule": timedelta(minutes=5)},
     "audit-verify-chain": {"task": "compliance.verify_audit_chain", "schedule": crontab(minute=15, hour=2)},
+    "billing-daily-run": {"task": "billing.daily_billing_run", "schedule": crontab(minute=30, hour=0)},
+    "billing-resume-stalled-runs": {"task": "billing.resume_stalled_runs", "schedule": timedelta(minutes=1)},
+    "usage-ensure-partitions": {
+        "task": "billing.ensure_event_partitions",
+        "schedule": crontab(minute=5, hour=1),
+    },
 }
 
 # --- Concord --------------------------------------------------------------------------------
+BILLING_RUN_PARALLELISM = int(env("BILLING_RUN_PARALLELISM", "4"))
 CONCORD = {
     "LEGAL_ENTITY": env("CONCORD_LEGAL_ENTITY", "Concord Demo Inc."),
     "DEFAULT_CURRENCY": env("CONCORD_DEFAULT_CURRENCY", "USD"),

@@ -75,11 +75,21 @@ class ContractLine(models.Model):
     service_start = models.DateField(null=True, blank=True)
     service_end = models.DateField(null=True, blank=True)
     position = models.PositiveIntegerField(default=0)
-    ended_on = models.DateField(null=True, blank=True, help_text="Set when an amendment ends this line")
+    revision = models.PositiveIntegerField(
+        default=1, help_text="Amendments end a line and add the next revision"
+    )
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+    created_in_version = models.PositiveIntegerField(default=1)
 
     class Meta:
-        ordering = ["contract", "position", "id"]
-        constraints = [models.UniqueConstraint(fields=["contract", "key"], name="contract_line_key_unique")]
+        ordering = ["contract", "position", "revision", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "key", "revision"], name="contract_line_key_revision_unique"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.contract.number}/{self.key}"

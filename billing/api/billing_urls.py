@@ -1,0 +1,43 @@
+from django.urls import re_path
+
+from billing.api import contracts, invoices
+
+ID = r"(?P<pk>[0-9]+)"
+REF = r"(?P<ref>[-a-zA-Z0-9_.:@]+)"
+
+urlpatterns = [
+    re_path(r"^customers/?$", contracts.CustomerListView.as_view(), name="api-customers"),
+    re_path(rf"^customers/{REF}/?$", contracts.CustomerDetailView.as_view(), name="api-customer"),
+    re_path(r"^contracts/?$", contracts.ContractListView.as_view(), name="api-contracts"),
+    re_path(rf"^contracts/{ID}/?$", contracts.ContractDetailView.as_view(), name="api-contract"),
+    re_path(
+        rf"^contracts/{ID}/activate/?$",
+        contracts.ContractActivateView.as_view(),
+        name="api-contract-activate",
+    ),
+    re_path(rf"^contracts/{ID}/amend/?$", contracts.ContractAmendView.as_view(), name="api-contract-amend"),
+    re_path(
+        rf"^contracts/{ID}/amend/preview/?$",
+        contracts.ContractAmendPreviewView.as_view(),
+        name="api-contract-amend-preview",
+    ),
+    re_path(
+        rf"^contracts/{ID}/terminate/?$",
+        contracts.ContractTerminateView.as_view(),
+        name="api-contract-terminate",
+    ),
+    re_path(r"^billing-runs/?$", invoices.BillingRunListView.as_view(), name="api-billing-runs"),
+    re_path(rf"^billing-runs/{ID}/?$", invoices.BillingRunDetailView.as_view(), name="api-billing-run"),
+    re_path(r"^invoices/?$", invoices.InvoiceListView.as_view(), name="api-invoices"),
+    re_path(rf"^invoices/{ID}/?$", invoices.InvoiceDetailView.as_view(), name="api-invoice"),
+    re_path(
+        rf"^invoices/{ID}/finalize/?$", invoices.InvoiceFinalizeView.as_view(), name="api-invoice-finalize"
+    ),
+    re_path(rf"^invoices/{ID}/refresh/?$", invoices.InvoiceRefreshView.as_view(), name="api-invoice-refresh"),
+    re_path(rf"^invoices/{ID}/void/?$", invoices.InvoiceVoidView.as_view(), name="api-invoice-void"),
+    re_path(
+        rf"^invoices/{ID}/payments/?$", invoices.InvoicePaymentsView.as_view(), name="api-invoice-payments"
+    ),
+    re_path(rf"^invoices/{ID}/pdf/?$", invoices.InvoicePdfView.as_view(), name="api-invoice-pdf"),
+    re_path(r"^credit-notes/?$", invoices.CreditNoteListView.as_view(), name="api-credit-notes"),
+]

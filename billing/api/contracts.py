@@ -1,0 +1,266 @@
+"""Customers and contracts API (api.md: Customers, contracts, usage)."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from billing.contracts import services
+from revops.contracts.extensions import extend_contract_payload
+from revops.contracts.models import Contract, Customer
+from revops.contracts.services.customers import customer_by_ref, customer_create, customer_update
+from revops.core.api.fields import DecimalStringField, decimal_str, money_str
+from revops.core.api.views import ApiGenericView, ApiView
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    timezone = serializers.CharField(max_length=64, required=False, default="UTC")
+    tax_rate = DecimalStringField(required=False, min_value=0, max_value=100)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    currency = serializers.CharField(max_length=3)
+    external_id = serializers.CharField(max_length=128)
+
+    class Meta:
+        model = Customer
+        fields = ["id", "external_id", "name", "currency", "timezone", "email", "tax_rate", "address"]
+        read_only_fields = ["id"]
+        extra_kwargs = {"address": {"required": False}}
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["tax_rate"] = decimal_str(instance.tax_rate)
+        return data
+
+
+class CustomerListView(ApiGenericView):
+    area = "customers"
+    list_view = True
+    serializer_class = CustomerSerializer
+    queryset = Customer.objects.all()
+
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(CustomerSerializer(page, many=True).data)
+
+    def post(self, request):
+        data = CustomerSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = customer_create(actor=request.user, **data.validated_data)
+        return Response(CustomerSerializer(customer).data, status=201)
+
+
+class CustomerDetailView(ApiGenericView):
+    area = "customers"
+    serializer_class = CustomerSerializer
+
+    def get(self, request, ref):
+        return Response(CustomerSerializer(customer_by_ref(ref)).data)
+
+    def patch(self, request, ref):
+        customer = customer_by_ref(ref)
+        data = CustomerSerializer(customer, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes = {k: v for k, v in data.validated_data.items() if k != "external_id"}
+        return Response(
+            CustomerSerializer(customer_update(customer=customer, actor=request.user, **changes)).data
+        )
+
+
+# --- contracts --------------------------------------------------------------------------------------
+
+
+class LineIn(serializers.Serializer):
+    key = serializers.SlugField(max_length=64)
+    product = serializers.CharField(max_length=64)
+    plan = serializers.CharField(max_length=64, required=False, allow_null=True)
+    quantity = DecimalStringField(required=False, min_value=0)
+    unit_price = DecimalStringField(required=False, allow_null=True, min_value=0)
+    amount = DecimalStringField(required=False, allow_null=True, min_value=0)
+    ssp = DecimalStringField(required=False, allow_null=True, min_value=0)
+    recognition = serializers.CharField(required=False, allow_blank=True)
+    service_start = serializers.DateField(required=False, allow_null=True)
+    service_end = serializers.DateField(required=False, allow_null=True)
+    billing = serializers.ChoiceField(choices=["recurring", "one_time", "usage"], required=False)
+
+
+class ContractIn(serializers.Serializer):
+    customer = serializers.CharField(help_text="external_id (or id)")
+    currency = serializers.CharField(max_length=3)
+    start_date = serializers.DateField()
+    end_date = serializers.DateField(help_text="exclusive")
+    billing_anchor = serializers.ChoiceField(choices=["calendar", "anniversary"], default="calendar")
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    lines = LineIn(many=True)
+
+
+class AmendIn(serializers.Serializer):
+    effective_date = serializers.DateField()
+    changes = serializers.ListField(child=serializers.DictField(), min_length=1)
+
+
+class TerminateIn(serializers.Serializer):
+    effective_date = serializers.DateField()
+
+
+def contract_payload(contract: Contract) -> dict:
+    c = contract.currency
+    lines = []
+    for line in contract.lines.select_related("product", "plan").order_by("position", "revision"):
+        lines.append(
+            {
+                "id": line.pk,
+                "key": line.key,
+                "revision": line.revision,
+                "product": line.product.code,
+                "plan": line.plan.code if line.plan_id else None,
+                "billing": line.billing,
+                "quantity": decimal_str(line.quantity),
+                "unit_price": decimal_str(line.unit_price),
+                "amount": money_str(line.amount, c),
+                "ssp": money_str(line.ssp, c),
+                "recognition": line.recognition or None,
+                "service_start": line.service_start,
+                "service_end": line.service_end,
+            }
+        )
+    payload = {
+        "id": contract.pk,
+        "number": contract.number,
+        "status": contract.status,
+        "customer": contract.customer.external_id,
+        "currency": c,
+        "start_date": contract.start_date,
+        "end_date": contract.end_date,
+        "billing_anchor": contract.billing_anchor,
+        "version": contract.version,
+        "terminated_on": contract.terminated_on,
+        "transaction_price": money_str(contract.transaction_price, c),
+        "lines": lines,
+        "performance_obligations": [],
+    }
+    return extend_contract_payload(contract, payload)
+
+
+ContractOut = inline_serializer(
+    "Contract",
+    fields={
+        "id": serializers.IntegerField(),
+        "number": serializers.CharField(),
+        "status": serializers.CharField(),
+        "customer": serializers.CharField(),
+        "currency": serializers.CharField(),
+        "start_date": serializers.DateField(),
+        "end_date": serializers.DateField(),
+        "billing_anchor": serializers.CharField(),
+        "version": serializers.IntegerField(),
+        "terminated_on": serializers.DateField(allow_null=True),
+        "transaction_price": serializers.CharField(),
+        "lines": serializers.ListField(child=serializers.DictField()),
+        "performance_obligations": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+class ContractListView(ApiGenericView):
+    area = "contracts"
+    list_view = True
+
+    def get_queryset(self):
+        qs = Contract.objects.select_related("customer")
+        params = self.request.query_params
+        if params.get("customer"):
+            qs = qs.filter(customer=customer_by_ref(params["customer"]))
+        if params.get("status"):
+            qs = qs.filter(status=params["status"])
+        return qs
+
+    @extend_schema(responses=ContractOut)
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([contract_payload(c) for c in page])
+
+    @extend_schema(request=ContractIn, responses={201: ContractOut})
+    def post(self, request):
+        data = ContractIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        contract = services.contract_create(
+            customer=v["customer"],
+            currency=v["currency"],
+            start_date=v["start_date"],
+            end_date=v["end_date"],
+            billing_anchor=v["billing_anchor"],
+            notes=v["notes"],
+            lines=list(request.data.get("lines") or []),
+            actor=request.user,
+        )
+        return Response(contract_payload(contract), status=201)
+
+
+def _contract(pk) -> Contract:
+    return get_object_or_404(Contract.objects.select_related("customer"), pk=pk)
+
+
+class ContractDetailView(ApiView):
+    area = "contracts"
+
+    @extend_schema(responses=ContractOut)
+    def get(self, request, pk):
+        return Response(contract_payload(_contract(pk)))
+
+
+class ContractActivateView(ApiView):
+    area = "contracts"
+
+    @extend_schema(request=None, responses=ContractOut)
+    def post(self, request, pk):
+        return Response(
+            contract_payload(services.contract_activate(contract=_contract(pk), actor=request.user))
+        )
+
+
+class ContractAmendView(ApiView):
+    area = "contracts"
+
+    @extend_schema(request=AmendIn, responses=ContractOut)
+    def post(self, request, pk):
+        data = AmendIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        contract = services.contract_amend(contract=_contract(pk), actor=request.user, **data.validated_data)
+        return Response(contract_payload(contract))
+
+
+class ContractAmendPreviewView(ApiView):
+    area = "contracts"
+
+    @extend_schema(
+        request=AmendIn,
+        responses=inline_serializer(
+            "AmendmentPreview",
+            fields={
+                "transaction_price": serializers.DictField(),
+                "credits": serializers.ListField(child=serializers.DictField()),
+                "new_lines": serializers.ListField(child=serializers.DictField()),
+                "net_first_period": serializers.CharField(),
+            },
+        ),
+    )
+    def post(self, request, pk):
+        data = AmendIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(services.proration_preview(contract=_contract(pk), **data.validated_data))
+
+
+class ContractTerminateView(ApiView):
+    area = "contracts"
+
+    @extend_schema(request=TerminateIn, responses=ContractOut)
+    def post(self, request, pk):
+        data = TerminateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        contract = services.contract_terminate(
+            contract=_contract(pk), actor=request.user, **data.validated_data
+        )
+        return Response(contract_payload(contract))

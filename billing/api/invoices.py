@@ -1,0 +1,313 @@
+"""Billing API: billing runs, invoices, payments, credit notes (api.md: Billing)."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from billing.invoicing import lifecycle
+from billing.invoicing.build import invoice_refresh_draft
+from billing.invoicing.runs import billing_run_payload, billing_run_start
+from billing.invoicing.selectors import invoice_list, invoice_payload, invoice_with_lines
+from billing.models import BillingRun, CreditNote, Invoice
+from revops.contracts.services.customers import customer_by_ref
+from revops.core.api.fields import DecimalStringField, money_str
+from revops.core.api.views import ApiGenericView, ApiView
+
+RunOut = inline_serializer(
+    "BillingRun",
+    fields={
+        "id": serializers.IntegerField(),
+        "as_of": serializers.DateField(),
+        "status": serializers.CharField(),
+        "progress": serializers.DictField(),
+        "invoices_created": serializers.IntegerField(),
+        "failures": serializers.ListField(child=serializers.DictField()),
+    },
+)
+InvoiceOut = inline_serializer(
+    "Invoice",
+    fields={
+        "id": serializers.IntegerField(),
+        "number": serializers.CharField(allow_null=True),
+        "status": serializers.CharField(),
+        "customer": serializers.CharField(),
+        "contract": serializers.IntegerField(),
+        "currency": serializers.CharField(),
+        "period_start": serializers.DateField(),
+        "period_end": serializers.DateField(),
+        "issue_date": serializers.DateField(allow_null=True),
+        "due_date": serializers.DateField(allow_null=True),
+        "subtotal": serializers.CharField(),
+        "tax": serializers.CharField(),
+        "credits_applied": serializers.CharField(),
+        "total": serializers.CharField(),
+        "lines": serializers.ListField(child=serializers.DictField(), required=False),
+    },
+)
+
+
+class RunIn(serializers.Serializer):
+    as_of = serializers.DateField()
+    customers = serializers.ListField(
+        child=serializers.CharField(), required=False, default=list, max_length=10000
+    )
+
+
+class BillingRunListView(ApiGenericView):
+    area = "billing"
+    list_view = True
+    queryset = BillingRun.objects.select_related("job")
+
+    @extend_schema(responses=RunOut)
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([billing_run_payload(r) for r in page])
+
+    @extend_schema(request=RunIn, responses={202: RunOut})
+    def post(self, request):
+        data = RunIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = billing_run_start(actor=request.user, **data.validated_data)
+        run.refresh_from_db()
+        return Response(
+            billing_run_payload(run), status=202, headers={"Location": f"/api/v1/billing-runs/{run.pk}"}
+        )
+
+
+class BillingRunDetailView(ApiView):
+    area = "billing"
+
+    @extend_schema(responses=RunOut)
+    def get(self, request, pk):
+        return Response(
+            billing_run_payload(get_object_or_404(BillingRun.objects.select_related("job"), pk=pk))
+        )
+
+
+def _invoice(pk) -> Invoice:
+    return get_object_or_404(Invoice, pk=pk)
+
+
+class InvoiceListView(ApiGenericView):
+    area = "billing"
+    list_view = True
+
+    def get_queryset(self):
+        params = self.request.query_params
+        customer = customer_by_ref(params["customer"]) if params.get("customer") else None
+        period_start = (
+            serializers.DateField().run_validation(params["period_start"])
+            if params.get("period_start")
+            else None
+        )
+        status = params.get("status")
+        if status and status not in Invoice.Status.values:
+            raise serializers.ValidationError(
+                {"status": [f"Must be one of: {', '.join(Invoice.Status.values)}."]}
+            )
+        return invoice_list(customer=customer, status=status, period_start=period_start).prefetch_related(
+            "lines", "lines__product", "lines__price_version", "lines__price_version__plan", "lines__meter"
+        )
+
+    @extend_schema(
+        responses=InvoiceOut,
+        parameters=[
+            OpenApiParameter("customer", str),
+            OpenApiParameter("status", str, enum=Invoice.Status.values),
+            OpenApiParameter("period_start", OpenApiTypes.DATE),
+        ],
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([invoice_payload(i) for i in page])
+
+
+class InvoiceDetailView(ApiView):
+    area = "billing"
+
+    @extend_schema(responses=InvoiceOut)
+    def get(self, request, pk):
+        _invoice(pk)
+        return Response(invoice_payload(invoice_with_lines(pk)))
+
+
+class InvoiceFinalizeView(ApiView):
+    area = "billing"
+
+    @extend_schema(request=None, responses=InvoiceOut)
+    def post(self, request, pk):
+        invoice = lifecycle.invoice_finalize(invoice=_invoice(pk), actor=request.user)
+        return Response(invoice_payload(invoice_with_lines(invoice.pk)))
+
+
+class InvoiceRefreshView(ApiView):
+    area = "billing"
+
+    @extend_schema(request=None, responses=InvoiceOut)
+    def post(self, request, pk):
+        invoice = invoice_refresh_draft(invoice=_invoice(pk), actor=request.user)
+        return Response(invoice_payload(invoice_with_lines(invoice.pk)))
+
+
+class VoidIn(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
+class InvoiceVoidView(ApiView):
+    area = "billing"
+
+    @extend_schema(request=VoidIn, responses=InvoiceOut)
+    def post(self, request, pk):
+        data = VoidIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        invoice = lifecycle.invoice_void(invoice=_invoice(pk), actor=request.user, **data.validated_data)
+        return Response(invoice_payload(invoice_with_lines(invoice.pk)))
+
+
+class PaymentIn(serializers.Serializer):
+    amount = DecimalStringField(min_value=0)
+    date = serializers.DateField()
+    reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+
+
+class InvoicePaymentsView(ApiView):
+    area = "billing"
+
+    @extend_schema(
+        request=PaymentIn,
+        responses={
+            201: inline_serializer(
+                "Payment",
+                fields={
+                    "id": serializers.IntegerField(),
+                    "invoice": serializers.IntegerField(),
+                    "amount": serializers.CharField(),
+                    "currency": serializers.CharField(),
+                    "date": serializers.DateField(),
+                    "invoice_status": serializers.CharField(),
+                },
+            )
+        },
+    )
+    def post(self, request, pk):
+        data = PaymentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        payment = lifecycle.payment_record(
+            invoice=_invoice(pk),
+            amount=v["amount"],
+            paid_on=v["date"],
+            reference=v["reference"],
+            actor=request.user,
+        )
+        return Response(
+            {
+                "id": payment.pk,
+                "invoice": payment.invoice_id,
+                "amount": money_str(payment.amount, payment.currency),
+                "currency": payment.currency,
+                "date": payment.date,
+                "reference": payment.reference,
+                "invoice_status": Invoice.objects.get(pk=pk).status,
+            },
+            status=201,
+        )
+
+
+class InvoicePdfView(ApiView):
+    area = "billing"
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    def get(self, request, pk):
+        invoice = _invoice(pk)
+        if not invoice.pdf_path:
+            from revops.errors import Conflict
+
+            raise Conflict(
+                "The PDF is rendered when the invoice is finalized; this invoice is still a draft."
+            )
+        from billing.documents.pdf import open_invoice_pdf
+
+        response = HttpResponse(open_invoice_pdf(invoice), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
+        response["X-Content-SHA256"] = invoice.pdf_sha256
+        return response
+
+
+class CreditNoteLineIn(serializers.Serializer):
+    invoice_line = serializers.IntegerField()
+    amount = DecimalStringField(min_value=0)
+
+
+class CreditNoteIn(serializers.Serializer):
+    invoice = serializers.IntegerField()
+    lines = CreditNoteLineIn(many=True, min_length=1)
+    reason = serializers.CharField(max_length=300)
+
+
+def credit_note_payload(note: CreditNote) -> dict:
+    c = note.currency
+    return {
+        "id": note.pk,
+        "number": note.number,
+        "invoice": note.invoice_id,
+        "currency": c,
+        "reason": note.reason,
+        "issue_date": note.issue_date,
+        "subtotal": money_str(note.subtotal, c),
+        "tax": money_str(note.tax, c),
+        "total": money_str(note.total, c),
+        "lines": [
+            {
+                "invoice_line": ln.invoice_line_id,
+                "amount": money_str(ln.amount, c),
+                "tax": money_str(ln.tax, c),
+            }
+            for ln in note.lines.all()
+        ],
+    }
+
+
+class CreditNoteListView(ApiGenericView):
+    area = "billing"
+    list_view = True
+    queryset = CreditNote.objects.prefetch_related("lines")
+
+    @extend_schema(
+        responses=inline_serializer(
+            "CreditNote", fields={"id": serializers.IntegerField(), "number": serializers.CharField()}
+        )
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([credit_note_payload(n) for n in page])
+
+    @extend_schema(
+        request=CreditNoteIn,
+        responses={
+            201: inline_serializer(
+                "CreditNoteCreated",
+                fields={
+                    "id": serializers.IntegerField(),
+                    "number": serializers.CharField(),
+                    "total": serializers.CharField(),
+                },
+            )
+        },
+    )
+    def post(self, request):
+        data = CreditNoteIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        note = lifecycle.credit_note_create(
+            invoice=_invoice(v["invoice"]),
+            lines=[dict(x) for x in v["lines"]],
+            reason=v["reason"],
+            actor=request.user,
+        )
+        return Response(credit_note_payload(note), status=201)

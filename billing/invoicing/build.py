@@ -1,0 +1,664 @@
+"""Build invoices: one contract, one billing date, one transaction.
+
+The pure pricing code (billing.pricing) computes every amount; this service loads, calls, persists.
+Each billed (contract line, period, kind) gets a ``BillingClaim`` row in the same transaction —
+the unique constraint on it is what makes a second invoice for the same period impossible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from billing.contracts.terms import line_terms, plan_interval, plan_versions_for_line
+from billing.invoicing.usage_source import SqlUsage
+from billing.models import (
+    BillingClaim,
+    Charge,
+    CouponRedemption,
+    Invoice,
+    InvoiceLine,
+    PendingCharge,
+    PlanVersion,
+)
+from billing.periods import Period, period_containing
+from billing.pricing import (
+    ChargeDef,
+    InMemoryUsage,
+    LineDraft,
+    VersionDef,
+    local_midnight,
+    rate_charge,
+    rate_period,
+    true_up_line,
+)
+from billing.rating import apply_discount
+from billing.schedule import FEE_ADVANCE, FEE_ARREARS, ONE_TIME, USAGE, DueItem, due_items
+from billing.usage.aggregation import usage_watermark
+from compliance.audit import audit_record
+from revops.contracts.models import Contract, ContractLine
+from revops.errors import Conflict
+from revops.money import round_money
+
+ZERO = Decimal(0)
+BILLABLE_CONTRACT_STATUSES = (Contract.Status.ACTIVE, Contract.Status.TERMINATED, Contract.Status.EXPIRED)
+FINAL_STATUSES = (Invoice.Status.FINALIZED, Invoice.Status.PAID)
+
+
+def _version_ids(plan_id: int) -> dict[int, int]:
+    return dict(PlanVersion.objects.filter(plan_id=plan_id).values_list("number", "id"))
+
+
+def _group_exclusions(charge: ChargeDef, dimension: dict) -> tuple[dict, list[dict]]:
+    """The (match, exclude) that select a filter group's events: first match wins."""
+    earlier = []
+    for group in charge.filters:
+        if dict(group.match) == dimension:
+            return dict(group.match), earlier
+        earlier.append(dict(group.match))
+    return {}, earlier
+
+
+def _persist_draft(
+    draft: LineDraft,
+    *,
+    invoice: Invoice,
+    line: ContractLine | None,
+    kind: str,
+    version_ids: dict,
+    charges: dict[str, ChargeDef],
+    usage: SqlUsage | None,
+    tz: str,
+    position: int,
+    received_after: datetime | None = None,
+    adjusts: InvoiceLine | None = None,
+) -> InvoiceLine:
+    product_code = draft.product
+    record = InvoiceLine(
+        invoice=invoice,
+        contract_line=line,
+        kind=kind,
+        charge_code=draft.charge,
+        description=draft.description,
+        dimension=dict(draft.dimension),
+        quantity=draft.quantity,
+        unit_amount=draft.unit_amount,
+        amount=draft.amount,
+        exact_amount=draft.exact_amount,
+        service_start=draft.service_start,
+        service_end=draft.service_end,
+        breakdown=draft.breakdown_dicts(),
+        price_version_id=version_ids.get(draft.version),
+        position=position,
+        adjusts=adjusts,
+    )
+    if product_code:
+        from revops.contracts.models import Product
+
+        record.product = Product.objects.filter(code=product_code).first()
+    if record.product is None and line is not None:
+        record.product = line.product
+    charge = charges.get(draft.charge)
+    if usage is not None and charge is not None and charge.meter is not None:
+        match, exclude = _group_exclusions(charge, dict(draft.dimension))
+        start, end = local_midnight(draft.service_start, tz), local_midnight(draft.service_end, tz)
+        count, digest = usage.fingerprint(charge.meter, match=match, exclude=exclude, start=start, end=end)
+        record.meter = usage.meter(charge.meter.code)
+        record.usage_start, record.usage_end = start, end
+        record.received_after, record.received_through = received_after, usage.received_through
+        record.event_match, record.event_exclude = match, exclude
+        record.event_count, record.event_hash = count, digest
+    return record
+
+
+def _charges_by_code(versions: Sequence[VersionDef]) -> dict[str, ChargeDef]:
+    out: dict[str, ChargeDef] = {}
+    for version in versions:
+        for charge in version.charges:
+            out.setdefault(charge.code, charge)
+    return out
+
+
+def _fee_codes(versions: Sequence[VersionDef], timing: str) -> list[str]:
+    return sorted({c.code for v in versions for c in v.charges if c.meter is None and c.timing == timing})
+
+
+def _metered_codes(versions: Sequence[VersionDef]) -> list[str]:
+    return sorted({c.code for v in versions for c in v.charges if c.meter is not None})
+
+
+def lines_for_item(
+    *,
+    invoice: Invoice,
+    contract: Contract,
+    line: ContractLine,
+    item: DueItem,
+    watermark: datetime,
+    position: int,
+) -> list[InvoiceLine]:
+    """The invoice lines of one due item, priced by the pure engine."""
+    tz = contract.customer.timezone or "UTC"
+    if item.kind == ONE_TIME:
+        amount = line.amount if line.amount is not None else (line.unit_price or ZERO) * line.quantity
+        rounded = round_money(Decimal(amount), contract.currency)
+        return [
+            InvoiceLine(
+                invoice=invoice,
+                contract_line=line,
+                kind=InvoiceLine.Kind.ONE_TIME,
+                product=line.product,
+                charge_code=line.key,
+                description=line.product.name,
+                quantity=line.quantity,
+                unit_amount=line.unit_price,
+                amount=rounded,
+                exact_amount=Decimal(amount),
+                service_start=item.period.start,
+                service_end=item.period.end,
+                position=position,
+                breakdown=[{"description": "One-time amount", "amount": str(amount)}],
+            )
+        ]
+    if line.plan_id is None:
+        charge = ChargeDef(
+            code=line.key,
+            model="standard",
+            name=line.product.name,
+            product=line.product.code,
+            properties={"unit_amount": str(line.unit_price or ZERO)},
+        )
+        versions = [
+            VersionDef(
+                plan="",
+                number=0,
+                effective_from=contract.start_date,
+                currency=contract.currency,
+                charges=(charge,),
+            )
+        ]
+        quantities = {line.key: line.quantity}
+        codes = [line.key]
+        version_ids: dict = {}
+    else:
+        versions = plan_versions_for_line(line)
+        version_ids = _version_ids(line.plan_id)
+        codes = (
+            _fee_codes(versions, "in_advance" if item.kind == FEE_ADVANCE else "in_arrears")
+            if item.kind in (FEE_ADVANCE, FEE_ARREARS)
+            else _metered_codes(versions)
+        )
+        quantities = {code: line.quantity for code in codes}
+    charges = _charges_by_code(versions)
+    policy = line.plan.version_policy if line.plan_id else "on_effective_date"
+    usage = SqlUsage(contract.customer, received_through=watermark) if item.kind == USAGE else None
+    drafts = (
+        rate_period(
+            versions,
+            start=item.period.start,
+            end=item.period.end,
+            tz_name=tz,
+            usage=usage or InMemoryUsage([]),
+            policy=policy,
+            pinned_on=contract.start_date,
+            quantities=quantities,
+            charges=codes,
+            period=(item.full.start, item.full.end),
+            true_up=False,
+        )
+        if codes
+        else []
+    )
+    if item.kind == USAGE and line.plan_id:
+        shortfall = _true_up(versions, drafts, line=line, item=item, policy=policy, contract=contract)
+        if shortfall:
+            drafts.append(shortfall)
+    kind_of = {
+        FEE_ADVANCE: InvoiceLine.Kind.FEE,
+        FEE_ARREARS: InvoiceLine.Kind.FEE,
+        USAGE: InvoiceLine.Kind.USAGE,
+    }
+    out = []
+    for offset, draft in enumerate(drafts):
+        kind = InvoiceLine.Kind.TRUE_UP if draft.kind == "true_up" else kind_of[item.kind]
+        out.append(
+            _persist_draft(
+                draft,
+                invoice=invoice,
+                line=line,
+                kind=kind,
+                version_ids=version_ids,
+                charges=charges,
+                usage=usage,
+                tz=tz,
+                position=position + offset,
+            )
+        )
+    return out
+
+
+def _true_up(versions, usage_drafts, *, line, item, policy, contract) -> LineDraft | None:
+    """Minimum commitment: compare everything rated for the line's period (fees already billed on
+    their own invoices, plus this usage) with the minimum of the version in force at the period end."""
+    from billing.pricing import version_segments
+
+    segments = version_segments(
+        versions, start=item.period.start, end=item.period.end, policy=policy, pinned_on=contract.start_date
+    )
+    if not segments or not segments[-1].version.minimum_amount:
+        return None
+    fees = (
+        (
+            InvoiceLine.objects.filter(
+                contract_line=line,
+                kind=InvoiceLine.Kind.FEE,
+                service_start__gte=item.period.start,
+                service_end__lte=item.period.end,
+            )
+            .exclude(invoice__status=Invoice.Status.VOID)
+            .aggregate(s=Sum("amount"))["s"]
+        )
+        or ZERO
+    )
+    base = list(usage_drafts)
+    if fees:
+        base.append(
+            LineDraft(
+                "fee",
+                "fees",
+                None,
+                "fees",
+                {},
+                Decimal(1),
+                fees,
+                fees,
+                None,
+                (),
+                item.period.start,
+                item.period.end,
+                0,
+            )
+        )
+    return true_up_line(segments[-1].version, base, service=(item.period.start, item.period.end))
+
+
+# --- late usage ------------------------------------------------------------------------------------
+
+
+def late_usage_adjustments(
+    *, invoice: Invoice, contract: Contract, watermark: datetime, position: int
+) -> list[InvoiceLine]:
+    """Usage received after an invoice was finalized: re-rate the original line's window with every
+    event received up to ``watermark`` and bill the difference as an adjustment on this invoice."""
+    originals = (
+        InvoiceLine.objects.filter(
+            invoice__contract=contract,
+            invoice__status__in=FINAL_STATUSES,
+            kind=InvoiceLine.Kind.USAGE,
+            meter__isnull=False,
+        )
+        .select_related("contract_line", "contract_line__plan", "price_version", "meter")
+        .prefetch_related("adjustments")
+    )
+    tz = contract.customer.timezone or "UTC"
+    out: list[InvoiceLine] = []
+    for original in originals:
+        adjustments = [a for a in original.adjustments.all() if a.invoice.status != Invoice.Status.VOID]
+        covered = max([original.received_through, *[a.received_through for a in adjustments]])
+        if covered is None or covered >= watermark:
+            continue
+        probe = SqlUsage(contract.customer, received_through=watermark, received_after=covered)
+        charge_model = Charge.objects.filter(
+            version=original.price_version, code=original.charge_code
+        ).first()
+        if charge_model is None:
+            continue
+        from billing.catalog.selectors import charge_def
+
+        charge = charge_def(charge_model)
+        qs = probe.queryset(
+            charge.meter,
+            match=original.event_match,
+            exclude=original.event_exclude,
+            start=original.usage_start,
+            end=original.usage_end,
+        )
+        if not qs.exists():
+            continue
+        full = SqlUsage(contract.customer, received_through=watermark)
+        redone = rate_charge(
+            charge,
+            currency=contract.currency,
+            usage=full,
+            start=original.usage_start,
+            end=original.usage_end,
+            service=(original.service_start, original.service_end),
+            version=original.price_version.number,
+            quantity=original.contract_line.quantity,
+        )
+        new = next((d for d in redone if dict(d.dimension) == original.dimension), None)
+        if new is None:
+            continue
+        billed = original.amount + sum((a.amount for a in adjustments), ZERO)
+        billed_qty = original.quantity + sum((a.quantity for a in adjustments), ZERO)
+        delta = new.amount - billed
+        draft = LineDraft(
+            kind="usage",
+            charge=original.charge_code,
+            product=None,
+            description=f"Late usage for {original.service_start:%d %b} – {original.service_end:%d %b %Y}: {original.description}",
+            dimension=original.dimension,
+            quantity=new.quantity - billed_qty,
+            amount=delta,
+            exact_amount=new.exact_amount - (original.exact_amount or original.amount),
+            unit_amount=original.unit_amount,
+            breakdown=new.breakdown,
+            service_start=original.service_start,
+            service_end=original.service_end,
+            version=original.price_version.number,
+        )
+        record = _persist_draft(
+            draft,
+            invoice=invoice,
+            line=original.contract_line,
+            kind=InvoiceLine.Kind.USAGE_ADJUSTMENT,
+            version_ids={draft.version: original.price_version_id},
+            charges={charge.code: charge},
+            usage=probe,
+            tz=tz,
+            position=position + len(out),
+            received_after=covered,
+            adjusts=original,
+        )
+        record.product = original.product
+        record.breakdown = [
+            *draft.breakdown_dicts(),
+            {"description": "Less already billed", "amount": str(-billed)},
+        ]
+        out.append(record)
+    return out
+
+
+# --- coupons, totals -------------------------------------------------------------------------------
+
+
+def coupon_lines(
+    *, invoice: Invoice, contract: Contract, lines: Sequence[InvoiceLine], position: int
+) -> list[InvoiceLine]:
+    base = sum((ln.amount for ln in lines if ln.kind != InvoiceLine.Kind.DISCOUNT), ZERO)
+    out = []
+    for redemption in CouponRedemption.objects.filter(
+        contract=contract, applied_from__lte=invoice.billing_date
+    ).select_related("coupon"):
+        coupon = redemption.coupon
+        if not coupon.active or base <= 0:
+            continue
+        if coupon.kind == coupon.Kind.FIXED and coupon.currency != contract.currency:
+            continue
+        used = (
+            InvoiceLine.objects.filter(
+                invoice__contract=contract, kind=InvoiceLine.Kind.DISCOUNT, charge_code=coupon.code
+            )
+            .exclude(invoice=invoice)
+            .exclude(invoice__status=Invoice.Status.VOID)
+            .values("invoice")
+            .distinct()
+            .count()
+        )
+        limit = {"once": 1, "repeating": coupon.duration_periods or 0, "forever": None}[coupon.duration]
+        if limit is not None and used >= limit:
+            continue
+        discount = apply_discount(base, kind=coupon.kind, value=coupon.value, currency=contract.currency)
+        if discount <= 0:
+            continue
+        label = (
+            f"{coupon.value}% off"
+            if coupon.kind == coupon.Kind.PERCENT
+            else f"{coupon.value} {coupon.currency} off"
+        )
+        out.append(
+            InvoiceLine(
+                invoice=invoice,
+                kind=InvoiceLine.Kind.DISCOUNT,
+                charge_code=coupon.code,
+                description=f"Coupon {coupon.name} ({label})",
+                quantity=Decimal(1),
+                amount=-discount,
+                exact_amount=-discount,
+                service_start=invoice.period_start,
+                service_end=invoice.period_end,
+                position=position + len(out),
+                breakdown=[{"description": f"{label} of {base}", "amount": str(-discount)}],
+            )
+        )
+        base -= discount
+    return out
+
+
+def recompute_totals(invoice: Invoice) -> None:
+    lines = list(invoice.lines.all())
+    subtotal = sum((ln.amount for ln in lines), ZERO)
+    taxable = sum((ln.amount for ln in lines if ln.taxable), ZERO)
+    invoice.discount = -sum((ln.amount for ln in lines if ln.kind == InvoiceLine.Kind.DISCOUNT), ZERO)
+    invoice.subtotal = subtotal
+    invoice.tax_rate = invoice.customer.tax_rate
+    invoice.tax = round_money(taxable * invoice.tax_rate / Decimal(100), invoice.currency)
+    invoice.total = invoice.subtotal + invoice.tax - invoice.credits_applied
+    if lines:
+        invoice.period_start = min(ln.service_start for ln in lines)
+        invoice.period_end = max(ln.service_end for ln in lines)
+    invoice.save()
+
+
+# --- the service -----------------------------------------------------------------------------------
+
+
+def contract_due_items(contract: Contract, *, as_of: date) -> list[DueItem]:
+    lines = list(contract.lines.select_related("plan", "product"))
+    terms = [line_terms(line, contract) for line in lines]
+    items = due_items(terms, grid_start=contract.start_date, anchor=contract.billing_anchor, as_of=as_of)
+    claimed = set(
+        BillingClaim.objects.filter(contract_line__contract=contract).values_list(
+            "contract_line_id", "period_start", "kind"
+        )
+    )
+    return [i for i in items if (i.line_id, i.period.start, i.kind) not in claimed]
+
+
+@transaction.atomic
+def invoice_build(
+    *, contract_id: int, billing_date: date, run=None, now: datetime | None = None, actor=None
+) -> Invoice | None:
+    """Create the draft invoice of ``contract`` for ``billing_date`` with every item due on that date
+    that no invoice has claimed yet, plus pending prorations and late-usage adjustments. Returns
+    None when there is nothing to bill. Safe to call twice: the second call finds everything claimed."""
+    contract = (
+        Contract.objects.select_for_update()
+        .select_related("customer", "customer__legal_entity")
+        .get(pk=contract_id)
+    )
+    if contract.status not in BILLABLE_CONTRACT_STATUSES:
+        return None
+    items = [i for i in contract_due_items(contract, as_of=billing_date) if i.billing_date == billing_date]
+    pending = list(
+        PendingCharge.objects.select_for_update().filter(
+            contract=contract, invoice_line__isnull=True, service_start__lte=billing_date
+        )
+    )
+    existing = (
+        Invoice.objects.select_for_update().filter(contract=contract, billing_date=billing_date).first()
+    )
+    if existing is not None and existing.status != Invoice.Status.DRAFT:
+        if items or pending:
+            raise Conflict(
+                f"Invoice {existing.number} for {billing_date} is already finalized; "
+                "new items for that date need a new billing date (run billing again later)."
+            )
+        return None
+    watermark = usage_watermark(now)
+    if not items and not pending and existing is None:
+        probe = Invoice(contract=contract, customer=contract.customer, billing_date=billing_date)
+        if not late_usage_adjustments(invoice=probe, contract=contract, watermark=watermark, position=0):
+            return None
+    customer = contract.customer
+    invoice = existing or Invoice.objects.create(
+        customer=customer,
+        contract=contract,
+        legal_entity=customer.legal_entity,
+        currency=contract.currency,
+        billing_date=billing_date,
+        period_start=billing_date,
+        period_end=billing_date,
+        billing_run=run,
+        usage_watermark=watermark,
+        tax_rate=customer.tax_rate,
+    )
+    lines_by_id = {line.pk: line for line in contract.lines.select_related("plan", "product")}
+    new_lines: list[InvoiceLine] = []
+    position = invoice.lines.count()
+    for item in items:
+        BillingClaim.objects.create(
+            contract_line_id=item.line_id,
+            period_start=item.period.start,
+            period_end=item.period.end,
+            kind=item.kind,
+            invoice=invoice,
+        )
+        built = lines_for_item(
+            invoice=invoice,
+            contract=contract,
+            line=lines_by_id[item.line_id],
+            item=item,
+            watermark=watermark,
+            position=position + len(new_lines),
+        )
+        new_lines.extend(built)
+    for charge in pending:
+        new_lines.append(
+            InvoiceLine(
+                invoice=invoice,
+                contract_line=charge.contract_line,
+                kind=InvoiceLine.Kind.PRORATION,
+                product=charge.contract_line.product if charge.contract_line else None,
+                charge_code=charge.kind,
+                description=charge.description,
+                quantity=Decimal(1),
+                amount=charge.amount,
+                exact_amount=charge.exact_amount,
+                service_start=charge.service_start,
+                service_end=charge.service_end,
+                position=position + len(new_lines),
+                breakdown=[
+                    {"description": charge.description, "amount": str(charge.exact_amount or charge.amount)}
+                ],
+            )
+        )
+    new_lines.extend(
+        late_usage_adjustments(
+            invoice=invoice, contract=contract, watermark=watermark, position=position + len(new_lines)
+        )
+    )
+    saved = InvoiceLine.objects.bulk_create(new_lines)
+    prorations = [ln for ln in saved if ln.kind == InvoiceLine.Kind.PRORATION]
+    for charge, record in zip(pending, prorations, strict=True):
+        charge.invoice_line = record
+        charge.save(update_fields=["invoice_line"])
+    InvoiceLine.objects.filter(invoice=invoice, kind=InvoiceLine.Kind.DISCOUNT).delete()
+    discounts = coupon_lines(
+        invoice=invoice, contract=contract, lines=list(invoice.lines.all()), position=invoice.lines.count()
+    )
+    InvoiceLine.objects.bulk_create(discounts)
+    invoice.usage_watermark = watermark
+    recompute_totals(invoice)
+    audit_record(
+        actor=actor or "billing",
+        action="invoice.drafted" if existing is None else "invoice.topped_up",
+        obj=invoice,
+        changes={
+            "contract": contract.number,
+            "billing_date": billing_date,
+            "items": [f"{i.kind}:{i.line_id}:{i.period.start}" for i in items],
+            "lines": len(new_lines),
+            "subtotal": invoice.subtotal,
+            "total": invoice.total,
+        },
+    )
+    return invoice
+
+
+@transaction.atomic
+def invoice_refresh_draft(*, invoice: Invoice, now: datetime | None = None, actor=None) -> Invoice:
+    """Re-rate a draft's usage with everything received so far (late usage before finalization)."""
+    invoice = Invoice.objects.select_for_update().select_related("contract", "customer").get(pk=invoice.pk)
+    if invoice.status != Invoice.Status.DRAFT:
+        raise Conflict("Only a draft invoice can be refreshed; later usage goes on the next invoice.")
+    contract = Contract.objects.select_related("customer").get(pk=invoice.contract_id)
+    watermark = usage_watermark(now)
+    before = invoice.total
+    claims = list(
+        invoice.claims.filter(kind=USAGE).select_related(
+            "contract_line", "contract_line__plan", "contract_line__product"
+        )
+    )
+    invoice.lines.filter(
+        kind__in=[
+            InvoiceLine.Kind.USAGE,
+            InvoiceLine.Kind.TRUE_UP,
+            InvoiceLine.Kind.DISCOUNT,
+            InvoiceLine.Kind.USAGE_ADJUSTMENT,
+        ]
+    ).delete()
+    rebuilt: list[InvoiceLine] = []
+    position = invoice.lines.count()
+    for claim in claims:
+        line = claim.contract_line
+        full = period_containing(
+            claim.period_start,
+            anchor_date=contract.start_date,
+            interval=plan_interval(line),
+            anchor=contract.billing_anchor,
+        )
+        item = DueItem(
+            line.pk, USAGE, Period(claim.period_start, claim.period_end), full, invoice.billing_date
+        )
+        rebuilt.extend(
+            lines_for_item(
+                invoice=invoice,
+                contract=contract,
+                line=line,
+                item=item,
+                watermark=watermark,
+                position=position + len(rebuilt),
+            )
+        )
+    rebuilt.extend(
+        late_usage_adjustments(
+            invoice=invoice, contract=contract, watermark=watermark, position=position + len(rebuilt)
+        )
+    )
+    InvoiceLine.objects.bulk_create(rebuilt)
+    InvoiceLine.objects.bulk_create(
+        coupon_lines(
+            invoice=invoice,
+            contract=contract,
+            lines=list(invoice.lines.all()),
+            position=invoice.lines.count(),
+        )
+    )
+    invoice.usage_watermark = watermark
+    recompute_totals(invoice)
+    audit_record(
+        actor=actor or "billing",
+        action="invoice.refreshed",
+        obj=invoice,
+        changes={"watermark": watermark, "total": {"from": before, "to": invoice.total}},
+    )
+    return invoice
+
+
+def now_date() -> date:
+    return timezone.localdate()

@@ -1,0 +1,226 @@
+"""Billing runs: plan the work items, let workers claim them, finish the run.
+
+No chords: every worker loops "claim one pending item with SELECT … FOR UPDATE SKIP LOCKED, build
+its invoice, mark it done" inside ONE transaction per item, so a killed worker leaves the item
+pending (its transaction rolls back) and any worker — or the same run started again — finishes it.
+A failing contract is parked with its error and does not stop the others."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import date
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from billing.invoicing.build import BILLABLE_CONTRACT_STATUSES, contract_due_items, invoice_build
+from billing.models import BillingRun, BillingRunItem
+from compliance.audit import audit_record
+from revops.contracts.models import Contract
+from revops.core.models import Job
+from revops.core.outbox import outbox_publish
+from revops.core.services.jobs import (
+    job_advance,
+    job_complete,
+    job_create,
+    job_fail,
+    job_set_total,
+    job_start,
+)
+from revops.errors import FieldError, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+
+def _workers() -> int:
+    return int(getattr(settings, "BILLING_RUN_PARALLELISM", 4))
+
+
+@transaction.atomic
+def billing_run_start(*, as_of: date, customers: list[str] | None = None, actor=None) -> BillingRun:
+    """Record the run and queue its planning (after commit). Returns at once (202)."""
+    customers = sorted(set(customers or []))
+    if customers:
+        from revops.contracts.models import Customer
+
+        known = set(Customer.objects.filter(external_id__in=customers).values_list("external_id", flat=True))
+        unknown = [c for c in customers if c not in known]
+        if unknown:
+            raise ValidationFailed(
+                f"Unknown customers: {', '.join(unknown[:10])}.",
+                errors=[
+                    FieldError(f"customers[{customers.index(c)}]", f"Unknown customer '{c}'.")
+                    for c in unknown
+                ],
+            )
+    user = actor if getattr(actor, "pk", None) else None
+    job = job_create(
+        kind="billing_run", started_by=user, params={"as_of": str(as_of), "customers": customers}
+    )
+    run = BillingRun.objects.create(as_of=as_of, customers=customers, job=job, requested_by=user)
+    audit_record(
+        actor=actor, action="billing_run.started", obj=run, changes={"as_of": as_of, "customers": customers}
+    )
+    from billing.tasks import plan_billing_run
+
+    transaction.on_commit(lambda: plan_billing_run.delay(run.pk))
+    return run
+
+
+def billing_run_plan(*, run_id: int) -> int:
+    """Create one item per (contract, billing date) with something due and unbilled. Idempotent."""
+    run = BillingRun.objects.select_related("job").get(pk=run_id)
+    if run.status in (BillingRun.Status.COMPLETED, BillingRun.Status.FAILED):
+        return 0
+    job_start(job_id=run.job_id)
+    BillingRun.objects.filter(pk=run.pk, started_at__isnull=True).update(started_at=timezone.now())
+    BillingRun.objects.filter(pk=run.pk).update(status=BillingRun.Status.RUNNING)
+    contracts = Contract.objects.filter(
+        status__in=BILLABLE_CONTRACT_STATUSES, start_date__lte=run.as_of
+    ).select_related("customer")
+    if run.customers:
+        contracts = contracts.filter(customer__external_id__in=run.customers)
+    items = []
+    for contract in contracts.iterator(chunk_size=500):
+        dates = sorted({i.billing_date for i in contract_due_items(contract, as_of=run.as_of)})
+        items.extend(
+            BillingRunItem(run=run, customer_id=contract.customer_id, contract=contract, billing_date=d)
+            for d in dates
+        )
+        if len(items) >= 2000:
+            BillingRunItem.objects.bulk_create(items, ignore_conflicts=True)
+            items = []
+    BillingRunItem.objects.bulk_create(items, ignore_conflicts=True)
+    total = run.items.count()
+    job_set_total(job_id=run.job_id, total=total)
+    return total
+
+
+def _claim_and_build(run: BillingRun) -> str | None:
+    """One item, one transaction. Returns the item status, or None when nothing is left to claim."""
+    with transaction.atomic():
+        qs = BillingRunItem.objects.filter(run=run, status=BillingRunItem.Status.PENDING).order_by(
+            "billing_date", "id"
+        )
+        if connection.vendor == "postgresql":
+            qs = qs.select_for_update(skip_locked=True)
+        item = qs.first()
+        if item is None:
+            return None
+        try:
+            with transaction.atomic():
+                invoice = invoice_build(
+                    contract_id=item.contract_id, billing_date=item.billing_date, run=run, actor="billing_run"
+                )
+        except Exception as exc:  # parked: rolled back to the savepoint, recorded, the run goes on
+            log.warning(
+                "billing run %s: contract %s @ %s failed: %s",
+                run.pk,
+                item.contract_id,
+                item.billing_date,
+                exc,
+            )
+            item.status = BillingRunItem.Status.FAILED
+            item.error = f"{type(exc).__name__}: {exc}"[:5000]
+            item.attempts += 1
+            item.finished_at = timezone.now()
+            item.save(update_fields=["status", "error", "attempts", "finished_at"])
+            log.debug("%s", traceback.format_exc())
+        else:
+            item.status = BillingRunItem.Status.DONE if invoice else BillingRunItem.Status.SKIPPED
+            item.invoice = invoice
+            item.attempts += 1
+            item.finished_at = timezone.now()
+            item.save(update_fields=["status", "invoice", "attempts", "finished_at"])
+        job_advance(job_id=run.job_id)
+        return item.status
+
+
+def billing_run_work(*, run_id: int, limit: int | None = None) -> int:
+    """Claim and build items until none is pending (or ``limit`` items). Safe on any number of workers."""
+    run = BillingRun.objects.get(pk=run_id)
+    done = 0
+    while limit is None or done < limit:
+        status = _claim_and_build(run)
+        if status is None:
+            break
+        done += 1
+    billing_run_finish(run_id=run_id)
+    return done
+
+
+@transaction.atomic
+def billing_run_finish(*, run_id: int) -> bool:
+    """Mark the run completed once no item is pending (exactly once, under the run's row lock)."""
+    run = BillingRun.objects.select_for_update().get(pk=run_id)
+    if run.status in (BillingRun.Status.COMPLETED, BillingRun.Status.FAILED):
+        return False
+    counts = run.items.aggregate(
+        pending=Count("id", filter=Q(status=BillingRunItem.Status.PENDING)),
+        failed=Count("id", filter=Q(status=BillingRunItem.Status.FAILED)),
+        invoices=Count("invoice", distinct=True),
+    )
+    if counts["pending"]:
+        return False
+    run.status = BillingRun.Status.COMPLETED
+    run.invoices_created = counts["invoices"]
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "invoices_created", "finished_at"])
+    result = {"invoices_created": run.invoices_created, "failures": counts["failed"]}
+    job_complete(job_id=run.job_id, result=result)
+    audit_record(actor="billing_run", action="billing_run.completed", obj=run, changes=result)
+    outbox_publish(topic="billing_run.completed", obj=run, payload=billing_run_payload(run))
+    return True
+
+
+def billing_run_fail(*, run_id: int, error: str) -> None:
+    run = BillingRun.objects.get(pk=run_id)
+    BillingRun.objects.filter(pk=run_id).update(status=BillingRun.Status.FAILED, finished_at=timezone.now())
+    job_fail(job_id=run.job_id, error=error)
+
+
+def billing_run_payload(run: BillingRun) -> dict:
+    job: Job = run.job
+    failures = [
+        {
+            "customer": i.customer.external_id,
+            "contract": i.contract.number,
+            "billing_date": i.billing_date,
+            "error": i.error,
+        }
+        for i in run.items.filter(status=BillingRunItem.Status.FAILED).select_related("customer", "contract")[
+            :100
+        ]
+    ]
+    return {
+        "id": run.pk,
+        "as_of": run.as_of,
+        "status": run.status,
+        "customers": run.customers,
+        "progress": {"done": job.progress_done, "total": job.progress_total},
+        "invoices_created": run.items.exclude(invoice__isnull=True).values("invoice").distinct().count(),
+        "failures": failures,
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+        "job": job.pk,
+    }
+
+
+def stalled_runs_resume() -> int:
+    """Beat: re-queue workers for runs whose items are pending but nobody is working on them (e.g. the
+    broker lost a message or every worker died)."""
+    from billing.tasks import work_billing_run
+
+    count = 0
+    for run in BillingRun.objects.filter(status=BillingRun.Status.RUNNING).select_related("job"):
+        idle = run.job.heartbeat_at is None or (timezone.now() - run.job.heartbeat_at).total_seconds() > 120
+        if idle and run.items.filter(status=BillingRunItem.Status.PENDING).exists():
+            for _ in range(_workers()):
+                work_billing_run.delay(run.pk)
+            count += 1
+        elif not run.items.filter(status=BillingRunItem.Status.PENDING).exists():
+            billing_run_finish(run_id=run.pk)
+    return count

@@ -1,0 +1,132 @@
+"""Customer services."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.db import transaction
+
+from compliance.audit import audit_record
+from revops.contracts.models import Customer, LegalEntity
+from revops.errors import FieldError, ValidationFailed
+from revops.money import is_currency
+
+EDITABLE = ("name", "email", "timezone", "tax_rate", "address", "currency")
+
+
+def default_legal_entity() -> LegalEntity:
+    entity = LegalEntity.objects.order_by("id").first()
+    if entity is None:
+        entity = LegalEntity.objects.create(
+            code="default",
+            name=settings.CONCORD["LEGAL_ENTITY"],
+            currency=settings.CONCORD["DEFAULT_CURRENCY"],
+        )
+    return entity
+
+
+def _errors(*, currency=None, timezone=None, tax_rate=None) -> list[FieldError]:
+    errors = []
+    if currency is not None and not is_currency(currency):
+        errors.append(FieldError("currency", f"Unknown currency '{currency}'."))
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors.append(
+                FieldError("timezone", f"Unknown IANA time zone '{timezone}' (e.g. 'Europe/Berlin').")
+            )
+    if tax_rate is not None and not (Decimal(0) <= Decimal(tax_rate) <= Decimal(100)):
+        errors.append(FieldError("tax_rate", "A tax rate is a percentage between 0 and 100."))
+    return errors
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    external_id: str,
+    name: str,
+    currency: str,
+    timezone: str = "UTC",
+    email: str = "",
+    tax_rate: Decimal = Decimal(0),
+    address: str = "",
+    legal_entity: LegalEntity | None = None,
+    actor=None,
+) -> Customer:
+    currency = (currency or "").upper()
+    errors = _errors(currency=currency, timezone=timezone, tax_rate=tax_rate)
+    if Customer.objects.filter(external_id=external_id).exists():
+        errors.append(
+            FieldError("external_id", f"A customer with external_id '{external_id}' already exists.")
+        )
+    if errors:
+        raise ValidationFailed(errors[0].message, errors=errors)
+    customer = Customer.objects.create(
+        external_id=external_id,
+        name=name,
+        currency=currency,
+        timezone=timezone,
+        email=email,
+        tax_rate=tax_rate,
+        address=address,
+        legal_entity=legal_entity or default_legal_entity(),
+    )
+    audit_record(
+        actor=actor,
+        action="customer.created",
+        obj=customer,
+        changes={
+            "external_id": external_id,
+            "name": name,
+            "currency": currency,
+            "timezone": timezone,
+            "tax_rate": tax_rate,
+        },
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, actor=None, **changes) -> Customer:
+    bad = set(changes) - set(EDITABLE)
+    if bad:
+        raise ValidationFailed(
+            "These fields cannot be changed.", errors=[FieldError(f, "read-only") for f in sorted(bad)]
+        )
+    if "currency" in changes:
+        changes["currency"] = (changes["currency"] or "").upper()
+    errors = _errors(
+        currency=changes.get("currency"), timezone=changes.get("timezone"), tax_rate=changes.get("tax_rate")
+    )
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if "currency" in changes and changes["currency"] != customer.currency and customer.contracts.exists():
+        errors.append(
+            FieldError("currency", "The customer has contracts; its currency can no longer change.")
+        )
+    if errors:
+        raise ValidationFailed(errors[0].message, errors=errors)
+    diff = {
+        k: {"from": getattr(customer, k), "to": v} for k, v in changes.items() if getattr(customer, k) != v
+    }
+    for key, value in changes.items():
+        setattr(customer, key, value)
+    customer.save()
+    if diff:
+        audit_record(actor=actor, action="customer.updated", obj=customer, changes=diff)
+    return customer
+
+
+def customer_by_ref(ref: str) -> Customer:
+    """A customer by numeric id or external_id (api.md: customers are addressed by either)."""
+    qs = Customer.objects.select_related("legal_entity")
+    customer = qs.filter(external_id=ref).first()
+    if customer is None and str(ref).isdigit():
+        customer = qs.filter(pk=int(ref)).first()
+    if customer is None:
+        from revops.errors import NotFound
+
+        raise NotFound(f"No customer with id or external_id '{ref}'.")
+    return customer

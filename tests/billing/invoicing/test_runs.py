@@ -1,0 +1,82 @@
+"""Billing runs (issue 5 §3): items claimed by workers, idempotent, failures parked, progress."""
+
+from datetime import date
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+
+from billing.invoicing.runs import billing_run_payload, billing_run_start
+from billing.models import BillingRun, BillingRunItem, Invoice
+from revops.core.models import Job, OutboxEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run(as_of, customers=None):
+    """In-process (eager) Celery: the run plans and works through its items before returning."""
+    return BillingRun.objects.get(pk=billing_run_start(as_of=as_of, customers=customers).pk)
+
+
+def test_run_bills_every_due_period_once_and_completes(make_contract):
+    a = make_contract([{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 1, 1))
+    b = make_contract([{"key": "svc", "product": "platform", "unit_price": "20.00"}], start=date(2026, 2, 15))
+    first = run(date(2026, 3, 1))
+    assert first.status == BillingRun.Status.COMPLETED
+    assert Invoice.objects.filter(contract=a).count() == 3  # Jan 1, Feb 1, Mar 1
+    assert Invoice.objects.filter(contract=b).count() == 2  # Feb 15 (prorated), Mar 1
+    assert first.invoices_created == 5
+    job = Job.objects.get(pk=first.job_id)
+    assert job.status == "completed" and job.progress_done == job.progress_total == 5
+    assert OutboxEvent.objects.filter(topic="billing_run.completed", object_id=str(first.pk)).exists()
+
+
+def test_running_the_same_as_of_again_creates_no_second_invoice(make_contract):
+    make_contract([{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 1, 1))
+    run(date(2026, 3, 1))
+    again = run(date(2026, 3, 1))
+    assert again.status == BillingRun.Status.COMPLETED and again.invoices_created == 0
+    assert Invoice.objects.count() == 3
+
+
+def test_a_failing_customer_is_parked_and_the_others_are_billed(make_contract):
+    good = make_contract(
+        [{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 3, 1)
+    )
+    bad = make_contract(
+        [{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 3, 1)
+    )
+    from billing.invoicing import build
+
+    real = build.lines_for_item
+
+    def explode(**kwargs):
+        if kwargs["contract"].pk == bad.pk:
+            raise RuntimeError("price lookup failed")
+        return real(**kwargs)
+
+    with mock.patch.object(build, "lines_for_item", side_effect=explode):
+        result = run(date(2026, 3, 1))
+    assert result.status == BillingRun.Status.COMPLETED
+    assert Invoice.objects.filter(contract=good).count() == 1
+    assert Invoice.objects.filter(contract=bad).count() == 0
+    item = BillingRunItem.objects.get(run=result, contract=bad)
+    assert item.status == "failed" and "price lookup failed" in item.error
+    payload = billing_run_payload(result)
+    assert payload["failures"][0]["contract"] == bad.number
+    # Fixed: the next run bills the parked contract.
+    run(date(2026, 3, 1))
+    assert Invoice.objects.filter(contract=bad).get().total == Decimal("10.00")
+
+
+def test_customer_filter(make_contract, make_customer):
+    only = make_customer("only-me")
+    make_contract(
+        [{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 3, 1), customer=only
+    )
+    other = make_contract(
+        [{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 3, 1)
+    )
+    run(date(2026, 3, 1), customers=["only-me"])
+    assert Invoice.objects.filter(customer=only).count() == 1
+    assert not Invoice.objects.filter(contract=other).exists()
