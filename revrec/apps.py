@@ -4,3 +4,17 @@ from django.apps import AppConfig
 class RevrecConfig(AppConfig):
     name = "revrec"
     verbose_name = "Revenue recognition"
+
+    def ready(self) -> None:
+        from revops.core.outbox import register_inline_consumer
+        from revrec import consumers
+        from revrec.services import schedules
+
+        register_inline_consumer(
+            consumer=consumers.CONSUMER, topics=consumers.TOPICS, handle=consumers.handle
+        )
+        schedules.register()
+        from revops.contracts.extensions import register_contract_payload_extender
+        from revrec.selectors import extend_contract_payload
+
+        register_contract_payload_extender(extend_contract_payload)

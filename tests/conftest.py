@@ -11,6 +11,8 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+pytest_plugins = ["tests.builders"]
+
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true"
 
 

@@ -393,7 +393,11 @@ def contract_activate(*, contract: Contract, actor=None) -> Contract:
     outbox_publish(
         topic="contract.activated",
         obj=contract,
-        payload={"contract": contract.pk, "version": contract.version},
+        payload={
+            "contract": contract.pk,
+            "version": contract.version,
+            "actor_id": getattr(actor, "pk", None),
+        },
     )
     return contract
 
@@ -460,7 +464,7 @@ def contract_amend(*, contract: Contract, effective_date, changes: list, actor=N
     """Apply effective-dated changes: ``{"line": key, "quantity"|"plan"|"unit_price": ...}``,
     ``{"add": Line}``, ``{"remove": key}``. Each changed line ends on the effective date and a new
     revision starts there; advance-billed fees of the cut period are credited for the unused days."""
-    contract = Contract.objects.select_for_update().select_related("customer").get(pk=contract.pk)
+    contract = Contract.objects.select_for_update(of=("self",)).select_related("customer").get(pk=contract.pk)
     if contract.status != Contract.Status.ACTIVE:
         raise InvalidTransition("Only an active contract can be amended.")
     errors: list[FieldError] = []
@@ -587,7 +591,12 @@ def contract_amend(*, contract: Contract, effective_date, changes: list, actor=N
     outbox_publish(
         topic="contract.amended",
         obj=contract,
-        payload={"contract": contract.pk, "version": version, "effective_date": eff},
+        payload={
+            "contract": contract.pk,
+            "version": version,
+            "effective_date": eff,
+            "actor_id": getattr(actor, "pk", None),
+        },
     )
     return contract
 
@@ -629,7 +638,9 @@ def contract_terminate(*, contract: Contract, effective_date, actor=None) -> Con
         changes={"status": {"from": before, "to": contract.status}, "effective_date": eff},
     )
     outbox_publish(
-        topic="contract.terminated", obj=contract, payload={"contract": contract.pk, "effective_date": eff}
+        topic="contract.terminated",
+        obj=contract,
+        payload={"contract": contract.pk, "effective_date": eff, "actor_id": getattr(actor, "pk", None)},
     )
     return contract
 
@@ -676,8 +687,8 @@ def proration_preview(*, contract: Contract, effective_date, changes: list) -> d
             )
             return {
                 "transaction_price": {
-                    "from": str(contract.transaction_price),
-                    "to": str(amended.transaction_price),
+                    "from": str(round_money(contract.transaction_price, contract.currency)),
+                    "to": str(round_money(amended.transaction_price, contract.currency)),
                 },
                 "credits": credits,
                 "new_lines": new_lines,

@@ -11,14 +11,31 @@ from django.db import connection, transaction
 from revops.core.models import OutboxEvent, OutboxReceipt
 
 
+_INLINE: list[tuple[str, frozenset, Callable[[OutboxEvent], None]]] = []
+
+
+def register_inline_consumer(
+    *, consumer: str, topics: Iterable[str], handle: Callable[[OutboxEvent], None]
+) -> None:
+    """A consumer that must see the event in the publisher's own transaction (the ledger posts a
+    finalized invoice atomically with it). Anything it misses is caught by :func:`outbox_consume`."""
+    if all(name != consumer for name, _t, _h in _INLINE):
+        _INLINE.append((consumer, frozenset(topics), handle))
+
+
 def outbox_publish(*, topic: str, obj, payload: dict) -> OutboxEvent:
     if not connection.in_atomic_block:
         raise RuntimeError("outbox_publish must run inside the transaction that makes the change.")
     meta = obj._meta
     body = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
-    return OutboxEvent.objects.create(
+    event = OutboxEvent.objects.create(
         topic=topic, object_type=f"{meta.app_label}.{meta.model_name}", object_id=str(obj.pk), payload=body
     )
+    for consumer, topics, handle in _INLINE:
+        if topic in topics:
+            handle(event)
+            OutboxReceipt.objects.create(consumer=consumer, event=event)
+    return event
 
 
 def outbox_consume(

@@ -186,6 +186,14 @@ CELERY_BEAT_SCHEDULE: dict = {
     "audit-verify-chain": {"task": "compliance.verify_audit_chain", "schedule": crontab(minute=15, hour=2)},
     "billing-daily-run": {"task": "billing.daily_billing_run", "schedule": crontab(minute=30, hour=0)},
     "billing-resume-stalled-runs": {"task": "billing.resume_stalled_runs", "schedule": timedelta(minutes=1)},
+    "revrec-consume-billing-events": {
+        "task": "revrec.consume_billing_events",
+        "schedule": timedelta(seconds=30),
+    },
+    "revrec-monthly-revenue-run": {
+        "task": "revrec.monthly_revenue_run",
+        "schedule": crontab(minute=0, hour=3, day_of_month=2),
+    },
     "usage-ensure-partitions": {
         "task": "billing.ensure_event_partitions",
         "schedule": crontab(minute=5, hour=1),

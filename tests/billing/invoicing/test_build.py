@@ -9,7 +9,7 @@ from django.db import transaction
 from billing.contracts.services import contract_amend
 from billing.invoicing.build import invoice_build, invoice_refresh_draft
 from billing.models import BillingClaim, Invoice, InvoiceLine
-from tests.billing.invoicing.conftest import NOW, day, send_events
+from tests.builders import NOW, day, send_events
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,331 @@
+"""Forms of the customer and contract pages: new customer, the contract editor (a header form plus
+spreadsheet-like line rows), lifecycle steps and the amendment form.
+
+Forms check shape only and turn what was typed into the exact payloads the API sends
+(``contract_create(lines=[Line])``, ``contract_amend(changes=[...])``); the services decide. Their
+field paths (``lines[2].plan``, ``changes[1].quantity``) are mapped back to the row and input the
+person typed into, and every typed value is kept for the re-rendered form."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.utils import timezone
+
+from billing.invoicing.forms import amount_field, date_input
+from revops.contracts.models import Contract, ContractLine
+from revops.errors import FieldError
+
+COMMON_TIMEZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Asia/Tokyo",
+    "Asia/Singapore",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+)
+COMMON_CURRENCIES = ("USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD")
+
+
+# --- customers ---------------------------------------------------------------------------------------
+
+
+class CustomerForm(forms.Form):
+    external_id = forms.CharField(
+        max_length=128,
+        label="External id",
+        help_text="The id your CRM or billing pipeline uses; usage events and the API refer to it.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. acme"}),
+    )
+    name = forms.CharField(max_length=200)
+    currency = forms.CharField(
+        max_length=3,
+        initial="USD",
+        help_text="ISO 4217 code. Every contract and invoice of the customer is in it.",
+        widget=forms.TextInput(attrs={"list": "currency-codes", "autocomplete": "off"}),
+    )
+    timezone = forms.CharField(
+        max_length=64,
+        initial="UTC",
+        label="Billing time zone",
+        help_text="IANA name. Billing periods and usage days are dates in this zone.",
+        widget=forms.TextInput(attrs={"list": "timezone-names", "autocomplete": "off"}),
+    )
+    tax_rate = forms.DecimalField(
+        max_digits=7,
+        required=False,
+        initial=Decimal(0),
+        label="Tax rate (%)",
+        help_text="Exclusive rate added to every invoice, e.g. 8.875.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "num"}),
+    )
+    email = forms.EmailField(required=False, label="Billing email")
+    address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["tax_rate"] = data.get("tax_rate") or Decimal(0)
+        data["currency"] = (data.get("currency") or "").upper()
+        return data
+
+
+# --- contract editor ---------------------------------------------------------------------------------
+
+LINE_COLUMNS = (
+    "key",
+    "product",
+    "plan",
+    "billing",
+    "quantity",
+    "unit_price",
+    "amount",
+    "service_start",
+    "service_end",
+)
+_TYPED = ("key", "product", "plan", "unit_price", "amount", "service_start", "service_end")
+
+
+@dataclass
+class LineRow:
+    """One spreadsheet row of the contract editor: what was typed, and the errors for each cell."""
+
+    values: dict[str, str]
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    uid: str = field(default_factory=lambda: secrets.token_hex(4))
+
+    @classmethod
+    def blank(cls) -> LineRow:
+        return cls(values={c: "" for c in LINE_COLUMNS} | {"quantity": "1"})
+
+    @property
+    def is_blank(self) -> bool:
+        return not any(self.values.get(c) for c in _TYPED)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(self.errors.values())
+
+    def add_error(self, column: str, message: str) -> None:
+        self.errors.setdefault(column if column in LINE_COLUMNS else "row", []).append(message)
+
+    def payload(self) -> dict:
+        """The api.md Line: only what was typed (the service applies its own defaults)."""
+        return {c: v for c, v in self.values.items() if v != ""}
+
+
+def line_rows_from(data, *, prefix: str = "line") -> list[LineRow]:
+    """Rows from parallel lists (``line-key``, ``line-product``… one entry per row, in page order)."""
+    columns = {c: data.getlist(f"{prefix}-{c}") for c in LINE_COLUMNS}
+    count = max((len(v) for v in columns.values()), default=0)
+    return [
+        LineRow(values={c: (columns[c][i] if i < len(columns[c]) else "").strip() for c in LINE_COLUMNS})
+        for i in range(count)
+    ]
+
+
+_LINE_PATH = re.compile(r"^lines\[(\d+)\](?:\.(\w+))?$")
+
+
+def place_line_errors(errors: list[FieldError], rows: list[LineRow]) -> list[FieldError]:
+    """Put ``lines[i].field`` errors on the i-th submitted row; return the errors that are not a line's."""
+    rest = []
+    for error in errors:
+        match = _LINE_PATH.match(error.field)
+        if match and int(match.group(1)) < len(rows):
+            rows[int(match.group(1))].add_error(match.group(2) or "row", error.message)
+        else:
+            rest.append(error)
+    return rest
+
+
+class ContractForm(forms.Form):
+    customer = forms.ChoiceField(label="Customer")
+    currency = forms.CharField(
+        max_length=3,
+        required=False,
+        help_text="Leave empty to use the customer's currency.",
+        widget=forms.TextInput(
+            attrs={"list": "currency-codes", "autocomplete": "off", "placeholder": "auto"}
+        ),
+    )
+    start_date = forms.DateField(widget=date_input(), label="Start date")
+    end_date = forms.DateField(
+        widget=date_input(),
+        label="End date (exclusive)",
+        help_text="The first day no longer covered: a one-year contract from 1 Mar 2026 ends 1 Mar 2027.",
+    )
+    billing_anchor = forms.ChoiceField(
+        choices=Contract.BillingAnchor.choices,
+        initial=Contract.BillingAnchor.CALENDAR,
+        label="Billing anchor",
+    )
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, customers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency_of = {c.external_id: c.currency for c in customers}
+        self.fields["customer"].choices = [("", "Choose a customer…")] + [
+            (c.external_id, f"{c.name} ({c.external_id}, {c.currency})") for c in customers
+        ]
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "customer": data["customer"],
+            "currency": (data.get("currency") or self.currency_of.get(data["customer"], "")).upper(),
+            "start_date": data["start_date"],
+            "end_date": data["end_date"],
+            "billing_anchor": data["billing_anchor"],
+            "notes": data.get("notes") or "",
+        }
+
+
+class TerminateForm(forms.Form):
+    effective_date = forms.DateField(
+        widget=date_input(),
+        label="Terminate on",
+        help_text="The first day no longer served. Fees billed in advance past it are credited.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["effective_date"].initial = timezone.localdate()
+
+
+# --- amendments ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class AmendLine:
+    """A current line of the contract with what the person wants to change on it."""
+
+    line: ContractLine
+    quantity: str
+    plan: str
+    unit_price: str
+    remove: bool
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.line.key
+
+    @property
+    def current_plan(self) -> str:
+        return self.line.plan.code if self.line.plan_id else ""
+
+    def add_error(self, column: str, message: str) -> None:
+        self.errors.setdefault(column if column in ("quantity", "plan", "unit_price") else "row", []).append(
+            message
+        )
+
+    def change(self) -> dict | None:
+        """``{"remove": key}``, ``{"line": key, ...changed fields}``, or None when nothing changed."""
+        if self.remove:
+            return {"remove": self.key}
+        change: dict = {"line": self.key}
+        if self.quantity and not _same_decimal(self.quantity, self.line.quantity):
+            change["quantity"] = self.quantity
+        if self.plan != self.current_plan:
+            change["plan"] = self.plan
+        if self.unit_price and not _same_decimal(self.unit_price, self.line.unit_price):
+            change["unit_price"] = self.unit_price
+        return change if len(change) > 1 else None
+
+
+def _same_decimal(text: str, value) -> bool:
+    if value is None:
+        return False
+    try:
+        return Decimal(text) == Decimal(value)
+    except (InvalidOperation, ValueError):
+        return False
+
+
+class AmendmentForm(forms.Form):
+    effective_date = forms.DateField(
+        widget=date_input(),
+        label="Effective date",
+        help_text="Changed lines end the day before and their new revision starts on this date.",
+    )
+
+
+@dataclass
+class Amendment:
+    """Everything the amendment page shows and sends: the form, the current lines, the added rows,
+    and the service ``changes`` with where each came from (to put errors back)."""
+
+    form: AmendmentForm
+    lines: list[AmendLine]
+    added: list[LineRow]
+    changes: list[dict] = field(default_factory=list)
+    origins: list[object] = field(default_factory=list)
+
+    @classmethod
+    def from_request(cls, data, current: list[ContractLine]) -> Amendment:
+        form = AmendmentForm(data)
+        lines = []
+        for line in current:
+            key = line.key
+            lines.append(
+                AmendLine(
+                    line=line,
+                    quantity=(data.get(f"q-{key}") or "").strip(),
+                    plan=(data.get(f"plan-{key}", line.plan.code if line.plan_id else "") or "").strip(),
+                    unit_price=(data.get(f"price-{key}") or "").strip(),
+                    remove=bool(data.get(f"remove-{key}")),
+                )
+            )
+        added = [row for row in line_rows_from(data, prefix="add") if not row.is_blank]
+        amendment = cls(form=form, lines=lines, added=added)
+        for item in lines:
+            change = item.change()
+            if change:
+                amendment.changes.append(change)
+                amendment.origins.append(item)
+        for row in added:
+            amendment.changes.append({"add": row.payload()})
+            amendment.origins.append(row)
+        return amendment
+
+    @classmethod
+    def initial(cls, current: list[ContractLine], effective_date) -> Amendment:
+        form = AmendmentForm(initial={"effective_date": effective_date})
+        lines = [
+            AmendLine(
+                line=line,
+                quantity="",
+                plan=line.plan.code if line.plan_id else "",
+                unit_price="",
+                remove=False,
+            )
+            for line in current
+        ]
+        return cls(form=form, lines=lines, added=[])
+
+    def effective_date(self):
+        return self.form.cleaned_data.get("effective_date") if self.form.is_valid() else None
+
+    def place_errors(self, errors: list[FieldError]) -> list[FieldError]:
+        """``changes[i].field`` → the line or added row it came from; the rest is returned."""
+        rest = []
+        for error in errors:
+            match = re.match(r"^changes\[(\d+)\](?:\.add\[\d+\])?(?:\.(\w+))?$", error.field)
+            if error.field == "effective_date":
+                self.form.add_error("effective_date", error.message)
+            elif match and int(match.group(1)) < len(self.origins):
+                self.origins[int(match.group(1))].add_error(match.group(2) or "row", error.message)
+            else:
+                rest.append(error)
+        return rest

@@ -1,0 +1,112 @@
+"""Django admin for products (through the product services, audited) and read-only lists of
+customers and contracts (those change through their own services and pages).
+
+``ServiceForm`` is shared with the catalog admin (billing/admin.py): admin writes call the same
+services as the API and the UI."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.db import transaction
+
+from revops.contracts.models import Contract, Customer, Product
+from revops.contracts.services.products import EDITABLE, product_create, product_update
+from revops.errors import DomainError
+
+
+class _DryRun(Exception):
+    pass
+
+
+class ServiceForm(forms.ModelForm):
+    """A ModelForm whose ``service_call()`` is tried in ``clean()`` and rolled back, so a refusal by
+    the service shows as field errors instead of a server error."""
+
+    def service_call(self, data: dict):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            with transaction.atomic():
+                self.service_call(data)
+                raise _DryRun
+        except _DryRun:
+            pass
+        except DomainError as exc:
+            for error in exc.errors or []:
+                self.add_error(error.field if error.field in self.fields else None, error.message)
+            if not exc.errors:
+                self.add_error(None, exc.detail)
+        return data
+
+
+def changed_values(form: forms.ModelForm, editable) -> dict:
+    return {k: form.cleaned_data[k] for k in form.changed_data if k in editable}
+
+
+class ProductForm(ServiceForm):
+    class Meta:
+        model = Product
+        fields = ["code", "name", "description", "recognition", "revenue_account", "active"]
+
+    def service_call(self, data):
+        if self.instance.pk:
+            return product_update(product=self.instance, actor=self.user, **changed_values(self, EDITABLE))
+        return product_create(
+            actor=self.user,
+            **{k: data.get(k) for k in ("code", "name", "recognition", "revenue_account")},
+            description=data.get("description") or "",
+        )
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    form = ProductForm
+    list_display = ("code", "name", "recognition", "revenue_account", "active")
+    list_filter = ("recognition", "active")
+    search_fields = ("code", "name")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code", "created_at") if obj else ()
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.user = request.user
+        return form
+
+    def save_model(self, request, obj, form, change):
+        saved = form.service_call(form.cleaned_data)
+        obj.pk, obj.created_at = saved.pk, saved.created_at
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead: charges, contracts and revenue refer to products
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(ReadOnlyAdmin):
+    list_display = ("external_id", "name", "currency", "timezone", "legal_entity", "created_at")
+    list_filter = ("currency", "legal_entity")
+    search_fields = ("external_id", "name", "email")
+
+
+@admin.register(Contract)
+class ContractAdmin(ReadOnlyAdmin):
+    list_display = ("number", "customer", "status", "currency", "start_date", "end_date", "transaction_price")
+    list_filter = ("status", "currency")
+    search_fields = ("number", "customer__name", "customer__external_id")
+    list_select_related = ("customer",)

@@ -1,0 +1,51 @@
+"""Revenue recognition consumes what billing announces on the outbox (house style: billing never
+imports revrec). Invoices, voids, credit notes and payments post inside the publishing transaction;
+contract activation allocates and queues schedule generation after commit."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from revops.core.models import OutboxEvent
+
+CONSUMER = "revrec"
+TOPICS = (
+    "invoice.finalized",
+    "invoice.voided",
+    "credit_note.issued",
+    "payment.received",
+    "contract.activated",
+    "contract.amended",
+    "contract.terminated",
+)
+
+
+def handle(event: OutboxEvent) -> None:
+    from billing.models import CreditNote, Invoice, Payment
+    from revops.contracts.models import Contract
+    from revrec.services import postings
+    from revrec.services.obligations import obligations_create
+
+    if event.topic == "invoice.finalized":
+        postings.post_invoice(Invoice.objects.get(pk=event.object_id))
+    elif event.topic == "invoice.voided":
+        invoice = Invoice.objects.get(pk=event.object_id)
+        postings.post_invoice_void(invoice, day=timezone.localdate(invoice.voided_at))
+    elif event.topic == "credit_note.issued":
+        postings.post_credit_note(CreditNote.objects.get(pk=event.object_id))
+    elif event.topic == "payment.received":
+        postings.post_payment(Payment.objects.get(pk=event.object_id))
+    elif event.topic in ("contract.activated", "contract.amended", "contract.terminated"):
+        contract = Contract.objects.get(pk=event.object_id)
+        obligations_create(contract=contract, actor=event.payload.get("actor") or "revrec")
+        from revrec.tasks import generate_schedules
+
+        actor_id = event.payload.get("actor_id")
+        transaction.on_commit(lambda: generate_schedules.delay(contract.pk, actor_id))
+
+
+def consume_missed() -> int:
+    from revops.core.outbox import outbox_consume
+
+    return outbox_consume(consumer=CONSUMER, topics=TOPICS, handle=handle)

@@ -1,0 +1,131 @@
+"""Revenue reads: obligations with their schedules and balances, computed live from the ledger and
+schedules (no nightly tables), so a finalized invoice or an approved schedule shows at once."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Prefetch, Sum
+
+from revops.core.api.fields import money_str
+from revrec.models import JournalLine, PerformanceObligation, RevenueSchedule, ScheduleLine
+
+ZERO = Decimal(0)
+
+
+def obligations_of(contract, *, active_only: bool = True):
+    qs = (
+        PerformanceObligation.objects.filter(contract=contract)
+        .select_related("product")
+        .prefetch_related(
+            "lines",
+            Prefetch(
+                "schedules",
+                queryset=RevenueSchedule.objects.order_by("-version").prefetch_related(
+                    Prefetch("lines", queryset=ScheduleLine.objects.order_by("period"))
+                ),
+            ),
+        )
+    )
+    if active_only:
+        qs = qs.filter(status=PerformanceObligation.Status.ACTIVE)
+    return qs.order_by("id")
+
+
+def current_schedule(po: PerformanceObligation) -> RevenueSchedule | None:
+    schedules = list(po.schedules.all())
+    for status in (
+        RevenueSchedule.Status.APPROVED,
+        RevenueSchedule.Status.PENDING_APPROVAL,
+        RevenueSchedule.Status.DRAFT,
+        RevenueSchedule.Status.REJECTED,
+    ):
+        for sched in schedules:
+            if sched.status == status:
+                return sched
+    return schedules[0] if schedules else None
+
+
+def po_balances(po_ids) -> dict[int, dict[str, Decimal]]:
+    rows = (
+        JournalLine.objects.filter(obligation_id__in=list(po_ids))
+        .values("obligation_id", "account__role")
+        .annotate(d=Sum("debit"), c=Sum("credit"))
+    )
+    out: dict[int, dict[str, Decimal]] = {}
+    for r in rows:
+        bucket = out.setdefault(r["obligation_id"], {})
+        role = "revenue" if r["account__role"] == "revenue_sub" else r["account__role"]
+        bucket[role] = bucket.get(role, ZERO) + (r["d"] or ZERO) - (r["c"] or ZERO)
+    return out
+
+
+def po_payload(po: PerformanceObligation, balances: dict | None = None) -> dict:
+    c = po.currency
+    sched = current_schedule(po)
+    bal = (balances or {}).get(po.pk, {})
+    recognized = -bal.get("revenue", ZERO)
+    data = {
+        "id": po.pk,
+        "key": po.key,
+        "line_keys": sorted({ln.key for ln in po.lines.all()}),
+        "product": po.product.code,
+        "ssp": money_str(po.ssp, c),
+        "ssp_source": po.ssp_source,
+        "allocated_amount": money_str(po.allocated_amount, c),
+        "variable": po.variable,
+        "recognition": po.recognition,
+        "start": po.start,
+        "end": po.end,
+        "recognized_to_date": money_str(recognized, c),
+        "deferred": money_str(-bal.get("deferred", ZERO), c),
+        "unbilled": money_str(bal.get("unbilled", ZERO), c),
+    }
+    data["schedule"] = (
+        None
+        if sched is None
+        else {
+            "id": sched.pk,
+            "version": sched.version,
+            "status": sched.status,
+            "treatment": sched.treatment,
+            "periods": [
+                {
+                    "period": ln.period,
+                    "amount": money_str(ln.amount, c),
+                    "recognized": ln.posted_entry_id is not None,
+                }
+                for ln in sched.lines.all()
+            ],
+        }
+    )
+    return data
+
+
+def contract_revenue(contract) -> dict:
+    pos = list(obligations_of(contract))
+    balances = po_balances([po.pk for po in pos])
+    return {
+        "contract": contract.pk,
+        "currency": contract.currency,
+        "performance_obligations": [po_payload(po, balances) for po in pos],
+    }
+
+
+def extend_contract_payload(contract, payload: dict) -> None:
+    """Registered with revops.contracts.extensions: the contract API shows its POs (api.md)."""
+    c = contract.currency
+    payload["performance_obligations"] = [
+        {
+            "id": po.pk,
+            "line_keys": sorted({ln.key for ln in po.lines.all()}),
+            "product": po.product.code,
+            "ssp": money_str(po.ssp, c),
+            "allocated_amount": money_str(po.allocated_amount, c),
+            "recognition": po.recognition,
+            "start": po.start,
+            "end": po.end,
+            "variable": po.variable,
+        }
+        for po in obligations_of(contract)
+    ]

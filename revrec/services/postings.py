@@ -1,0 +1,255 @@
+"""Billing feeds revenue (accounting.md §6): postings for finalized invoices, voids, credit notes and
+payments, and revenue recognized for a period. Each runs inside the transaction that consumes the
+outbox event (for invoices: the finalizing transaction itself)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from billing.models import CreditNote, Invoice, InvoiceLine, Payment
+from revops.money import round_money
+from revrec.models import (
+    JournalEntry,
+    JournalLine,
+    PerformanceObligation,
+    RecognizedUsage,
+    RevenueSchedule,
+    ScheduleLine,
+)
+from revrec.services.ledger import Draft, account, balances_by_obligation, post, revenue_account, reverse
+from revrec.services.obligations import obligation_for_invoice_line
+from revrec.services.periods import last_day, period_bounds, posting_period
+
+ZERO = Decimal(0)
+USAGE_KINDS = ("usage", "true_up", "usage_adjustment")
+
+
+def _obligations(contract) -> list[PerformanceObligation]:
+    return list(
+        PerformanceObligation.objects.filter(contract=contract)
+        .order_by("-contract_version", "id")
+        .prefetch_related("lines")
+    )
+
+
+def post_invoice(invoice: Invoice) -> JournalEntry | None:
+    """Dr AR (total) [+ Dr prepaid credits]; Cr tax; per line Cr unbilled up to the PO's unbilled
+    balance, Cr deferred for the rest (negative lines reverse the sides)."""
+    invoice = Invoice.objects.select_related("contract", "customer").get(pk=invoice.pk)
+    contract = invoice.contract
+    obligations = _obligations(contract)
+    unbilled = balances_by_obligation("unbilled", [po.pk for po in obligations])
+    draft = Draft()
+    draft.dr(account("ar"), invoice.total, contract=contract, memo=f"Invoice {invoice.number}")
+    draft.dr(account("credits"), invoice.credits_applied, contract=contract, memo="Prepaid credits applied")
+    draft.cr(account("tax"), invoice.tax, contract=contract, memo=f"Tax {invoice.tax_rate}%")
+    for line in invoice.lines.select_related("contract_line", "product"):
+        po = obligation_for_invoice_line(line, obligations)
+        amount = line.amount
+        kw = {"contract": contract, "obligation": po, "product": line.product, "memo": line.description[:300]}
+        if amount > 0 and po is not None:
+            to_unbilled = min(amount, max(unbilled[po.pk], ZERO))
+            draft.cr(account("unbilled"), to_unbilled, **kw)
+            unbilled[po.pk] -= to_unbilled
+            draft.cr(account("deferred"), amount - to_unbilled, **kw)
+        else:
+            draft.cr(account("deferred"), amount, **kw)
+    return post(
+        draft=draft,
+        day=invoice.issue_date,
+        source=JournalEntry.Source.INVOICE,
+        source_type="billing.invoice",
+        source_id=invoice.pk,
+        source_key=f"invoice:{invoice.pk}",
+        memo=f"Invoice {invoice.number} finalized",
+        currency=invoice.currency,
+        contract=contract,
+    )
+
+
+def post_invoice_void(invoice: Invoice, *, day: date) -> JournalEntry | None:
+    original = JournalEntry.objects.filter(source_key=f"invoice:{invoice.pk}").first()
+    if original is None:
+        return None
+    return reverse(
+        original, day=day, memo=f"Invoice {invoice.number} voided", source_key=f"invoice-void:{invoice.pk}"
+    )
+
+
+def recognized_to_date(po_ids) -> dict[int, Decimal]:
+    rows = (
+        JournalLine.objects.filter(
+            account__role__in=["revenue", "revenue_sub"], obligation_id__in=list(po_ids)
+        )
+        .values("obligation_id")
+        .annotate(c=Sum("credit"), d=Sum("debit"))
+    )
+    return {r["obligation_id"]: (r["c"] or ZERO) - (r["d"] or ZERO) for r in rows}
+
+
+def billed_to_date(po_ids) -> dict[int, Decimal]:
+    """Credits to deferred + unbilled from invoices, per PO (what has been billed)."""
+    rows = (
+        JournalLine.objects.filter(
+            entry__source__in=["invoice", "reversal", "credit_note"],
+            account__role__in=["deferred", "unbilled"],
+            obligation_id__in=list(po_ids),
+        )
+        .values("obligation_id")
+        .annotate(c=Sum("credit"), d=Sum("debit"))
+    )
+    return {r["obligation_id"]: (r["c"] or ZERO) - (r["d"] or ZERO) for r in rows}
+
+
+def post_credit_note(note: CreditNote) -> JournalEntry | None:
+    """Reverse the invoice's postings in proportion; the part already recognized goes to contra revenue."""
+    note = CreditNote.objects.select_related("invoice", "invoice__contract").get(pk=note.pk)
+    invoice, contract = note.invoice, note.invoice.contract
+    obligations = _obligations(contract)
+    recognized = recognized_to_date([po.pk for po in obligations])
+    billed = billed_to_date([po.pk for po in obligations])
+    draft = Draft()
+    draft.cr(account("ar"), note.total, contract=contract, memo=f"Credit note {note.number}")
+    draft.dr(account("tax"), note.tax, contract=contract, memo="Tax credited")
+    for cn_line in note.lines.select_related(
+        "invoice_line", "invoice_line__contract_line", "invoice_line__product"
+    ):
+        line: InvoiceLine = cn_line.invoice_line
+        po = obligation_for_invoice_line(line, obligations)
+        share = ZERO
+        if po is not None and billed.get(po.pk):
+            share = min(Decimal(1), max(ZERO, recognized.get(po.pk, ZERO) / billed[po.pk]))
+        contra = round_money(cn_line.amount * share, note.currency)
+        kw = {"contract": contract, "obligation": po, "product": line.product, "memo": line.description[:300]}
+        draft.dr(account("contra"), contra, **kw)
+        draft.dr(account("deferred"), cn_line.amount - contra, **kw)
+    return post(
+        draft=draft,
+        day=note.issue_date,
+        source=JournalEntry.Source.CREDIT_NOTE,
+        source_type="billing.creditnote",
+        source_id=note.pk,
+        source_key=f"credit_note:{note.pk}",
+        memo=f"Credit note {note.number} on {invoice.number}",
+        currency=note.currency,
+        contract=contract,
+    )
+
+
+def post_payment(payment: Payment) -> JournalEntry | None:
+    payment = Payment.objects.select_related("invoice", "invoice__contract").get(pk=payment.pk)
+    draft = Draft()
+    contract = payment.invoice.contract
+    draft.dr(account("cash"), payment.amount, contract=contract, memo=f"Payment {payment.reference}".strip())
+    draft.cr(account("ar"), payment.amount, contract=contract, memo=f"Invoice {payment.invoice.number}")
+    return post(
+        draft=draft,
+        day=payment.date,
+        source=JournalEntry.Source.PAYMENT,
+        source_type="billing.payment",
+        source_id=payment.pk,
+        source_key=f"payment:{payment.pk}",
+        memo=f"Payment on {payment.invoice.number}",
+        currency=payment.currency,
+        contract=contract,
+    )
+
+
+# --- recognition ----------------------------------------------------------------------------------------
+
+
+def _recognize(
+    draft: Draft, po: PerformanceObligation, amount: Decimal, deferred: dict, contract, memo: str
+) -> None:
+    """Dr deferred up to the PO's deferred balance, Dr unbilled for the rest; Cr revenue."""
+    available = max(-deferred[po.pk], ZERO)  # deferred is a credit balance
+    from_deferred = min(amount, available) if amount > 0 else amount
+    kw = {"contract": contract, "obligation": po, "product": po.product, "memo": memo}
+    draft.dr(account("deferred"), from_deferred, **kw)
+    draft.dr(account("unbilled"), amount - from_deferred, **kw)
+    deferred[po.pk] += from_deferred
+    draft.cr(revenue_account(po.product.revenue_account), amount, **kw)
+
+
+def recognize_contract_period(*, contract, period: str) -> JournalEntry | None:
+    """Post the contract's revenue for ``period``: approved schedule lines of fixed POs up to the period,
+    and usage billed for service that started before the period ends (as-invoiced practical expedient).
+    One entry per contract and run; running again finds nothing new (schedule lines and usage lines
+    each remember the entry that recognized them)."""
+    _start, end = period_bounds(period)
+    obligations = _obligations(contract)
+    pos = {po.pk: po for po in obligations}
+    deferred = balances_by_obligation("deferred", list(pos))
+    draft = Draft()
+    schedule_lines = list(
+        ScheduleLine.objects.filter(
+            schedule__obligation__contract=contract,
+            period__lte=period,
+            schedule__status=RevenueSchedule.Status.APPROVED,
+            posted_entry__isnull=True,
+        )
+        .select_related("schedule__obligation__product")
+        .order_by("period", "id")
+    )
+    for sl in schedule_lines:
+        po = sl.schedule.obligation
+        _recognize(draft, po, sl.amount, deferred, contract, f"{po.key} {sl.period}")
+    usage_lines = list(
+        InvoiceLine.objects.filter(
+            invoice__contract=contract,
+            invoice__status__in=["finalized", "paid"],
+            kind__in=USAGE_KINDS,
+            service_start__lt=end,
+            recognition__isnull=True,
+        ).select_related("contract_line", "product")
+    )
+    by_po: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for line in usage_lines:
+        po = obligation_for_invoice_line(line, obligations)
+        if po is not None:
+            by_po[po.pk] += line.amount
+    for po_id, amount in by_po.items():
+        _recognize(draft, pos[po_id], amount, deferred, contract, f"{pos[po_id].key} usage")
+    if not schedule_lines and not usage_lines:
+        return None
+    ids = ",".join([f"s{sl.pk}" for sl in schedule_lines] + [f"u{ln.pk}" for ln in usage_lines])
+    key = "recognition:" + hashlib.sha256(f"{contract.pk}:{period}:{ids}".encode()).hexdigest()
+    entry = post(
+        draft=draft,
+        day=last_day(period),
+        source=JournalEntry.Source.RECOGNITION,
+        source_type="contracts.contract",
+        source_id=contract.pk,
+        source_key=key,
+        memo=f"Revenue recognized {period} — {contract.number}",
+        currency=contract.currency,
+        contract=contract,
+    )
+    if entry is None and draft.lines:
+        return None
+    marker = entry or _zero_entry(contract, period, key)
+    ScheduleLine.objects.filter(pk__in=[sl.pk for sl in schedule_lines]).update(posted_entry=marker)
+    RecognizedUsage.objects.bulk_create(
+        [RecognizedUsage(invoice_line=ln, entry=marker) for ln in usage_lines]
+    )
+    return entry
+
+
+def _zero_entry(contract, period: str, key: str) -> JournalEntry:
+    """Lines that recognize nothing (a zero schedule month) still need a marker entry to be 'posted'."""
+    return JournalEntry.objects.create(
+        date=last_day(period),
+        period=posting_period(last_day(period))[0],
+        source=JournalEntry.Source.RECOGNITION,
+        source_type="contracts.contract",
+        source_id=str(contract.pk),
+        source_key=key,
+        memo=f"Nothing to recognize {period} — {contract.number}",
+        currency=contract.currency,
+        contract=contract,
+    )

@@ -1,0 +1,154 @@
+"""Revenue schedules (step 5): generated from the pure recognition functions, versioned, approved by
+someone other than the preparer (maker-checker through compliance.approvals), only then posted."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from compliance.approvals import approval_decide, approval_for, approval_request, register_approval_kind
+from compliance.audit import audit_record
+from compliance.models import Approval
+from revops.contracts.models import RecognitionMethod
+from revops.errors import InvalidTransition
+from revrec.models import PerformanceObligation, RevenueSchedule, ScheduleLine
+from revrec.recognition import schedule as compute_schedule
+
+ZERO = Decimal(0)
+KIND = "revenue_schedule"
+
+
+def schedule_lines_for(po: PerformanceObligation) -> list:
+    method = po.recognition
+    if method == RecognitionMethod.MILESTONE:
+        # Without an approved milestone the promise is satisfied at the end of the service period.
+        return compute_schedule(
+            currency=po.currency,
+            amount=po.allocated_amount,
+            method="point_in_time",
+            start=po.start,
+            end=po.end,
+            satisfied_on=_last_day(po),
+        )
+    return compute_schedule(
+        currency=po.currency,
+        amount=po.allocated_amount,
+        method=method,
+        start=po.start,
+        end=po.end,
+        satisfied_on=po.start if method == RecognitionMethod.POINT_IN_TIME else None,
+    )
+
+
+def _last_day(po):
+    from datetime import timedelta
+
+    return po.end - timedelta(days=1)
+
+
+@transaction.atomic
+def schedule_create(
+    *,
+    po: PerformanceObligation,
+    treatment: str = RevenueSchedule.Treatment.INITIAL,
+    note: str = "",
+    lines=None,
+    actor=None,
+) -> RevenueSchedule:
+    """A new schedule version, submitted for approval at once (the preparer is ``actor``)."""
+    if po.variable:
+        raise InvalidTransition("Usage obligations are recognized as invoiced; they have no fixed schedule.")
+    computed = lines if lines is not None else schedule_lines_for(po)
+    version = (RevenueSchedule.objects.filter(obligation=po).aggregate(v=Max("version"))["v"] or 0) + 1
+    sched = RevenueSchedule.objects.create(
+        obligation=po,
+        version=version,
+        status=RevenueSchedule.Status.PENDING_APPROVAL,
+        treatment=treatment,
+        treatment_note=note,
+        method=po.recognition,
+        amount=sum((ln.amount for ln in computed), ZERO),
+        currency=po.currency,
+        prepared_by=actor if getattr(actor, "pk", None) else None,
+    )
+    ScheduleLine.objects.bulk_create(
+        [
+            ScheduleLine(schedule=sched, period=ln.period, start=ln.start, end=ln.end, amount=ln.amount)
+            for ln in computed
+        ]
+    )
+    audit_record(
+        actor=actor,
+        action="schedule.created",
+        obj=sched,
+        changes={
+            "po": po.key,
+            "contract": po.contract.number,
+            "version": version,
+            "treatment": treatment,
+            "amount": sched.amount,
+            "lines": [[ln.period, ln.amount] for ln in computed],
+        },
+    )
+    approval_request(
+        kind=KIND,
+        obj=sched,
+        requested_by=actor,
+        summary=f"Revenue schedule v{version} for {po.contract.number} / {po.key}: "
+        f"{sched.amount} {po.currency} {po.get_recognition_display().lower()}",
+    )
+    return sched
+
+
+@transaction.atomic
+def schedules_generate(*, contract, actor=None) -> list[RevenueSchedule]:
+    """Schedules for every active fixed PO that has none yet (after activation or a new version)."""
+    created = []
+    pos = PerformanceObligation.objects.filter(
+        contract=contract, status=PerformanceObligation.Status.ACTIVE, variable=False
+    ).select_related("contract")
+    for po in pos:
+        if not po.schedules.exists():
+            created.append(schedule_create(po=po, actor=actor))
+    return created
+
+
+def _on_approved(approval: Approval, user) -> None:
+    sched = RevenueSchedule.objects.select_for_update().get(pk=approval.object_id)
+    if sched.status != RevenueSchedule.Status.PENDING_APPROVAL:
+        raise InvalidTransition(f"Schedule v{sched.version} is {sched.status}, not pending approval.")
+    previous = RevenueSchedule.objects.filter(
+        obligation=sched.obligation, status=RevenueSchedule.Status.APPROVED
+    )
+    for old in previous:
+        old.status = RevenueSchedule.Status.SUPERSEDED
+        old.save(update_fields=["status"])
+        audit_record(actor=user, action="schedule.superseded", obj=old, changes={"by_version": sched.version})
+    sched.status = RevenueSchedule.Status.APPROVED
+    sched.decided_by, sched.decided_at, sched.decision_comment = user, timezone.now(), approval.comment
+    sched.save(update_fields=["status", "decided_by", "decided_at", "decision_comment"])
+    audit_record(actor=user, action="schedule.approved", obj=sched, changes={"comment": approval.comment})
+
+
+def _on_rejected(approval: Approval, user) -> None:
+    sched = RevenueSchedule.objects.select_for_update().get(pk=approval.object_id)
+    sched.status = RevenueSchedule.Status.REJECTED
+    sched.decided_by, sched.decided_at, sched.decision_comment = user, timezone.now(), approval.comment
+    sched.save(update_fields=["status", "decided_by", "decided_at", "decision_comment"])
+    audit_record(actor=user, action="schedule.rejected", obj=sched, changes={"comment": approval.comment})
+
+
+def register() -> None:
+    register_approval_kind(KIND, on_approved=_on_approved, on_rejected=_on_rejected, label="Revenue schedule")
+
+
+def schedule_decide(*, schedule: RevenueSchedule, user, approve: bool, comment: str = "") -> RevenueSchedule:
+    approval = approval_for(schedule, kind=KIND)
+    if approval is None or approval.status != Approval.Status.PENDING:
+        raise InvalidTransition(f"Schedule v{schedule.version} has no pending approval.")
+    approval_decide(approval=approval, user=user, approve=approve, comment=comment)
+    schedule.refresh_from_db()
+    return schedule

@@ -1,0 +1,169 @@
+"""Builders shared by billing, revenue and compliance tests: a catalog, customers and contracts made
+through the real services (registered as a pytest plugin in tests/conftest.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+
+from billing.catalog.services import meter_create, plan_create
+from billing.contracts.services import contract_activate, contract_create
+from billing.models import Meter, Plan
+from billing.usage.ingest import ingest_events
+from revops.contracts.models import Product
+from revops.contracts.services.customers import customer_create
+from revops.contracts.services.products import product_create
+
+NOW = datetime(2030, 1, 1, tzinfo=UTC)  # "now" for watermarks: far after every test period
+
+
+@pytest.fixture
+def catalog(db):
+    with transaction.atomic():
+        for code, method in (
+            ("platform", "ratable_daily"),
+            ("seats", "ratable_daily"),
+            ("api", "usage"),
+            ("tokens", "usage"),
+            ("onboarding", "point_in_time"),
+        ):
+            if not Product.objects.filter(code=code).exists():
+                product_create(code=code, name=code.title(), recognition=method)
+        if not Meter.objects.filter(code="api_calls").exists():
+            meter_create(code="api_calls", name="API calls", aggregation="count", group_by=["endpoint"])
+        if not Meter.objects.filter(code="llm_tokens").exists():
+            meter_create(
+                code="llm_tokens",
+                name="LLM tokens",
+                aggregation="sum",
+                field="tokens",
+                group_by=["model", "token_type"],
+            )
+        if not Plan.objects.filter(code="hybrid").exists():
+            plan_create(
+                code="hybrid",
+                name="Hybrid",
+                currency="USD",
+                effective_from=date(2020, 1, 1),
+                charges=[
+                    {
+                        "code": "platform",
+                        "product": "platform",
+                        "model": "flat",
+                        "timing": "in_advance",
+                        "properties": {"amount": "100.00"},
+                    },
+                    {
+                        "code": "api",
+                        "product": "api",
+                        "meter": "api_calls",
+                        "model": "graduated",
+                        "properties": {
+                            "tiers": [
+                                {"up_to": 1000, "unit_amount": "0"},
+                                {"up_to": None, "unit_amount": "0.01"},
+                            ]
+                        },
+                    },
+                ],
+            )
+            plan_create(
+                code="tokens",
+                name="Tokens",
+                currency="USD",
+                effective_from=date(2020, 1, 1),
+                minimum_amount="50.00",
+                charges=[
+                    {
+                        "code": "tokens",
+                        "product": "tokens",
+                        "meter": "llm_tokens",
+                        "model": "standard",
+                        "properties": {"unit_amount": "0"},
+                        "filters": [
+                            {
+                                "match": {"model": "m1", "token_type": "input"},
+                                "properties": {"unit_amount": "0.000002"},
+                            },
+                            {
+                                "match": {"model": "m1", "token_type": "output"},
+                                "properties": {"unit_amount": "0.00001"},
+                            },
+                        ],
+                    }
+                ],
+            )
+    return True
+
+
+@pytest.fixture
+def make_customer(db):
+    counter = {"n": 0}
+
+    def make(external_id: str | None = None, **kwargs):
+        counter["n"] += 1
+        with transaction.atomic():
+            return customer_create(
+                external_id=external_id or f"cust-{counter['n']}",
+                name=kwargs.pop("name", "Acme"),
+                currency=kwargs.pop("currency", "USD"),
+                **kwargs,
+            )
+
+    return make
+
+
+@pytest.fixture
+def make_contract(catalog, make_customer):
+    def make(
+        lines,
+        *,
+        start=date(2026, 1, 1),
+        end=date(2027, 1, 1),
+        customer=None,
+        anchor="calendar",
+        activate=True,
+    ):
+        customer = customer or make_customer()
+        with transaction.atomic():
+            contract = contract_create(
+                customer=customer.external_id,
+                currency=customer.currency,
+                start_date=start,
+                end_date=end,
+                billing_anchor=anchor,
+                lines=lines,
+            )
+            if activate:
+                contract = contract_activate(contract=contract)
+        return contract
+
+    return make
+
+
+def send_events(customer, events, *, received_at: datetime | None = None):
+    """Ingest through the real service; ``received_at`` pins the server receipt time (late events)."""
+    payload = [
+        {
+            "transaction_id": e.get("transaction_id") or f"{customer.external_id}-{i}-{e['timestamp']}",
+            "customer": customer.external_id,
+            "code": e["code"],
+            "timestamp": e["timestamp"],
+            "properties": e.get("properties", {}),
+        }
+        for i, e in enumerate(events)
+    ]
+    result = ingest_events(events=payload, source="api", user=None, now=received_at)
+    assert not result.rejected, result.rejected
+    return result
+
+
+def day(d: date, hour: int = 12) -> str:
+    return datetime(d.year, d.month, d.day, hour, tzinfo=UTC).isoformat()
+
+
+ONE_DAY = timedelta(days=1)
+ZERO = Decimal(0)

@@ -1,0 +1,166 @@
+"""Billing feeds revenue (issue 6 acceptance): a contract with a subscription, a usage charge and a
+one-time service → invoices → revenue runs for three periods → the deferred revenue rollforward ties
+out and the trial balance balances."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+
+from billing.models import Invoice
+from revrec.models import JournalEntry, JournalLine, PerformanceObligation, RevenueSchedule
+from tests.builders import day, send_events
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ZERO = Decimal(0)
+
+
+def balance(role: str, *, through: str | None = None, contract=None) -> Decimal:
+    qs = JournalLine.objects.filter(
+        account__role__in=[role] if role != "revenue" else ["revenue", "revenue_sub"]
+    )
+    if through:
+        qs = qs.filter(entry__period__lte=through)
+    if contract is not None:
+        qs = qs.filter(entry__contract=contract)
+    totals = qs.aggregate(d=Sum("debit"), c=Sum("credit"))
+    return (totals["d"] or ZERO) - (totals["c"] or ZERO)
+
+
+@pytest.fixture
+def world(api_for, catalog, django_capture_on_commit_callbacks):
+    finance, approver = api_for("finance"), api_for("approver")
+    finance.post(
+        "/api/v1/customers",
+        {"external_id": "e2e", "name": "E2E Ltd", "currency": "USD", "tax_rate": "10"},
+        format="json",
+    )
+    body = {
+        "customer": "e2e",
+        "currency": "USD",
+        "start_date": "2026-01-01",
+        "end_date": "2027-01-01",
+        "lines": [
+            {"key": "platform", "product": "platform", "plan": "hybrid"},
+            {"key": "setup", "product": "onboarding", "amount": "1200.00", "billing": "one_time"},
+        ],
+    }
+    contract = finance.post("/api/v1/contracts", body, format="json").json()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert finance.post(f"/api/v1/contracts/{contract['id']}/activate").status_code == 200
+    return finance, approver, contract
+
+
+def test_pos_allocation_and_schedules_follow_activation(world):
+    finance, approver, contract = world
+    body = finance.get(f"/api/v1/contracts/{contract['id']}").json()
+    pos = {
+        po["line_keys"][0] + ("-usage" if po["variable"] else ""): po
+        for po in body["performance_obligations"]
+    }
+    # 12 x 100.00 + 1,200.00 one-time: SSPs default to contract prices, so allocation = price.
+    assert pos["platform"]["allocated_amount"] == "1200.00" and pos["setup"]["allocated_amount"] == "1200.00"
+    assert pos["platform-usage"]["variable"] is True
+    pending = finance.get("/api/v1/schedules?status=pending_approval").json()["results"]
+    assert len(pending) == 2
+    assert sum(Decimal(p["amount"]) for p in pending) == Decimal("2400.00")
+    # The preparer (finance) cannot approve; an approver can.
+    own = finance.post(f"/api/v1/schedules/{pending[0]['id']}/approve", {"comment": "mine"}, format="json")
+    assert own.status_code == 403  # finance is not an approver at all
+    ok = approver.post(f"/api/v1/schedules/{pending[0]['id']}/approve", {"comment": "checked"}, format="json")
+    assert ok.status_code == 200 and ok.json()["status"] == "approved"
+
+
+def test_requester_approving_own_schedule_gets_409(api_for, catalog, django_capture_on_commit_callbacks):
+    approver = api_for("approver")
+    admin = api_for("admin")
+    admin.post("/api/v1/customers", {"external_id": "self", "name": "Self", "currency": "USD"}, format="json")
+    contract = admin.post(
+        "/api/v1/contracts",
+        {
+            "customer": "self",
+            "currency": "USD",
+            "start_date": "2026-01-01",
+            "end_date": "2026-07-01",
+            "lines": [{"key": "svc", "product": "platform", "unit_price": "10.00"}],
+        },
+        format="json",
+    ).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(f"/api/v1/contracts/{contract['id']}/activate")
+    sched = admin.get("/api/v1/schedules?status=pending_approval").json()["results"][0]
+    response = admin.post(f"/api/v1/schedules/{sched['id']}/approve", {}, format="json")
+    assert response.status_code == 409
+    assert response.json()["type"] == "/problems/self-approval"
+    assert approver.post(f"/api/v1/schedules/{sched['id']}/approve", {}, format="json").status_code == 200
+
+
+def test_end_to_end_rollforward_ties_out_and_trial_balance_balances(
+    world, django_capture_on_commit_callbacks
+):
+    finance, approver, contract = world
+    for sched in finance.get("/api/v1/schedules?status=pending_approval").json()["results"]:
+        assert (
+            approver.post(
+                f"/api/v1/schedules/{sched['id']}/approve", {"comment": "ok"}, format="json"
+            ).status_code
+            == 200
+        )
+    from revops.contracts.models import Customer
+
+    customer = Customer.objects.get(external_id="e2e")
+    send_events(
+        customer,
+        [
+            {"code": "api_calls", "timestamp": day(date(2026, m, 10)), "transaction_id": f"u{m}-{i}"}
+            for m in (1, 2, 3)
+            for i in range(1000 + 500 * m)
+        ],
+        received_at=datetime(2026, 4, 1, tzinfo=UTC),
+    )
+    for as_of in ("2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01"):
+        with django_capture_on_commit_callbacks(execute=True):
+            finance.post("/api/v1/billing-runs", {"as_of": as_of}, format="json")
+    for invoice in Invoice.objects.filter(status="draft").order_by("billing_date"):
+        assert finance.post(f"/api/v1/invoices/{invoice.pk}/finalize").status_code == 200
+    for period in ("2026-01", "2026-02", "2026-03"):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = finance.post("/api/v1/revenue-runs", {"period": period}, format="json")
+        assert response.status_code == 202
+        assert finance.get(f"/api/v1/revenue-runs/{response.json()['id']}").json()["status"] == "completed"
+    # Every entry balances; so does the trial balance.
+    for entry in JournalEntry.objects.all():
+        totals = entry.lines.aggregate(d=Sum("debit"), c=Sum("credit"))
+        assert totals["d"] == totals["c"], entry.memo
+    all_lines = JournalLine.objects.aggregate(d=Sum("debit"), c=Sum("credit"))
+    assert all_lines["d"] == all_lines["c"]
+    # Recognized: Jan-Mar ratable platform fee (31+28+31 days of 1,200/365) + setup (point in time, Jan)
+    # + usage of Jan-Mar (500, 1000, 1500 paid calls x 0.01) = 5.00 + 10.00 + 15.00.
+    recognized = -balance("revenue")
+    platform = Decimal("1200.00") * 90 / 365
+    assert recognized == (Decimal("1200.00") + platform.quantize(Decimal("0.01")) + Decimal("30.00"))
+    # Deferred rollforward per contract: opening (0) + billed - recognized = closing.
+    invoices = Invoice.objects.filter(status__in=["finalized", "paid"])
+    billed = sum((i.subtotal for i in invoices), ZERO)
+    closing_deferred = -balance("deferred")
+    unbilled = balance("unbilled")
+    assert billed - recognized == closing_deferred - unbilled
+    # Recognized-to-date never exceeds the allocation of a fixed PO (invariant 5).
+    for po in PerformanceObligation.objects.filter(variable=False):
+        earned = -(
+            JournalLine.objects.filter(obligation=po, account__role__in=["revenue", "revenue_sub"]).aggregate(
+                s=Sum("credit")
+            )["s"]
+            or ZERO
+        )
+        assert -earned <= po.allocated_amount
+    # Σ schedule lines of each PO = its allocation (invariant 2).
+    for sched in RevenueSchedule.objects.filter(status="approved"):
+        assert sum(ln.amount for ln in sched.lines.all()) == sched.obligation.allocated_amount
+    # Running a period again posts nothing new.
+    before = JournalEntry.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        finance.post("/api/v1/revenue-runs", {"period": "2026-03"}, format="json")
+    assert JournalEntry.objects.count() == before
