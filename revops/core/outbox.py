@@ -10,7 +10,6 @@ from django.db import connection, transaction
 
 from revops.core.models import OutboxEvent, OutboxReceipt
 
-
 _INLINE: list[tuple[str, frozenset, Callable[[OutboxEvent], None]]] = []
 
 
