@@ -477,7 +477,7 @@ def invoice_build(
     that no invoice has claimed yet, plus pending prorations and late-usage adjustments. Returns
     None when there is nothing to bill. Safe to call twice: the second call finds everything claimed."""
     contract = (
-        Contract.objects.select_for_update()
+        Contract.objects.select_for_update(of=("self",))
         .select_related("customer", "customer__legal_entity")
         .get(pk=contract_id)
     )
@@ -593,7 +593,11 @@ def invoice_build(
 @transaction.atomic
 def invoice_refresh_draft(*, invoice: Invoice, now: datetime | None = None, actor=None) -> Invoice:
     """Re-rate a draft's usage with everything received so far (late usage before finalization)."""
-    invoice = Invoice.objects.select_for_update().select_related("contract", "customer").get(pk=invoice.pk)
+    invoice = (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("contract", "customer")
+        .get(pk=invoice.pk)
+    )
     if invoice.status != Invoice.Status.DRAFT:
         raise Conflict("Only a draft invoice can be refreshed; later usage goes on the next invoice.")
     contract = Contract.objects.select_related("customer").get(pk=invoice.contract_id)

@@ -56,7 +56,7 @@ def transition(invoice: Invoice, action: str) -> str:
 
 def _lock(invoice: Invoice) -> Invoice:
     return (
-        Invoice.objects.select_for_update()
+        Invoice.objects.select_for_update(of=("self",))
         .select_related("customer", "legal_entity", "contract")
         .get(pk=invoice.pk)
     )
