@@ -8,12 +8,14 @@ class RevrecConfig(AppConfig):
     def ready(self) -> None:
         from revops.core.outbox import register_inline_consumer
         from revrec import consumers
-        from revrec.services import schedules
+        from revrec.services import modifications, schedules, ssp
 
         register_inline_consumer(
             consumer=consumers.CONSUMER, topics=consumers.TOPICS, handle=consumers.handle
         )
         schedules.register()
+        modifications.register()
+        ssp.register()
         from revops.contracts.extensions import register_contract_payload_extender
         from revrec.selectors import extend_contract_payload
 

@@ -36,13 +36,24 @@ def handle(event: OutboxEvent) -> None:
         postings.post_credit_note(CreditNote.objects.get(pk=event.object_id))
     elif event.topic == "payment.received":
         postings.post_payment(Payment.objects.get(pk=event.object_id))
-    elif event.topic in ("contract.activated", "contract.amended", "contract.terminated"):
+    elif event.topic == "contract.activated":
         contract = Contract.objects.get(pk=event.object_id)
-        obligations_create(contract=contract, actor=event.payload.get("actor") or "revrec")
+        obligations_create(contract=contract, actor=_actor(event))
         from revrec.tasks import generate_schedules
 
         actor_id = event.payload.get("actor_id")
         transaction.on_commit(lambda: generate_schedules.delay(contract.pk, actor_id))
+    elif event.topic in ("contract.amended", "contract.terminated"):
+        from revrec.services.modifications import modification_propose
+
+        modification_propose(contract=Contract.objects.get(pk=event.object_id), actor=_actor(event))
+
+
+def _actor(event: OutboxEvent):
+    from django.contrib.auth import get_user_model
+
+    actor_id = event.payload.get("actor_id")
+    return get_user_model().objects.filter(pk=actor_id).first() if actor_id else "revrec"
 
 
 def consume_missed() -> int:

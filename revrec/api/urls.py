@@ -20,4 +20,15 @@ urlpatterns = [
     re_path(rf"^approvals/{ID}/approve/?$", views.ApprovalDecideView.as_view(), name="api-approval-approve"),
     re_path(rf"^approvals/{ID}/reject/?$", views.ApprovalRejectView.as_view(), name="api-approval-reject"),
     re_path(r"^periods/?$", views.PeriodListView.as_view(), name="api-periods"),
+    re_path(
+        rf"^contracts/{ID}/modifications/?$",
+        views.ContractModificationListView.as_view(),
+        name="api-contract-modifications",
+    ),
+    re_path(
+        rf"^modifications/{ID}/treatment/?$",
+        views.ModificationTreatmentView.as_view(),
+        name="api-modification-treatment",
+    ),
+    re_path(r"^ssp/?$", views.SSPListView.as_view(), name="api-ssp"),
 ]

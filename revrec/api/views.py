@@ -513,3 +513,120 @@ class PeriodListView(ApiGenericView):
                 for p in page
             ]
         )
+
+
+# --- contract modifications and the SSP book --------------------------------------------------------
+
+
+def modification_payload(m) -> dict:
+    return {
+        "id": m.pk,
+        "contract": m.contract_id,
+        "contract_version": m.contract_version,
+        "effective_date": m.effective_date,
+        "status": m.status,
+        "proposed_treatment": m.proposed_treatment,
+        "chosen_treatment": m.chosen_treatment,
+        "reason": m.reason,
+        "analysis": m.analysis,
+        "applied_at": m.applied_at,
+    }
+
+
+class ContractModificationListView(ApiView):
+    area = "revenue"
+
+    @extend_schema(
+        responses=inline_serializer("ContractModification", fields={"id": serializers.IntegerField()})
+    )
+    def get(self, request, pk):
+        contract = get_object_or_404(Contract, pk=pk)
+        return Response(
+            {
+                "results": [modification_payload(m) for m in contract.modifications.all()],
+                "next": None,
+                "previous": None,
+            }
+        )
+
+
+class TreatmentIn(serializers.Serializer):
+    treatment = serializers.ChoiceField(choices=["separate_contract", "prospective", "cumulative_catch_up"])
+
+
+class ModificationTreatmentView(ApiView):
+    area = "revenue"
+
+    @extend_schema(
+        request=TreatmentIn,
+        responses=inline_serializer("ModificationTreatment", fields={"id": serializers.IntegerField()}),
+    )
+    def post(self, request, pk):
+        from revrec.models import ContractModification
+        from revrec.services.modifications import modification_choose
+
+        data = TreatmentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        mod = modification_choose(
+            modification=get_object_or_404(ContractModification, pk=pk),
+            treatment=data.validated_data["treatment"],
+            actor=request.user,
+        )
+        return Response(modification_payload(mod))
+
+
+class SSPIn(serializers.Serializer):
+    product = serializers.CharField(max_length=64)
+    currency = serializers.CharField(max_length=3)
+    effective_from = serializers.DateField()
+    ssp = DecimalStringField(required=False, allow_null=True)
+    ssp_low = DecimalStringField(required=False, allow_null=True)
+    ssp_high = DecimalStringField(required=False, allow_null=True)
+    method = serializers.ChoiceField(choices=["observable", "adjusted_market", "cost_plus", "residual"])
+    evidence = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+def ssp_payload(e) -> dict:
+    c = e.currency
+    return {
+        "id": e.pk,
+        "product": e.product.code,
+        "currency": c,
+        "version": e.version,
+        "effective_from": e.effective_from,
+        "ssp": money_str(e.ssp, c),
+        "ssp_low": money_str(e.ssp_low, c),
+        "ssp_high": money_str(e.ssp_high, c),
+        "method": e.method,
+        "evidence": e.evidence,
+        "status": e.status,
+        "created_by": e.created_by.username if e.created_by_id else None,
+    }
+
+
+class SSPListView(ApiGenericView):
+    area = "revenue"
+    list_view = True
+
+    def get_queryset(self):
+        from revrec.models import SSPEntry
+
+        qs = SSPEntry.objects.select_related("product", "created_by")
+        product = self.request.query_params.get("product")
+        return qs.filter(product__code=product) if product else qs
+
+    @extend_schema(responses=inline_serializer("SSPEntry", fields={"id": serializers.IntegerField()}))
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([ssp_payload(e) for e in page])
+
+    @extend_schema(
+        request=SSPIn,
+        responses={201: inline_serializer("SSPProposed", fields={"id": serializers.IntegerField()})},
+    )
+    def post(self, request):
+        from revrec.services.ssp import ssp_propose
+
+        data = SSPIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(ssp_payload(ssp_propose(actor=request.user, **data.validated_data)), status=201)

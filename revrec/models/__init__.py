@@ -1,10 +1,18 @@
 from .ledger import Account, AccountingPeriod, JournalEntry, JournalLine
-from .obligations import PerformanceObligation, RecognizedUsage, RevenueSchedule, ScheduleLine, SSPEntry
+from .obligations import (
+    ContractModification,
+    PerformanceObligation,
+    RecognizedUsage,
+    RevenueSchedule,
+    ScheduleLine,
+    SSPEntry,
+)
 from .runs import RevenueRun
 
 __all__ = [
     "Account",
     "AccountingPeriod",
+    "ContractModification",
     "JournalEntry",
     "JournalLine",
     "PerformanceObligation",

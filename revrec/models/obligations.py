@@ -177,3 +177,38 @@ class RecognizedUsage(models.Model):
 
     def __str__(self) -> str:
         return f"usage line {self.invoice_line_id} → JE {self.entry_id}"
+
+
+class ContractModification(models.Model):
+    """A contract amendment seen by revenue recognition (ASC 606-10-25-12/13): classified, each
+    treatment's effect previewed side by side, applied only once an approver signs it off."""
+
+    class Status(models.TextChoices):
+        PENDING_APPROVAL = "pending_approval", "Pending approval"
+        APPLIED = "applied", "Applied"
+        REJECTED = "rejected", "Rejected"
+
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.PROTECT, related_name="modifications")
+    contract_version = models.PositiveIntegerField()
+    effective_date = models.DateField()
+    proposed_treatment = models.CharField(max_length=24, choices=RevenueSchedule.Treatment.choices)
+    chosen_treatment = models.CharField(max_length=24, choices=RevenueSchedule.Treatment.choices)
+    reason = models.TextField(blank=True, default="")
+    analysis = models.JSONField(default=dict)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING_APPROVAL)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "contract_version"], name="one_modification_per_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Modification of {self.contract_id} v{self.contract_version}"

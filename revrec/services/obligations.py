@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from billing.contracts.services import current_lines, line_fixed_value
+from billing.contracts.services import line_fixed_value
 from billing.contracts.terms import line_kinds, line_range, plan_versions_for_line
 from billing.schedule import USAGE
 from compliance.audit import audit_record
@@ -39,24 +39,30 @@ def _usage_product(line: ContractLine) -> Product:
 
 
 def obligation_specs(contract: Contract) -> list[dict]:
-    """One PO per distinct line in service; a plan line with metered charges also gets a usage PO
-    that carries its variable consideration (ASC 606-10-32-40)."""
+    """One PO per distinct line key (all its revisions together: an amended line is the same promise
+    at a new price), and a usage PO for plan lines with metered charges, which carries the variable
+    consideration (ASC 606-10-32-40)."""
+    by_key: dict[str, list[ContractLine]] = {}
+    for line in contract.lines.select_related("product", "plan").order_by("key", "revision"):
+        by_key.setdefault(line.key, []).append(line)
     specs = []
-    for line in current_lines(contract).values():
-        start, end = line_range(line, contract)
-        if end <= start:
+    for key, revisions in by_key.items():
+        ranges = [r for r in (line_range(ln, contract) for ln in revisions) if r[1] > r[0]]
+        if not ranges:
             continue
-        kinds = line_kinds(line)
-        fixed = line_fixed_value(line, contract)
-        method = line.recognition or line.product.recognition
-        if line.billing != ContractLine.Billing.USAGE and (
-            fixed or line.billing == ContractLine.Billing.ONE_TIME
+        start, end = min(a for a, _ in ranges), max(b for _, b in ranges)
+        latest = revisions[-1]
+        fixed = sum((line_fixed_value(ln, contract) for ln in revisions), ZERO)
+        method = latest.recognition or latest.product.recognition
+        kinds = set().union(*(line_kinds(ln) for ln in revisions))
+        if latest.billing != ContractLine.Billing.USAGE and (
+            fixed or latest.billing == ContractLine.Billing.ONE_TIME
         ):
             specs.append(
                 {
-                    "key": line.key,
-                    "lines": [line],
-                    "product": line.product,
+                    "key": key,
+                    "lines": revisions,
+                    "product": latest.product,
                     "fixed": fixed,
                     "recognition": method
                     if method != RecognitionMethod.USAGE
@@ -64,16 +70,16 @@ def obligation_specs(contract: Contract) -> list[dict]:
                     "start": start,
                     "end": end,
                     "variable": False,
-                    "ssp_override": line.ssp,
-                    "ssp_reason": line.ssp_reason,
+                    "ssp_override": latest.ssp,
+                    "ssp_reason": latest.ssp_reason,
                 }
             )
         if USAGE in kinds:
             specs.append(
                 {
-                    "key": f"{line.key}-usage" if line.billing != ContractLine.Billing.USAGE else line.key,
-                    "lines": [line],
-                    "product": _usage_product(line),
+                    "key": f"{key}-usage" if latest.billing != ContractLine.Billing.USAGE else key,
+                    "lines": revisions,
+                    "product": _usage_product(latest),
                     "fixed": ZERO,
                     "recognition": RecognitionMethod.USAGE,
                     "start": start,
@@ -86,58 +92,58 @@ def obligation_specs(contract: Contract) -> list[dict]:
     return specs
 
 
-@transaction.atomic
-def obligations_create(*, contract: Contract, actor=None) -> list[PerformanceObligation]:
-    """Create (or re-create for a new contract version) the POs and allocate the transaction price.
-    Refuses with a field error when no valid allocation exists; nothing is saved then."""
-    contract = Contract.objects.select_for_update().get(pk=contract.pk)
-    specs = obligation_specs(contract)
+def _ssp_line(spec: dict, contract: Contract) -> tuple[AllocationLine, tuple[str, SSPEntry | None]]:
+    key = spec["key"]
+    if spec["ssp_override"] is not None:
+        return AllocationLine(key=key, ssp=spec["ssp_override"]), (
+            f"override: {spec['ssp_reason'] or 'contract line'}",
+            None,
+        )
+    entry = ssp_in_force(spec["product"], contract.currency, contract.start_date)
+    if entry is None:
+        return AllocationLine(key=key, ssp=spec["fixed"]), ("contract price (no SSP in the book)", None)
+    if entry.method == SSPEntry.Method.RESIDUAL:
+        line = AllocationLine(key=key, residual=True, ssp_low=entry.ssp_low, ssp_high=entry.ssp_high)
+        return line, (f"SSP book v{entry.version} (residual)", entry)
+    if entry.ssp is not None:
+        return AllocationLine(key=key, ssp=entry.ssp), (
+            f"SSP book v{entry.version} ({entry.get_method_display()})",
+            entry,
+        )
+    line = AllocationLine(key=key, ssp_low=entry.ssp_low, ssp_high=entry.ssp_high)
+    return line, (f"SSP book v{entry.version} range midpoint", entry)
+
+
+def allocate_specs(contract: Contract, specs: list[dict]) -> tuple[dict, dict]:
+    """Relative-SSP allocation of the fixed consideration over the fixed POs → ({key: Allocation}, sources).
+    Raises AllocationError (422, nothing saved) when no valid allocation exists."""
     fixed_specs = [s for s in specs if not s["variable"]]
-    alloc_lines, sources = [], {}
-    for spec in fixed_specs:
-        entry = None
-        if spec["ssp_override"] is not None:
-            alloc_lines.append(AllocationLine(key=spec["key"], ssp=spec["ssp_override"]))
-            sources[spec["key"]] = (f"override: {spec['ssp_reason'] or 'contract line'}", None)
-            continue
-        entry = ssp_in_force(spec["product"], contract.currency, contract.start_date)
-        if entry is None:
-            alloc_lines.append(AllocationLine(key=spec["key"], ssp=spec["fixed"]))
-            sources[spec["key"]] = ("contract price (no SSP in the book)", None)
-        elif entry.method == SSPEntry.Method.RESIDUAL:
-            alloc_lines.append(
-                AllocationLine(key=spec["key"], residual=True, ssp_low=entry.ssp_low, ssp_high=entry.ssp_high)
-            )
-            sources[spec["key"]] = (f"SSP book v{entry.version} (residual)", entry)
-        elif entry.ssp is not None:
-            alloc_lines.append(AllocationLine(key=spec["key"], ssp=entry.ssp))
-            sources[spec["key"]] = (f"SSP book v{entry.version} ({entry.get_method_display()})", entry)
-        else:
-            alloc_lines.append(
-                AllocationLine(key=spec["key"], ssp_low=entry.ssp_low, ssp_high=entry.ssp_high)
-            )
-            sources[spec["key"]] = (f"SSP book v{entry.version} range midpoint", entry)
+    pairs = [_ssp_line(spec, contract) for spec in fixed_specs]
+    sources = {line.key: source for line, source in pairs}
+    if not pairs:
+        return {}, sources
     price = sum((s["fixed"] for s in fixed_specs), ZERO)
     try:
-        allocations = (
-            {
-                a.key: a
-                for a in allocate(currency=contract.currency, transaction_price=price, lines=alloc_lines)
-            }
-            if alloc_lines
-            else {}
+        result = allocate(
+            currency=contract.currency, transaction_price=price, lines=[line for line, _ in pairs]
         )
     except AllocationError as exc:
         raise AllocationError(
             f"Contract {contract.number}: {exc.detail}", field=exc.errors[0].field if exc.errors else None
         ) from None
-    PerformanceObligation.objects.filter(
-        contract=contract, status=PerformanceObligation.Status.ACTIVE
-    ).exclude(contract_version=contract.version).update(status=PerformanceObligation.Status.SUPERSEDED)
+    return {a.key: a for a in result}, sources
+
+
+@transaction.atomic
+def obligations_create(*, contract: Contract, actor=None) -> list[PerformanceObligation]:
+    """At activation: create the POs and allocate the transaction price (idempotent per version)."""
+    contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    specs = obligation_specs(contract)
+    allocations, sources = allocate_specs(contract, specs)
     created = []
     for spec in specs:
         existing = PerformanceObligation.objects.filter(
-            contract=contract, contract_version=contract.version, key=spec["key"]
+            contract=contract, key=spec["key"], status=PerformanceObligation.Status.ACTIVE
         ).first()
         if existing:
             created.append(existing)
@@ -168,7 +174,7 @@ def obligations_create(*, contract: Contract, actor=None) -> list[PerformanceObl
         obj=contract,
         changes={
             "version": contract.version,
-            "transaction_price": price,
+            "transaction_price": sum((s["fixed"] for s in specs), ZERO),
             "allocations": [
                 {"po": po.key, "ssp": po.ssp, "allocated": po.allocated_amount, "source": po.ssp_source}
                 for po in created
