@@ -4,4 +4,5 @@ urlpatterns = [
     path("", include("billing.api.catalog_urls")),
     path("", include("billing.api.usage_urls")),
     path("", include("billing.api.billing_urls")),
+    path("", include("billing.api.webhook_urls")),
 ]

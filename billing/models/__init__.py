@@ -1,3 +1,44 @@
 from .catalog import Charge, Coupon, Meter, Plan, PlanVersion
+from .invoices import (
+    BillingClaim,
+    CouponRedemption,
+    CreditApplication,
+    CreditGrant,
+    CreditNote,
+    CreditNoteLine,
+    DocumentCounter,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PendingCharge,
+)
+from .runs import BillingRun, BillingRunItem
+from .usage import EventKey, IngestionBatch, QuarantinedEvent, UsageEvent
+from .webhooks import WebhookDelivery, WebhookEndpoint
 
-__all__ = ["Charge", "Coupon", "Meter", "Plan", "PlanVersion"]
+__all__ = [
+    "BillingClaim",
+    "BillingRun",
+    "BillingRunItem",
+    "CouponRedemption",
+    "CreditApplication",
+    "CreditGrant",
+    "CreditNote",
+    "CreditNoteLine",
+    "DocumentCounter",
+    "Invoice",
+    "InvoiceLine",
+    "Payment",
+    "PendingCharge",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "Charge",
+    "Coupon",
+    "Meter",
+    "Plan",
+    "PlanVersion",
+    "EventKey",
+    "IngestionBatch",
+    "QuarantinedEvent",
+    "UsageEvent",
+]

@@ -33,7 +33,8 @@ class Meter(models.Model):
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(aggregation="count") | ~models.Q(field=""), name="meter_field_required_unless_count"
+                condition=models.Q(aggregation="count") | ~models.Q(field=""),
+                name="meter_field_required_unless_count",
             )
         ]
 
@@ -56,8 +57,12 @@ class Plan(models.Model):
     description = models.TextField(blank=True, default="")
     currency = CurrencyField()
     interval = models.CharField(max_length=8, choices=Interval.choices, default=Interval.MONTH)
-    version_policy = models.CharField(max_length=20, choices=VersionPolicy.choices, default=VersionPolicy.ON_EFFECTIVE_DATE)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    version_policy = models.CharField(
+        max_length=20, choices=VersionPolicy.choices, default=VersionPolicy.ON_EFFECTIVE_DATE
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -78,17 +83,22 @@ class PlanVersion(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     minimum_amount = AmountField(null=True, blank=True, help_text="Minimum commitment per period (true-up)")
     notes = models.TextField(blank=True, default="")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
-    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["plan", "number"]
         constraints = [
             models.UniqueConstraint(fields=["plan", "number"], name="plan_version_number_unique"),
             models.UniqueConstraint(
-                fields=["plan", "effective_from"], condition=models.Q(status="published"),
+                fields=["plan", "effective_from"],
+                condition=models.Q(status="published"),
                 name="plan_version_one_published_per_date",
             ),
         ]
@@ -119,18 +129,24 @@ class Charge(models.Model):
     version = models.ForeignKey(PlanVersion, on_delete=models.CASCADE, related_name="charges")
     code = models.SlugField(max_length=64)
     name = models.CharField(max_length=200, blank=True, default="")
-    product = models.ForeignKey("contracts.Product", null=True, blank=True, on_delete=models.PROTECT, related_name="charges")
+    product = models.ForeignKey(
+        "contracts.Product", null=True, blank=True, on_delete=models.PROTECT, related_name="charges"
+    )
     meter = models.ForeignKey(Meter, null=True, blank=True, on_delete=models.PROTECT, related_name="charges")
     model = models.CharField(max_length=24, choices=Model.choices)
     properties = models.JSONField(default=dict)
-    field = models.CharField(max_length=64, blank=True, default="", help_text="Event amount property (percentage/dynamic)")
+    field = models.CharField(
+        max_length=64, blank=True, default="", help_text="Event amount property (percentage/dynamic)"
+    )
     timing = models.CharField(max_length=12, choices=Timing.choices, default=Timing.IN_ARREARS)
     filters = models.JSONField(default=list, blank=True, help_text='[{"match": {...}, "properties": {...}}]')
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["version", "position", "id"]
-        constraints = [models.UniqueConstraint(fields=["version", "code"], name="charge_code_unique_per_version")]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "code"], name="charge_code_unique_per_version")
+        ]
 
     def __str__(self) -> str:
         return f"{self.version} / {self.code}"
@@ -164,7 +180,8 @@ class Coupon(models.Model):
                 condition=~models.Q(kind="percent") | models.Q(value__lte=100), name="coupon_percent_max_100"
             ),
             models.CheckConstraint(
-                condition=~models.Q(kind="fixed") | models.Q(currency__isnull=False), name="coupon_fixed_has_currency"
+                condition=~models.Q(kind="fixed") | models.Q(currency__isnull=False),
+                name="coupon_fixed_has_currency",
             ),
         ]
 

@@ -1,1 +1,32 @@
-urlpatterns: list = []
+"""Pricing-admin UI, mounted at /pricing/."""
+
+from django.urls import path
+
+from billing.views import catalog, catalog_charges, catalog_products, catalog_simulator
+
+V = "plans/<slug:code>/versions/<int:number>/"
+
+urlpatterns = [
+    path("plans/", catalog.plan_list, name="pricing-plans"),
+    path("plans/new/", catalog.plan_create, name="pricing-plan-create"),
+    path("plans/<slug:code>/", catalog.plan_detail, name="pricing-plan"),
+    path("plans/<slug:code>/details", catalog.plan_details_update, name="pricing-plan-details"),
+    path("plans/<slug:code>/diff", catalog.version_diff, name="pricing-diff"),
+    path("plans/<slug:code>/versions/new", catalog.version_create, name="pricing-version-create"),
+    path(V, catalog.version_detail, name="pricing-version"),
+    path(V + "edit", catalog.version_edit, name="pricing-version-edit"),
+    path(V + "publish", catalog.version_publish, name="pricing-version-publish"),
+    path(V + "discard", catalog.version_discard, name="pricing-version-discard"),
+    path(V + "charges/new", catalog_charges.charge_edit, name="pricing-charge-create"),
+    path(V + "charges/<int:index>/", catalog_charges.charge_edit, name="pricing-charge-edit"),
+    path(V + "charges/<int:index>/remove", catalog.charge_remove, name="pricing-charge-remove"),
+    path(V + "charges/<int:index>/move", catalog.charge_move, name="pricing-charge-move"),
+    path(V + "charges/_properties", catalog_charges.charge_properties, name="pricing-charge-properties"),
+    path(V + "charges/_tier-row", catalog_charges.tier_row, name="pricing-tier-row"),
+    path(V + "charges/_filter-row", catalog_charges.filter_row, name="pricing-filter-row"),
+    path(V + "charges/_preview", catalog_charges.charge_preview, name="pricing-charge-preview"),
+    path("simulator/", catalog_simulator.simulator, name="pricing-simulator"),
+    path("simulator/quantities", catalog_simulator.simulator_quantities, name="pricing-simulator-quantities"),
+    path("simulator/sample", catalog_simulator.simulator_sample, name="pricing-simulator-sample"),
+    path("catalog/", catalog_products.products_meters, name="pricing-catalog"),
+]

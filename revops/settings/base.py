@@ -194,6 +194,9 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "revrec.monthly_revenue_run",
         "schedule": crontab(minute=0, hour=3, day_of_month=2),
     },
+    "webhooks-dispatch": {"task": "billing.dispatch_webhooks", "schedule": timedelta(seconds=30)},
+    "webhooks-retry-due": {"task": "billing.retry_due_webhooks", "schedule": timedelta(minutes=1)},
+    "compliance-nightly-checks": {"task": "compliance.run_checks", "schedule": crontab(minute=30, hour=2)},
     "usage-ensure-partitions": {
         "task": "billing.ensure_event_partitions",
         "schedule": crontab(minute=5, hour=1),
@@ -201,6 +204,7 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 # --- Concord --------------------------------------------------------------------------------
+PRICE_DEVIATION_THRESHOLD_PCT = int(env("PRICE_DEVIATION_THRESHOLD_PCT", "10"))
 BILLING_RUN_PARALLELISM = int(env("BILLING_RUN_PARALLELISM", "4"))
 CONCORD = {
     "LEGAL_ENTITY": env("CONCORD_LEGAL_ENTITY", "Concord Demo Inc."),

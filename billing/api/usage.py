@@ -1,0 +1,302 @@
+"""Usage API (api.md "Customers, contracts, usage"): batch ingestion, the quarantine, usage per customer.
+
+``POST /events`` parses the body once with DRF's JSONParser and hands the list to the fast path;
+there is deliberately no serializer per event (the inline serializers below only document the schema).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+
+from billing.models import Meter, QuarantinedEvent
+from billing.usage.ingest import MAX_BATCH, ingest_events
+from billing.usage.selectors import customer_resolve, quarantine_list, usage_report
+from billing.usage.services import (
+    quarantine_discard,
+    quarantine_replay_one,
+    quarantine_replay_open,
+)
+from revops.core.api.problems import problem_json
+from revops.core.api.views import ApiGenericView, ApiView
+from revops.errors import FieldError, NotFound, ValidationFailed
+
+MAX_DAYS = 366
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+_ERROR = inline_serializer(
+    "UsageFieldError", {"field": serializers.CharField(), "message": serializers.CharField()}
+)
+_EVENT_IN = inline_serializer(
+    "UsageEventIn",
+    {
+        "transaction_id": serializers.CharField(max_length=255),
+        "customer": serializers.CharField(help_text="The customer's external_id"),
+        "code": serializers.CharField(help_text="Meter code"),
+        "timestamp": serializers.DateTimeField(help_text="ISO 8601 with an offset; at most 5 minutes ahead"),
+        "properties": serializers.DictField(required=False),
+    },
+)
+_INGEST_IN = inline_serializer("UsageBatchIn", {"events": _EVENT_IN.__class__(many=True)})
+_INGEST_OUT = inline_serializer(
+    "UsageBatchResult",
+    {
+        "accepted": serializers.IntegerField(),
+        "duplicates": serializers.IntegerField(),
+        "rejected": inline_serializer(
+            "UsageRejection",
+            {
+                "index": serializers.IntegerField(),
+                "transaction_id": serializers.CharField(allow_null=True),
+                "errors": _ERROR.__class__(many=True),
+            },
+            many=True,
+        ),
+    },
+)
+
+
+class EventIngestView(ApiView):
+    """Batch ingestion, up to 10,000 events a request."""
+
+    area = "usage"
+    parser_classes = [JSONParser]
+
+    def dispatch(self, request, *args, **kwargs):
+        # 10,000 events easily exceed Django's 2.5 MB DATA_UPLOAD_MAX_MEMORY_SIZE (which would answer
+        # with an HTML 400). This endpoint reads its body itself, up to its own limit, and answers a
+        # larger one with a 413 problem.
+        if request.method == "POST" and not getattr(request, "_read_started", False):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > MAX_BODY_BYTES:
+                return problem_json(
+                    413,
+                    f"The request body is {length:,} bytes; a batch may be at most {MAX_BODY_BYTES:,} bytes "
+                    f"and {MAX_BATCH:,} events. Split it into smaller batches.",
+                )
+            request._body = request.read()
+        return super().dispatch(request, *args, **kwargs)
+
+    @extend_schema(
+        request=_INGEST_IN,
+        responses={200: _INGEST_OUT},
+        description="Each event is accepted, reported as a duplicate (its transaction_id was counted "
+        "before), or rejected and quarantined with its reasons (field paths relative to the event). "
+        f"At most {MAX_BATCH:,} events a request (413 above).",
+    )
+    def post(self, request):
+        body = request.data
+        if not isinstance(body, dict) or "events" not in body:
+            raise ValidationFailed('Send a JSON object {"events": [...]}.', field="events")
+        events = body["events"]
+        if not isinstance(events, list):
+            raise ValidationFailed("events must be a list of event objects.", field="events")
+        result = ingest_events(events=events, source="api", user=request.user)
+        return Response(result.as_dict())
+
+
+class QuarantinedEventSerializer(serializers.ModelSerializer):
+    customer = serializers.CharField(source="customer_ref", read_only=True)
+    code = serializers.CharField(source="meter_code", read_only=True)
+    resolved_by = serializers.CharField(source="resolved_by.username", read_only=True, default=None)
+    batch = serializers.IntegerField(source="batch_id", read_only=True)
+
+    class Meta:
+        model = QuarantinedEvent
+        fields = [
+            "id",
+            "batch",
+            "index",
+            "transaction_id",
+            "customer",
+            "code",
+            "payload",
+            "errors",
+            "received_at",
+            "status",
+            "outcome",
+            "resolved_at",
+            "resolved_by",
+            "note",
+        ]
+        read_only_fields = fields
+
+
+class QuarantineListView(ApiGenericView):
+    area = "usage"
+    serializer_class = QuarantinedEventSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        status = params.get("status") or None
+        if status and status not in QuarantinedEvent.Status.values:
+            raise ValidationFailed(
+                f"status must be one of: {', '.join(QuarantinedEvent.Status.values)}.", field="status"
+            )
+        return quarantine_list(status=status, customer=params.get("customer"), meter=params.get("meter"))
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=QuarantinedEvent.Status.values),
+            OpenApiParameter("customer", str, description="customer as sent (external_id)"),
+            OpenApiParameter("meter", str, description="meter code as sent"),
+        ]
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+def _item(pk: int) -> QuarantinedEvent:
+    item = QuarantinedEvent.objects.select_related("resolved_by").filter(pk=pk).first()
+    if item is None:
+        raise NotFound(f"No quarantined event #{pk}.")
+    return item
+
+
+class QuarantineReplayView(ApiView):
+    area = "usage"
+
+    @extend_schema(
+        request=None,
+        responses={200: QuarantinedEventSerializer},
+        description="Re-validate and ingest through the same path as POST /events. `result` is accepted, "
+        "duplicate (its transaction_id was counted meanwhile: not counted again) or already_replayed. "
+        "422 problem listing the reasons when it is still invalid.",
+    )
+    def post(self, request, pk: int):
+        outcome = quarantine_replay_one(item_id=int(pk), actor=request.user)
+        data = QuarantinedEventSerializer(_item(int(pk))).data
+        return Response({**data, "result": outcome.result})
+
+
+class QuarantineDiscardView(ApiView):
+    area = "usage"
+
+    @extend_schema(
+        request=inline_serializer("QuarantineDiscardIn", {"reason": serializers.CharField()}),
+        responses={200: QuarantinedEventSerializer},
+    )
+    def post(self, request, pk: int):
+        reason = request.data.get("reason") if isinstance(request.data, dict) else None
+        quarantine_discard(
+            item_id=int(pk), actor=request.user, reason=reason if isinstance(reason, str) else ""
+        )
+        return Response(QuarantinedEventSerializer(_item(int(pk))).data)
+
+
+class QuarantineBulkReplayView(ApiView):
+    area = "usage"
+
+    @extend_schema(
+        request=inline_serializer(
+            "QuarantineBulkReplayIn",
+            {
+                "customer": serializers.CharField(required=False),
+                "meter": serializers.CharField(required=False),
+            },
+        ),
+        responses={
+            200: inline_serializer(
+                "QuarantineBulkReplayOut",
+                {
+                    "accepted": serializers.IntegerField(),
+                    "duplicates": serializers.IntegerField(),
+                    "still_invalid": serializers.IntegerField(),
+                },
+            )
+        },
+        description="Replay every open item (optionally only one customer's and/or one meter's).",
+        operation_id="events_quarantine_replay_open",
+    )
+    def post(self, request):
+        data = request.data if isinstance(request.data, dict) else {}
+        customer, meter = data.get("customer"), data.get("meter")
+        if customer is not None and not isinstance(customer, str):
+            raise ValidationFailed("customer must be a string.", field="customer")
+        if meter is not None and not isinstance(meter, str):
+            raise ValidationFailed("meter must be a string.", field="meter")
+        summary = quarantine_replay_open(actor=request.user, customer_ref=customer, meter_code=meter)
+        return Response(summary.as_dict())
+
+
+def _parse_date(raw: str | None, name: str, errors: list[FieldError]) -> date | None:
+    if not raw:
+        errors.append(FieldError(name, "required (YYYY-MM-DD)"))
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors.append(FieldError(name, f"'{raw[:40]}' is not a date (YYYY-MM-DD)"))
+        return None
+
+
+def parse_usage_query(params) -> tuple[Meter, date, date, list[str]]:
+    """Validate ``meter``, ``start``, ``end`` (exclusive) and ``group_by`` (comma-separated)."""
+    errors: list[FieldError] = []
+    code = params.get("meter")
+    meter = Meter.objects.filter(code=code).first() if code else None
+    if not code:
+        errors.append(FieldError("meter", "required: a meter code"))
+    elif meter is None:
+        errors.append(FieldError("meter", f"unknown meter '{code[:64]}'"))
+    start = _parse_date(params.get("start"), "start", errors)
+    end = _parse_date(params.get("end"), "end", errors)
+    if start and end:
+        if end <= start:
+            errors.append(FieldError("end", "must be after start (end is exclusive)"))
+        elif end - start > timedelta(days=MAX_DAYS):
+            errors.append(FieldError("end", f"a range covers at most {MAX_DAYS} days"))
+    group_by = [g.strip() for g in (params.get("group_by") or "").split(",") if g.strip()]
+    if len(group_by) > 5 or any(len(g) > 64 for g in group_by):
+        errors.append(FieldError("group_by", "at most 5 property names of up to 64 characters"))
+    if errors:
+        raise ValidationFailed(f"{errors[0].field}: {errors[0].message}", errors=errors)
+    return meter, start, end, group_by
+
+
+class CustomerUsageView(ApiView):
+    area = "usage"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("meter", str, required=True, description="Meter code"),
+            OpenApiParameter("start", date, required=True, description="First local date"),
+            OpenApiParameter("end", date, required=True, description="Exclusive end date"),
+            OpenApiParameter("group_by", str, description="Comma-separated event properties"),
+        ],
+        responses={
+            200: inline_serializer(
+                "CustomerUsage",
+                {
+                    "meter": serializers.CharField(),
+                    "start": serializers.DateField(),
+                    "end": serializers.DateField(),
+                    "total": serializers.CharField(),
+                    "days": inline_serializer(
+                        "UsageDay",
+                        {"date": serializers.DateField(), "value": serializers.CharField()},
+                        many=True,
+                    ),
+                    "groups": inline_serializer(
+                        "UsageGroup",
+                        {"key": serializers.DictField(), "total": serializers.CharField()},
+                        many=True,
+                        required=False,
+                    ),
+                },
+            )
+        },
+        description="Aggregated in the customer's time zone; dates are local, `end` is exclusive.",
+    )
+    def get(self, request, ref: str):
+        customer = customer_resolve(ref=ref)
+        meter, start, end, group_by = parse_usage_query(request.query_params)
+        return Response(usage_report(customer=customer, meter=meter, start=start, end=end, group_by=group_by))

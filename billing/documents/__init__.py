@@ -1,0 +1,1 @@
+"""Customer-facing documents rendered from stored records (invoice PDFs)."""

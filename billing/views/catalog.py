@@ -1,0 +1,481 @@
+"""Pricing-admin pages: plan list, plan page, versions (read-only page, draft editor, publish,
+discard), and the side-by-side diff.
+
+Function-based views that call the same catalog services as the API (billing.catalog.services);
+what a service refuses comes back as field errors next to the inputs. The charge editor is in
+catalog_charges.py, the simulator in catalog_simulator.py."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from billing.catalog import selectors
+from billing.catalog import services as catalog
+from billing.catalog.forms import (
+    COMMON_CURRENCIES,
+    DraftSettingsForm,
+    PlanCreateForm,
+    PlanDetailsForm,
+    VersionCreateForm,
+    apply_errors,
+    payloads_moved,
+)
+from billing.catalog.ui_support import in_force, plan_overview
+from billing.models import Plan, PlanVersion
+from billing.views.catalog_display import charge_view, diff_rows, money
+from revops.core.ui import require_area
+from revops.errors import DomainError, InvalidTransition, ValidationFailed
+from revops.roles import can_write
+
+
+def get_plan(code: str) -> Plan:
+    return get_object_or_404(Plan, code=code)
+
+
+def get_version(code: str, number: int) -> PlanVersion:
+    return get_object_or_404(PlanVersion.objects.select_related("plan"), plan__code=code, number=number)
+
+
+def charge_payloads(version: PlanVersion) -> list[dict]:
+    charges = version.charges.select_related("product", "meter").order_by("position", "id")
+    return [selectors.charge_payload(c) for c in charges]
+
+
+def update_draft(request: HttpRequest, version: PlanVersion, payloads: list[dict], **settings) -> PlanVersion:
+    """``plan_version_update_draft`` keeping the version's settings unless given."""
+    return catalog.plan_version_update_draft(
+        version=version,
+        charges=payloads,
+        effective_from=settings.get("effective_from", version.effective_from),
+        minimum_amount=settings.get("minimum_amount", version.minimum_amount),
+        notes=settings.get("notes", version.notes),
+        actor=request.user,
+    )
+
+
+def version_state(version: PlanVersion, current: PlanVersion | None, today) -> tuple[str, str]:
+    """(badge css, label): draft, in force, scheduled or superseded."""
+    if not version.is_published:
+        return "draft", "Draft"
+    if current is not None and version.pk == current.pk:
+        return "ok", "In force"
+    if version.effective_from > today:
+        return "info", "Scheduled"
+    return "", "Superseded"
+
+
+def _base(request: HttpRequest, **context) -> dict:
+    return {"can_edit": can_write(request.user, "catalog"), "today": timezone.localdate(), **context}
+
+
+# --- plans --------------------------------------------------------------------------------------
+
+
+@login_required
+@require_area("catalog")
+def plan_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "billing/catalog/plan_list.html", _base(request, rows=plan_overview(on=timezone.localdate()))
+    )
+
+
+@login_required
+@require_area("catalog", write=True)
+def plan_create(request: HttpRequest) -> HttpResponse:
+    form = PlanCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = catalog.plan_create(**form.cleaned_data, charges=[], publish=False, actor=request.user)
+        except ValidationFailed as exc:
+            apply_errors(form, exc.errors)
+        else:
+            messages.success(
+                request, f"Plan {plan.code} created with a draft version 1. Add its charges, then publish."
+            )
+            return redirect("pricing-version-edit", code=plan.code, number=1)
+    return render(
+        request,
+        "billing/catalog/plan_create.html",
+        _base(request, form=form, currencies=COMMON_CURRENCIES),
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_area("catalog")
+def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
+    plan = get_plan(code)
+    today = timezone.localdate()
+    versions = list(selectors.versions_of(plan))
+    current = in_force(versions, today)
+    rows = []
+    for v in versions:
+        css, label = version_state(v, current, today)
+        rows.append({"version": v, "css": css, "label": label, "charges": len(v.charges.all())})
+    latest = versions[0] if versions else None
+    return render(
+        request,
+        "billing/catalog/plan_detail.html",
+        _base(
+            request,
+            plan=plan,
+            versions=versions,
+            rows=rows,
+            current=current,
+            charges=[charge_view(selectors.charge_payload(c)) for c in current.charges.all()]
+            if current
+            else [],
+            current_minimum=_minimum(current, plan.currency),
+            drafts=[v for v in versions if not v.is_published],
+            version_form=VersionCreateForm(
+                initial={"effective_from": _next_period_start(today, plan.interval)},
+                versions=versions,
+                current=current,
+                default=current or latest,
+            ),
+            details_form=PlanDetailsForm(
+                initial={
+                    "name": plan.name,
+                    "description": plan.description,
+                    "version_policy": plan.version_policy,
+                }
+            ),
+            compare_a=_default_pair(versions, current)[0],
+            compare_b=_default_pair(versions, current)[1],
+        ),
+    )
+
+
+def _next_period_start(today, interval: str):
+    """The first day of the next month: a sensible default effective date for a price change."""
+    first = today.replace(day=1)
+    return (first + timedelta(days=32)).replace(day=1)
+
+
+def _default_pair(versions: list[PlanVersion], current: PlanVersion | None) -> tuple[int | None, int | None]:
+    """What to compare by default: the version in force with the newest one (e.g. a pending draft),
+    or, when the newest is in force, its predecessor with it."""
+    if not versions:
+        return None, None
+    newest = versions[0]
+    if current is not None and current.pk != newest.pk:
+        return current.number, newest.number
+    return _previous_number(versions, newest), newest.number
+
+
+def _previous_number(versions: list[PlanVersion], version: PlanVersion | None) -> int | None:
+    if version is None:
+        return None
+    older = [v.number for v in versions if v.number < version.number]
+    return max(older) if older else version.number
+
+
+@login_required
+@require_area("catalog", write=True)
+@require_POST
+def plan_details_update(request: HttpRequest, code: str) -> HttpResponse:
+    plan = get_plan(code)
+    form = PlanDetailsForm(request.POST)
+    if form.is_valid():
+        try:
+            catalog.plan_update(plan=plan, actor=request.user, **form.cleaned_data)
+        except ValidationFailed as exc:
+            messages.error(request, "; ".join(e.message for e in exc.errors) or exc.detail)
+        else:
+            messages.success(request, "Plan details saved.")
+    else:
+        messages.error(
+            request, "Plan details not saved: " + "; ".join(m for errs in form.errors.values() for m in errs)
+        )
+    return redirect("pricing-plan", code=plan.code)
+
+
+# --- versions -----------------------------------------------------------------------------------
+
+
+@login_required
+@require_area("catalog", write=True)
+def version_create(request: HttpRequest, code: str) -> HttpResponse:
+    plan = get_plan(code)
+    versions = list(selectors.versions_of(plan))
+    current = in_force(versions, timezone.localdate())
+    form = VersionCreateForm(
+        request.POST or None,
+        initial={"effective_from": _next_period_start(timezone.localdate(), plan.interval)},
+        versions=versions,
+        current=current,
+        default=current or (versions[0] if versions else None),
+    )
+    if request.method == "POST" and form.is_valid():
+        source = next((v for v in versions if v.number == form.cleaned_data["copy_from"]), None)
+        try:
+            version = catalog.plan_version_create(
+                plan=plan,
+                effective_from=form.cleaned_data["effective_from"],
+                charges=[selectors.charge_payload(c) for c in source.charges.all()] if source else [],
+                minimum_amount=source.minimum_amount if source else None,
+                publish=False,
+                actor=request.user,
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc.errors)
+        else:
+            copied = f" with the charges of v{source.number}" if source else ""
+            messages.success(
+                request,
+                f"Draft version {version.number} created{copied}. Change what you need, then publish.",
+            )
+            return redirect("pricing-version-edit", code=plan.code, number=version.number)
+    return render(
+        request,
+        "billing/catalog/version_create.html",
+        _base(request, plan=plan, form=form),
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_area("catalog")
+def version_detail(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    version = get_version(code, number)
+    versions = list(selectors.versions_of(version.plan))
+    current = in_force(versions, timezone.localdate())
+    css, label = version_state(version, current, timezone.localdate())
+    return render(
+        request,
+        "billing/catalog/version_detail.html",
+        _base(
+            request,
+            plan=version.plan,
+            version=version,
+            state_css=css,
+            state_label=label,
+            charges=[charge_view(p) for p in charge_payloads(version)],
+            previous=_previous_number(versions, version),
+            minimum=_minimum(version, version.plan.currency),
+        ),
+    )
+
+
+@login_required
+@require_area("catalog", write=True)
+def version_edit(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    """The draft editor: version settings and the list of charges."""
+    version = get_version(code, number)
+    if version.is_published:
+        messages.info(
+            request, f"Version {number} is published and can no longer change; create a new version instead."
+        )
+        return redirect("pricing-version", code=code, number=number)
+    initial = {
+        "effective_from": version.effective_from,
+        "minimum_amount": version.minimum_amount,
+        "notes": version.notes,
+    }
+    form = DraftSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        cd = form.cleaned_data
+        try:
+            update_draft(
+                request,
+                version,
+                charge_payloads(version),
+                effective_from=cd["effective_from"],
+                minimum_amount=cd["minimum_amount"].strip() or None,
+                notes=cd["notes"],
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc.errors)
+        except InvalidTransition as exc:
+            messages.error(request, exc.detail)
+            return redirect("pricing-version", code=code, number=number)
+        else:
+            messages.success(request, "Version settings saved.")
+            return redirect("pricing-version-edit", code=code, number=number)
+    if form.is_bound is False and version.minimum_amount is not None:
+        form.initial["minimum_amount"] = _plain(version.minimum_amount)
+    return render(
+        request,
+        "billing/catalog/version_edit.html",
+        _base(
+            request,
+            plan=version.plan,
+            version=version,
+            form=form,
+            charges=[charge_view(p) for p in charge_payloads(version)],
+            previous=_compare_base(version),
+        ),
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _compare_base(version: PlanVersion) -> int | None:
+    """The version a draft is best compared with: the one in force today, else the latest other one."""
+    versions = [v for v in selectors.versions_of(version.plan) if v.pk != version.pk]
+    base = in_force(versions, timezone.localdate()) or (versions[0] if versions else None)
+    return base.number if base else None
+
+
+def _minimum(version: PlanVersion | None, currency: str) -> str:
+    if version is None or version.minimum_amount is None:
+        return ""
+    return money(version.minimum_amount, currency)
+
+
+def _plain(value) -> str:
+    text = format(value.normalize(), "f")
+    return text
+
+
+@login_required
+@require_area("catalog", write=True)
+def version_publish(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    version = get_version(code, number)
+    if version.is_published:
+        messages.info(request, f"Version {number} is already published.")
+        return redirect("pricing-version", code=code, number=number)
+    if request.method == "POST":
+        try:
+            catalog.plan_version_publish(version=version, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, f"Not published: {exc.detail}")
+            return redirect("pricing-version-edit", code=code, number=number)
+        messages.success(
+            request,
+            f"Version {number} published. It takes effect on {version.effective_from:%Y-%m-%d} and is now read-only.",
+        )
+        return redirect("pricing-version", code=code, number=number)
+    versions = list(selectors.versions_of(version.plan))
+    current = in_force(versions, timezone.localdate())
+    return render(
+        request,
+        "billing/catalog/version_publish.html",
+        _base(
+            request,
+            plan=version.plan,
+            version=version,
+            current=current,
+            charges=[charge_view(p) for p in charge_payloads(version)],
+        ),
+    )
+
+
+@login_required
+@require_area("catalog", write=True)
+@require_POST
+def version_discard(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    version = get_version(code, number)
+    try:
+        catalog.plan_version_discard_draft(version=version, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return redirect("pricing-version", code=code, number=number)
+    messages.success(request, f"Draft version {number} discarded.")
+    return redirect("pricing-plan", code=code)
+
+
+@login_required
+@require_area("catalog", write=True)
+@require_POST
+def charge_remove(request: HttpRequest, code: str, number: int, index: int) -> HttpResponse:
+    return _change_charges(request, code, number, index, remove=True)
+
+
+@login_required
+@require_area("catalog", write=True)
+@require_POST
+def charge_move(request: HttpRequest, code: str, number: int, index: int) -> HttpResponse:
+    return _change_charges(request, code, number, index, direction=request.POST.get("direction", "up"))
+
+
+def _change_charges(request, code, number, index, *, remove=False, direction="up") -> HttpResponse:
+    version = get_version(code, number)
+    payloads = charge_payloads(version)
+    if not 0 <= index < len(payloads):
+        messages.error(request, "That charge no longer exists; the list below is current.")
+        return redirect("pricing-version-edit", code=code, number=number)
+    removed = payloads[index]["code"]
+    changed = (
+        [p for i, p in enumerate(payloads) if i != index]
+        if remove
+        else payloads_moved(payloads, index, direction)
+    )
+    try:
+        update_draft(request, version, changed)
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return redirect("pricing-version", code=code, number=number)
+    messages.success(
+        request, f"Charge {removed} removed." if remove else f"Charge {removed} moved {direction}."
+    )
+    return redirect("pricing-version-edit", code=code, number=number)
+
+
+# --- diff ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_area("catalog")
+def version_diff(request: HttpRequest, code: str) -> HttpResponse:
+    plan = get_plan(code)
+    versions = list(selectors.versions_of(plan))
+    by_number = {v.number: v for v in versions}
+    default_a, default_b = _default_pair(versions, in_force(versions, timezone.localdate()))
+    b = _int(request.GET.get("b")) or default_b
+    a = _int(request.GET.get("a")) or (
+        default_a if b == default_b else _previous_number(versions, by_number.get(b))
+    )
+    old, new = by_number.get(a), by_number.get(b)
+    diff = selectors.version_diff(old, new) if old and new else None
+    rows = diff_rows(diff) if diff else []
+    return render(
+        request,
+        "billing/catalog/version_diff.html",
+        _base(
+            request,
+            plan=plan,
+            versions=versions,
+            a=a,
+            b=b,
+            old=old,
+            new=new,
+            diff=diff,
+            rows=rows,
+            header=[
+                {
+                    "label": h["label"],
+                    "old": _shown_setting(h["old"], plan.currency),
+                    "new": _shown_setting(h["new"], plan.currency),
+                    "changed": h["changed"],
+                }
+                for h in (diff["header"] if diff else [])
+            ],
+            changed_count=sum(1 for r in rows if r["status"] != "same"),
+            missing=[n for n in (a, b) if n is not None and n not in by_number],
+        ),
+    )
+
+
+def _shown_setting(value, currency: str) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, Decimal):
+        return money(value, currency)
+    if isinstance(value, date):
+        return f"{value:%Y-%m-%d}"
+    return str(value)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

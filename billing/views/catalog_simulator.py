@@ -1,0 +1,158 @@
+"""The price simulator page: rate usage under any version (drafts included) with ``simulate_version``.
+Nothing is saved."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from billing.catalog.forms import (
+    SimulatorForm,
+    event_error_label,
+    parse_events_text,
+    parse_quantities,
+    parse_when,
+    quantity_fields,
+)
+from billing.catalog.simulator import simulate_version
+from billing.catalog.ui_support import in_force, sample_events
+from billing.models import PlanVersion
+from billing.views.catalog_display import price, quantity
+from revops.core.ui import require_area
+from revops.errors import ValidationFailed
+
+TEMPLATE = "billing/catalog/simulator.html"
+
+
+def _versions() -> list[PlanVersion]:
+    return list(PlanVersion.objects.select_related("plan").order_by("plan__code", "-number"))
+
+
+def _pick(versions: list[PlanVersion], key: str | None) -> PlanVersion | None:
+    """The version named ``plan:number``; for a bare plan code its version in force today."""
+    if not versions:
+        return None
+    if key and ":" in key:
+        code, _, number = key.partition(":")
+        return next((v for v in versions if v.plan.code == code and str(v.number) == number), None)
+    code = key or versions[0].plan.code
+    of_plan = [v for v in versions if v.plan.code == code] or [
+        v for v in versions if v.plan.code == versions[0].plan.code
+    ]
+    return in_force(of_plan, timezone.localdate()) or of_plan[0]
+
+
+def _window_default() -> tuple[str, str]:
+    today = timezone.localdate()
+    first = today.replace(day=1)
+    nxt = (first + timedelta(days=32)).replace(day=1)
+    return f"{first:%Y-%m-%d}T00:00", f"{nxt:%Y-%m-%d}T00:00"
+
+
+def _charges(version: PlanVersion | None):
+    if version is None:
+        return []
+    return list(version.charges.select_related("meter").order_by("position", "id"))
+
+
+@login_required
+@require_area("pricing")
+def simulator(request: HttpRequest) -> HttpResponse:
+    versions = _versions()
+    data = request.POST if request.method == "POST" else None
+    chosen = _pick(versions, (data or request.GET).get("version") or request.GET.get("plan"))
+    if request.GET.get("plan") and request.GET.get("version"):
+        chosen = _pick(versions, f"{request.GET['plan']}:{request.GET['version']}") or chosen
+    start, end = _window_default()
+    form = SimulatorForm(
+        data,
+        versions=versions,
+        initial={
+            "version": f"{chosen.plan.code}:{chosen.number}" if chosen else "",
+            "start": start,
+            "end": end,
+        },
+    )
+    qty_fields = quantity_fields(_charges(chosen))
+    for q in qty_fields:
+        q["value"] = (data or {}).get(q["name"], "")
+    context = {
+        "form": form,
+        "version": chosen,
+        "qty_fields": qty_fields,
+        "result": None,
+        "event_errors": [],
+        "qty_errors": {},
+    }
+    if data is not None:
+        context.update(_run(form, chosen, data, qty_fields))
+    if request.htmx and request.htmx.target == "sim-results":
+        return render(request, f"{TEMPLATE}#results-htmx", {**context, "oob": True})
+    return render(request, TEMPLATE, context, status=400 if context.get("failed") else 200)
+
+
+def _run(form: SimulatorForm, version: PlanVersion | None, data, qty_fields) -> dict:
+    out: dict = {"failed": True}
+    events, lines, event_errors = parse_events_text(data.get("events", ""))
+    quantities, qty_errors = parse_quantities(data, qty_fields)
+    out.update(event_errors=event_errors, qty_errors=qty_errors)
+    if not form.is_valid() or version is None or event_errors or qty_errors:
+        return out
+    try:
+        result = simulate_version(
+            version=version,
+            start=form.cleaned_data["start"],
+            end=form.cleaned_data["end"],
+            events=events,
+            quantities=quantities,
+        )
+    except ValidationFailed as exc:
+        for error in exc.errors:
+            if error.field in ("start", "end"):
+                form.add_error(error.field, error.message)
+            elif error.field.startswith("events"):
+                out["event_errors"].append(f"{event_error_label(error.field, lines)}: {error.message}")
+            else:
+                form.add_error(None, f"{error.field}: {error.message}" if error.field else error.message)
+        return out
+    for line in result["lines"]:
+        line["quantity_shown"] = quantity(line["quantity"])
+        line["unit_shown"] = price(line["unit_amount"]) if line["unit_amount"] is not None else ""
+        for b in line["breakdown"]:
+            b["units_shown"] = quantity(b["units"]) if b.get("units") is not None else ""
+            b["unit_shown"] = price(b["unit_amount"]) if b.get("unit_amount") is not None else ""
+            b["amount_shown"] = price(b["amount"])
+    out.update(failed=False, result=result, event_count=len(events))
+    return out
+
+
+@login_required
+@require_area("pricing")
+def simulator_quantities(request: HttpRequest) -> HttpResponse:
+    """The quantity inputs of the chosen version's charges without a meter (HTMX, on version change)."""
+    version = _pick(_versions(), request.GET.get("version"))
+    return render(
+        request,
+        f"{TEMPLATE}#quantities",
+        {"qty_fields": quantity_fields(_charges(version)), "version": version, "qty_errors": {}},
+    )
+
+
+@login_required
+@require_area("pricing")
+def simulator_sample(request: HttpRequest) -> HttpResponse:
+    """A few sample events for the chosen version's meters, dated inside the window."""
+    version = _pick(_versions(), request.GET.get("version"))
+    try:
+        start = parse_when(request.GET.get("start") or "")
+    except ValueError:
+        start = datetime.combine(timezone.localdate().replace(day=1), datetime.min.time(), tzinfo=UTC)
+    text = sample_events(version, start=start) if version else ""
+    form = SimulatorForm(initial={"events": text}, versions=[])
+    return render(
+        request, f"{TEMPLATE}#events-field", {"form": form, "event_errors": [], "sampled": bool(text)}
+    )

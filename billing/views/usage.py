@@ -1,0 +1,239 @@
+"""Usage pages: explorer (daily chart, table, group-by), quarantine (replay / discard), ingestion stats.
+
+Function views calling the same selectors and services as the API; HTMX requests get the page's
+partial only."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from decimal import Decimal
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from billing.models import Meter, QuarantinedEvent
+from billing.usage.partitions import add_months
+from billing.usage.selectors import (
+    ingestion_stats,
+    quarantine_list,
+    quarantine_open_count,
+    quarantine_open_groups,
+    usage_report,
+)
+from billing.usage.services import quarantine_discard, quarantine_replay, quarantine_replay_open
+from revops.contracts.models import Customer
+from revops.core.ui import require_area
+from revops.errors import DomainError
+from revops.roles import can_write
+
+MAX_DAYS = 366
+
+
+def fmt(value) -> str:
+    """Finance-friendly number: thousands separators, no float noise, no trailing zeros."""
+    return f"{Decimal(value).normalize():,f}"
+
+
+def _parse_date(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+@login_required
+@require_area("usage")
+def explorer(request: HttpRequest) -> HttpResponse:
+    customers = list(
+        Customer.objects.order_by("name", "id").only("id", "external_id", "name", "timezone")[:1000]
+    )
+    meters = list(Meter.objects.order_by("code"))
+    params = request.GET
+    customer = next((c for c in customers if c.external_id == params.get("customer")), None)
+    if customer is None and params.get("customer"):
+        customer = Customer.objects.filter(external_id=params["customer"]).first()
+    meter = next((m for m in meters if m.code == params.get("meter")), None)
+    if customer is None and not params.get("customer") and customers:
+        customer = customers[0]
+    if meter is None and not params.get("meter") and meters:
+        meter = meters[0]
+    zone = ZoneInfo(customer.timezone if customer else "UTC")
+    today = timezone.now().astimezone(zone).date()
+    start = _parse_date(params.get("start")) or today.replace(day=1)
+    end = _parse_date(params.get("end")) or add_months(today.replace(day=1), 1)
+    group_by = params.get("group_by") or ""
+    error = None
+    if end <= start:
+        error = "The end date must be after the start date (the end is exclusive)."
+    elif (end - start).days > MAX_DAYS:
+        error = f"Pick a range of at most {MAX_DAYS} days."
+    report = None
+    if customer and meter and not error:
+        report = usage_report(
+            customer=customer, meter=meter, start=start, end=end, group_by=[group_by] if group_by else []
+        )
+        total = Decimal(report["total"])
+        report["total_display"] = fmt(total)
+        for day in report["days"]:
+            day["display"] = fmt(day["value"])
+        report["active_days"] = sum(1 for d in report["days"] if Decimal(d["value"]) != 0)
+        for group in report.get("groups", []):
+            group["label"] = group["key"].get(group_by)
+            group["display"] = fmt(group["total"])
+            group["share"] = (
+                f"{Decimal(group['total']) / total * 100:.1f}%"
+                if total and meter.aggregation in ("count", "sum")
+                else "–"
+            )
+    context = {
+        "customers": customers,
+        "meters": meters,
+        "customer": customer,
+        "meter": meter,
+        "start": start,
+        "end": end,
+        "group_by": group_by,
+        "group_choices": list(meter.group_by or []) if meter else [],
+        "report": report,
+        "error": error,
+        # unique per response: during an HTMX swap the old chart is still in the page
+        "chart_id": (chart_id := secrets.token_hex(4)),
+        "chart_data_id": f"usage-chart-data-{chart_id}",
+        "chart": {
+            "labels": [d["date"] for d in report["days"]] if report else [],
+            "values": [d["value"] for d in report["days"]] if report else [],
+            "label": meter.name if meter else "",
+        },
+    }
+    if request.htmx:
+        return render(request, "billing/usage/explorer.html#explorer", context)
+    return render(request, "billing/usage/explorer.html", context)
+
+
+def _quarantine_filters(source) -> dict:
+    status = source.get("status", "open")
+    if status not in QuarantinedEvent.Status.values and status != "all":
+        status = "open"
+    return {
+        "status": status,
+        "customer": (source.get("customer") or "").strip(),
+        "meter": (source.get("meter") or "").strip(),
+    }
+
+
+@login_required
+@require_area("usage")
+def quarantine(request: HttpRequest) -> HttpResponse:
+    filters = _quarantine_filters(request.GET)
+    qs = quarantine_list(
+        status=None if filters["status"] == "all" else filters["status"],
+        customer=filters["customer"] or None,
+        meter=filters["meter"] or None,
+    )
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "filters": filters,
+        "statuses": QuarantinedEvent.Status.choices,
+        "open_count": quarantine_open_count(),
+        "groups": quarantine_open_groups(),
+        "can_write": can_write(request.user, "usage"),
+    }
+    if request.htmx and request.htmx.target == "quarantine-results":
+        return render(request, "billing/usage/quarantine.html#results", context)
+    return render(request, "billing/usage/quarantine.html", context)
+
+
+def _row(request: HttpRequest, pk: int, notice: str, tone: str) -> HttpResponse:
+    item = QuarantinedEvent.objects.select_related("resolved_by").get(pk=pk)
+    context = {"item": item, "notice": notice, "tone": tone, "can_write": can_write(request.user, "usage")}
+    return render(request, "billing/usage/quarantine.html#row", context)
+
+
+@login_required
+@require_area("usage", write=True)
+@require_POST
+def quarantine_replay_view(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        outcome = quarantine_replay(item_ids=[pk], actor=request.user)[0]
+    except DomainError as exc:
+        notice, tone = exc.detail, "bad"
+    else:
+        notice, tone = {
+            "accepted": ("Replayed: the event is now counted.", "ok"),
+            "duplicate": (
+                "Replayed: its transaction_id was already counted, so it was not counted again.",
+                "ok",
+            ),
+            "already_replayed": ("Already replayed earlier; nothing changed.", "info"),
+            "invalid": ("Still invalid — see the reasons, fix the cause, then replay again.", "bad"),
+        }[outcome.result]
+    if request.htmx:
+        return _row(request, pk, notice, tone)
+    (messages.success if tone != "bad" else messages.error)(request, f"Event #{pk}: {notice}")
+    return redirect("usage-quarantine")
+
+
+@login_required
+@require_area("usage", write=True)
+@require_POST
+def quarantine_discard_view(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        quarantine_discard(item_id=pk, actor=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        notice, tone = exc.detail, "bad"
+    else:
+        notice, tone = "Discarded (kept for the record, not counted).", "ok"
+    if request.htmx:
+        return _row(request, pk, notice, tone)
+    (messages.success if tone != "bad" else messages.error)(request, f"Event #{pk}: {notice}")
+    return redirect("usage-quarantine")
+
+
+@login_required
+@require_area("usage", write=True)
+@require_POST
+def quarantine_replay_open_view(request: HttpRequest) -> HttpResponse:
+    customer = (request.POST.get("customer") or "").strip() or None
+    meter = (request.POST.get("meter") or "").strip() or None
+    summary = quarantine_replay_open(actor=request.user, customer_ref=customer, meter_code=meter)
+    scope = " / ".join(x for x in (customer, meter) if x) or "all customers and meters"
+    messages.success(
+        request,
+        f"Replayed open events ({scope}): {summary.accepted} counted, {summary.duplicates} already counted, "
+        f"{summary.still_invalid} still invalid.",
+    )
+    query = urlencode({"status": "open", "customer": customer or "", "meter": meter or ""})
+    return redirect(f"{reverse('usage-quarantine')}?{query}")
+
+
+@login_required
+@require_area("usage")
+def ingestion(request: HttpRequest) -> HttpResponse:
+    days = ingestion_stats(days=30)
+    totals = {k: sum(d[k] for d in days) for k in ("accepted", "duplicates", "rejected", "batches")}
+    for day in days:
+        for key in ("accepted", "duplicates", "rejected"):
+            day[f"{key}_display"] = f"{day[key]:,}"
+    context = {
+        "days": list(reversed(days)),
+        "totals": {k: f"{v:,}" for k, v in totals.items()},
+        "has_data": totals["batches"] > 0,
+        "open_count": quarantine_open_count(),
+        "chart": {
+            "labels": [d["date"].isoformat() for d in days],
+            "accepted": [d["accepted"] for d in days],
+            "duplicates": [d["duplicates"] for d in days],
+            "rejected": [d["rejected"] for d in days],
+        },
+    }
+    return render(request, "billing/usage/ingestion.html", context)

@@ -1,0 +1,126 @@
+"""The outbox consumer: one delivery per subscribed endpoint per event, exactly once."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from billing.models import WebhookDelivery
+from billing.webhooks.services import CONSUMER, DispatchResult, webhooks_dispatch_outbox
+from revops.core.models import OutboxReceipt
+from tests.billing.webhooks.conftest import EndpointFactory, OutboxEventFactory
+
+
+@pytest.mark.django_db
+def test_each_subscribed_active_endpoint_gets_one_delivery_per_event(django_capture_on_commit_callbacks):
+    everything = EndpointFactory()
+    paid_only = EndpointFactory(event_types=["invoice.paid"])
+    EndpointFactory(active=False)
+    finalized = OutboxEventFactory(topic="invoice.finalized")
+    paid = OutboxEventFactory(topic="invoice.paid")
+    run = OutboxEventFactory(topic="billing_run.completed", object_type="billing.billingrun")
+    other = OutboxEventFactory(topic="usage.rated")  # not a webhook event: left for its own consumers
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        result = webhooks_dispatch_outbox()
+
+    assert result == DispatchResult(events=3, deliveries=4)
+    pairs = set(WebhookDelivery.objects.values_list("endpoint_id", "event_id"))
+    assert pairs == {
+        (everything.pk, f"evt_{finalized.pk}"),
+        (everything.pk, f"evt_{paid.pk}"),
+        (everything.pk, f"evt_{run.pk}"),
+        (paid_only.pk, f"evt_{paid.pk}"),
+    }
+    receipts = set(OutboxReceipt.objects.filter(consumer=CONSUMER).values_list("event_id", flat=True))
+    assert receipts == {finalized.pk, paid.pk, run.pk} and other.pk not in receipts
+    assert len(callbacks) == 1  # the deliveries are enqueued only once the transaction commits
+
+
+@pytest.mark.django_db
+def test_the_body_is_the_standard_webhooks_envelope():
+    EndpointFactory()
+    event = OutboxEventFactory(topic="invoice.voided", payload={"id": 7, "number": "INV-7", "total": "10.00"})
+    webhooks_dispatch_outbox()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.event_type == "invoice.voided" and delivery.status == "pending" and delivery.attempts == 0
+    assert delivery.payload == {
+        "id": f"evt_{event.pk}",
+        "type": "invoice.voided",
+        "timestamp": event.created_at.isoformat().replace("+00:00", "Z"),
+        "data": {"id": 7, "number": "INV-7", "total": "10.00"},
+    }
+    assert delivery.next_attempt_at is not None  # due now: the sweeper sends it if the enqueue is lost
+
+
+@pytest.mark.django_db
+def test_a_second_run_finds_nothing():
+    EndpointFactory()
+    OutboxEventFactory.create_batch(3)
+    assert webhooks_dispatch_outbox() == DispatchResult(events=3, deliveries=3)
+    assert webhooks_dispatch_outbox() == DispatchResult(events=0, deliveries=0)
+    assert WebhookDelivery.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_works_through_many_batches():
+    EndpointFactory()
+    EndpointFactory()
+    OutboxEventFactory.create_batch(7)
+    assert webhooks_dispatch_outbox(batch_size=2) == DispatchResult(events=7, deliveries=14)
+    assert OutboxReceipt.objects.filter(consumer=CONSUMER).count() == 7
+
+
+@pytest.mark.django_db
+def test_even_a_lost_receipt_cannot_duplicate_a_delivery():
+    EndpointFactory()
+    OutboxEventFactory.create_batch(2)
+    webhooks_dispatch_outbox()
+    OutboxReceipt.objects.all().delete()  # as if a consumer crashed between two transactions
+    result = webhooks_dispatch_outbox()
+    assert result.events == 2 and result.deliveries == 0
+    assert WebhookDelivery.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_events_before_any_endpoint_exists_are_consumed_and_not_replayed_later():
+    OutboxEventFactory()
+    assert webhooks_dispatch_outbox() == DispatchResult(events=1, deliveries=0)
+    EndpointFactory()
+    assert webhooks_dispatch_outbox() == DispatchResult(events=0, deliveries=0)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_consumers_create_each_delivery_exactly_once():
+    """Four consumers on real PostgreSQL connections race over 60 events (SKIP LOCKED batches of 5)."""
+    EndpointFactory()
+    EndpointFactory(event_types=["invoice.finalized"])
+    OutboxEventFactory.create_batch(60, topic="invoice.finalized")
+    OutboxEventFactory.create_batch(20, topic="invoice.paid")
+    barrier = threading.Barrier(4)
+    results: list[DispatchResult] = []
+    errors: list[BaseException] = []
+
+    def consume():
+        try:
+            barrier.wait()
+            results.append(webhooks_dispatch_outbox(batch_size=5))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=consume) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert WebhookDelivery.objects.count() == 60 * 2 + 20
+    assert OutboxReceipt.objects.filter(consumer=CONSUMER).count() == 80
+    assert sum(r.events for r in results) >= 80  # each event claimed at least once...
+    assert webhooks_dispatch_outbox() == DispatchResult(events=0, deliveries=0)  # ...and none left
