@@ -6,7 +6,19 @@ class ComplianceConfig(AppConfig):
     verbose_name = "Compliance"
 
     def ready(self) -> None:
+        from compliance import triggers
+        from compliance.approvals import register_approval_kind
+        from compliance.services import close, exceptions
         from compliance.widgets import audit_widgets
         from revops.core.dashboard import register_widgets
+        from revops.core.outbox import register_inline_consumer
 
         register_widgets("audit", audit_widgets)
+        exceptions.register()
+        close.register()
+        register_approval_kind("price_override", on_approved=_noop, label="Price override")
+        register_inline_consumer(consumer="compliance", topics=triggers.TOPICS, handle=triggers.handle)
+
+
+def _noop(approval, user) -> None:
+    """Approving a price override only records the sign-off (the approval itself is the evidence)."""

@@ -15,3 +15,10 @@ def verify_audit_chain() -> dict:
             "Audit chain broken at event %s (#%s): %s", result.first_bad, result.first_bad_seq, result.reason
         )
     return result.as_dict()
+
+
+@shared_task(name="compliance.run_checks")
+def run_checks(trigger: str = "nightly") -> int:
+    from compliance.services.exceptions import compliance_run
+
+    return compliance_run(trigger=trigger).pk

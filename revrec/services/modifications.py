@@ -93,18 +93,23 @@ def _options(
     out: dict = {}
     if spec["recognition"] in RATABLE:
         for treatment, fn in (
-            (T.PROSPECTIVE, recognition.prospective_reallocation),
             (T.CATCH_UP, recognition.cumulative_catch_up),
+            (T.PROSPECTIVE, recognition.prospective_reallocation),
         ):
-            result = fn(
-                currency=currency,
-                method=spec["recognition"],
-                start=spec["start"],
-                new_end=spec["end"],
-                new_amount=new_amount,
-                existing=existing,
-                recognized_through=cut_off,
-            )
+            try:
+                result = fn(
+                    currency=currency,
+                    method=spec["recognition"],
+                    start=spec["start"],
+                    new_end=spec["end"],
+                    new_amount=new_amount,
+                    existing=existing,
+                    recognized_through=cut_off,
+                )
+            except recognition.RecognitionError:
+                # No service period remains (a termination, say): what is left is caught up at once.
+                out[treatment] = {**out[T.CATCH_UP], "note": "no service period remains; caught up at once"}
+                continue
             out[treatment] = {
                 "lines": [(ln.period, ln.amount) for ln in result.lines],
                 "adjustment": result.adjustment,
@@ -220,6 +225,20 @@ def modification_propose(*, contract: Contract, actor=None) -> ContractModificat
     if existing:
         return existing
     analysis = modification_analyze(contract=contract)
+    for stale in ContractModification.objects.filter(
+        contract=contract, status=ContractModification.Status.PENDING_APPROVAL
+    ):
+        stale.status = ContractModification.Status.REJECTED
+        stale.save(update_fields=["status"])
+        Approval.objects.filter(
+            kind=KIND,
+            object_type="revrec.contractmodification",
+            object_id=str(stale.pk),
+            status=Approval.Status.PENDING,
+        ).update(status=Approval.Status.CANCELLED, comment=f"Superseded by version {contract.version}")
+        audit_record(
+            actor=actor, action="modification.superseded", obj=stale, changes={"by_version": contract.version}
+        )
     mod = ContractModification.objects.create(
         contract=contract,
         contract_version=contract.version,

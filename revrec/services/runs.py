@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from compliance.audit import audit_record
 from revops.contracts.models import Contract
+from revops.core.outbox import outbox_publish
 from revops.core.services.jobs import job_advance, job_complete, job_create, job_fail, job_start
 from revrec.models import RevenueRun
 from revrec.services.periods import is_closed, period_bounds
@@ -72,6 +73,9 @@ def revenue_run_execute(*, run_id: int) -> int:
             action="revenue_run.completed",
             obj=run,
             changes={"period": run.period, "entries_created": created},
+        )
+        outbox_publish(
+            topic="revenue_run.completed", obj=run, payload={"period": run.period, "entries_created": created}
         )
     return created
 

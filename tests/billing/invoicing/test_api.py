@@ -125,7 +125,8 @@ def test_amend_preview_then_amend_then_terminate(finance):
     ended = finance.post(
         f"/api/v1/contracts/{contract['id']}/terminate", {"effective_date": "2026-10-01"}, format="json"
     )
-    assert ended.status_code == 200 and ended.json()["status"] == "terminated"
+    assert ended.status_code == 200, ended.json()
+    assert ended.json()["status"] == "terminated"
     assert ended.json()["transaction_price"] == "540.00"  # 6 x 50 + 3 x 80
 
 

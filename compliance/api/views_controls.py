@@ -1,0 +1,231 @@
+"""Compliance API: check runs, exceptions, period close/reopen, evidence pack (api.md: Compliance)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from compliance.audit import audit_record
+from compliance.evidence import build_evidence_pack
+from compliance.models import CheckRun, ComplianceException
+from compliance.services.close import close_checklist, period_close_request, period_reopen_request
+from compliance.services.exceptions import compliance_run, exception_resolve, exception_waive_request
+from revops.core.api.views import ApiGenericView, ApiView
+
+PERIOD = serializers.RegexField(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+
+
+def run_payload(run: CheckRun) -> dict:
+    return {
+        "id": run.pk,
+        "trigger": run.trigger,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "results": run.results,
+        "failing": sorted(c for c, r in run.results.items() if r.get("status") == "fail"),
+    }
+
+
+def exception_payload(x: ComplianceException) -> dict:
+    return {
+        "id": x.pk,
+        "check": x.check_code,
+        "severity": x.severity,
+        "object_type": x.object_type,
+        "object_id": x.object_id,
+        "explanation": x.explanation,
+        "details": x.details,
+        "status": x.status,
+        "owner": x.owner.username if x.owner_id else None,
+        "created_at": x.created_at,
+        "resolved_at": x.resolved_at,
+        "resolution": x.resolution,
+    }
+
+
+class ComplianceRunView(ApiGenericView):
+    area = "compliance"
+    list_view = True
+    queryset = CheckRun.objects.all()
+
+    @extend_schema(responses=inline_serializer("CheckRun", fields={"id": serializers.IntegerField()}))
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([run_payload(r) for r in page])
+
+    @extend_schema(
+        request=None,
+        responses={201: inline_serializer("CheckRunCreated", fields={"id": serializers.IntegerField()})},
+    )
+    def post(self, request):
+        return Response(run_payload(compliance_run(trigger="manual", actor=request.user)), status=201)
+
+
+class ExceptionListView(ApiGenericView):
+    area = "compliance"
+    list_view = True
+
+    def get_queryset(self):
+        qs = ComplianceException.objects.select_related("owner")
+        params = self.request.query_params
+        if params.get("status"):
+            qs = qs.filter(status=params["status"])
+        if params.get("severity"):
+            qs = qs.filter(severity=params["severity"])
+        if params.get("check"):
+            qs = qs.filter(check_code=params["check"])
+        return qs
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=ComplianceException.Status.values),
+            OpenApiParameter("severity", str),
+            OpenApiParameter("check", str),
+        ],
+        responses=inline_serializer("ComplianceException", fields={"id": serializers.IntegerField()}),
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([exception_payload(x) for x in page])
+
+
+class ResolutionIn(serializers.Serializer):
+    comment = serializers.CharField(max_length=2000)
+
+
+class ExceptionResolveView(ApiView):
+    area = "compliance"
+
+    @extend_schema(
+        request=ResolutionIn,
+        responses=inline_serializer("ExceptionResolved", fields={"id": serializers.IntegerField()}),
+    )
+    def post(self, request, pk):
+        data = ResolutionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        exc = exception_resolve(
+            exception=get_object_or_404(ComplianceException, pk=pk),
+            comment=data.validated_data["comment"],
+            actor=request.user,
+        )
+        return Response(exception_payload(exc))
+
+
+class ExceptionWaiveView(ApiView):
+    area = "compliance"
+
+    @extend_schema(
+        request=ResolutionIn,
+        responses={
+            202: inline_serializer(
+                "WaiverRequested",
+                fields={"approval": serializers.IntegerField(), "status": serializers.CharField()},
+            )
+        },
+    )
+    def post(self, request, pk):
+        data = ResolutionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        approval = exception_waive_request(
+            exception=get_object_or_404(ComplianceException, pk=pk),
+            comment=data.validated_data["comment"],
+            actor=request.user,
+        )
+        return Response(
+            {
+                "approval": approval.pk,
+                "status": approval.status,
+                "detail": "A waiver needs an approver's sign-off: see /api/v1/approvals.",
+            },
+            status=202,
+        )
+
+
+def _checklist(key: str) -> list[dict]:
+    return [{"code": i.code, "label": i.label, "ok": i.ok, "detail": i.detail} for i in close_checklist(key)]
+
+
+class PeriodCloseView(ApiView):
+    area = "periods"
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "PeriodClosed", fields={"period": serializers.CharField(), "status": serializers.CharField()}
+        ),
+    )
+    def get(self, request, period):
+        PERIOD.run_validation(period)
+        return Response({"period": period, "checklist": _checklist(period)})
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer("PeriodCloseResult", fields={"period": serializers.CharField()}),
+    )
+    def post(self, request, period):
+        PERIOD.run_validation(period)
+        closed = period_close_request(key=period, actor=request.user)
+        return Response(
+            {
+                "period": closed.period,
+                "status": closed.status,
+                "closed_at": closed.closed_at,
+                "checklist": _checklist(period),
+            }
+        )
+
+
+class ReasonIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class PeriodReopenView(ApiView):
+    area = "periods"
+
+    @extend_schema(
+        request=ReasonIn,
+        responses={
+            202: inline_serializer("ReopenRequested", fields={"approval": serializers.IntegerField()})
+        },
+    )
+    def post(self, request, period):
+        PERIOD.run_validation(period)
+        data = ReasonIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        approval = period_reopen_request(key=period, reason=data.validated_data["reason"], actor=request.user)
+        return Response(
+            {
+                "approval": approval.pk,
+                "status": approval.status,
+                "detail": "Reopening needs an approver's sign-off.",
+            },
+            status=202,
+        )
+
+
+class EvidenceView(ApiView):
+    area = "audit"
+
+    @extend_schema(
+        parameters=[OpenApiParameter("period", str, required=True)],
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+    )
+    def get(self, request):
+        period = PERIOD.run_validation(request.query_params.get("period"))
+        data, manifest = build_evidence_pack(period=period)
+        with transaction.atomic():
+            audit_record(
+                actor=request.user,
+                action="evidence.downloaded",
+                object_type="evidence",
+                object_id=period,
+                changes={"files": {k: v["sha256"] for k, v in manifest["files"].items()}},
+            )
+        response = HttpResponse(data, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="concord-evidence-{period}.zip"'
+        return response

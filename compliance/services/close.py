@@ -1,0 +1,123 @@
+"""Period close: a checklist per period; close locks it; reopen needs an approval and is audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Sum
+
+from compliance.approvals import approval_request, register_approval_kind
+from compliance.models import Approval, ComplianceException
+from revops.errors import Conflict, FieldError, InvalidTransition
+
+REOPEN = "period_reopen"
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    code: str
+    label: str
+    ok: bool
+    detail: str
+
+
+def close_checklist(key: str) -> list[ChecklistItem]:
+    from billing.models import BillingRun, BillingRunItem
+    from revrec.models import ContractModification, JournalLine, RevenueRun, RevenueSchedule
+    from revrec.services.periods import period_bounds
+
+    start, end = period_bounds(key)
+    billing = BillingRun.objects.filter(status="completed", as_of__gte=end).order_by("-id").first()
+    parked = BillingRunItem.objects.filter(run=billing, status="failed").count() if billing else 0
+    revenue = RevenueRun.objects.filter(status="completed", period=key).order_by("-id").first()
+    pending = (
+        RevenueSchedule.objects.filter(status="pending_approval", lines__period__lte=key).distinct().count()
+    )
+    pending_mods = ContractModification.objects.filter(
+        status="pending_approval", effective_date__lt=end
+    ).count()
+    critical = ComplianceException.objects.filter(status="open", severity="critical").count()
+    tb = JournalLine.objects.filter(entry__period=key).aggregate(d=Sum("debit"), c=Sum("credit"))
+    balanced = (tb["d"] or 0) == (tb["c"] or 0)
+    return [
+        ChecklistItem(
+            "billing_run",
+            "Billing run complete",
+            billing is not None and parked == 0,
+            f"Run #{billing.pk} as of {billing.as_of}" + (f", {parked} parked failures" if parked else "")
+            if billing
+            else f"No completed billing run as of {end} or later.",
+        ),
+        ChecklistItem(
+            "revenue_run",
+            "Revenue run complete",
+            revenue is not None,
+            f"Run #{revenue.pk}: {revenue.entries_created} entries"
+            if revenue
+            else f"No completed revenue run for {key}.",
+        ),
+        ChecklistItem(
+            "schedules_approved",
+            "Schedules and modifications approved",
+            pending == 0 and pending_mods == 0,
+            f"{pending} schedules and {pending_mods} modifications await approval.",
+        ),
+        ChecklistItem(
+            "no_critical_exceptions",
+            "No open critical exception",
+            critical == 0,
+            f"{critical} open critical exceptions.",
+        ),
+        ChecklistItem(
+            "trial_balance",
+            "Trial balance balanced",
+            balanced,
+            f"Debits {tb['d'] or 0} / credits {tb['c'] or 0}.",
+        ),
+    ]
+
+
+@transaction.atomic
+def period_close_request(*, key: str, actor=None):
+    from revrec.services.periods import period_close
+
+    failing = [item for item in close_checklist(key) if not item.ok]
+    if failing:
+        raise Conflict(
+            f"{key} cannot close yet: " + "; ".join(f"{i.label}: {i.detail}" for i in failing),
+            errors=[FieldError(f"checklist.{i.code}", i.detail) for i in failing],
+        )
+    return period_close(key=key, actor=actor)
+
+
+@transaction.atomic
+def period_reopen_request(*, key: str, reason: str, actor=None) -> Approval:
+    from revrec.models import AccountingPeriod
+
+    period = AccountingPeriod.objects.filter(period=key).first()
+    if period is None or period.status != AccountingPeriod.Status.CLOSED:
+        raise InvalidTransition(f"{key} is not closed.")
+    if not reason.strip():
+        from revops.errors import ValidationFailed
+
+        raise ValidationFailed("Say why the period must reopen.", field="reason")
+    return approval_request(
+        kind=REOPEN,
+        obj=period,
+        requested_by=actor,
+        summary=f"Reopen {key}: {reason}",
+        payload={"reason": reason},
+    )
+
+
+def _reopen(approval: Approval, user) -> None:
+    from revrec.models import AccountingPeriod
+    from revrec.services.periods import period_reopen_apply
+
+    period = AccountingPeriod.objects.get(pk=approval.object_id)
+    period_reopen_apply(key=period.period, actor=user)
+
+
+def register() -> None:
+    register_approval_kind(REOPEN, on_approved=_reopen, label="Period reopen")

@@ -1,0 +1,162 @@
+"""Check runs and exceptions: open, resolve (with the fix, verified by re-running the check) or waive
+(with an approver's sign-off)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from compliance.approvals import approval_request, register_approval_kind
+from compliance.audit import audit_record
+from compliance.checks import CHECKS
+from compliance.models import Approval, CheckRun, ComplianceException
+from revops.errors import Conflict, InvalidTransition, ValidationFailed
+from revops.jsonsafe import jsonable
+
+log = logging.getLogger(__name__)
+WAIVER = "exception_waiver"
+
+
+def _run_one(code: str):
+    try:
+        return CHECKS[code].run(), None
+    except Exception as exc:  # a crashing check is itself a finding, never a silent pass
+        log.exception("check %s crashed", code)
+        return None, exc
+
+
+@transaction.atomic
+def compliance_run(*, trigger: str = "manual", actor=None, codes: list[str] | None = None) -> CheckRun:
+    run = CheckRun.objects.create(trigger=trigger, started_by=actor if getattr(actor, "pk", None) else None)
+    results = {}
+    for code in codes or list(CHECKS):
+        check = CHECKS[code]
+        findings, error = _run_one(code)
+        if error is not None:
+            from compliance.checks import Finding
+
+            findings = [
+                Finding(
+                    "compliance.checkrun",
+                    str(run.pk),
+                    f"The check itself failed: {error}",
+                    severity="critical",
+                )
+            ]
+        seen = set()
+        for finding in findings:
+            key = (finding.object_type, str(finding.object_id))
+            if key in seen:
+                continue
+            seen.add(key)
+            if ComplianceException.objects.filter(
+                check_code=code,
+                object_type=key[0],
+                object_id=key[1],
+                status=ComplianceException.Status.WAIVED,
+            ).exists():
+                continue
+            existing = ComplianceException.objects.filter(
+                check_code=code, object_type=key[0], object_id=key[1], status=ComplianceException.Status.OPEN
+            ).first()
+            if existing:
+                existing.last_seen_run = run
+                existing.explanation = finding.explanation
+                existing.details = jsonable(finding.details)
+                existing.save(update_fields=["last_seen_run", "explanation", "details"])
+                continue
+            exc = ComplianceException.objects.create(
+                check_code=code,
+                severity=finding.severity or check.severity,
+                object_type=key[0],
+                object_id=key[1],
+                explanation=finding.explanation,
+                details=jsonable(finding.details),
+                first_run=run,
+                last_seen_run=run,
+            )
+            audit_record(
+                actor="compliance",
+                action="exception.opened",
+                obj=exc,
+                changes={"check": code, "object": f"{key[0]}:{key[1]}", "severity": exc.severity},
+            )
+        stale = ComplianceException.objects.filter(
+            check_code=code, status=ComplianceException.Status.OPEN
+        ).exclude(last_seen_run=run)
+        for exc in stale:
+            if (exc.object_type, exc.object_id) in seen:
+                continue
+            exc.status = ComplianceException.Status.RESOLVED
+            exc.resolved_at = timezone.now()
+            exc.resolution = f"No longer detected by check run #{run.pk}."
+            exc.save(update_fields=["status", "resolved_at", "resolution"])
+            audit_record(actor="compliance", action="exception.resolved", obj=exc, changes={"by_run": run.pk})
+        results[code] = {"title": check.title, "findings": len(seen), "status": "fail" if seen else "pass"}
+    run.results = results
+    run.finished_at = timezone.now()
+    run.save(update_fields=["results", "finished_at"])
+    audit_record(
+        actor=actor or "compliance",
+        action="compliance.run",
+        obj=run,
+        changes={
+            "trigger": trigger,
+            "failing": sorted(c for c, r in results.items() if r["status"] == "fail"),
+        },
+    )
+    return run
+
+
+@transaction.atomic
+def exception_resolve(*, exception: ComplianceException, comment: str, actor=None) -> ComplianceException:
+    """Resolve with the fix: the check is re-run and must no longer find the fault."""
+    exc = ComplianceException.objects.select_for_update().get(pk=exception.pk)
+    if exc.status != ComplianceException.Status.OPEN:
+        raise InvalidTransition(f"This exception is already {exc.status}.")
+    if not comment.strip():
+        raise ValidationFailed("Describe the fix.", field="comment")
+    findings, error = _run_one(exc.check_code)
+    if error is None and any(
+        (f.object_type, str(f.object_id)) == (exc.object_type, exc.object_id) for f in findings
+    ):
+        raise Conflict("The check still fails for this record; fix the cause first, or request a waiver.")
+    exc.status = ComplianceException.Status.RESOLVED
+    exc.resolution = comment
+    exc.resolved_at = timezone.now()
+    exc.resolved_by = actor if getattr(actor, "pk", None) else None
+    exc.save(update_fields=["status", "resolution", "resolved_at", "resolved_by"])
+    audit_record(actor=actor, action="exception.resolved", obj=exc, changes={"comment": comment})
+    return exc
+
+
+@transaction.atomic
+def exception_waive_request(*, exception: ComplianceException, comment: str, actor=None) -> Approval:
+    exc = ComplianceException.objects.select_for_update().get(pk=exception.pk)
+    if exc.status != ComplianceException.Status.OPEN:
+        raise InvalidTransition(f"This exception is already {exc.status}.")
+    if not comment.strip():
+        raise ValidationFailed("Say why the exception may be waived.", field="comment")
+    return approval_request(
+        kind=WAIVER,
+        obj=exc,
+        requested_by=actor,
+        summary=f"Waive {exc.check_code} on {exc.object_type}:{exc.object_id}: {comment}",
+        payload={"comment": comment},
+    )
+
+
+def _waived(approval: Approval, user) -> None:
+    exc = ComplianceException.objects.select_for_update().get(pk=approval.object_id)
+    exc.status = ComplianceException.Status.WAIVED
+    exc.resolution = f"Waived: {approval.payload.get('comment', '')} (approved by {user}: {approval.comment})"
+    exc.resolved_at = timezone.now()
+    exc.resolved_by = user
+    exc.save(update_fields=["status", "resolution", "resolved_at", "resolved_by"])
+    audit_record(actor=user, action="exception.waived", obj=exc, changes={"approval": approval.pk})
+
+
+def register() -> None:
+    register_approval_kind(WAIVER, on_approved=_waived, label="Exception waiver")
