@@ -101,8 +101,8 @@ def plant_unapproved_override():
 
 
 def plant_stale_ssp():
-    from revrec.models import SSPEntry
     from revops.contracts.models import Product
+    from revrec.models import SSPEntry
 
     SSPEntry.objects.create(
         product=Product.objects.get(code="platform"),
