@@ -7,11 +7,13 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         from billing.catalog import setup as catalog_setup
+        from billing.invoicing import setup as invoicing_setup
         from billing.usage import setup as usage_setup
         from billing.webhooks import setup as webhooks_setup
 
         catalog_setup.ready()
         usage_setup.ready()
+        invoicing_setup.ready()
         webhooks_setup.ready()
 
         from billing.webhooks.services import webhooks_dispatch_on_commit

@@ -28,8 +28,9 @@ def database_url() -> str:
 
 
 class Workers:
-    def __init__(self, queue: str):
+    def __init__(self, queue: str, broker_url: str | None = None):
         self.queue = queue
+        self.broker_url = broker_url or settings.CELERY_BROKER_URL
         self.procs: list[subprocess.Popen] = []
         self.logs: list[Path] = []
 
@@ -39,8 +40,8 @@ class Workers:
             {
                 "DJANGO_SETTINGS_MODULE": "revops.settings.base",
                 "DATABASE_URL": database_url(),
-                "REDIS_URL": settings.CELERY_BROKER_URL,
-                "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+                "REDIS_URL": self.broker_url,
+                "CELERY_BROKER_URL": self.broker_url,
                 "CELERY_QUEUE": self.queue,
                 "DB_CONN_MAX_AGE": "0",
                 "PYTHONUNBUFFERED": "1",
@@ -109,22 +110,30 @@ class Workers:
 
 
 @contextmanager
-def real_workers(count: int = 1, concurrency: int = 1):
+def real_workers(count: int = 1, concurrency: int = 1, broker_url: str | None = None):
     """Run ``count`` worker processes on a private queue; the test process sends real tasks to them."""
     from revops.celery import app
 
     queue = f"test-{uuid.uuid4().hex[:10]}"
-    workers = Workers(queue)
+    workers = Workers(queue, broker_url)
     old = (app.conf.task_always_eager, app.conf.task_default_queue, app.conf.broker_url)
     app.conf.task_always_eager = False
     app.conf.task_default_queue = queue
-    app.conf.broker_url = settings.CELERY_BROKER_URL
+    app.conf.broker_url = workers.broker_url
+    _reset_pool(app)
     try:
         workers.start(count, concurrency)
         yield workers
     finally:
         workers.stop()
         app.conf.task_always_eager, app.conf.task_default_queue, app.conf.broker_url = old
+        _reset_pool(app)
+
+
+def _reset_pool(app) -> None:
+    """Drop cached broker connections so a changed broker_url takes effect in this process."""
+    app._pool = None  # kombu keeps one pool per broker URL; a new lookup picks the right one
+    app.amqp._producer_pool = None
 
 
 def wait_for(predicate, *, timeout: float = 60, interval: float = 0.2, message: str = "condition"):
@@ -135,3 +144,42 @@ def wait_for(predicate, *, timeout: float = 60, interval: float = 0.2, message: 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free port, so it can be stopped and started mid-test."""
+
+    def __init__(self):
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        import shutil
+
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        import redis
+
+        client = redis.Redis.from_url(self.url)
+        wait_for(lambda: _pings(client), timeout=20, message="private redis to start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def _pings(client) -> bool:
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.utils import timezone
 
-from billing.invoicing.forms import amount_field, date_input
+from billing.invoicing.forms import date_input
 from revops.contracts.models import Contract, ContractLine
 from revops.errors import FieldError
 

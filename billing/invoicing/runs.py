@@ -66,8 +66,21 @@ def billing_run_start(*, as_of: date, customers: list[str] | None = None, actor=
     )
     from billing.tasks import plan_billing_run
 
-    transaction.on_commit(lambda: plan_billing_run.delay(run.pk))
+    transaction.on_commit(lambda: _enqueue(plan_billing_run, run.pk))
     return run
+
+
+def _enqueue(task, *args) -> None:
+    """Queue a task; if the broker is down the run stays queued and the beat job resumes it."""
+    try:
+        task.delay(*args)
+    except Exception:  # noqa: BLE001 - a broker outage must not fail the request that recorded the run
+        log.warning(
+            "Could not queue %s%s; it will be resumed when the broker is back.",
+            task.name,
+            args,
+            exc_info=True,
+        )
 
 
 def billing_run_plan(*, run_id: int) -> int:
@@ -210,17 +223,28 @@ def billing_run_payload(run: BillingRun) -> dict:
 
 
 def stalled_runs_resume() -> int:
-    """Beat: re-queue workers for runs whose items are pending but nobody is working on them (e.g. the
-    broker lost a message or every worker died)."""
-    from billing.tasks import work_billing_run
+    """Beat: re-queue work for runs nobody is working on — the broker lost a message (Redis restarted
+    without persistence) or every worker died. Safe to over-trigger: items are claimed with row locks
+    and already-billed periods are skipped, so extra workers only find nothing to do."""
+    from billing.tasks import plan_billing_run, work_billing_run
 
+    stall = int(getattr(settings, "BILLING_RUN_STALL_SECONDS", 120))
+    now = timezone.now()
     count = 0
-    for run in BillingRun.objects.filter(status=BillingRun.Status.RUNNING).select_related("job"):
-        idle = run.job.heartbeat_at is None or (timezone.now() - run.job.heartbeat_at).total_seconds() > 120
-        if idle and run.items.filter(status=BillingRunItem.Status.PENDING).exists():
+    for run in BillingRun.objects.filter(
+        status__in=[BillingRun.Status.QUEUED, BillingRun.Status.RUNNING]
+    ).select_related("job"):
+        last = run.job.heartbeat_at or run.created_at
+        if (now - last).total_seconds() <= stall:
+            continue
+        pending = run.items.filter(status=BillingRunItem.Status.PENDING).exists()
+        if run.status == BillingRun.Status.QUEUED or (not pending and not run.items.exists()):
+            plan_billing_run.delay(run.pk)
+        elif pending:
             for _ in range(_workers()):
                 work_billing_run.delay(run.pk)
-            count += 1
-        elif not run.items.filter(status=BillingRunItem.Status.PENDING).exists():
+        else:
             billing_run_finish(run_id=run.pk)
+            continue
+        count += 1
     return count

@@ -186,6 +186,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "audit-verify-chain": {"task": "compliance.verify_audit_chain", "schedule": crontab(minute=15, hour=2)},
     "billing-daily-run": {"task": "billing.daily_billing_run", "schedule": crontab(minute=30, hour=0)},
     "billing-resume-stalled-runs": {"task": "billing.resume_stalled_runs", "schedule": timedelta(minutes=1)},
+    "revrec-resume-stalled-runs": {"task": "revrec.resume_stalled_runs", "schedule": timedelta(minutes=1)},
     "revrec-consume-billing-events": {
         "task": "revrec.consume_billing_events",
         "schedule": timedelta(seconds=30),
@@ -206,6 +207,8 @@ CELERY_BEAT_SCHEDULE: dict = {
 # --- Concord --------------------------------------------------------------------------------
 PRICE_DEVIATION_THRESHOLD_PCT = int(env("PRICE_DEVIATION_THRESHOLD_PCT", "10"))
 BILLING_RUN_PARALLELISM = int(env("BILLING_RUN_PARALLELISM", "4"))
+# A run whose job has not reported progress for this long is re-queued by the beat job.
+BILLING_RUN_STALL_SECONDS = int(env("BILLING_RUN_STALL_SECONDS", "120"))
 CONCORD = {
     "LEGAL_ENTITY": env("CONCORD_LEGAL_ENTITY", "Concord Demo Inc."),
     "DEFAULT_CURRENCY": env("CONCORD_DEFAULT_CURRENCY", "USD"),

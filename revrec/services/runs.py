@@ -10,7 +10,7 @@ from django.utils import timezone
 from compliance.audit import audit_record
 from revops.contracts.models import Contract
 from revops.core.outbox import outbox_publish
-from revops.core.services.jobs import job_advance, job_complete, job_create, job_fail, job_start
+from revops.core.services.jobs import job_complete, job_create, job_fail, job_set_progress, job_start
 from revrec.models import RevenueRun
 from revrec.services.periods import is_closed, period_bounds
 from revrec.services.postings import recognize_contract_period
@@ -32,7 +32,13 @@ def revenue_run_start(*, period: str, actor=None) -> RevenueRun:
     )
     from revrec.tasks import execute_revenue_run
 
-    transaction.on_commit(lambda: execute_revenue_run.delay(run.pk))
+    def enqueue() -> None:
+        try:
+            execute_revenue_run.delay(run.pk)
+        except Exception:  # noqa: BLE001 - broker down: the run stays queued; the beat job resumes it
+            log.warning("Could not queue revenue run %s; it will be resumed.", run.pk, exc_info=True)
+
+    transaction.on_commit(enqueue)
     return run
 
 
@@ -51,23 +57,27 @@ def revenue_run_execute(*, run_id: int) -> int:
     RevenueRun.objects.filter(pk=run.pk).update(status=RevenueRun.Status.RUNNING)
     created = 0
     try:
-        for pk in contracts:
+        for done, pk in enumerate(contracts, start=1):
             with transaction.atomic():
                 contract = Contract.objects.select_for_update().get(pk=pk)
                 if recognize_contract_period(contract=contract, period=run.period):
                     created += 1
-            job_advance(job_id=run.job_id)
+            job_set_progress(job_id=run.job_id, done=done)
     except Exception as exc:
         RevenueRun.objects.filter(pk=run.pk).update(
             status=RevenueRun.Status.FAILED, error=str(exc)[:5000], entries_created=created
         )
         job_fail(job_id=run.job_id, error=str(exc))
         raise
-    RevenueRun.objects.filter(pk=run.pk).update(
-        status=RevenueRun.Status.COMPLETED, entries_created=created, finished_at=timezone.now()
-    )
-    job_complete(job_id=run.job_id, result={"entries_created": created})
     with transaction.atomic():
+        finished = (
+            RevenueRun.objects.filter(pk=run.pk)
+            .exclude(status=RevenueRun.Status.COMPLETED)
+            .update(status=RevenueRun.Status.COMPLETED, entries_created=created, finished_at=timezone.now())
+        )
+        if not finished:  # a duplicate delivery of the same run finished first
+            return created
+        job_complete(job_id=run.job_id, result={"entries_created": created})
         audit_record(
             actor="revenue_run",
             action="revenue_run.completed",
@@ -92,3 +102,22 @@ def revenue_run_payload(run: RevenueRun) -> dict:
         "created_at": run.created_at,
         "finished_at": run.finished_at,
     }
+
+
+def revenue_runs_resume() -> int:
+    """Beat: re-queue revenue runs whose task was lost (broker restart, dead worker). Idempotent."""
+    from django.conf import settings
+
+    from revrec.tasks import execute_revenue_run
+
+    stall = int(getattr(settings, "BILLING_RUN_STALL_SECONDS", 120))
+    now = timezone.now()
+    count = 0
+    for run in RevenueRun.objects.filter(
+        status__in=[RevenueRun.Status.QUEUED, RevenueRun.Status.RUNNING]
+    ).select_related("job"):
+        last = run.job.heartbeat_at or run.created_at
+        if (now - last).total_seconds() > stall:
+            execute_revenue_run.delay(run.pk)
+            count += 1
+    return count

@@ -1,0 +1,522 @@
+"""Demo billing data (``manage.py seed_demo``, after the "catalog" and "usage" seeders).
+
+A dozen customers with contracts on ``ai-tokens``, ``api-growth`` and ``team-seats`` plus one-time
+onboarding, started 6–12 months ago (dates relative to today), all activated; usage events for the
+token and API contracts; billing runs up to today through ``billing_run_start``; most older invoices
+finalized and paid, one voided, one credited; an amendment (seat increase mid-period), a
+termination, a coupon, a prepaid credit and a late usage event billed as an adjustment. The latest
+period's invoices stay drafts for the review queue.
+
+Everything goes through the real services (customers, contracts, ingestion, runs, lifecycle), so the
+demo shows what the product does. Idempotent: if the first demo customer exists, nothing is added."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+MARKER = "northwind"
+ONBOARDING = {"key": "onboarding", "product": "onboarding", "billing": "one_time"}
+
+# external id, name, time zone, tax rate, email domain
+CUSTOMERS = (
+    ("northwind", "Northwind Traders", "America/New_York", "8.875", "northwind.example"),
+    ("globex", "Globex Corporation", "UTC", "0", "globex.example"),
+    ("initech", "Initech", "America/Chicago", "8.875", "initech.example"),
+    ("umbrella", "Umbrella Health", "Europe/London", "0", "umbrella.example"),
+    ("hooli", "Hooli", "America/Los_Angeles", "8.875", "hooli.example"),
+    ("sakura", "Sakura Systems KK", "Asia/Tokyo", "0", "sakura.example"),
+    ("stark", "Stark Industries", "America/New_York", "8.875", "stark.example"),
+    ("wayne", "Wayne Enterprises", "UTC", "0", "wayne.example"),
+    ("cyberdyne", "Cyberdyne Systems", "Europe/Berlin", "19", "cyberdyne.example"),
+    ("vandelay", "Vandelay Industries", "Europe/Berlin", "19", "vandelay.example"),
+)
+
+TOKEN_MODELS = (("gpt-4o", 1.0), ("gpt-4o-mini", 3.0))
+ENDPOINTS = ("/v1/search", "/v1/orders", "/v1/users", "/v1/reports")
+
+
+def _months_back(first: date, k: int, day: int = 1) -> date:
+    index = first.year * 12 + (first.month - 1) - k
+    return date(index // 12, index % 12 + 1, day)
+
+
+def _add_months(d: date, n: int) -> date:
+    index = d.year * 12 + (d.month - 1) + n
+    return date(index // 12, index % 12 + 1, min(d.day, 28))
+
+
+def _contracts(m0: date) -> list[dict]:
+    """The demo contracts, dated relative to the first day of the current month ``m0``."""
+    ai = {"key": "ai", "product": "tokens", "plan": "ai-tokens"}
+    api = {"key": "api", "product": "api", "plan": "api-growth"}
+
+    def seats(n: int) -> dict:
+        return {"key": "seats", "product": "seats", "plan": "team-seats", "quantity": str(n)}
+
+    def c(customer, start, months, lines, anchor="calendar", **extra):
+        return {
+            "customer": customer,
+            "start": start,
+            "months": months,
+            "lines": lines,
+            "anchor": anchor,
+            **extra,
+        }
+
+    return [
+        c("northwind", _months_back(m0, 10), 24, [ai, {**ONBOARDING, "amount": "2500.00"}], tokens=1.0),
+        c("globex", _months_back(m0, 9, 15), 24, [api], calls=220),
+        c("initech", _months_back(m0, 8), 12, [seats(12)]),
+        c("umbrella", _months_back(m0, 7, 10), 24, [ai], anchor="anniversary", tokens=0.6),
+        c("hooli", _months_back(m0, 9), 36, [api, seats(40)], calls=600),
+        c("sakura", _months_back(m0, 6), 12, [seats(8), ai], tokens=1.5),
+        c("stark", _months_back(m0, 9), 12, [seats(25), {**ONBOARDING, "amount": "4000.00"}]),
+        c("wayne", _months_back(m0, 12), 24, [api], calls=150),
+        c("cyberdyne", _months_back(m0, 7), 12, [ai], tokens=0.1),
+        c("vandelay", _months_back(m0, 6, 20), 12, [seats(5), api], anchor="anniversary", calls=120),
+    ]
+
+
+def _extra_contracts(m0: date) -> list[dict]:
+    """Contracts for the customers the usage seeder made (if they are there), in their currencies."""
+    from revops.contracts.models import Customer
+
+    out = []
+    spec = {
+        "acme": ("USD", [{"key": "api", "product": "api", "plan": "api-growth"}]),
+        "tokyo-kk": ("JPY", [{"key": "platform", "product": "platform", "unit_price": "65000"}]),
+        "berlin-gmbh": (
+            "EUR",
+            [
+                {"key": "platform", "product": "platform", "unit_price": "490.00"},
+                {"key": "support", "product": "support", "unit_price": "150.00"},
+            ],
+        ),
+    }
+    for index, (ext, (currency, lines)) in enumerate(spec.items()):
+        customer = Customer.objects.filter(external_id=ext, currency=currency).first()
+        # Invoices are issued by the customer's legal entity: a customer created without one
+        # (directly in the database) cannot be invoiced, so it gets no demo contract.
+        if customer is not None and customer.legal_entity_id and not customer.contracts.exists():
+            out.append(
+                {
+                    "customer": ext,
+                    "start": _months_back(m0, 6 + index),
+                    "months": 12,
+                    "lines": lines,
+                    "anchor": "calendar",
+                }
+            )
+    return out
+
+
+# --- catalog prerequisites -------------------------------------------------------------------------
+
+
+def _ensure_catalog(actor) -> list[str]:
+    """The products, meters and plans the demo contracts use, created through the catalog services
+    only if the catalog seeder did not (it normally has)."""
+    from billing.catalog.services import meter_create, plan_create
+    from billing.models import Meter, Plan
+    from revops.contracts.models import Product
+    from revops.contracts.services.products import product_create
+
+    made = []
+    for code, name, method in (
+        ("platform", "Platform fee", "ratable_daily"),
+        ("seats", "Seats", "ratable_daily"),
+        ("api", "API calls", "usage"),
+        ("tokens", "AI tokens", "usage"),
+        ("onboarding", "Onboarding", "point_in_time"),
+        ("support", "Premium support", "ratable_monthly"),
+    ):
+        if not Product.objects.filter(code=code).exists():
+            product_create(code=code, name=name, recognition=method, actor=actor)
+            made.append(f"product {code}")
+    if not Meter.objects.filter(code="api_calls").exists():
+        meter_create(
+            code="api_calls", name="API calls", aggregation="count", group_by=["endpoint"], actor=actor
+        )
+        made.append("meter api_calls")
+    if not Meter.objects.filter(code="llm_tokens").exists():
+        meter_create(
+            code="llm_tokens",
+            name="LLM tokens",
+            aggregation="sum",
+            field="tokens",
+            group_by=["model", "token_type"],
+            actor=actor,
+        )
+        made.append("meter llm_tokens")
+    platform = {
+        "code": "platform",
+        "product": "platform",
+        "model": "flat",
+        "timing": "in_advance",
+        "properties": {"amount": "49.00"},
+    }
+    plans = {
+        "ai-tokens": {
+            "name": "AI Tokens",
+            "minimum_amount": "100.00",
+            "charges": [
+                platform,
+                {
+                    "code": "tokens",
+                    "product": "tokens",
+                    "meter": "llm_tokens",
+                    "model": "standard",
+                    "timing": "in_arrears",
+                    "properties": {"unit_amount": "0"},
+                    "filters": [
+                        {"match": {"model": m, "token_type": t}, "properties": {"unit_amount": p}}
+                        for m, t, p in (
+                            ("gpt-4o", "input", "0.0000025"),
+                            ("gpt-4o", "output", "0.00001"),
+                            ("gpt-4o-mini", "input", "0.00000015"),
+                            ("gpt-4o-mini", "output", "0.0000006"),
+                        )
+                    ],
+                },
+            ],
+        },
+        "api-growth": {
+            "name": "API Growth",
+            "charges": [
+                {**platform, "properties": {"amount": "199.00"}},
+                {
+                    "code": "api_calls",
+                    "product": "api",
+                    "meter": "api_calls",
+                    "model": "graduated",
+                    "timing": "in_arrears",
+                    "properties": {
+                        "tiers": [
+                            {"up_to": "10000", "unit_amount": "0"},
+                            {"up_to": "100000", "unit_amount": "0.002"},
+                            {"up_to": None, "unit_amount": "0.001"},
+                        ]
+                    },
+                },
+            ],
+        },
+        "team-seats": {
+            "name": "Team Seats",
+            "charges": [
+                {
+                    "code": "seats",
+                    "product": "seats",
+                    "model": "standard",
+                    "timing": "in_advance",
+                    "properties": {"unit_amount": "25.00"},
+                }
+            ],
+        },
+    }
+    for code, spec in plans.items():
+        if not Plan.objects.filter(code=code).exists():
+            plan_create(
+                code=code,
+                currency="USD",
+                interval="month",
+                effective_from=date(2020, 1, 1),
+                actor=actor,
+                **spec,
+            )
+            made.append(f"plan {code}")
+    return made
+
+
+# --- usage -----------------------------------------------------------------------------------------
+
+
+def _events(spec: dict, customer, *, until: datetime, api_from: date) -> list[dict]:
+    """Deterministic events for one contract: tokens every day of the term so far, API calls for the
+    last three months (each call is one event; a full year of them would only slow the demo down)."""
+    events: list[dict] = []
+    zone = ZoneInfo(customer.timezone or "UTC")
+    first = spec["start"]
+    last = until.astimezone(zone).date()
+    ext = customer.external_id
+    day = first
+    while day <= last:
+        rng = random.Random(f"billing-demo/{ext}/{day.isoformat()}")
+        start = datetime.combine(day, time.min, tzinfo=zone)
+        weekday = 1.0 if day.weekday() < 5 else 0.4
+        if spec.get("tokens"):
+            scale = spec["tokens"]
+            n = 0
+            for model, volume in TOKEN_MODELS:
+                for token_type, base in (("input", 600_000), ("output", 150_000)):
+                    for _ in range(2):
+                        stamp = start + timedelta(seconds=rng.randint(0, 86_399))
+                        if stamp < until:
+                            events.append(
+                                {
+                                    "transaction_id": f"billing-demo-{ext}-tok-{day.isoformat()}-{n}",
+                                    "customer": ext,
+                                    "code": "llm_tokens",
+                                    "timestamp": stamp.isoformat(),
+                                    "properties": {
+                                        "model": model,
+                                        "token_type": token_type,
+                                        "tokens": int(
+                                            base * volume * scale * weekday * rng.uniform(0.6, 1.4)
+                                        ),
+                                    },
+                                }
+                            )
+                        n += 1
+        if spec.get("calls") and day >= api_from:
+            count = int(spec["calls"] * weekday * rng.uniform(0.8, 1.2))
+            for n in range(count):
+                stamp = start + timedelta(seconds=rng.randint(0, 86_399))
+                if stamp < until:
+                    events.append(
+                        {
+                            "transaction_id": f"billing-demo-{ext}-api-{day.isoformat()}-{n}",
+                            "customer": ext,
+                            "code": "api_calls",
+                            "timestamp": stamp.isoformat(),
+                            "properties": {
+                                "endpoint": ENDPOINTS[rng.randrange(len(ENDPOINTS))],
+                                "status": 200 if rng.random() < 0.97 else 500,
+                            },
+                        }
+                    )
+        day += timedelta(days=1)
+    return events
+
+
+def _ingest(events: list[dict], *, received_at: datetime) -> int:
+    from billing.usage.ingest import MAX_BATCH, ingest_events
+
+    accepted = 0
+    for start in range(0, len(events), MAX_BATCH):
+        result = ingest_events(events=events[start : start + MAX_BATCH], source="demo", now=received_at)
+        accepted += result.accepted
+    return accepted
+
+
+# --- billing ---------------------------------------------------------------------------------------
+
+
+def _run(as_of: date, actor):
+    """A billing run through the real entry point; when no worker is there to take it (tasks are
+    queued, not eager), the seeder works it in-process with the same services the tasks call."""
+    from billing.invoicing.runs import billing_run_plan, billing_run_start, billing_run_work
+    from billing.models import BillingRun
+
+    run = billing_run_start(as_of=as_of, actor=actor)
+    run.refresh_from_db()
+    if run.status not in (BillingRun.Status.COMPLETED, BillingRun.Status.FAILED):
+        billing_run_plan(run_id=run.pk)
+        billing_run_work(run_id=run.pk)
+        run.refresh_from_db()
+    return run
+
+
+def _finalize(drafts, *, actor, now=None) -> int:
+    from billing.invoicing.lifecycle import invoice_finalize
+
+    count = 0
+    for invoice in drafts:
+        invoice_finalize(invoice=invoice, actor=actor, now=now, issue_date=invoice.billing_date)
+        count += 1
+    return count
+
+
+def seed_billing() -> str:
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.utils import timezone
+
+    from billing.contracts.services import (
+        contract_activate,
+        contract_amend,
+        contract_create,
+        contract_terminate,
+    )
+    from billing.invoicing.lifecycle import (
+        coupon_apply,
+        credit_grant_create,
+        credit_note_create,
+        invoice_void,
+        payment_record,
+    )
+    from billing.models import Coupon, Invoice, InvoiceLine
+    from revops.contracts.models import Contract, Customer
+    from revops.contracts.services.customers import customer_create
+
+    if Customer.objects.filter(external_id=MARKER).exists():
+        return "nothing new (demo billing data already there)"
+    actor = get_user_model().objects.filter(username="finance").first() or "seed_demo"
+    today = timezone.localdate()
+    m0 = today.replace(day=1)
+    real_now = timezone.now()
+    received = real_now - timedelta(minutes=60)  # usage "arrived" an hour ago …
+    finalize_now = real_now - timedelta(minutes=30)  # … so invoices finalized "half an hour ago" bill it
+    report: list[str] = []
+
+    # 1. Customers, contracts (activated), a coupon and a prepaid credit: one transaction.
+    specs = _contracts(m0)
+    with transaction.atomic():
+        made = _ensure_catalog(actor)
+        if made:
+            report.append("catalog: " + ", ".join(made))
+        for ext, name, tz, tax, domain in CUSTOMERS:
+            customer_create(
+                external_id=ext,
+                name=name,
+                currency="USD",
+                timezone=tz,
+                tax_rate=Decimal(tax),
+                email=f"billing@{domain}",
+                actor=actor,
+            )
+        specs += _extra_contracts(m0)
+        contracts: dict[str, Contract] = {}
+        for spec in specs:
+            customer = Customer.objects.get(external_id=spec["customer"])
+            contract = contract_create(
+                customer=customer.external_id,
+                currency=customer.currency,
+                start_date=spec["start"],
+                end_date=_add_months(spec["start"], spec["months"]).replace(day=spec["start"].day),
+                billing_anchor=spec["anchor"],
+                lines=spec["lines"],
+                actor=actor,
+            )
+            contracts[spec["customer"]] = contract_activate(contract=contract, actor=actor)
+        coupon, _ = Coupon.objects.get_or_create(
+            code="launch-20",
+            defaults={
+                "name": "Launch offer",
+                "kind": Coupon.Kind.PERCENT,
+                "value": Decimal(20),
+                "duration": Coupon.Duration.REPEATING,
+                "duration_periods": 3,
+            },
+        )
+        cyberdyne = contracts["cyberdyne"]
+        coupon_apply(coupon=coupon, contract=cyberdyne, applied_from=cyberdyne.start_date, actor=actor)
+        vandelay = contracts["vandelay"]
+        credit_grant_create(
+            customer=vandelay.customer,
+            contract=vandelay,
+            amount=Decimal("1000.00"),
+            granted_on=vandelay.start_date,
+            expires_on=_add_months(vandelay.start_date, 12),
+            reason="Prepaid commit",
+            actor=actor,
+        )
+    report.append(
+        f"{len(CUSTOMERS)} customers, {len(contracts)} contracts (activated), coupon, prepaid credit"
+    )
+
+    # 2. Usage for the token and API contracts, received an hour ago.
+    api_from = _months_back(m0, 2)
+    events: list[dict] = []
+    for spec in specs:
+        if spec.get("tokens") or spec.get("calls"):
+            customer = contracts[spec["customer"]].customer
+            events += _events(spec, customer, until=received - timedelta(minutes=5), api_from=api_from)
+    report.append(f"{_ingest(events, received_at=received)} usage events")
+
+    # 3. Bill up to the start of last month; finalize it all; pay most of it.
+    last_month = _months_back(m0, 1)
+    _run(last_month, actor)
+    drafts = Invoice.objects.filter(status=Invoice.Status.DRAFT).order_by("billing_date", "id")
+    finalized = _finalize(list(drafts), actor=actor, now=finalize_now)
+    unpaid_recent = {"hooli", "stark", "globex"}
+    void_target = Invoice.objects.filter(
+        contract=contracts["stark"], status=Invoice.Status.FINALIZED, billing_date=_months_back(m0, 3)
+    ).first()
+    paid = 0
+    for invoice in (
+        Invoice.objects.filter(status=Invoice.Status.FINALIZED, total__gt=0)
+        .select_related("customer")
+        .order_by("billing_date", "id")
+    ):
+        recent = invoice.billing_date >= _months_back(m0, 2)
+        if invoice == void_target or (recent and invoice.customer.external_id in unpaid_recent):
+            continue
+        if invoice.billing_date == last_month and invoice.pk % 2:
+            continue
+        paid_on = min(invoice.billing_date + timedelta(days=7 + invoice.pk % 19), today)
+        payment_record(
+            invoice=invoice,
+            amount=invoice.balance_due,
+            paid_on=paid_on,
+            reference=f"WIRE-{invoice.number}",
+            actor=actor,
+        )
+        paid += 1
+    if void_target is not None:
+        invoice_void(
+            invoice=void_target,
+            reason="Seats waived for the onboarding delay (agreed with the customer, ticket CS-1042)",
+            actor=actor,
+        )
+    credited = (
+        InvoiceLine.objects.filter(
+            invoice__contract=contracts["northwind"],
+            invoice__status=Invoice.Status.PAID,
+            kind=InvoiceLine.Kind.FEE,
+            amount__gt=0,
+        )
+        .order_by("invoice__billing_date")
+        .first()
+    )
+    if credited is not None:
+        credit_note_create(
+            invoice=credited.invoice,
+            lines=[{"invoice_line": credited.pk, "amount": min(credited.amount, Decimal("25.00"))}],
+            reason=f"SLA credit: API outage on {credited.service_start + timedelta(days=11):%d %b %Y}",
+            actor=actor,
+        )
+    report.append(f"{finalized} invoices finalized, {paid} paid, 1 voided, 1 credit note")
+
+    # 4. Mid-period changes: 12 → 20 seats at Initech, Wayne terminates.
+    with transaction.atomic():
+        contract_amend(
+            contract=contracts["initech"],
+            effective_date=last_month.replace(day=15),
+            changes=[{"line": "seats", "quantity": "20"}],
+            actor=actor,
+        )
+    with transaction.atomic():
+        contract_terminate(
+            contract=contracts["wayne"], effective_date=last_month.replace(day=20), actor=actor
+        )
+
+    # 5. A few token events for a finalized period arrive late: billed as an adjustment next time.
+    zone = ZoneInfo(contracts["northwind"].customer.timezone)
+    late_day = datetime.combine(_months_back(m0, 2).replace(day=12), time(15), tzinfo=zone)
+    late = [
+        {
+            "transaction_id": f"billing-demo-northwind-late-{n}",
+            "customer": "northwind",
+            "code": "llm_tokens",
+            "timestamp": (late_day + timedelta(minutes=7 * n)).astimezone(UTC).isoformat(),
+            "properties": {"model": "gpt-4o", "token_type": "output", "tokens": 400_000 + 25_000 * n},
+        }
+        for n in range(6)
+    ]
+    _ingest(late, received_at=real_now - timedelta(minutes=20))
+
+    # 6. Bill up to today; finalize what is older than this month; leave this month's drafts.
+    run = _run(today, actor)
+    older = Invoice.objects.filter(status=Invoice.Status.DRAFT, billing_date__lt=m0).order_by(
+        "billing_date", "id"
+    )
+    finalized = _finalize(list(older), actor=actor)
+    drafts_left = Invoice.objects.filter(status=Invoice.Status.DRAFT).count()
+    report.append(
+        f"run #{run.pk} as of {today}: {run.invoices_created} invoices; {finalized} more finalized, "
+        f"{drafts_left} drafts left for review"
+    )
+    return "; ".join(report)

@@ -1,0 +1,189 @@
+"""Forms of the billing pages: billing runs, the invoice review queue, invoice actions (void, payment,
+credit note) and prepaid credits.
+
+Forms only check the shape of the input (a date is a date, an amount is a decimal); the services
+decide everything else, and what they refuse (``DomainError.errors`` with field paths) is put back
+on the matching field by :func:`apply_errors`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from django import forms
+from django.utils import timezone
+
+from billing.models import Invoice
+from revops.errors import DomainError, FieldError
+
+
+def date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def amount_field(**kwargs) -> forms.DecimalField:
+    """A decimal typed by a person: no float, no rounding here (the service checks minor units)."""
+    attrs = {"inputmode": "decimal", "autocomplete": "off", "class": "num"}
+    attrs.update(kwargs.pop("attrs", {}))
+    return forms.DecimalField(max_digits=30, widget=forms.TextInput(attrs=attrs), **kwargs)
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def apply_errors(form: forms.Form, errors: Iterable[FieldError], *, rename: dict | None = None) -> None:
+    """Put each service error on the form field of the same name (or at the top of the form)."""
+    rename = rename or {}
+    for error in errors:
+        name = rename.get(error.field, error.field)
+        if name in form.fields:
+            form.add_error(name, _cap(error.message))
+        else:
+            label = f"{error.field}: " if error.field else ""
+            form.add_error(None, f"{label}{_cap(error.message)}")
+
+
+def error_text(exc: DomainError) -> str:
+    """One line for a flash message: the detail, then each field message it did not already say."""
+    parts = [exc.detail]
+    for error in exc.errors:
+        if error.message not in exc.detail:
+            parts.append(f"{error.field}: {error.message}" if error.field else error.message)
+    return " ".join(p if p.endswith(".") else p + "." for p in parts if p)
+
+
+def form_error_text(form: forms.Form) -> str:
+    return " ".join(
+        f"{form.fields[name].label if name in form.fields else ''}: {msg}".lstrip(": ")
+        for name, messages in form.errors.items()
+        for msg in messages
+    )
+
+
+# --- billing runs ------------------------------------------------------------------------------------
+
+
+class BillingRunForm(forms.Form):
+    as_of = forms.DateField(
+        label="Bill everything due as of",
+        widget=date_input(),
+        help_text="Every period whose billing date is on or before this date and is not billed yet.",
+    )
+    customers = forms.CharField(
+        label="Only these customers",
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "acme, globex", "autocomplete": "off"}),
+        help_text="External ids separated by commas or spaces. Leave empty to bill every customer.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["as_of"].initial = timezone.localdate()
+
+    def clean_customers(self) -> list[str]:
+        raw = self.cleaned_data.get("customers") or ""
+        return [part for part in re.split(r"[\s,;]+", raw) if part]
+
+
+# --- review queue ------------------------------------------------------------------------------------
+
+STATUS_FILTERS = [*Invoice.Status.choices, ("all", "All statuses")]
+
+
+class InvoiceFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=STATUS_FILTERS, required=False)
+    customer = forms.CharField(required=False)
+    billing_date = forms.DateField(required=False, widget=date_input(), label="Billing date")
+
+    def filters(self) -> dict:
+        """The cleaned filters (the review queue shows drafts unless told otherwise)."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "status": data.get("status") or "draft",
+            "customer": data.get("customer") or "",
+            "billing_date": data.get("billing_date"),
+        }
+
+
+# --- invoice actions ---------------------------------------------------------------------------------
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. issued to the wrong legal entity"}),
+        help_text="Kept on the invoice and in the audit trail. The number stays; it is not reused.",
+    )
+
+
+class PaymentForm(forms.Form):
+    amount = amount_field()
+    date = forms.DateField(widget=date_input(), label="Received on")
+    reference = forms.CharField(
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "bank reference"}),
+    )
+
+    def __init__(self, *args, balance=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["date"].initial = timezone.localdate()
+        if balance is not None and balance > 0:
+            self.fields["amount"].initial = balance
+
+
+class CreditNoteForm(forms.Form):
+    """One optional amount per creditable invoice line (``line_<id>``) and a reason."""
+
+    reason = forms.CharField(
+        max_length=300,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. SLA credit for the outage on 12 June"}),
+    )
+
+    def __init__(self, *args, lines=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.line_fields: list[tuple] = []
+        for line in lines:
+            name = f"line_{line.pk}"
+            self.fields[name] = amount_field(required=False, label=line.description)
+            self.line_fields.append((line, name))
+
+    def bound_lines(self):
+        return [(line, self[name]) for line, name in self.line_fields]
+
+    def payload(self) -> list[dict]:
+        """The service's ``lines``: only the lines with an amount."""
+        return [
+            {"invoice_line": line.pk, "amount": self.cleaned_data[name]}
+            for line, name in self.line_fields
+            if self.cleaned_data.get(name) is not None
+        ]
+
+    def rename(self, lines: list[dict]) -> dict:
+        """Service paths ``lines[i].amount`` → this form's field names."""
+        return {
+            f"lines[{i}].{part}": f"line_{entry['invoice_line']}"
+            for i, entry in enumerate(lines)
+            for part in ("amount", "invoice_line")
+        }
+
+
+# --- prepaid credits ---------------------------------------------------------------------------------
+
+
+class CreditGrantForm(forms.Form):
+    amount = amount_field()
+    granted_on = forms.DateField(widget=date_input(), label="Available from")
+    expires_on = forms.DateField(
+        widget=date_input(), required=False, label="Expires on", help_text="Leave empty for no expiry."
+    )
+    reason = forms.CharField(
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. prepaid commit, goodwill"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["granted_on"].initial = timezone.localdate()

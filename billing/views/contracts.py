@@ -1,0 +1,443 @@
+"""Contract pages: the list, the contract editor (header + spreadsheet-like line rows added and
+removed with HTMX row partials), the contract page (lifecycle, lines with their revisions, version
+history, invoices) and the amendment form with its live proration preview.
+
+Function views calling the same services as the API (billing.contracts.services): contract_create,
+contract_submit, contract_activate, contract_amend, contract_terminate and proration_preview (which
+runs the real amendment in a transaction that is always rolled back)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from billing.contracts import services
+from billing.contracts.forms import (
+    COMMON_CURRENCIES,
+    Amendment,
+    ContractForm,
+    LineRow,
+    TerminateForm,
+    line_rows_from,
+    place_line_errors,
+)
+from billing.contracts.terms import line_range
+from billing.invoicing.forms import apply_errors, error_text
+from billing.models import Invoice, Plan
+from billing.views.invoices import day, decorate_invoices, money, number, unit_price
+from revops.contracts.models import Contract, ContractLine, Customer, Product
+from revops.core.ui import require_area
+from revops.errors import DomainError
+from revops.roles import can_write
+
+PAGE_SIZE = 50
+
+
+def _choices() -> dict:
+    """Products and plans for the line selects (plans carry their currency and interval)."""
+    return {
+        "products": list(Product.objects.order_by("name").only("code", "name")),
+        "plans": list(Plan.objects.order_by("code").only("code", "name", "currency", "interval")),
+        "billings": ContractLine.Billing.choices,
+    }
+
+
+# --- list ------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_area("contracts")
+def contract_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status") or ""
+    customer_ref = request.GET.get("customer") or ""
+    qs = Contract.objects.select_related("customer").annotate(n_invoices=Count("invoices", distinct=True))
+    if status in Contract.Status.values:
+        qs = qs.filter(status=status)
+    if customer_ref:
+        qs = qs.filter(customer__external_id=customer_ref)
+    page = Paginator(qs.order_by("-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    for contract in rows:
+        contract.m_price = money(contract.transaction_price, contract.currency)
+    context = {
+        "page": page,
+        "contracts": rows,
+        "status": status,
+        "customer_ref": customer_ref,
+        "statuses": Contract.Status.choices,
+        "customers": Customer.objects.order_by("name").only("external_id", "name")[:1000],
+        "can_edit": can_write(request.user, "contracts"),
+        "query": urlencode({k: v for k, v in (("status", status), ("customer", customer_ref)) if v}),
+    }
+    if request.htmx:
+        return render(request, "billing/contracts/list.html#results", context)
+    return render(request, "billing/contracts/list.html", context)
+
+
+# --- editor ----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_area("contracts", write=True)
+def contract_create_view(request: HttpRequest) -> HttpResponse:
+    customers = list(Customer.objects.order_by("name").only("external_id", "name", "currency")[:2000])
+    if request.method == "POST":
+        form = ContractForm(request.POST, customers=customers)
+        rows = line_rows_from(request.POST)
+        typed = [row for row in rows if not row.is_blank]
+        if form.is_valid():
+            try:
+                contract = services.contract_create(
+                    **form.service_kwargs(), lines=[row.payload() for row in typed], actor=request.user
+                )
+            except DomainError as exc:
+                rest = place_line_errors(exc.errors, typed)
+                apply_errors(form, rest)
+                if not exc.errors:
+                    form.add_error(None, exc.detail)
+            else:
+                messages.success(
+                    request,
+                    f"Contract {contract.number} created as a draft "
+                    f"({money(contract.transaction_price, contract.currency)} fixed consideration). "
+                    "Submit it for approval or activate it.",
+                )
+                return redirect("contract", pk=contract.pk)
+        rows = typed or [LineRow.blank()]
+    else:
+        start = timezone.localdate().replace(day=1)
+        form = ContractForm(
+            initial={
+                "customer": request.GET.get("customer", ""),
+                "start_date": start,
+                "end_date": start.replace(year=start.year + 1),
+            },
+            customers=customers,
+        )
+        rows = [LineRow.blank()]
+    context = {
+        "form": form,
+        "rows": rows,
+        "row_errors": sum(1 for row in rows if row.has_errors),
+        "currencies": COMMON_CURRENCIES,
+        "prefix": "line",
+        **_choices(),
+    }
+    return render(
+        request, "billing/contracts/create.html", context, status=400 if request.method == "POST" else 200
+    )
+
+
+@login_required
+@require_area("contracts", write=True)
+def contract_line_row(request: HttpRequest) -> HttpResponse:
+    """A blank spreadsheet row (the 'Add line' button appends it)."""
+    prefix = "add" if request.GET.get("prefix") == "add" else "line"
+    return render(
+        request,
+        "billing/contracts/create.html#line-row",
+        {"row": LineRow.blank(), "prefix": prefix, **_choices()},
+    )
+
+
+# --- contract page ---------------------------------------------------------------------------------
+
+
+def describe_change(change: dict) -> str:
+    """A ContractVersion change entry as a sentence."""
+    if "added" in change:
+        return f"Added line {change['added']} ({change.get('product', '')})"
+    if "terminated_on" in change:
+        try:
+            return f"Terminated on {day(date.fromisoformat(str(change['terminated_on'])))}"
+        except ValueError:
+            return f"Terminated on {change['terminated_on']}"
+    key = change.get("line", "?")
+    if change.get("removed"):
+        return f"Removed line {key}"
+    parts = []
+    for name, label in (("quantity", "quantity"), ("plan", "plan"), ("unit_price", "unit price")):
+        if name in change:
+            value = change[name]
+            parts.append(f"{label} → {number(value) if name != 'plan' else value}")
+    revisions = (
+        f" (revision {change['from_revision']} → {change['to_revision']})" if "to_revision" in change else ""
+    )
+    return f"Line {key}: {', '.join(parts) or 'changed'}{revisions}"
+
+
+def _contract_context(request: HttpRequest, contract: Contract, *, terminate_form=None) -> dict:
+    c = contract.currency
+    lines = list(contract.lines.select_related("product", "plan").order_by("position", "key", "revision"))
+    superseded = {ln.supersedes_id for ln in lines if ln.supersedes_id}
+    today = timezone.localdate()
+    for line in lines:
+        start, end = line_range(line, contract)
+        line.range_start, line.range_end = start, end
+        line.is_superseded = line.pk in superseded
+        line.has_ended = not line.is_superseded and end <= today and end < contract.end_date
+        line.m_quantity = number(line.quantity)
+        line.m_unit = (
+            unit_price(line.unit_price, c)
+            if line.unit_price is not None
+            else ("plan price" if line.plan_id else "")
+        )
+        line.m_amount = money(line.amount, c) if line.amount is not None else ""
+    versions = list(contract.versions.select_related("created_by").order_by("-version"))
+    for version in versions:
+        version.sentences = [describe_change(ch) for ch in version.changes if isinstance(ch, dict)]
+    invoices = decorate_invoices(
+        Invoice.objects.filter(contract=contract).select_related("customer").order_by("-billing_date", "-id")
+    )
+    editable = can_write(request.user, "contracts")
+    status = contract.status
+    return {
+        "contract": contract,
+        "lines": lines,
+        "versions": versions,
+        "invoices": invoices,
+        "m_price": money(contract.transaction_price, c),
+        "can_edit": editable,
+        "can_submit": editable and status == Contract.Status.DRAFT,
+        "can_activate": editable and status in (Contract.Status.DRAFT, Contract.Status.PENDING_APPROVAL),
+        "can_amend": editable and status == Contract.Status.ACTIVE,
+        "can_terminate": editable and status == Contract.Status.ACTIVE,
+        "terminate_form": terminate_form or TerminateForm(),
+        "open_terminate": terminate_form is not None,
+    }
+
+
+def _contract(pk: int) -> Contract:
+    return get_object_or_404(Contract.objects.select_related("customer", "created_by"), pk=pk)
+
+
+@login_required
+@require_area("contracts")
+def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "billing/contracts/detail.html", _contract_context(request, _contract(pk)))
+
+
+def _lifecycle(request: HttpRequest, pk: int, action, done: str) -> HttpResponse:
+    contract = _contract(pk)
+    try:
+        contract = action(contract)
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, done.format(contract=contract))
+    return redirect("contract", pk=pk)
+
+
+@login_required
+@require_area("contracts", write=True)
+@require_POST
+def contract_submit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _lifecycle(
+        request,
+        pk,
+        lambda c: services.contract_submit(contract=c, actor=request.user),
+        "Contract {contract.number} submitted for approval.",
+    )
+
+
+@login_required
+@require_area("contracts", write=True)
+@require_POST
+def contract_activate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _lifecycle(
+        request,
+        pk,
+        lambda c: services.contract_activate(contract=c, actor=request.user),
+        "Contract {contract.number} is active; the next billing run bills what is due.",
+    )
+
+
+@login_required
+@require_area("contracts", write=True)
+@require_POST
+def contract_terminate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    contract = _contract(pk)
+    form = TerminateForm(request.POST)
+    if form.is_valid():
+        try:
+            contract = services.contract_terminate(
+                contract=contract, effective_date=form.cleaned_data["effective_date"], actor=request.user
+            )
+        except DomainError as exc:
+            apply_errors(form, exc.errors)
+            if not exc.errors:
+                form.add_error(None, exc.detail)
+        else:
+            messages.success(
+                request,
+                f"Contract {contract.number} terminated on {day(contract.terminated_on)} "
+                f"(version {contract.version}). Fees billed in advance past that date are credited on "
+                "the next invoice.",
+            )
+            return redirect("contract", pk=pk)
+    context = _contract_context(request, contract, terminate_form=form)
+    return render(request, "billing/contracts/detail.html", context, status=400)
+
+
+# --- amendments ------------------------------------------------------------------------------------
+
+
+def _current(contract: Contract) -> list[ContractLine]:
+    """The latest revision of every line (what an amendment can change). Whether a line is still in
+    service on the chosen effective date is the service's call, not the page's."""
+    lines = []
+    for line in services.current_lines(contract).values():
+        start, end = line_range(line, contract)
+        if end > start:
+            lines.append(line)
+    return sorted(lines, key=lambda ln: (ln.position, ln.key))
+
+
+def _amend_context(contract: Contract, amendment: Amendment, *, preview=None, errors=()) -> dict:
+    c = contract.currency
+    for item in amendment.lines:
+        line = item.line
+        item.m_quantity = number(line.quantity)
+        item.m_unit = (
+            unit_price(line.unit_price, c)
+            if line.unit_price is not None
+            else (f"{line.plan.code} price" if line.plan_id else "—")
+        )
+        item.range_start, item.range_end = line_range(line, contract)
+        item.ended = item.range_end <= timezone.localdate() and item.range_end < contract.end_date
+    return {
+        "contract": contract,
+        "amendment": amendment,
+        "preview": preview,
+        "errors": list(errors),
+        "prefix": "add",
+        "rows": amendment.added,
+        "m_price": money(contract.transaction_price, c),
+        **_choices(),
+    }
+
+
+def _default_effective(contract: Contract):
+    today = timezone.localdate()
+    return min(max(today, contract.start_date), contract.end_date)
+
+
+def _preview_payload(contract: Contract, result: dict) -> dict:
+    """proration_preview's answer with every amount formatted in the contract's currency."""
+    c = contract.currency
+    credits = [{"description": x["description"], "amount": money(x["amount"], c)} for x in result["credits"]]
+    new_lines = []
+    for item in result["new_lines"]:
+        period = item.get("first_period")
+        new_lines.append(
+            {
+                "line": item["line"],
+                "revision": item["revision"],
+                "starts": item["starts"],
+                "period_start": period[0] if period else None,
+                "period_end": period[1] if period else None,
+                "days": item.get("first_period_days"),
+                "amount": money(item["first_period_amount"], c),
+            }
+        )
+    net = Decimal(result["net_first_period"])
+    return {
+        "credits": credits,
+        "new_lines": new_lines,
+        "net": money(net, c),
+        "net_sign": "pos" if net > 0 else ("neg" if net < 0 else ""),
+        "price_from": money(result["transaction_price"]["from"], c),
+        "price_to": money(result["transaction_price"]["to"], c),
+        "price_changed": result["transaction_price"]["from"] != result["transaction_price"]["to"],
+    }
+
+
+@login_required
+@require_area("contracts", write=True)
+def contract_amend_view(request: HttpRequest, pk: int) -> HttpResponse:
+    contract = _contract(pk)
+    if contract.status != Contract.Status.ACTIVE:
+        messages.error(
+            request, f"Only an active contract can be amended; {contract.number} is {contract.status}."
+        )
+        return redirect("contract", pk=pk)
+    current = _current(contract)
+    if request.method != "POST":
+        amendment = Amendment.initial(current, _default_effective(contract))
+        return render(request, "billing/contracts/amend.html", _amend_context(contract, amendment))
+    amendment = Amendment.from_request(request.POST, current)
+    errors = []
+    effective = amendment.effective_date()
+    if effective and not amendment.changes:
+        errors.append("Change a quantity, plan or unit price, remove a line or add one.")
+    elif effective:
+        try:
+            contract = services.contract_amend(
+                contract=contract, effective_date=effective, changes=amendment.changes, actor=request.user
+            )
+        except DomainError as exc:
+            rest = amendment.place_errors(exc.errors)
+            errors = [f"{e.field}: {e.message}" if e.field else e.message for e in rest]
+            if not exc.errors:
+                errors.append(exc.detail)
+        else:
+            messages.success(
+                request,
+                f"Amendment applied: {contract.number} is now at version {contract.version}, effective "
+                f"{day(effective)}. Prorations go on the next invoice.",
+            )
+            return redirect("contract", pk=pk)
+    context = _amend_context(contract, amendment, errors=errors)
+    return render(request, "billing/contracts/amend.html", context, status=400)
+
+
+@login_required
+@require_area("contracts", write=True)
+@require_POST
+def contract_amend_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live preview: what the amendment would bill, computed by proration_preview (saves nothing)."""
+    contract = _contract(pk)
+    amendment = Amendment.from_request(request.POST, _current(contract))
+    effective = amendment.effective_date()
+    context = {"contract": contract, "preview": None, "problems": [], "hint": ""}
+    if effective is None:
+        context["hint"] = "Pick the effective date of the amendment."
+    elif not amendment.changes:
+        context["hint"] = (
+            "Change a quantity, a plan or a unit price, remove a line or add one to see what it bills."
+        )
+    else:
+        try:
+            result = services.proration_preview(
+                contract=contract, effective_date=effective, changes=amendment.changes
+            )
+        except DomainError as exc:
+            labelled = []
+            for error in exc.errors or []:
+                origin = _origin_label(amendment, error.field)
+                labelled.append(f"{origin}{error.message}")
+            context["problems"] = labelled or [exc.detail]
+        else:
+            context["preview"] = _preview_payload(contract, result)
+            context["effective"] = effective
+    return render(request, "billing/contracts/amend.html#preview", context)
+
+
+def _origin_label(amendment: Amendment, path: str) -> str:
+    match = re.match(r"^changes\[(\d+)\]", path)
+    if match and int(match.group(1)) < len(amendment.origins):
+        origin = amendment.origins[int(match.group(1))]
+        key = getattr(origin, "key", None) or getattr(origin, "values", {}).get("key") or "new line"
+        return f"{key}: "
+    return f"{path}: " if path else ""

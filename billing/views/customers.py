@@ -1,0 +1,209 @@
+"""Customer pages: the list (search, currency, contracts, open balance), the new-customer form, and
+the customer page (facts, balance, contracts, invoices, this month's usage, prepaid credits).
+
+Function views calling the same services as the API (revops.contracts.services.customers,
+billing.invoicing.lifecycle.credit_grant_create)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from billing.contracts.forms import COMMON_CURRENCIES, COMMON_TIMEZONES, CustomerForm
+from billing.invoicing.forms import CreditGrantForm, apply_errors
+from billing.invoicing.lifecycle import credit_grant_create
+from billing.models import CreditGrant, Invoice, Meter
+from billing.usage.aggregation import local_bounds, usage_total
+from billing.usage.partitions import add_months
+from billing.views.invoices import decorate_invoices, money, number, usage_explorer_url
+from revops.contracts.models import Contract, Customer
+from revops.contracts.services.customers import customer_create
+from revops.core.ui import require_area
+from revops.errors import DomainError
+from revops.roles import can_write
+
+PAGE_SIZE = 50
+ZERO = Decimal(0)
+MONEY = DecimalField(max_digits=30, decimal_places=10)
+
+
+def _open_balance_subquery():
+    """Σ balance due of a customer's finalized invoices (paid and void ones owe nothing)."""
+    return Subquery(
+        Invoice.objects.filter(customer=OuterRef("pk"), status=Invoice.Status.FINALIZED)
+        .order_by()
+        .values("customer")
+        .annotate(s=Sum(F("total") - F("amount_paid") - F("amount_credited"), output_field=MONEY))
+        .values("s")[:1],
+        output_field=MONEY,
+    )
+
+
+@login_required
+@require_area("customers")
+def customer_list(request: HttpRequest) -> HttpResponse:
+    q = (request.GET.get("q") or "").strip()
+    currency = (request.GET.get("currency") or "").strip().upper()
+    qs = Customer.objects.annotate(
+        n_contracts=Count("contracts", distinct=True),
+        n_active=Count("contracts", filter=Q(contracts__status=Contract.Status.ACTIVE), distinct=True),
+        open_balance=Coalesce(_open_balance_subquery(), Value(ZERO), output_field=MONEY),
+    ).order_by("name", "id")
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(external_id__icontains=q))
+    if currency:
+        qs = qs.filter(currency=currency)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    for c in rows:
+        c.m_balance = money(c.open_balance, c.currency)
+    context = {
+        "page": page,
+        "customers": rows,
+        "q": q,
+        "currency": currency,
+        "currencies": sorted(set(Customer.objects.values_list("currency", flat=True))),
+        "can_edit": can_write(request.user, "customers"),
+        "query": urlencode({k: v for k, v in (("q", q), ("currency", currency)) if v}),
+    }
+    if request.htmx:
+        return render(request, "billing/customers/list.html#results", context)
+    return render(request, "billing/customers/list.html", context)
+
+
+@login_required
+@require_area("customers", write=True)
+def customer_create_view(request: HttpRequest) -> HttpResponse:
+    form = CustomerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = customer_create(actor=request.user, **form.service_kwargs())
+        except DomainError as exc:
+            apply_errors(form, exc.errors)
+            if not exc.errors:
+                form.add_error(None, exc.detail)
+        else:
+            messages.success(request, f"Customer {customer.name} ({customer.external_id}) created.")
+            return redirect("customer", pk=customer.pk)
+    return render(
+        request,
+        "billing/customers/create.html",
+        {"form": form, "currencies": COMMON_CURRENCIES, "timezones": COMMON_TIMEZONES},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _usage_summary(customer: Customer) -> dict:
+    """This month's total per meter, in the customer's billing time zone."""
+    zone = ZoneInfo(customer.timezone or "UTC")
+    today = timezone.now().astimezone(zone).date()
+    start = today.replace(day=1)
+    end = add_months(start, 1)
+    lo, hi = local_bounds(start, end, customer.timezone or "UTC")
+    rows = []
+    for meter in Meter.objects.order_by("code"):
+        total = usage_total(customer=customer, meter=meter, start=lo, end=hi)
+        rows.append(
+            {
+                "meter": meter,
+                "total": number(total),
+                "is_zero": total == 0,
+                "url": usage_explorer_url(customer, meter.code, start, end),
+            }
+        )
+    return {"start": start, "end": end, "rows": rows}
+
+
+def _customer_context(request: HttpRequest, customer: Customer, *, grant_form=None) -> dict:
+    c = customer.currency
+    today = timezone.localdate()
+    open_qs = Invoice.objects.filter(customer=customer, status=Invoice.Status.FINALIZED)
+    agg = open_qs.aggregate(
+        s=Sum(F("total") - F("amount_paid") - F("amount_credited"), output_field=MONEY),
+        n=Count("id", filter=Q(total__gt=F("amount_paid") + F("amount_credited"))),
+        overdue=Count("id", filter=Q(due_date__lt=today, total__gt=F("amount_paid") + F("amount_credited"))),
+    )
+    contracts = list(customer.contracts.annotate(n_lines=Count("lines")).order_by("-start_date", "-id"))
+    for contract in contracts:
+        contract.m_price = money(contract.transaction_price, contract.currency)
+    invoices = decorate_invoices(
+        Invoice.objects.filter(customer=customer)
+        .select_related("contract")
+        .order_by("-billing_date", "-id")[:25]
+    )
+    grants = list(
+        CreditGrant.objects.filter(customer=customer)
+        .annotate(used=Coalesce(Sum("applications__amount"), Value(ZERO), output_field=MONEY))
+        .order_by("-granted_on", "-id")
+    )
+    for g in grants:
+        g.m_amount = money(g.amount, g.currency)
+        g.m_used = money(g.used, g.currency)
+        g.m_remaining = money(g.amount - g.used, g.currency)
+        g.expired = bool(g.expires_on and g.expires_on <= today)
+    return {
+        "customer": customer,
+        "balance": money(agg["s"] or ZERO, c),
+        "open_count": agg["n"],
+        "overdue_count": agg["overdue"],
+        "contracts": contracts,
+        "invoices": invoices,
+        "invoice_count": Invoice.objects.filter(customer=customer).count(),
+        "usage": _usage_summary(customer),
+        "grants": grants,
+        "grant_form": grant_form or CreditGrantForm(),
+        "can_edit_customers": can_write(request.user, "customers"),
+        "can_edit_contracts": can_write(request.user, "contracts"),
+        "can_edit_billing": can_write(request.user, "billing"),
+        "tax_rate": number(customer.tax_rate),
+    }
+
+
+@login_required
+@require_area("customers")
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer.objects.select_related("legal_entity"), pk=pk)
+    return render(request, "billing/customers/detail.html", _customer_context(request, customer))
+
+
+@login_required
+@require_area("billing", write=True)
+@require_POST
+def credit_grant_view(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=pk)
+    form = CreditGrantForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            grant = credit_grant_create(
+                customer=customer,
+                amount=data["amount"],
+                granted_on=data["granted_on"],
+                expires_on=data["expires_on"],
+                reason=data["reason"],
+                actor=request.user,
+            )
+        except DomainError as exc:
+            apply_errors(form, exc.errors)
+            if not exc.errors:
+                form.add_error(None, exc.detail)
+        else:
+            messages.success(
+                request,
+                f"Prepaid credit of {money(grant.amount, grant.currency)} added; finalized invoices draw "
+                "it down after tax, oldest expiry first.",
+            )
+            return redirect("customer", pk=pk)
+    context = _customer_context(request, customer, grant_form=form)
+    return render(request, "billing/customers/detail.html", context, status=400)

@@ -1,0 +1,601 @@
+"""Invoice pages: the review queue (drafts → finalize in bulk), the invoice page with its actions
+(refresh usage, finalize, void, payment, credit note, PDF) and the line drill-down.
+
+Function views calling the same services and selectors as the API (billing.invoicing.lifecycle,
+build, selectors); what a service refuses comes back as a form error or a flash message. The small
+display helpers at the top (money with its currency, quantities, unit prices) are shared by the
+other billing pages."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from billing.invoicing import lifecycle
+from billing.invoicing.build import invoice_refresh_draft
+from billing.invoicing.forms import (
+    CreditNoteForm,
+    InvoiceFilterForm,
+    PaymentForm,
+    VoidForm,
+    apply_errors,
+    error_text,
+)
+from billing.invoicing.selectors import invoice_list, invoice_with_lines
+from billing.invoicing.usage_source import SqlUsage
+from billing.models import CreditNoteLine, Invoice, InvoiceLine
+from compliance.selectors import audit_event_list
+from revops.contracts.models import Customer
+from revops.core.ui import require_area
+from revops.errors import DomainError
+from revops.money import format_money, round_money
+from revops.roles import can_write
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 50
+EVENTS_SHOWN = 50
+
+# --- display helpers (shared by the customer, contract and run pages) ---------------------------------
+
+
+def money(amount, currency: str) -> str:
+    """'1,234.50 USD' in the currency's minor unit; '—' for nothing."""
+    if amount is None or amount == "":
+        return "—"
+    return format_money(Decimal(amount), currency)
+
+
+def number(value) -> str:
+    """A quantity: thousands separators, no float noise, no trailing zeros ('1,250', '0.5')."""
+    if value is None or value == "":
+        return "—"
+    try:
+        d = Decimal(value)
+    except (InvalidOperation, ValueError, TypeError):
+        return str(value)
+    if d == d.to_integral_value():
+        return f"{d.to_integral_value():,}"
+    return f"{d.normalize():,f}"
+
+
+def unit_price(value, currency: str) -> str:
+    """A unit price at full stored precision, never fewer than two decimals ('0.0000025 USD')."""
+    if value is None or value == "":
+        return "—"
+    d = Decimal(value)
+    cents = Decimal("0.01")
+    text = f"{d.quantize(cents):,}" if d == d.quantize(cents) else f"{d.normalize():,f}"
+    return f"{text} {currency}"
+
+
+def day(value) -> str:
+    """'1 Mar 2026' (the date format of every billing page)."""
+    return f"{value.day} {value:%b %Y}" if value else "—"
+
+
+def decorate_invoices(invoices) -> list[Invoice]:
+    """Attach display strings (``m_total``, ``m_balance``…) so templates stay free of arithmetic."""
+    out = []
+    today = timezone.localdate()
+    for inv in invoices:
+        c = inv.currency
+        inv.m_total = money(inv.total, c)
+        inv.m_subtotal = money(inv.subtotal, c)
+        inv.m_balance = money(inv.balance_due, c)
+        inv.m_paid = money(inv.amount_paid, c)
+        inv.is_open = inv.status == Invoice.Status.FINALIZED and inv.balance_due > 0
+        inv.in_credit = inv.status in (Invoice.Status.FINALIZED, Invoice.Status.PAID) and inv.balance_due < 0
+        inv.is_overdue = inv.is_open and inv.due_date is not None and inv.due_date < today
+        out.append(inv)
+    return out
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
+
+
+def pricing_version_url(line: InvoiceLine) -> str | None:
+    """The pricing page of the line's price version, when that page exists."""
+    if not line.price_version_id:
+        return None
+    try:
+        return reverse("pricing-version", args=[line.price_version.plan.code, line.price_version.number])
+    except NoReverseMatch:
+        return None
+
+
+def usage_explorer_url(customer: Customer, meter_code: str, start, end) -> str | None:
+    try:
+        base = reverse("usage-explorer")
+    except NoReverseMatch:
+        return None
+    query = {"customer": customer.external_id, "meter": meter_code}
+    if start and end:
+        query |= {"start": start.isoformat(), "end": end.isoformat()}
+    return f"{base}?{urlencode(query)}"
+
+
+# --- review queue ------------------------------------------------------------------------------------
+
+
+@login_required
+@require_area("billing")
+def invoice_list_view(request: HttpRequest) -> HttpResponse:
+    form = InvoiceFilterForm(request.GET or None)
+    filters = form.filters()
+    customer = None
+    problem = None
+    if filters["customer"]:
+        customer = Customer.objects.filter(external_id=filters["customer"]).first()
+        if customer is None:
+            problem = f"No customer with external id '{filters['customer']}'."
+    status = None if filters["status"] == "all" else filters["status"]
+    qs = invoice_list(customer=customer, status=status)
+    if filters["billing_date"]:
+        qs = qs.filter(billing_date=filters["billing_date"])
+    if problem:
+        qs = qs.none()
+    if status == Invoice.Status.DRAFT:
+        qs = qs.order_by("billing_date", "customer__name", "id")
+    else:
+        qs = qs.order_by("-billing_date", "-id")
+    page = Paginator(qs.annotate(n_lines=Count("lines")), PAGE_SIZE).get_page(request.GET.get("page"))
+    totals = [
+        {"currency": row["currency"], "count": row["n"], "total": money(row["s"], row["currency"])}
+        for row in qs.order_by()
+        .values("currency")
+        .annotate(s=Sum("total"), n=Count("id"))
+        .order_by("currency")
+    ]
+    query = {k: v for k, v in request.GET.items() if k != "page" and v}
+    context = {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "invoices": decorate_invoices(page.object_list),
+        "totals": totals,
+        "problem": problem,
+        "customers": Customer.objects.order_by("name").only("external_id", "name")[:1000],
+        "statuses": InvoiceFilterForm.base_fields["status"].choices,
+        "can_edit": can_write(request.user, "billing"),
+        "query": urlencode(query),
+        "here": request.get_full_path(),
+    }
+    if request.htmx:
+        return render(request, "billing/invoices/list.html#results", context)
+    return render(request, "billing/invoices/list.html", context)
+
+
+@login_required
+@require_area("billing", write=True)
+@require_POST
+def invoice_bulk_finalize(request: HttpRequest) -> HttpResponse:
+    """Finalize each selected draft in its own transaction (the service's); report each outcome."""
+    back = safe_next(request, reverse("invoices"))
+    ids = [int(v) for v in request.POST.getlist("invoice") if v.isdigit()]
+    if not ids:
+        messages.warning(request, "Select at least one draft invoice to finalize.")
+        return redirect(back)
+    drafts = list(
+        Invoice.objects.filter(pk__in=ids).select_related("customer").order_by("billing_date", "id")
+    )
+    done: list[Invoice] = []
+    failed: list[str] = []
+    for invoice in drafts:
+        label = f"{invoice.number or f'Draft #{invoice.pk}'} ({invoice.customer.name}, {day(invoice.billing_date)})"
+        try:
+            done.append(lifecycle.invoice_finalize(invoice=invoice, actor=request.user))
+        except DomainError as exc:
+            failed.append(f"{label}: {error_text(exc)}")
+        except Exception:  # one broken invoice must not stop the others; the traceback is logged
+            log.exception("finalizing invoice %s failed", invoice.pk)
+            failed.append(f"{label}: an unexpected error occurred (logged); nothing was saved for it.")
+    missing = len(set(ids) - {i.pk for i in drafts})
+    if done:
+        numbers = [i.number for i in done]
+        shown = ", ".join(numbers) if len(numbers) <= 6 else f"{numbers[0]} … {numbers[-1]}"
+        messages.success(request, f"Finalized {len(done)} invoice{'s' if len(done) != 1 else ''}: {shown}.")
+    for text in failed:
+        messages.error(request, f"Not finalized — {text}")
+    if missing:
+        messages.error(request, f"{missing} selected invoice(s) no longer exist.")
+    return redirect(back)
+
+
+# --- invoice page ------------------------------------------------------------------------------------
+
+
+def _line_rows(invoice: Invoice) -> list[InvoiceLine]:
+    c = invoice.currency
+    credited = dict(
+        CreditNoteLine.objects.filter(invoice_line__invoice=invoice)
+        .values("invoice_line")
+        .annotate(s=Sum("amount"))
+        .values_list("invoice_line", "s")
+    )
+    lines = list(invoice.lines.all())
+    for line in lines:
+        line.m_amount = money(line.amount, c)
+        line.m_unit = unit_price(line.unit_amount, c) if line.unit_amount is not None else ""
+        line.m_quantity = number(line.quantity)
+        line.m_credited = money(credited[line.pk], c) if credited.get(line.pk) else ""
+        line.is_negative = line.amount < 0
+    return lines
+
+
+def _balance_row(invoice: Invoice) -> tuple[str, str, str]:
+    c = invoice.currency
+    if invoice.status == Invoice.Status.VOID:
+        return ("Balance due", "nothing — void", "total")
+    if invoice.status == Invoice.Status.DRAFT:
+        return ("Balance due", "not issued yet", "total")
+    if invoice.balance_due < 0:
+        return ("Credit in the customer's favour", money(-invoice.balance_due, c), "total")
+    return ("Balance due", money(invoice.balance_due, c), "total")
+
+
+def _invoice_context(request: HttpRequest, invoice: Invoice, **forms) -> dict:
+    c = invoice.currency
+    editable = can_write(request.user, "billing")
+    is_draft = invoice.status == Invoice.Status.DRAFT
+    is_final = invoice.status == Invoice.Status.FINALIZED
+    creditable = [ln for ln in invoice.lines.all() if ln.amount > 0]
+    payments = list(invoice.payments.select_related("created_by"))
+    for p in payments:
+        p.m_amount = money(p.amount, c)
+    notes = list(
+        invoice.credit_notes.select_related("created_by").prefetch_related(
+            Prefetch("lines", queryset=CreditNoteLine.objects.select_related("invoice_line"))
+        )
+    )
+    for note in notes:
+        note.m_total = money(note.total, c)
+        note.m_subtotal = money(note.subtotal, c)
+        note.m_tax = money(note.tax, c)
+        for nl in note.lines.all():
+            nl.m_amount = money(nl.amount, c)
+    applications = list(invoice.credit_applications.select_related("grant"))
+    for a in applications:
+        a.m_amount = money(a.amount, c)
+    totals = [
+        ("Subtotal", money(invoice.subtotal, c), ""),
+        *([("Discount (included above)", money(-invoice.discount, c), "muted")] if invoice.discount else []),
+        (f"Tax ({number(invoice.tax_rate)}%)", money(invoice.tax, c), ""),
+        *(
+            [("Prepaid credits applied", money(-invoice.credits_applied, c), "")]
+            if invoice.credits_applied
+            else []
+        ),
+        ("Total", money(invoice.total, c), "total"),
+        ("Paid", money(invoice.amount_paid, c), ""),
+        ("Credited", money(invoice.amount_credited, c), ""),
+        _balance_row(invoice),
+    ]
+    return {
+        "invoice": invoice,
+        "lines": _line_rows(invoice),
+        "totals": totals,
+        "payments": payments,
+        "credit_notes": notes,
+        "applications": applications,
+        "audit_events": list(audit_event_list(object_type="billing.invoice", object_id=str(invoice.pk))[:50]),
+        "can_edit": editable,
+        "can_refresh": editable and is_draft,
+        "can_finalize": editable and is_draft,
+        "can_void": editable and is_final and invoice.amount_paid == 0,
+        "can_pay": editable and is_final and invoice.balance_due > 0,
+        "can_credit": editable
+        and invoice.status in (Invoice.Status.FINALIZED, Invoice.Status.PAID)
+        and bool(creditable),
+        "has_pdf": bool(invoice.pdf_sha256),
+        "void_form": forms.get("void_form") or VoidForm(),
+        "payment_form": forms.get("payment_form")
+        or PaymentForm(balance=round_money(invoice.balance_due, invoice.currency)),
+        "open_form": forms.get("open_form", ""),
+        "m_balance": money(invoice.balance_due, c),
+    }
+
+
+def _load(pk: int) -> Invoice:
+    get_object_or_404(Invoice, pk=pk)
+    return invoice_with_lines(pk)
+
+
+@login_required
+@require_area("billing")
+def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _load(pk)
+    return render(request, "billing/invoices/detail.html", _invoice_context(request, invoice))
+
+
+def _run_action(request: HttpRequest, pk: int, action, success: str) -> HttpResponse:
+    invoice = get_object_or_404(Invoice, pk=pk)
+    try:
+        result = action(invoice)
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, success.format(invoice=result))
+    return redirect("invoice", pk=pk)
+
+
+@login_required
+@require_area("billing", write=True)
+@require_POST
+def invoice_refresh(request: HttpRequest, pk: int) -> HttpResponse:
+    return _run_action(
+        request,
+        pk,
+        lambda inv: invoice_refresh_draft(invoice=inv, actor=request.user),
+        "Usage re-rated with everything received so far. Total now {invoice.total} {invoice.currency}.",
+    )
+
+
+@login_required
+@require_area("billing", write=True)
+@require_POST
+def invoice_finalize_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _run_action(
+        request,
+        pk,
+        lambda inv: lifecycle.invoice_finalize(invoice=inv, actor=request.user),
+        "Invoice finalized as {invoice.number}; its PDF is stored with its SHA-256.",
+    )
+
+
+@login_required
+@require_area("billing", write=True)
+@require_POST
+def invoice_void_view(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = get_object_or_404(Invoice, pk=pk)
+    form = VoidForm(request.POST)
+    if form.is_valid():
+        try:
+            invoice = lifecycle.invoice_void(
+                invoice=invoice, reason=form.cleaned_data["reason"], actor=request.user
+            )
+        except DomainError as exc:
+            apply_errors(form, exc.errors or [], rename={})
+            if not exc.errors:
+                form.add_error(None, exc.detail)
+        else:
+            messages.success(request, f"Invoice {invoice.number} is void. It keeps its number.")
+            return redirect("invoice", pk=pk)
+    context = _invoice_context(request, _load(pk), void_form=form, open_form="void")
+    return render(request, "billing/invoices/detail.html", context, status=400)
+
+
+@login_required
+@require_area("billing", write=True)
+@require_POST
+def invoice_payment_view(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = get_object_or_404(Invoice, pk=pk)
+    form = PaymentForm(request.POST, balance=invoice.balance_due)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            payment = lifecycle.payment_record(
+                invoice=invoice,
+                amount=data["amount"],
+                paid_on=data["date"],
+                reference=data["reference"],
+                actor=request.user,
+            )
+        except DomainError as exc:
+            apply_errors(form, exc.errors, rename={"date": "date", "paid_on": "date"})
+            if not exc.errors:
+                form.add_error(None, exc.detail)
+        else:
+            invoice.refresh_from_db()
+            status = "paid in full" if invoice.status == Invoice.Status.PAID else "partly paid"
+            messages.success(
+                request,
+                f"Payment of {money(payment.amount, payment.currency)} recorded; the invoice is {status}.",
+            )
+            return redirect("invoice", pk=pk)
+    context = _invoice_context(request, _load(pk), payment_form=form, open_form="payment")
+    return render(request, "billing/invoices/detail.html", context, status=400)
+
+
+@login_required
+@require_area("billing")
+def credit_note_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the credit-note form (one amount per line); POST (finance/admin): credit_note_create."""
+    invoice = _load(pk)
+    lines = [ln for ln in invoice.lines.all() if ln.amount > 0]
+    credited = dict(
+        CreditNoteLine.objects.filter(invoice_line__invoice=invoice)
+        .values("invoice_line")
+        .annotate(s=Sum("amount"))
+        .values_list("invoice_line", "s")
+    )
+    if request.method == "POST":
+        form = CreditNoteForm(request.POST, lines=lines)
+        if form.is_valid():
+            payload = form.payload()
+            try:
+                note = lifecycle.credit_note_create(
+                    invoice=invoice, lines=payload, reason=form.cleaned_data["reason"], actor=request.user
+                )
+            except DomainError as exc:
+                apply_errors(form, exc.errors, rename=form.rename(payload))
+                if not exc.errors:
+                    form.add_error(None, exc.detail)
+            else:
+                messages.success(
+                    request,
+                    f"Credit note {note.number} issued for {money(note.total, note.currency)} "
+                    f"(tax {money(note.tax, note.currency)} included).",
+                )
+                return redirect("invoice", pk=pk)
+    else:
+        if not can_write(request.user, "billing"):
+            messages.info(request, "Your role can read invoices but not issue credit notes.")
+            return redirect("invoice", pk=pk)
+        form = CreditNoteForm(lines=lines)
+    c = invoice.currency
+    rows = []
+    for line, bound in form.bound_lines():
+        already = credited.get(line.pk) or Decimal(0)
+        rows.append(
+            {
+                "line": line,
+                "field": bound,
+                "amount": money(line.amount, c),
+                "credited": money(already, c) if already else "",
+                "remaining": money(line.amount - already, c),
+                "remaining_raw": line.amount - already,
+            }
+        )
+    return render(
+        request,
+        "billing/invoices/credit_note.html",
+        {
+            "invoice": invoice,
+            "form": form,
+            "rows": rows,
+            "tax_rate": number(invoice.tax_rate),
+            "finalizable": invoice.status in (Invoice.Status.FINALIZED, Invoice.Status.PAID),
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_area("billing")
+def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The PDF stored at finalization, checked against its SHA-256 (never re-rendered)."""
+    from billing.documents.pdf import open_invoice_pdf
+
+    invoice = get_object_or_404(Invoice.objects.select_related("customer", "legal_entity"), pk=pk)
+    try:
+        data = open_invoice_pdf(invoice)
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+        return redirect("invoice", pk=pk)
+    response = HttpResponse(data, content_type="application/pdf")
+    disposition = "inline" if request.GET.get("inline") else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{invoice.number}.pdf"'
+    response["X-Content-SHA256"] = invoice.pdf_sha256
+    return response
+
+
+# --- line drill-down ---------------------------------------------------------------------------------
+
+
+@dataclass
+class UsageCheck:
+    stored_count: int | None
+    stored_hash: str
+    live_count: int
+    live_hash: str
+
+    @property
+    def matches(self) -> bool:
+        return self.stored_count == self.live_count and self.stored_hash == self.live_hash
+
+
+def line_usage(line: InvoiceLine) -> tuple[SqlUsage, dict]:
+    """The exact selection the line covered: its meter, window, receipt watermarks and filter group
+    (what ``SqlUsage.queryset`` selected when the line was rated)."""
+    source = SqlUsage(
+        line.invoice.customer, received_through=line.received_through, received_after=line.received_after
+    )
+    args = {
+        "match": line.event_match or None,
+        "exclude": line.event_exclude or [],
+        "start": line.usage_start,
+        "end": line.usage_end,
+    }
+    return source, args
+
+
+def line_drilldown(line: InvoiceLine) -> dict:
+    invoice = line.invoice
+    c = invoice.currency
+    breakdown = []
+    for step in line.breakdown or []:
+        breakdown.append(
+            {
+                "description": step.get("description", ""),
+                "units": number(step["units"]) if step.get("units") not in (None, "") else "",
+                "unit_amount": unit_price(step["unit_amount"], c)
+                if step.get("unit_amount") not in (None, "")
+                else "",
+                "flat_amount": unit_price(step["flat_amount"], c)
+                if step.get("flat_amount") not in (None, "")
+                else "",
+                "amount": unit_price(step["amount"], c) if step.get("amount") not in (None, "") else "",
+            }
+        )
+    context = {
+        "line": line,
+        "invoice": invoice,
+        "breakdown": breakdown,
+        "exact": f"{Decimal(line.exact_amount).normalize():,f} {c}" if line.exact_amount is not None else "",
+        "m_amount": money(line.amount, c),
+        "version_url": pricing_version_url(line),
+        "usage": None,
+    }
+    if line.meter_id and line.usage_start and line.usage_end:
+        source, args = line_usage(line)
+        events = list(source.queryset(line.meter, **args).order_by("timestamp", "id")[:EVENTS_SHOWN])
+        for event in events:
+            event.props = json.dumps(event.properties, sort_keys=True, ensure_ascii=False)
+        live_count, live_hash = source.fingerprint(line.meter, **args)
+        check = UsageCheck(line.event_count, line.event_hash, live_count, live_hash)
+        context["usage"] = {
+            "meter": line.meter,
+            "check": check,
+            "events": events,
+            "shown": len(events),
+            "match": json.dumps(line.event_match, sort_keys=True) if line.event_match else "",
+            "exclude": [json.dumps(x, sort_keys=True) for x in line.event_exclude or []],
+            "explorer_url": usage_explorer_url(
+                invoice.customer, line.meter.code, line.service_start, line.service_end
+            ),
+            "live_count": number(live_count),
+            "stored_count": number(line.event_count),
+        }
+    return context
+
+
+@login_required
+@require_area("billing")
+def invoice_line_detail(request: HttpRequest, pk: int, line_id: int) -> HttpResponse:
+    line = get_object_or_404(
+        InvoiceLine.objects.select_related(
+            "invoice",
+            "invoice__customer",
+            "meter",
+            "price_version",
+            "price_version__plan",
+            "product",
+            "contract_line",
+            "adjusts",
+            "adjusts__invoice",
+        ),
+        pk=line_id,
+        invoice_id=pk,
+    )
+    context = line_drilldown(line)
+    if request.htmx:
+        return render(request, "billing/invoices/line.html#drill", context)
+    return render(request, "billing/invoices/line.html", context)

@@ -1,0 +1,203 @@
+"""Invoice pages: the review queue (bulk finalize), the invoice page and its actions (void, payment,
+credit note, PDF) and the line drill-down to the exact usage events (issue 5 §7)."""
+
+import hashlib
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from billing.models import CreditNote, Invoice, InvoiceLine
+from tests.billing.ui.conftest import build, finalize
+from tests.builders import day, send_events
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def drafts(make_contract, make_customer):
+    """Three drafts billed on 1 April 2026, one per customer."""
+    out = []
+    for name in ("Alpha", "Beta", "Gamma"):
+        customer = make_customer(name.lower(), name=f"{name} Ltd")
+        contract = make_contract(
+            [{"key": "svc", "product": "platform", "unit_price": "10.00"}],
+            start=date(2026, 4, 1),
+            customer=customer,
+        )
+        out.append(build(contract, date(2026, 4, 1)))
+    return out
+
+
+def test_review_queue_lists_drafts_with_checkboxes_and_totals(finance, drafts):
+    html = finance.get("/invoices/").content.decode()
+    assert "Invoice review queue" in html and "Finalize selected" in html
+    for invoice in drafts:
+        assert f'name="invoice" value="{invoice.pk}"' in html and f"Draft #{invoice.pk}" in html
+    assert "3 drafts · 30.00 USD" in html
+    filtered = finance.get("/invoices/?status=draft&customer=beta", HTTP_HX_REQUEST="true").content.decode()
+    assert "Beta Ltd" in filtered and "Alpha Ltd" not in filtered and "<html" not in filtered
+
+
+def test_bulk_finalize_finalizes_the_selected_drafts_with_consecutive_numbers(finance, drafts):
+    first, second, third = drafts
+    response = finance.post(
+        "/invoices/finalize/",
+        {"invoice": [first.pk, third.pk], "next": "/invoices/?status=draft"},
+        follow=True,
+    )
+    html = response.content.decode()
+    first.refresh_from_db(), second.refresh_from_db(), third.refresh_from_db()
+    assert (first.status, third.status, second.status) == ("finalized", "finalized", "draft")
+    assert third.sequence == first.sequence + 1
+    assert f"Finalized 2 invoices: {first.number}, {third.number}." in html
+    assert response.redirect_chain[-1][0] == "/invoices/?status=draft"
+
+
+def test_bulk_finalize_reports_each_failure_and_keeps_the_others(finance, drafts):
+    done = finalize(drafts[0])
+    response = finance.post("/invoices/finalize/", {"invoice": [done.pk, drafts[1].pk]}, follow=True)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Finalized 1 invoice:" in html and f"Not finalized — {done.number}" in html
+    assert "already finalized" in html
+    assert Invoice.objects.get(pk=drafts[1].pk).status == "finalized"
+
+
+def test_invoice_page_shows_header_lines_totals_and_audit(finance, drafts):
+    invoice = drafts[0]
+    html = finance.get(f"/invoices/{invoice.pk}/").content.decode()
+    assert f"Draft #{invoice.pk}" in html and "assigned at finalization" in html
+    assert "Refresh usage" in html and ">Finalize<" in html
+    assert "Platform" in html and "10.00 USD" in html and "Balance due" in html
+    assert "invoice.drafted" in html  # the invoice's audit events
+
+
+def test_finalize_then_void_keeps_the_number(finance, drafts):
+    invoice = drafts[0]
+    finance.post(f"/invoices/{invoice.pk}/finalize/")
+    invoice.refresh_from_db()
+    number = invoice.number
+    assert invoice.status == "finalized" and number
+    page = finance.get(f"/invoices/{invoice.pk}/").content.decode()
+    assert "Record payment" in page and "Void this invoice" in page and invoice.pdf_sha256 in page
+    response = finance.post(f"/invoices/{invoice.pk}/void/", {"reason": "Issued to the wrong entity"})
+    assert response.status_code == 302
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.number, invoice.void_reason) == (
+        "void",
+        number,
+        "Issued to the wrong entity",
+    )
+    html = finance.get(f"/invoices/{invoice.pk}/").content.decode()
+    assert number in html and "Void since" in html and "Record payment" not in html
+
+
+def test_void_needs_a_reason(finance, drafts):
+    invoice = finalize(drafts[0])
+    response = finance.post(f"/invoices/{invoice.pk}/void/", {"reason": ""})
+    assert response.status_code == 400 and "This field is required." in response.content.decode()
+    assert Invoice.objects.get(pk=invoice.pk).status == "finalized"
+
+
+def test_payment_marks_the_invoice_paid_and_overpayment_is_a_field_error(finance, drafts):
+    invoice = finalize(drafts[0])
+    refused = finance.post(f"/invoices/{invoice.pk}/payments/", {"amount": "999", "date": "2026-04-20"})
+    assert refused.status_code == 400 and "overpayments are not accepted" in refused.content.decode()
+    finance.post(
+        f"/invoices/{invoice.pk}/payments/", {"amount": "4.00", "date": "2026-04-20", "reference": "W1"}
+    )
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_paid) == ("finalized", Decimal("4.00"))
+    finance.post(f"/invoices/{invoice.pk}/payments/", {"amount": "6.00", "date": "2026-04-25"})
+    invoice.refresh_from_db()
+    assert invoice.status == "paid" and invoice.balance_due == 0
+    html = finance.get(f"/invoices/{invoice.pk}/").content.decode()
+    assert "W1" in html and "25 Apr 2026" in html and "Record payment" not in html
+
+
+def test_credit_note_form_credits_a_line(finance, monthly):
+    invoice = finalize(build(monthly, date(2026, 4, 1)))  # 10.00 + 10% tax
+    line = invoice.lines.get()
+    form = finance.get(f"/invoices/{invoice.pk}/credit-note/").content.decode()
+    assert f'name="line_{line.pk}"' in form and "Tax at 10%" in form
+    refused = finance.post(f"/invoices/{invoice.pk}/credit-note/", {f"line_{line.pk}": "50", "reason": "SLA"})
+    refused_html = refused.content.decode()
+    assert refused.status_code == 400 and "can still be credited on this line" in refused_html
+    assert 'value="50"' in refused_html and not CreditNote.objects.exists()
+    response = finance.post(
+        f"/invoices/{invoice.pk}/credit-note/", {f"line_{line.pk}": "4.00", "reason": "SLA"}
+    )
+    assert response.status_code == 302
+    note = CreditNote.objects.get()
+    assert (note.subtotal, note.tax, note.total, note.reason) == (
+        Decimal("4.00"),
+        Decimal("0.40"),
+        Decimal("4.40"),
+        "SLA",
+    )
+    html = finance.get(f"/invoices/{invoice.pk}/").content.decode()
+    assert note.number in html and "4.40 USD" in html
+
+
+def test_pdf_is_served_from_storage_with_its_sha256(finance, monthly):
+    invoice = finalize(build(monthly, date(2026, 4, 1)))
+    response = finance.get(f"/invoices/{invoice.pk}/pdf/")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert f'filename="{invoice.number}.pdf"' in response["Content-Disposition"]
+    assert hashlib.sha256(response.content).hexdigest() == invoice.pdf_sha256
+    draft = build(monthly, date(2026, 5, 1))
+    missing = finance.get(f"/invoices/{draft.pk}/pdf/", follow=True)
+    assert missing.status_code == 200 and "no stored PDF" in missing.content.decode()
+
+
+def test_line_drilldown_lists_exactly_the_events_the_line_covers(finance, make_contract, make_customer):
+    customer = make_customer("tok")
+    other = make_customer("other")
+    contract = make_contract(
+        [{"key": "ai", "product": "tokens", "plan": "tokens"}], start=date(2026, 3, 1), customer=customer
+    )
+    received = datetime(2026, 4, 1, 6, tzinfo=UTC)
+
+    def ev(tid, when, token_type, tokens=1000):
+        return {
+            "transaction_id": tid,
+            "code": "llm_tokens",
+            "timestamp": when,
+            "properties": {"model": "m1", "token_type": token_type, "tokens": tokens},
+        }
+
+    send_events(
+        customer,
+        [
+            ev("out-1", day(date(2026, 3, 2)), "output"),
+            ev("out-2", day(date(2026, 3, 15)), "output"),
+            ev("out-3", day(date(2026, 3, 31), hour=23), "output"),
+            ev("in-1", day(date(2026, 3, 3)), "input"),  # another filter group
+            ev("apr-1", day(date(2026, 4, 1), hour=1), "output"),  # outside the window
+        ],
+        received_at=received,
+    )
+    send_events(other, [ev("x-1", day(date(2026, 3, 5)), "output")], received_at=received)
+    invoice = build(contract, date(2026, 4, 1))
+    # Received after the draft's watermark (NOW - 5 minutes): not covered by the line.
+    send_events(
+        customer,
+        [ev("late-1", day(date(2026, 3, 20)), "output")],
+        received_at=datetime(2030, 1, 2, tzinfo=UTC),
+    )
+    [line] = [
+        ln
+        for ln in InvoiceLine.objects.filter(invoice=invoice)
+        if ln.dimension == {"model": "m1", "token_type": "output"}
+    ]
+    assert line.event_count == 3
+    html = finance.get(f"/invoices/{invoice.pk}/lines/{line.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in html and "Rating breakdown" in html
+    listed = set(re.findall(r'<td class="mono">([\w-]+)</td>', html))
+    assert listed == {"out-1", "out-2", "out-3"}
+    assert line.event_hash in html and "re-counted now: 3 — matches" in html
+    assert "tokens v1" in html and "/pricing/plans/tokens/versions/1/" in html
+    page = finance.get(f"/invoices/{invoice.pk}/lines/{line.pk}/").content.decode()
+    assert "<html" in page and "out-2" in page  # a full page without HTMX

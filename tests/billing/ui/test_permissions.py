@@ -1,0 +1,106 @@
+"""Roles: every role reads the billing pages; only finance and admin see the action buttons, and any
+other role's POST is refused with 403 (issue 5 §7; revops.roles)."""
+
+from datetime import date
+
+import pytest
+
+from billing.models import Invoice
+from tests.billing.ui.conftest import build, finalize
+
+pytestmark = pytest.mark.django_db
+
+BUTTONS = (
+    "Finalize selected",
+    "Refresh usage",
+    ">Finalize<",
+    "Record payment",
+    "Void this invoice",
+    "Credit note…",
+    "Amend…",
+    "Terminate contract",
+    "Start billing run",
+    "Add prepaid credit",
+    "New customer",
+    "New contract",
+)
+
+
+@pytest.fixture
+def world(monthly):
+    final = finalize(build(monthly, date(2026, 4, 1)))
+    draft = build(monthly, date(2026, 5, 1))
+    return {"contract": monthly, "final": final, "draft": draft}
+
+
+def _pages(world):
+    c, f, d = world["contract"], world["final"], world["draft"]
+    return [
+        "/customers/",
+        f"/customers/{c.customer_id}/",
+        "/contracts/",
+        f"/contracts/{c.pk}/",
+        "/billing/runs/",
+        "/invoices/",
+        "/invoices/?status=all",
+        f"/invoices/{f.pk}/",
+        f"/invoices/{d.pk}/",
+    ]
+
+
+def test_an_auditor_reads_every_page_without_action_buttons(ui_for, world):
+    auditor = ui_for("auditor")
+    for url in _pages(world):
+        response = auditor.get(url)
+        html = response.content.decode()
+        assert response.status_code == 200, url
+        for label in BUTTONS:
+            assert label not in html, (url, label)
+        assert 'name="invoice"' not in html  # no review-queue checkboxes
+
+
+def test_finance_sees_the_action_buttons(finance, world):
+    html = "".join(finance.get(url).content.decode() for url in _pages(world))
+    for label in BUTTONS:
+        assert label in html, label
+
+
+def test_an_auditor_gets_403_on_every_write(ui_for, world):
+    auditor = ui_for("auditor")
+    c, f, d = world["contract"], world["final"], world["draft"]
+    posts = [
+        ("/customers/new/", {"external_id": "x", "name": "X", "currency": "USD"}),
+        (f"/customers/{c.customer_id}/credits/", {"amount": "5", "granted_on": "2026-04-01"}),
+        ("/contracts/new/", {}),
+        (f"/contracts/{c.pk}/submit/", {}),
+        (f"/contracts/{c.pk}/activate/", {}),
+        (f"/contracts/{c.pk}/terminate/", {"effective_date": "2026-06-01"}),
+        (f"/contracts/{c.pk}/amend/", {"effective_date": "2026-04-16", "price-svc": "20"}),
+        (f"/contracts/{c.pk}/amend/preview/", {"effective_date": "2026-04-16", "price-svc": "20"}),
+        ("/billing/runs/", {"as_of": "2026-06-01"}),
+        ("/invoices/finalize/", {"invoice": [d.pk]}),
+        (f"/invoices/{d.pk}/refresh/", {}),
+        (f"/invoices/{d.pk}/finalize/", {}),
+        (f"/invoices/{f.pk}/void/", {"reason": "x"}),
+        (f"/invoices/{f.pk}/payments/", {"amount": "1", "date": "2026-04-02"}),
+        (f"/invoices/{f.pk}/credit-note/", {"reason": "x"}),
+    ]
+    for url, data in posts:
+        assert auditor.post(url, data).status_code == 403, url
+    for url in ("/customers/new/", "/contracts/new/", f"/contracts/{c.pk}/amend/"):
+        assert auditor.get(url).status_code == 403, url
+    assert (
+        Invoice.objects.get(pk=d.pk).status == "draft" and Invoice.objects.get(pk=f.pk).status == "finalized"
+    )
+
+
+def test_dashboard_widgets_and_navigation(finance, world):
+    html = finance.get("/").content.decode()
+    assert "Drafts awaiting review" in html and "Open receivables" in html and "Last billing run" in html
+    for label, url in (
+        ("Customers", "/customers/"),
+        ("Contracts", "/contracts/"),
+        ("Billing runs", "/billing/runs/"),
+        ("Invoices", "/invoices/"),
+    ):
+        assert f'href="{url}"' in html and label in html
