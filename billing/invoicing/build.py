@@ -42,6 +42,7 @@ from billing.schedule import FEE_ADVANCE, FEE_ARREARS, ONE_TIME, USAGE, DueItem,
 from billing.usage.aggregation import usage_watermark
 from compliance.audit import audit_record
 from revops.contracts.models import Contract, ContractLine
+from revops.contracts.services.customers import default_legal_entity
 from revops.errors import Conflict
 from revops.money import round_money
 
@@ -508,7 +509,7 @@ def invoice_build(
     invoice = existing or Invoice.objects.create(
         customer=customer,
         contract=contract,
-        legal_entity=customer.legal_entity,
+        legal_entity=customer.legal_entity or default_legal_entity(),
         currency=contract.currency,
         billing_date=billing_date,
         period_start=billing_date,

@@ -183,7 +183,7 @@ def payment_record(*, invoice: Invoice, amount, paid_on, reference: str = "", ac
         errors.append(
             FieldError(
                 "amount",
-                f"The balance due is {invoice.balance_due} {invoice.currency}; "
+                f"The balance due is {round_money(invoice.balance_due, invoice.currency)} {invoice.currency}; "
                 "overpayments are not accepted.",
             )
         )
@@ -257,7 +257,7 @@ def credit_note_create(*, invoice: Invoice, lines: list, reason: str, actor=None
             errors.append(
                 FieldError(
                     f"lines[{i}].amount",
-                    f"At most {line.amount - already} can still be credited on this line.",
+                    f"At most {round_money(line.amount - already, invoice.currency)} can still be credited on this line.",
                 )
             )
         else:

@@ -17,7 +17,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from billing.invoicing.build import BILLABLE_CONTRACT_STATUSES, contract_due_items, invoice_build
-from billing.models import BillingRun, BillingRunItem
+from billing.models import BillingRun, BillingRunItem, Invoice, PendingCharge
 from compliance.audit import audit_record
 from revops.contracts.models import Contract
 from revops.core.models import Job
@@ -83,6 +83,32 @@ def _enqueue(task, *args) -> None:
         )
 
 
+def _billing_dates(contract, *, as_of: date) -> list[date]:
+    """Dates with something to bill: due items, and credits or charges waiting from an amendment or a
+    termination even when no regular item falls on a date (e.g. a fee-only contract terminated mid-period)."""
+    dates = [item.billing_date for item in contract_due_items(contract, as_of=as_of)]
+    waiting = PendingCharge.objects.filter(
+        contract=contract, invoice_line__isnull=True, service_start__lte=as_of
+    )
+    for charge in waiting:
+        if any(charge.service_start <= d for d in dates):
+            continue  # a regular invoice on or after its date picks it up
+        day = charge.service_start
+        if (
+            Invoice.objects.filter(contract=contract, billing_date=day)
+            .exclude(status=Invoice.Status.DRAFT)
+            .exists()
+        ):
+            day = as_of
+        if (
+            not Invoice.objects.filter(contract=contract, billing_date=day)
+            .exclude(status=Invoice.Status.DRAFT)
+            .exists()
+        ):
+            dates.append(day)
+    return dates
+
+
 def billing_run_plan(*, run_id: int) -> int:
     """Create one item per (contract, billing date) with something due and unbilled. Idempotent."""
     run = BillingRun.objects.select_related("job").get(pk=run_id)
@@ -98,7 +124,7 @@ def billing_run_plan(*, run_id: int) -> int:
         contracts = contracts.filter(customer__external_id__in=run.customers)
     items = []
     for contract in contracts.iterator(chunk_size=500):
-        dates = sorted({i.billing_date for i in contract_due_items(contract, as_of=run.as_of)})
+        dates = sorted(set(_billing_dates(contract, as_of=run.as_of)))
         items.extend(
             BillingRunItem(run=run, customer_id=contract.customer_id, contract=contract, billing_date=d)
             for d in dates

@@ -80,3 +80,24 @@ def test_customer_filter(make_contract, make_customer):
     run(date(2026, 3, 1), customers=["only-me"])
     assert Invoice.objects.filter(customer=only).count() == 1
     assert not Invoice.objects.filter(contract=other).exists()
+
+
+def test_termination_credit_is_billed_even_without_a_regular_item(make_contract):
+    from billing.contracts.services import contract_terminate
+    from billing.models import PendingCharge
+
+    contract = make_contract(
+        [{"key": "svc", "product": "platform", "unit_price": "30.00"}], start=date(2026, 4, 1)
+    )
+    run(date(2026, 4, 1))  # April billed in advance: 30.00
+    from django.db import transaction
+
+    with transaction.atomic():
+        contract_terminate(contract=contract, effective_date=date(2026, 4, 16))
+    credit = PendingCharge.objects.get(contract=contract)
+    assert credit.amount == Decimal("-15.00")
+    run(date(2026, 4, 20))
+    credit.refresh_from_db()
+    assert credit.invoice_line is not None
+    assert credit.invoice_line.invoice.billing_date == date(2026, 4, 16)
+    assert credit.invoice_line.amount == Decimal("-15.00")
