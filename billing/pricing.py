@@ -207,13 +207,13 @@ def rate_charge(
             result = rate_quantity(spec, units, currency=currency)
         elif charge.model in EVENT_MODELS:
             events = usage.event_properties(charge.meter, match=match, exclude=exclude, start=start, end=end)
-            if group is not None and not events:
+            if not events and (group is not None or charge.filters):
                 continue
             result = rate_events(spec, events, currency=currency)
         else:
             units = usage.quantity(charge.meter, match=match, exclude=exclude, start=start, end=end)
-            if group is not None and not units:
-                continue
+            if not units and (group is not None or charge.filters):
+                continue  # a filter group without usage, or the unpriced rest of a per-dimension charge
             result = rate_quantity(spec, units, currency=currency)
         lines.append(
             LineDraft(
@@ -319,7 +319,10 @@ def true_up_line(
         kind="true_up",
         charge="minimum",
         product=None,
-        description=f"Minimum commitment true-up (minimum {version.minimum_amount}, rated {rated})",
+        description=(
+            f"Minimum commitment true-up (minimum {round_money(Decimal(version.minimum_amount), version.currency)}, "
+            f"rated {round_money(rated, version.currency)})"
+        ),
         dimension={},
         quantity=Decimal(1),
         amount=shortfall,

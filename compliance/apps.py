@@ -18,6 +18,9 @@ class ComplianceConfig(AppConfig):
         close.register()
         register_approval_kind("price_override", on_approved=_noop, label="Price override")
         register_inline_consumer(consumer="compliance", topics=triggers.TOPICS, handle=triggers.handle)
+        from compliance import setup
+
+        setup.ready()
 
 
 def _noop(approval, user) -> None:

@@ -76,8 +76,10 @@ def audit_record(
         object_type, object_id = _object_ref(obj)
     if not object_type:
         raise ValueError("audit_record needs obj or object_type/object_id")
-    head, _ = AuditChainHead.objects.get_or_create(id=1)
-    head = AuditChainHead.objects.select_for_update().get(id=1)
+    head = AuditChainHead.objects.select_for_update().filter(id=1).first()
+    if head is None:  # the very first event: create the head row, then lock it
+        AuditChainHead.objects.get_or_create(id=1)
+        head = AuditChainHead.objects.select_for_update().get(id=1)
     actor_user = actor if getattr(actor, "is_authenticated", False) else None
     actor_label = actor_user.get_username() if actor_user else (actor if isinstance(actor, str) else "system")
     occurred_at = timezone.now()

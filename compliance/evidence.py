@@ -19,6 +19,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Sum
 from django.utils import timezone
 
+from revops.money import stored_sum
+
 ZERO = Decimal(0)
 
 
@@ -144,7 +146,7 @@ def build_evidence_pack(*, period: str) -> tuple[bytes, dict]:
     )
     controls["allocations.csv"] = {
         "rows": pos.count(),
-        "allocated_total": str(pos.aggregate(s=Sum("allocated_amount"))["s"] or ZERO),
+        "allocated_total": str(stored_sum(pos.aggregate(s=Sum("allocated_amount"))["s"])),
     }
     schedules = (
         RevenueSchedule.objects.filter(lines__period=period).distinct().select_related("obligation__contract")
@@ -211,8 +213,8 @@ def build_evidence_pack(*, period: str) -> tuple[bytes, dict]:
     controls["journal_entries.csv"] = {
         "rows": lines.count(),
         "entries": JournalEntry.objects.filter(period=period).count(),
-        "debits": str(totals["d"] or ZERO),
-        "credits": str(totals["c"] or ZERO),
+        "debits": str(stored_sum(totals["d"])),
+        "credits": str(stored_sum(totals["c"])),
     }
     roll = rollforward(period)
     files["rollforward.csv"] = _csv(
@@ -333,7 +335,7 @@ def rollforward(period: str) -> dict:
     def by_contract(qs):
         out = {}
         for row in qs.values("contract_id").annotate(d=Sum("debit"), c=Sum("credit")):
-            out[row["contract_id"]] = (row["c"] or ZERO) - (row["d"] or ZERO)
+            out[row["contract_id"]] = stored_sum(row["c"]) - stored_sum(row["d"])
         return out
 
     balance_roles = ["deferred", "unbilled"]

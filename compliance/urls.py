@@ -1,8 +1,43 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from compliance import views
+from compliance.views import audit, close, controls, evidence, inbox
+
+PERIOD = r"(?P<key>[0-9]{4}-(?:0[1-9]|1[0-2]))"
 
 urlpatterns = [
-    path("compliance/audit/", views.audit_trail, name="audit-trail"),
-    path("compliance/audit/verify/", views.audit_verify, name="audit-verify"),
+    path("compliance/", controls.dashboard, name="compliance"),
+    path("compliance/run/", controls.run_checks, name="compliance-run"),
+    path("compliance/exceptions/", controls.exception_list, name="compliance-exceptions"),
+    path("compliance/exceptions/<int:pk>/", controls.exception_detail, name="compliance-exception"),
+    path(
+        "compliance/exceptions/<int:pk>/resolve/",
+        controls.exception_resolve_view,
+        name="compliance-exception-resolve",
+    ),
+    path(
+        "compliance/exceptions/<int:pk>/waive/",
+        controls.exception_waive_view,
+        name="compliance-exception-waive",
+    ),
+    path(
+        "compliance/exceptions/<int:pk>/waiver/decide/",
+        controls.exception_decide_view,
+        name="compliance-exception-decide",
+    ),
+    path("compliance/approvals/", inbox.approval_inbox, name="compliance-approvals"),
+    path(
+        "compliance/approvals/<int:pk>/decide/", inbox.approval_decide_view, name="compliance-approval-decide"
+    ),
+    path("compliance/periods/", close.period_list, name="compliance-periods"),
+    re_path(rf"^compliance/periods/{PERIOD}/$", close.period_detail, name="compliance-period"),
+    re_path(
+        rf"^compliance/periods/{PERIOD}/close/$", close.period_close_view, name="compliance-period-close"
+    ),
+    re_path(
+        rf"^compliance/periods/{PERIOD}/reopen/$", close.period_reopen_view, name="compliance-period-reopen"
+    ),
+    path("compliance/evidence/", evidence.evidence_view, name="compliance-evidence"),
+    path("compliance/evidence/download/", evidence.evidence_download, name="compliance-evidence-download"),
+    path("compliance/audit/", audit.audit_trail, name="audit-trail"),
+    path("compliance/audit/verify/", audit.audit_verify, name="audit-verify"),
 ]

@@ -120,3 +120,15 @@ def format_money(amount: Decimal, currency: str) -> str:
     places = minor_units(currency)
     q = amount.quantize(quantum(currency), rounding=ROUND_HALF_UP) if places >= 0 else amount
     return f"{q:,.{places}f} {currency.upper()}"
+
+
+STORAGE_QUANTUM = Decimal("0.0001")  # document amounts are stored with 4 decimal places
+
+
+def stored_sum(value) -> Decimal:
+    """A database SUM of stored document amounts, exact. PostgreSQL sums NUMERIC exactly; SQLite (the
+    embedded quick-start database) sums in floating point, so its result is brought back to the
+    storage precision — exact again, since every addend is a multiple of 0.0001."""
+    if value is None:
+        return ZERO
+    return Decimal(value).quantize(STORAGE_QUANTUM)

@@ -27,7 +27,7 @@ class NavSection:
 NAV: list[NavSection] = [
     NavSection("Overview", (NavItem("Dashboard", "dashboard", "jobs", "◧"),)),
     NavSection("Operations", (NavItem("Jobs", "jobs", "jobs", "⟳"),)),
-    NavSection("Compliance", (NavItem("Audit trail", "audit-trail", "audit", "⛓"),)),
+    NavSection("Compliance", (NavItem("Audit trail", "audit-trail", "audit", "§"),)),
 ]
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, Sum
 
 from revops.core.api.fields import money_str
+from revops.money import stored_sum
 from revrec.models import JournalLine, PerformanceObligation, RevenueSchedule, ScheduleLine
 
 ZERO = Decimal(0)
@@ -56,7 +57,7 @@ def po_balances(po_ids) -> dict[int, dict[str, Decimal]]:
     for r in rows:
         bucket = out.setdefault(r["obligation_id"], {})
         role = "revenue" if r["account__role"] == "revenue_sub" else r["account__role"]
-        bucket[role] = bucket.get(role, ZERO) + (r["d"] or ZERO) - (r["c"] or ZERO)
+        bucket[role] = bucket.get(role, ZERO) + stored_sum(r["d"]) - stored_sum(r["c"])
     return out
 
 

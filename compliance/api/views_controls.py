@@ -150,13 +150,21 @@ def _checklist(key: str) -> list[dict]:
     return [{"code": i.code, "label": i.label, "ok": i.ok, "detail": i.detail} for i in close_checklist(key)]
 
 
+class ChecklistItemOut(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    ok = serializers.BooleanField()
+    detail = serializers.CharField(allow_blank=True)
+
+
 class PeriodCloseView(ApiView):
     area = "periods"
 
     @extend_schema(
         request=None,
         responses=inline_serializer(
-            "PeriodClosed", fields={"period": serializers.CharField(), "status": serializers.CharField()}
+            "PeriodCloseChecklist",
+            fields={"period": serializers.CharField(), "checklist": ChecklistItemOut(many=True)},
         ),
     )
     def get(self, request, period):
@@ -165,7 +173,15 @@ class PeriodCloseView(ApiView):
 
     @extend_schema(
         request=None,
-        responses=inline_serializer("PeriodCloseResult", fields={"period": serializers.CharField()}),
+        responses=inline_serializer(
+            "PeriodCloseResult",
+            fields={
+                "period": serializers.CharField(),
+                "status": serializers.CharField(),
+                "closed_at": serializers.DateTimeField(allow_null=True),
+                "checklist": ChecklistItemOut(many=True),
+            },
+        ),
     )
     def post(self, request, period):
         PERIOD.run_validation(period)

@@ -9,18 +9,19 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, F, Q, Sum
 
 from billing.models import Invoice, InvoiceLine
 from compliance.checks.registry import Finding, check, ref
 from revops.contracts.models import Contract, ContractLine
-from revops.money import round_money
+from revops.money import round_money, stored_sum
 
 ZERO = Decimal(0)
 
 
 def _sum(qs, field_name: str) -> Decimal:
-    return qs.aggregate(s=Sum(field_name))["s"] or ZERO
+    return stored_sum(qs.aggregate(s=Sum(field_name))["s"])
 
 
 @check(
@@ -45,6 +46,7 @@ def allocation_equals_price() -> list[Finding]:
         if row["contract_id"] in pending:
             continue
         contract = Contract.objects.get(pk=row["contract_id"])
+        row["total"], row["fixed"] = stored_sum(row["total"]), stored_sum(row["fixed"])
         if row["total"] != row["fixed"]:
             out.append(
                 Finding(
@@ -92,6 +94,19 @@ def schedule_equals_allocation() -> list[Finding]:
     return out
 
 
+def _unbalanced(rows):
+    """Groups whose debits and credits differ. PostgreSQL compares the exact sums in SQL; SQLite sums
+    in floating point, so there the sums are brought back to the storage precision and compared here."""
+    if connection.vendor == "postgresql":
+        return list(rows.filter(~Q(d=F("c"))))
+    out = []
+    for row in rows:
+        row["d"], row["c"] = stored_sum(row["d"]), stored_sum(row["c"])
+        if row["d"] != row["c"]:
+            out.append(row)
+    return out
+
+
 @check(
     "entries_balance",
     title="Every journal entry and the trial balance balance",
@@ -102,9 +117,7 @@ def entries_balance() -> list[Finding]:
     from revrec.models import JournalEntry, JournalLine
 
     out = []
-    bad = (
-        JournalLine.objects.values("entry_id").annotate(d=Sum("debit"), c=Sum("credit")).filter(~Q(d=F("c")))
-    )
+    bad = _unbalanced(JournalLine.objects.values("entry_id").annotate(d=Sum("debit"), c=Sum("credit")))
     for row in bad:
         entry = JournalEntry.objects.get(pk=row["entry_id"])
         out.append(
@@ -114,10 +127,8 @@ def entries_balance() -> list[Finding]:
                 {"debit": row["d"], "credit": row["c"]},
             )
         )
-    for row in (
-        JournalLine.objects.values("entry__period")
-        .annotate(d=Sum("debit"), c=Sum("credit"))
-        .filter(~Q(d=F("c")))
+    for row in _unbalanced(
+        JournalLine.objects.values("entry__period").annotate(d=Sum("debit"), c=Sum("credit"))
     ):
         out.append(
             Finding(
@@ -147,7 +158,7 @@ def deferred_rollforward() -> list[Finding]:
         .values("contract_id")
         .annotate(d=Sum("debit"), c=Sum("credit"))
     ):
-        ledger[row["contract_id"]] = (row["c"] or ZERO) - (row["d"] or ZERO)
+        ledger[row["contract_id"]] = stored_sum(row["c"]) - stored_sum(row["d"])
     recognized = defaultdict(lambda: ZERO)
     for row in (
         JournalLine.objects.filter(
@@ -156,18 +167,18 @@ def deferred_rollforward() -> list[Finding]:
         .values("contract_id")
         .annotate(d=Sum("debit"), c=Sum("credit"))
     ):
-        recognized[row["contract_id"]] = (row["c"] or ZERO) - (row["d"] or ZERO)
+        recognized[row["contract_id"]] = stored_sum(row["c"]) - stored_sum(row["d"])
     billed = defaultdict(lambda: ZERO)
     for inv in (
         Invoice.objects.filter(status__in=["finalized", "paid"])
         .values("contract_id")
         .annotate(s=Sum("subtotal"))
     ):
-        billed[inv["contract_id"]] += inv["s"] or ZERO
+        billed[inv["contract_id"]] += stored_sum(inv["s"])
     from billing.models import CreditNote
 
     for row in CreditNote.objects.values("invoice__contract_id").annotate(s=Sum("subtotal")):
-        billed[row["invoice__contract_id"]] -= row["s"] or ZERO
+        billed[row["invoice__contract_id"]] -= stored_sum(row["s"])
     for contract_id in set(ledger) | set(billed):
         closing = ledger[contract_id]
         expected = billed[contract_id] - recognized[contract_id]
@@ -206,7 +217,7 @@ def recognized_within_allocation() -> list[Finding]:
     )
     for row in rows:
         po = PerformanceObligation.objects.get(pk=row["obligation_id"])
-        earned = (row["c"] or ZERO) - (row["d"] or ZERO)
+        earned = stored_sum(row["c"]) - stored_sum(row["d"])
         if earned > po.allocated_amount:
             out.append(
                 Finding(
@@ -228,7 +239,7 @@ def invoice_totals() -> list[Finding]:
     out = []
     qs = Invoice.objects.exclude(status="draft").annotate(lines_total=Sum("lines__amount"))
     for inv in qs:
-        lines = inv.lines_total or ZERO
+        lines = stored_sum(inv.lines_total)
         if inv.subtotal != lines or inv.total != lines + inv.tax - inv.credits_applied:
             out.append(
                 Finding(
@@ -407,6 +418,7 @@ def billed_within_contract_value() -> list[Finding]:
     )
     for row in rows:
         contract = Contract.objects.get(pk=row["invoice__contract_id"])
+        row["s"] = stored_sum(row["s"])
         if row["s"] > contract.transaction_price:
             out.append(
                 Finding(

@@ -10,6 +10,7 @@ from django.db.models import Sum
 from compliance.approvals import approval_request, register_approval_kind
 from compliance.models import Approval, ComplianceException
 from revops.errors import Conflict, FieldError, InvalidTransition
+from revops.money import stored_sum
 
 REOPEN = "period_reopen"
 
@@ -39,7 +40,8 @@ def close_checklist(key: str) -> list[ChecklistItem]:
     ).count()
     critical = ComplianceException.objects.filter(status="open", severity="critical").count()
     tb = JournalLine.objects.filter(entry__period=key).aggregate(d=Sum("debit"), c=Sum("credit"))
-    balanced = (tb["d"] or 0) == (tb["c"] or 0)
+    debits, credits = stored_sum(tb["d"]), stored_sum(tb["c"])
+    balanced = debits == credits
     return [
         ChecklistItem(
             "billing_run",
@@ -73,7 +75,7 @@ def close_checklist(key: str) -> list[ChecklistItem]:
             "trial_balance",
             "Trial balance balanced",
             balanced,
-            f"Debits {tb['d'] or 0} / credits {tb['c'] or 0}.",
+            f"Debits {debits:,.2f} / credits {credits:,.2f}.",
         ),
     ]
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from revops.errors import DomainError
+from revops.money import stored_sum
 from revrec.models import Account, JournalEntry, JournalLine
 from revrec.services.periods import posting_period
 
@@ -188,5 +189,5 @@ def balances_by_obligation(role: str, obligation_ids) -> dict[int, Decimal]:
     )
     out: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for row in rows:
-        out[row["obligation_id"]] = (row["d"] or ZERO) - (row["c"] or ZERO)
+        out[row["obligation_id"]] = stored_sum(row["d"]) - stored_sum(row["c"])
     return out

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from billing.models import CreditNote, Invoice, InvoiceLine, Payment
-from revops.money import round_money
+from revops.money import round_money, stored_sum
 from revrec.models import (
     JournalEntry,
     JournalLine,
@@ -89,7 +89,7 @@ def recognized_to_date(po_ids) -> dict[int, Decimal]:
         .values("obligation_id")
         .annotate(c=Sum("credit"), d=Sum("debit"))
     )
-    return {r["obligation_id"]: (r["c"] or ZERO) - (r["d"] or ZERO) for r in rows}
+    return {r["obligation_id"]: stored_sum(r["c"]) - stored_sum(r["d"]) for r in rows}
 
 
 def billed_to_date(po_ids) -> dict[int, Decimal]:
@@ -103,7 +103,7 @@ def billed_to_date(po_ids) -> dict[int, Decimal]:
         .values("obligation_id")
         .annotate(c=Sum("credit"), d=Sum("debit"))
     )
-    return {r["obligation_id"]: (r["c"] or ZERO) - (r["d"] or ZERO) for r in rows}
+    return {r["obligation_id"]: stored_sum(r["c"]) - stored_sum(r["d"]) for r in rows}
 
 
 def post_credit_note(note: CreditNote) -> JournalEntry | None:

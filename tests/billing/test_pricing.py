@@ -66,8 +66,7 @@ def test_token_plan_rates_a_day_of_mixed_events_into_one_line_per_dimension():
     assert (gpt_in.quantity, gpt_in.amount) == (Decimal(2_000_000), Decimal("5.00"))
     assert (gpt_out.quantity, gpt_out.amount) == (Decimal(500_000), Decimal("5.00"))
     assert (mini_in.quantity, mini_in.amount) == (Decimal(10_000_000), Decimal("1.50"))
-    assert len(lines) == 4  # three dimensions + the default (unpriced) group
-    assert by_dim[()].amount == Decimal("0.00")
+    assert len(lines) == 3  # one line per dimension; the unpriced rest had no usage, so no line
 
 
 def test_price_change_mid_month_rates_each_side_at_its_version_as_separate_lines():

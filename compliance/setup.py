@@ -1,0 +1,68 @@
+"""Wires the compliance pages into the app: the "Compliance" navigation section (in the order a
+controller works: dashboard, exceptions, approvals, close, audit trail, evidence) and the dashboard
+card "open exceptions by severity". Called from ``ComplianceConfig.ready()``."""
+
+from __future__ import annotations
+
+ORDER = (
+    "compliance",
+    "compliance-exceptions",
+    "compliance-approvals",
+    "compliance-periods",
+    "audit-trail",
+    "compliance-evidence",
+)
+
+
+def ready() -> None:
+    from revops.core.dashboard import register_widgets
+    from revops.navigation import NAV, NavItem, NavSection, register
+
+    register(
+        "Compliance",
+        NavItem("Compliance", "compliance", "compliance", "✔"),
+        NavItem("Exceptions", "compliance-exceptions", "compliance", "⚠"),
+        NavItem("Approval inbox", "compliance-approvals", "approvals", "☑"),
+        NavItem("Period close", "compliance-periods", "periods", "▦"),
+        NavItem("Evidence", "compliance-evidence", "audit", "⇩"),
+    )
+    # register() appends; put the section's items (incl. the core "Audit trail") in working order.
+    for index, section in enumerate(NAV):
+        if section.title == "Compliance":
+            rank = {name: i for i, name in enumerate(ORDER)}
+            items = sorted(section.items, key=lambda item: rank.get(item.url_name, len(ORDER)))
+            NAV[index] = NavSection(section.title, tuple(items))
+    register_widgets("compliance", compliance_widgets)
+
+
+def compliance_widgets(user) -> list[dict]:
+    """Open exceptions by severity (one card), linking to the filtered exception list."""
+    from django.db.models import Count
+    from django.urls import reverse
+
+    from compliance.models import ComplianceException
+
+    counts = dict(
+        ComplianceException.objects.filter(status=ComplianceException.Status.OPEN)
+        .values_list("severity")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    total = sum(counts.values())
+    note = (
+        "Open: "
+        + " · ".join(f"{counts.get(s.value, 0)} {s.label.lower()}" for s in ComplianceException.Severity)
+        + "."
+        if total
+        else "None open: every check passes, or its findings were resolved or waived."
+    )
+    return [
+        {
+            "title": "Compliance exceptions",
+            "value": f"{total:,}",
+            "tone": "bad" if counts.get("critical") else ("warn" if total else "ok"),
+            "note": note,
+            "url": reverse("compliance-exceptions") + "?status=open",
+            "link_label": "Exceptions",
+        }
+    ]

@@ -1,0 +1,74 @@
+"""The evidence pack page: preview a period's manifest, download the zip (audited like the API's
+``GET /evidence``)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from compliance.audit import audit_record
+from compliance.evidence import build_evidence_pack
+from compliance.models import AuditEvent
+from compliance.views.display import PERIOD_RE, number, recent_periods
+from revops.core.ui import require_area
+from revrec.models import AccountingPeriod
+
+
+def _evidence_page(request, period: str, *, status: int = 200, error: str = ""):
+    files = []
+    if period and not error:
+        if not PERIOD_RE.fullmatch(period):
+            error, status = f"'{period}' is not an accounting period (YYYY-MM).", 400
+        else:
+            _, manifest = build_evidence_pack(period=period)
+            files = [
+                {
+                    "name": name,
+                    "rows": meta["rows"],
+                    "bytes": meta["bytes"],
+                    "sha256": meta["sha256"],
+                    "controls": [(k.replace("_", " "), number(v)) for k, v in meta["controls"].items()],
+                }
+                for name, meta in manifest["files"].items()
+            ]
+    stored = AccountingPeriod.objects.values_list("period", "status")
+    statuses = dict(stored)
+    choices = sorted(set(statuses) | set(recent_periods(12)), reverse=True)
+    context = {
+        "period": period,
+        "files": files,
+        "error": error,
+        "choices": [(k, statuses.get(k, "open")) for k in choices],
+        "downloads": AuditEvent.objects.filter(action="evidence.downloaded").order_by("-seq")[:10],
+    }
+    return render(request, "compliance/evidence.html", context, status=status)
+
+
+@login_required
+@require_area("audit")
+def evidence_view(request):
+    return _evidence_page(request, (request.GET.get("period") or "").strip())
+
+
+@login_required
+@require_area("audit")
+def evidence_download(request):
+    period = (request.GET.get("period") or "").strip()
+    if not PERIOD_RE.fullmatch(period):
+        return _evidence_page(
+            request, period, status=400, error="Pick an accounting period (YYYY-MM) to download."
+        )
+    data, manifest = build_evidence_pack(period=period)
+    with transaction.atomic():
+        audit_record(
+            actor=request.user,
+            action="evidence.downloaded",
+            object_type="evidence",
+            object_id=period,
+            changes={"files": {k: v["sha256"] for k, v in manifest["files"].items()}},
+        )
+    response = HttpResponse(data, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="concord-evidence-{period}.zip"'
+    return response
