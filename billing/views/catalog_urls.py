@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from billing.views import catalog, catalog_charges, catalog_products, catalog_simulator
+from billing.views import catalog, catalog_charges, catalog_impact, catalog_products, catalog_simulator
 
 V = "plans/<slug:code>/versions/<int:number>/"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path(V, catalog.version_detail, name="pricing-version"),
     path(V + "edit", catalog.version_edit, name="pricing-version-edit"),
     path(V + "publish", catalog.version_publish, name="pricing-version-publish"),
+    path(V + "impact", catalog_impact.version_impact_view, name="pricing-version-impact"),
     path(V + "discard", catalog.version_discard, name="pricing-version-discard"),
     path(V + "charges/new", catalog_charges.charge_edit, name="pricing-charge-create"),
     path(V + "charges/<int:index>/", catalog_charges.charge_edit, name="pricing-charge-edit"),

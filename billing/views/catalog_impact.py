@@ -1,0 +1,24 @@
+"""The impact view in the UI: old vs new totals per customer for a (draft) price version."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, render
+from django.utils.dateparse import parse_date
+
+from billing.catalog.impact import version_impact
+from billing.models import PlanVersion
+from revops.core.ui import require_area
+
+
+@login_required
+@require_area("pricing")
+def version_impact_view(request, code: str, number: int):
+    version = get_object_or_404(PlanVersion.objects.select_related("plan"), plan__code=code, number=number)
+    as_of = parse_date(request.GET.get("as_of") or "") or None
+    result = version_impact(version=version, as_of=as_of)
+    return render(
+        request,
+        "billing/catalog/version_impact.html",
+        {"version": version, "plan": version.plan, "result": result},
+    )
