@@ -10,15 +10,22 @@ from decimal import Decimal
 from django.utils import timezone
 
 from billing.catalog.selectors import version_def
-from billing.contracts.terms import line_range, plan_interval, plan_versions_for_line, with_line_override
+from billing.contracts.terms import _override, line_range, plan_interval, plan_versions_for_line
 from billing.invoicing.usage_source import SqlUsage
 from billing.models import PlanVersion
 from billing.periods import Period, period_containing
-from billing.pricing import rate_period
+from billing.pricing import VersionDef, rate_period
 from revops.contracts.models import Contract, ContractLine
 from revops.money import round_money
 
 ZERO = Decimal(0)
+
+
+def with_line_override(line: ContractLine, version: VersionDef) -> VersionDef:
+    """A version definition with the line's price override applied (as billing would charge it)."""
+    return VersionDef(
+        **{**version.__dict__, "charges": tuple(_override(c, line.unit_price) for c in version.charges)}
+    )
 
 
 def _last_complete_period(contract: Contract, line: ContractLine, as_of: date) -> Period | None:
