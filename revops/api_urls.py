@@ -7,6 +7,7 @@ from revops.core.api.views import unknown_api_path
 urlpatterns = [
     re_path(r"^", include("billing.api.urls")),
     re_path(r"^", include("revrec.api.urls")),
+    re_path(r"^", include("revrec.api.report_urls")),
     re_path(r"^", include("compliance.api.urls")),
     re_path(r"^(?P<path>.*)$", unknown_api_path),
 ]

@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("revops.core.urls")),
     path("", include("billing.urls")),
+    path("", include("revrec.urls")),
     path("", include("compliance.urls")),
 ]
 

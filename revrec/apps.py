@@ -20,3 +20,6 @@ class RevrecConfig(AppConfig):
         from revrec.selectors import extend_contract_payload
 
         register_contract_payload_extender(extend_contract_payload)
+        from revrec import setup as revenue_setup
+
+        revenue_setup.ready()

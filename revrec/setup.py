@@ -1,0 +1,84 @@
+"""Wires the revenue pages into the app: the "Revenue" navigation section and the dashboard cards.
+Called from ``RevrecConfig.ready()``."""
+
+from __future__ import annotations
+
+
+def ready() -> None:
+    from revops.core.dashboard import register_widgets
+    from revops.navigation import NavItem, register
+
+    register(
+        "Revenue",
+        NavItem("Revenue", "revenue", "revenue", "◔"),
+        NavItem("Approvals", "revenue-approvals", "approvals", "✓"),
+        NavItem("Reports", "revenue-reports", "reports", "▤"),
+        NavItem("Ledger", "revenue-ledger", "revenue", "⚖"),
+        NavItem("SSP book", "revenue-ssp", "revenue", "≡"),
+        before="Operations",
+    )
+    register_widgets("revenue", revenue_widgets)
+    register_widgets("approvals", approval_widgets)
+
+
+def revenue_widgets(user) -> list[dict]:
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from revops.money import format_money
+    from revrec import reports
+
+    currency = reports.default_currency()
+    period = reports.period_of(timezone.localdate())
+    kpis = reports.revenue_kpis(currency=currency, period=period)
+    last = kpis["last_recognized_period"]
+    note = f"{period}, {currency}."
+    if not kpis["recognized_period"] and last and last != period:
+        note = f"Nothing recognized in {period} yet; last revenue run posted {last}."
+    elif not last:
+        note = "No revenue recognized yet: approve schedules, then run revenue for a period."
+    return [
+        {
+            "title": "Revenue recognized this month",
+            "value": format_money(kpis["recognized_period"], currency),
+            "note": note,
+            "url": reverse("revenue"),
+            "link_label": "Revenue",
+        },
+        {
+            "title": "Deferred revenue",
+            "value": format_money(kpis["deferred"], currency),
+            "note": f"Balance of the deferred revenue account; unbilled receivables "
+            f"{format_money(kpis['unbilled'], currency)}.",
+            "url": reverse("revenue-report-deferred"),
+            "link_label": "Rollforward",
+        },
+    ]
+
+
+def approval_widgets(user) -> list[dict]:
+    from django.urls import reverse
+
+    from compliance.models import Approval
+    from revops.roles import can_decide
+
+    pending = Approval.objects.filter(status=Approval.Status.PENDING)
+    count = pending.count()
+    own = pending.filter(requested_by_id=getattr(user, "pk", None)).count() if count else 0
+    note = "Nothing waiting for a decision."
+    if count and can_decide(user):
+        note = f"{count - own:,} awaiting your decision."
+        if own:
+            note += f" {own:,} of your own wait for another approver."
+    elif count:
+        note = "Only approvers decide; you can follow them in the queue."
+    return [
+        {
+            "title": "Pending approvals",
+            "value": f"{count:,}",
+            "tone": "warn" if count else None,
+            "note": note,
+            "url": reverse("revenue-approvals"),
+            "link_label": "Approval queue",
+        }
+    ]
