@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from revops.money import stored_sum
@@ -226,9 +226,11 @@ def build_evidence_pack(*, period: str) -> tuple[bytes, dict]:
         ["contract", "opening", "billed", "recognized", "closing", "ties_out"],
     )
     controls["rollforward.csv"] = {k: str(v) for k, v in roll.items() if k != "by_contract"}
-    approvals = Approval.objects.filter(requested_at__date__lt=end).select_related(
-        "requested_by", "decided_by"
-    )
+    # Sign-offs of a period happen after it ends (schedules, the close itself): include every approval
+    # requested before the period ended or decided since it began, up to the time the pack is built.
+    approvals = Approval.objects.filter(
+        Q(requested_at__date__lt=end) | Q(decided_at__date__gte=start)
+    ).select_related("requested_by", "decided_by")
     files["approvals.csv"] = _csv(
         [
             [
@@ -260,9 +262,8 @@ def build_evidence_pack(*, period: str) -> tuple[bytes, dict]:
             "comment",
         ],
     )
-    events = AuditEvent.objects.filter(occurred_at__date__gte=start, occurred_at__date__lt=end).order_by(
-        "seq"
-    )
+    # The trail from the period's start to the time the pack is built (its close happens afterwards).
+    events = AuditEvent.objects.filter(occurred_at__date__gte=start).order_by("seq")
     files["audit_trail.csv"] = _csv(
         [
             [
