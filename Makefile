@@ -39,8 +39,12 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check revops billing revrec compliance tests bench
 
+# All benchmarks (or BENCH_ARGS="billing_run load"), on PostgreSQL: DATABASE_URL from the environment,
+# else the local server below. Scratch databases concord_bench_* are created and dropped on it; the
+# billing run also needs Redis (REDIS_URL, default redis://127.0.0.1:6379/0). Refuses to run on SQLite.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/concord_bench
 bench: install
-	$(PY) -m bench $(BENCH_ARGS)
+	DATABASE_URL="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}" $(PY) -m bench $(BENCH_ARGS)
 
 worker: install
 	$(VENV)/bin/celery -A revops worker --loglevel=INFO --concurrency=2

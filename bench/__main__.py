@@ -9,6 +9,7 @@ import platform
 import re
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,6 +46,15 @@ def machine() -> str:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
         ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs/benchmarks.md"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        if changed:
+            commit += " with uncommitted changes"
     except (OSError, subprocess.CalledProcessError):
         pass
     return (
@@ -74,10 +84,20 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available())}")
         return 2
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        print(
+            "The benchmarks measure PostgreSQL; DATABASE_URL is not a PostgreSQL URL, so nothing was run.\n"
+            "Set DATABASE_URL=postgres://USER@HOST:PORT/DB (`make bench` defaults to "
+            "postgres://postgres@127.0.0.1:5432/concord_bench). Each benchmark creates and drops scratch "
+            "databases named concord_bench_… on that server; the database in the URL is not touched."
+        )
+        return 2
     status = 0
+    started = time.monotonic()
     for name in names:
         module = importlib.import_module(f"bench.{name}")
         print(f"== bench {name}", flush=True)
+        began = time.monotonic()
         body = module.run()
         if body is None:
             print(f"bench {name}: skipped (see above); docs/benchmarks.md unchanged for it")
@@ -85,7 +105,8 @@ def main(argv: list[str]) -> int:
             continue
         write_section(name, body)
         print(body)
-        print(f"bench {name}: written to {DOC.relative_to(ROOT)}")
+        print(f"bench {name}: written to {DOC.relative_to(ROOT)} ({time.monotonic() - began:.0f} s)")
+    print(f"benchmarks done in {time.monotonic() - started:.0f} s")
     return status
 
 

@@ -1,9 +1,9 @@
 """Usage ingestion throughput on PostgreSQL: HTTP endpoint vs the service vs raw COPY, same run.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/concord .venv/bin/python -m bench ingest
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/concord_bench .venv/bin/python -m bench ingest
 
-Creates (and finally drops) a scratch database ``concord_bench`` next to DATABASE_URL's, migrates
-it, seeds customers and a meter, then, each phase on empty tables:
+Creates (and finally drops) a scratch database ``concord_bench_ingest`` on DATABASE_URL's server,
+migrates it, seeds customers and a meter, then, each phase on empty tables:
 
 1. raw ``COPY`` of the unique rows into ``billing_usageevent`` (the baseline), 1,000 rows a transaction;
 2. ``billing.usage.ingest.ingest_events`` called directly in one process, 1,000-event batches;
@@ -20,18 +20,15 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import socket
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
-DB_NAME = "concord_bench"
+from bench._common import PY, ROOT, create_db, django_env, drop_db, gunicorn, manage, server_url
+
+DB_NAME = "concord_bench_ingest"
 BATCH = 1000
 DUPS = 100  # per batch: 10%
 CUSTOMERS = 50
@@ -77,46 +74,6 @@ def unique_count(total: int) -> int:
 
 
 # --- database plumbing ------------------------------------------------------------------------------
-
-
-def _bench_url(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{DB_NAME}"))
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def _env(url: str, **extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "revops.settings.base",
-            "DATABASE_URL": url,
-            "DEBUG": "0",
-            "LOG_LEVEL": "WARNING",
-            "API_RATE_LIMIT": "1000000/min",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    env.pop("REDIS_URL", None)  # ingestion never touches the broker
-    env.pop("CELERY_BROKER_URL", None)
-    env.update(extra)
-    return env
-
-
-def _manage(url: str, *args: str) -> str:
-    out = subprocess.run(
-        [PY, "manage.py", *args], cwd=ROOT, env=_env(url), capture_output=True, text=True, check=False
-    )
-    if out.returncode:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
-    return out.stdout
 
 
 def _reset_tables(url: str) -> None:
@@ -194,7 +151,7 @@ def phase_service(url: str, total: int, base: datetime) -> dict:
     out = subprocess.run(
         [PY, "-m", "bench.ingest", "service", str(total), base.isoformat()],
         cwd=ROOT,
-        env=_env(url),
+        env=django_env(url),  # no broker: ingestion never touches it
         capture_output=True,
         text=True,
         check=False,
@@ -233,12 +190,6 @@ def _service_main(total: int, base: datetime) -> None:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _client(port: int, token: str, numbers: list[int], base: datetime, barrier, results) -> None:
     import http.client
 
@@ -271,37 +222,9 @@ def _client(port: int, token: str, numbers: list[int], base: datetime, barrier, 
 
 
 def phase_http(url: str, total: int, base: datetime, clients: int, gunicorn_args: str) -> dict:
-    token = _manage(url, "create_api_token", "bench-pipeline", "--role", "finance").strip().splitlines()[-1]
-    port = _free_port()
-    log = open("/tmp/concord-bench-gunicorn.log", "w")  # noqa: SIM115
-    server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "revops.wsgi", "--bind", f"127.0.0.1:{port}"]
-        + gunicorn_args.split()
-        + ["--log-level", "warning", "--keep-alive", "5"],
-        cwd=ROOT,
-        env=_env(url),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError(f"gunicorn did not start: {Path(log.name).read_text()[-2000:]}")
-                time.sleep(0.2)
-        # Warm every worker (imports, first DB connection) outside the measurement.
-        import http.client
-
-        for _ in range(12):
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            c.request("GET", "/healthz")
-            c.getresponse().read()
-            c.close()
+    token = manage(url, "create_api_token", "bench-pipeline", "--role", "finance").strip().splitlines()[-1]
+    # gunicorn on a free 127.0.0.1 port, every worker warmed (imports, first DB connection) first.
+    with gunicorn(url, gunicorn_args) as port:
         ctx = multiprocessing.get_context("fork")
         barrier, results = ctx.Barrier(clients + 1), ctx.Queue()
         numbers = list(range(total // BATCH))
@@ -315,10 +238,6 @@ def phase_http(url: str, total: int, base: datetime, clients: int, gunicorn_args
         rows = [results.get(timeout=1800) for _ in procs]
         for p in procs:
             p.join()
-    finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=30)
-        log.close()
     seconds = max(r[1] for r in rows) - min(r[0] for r in rows)
     return {
         "seconds": seconds,
@@ -332,24 +251,22 @@ def phase_http(url: str, total: int, base: datetime, clients: int, gunicorn_args
 
 
 def run() -> str | None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        print(
-            "bench ingest measures PostgreSQL (partitions, COPY, ON CONFLICT). Set DATABASE_URL to a "
-            "PostgreSQL server, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/concord; nothing was run."
-        )
+    url = server_url("ingest")  # partitions, COPY, ON CONFLICT: PostgreSQL only
+    if url is None:
         return None
     cfg = _settings()
     total = cfg["events"] - cfg["events"] % BATCH
     unique = unique_count(total)
-    bench_url = _bench_url(url)
-    _admin(url, f"DROP DATABASE IF EXISTS {DB_NAME}")
-    _admin(url, f"CREATE DATABASE {DB_NAME}")
+    bench_url = create_db(url, DB_NAME)
     try:
         print("migrating the scratch database…", flush=True)
-        _manage(bench_url, "migrate", "--noinput")
+        manage(bench_url, "migrate", "--noinput")
         subprocess.run(
-            [PY, "-m", "bench.ingest", "seed"], cwd=ROOT, env=_env(bench_url), check=True, capture_output=True
+            [PY, "-m", "bench.ingest", "seed"],
+            cwd=ROOT,
+            env=django_env(bench_url),
+            check=True,
+            capture_output=True,
         )
         import psycopg
 
@@ -381,8 +298,7 @@ def run() -> str | None:
             https.append(http["seconds"])
         load_after = os.getloadavg()[0]
     finally:
-        if os.environ.get("BENCH_KEEP_DB") != "1":
-            _admin(url, f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        drop_db(url, DB_NAME)
 
     def rate(n: int, s: float) -> str:
         return f"{n / s:,.0f}"

@@ -13,6 +13,7 @@ from billing.models import Meter, Plan, PlanVersion
 from revops.contracts.models import Product, RecognitionMethod
 from revops.contracts.services.products import product_create, product_update
 from revops.core.api.fields import DecimalStringField, decimal_str
+from revops.core.api.schema import page_of
 from revops.core.api.views import ApiGenericView, ApiView
 
 # --- serializers ---------------------------------------------------------------------------------
@@ -168,6 +169,7 @@ class ProductListView(ApiGenericView):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
+    @extend_schema(request=ProductSerializer, responses={201: ProductSerializer})
     def post(self, request):
         data = ProductSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -201,6 +203,7 @@ class MeterListView(ApiGenericView):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
+    @extend_schema(request=MeterSerializer, responses={201: MeterSerializer})
     def post(self, request):
         data = MeterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -268,7 +271,9 @@ class PlanDetailView(ApiView):
 class PlanVersionListView(ApiView):
     area = "catalog"
 
-    @extend_schema(responses=VersionOut(many=True))
+    @extend_schema(
+        responses=page_of("PlanVersionPage", VersionOut(many=True)), operation_id="plans_versions_list"
+    )
     def get(self, request, code):
         plan = get_object_or_404(Plan, code=code)
         return Response(

@@ -44,6 +44,7 @@ class CustomerListView(ApiGenericView):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(CustomerSerializer(page, many=True).data)
 
+    @extend_schema(request=CustomerSerializer, responses={201: CustomerSerializer})
     def post(self, request):
         data = CustomerSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -226,9 +227,10 @@ class ContractAmendView(ApiView):
 
     @extend_schema(request=AmendIn, responses=ContractOut)
     def post(self, request, pk):
+        contract = _contract(pk)  # the record first: 404 before any complaint about the body
         data = AmendIn(data=request.data)
         data.is_valid(raise_exception=True)
-        contract = services.contract_amend(contract=_contract(pk), actor=request.user, **data.validated_data)
+        contract = services.contract_amend(contract=contract, actor=request.user, **data.validated_data)
         return Response(contract_payload(contract))
 
 
@@ -248,9 +250,10 @@ class ContractAmendPreviewView(ApiView):
         ),
     )
     def post(self, request, pk):
+        contract = _contract(pk)
         data = AmendIn(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(services.proration_preview(contract=_contract(pk), **data.validated_data))
+        return Response(services.proration_preview(contract=contract, **data.validated_data))
 
 
 class ContractTerminateView(ApiView):
@@ -258,9 +261,8 @@ class ContractTerminateView(ApiView):
 
     @extend_schema(request=TerminateIn, responses=ContractOut)
     def post(self, request, pk):
+        contract = _contract(pk)
         data = TerminateIn(data=request.data)
         data.is_valid(raise_exception=True)
-        contract = services.contract_terminate(
-            contract=_contract(pk), actor=request.user, **data.validated_data
-        )
+        contract = services.contract_terminate(contract=contract, actor=request.user, **data.validated_data)
         return Response(contract_payload(contract))

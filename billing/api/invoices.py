@@ -195,11 +195,12 @@ class InvoicePaymentsView(ApiView):
         },
     )
     def post(self, request, pk):
+        invoice = _invoice(pk)  # the record first: 404 before any complaint about the body
         data = PaymentIn(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         payment = lifecycle.payment_record(
-            invoice=_invoice(pk),
+            invoice=invoice,
             amount=v["amount"],
             paid_on=v["date"],
             reference=v["reference"],

@@ -65,6 +65,7 @@ class EventIngestView(ApiView):
 
     area = "usage"
     parser_classes = [JSONParser]
+    accepts_nul_in_body = True  # such an event is quarantined, its NUL kept visible
 
     def dispatch(self, request, *args, **kwargs):
         # 10,000 events easily exceed Django's 2.5 MB DATA_UPLOAD_MAX_MEMORY_SIZE (which would answer
@@ -105,8 +106,16 @@ class EventIngestView(ApiView):
 class QuarantinedEventSerializer(serializers.ModelSerializer):
     customer = serializers.CharField(source="customer_ref", read_only=True)
     code = serializers.CharField(source="meter_code", read_only=True)
-    resolved_by = serializers.CharField(source="resolved_by.username", read_only=True, default=None)
-    batch = serializers.IntegerField(source="batch_id", read_only=True)
+    resolved_by = serializers.CharField(
+        source="resolved_by.username", read_only=True, default=None, allow_null=True
+    )
+    batch = serializers.IntegerField(source="batch_id", read_only=True, allow_null=True)
+    outcome = serializers.ChoiceField(
+        choices=QuarantinedEvent.Outcome.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Set once replayed; empty while open or discarded",
+    )
 
     class Meta:
         model = QuarantinedEvent
@@ -131,6 +140,7 @@ class QuarantinedEventSerializer(serializers.ModelSerializer):
 
 class QuarantineListView(ApiGenericView):
     area = "usage"
+    list_view = True
     serializer_class = QuarantinedEventSerializer
 
     def get_queryset(self):
@@ -172,6 +182,7 @@ class QuarantineReplayView(ApiView):
         "422 problem listing the reasons when it is still invalid.",
     )
     def post(self, request, pk: int):
+        _item(int(pk))  # 404 first (also for ids beyond the column's range)
         outcome = quarantine_replay_one(item_id=int(pk), actor=request.user)
         data = QuarantinedEventSerializer(_item(int(pk))).data
         return Response({**data, "result": outcome.result})
@@ -185,6 +196,7 @@ class QuarantineDiscardView(ApiView):
         responses={200: QuarantinedEventSerializer},
     )
     def post(self, request, pk: int):
+        _item(int(pk))  # the record first: 404 before any complaint about the body
         reason = request.data.get("reason") if isinstance(request.data, dict) else None
         quarantine_discard(
             item_id=int(pk), actor=request.user, reason=reason if isinstance(reason, str) else ""
@@ -192,17 +204,16 @@ class QuarantineDiscardView(ApiView):
         return Response(QuarantinedEventSerializer(_item(int(pk))).data)
 
 
+class QuarantineBulkReplayIn(serializers.Serializer):
+    customer = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    meter = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+
 class QuarantineBulkReplayView(ApiView):
     area = "usage"
 
     @extend_schema(
-        request=inline_serializer(
-            "QuarantineBulkReplayIn",
-            {
-                "customer": serializers.CharField(required=False),
-                "meter": serializers.CharField(required=False),
-            },
-        ),
+        request=QuarantineBulkReplayIn,
         responses={
             200: inline_serializer(
                 "QuarantineBulkReplayOut",
@@ -217,12 +228,9 @@ class QuarantineBulkReplayView(ApiView):
         operation_id="events_quarantine_replay_open",
     )
     def post(self, request):
-        data = request.data if isinstance(request.data, dict) else {}
-        customer, meter = data.get("customer"), data.get("meter")
-        if customer is not None and not isinstance(customer, str):
-            raise ValidationFailed("customer must be a string.", field="customer")
-        if meter is not None and not isinstance(meter, str):
-            raise ValidationFailed("meter must be a string.", field="meter")
+        data = QuarantineBulkReplayIn(data=request.data if isinstance(request.data, dict) else {})
+        data.is_valid(raise_exception=True)  # strings without NUL (the database cannot compare those)
+        customer, meter = data.validated_data.get("customer"), data.validated_data.get("meter")
         summary = quarantine_replay_open(actor=request.user, customer_ref=customer, meter_code=meter)
         return Response(summary.as_dict())
 

@@ -55,7 +55,10 @@ def charge_def(charge: Charge) -> ChargeDef:
 
 
 def version_def(version: PlanVersion) -> VersionDef:
-    charges = version.charges.select_related("product", "meter").order_by("position", "id")
+    if "charges" in getattr(version, "_prefetched_objects_cache", {}):
+        charges = version.charges.all()  # prefetched by versions_of(), in the same order
+    else:
+        charges = version.charges.select_related("product", "meter").order_by("position", "id")
     return VersionDef(
         plan=version.plan.code,
         number=version.number,

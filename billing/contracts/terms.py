@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 from billing.catalog.selectors import published_versions, version_def
 from billing.models import Plan
@@ -32,9 +36,46 @@ def _override(charge: ChargeDef, unit_price: Decimal | None) -> ChargeDef:
     return ChargeDef(**{**charge.__dict__, "properties": {**charge.properties, key: str(unit_price)}})
 
 
+T = TypeVar("T")
+_CATALOG_MEMO: ContextVar[dict | None] = ContextVar("billing_catalog_memo", default=None)
+
+
+@contextmanager
+def catalog_memo() -> Iterator[None]:
+    """Within the block, catalog reads made through :func:`catalog_read` (a plan's published
+    versions, its version ids, products and meters by code) happen once instead of once per contract
+    line, item or invoice line. Used around one invoice build, one planning pass of a billing run,
+    and a billing-run worker's next ``CATALOG_BATCH`` items. Published versions never change, so the
+    only difference a memo makes is when a version published during the block is first seen: by the
+    next block (within that many items of a run) rather than half-way through this one, which is
+    also what gives one invoice a single, consistent view of its prices. Nested blocks share the
+    outer memo."""
+    if _CATALOG_MEMO.get() is not None:
+        yield
+        return
+    token = _CATALOG_MEMO.set({})
+    try:
+        yield
+    finally:
+        _CATALOG_MEMO.reset(token)
+
+
+def catalog_read(key: tuple, compute: Callable[[], T]) -> T:
+    """``compute()``, once per ``key`` inside a :func:`catalog_memo` block; every time outside one."""
+    memo = _CATALOG_MEMO.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
 def plan_versions_for_line(line: ContractLine) -> list[VersionDef]:
     """The plan's published versions as pure definitions, with the line's price override applied."""
-    versions = [version_def(v) for v in published_versions(line.plan)]
+    plan = line.plan
+    versions = catalog_read(
+        ("published_versions", plan.pk), lambda: [version_def(v) for v in published_versions(plan)]
+    )
     unit_price = line.unit_price
     return [
         VersionDef(**{**v.__dict__, "charges": tuple(_override(c, unit_price) for c in v.charges)})

@@ -15,7 +15,13 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from billing.contracts.terms import line_terms, plan_interval, plan_versions_for_line
+from billing.contracts.terms import (
+    catalog_memo,
+    catalog_read,
+    line_terms,
+    plan_interval,
+    plan_versions_for_line,
+)
 from billing.invoicing.usage_source import SqlUsage
 from billing.models import (
     BillingClaim,
@@ -52,7 +58,16 @@ FINAL_STATUSES = (Invoice.Status.FINALIZED, Invoice.Status.PAID)
 
 
 def _version_ids(plan_id: int) -> dict[int, int]:
-    return dict(PlanVersion.objects.filter(plan_id=plan_id).values_list("number", "id"))
+    return catalog_read(
+        ("version_ids", plan_id),
+        lambda: dict(PlanVersion.objects.filter(plan_id=plan_id).values_list("number", "id")),
+    )
+
+
+def _product(code: str):
+    from revops.contracts.models import Product
+
+    return catalog_read(("product", code), lambda: Product.objects.filter(code=code).first())
 
 
 def _group_exclusions(charge: ChargeDef, dimension: dict) -> tuple[dict, list[dict]]:
@@ -99,9 +114,7 @@ def _persist_draft(
         adjusts=adjusts,
     )
     if product_code:
-        from revops.contracts.models import Product
-
-        record.product = Product.objects.filter(code=product_code).first()
+        record.product = _product(product_code)
     if record.product is None and line is not None:
         record.product = line.product
     charge = charges.get(draft.charge)
@@ -295,6 +308,8 @@ def late_usage_adjustments(
 ) -> list[InvoiceLine]:
     """Usage received after an invoice was finalized: re-rate the original line's window with every
     event received up to ``watermark`` and bill the difference as an adjustment on this invoice."""
+    if not Invoice.objects.filter(contract=contract, status__in=FINAL_STATUSES).exists():
+        return []  # nothing finalized yet, so nothing to adjust: skip the wider query below
     originals = (
         InvoiceLine.objects.filter(
             invoice__contract=contract,
@@ -440,8 +455,9 @@ def coupon_lines(
     return out
 
 
-def recompute_totals(invoice: Invoice) -> None:
-    lines = list(invoice.lines.all())
+def recompute_totals(invoice: Invoice, lines: Sequence[InvoiceLine] | None = None) -> None:
+    """Totals from the invoice's lines (``lines``: all of them, when the caller already has them)."""
+    lines = list(invoice.lines.all()) if lines is None else list(lines)
     subtotal = sum((ln.amount for ln in lines), ZERO)
     taxable = sum((ln.amount for ln in lines if ln.taxable), ZERO)
     invoice.discount = -sum((ln.amount for ln in lines if ln.kind == InvoiceLine.Kind.DISCOUNT), ZERO)
@@ -458,15 +474,26 @@ def recompute_totals(invoice: Invoice) -> None:
 # --- the service -----------------------------------------------------------------------------------
 
 
-def contract_due_items(contract: Contract, *, as_of: date) -> list[DueItem]:
-    lines = list(contract.lines.select_related("plan", "product"))
+def contract_due_items(
+    contract: Contract,
+    *,
+    as_of: date,
+    lines: Sequence[ContractLine] | None = None,
+    claimed: set[tuple] | None = None,
+) -> list[DueItem]:
+    """Items due by ``as_of`` that no invoice has claimed. ``lines`` (with plan and product) and
+    ``claimed`` ((contract_line_id, period_start, kind) of the contract's claims) may be passed by a
+    caller that loaded them already, for many contracts at once."""
+    if lines is None:
+        lines = list(contract.lines.select_related("plan", "product"))
     terms = [line_terms(line, contract) for line in lines]
     items = due_items(terms, grid_start=contract.start_date, anchor=contract.billing_anchor, as_of=as_of)
-    claimed = set(
-        BillingClaim.objects.filter(contract_line__contract=contract).values_list(
-            "contract_line_id", "period_start", "kind"
+    if claimed is None:
+        claimed = set(
+            BillingClaim.objects.filter(contract_line__contract=contract).values_list(
+                "contract_line_id", "period_start", "kind"
+            )
         )
-    )
     return [i for i in items if (i.line_id, i.period.start, i.kind) not in claimed]
 
 
@@ -477,6 +504,15 @@ def invoice_build(
     """Create the draft invoice of ``contract`` for ``billing_date`` with every item due on that date
     that no invoice has claimed yet, plus pending prorations and late-usage adjustments. Returns
     None when there is nothing to bill. Safe to call twice: the second call finds everything claimed."""
+    with catalog_memo():
+        return _invoice_build(
+            contract_id=contract_id, billing_date=billing_date, run=run, now=now, actor=actor
+        )
+
+
+def _invoice_build(
+    *, contract_id: int, billing_date: date, run, now: datetime | None, actor
+) -> Invoice | None:
     contract = (
         Contract.objects.select_for_update(of=("self",))
         .select_related("customer", "customer__legal_entity")
@@ -484,7 +520,12 @@ def invoice_build(
     )
     if contract.status not in BILLABLE_CONTRACT_STATUSES:
         return None
-    items = [i for i in contract_due_items(contract, as_of=billing_date) if i.billing_date == billing_date]
+    contract_lines = list(contract.lines.select_related("plan", "product"))
+    items = [
+        i
+        for i in contract_due_items(contract, as_of=billing_date, lines=contract_lines)
+        if i.billing_date == billing_date
+    ]
     pending = list(
         PendingCharge.objects.select_for_update().filter(
             contract=contract, invoice_line__isnull=True, service_start__lte=billing_date
@@ -518,17 +559,22 @@ def invoice_build(
         usage_watermark=watermark,
         tax_rate=customer.tax_rate,
     )
-    lines_by_id = {line.pk: line for line in contract.lines.select_related("plan", "product")}
+    lines_by_id = {line.pk: line for line in contract_lines}
     new_lines: list[InvoiceLine] = []
-    position = invoice.lines.count()
+    position = invoice.lines.count() if existing is not None else 0
+    BillingClaim.objects.bulk_create(
+        [
+            BillingClaim(
+                contract_line_id=item.line_id,
+                period_start=item.period.start,
+                period_end=item.period.end,
+                kind=item.kind,
+                invoice=invoice,
+            )
+            for item in items
+        ]
+    )
     for item in items:
-        BillingClaim.objects.create(
-            contract_line_id=item.line_id,
-            period_start=item.period.start,
-            period_end=item.period.end,
-            kind=item.kind,
-            invoice=invoice,
-        )
         built = lines_for_item(
             invoice=invoice,
             contract=contract,
@@ -568,13 +614,15 @@ def invoice_build(
     for charge, record in zip(pending, prorations, strict=True):
         charge.invoice_line = record
         charge.save(update_fields=["invoice_line"])
-    InvoiceLine.objects.filter(invoice=invoice, kind=InvoiceLine.Kind.DISCOUNT).delete()
-    discounts = coupon_lines(
-        invoice=invoice, contract=contract, lines=list(invoice.lines.all()), position=invoice.lines.count()
-    )
+    if existing is not None:
+        InvoiceLine.objects.filter(invoice=invoice, kind=InvoiceLine.Kind.DISCOUNT).delete()
+        current = list(invoice.lines.all())
+    else:  # a new invoice: its lines are the ones just saved
+        current = list(saved)
+    discounts = coupon_lines(invoice=invoice, contract=contract, lines=current, position=len(current))
     InvoiceLine.objects.bulk_create(discounts)
     invoice.usage_watermark = watermark
-    recompute_totals(invoice)
+    recompute_totals(invoice, lines=[*current, *discounts])
     audit_record(
         actor=actor or "billing",
         action="invoice.drafted" if existing is None else "invoice.topped_up",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections import defaultdict
 from datetime import date
 
 from django.conf import settings
@@ -16,10 +17,11 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from billing.contracts.terms import catalog_memo
 from billing.invoicing.build import BILLABLE_CONTRACT_STATUSES, contract_due_items, invoice_build
-from billing.models import BillingRun, BillingRunItem, Invoice, PendingCharge
+from billing.models import BillingClaim, BillingRun, BillingRunItem, Invoice, PendingCharge
 from compliance.audit import audit_record
-from revops.contracts.models import Contract
+from revops.contracts.models import Contract, ContractLine
 from revops.core.models import Job
 from revops.core.outbox import outbox_publish
 from revops.core.services.jobs import (
@@ -33,6 +35,8 @@ from revops.core.services.jobs import (
 from revops.errors import FieldError, ValidationFailed
 
 log = logging.getLogger(__name__)
+PLAN_CHUNK = 500  # contracts planned per handful of queries
+CATALOG_BATCH = 100  # items a worker builds on one read of the catalog
 
 
 def _workers() -> int:
@@ -83,13 +87,27 @@ def _enqueue(task, *args) -> None:
         )
 
 
-def _billing_dates(contract, *, as_of: date) -> list[date]:
+def _billing_dates(
+    contract,
+    *,
+    as_of: date,
+    lines: list | None = None,
+    claimed: set[tuple] | None = None,
+    waiting: list[PendingCharge] | None = None,
+) -> list[date]:
     """Dates with something to bill: due items, and credits or charges waiting from an amendment or a
-    termination even when no regular item falls on a date (e.g. a fee-only contract terminated mid-period)."""
-    dates = [item.billing_date for item in contract_due_items(contract, as_of=as_of)]
-    waiting = PendingCharge.objects.filter(
-        contract=contract, invoice_line__isnull=True, service_start__lte=as_of
-    )
+    termination even when no regular item falls on a date (e.g. a fee-only contract terminated mid-period).
+    ``lines``, ``claimed`` and ``waiting`` (the contract's unbilled pending charges up to ``as_of``)
+    may be passed preloaded by the planner."""
+    dates = [
+        item.billing_date for item in contract_due_items(contract, as_of=as_of, lines=lines, claimed=claimed)
+    ]
+    if waiting is None:
+        waiting = list(
+            PendingCharge.objects.filter(
+                contract=contract, invoice_line__isnull=True, service_start__lte=as_of
+            )
+        )
     for charge in waiting:
         if any(charge.service_start <= d for d in dates):
             continue  # a regular invoice on or after its date picks it up
@@ -117,25 +135,49 @@ def billing_run_plan(*, run_id: int) -> int:
     job_start(job_id=run.job_id)
     BillingRun.objects.filter(pk=run.pk, started_at__isnull=True).update(started_at=timezone.now())
     BillingRun.objects.filter(pk=run.pk).update(status=BillingRun.Status.RUNNING)
-    contracts = Contract.objects.filter(
-        status__in=BILLABLE_CONTRACT_STATUSES, start_date__lte=run.as_of
-    ).select_related("customer")
+    contracts = Contract.objects.filter(status__in=BILLABLE_CONTRACT_STATUSES, start_date__lte=run.as_of)
     if run.customers:
         contracts = contracts.filter(customer__external_id__in=run.customers)
-    items = []
-    for contract in contracts.iterator(chunk_size=500):
-        dates = sorted(set(_billing_dates(contract, as_of=run.as_of)))
-        items.extend(
-            BillingRunItem(run=run, customer_id=contract.customer_id, contract=contract, billing_date=d)
-            for d in dates
-        )
-        if len(items) >= 2000:
-            BillingRunItem.objects.bulk_create(items, ignore_conflicts=True)
-            items = []
-    BillingRunItem.objects.bulk_create(items, ignore_conflicts=True)
+    ids = list(contracts.order_by("pk").values_list("pk", flat=True))
+    with catalog_memo():
+        for start in range(0, len(ids), PLAN_CHUNK):
+            _plan_chunk(run, ids[start : start + PLAN_CHUNK])
     total = run.items.count()
     job_set_total(job_id=run.job_id, total=total)
     return total
+
+
+def _plan_chunk(run: BillingRun, ids: list[int]) -> None:
+    """Plan a chunk of contracts with a handful of queries: their lines, claims and pending charges
+    are loaded for the whole chunk (not per contract); the due dates are computed in memory."""
+    contracts = Contract.objects.filter(pk__in=ids).order_by("pk")
+    lines: dict[int, list[ContractLine]] = defaultdict(list)
+    for line in ContractLine.objects.filter(contract_id__in=ids).select_related("plan", "product"):
+        lines[line.contract_id].append(line)
+    claimed: dict[int, set[tuple]] = defaultdict(set)
+    for contract_id, *claim in BillingClaim.objects.filter(contract_line__contract_id__in=ids).values_list(
+        "contract_line__contract_id", "contract_line_id", "period_start", "kind"
+    ):
+        claimed[contract_id].add(tuple(claim))
+    waiting: dict[int, list[PendingCharge]] = defaultdict(list)
+    for charge in PendingCharge.objects.filter(
+        contract_id__in=ids, invoice_line__isnull=True, service_start__lte=run.as_of
+    ):
+        waiting[charge.contract_id].append(charge)
+    items = []
+    for contract in contracts:
+        dates = _billing_dates(
+            contract,
+            as_of=run.as_of,
+            lines=lines[contract.pk],
+            claimed=claimed[contract.pk],
+            waiting=waiting[contract.pk],
+        )
+        items.extend(
+            BillingRunItem(run=run, customer_id=contract.customer_id, contract=contract, billing_date=d)
+            for d in sorted(set(dates))
+        )
+    BillingRunItem.objects.bulk_create(items, ignore_conflicts=True)
 
 
 def _claim_and_build(run: BillingRun) -> str | None:
@@ -150,10 +192,10 @@ def _claim_and_build(run: BillingRun) -> str | None:
         if item is None:
             return None
         try:
-            with transaction.atomic():
-                invoice = invoice_build(
-                    contract_id=item.contract_id, billing_date=item.billing_date, run=run, actor="billing_run"
-                )
+            # invoice_build is atomic: nested here, it runs in a savepoint of its own.
+            invoice = invoice_build(
+                contract_id=item.contract_id, billing_date=item.billing_date, run=run, actor="billing_run"
+            )
         except Exception as exc:  # parked: rolled back to the savepoint, recorded, the run goes on
             log.warning(
                 "billing run %s: contract %s @ %s failed: %s",
@@ -181,12 +223,19 @@ def _claim_and_build(run: BillingRun) -> str | None:
 def billing_run_work(*, run_id: int, limit: int | None = None) -> int:
     """Claim and build items until none is pending (or ``limit`` items). Safe on any number of workers."""
     run = BillingRun.objects.get(pk=run_id)
-    done = 0
-    while limit is None or done < limit:
-        status = _claim_and_build(run)
-        if status is None:
-            break
-        done += 1
+    done, drained = 0, False
+    while not drained and (limit is None or done < limit):
+        # The catalog (plans' published versions, products, meters) is read once per CATALOG_BATCH
+        # items rather than once per invoice; a version published during a run is picked up within
+        # that many items (published versions themselves never change).
+        with catalog_memo():
+            for _ in range(CATALOG_BATCH):
+                if limit is not None and done >= limit:
+                    break
+                if _claim_and_build(run) is None:
+                    drained = True
+                    break
+                done += 1
     billing_run_finish(run_id=run_id)
     return done
 

@@ -24,11 +24,13 @@ from decimal import Context, Decimal
 from json.encoder import c_make_encoder, encode_basestring
 
 from django.db import connection, transaction
+from django.db.models import JSONField, Value
 from django.utils import timezone
 
 from billing.models import IngestionBatch, Meter, QuarantinedEvent
 from revops.contracts.models import Customer
 from revops.errors import DomainError
+from revops.jsonsafe import nul_visible
 from revops.money import MoneyError, parse_decimal
 
 
@@ -436,9 +438,10 @@ def _quarantine_rows(
         payload = r.payload
         ref = payload.get("customer") if isinstance(payload, dict) else None
         code = payload.get("code") if isinstance(payload, dict) else None
-        text = _DUMPS(payload)
-        if "\\u0000" in text:  # the database cannot store NUL: keep it as the visible text \u0000
-            payload = json.loads(text.replace("\\u0000", "\\\\u0000"))
+        if "\\u0000" in _DUMPS(payload):  # the database cannot store NUL: keep it as visible text
+            payload = nul_visible(payload)
+        if payload is None:  # a JSON null event: store JSON null, not SQL NULL (the column is NOT NULL)
+            payload = Value(None, JSONField())
         rows.append(
             QuarantinedEvent(
                 batch=batch,
@@ -447,7 +450,7 @@ def _quarantine_rows(
                 customer_ref=_storable(ref),
                 meter_code=_storable(code),
                 payload=payload,
-                errors=r.errors,
+                errors=nul_visible(r.errors),  # the messages may quote the bad value
                 received_at=now,
             )
         )

@@ -106,10 +106,11 @@ class ExceptionResolveView(ApiView):
         responses=inline_serializer("ExceptionResolved", fields={"id": serializers.IntegerField()}),
     )
     def post(self, request, pk):
+        exception = get_object_or_404(ComplianceException, pk=pk)  # 404 before a body complaint
         data = ResolutionIn(data=request.data)
         data.is_valid(raise_exception=True)
         exc = exception_resolve(
-            exception=get_object_or_404(ComplianceException, pk=pk),
+            exception=exception,
             comment=data.validated_data["comment"],
             actor=request.user,
         )
@@ -129,10 +130,11 @@ class ExceptionWaiveView(ApiView):
         },
     )
     def post(self, request, pk):
+        exception = get_object_or_404(ComplianceException, pk=pk)  # 404 before a body complaint
         data = ResolutionIn(data=request.data)
         data.is_valid(raise_exception=True)
         approval = exception_waive_request(
-            exception=get_object_or_404(ComplianceException, pk=pk),
+            exception=exception,
             comment=data.validated_data["comment"],
             actor=request.user,
         )

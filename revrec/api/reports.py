@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.renderers import BaseRenderer
@@ -248,7 +249,12 @@ def trial_balance_payload(r: dict) -> dict:
 
 
 def _obj(name: str):
-    return inline_serializer(name, fields={"currency": serializers.CharField()})
+    """JSON by default; ``?format=csv|xlsx`` answers with the same report as a file."""
+    return {
+        (200, "application/json"): inline_serializer(name, fields={"currency": serializers.CharField()}),
+        (200, "text/csv"): OpenApiTypes.BINARY,
+        (200, exports.XLSX_TYPE): OpenApiTypes.BINARY,
+    }
 
 
 class WaterfallReportView(ReportView):
@@ -384,7 +390,7 @@ class JournalExportView(ReportView):
             OpenApiParameter("currency", str),
             OpenApiParameter("format", str, enum=["csv", "xlsx"]),
         ],
-        responses={(200, "text/csv"): bytes},
+        responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, exports.XLSX_TYPE): OpenApiTypes.BINARY},
     )
     def get(self, request):
         fmt = request.query_params.get("format") or "csv"

@@ -15,6 +15,8 @@ from compliance.approvals import approval_decide
 from compliance.models import Approval
 from revops.contracts.models import Contract
 from revops.core.api.fields import DecimalStringField, money_str
+from revops.core.api.renderers import JSONRenderer
+from revops.core.api.schema import page_of
 from revops.core.api.views import ApiGenericView, ApiView
 from revops.errors import ValidationFailed
 from revops.money import MoneyError, minor_units
@@ -359,7 +361,10 @@ class JournalEntryListView(ApiGenericView):
         if params.get("source"):
             qs = qs.filter(source=params["source"])
         if params.get("contract"):
-            qs = qs.filter(contract_id=params["contract"])
+            contract = params["contract"]
+            if not (contract.isascii() and contract.isdigit() and int(contract) < 2**63):
+                raise ValidationFailed("contract must be a contract id (an integer).", field="contract")
+            qs = qs.filter(contract_id=int(contract))
         return qs
 
     @extend_schema(
@@ -398,15 +403,15 @@ class JournalEntryListView(ApiGenericView):
                             e.pk,
                             e.date,
                             e.period,
-                            e.source,
+                            safe_cell(e.source),
                             safe_cell(e.memo),
-                            ln.account.code,
+                            safe_cell(ln.account.code),
                             money_str(ln.debit, e.currency),
                             money_str(ln.credit, e.currency),
-                            e.currency,
+                            safe_cell(e.currency),
                             ln.contract_id or "",
                             ln.obligation_id or "",
-                            ln.product.code if ln.product_id else "",
+                            safe_cell(ln.product.code) if ln.product_id else "",  # a slug may start with -
                         ]
                     )
             response = HttpResponse(buffer.getvalue(), content_type="text/csv")
@@ -422,7 +427,10 @@ class JournalEntryListView(ApiGenericView):
             media_type, format = "text/csv", "csv"
 
             def render(self, data, accepted_media_type=None, renderer_context=None):
-                return data
+                if isinstance(data, bytes | str):
+                    return data
+                # An error (a problem dict) asked for as CSV is still a problem+json body.
+                return JSONRenderer().render(data, "application/json", renderer_context)
 
         return [*super().get_renderers(), CSVRenderer()]
 
@@ -533,11 +541,25 @@ def modification_payload(m) -> dict:
     }
 
 
+class ModificationOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    contract = serializers.IntegerField()
+    contract_version = serializers.IntegerField()
+    effective_date = serializers.DateField()
+    status = serializers.CharField()
+    proposed_treatment = serializers.CharField()
+    chosen_treatment = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(allow_blank=True)
+    analysis = serializers.DictField()
+    applied_at = serializers.DateTimeField(allow_null=True)
+
+
 class ContractModificationListView(ApiView):
     area = "revenue"
 
     @extend_schema(
-        responses=inline_serializer("ContractModification", fields={"id": serializers.IntegerField()})
+        responses=page_of("ContractModificationPage", ModificationOut(many=True)),
+        operation_id="contracts_modifications_list",
     )
     def get(self, request, pk):
         contract = get_object_or_404(Contract, pk=pk)
@@ -559,16 +581,17 @@ class ModificationTreatmentView(ApiView):
 
     @extend_schema(
         request=TreatmentIn,
-        responses=inline_serializer("ModificationTreatment", fields={"id": serializers.IntegerField()}),
+        responses=ModificationOut,
     )
     def post(self, request, pk):
         from revrec.models import ContractModification
         from revrec.services.modifications import modification_choose
 
+        modification = get_object_or_404(ContractModification, pk=pk)  # 404 before a body complaint
         data = TreatmentIn(data=request.data)
         data.is_valid(raise_exception=True)
         mod = modification_choose(
-            modification=get_object_or_404(ContractModification, pk=pk),
+            modification=modification,
             treatment=data.validated_data["treatment"],
             actor=request.user,
         )

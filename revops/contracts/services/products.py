@@ -34,6 +34,7 @@ def product_create(
     recognition: str = RecognitionMethod.RATABLE_DAILY,
     revenue_account: str = "4000",
     description: str = "",
+    active: bool = True,
     actor=None,
 ) -> Product:
     errors = _check(recognition=recognition, revenue_account=revenue_account)
@@ -47,6 +48,7 @@ def product_create(
         recognition=recognition,
         revenue_account=revenue_account,
         description=description,
+        active=active,
     )
     audit_record(
         actor=actor,

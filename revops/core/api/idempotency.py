@@ -16,6 +16,7 @@ from rest_framework.utils.encoders import JSONEncoder
 
 from revops.core.models import IdempotencyKey
 from revops.errors import Conflict, DomainError, ValidationFailed
+from revops.jsonsafe import nul_visible
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -68,7 +69,8 @@ def run_idempotent(*, user, key: str, method: str, path: str, body: bytes, call)
             # Errors are not remembered: the client may fix the request and retry with the same key.
             transaction.set_rollback(True)
             return response
-        body_json = json.loads(json.dumps(response.data, cls=JSONEncoder))
+        # jsonb cannot store U+0000 (only usage ingestion may echo it back, in its rejections)
+        body_json = nul_visible(json.loads(json.dumps(response.data, cls=JSONEncoder)))
         record.response_status = response.status_code
         record.response_body = body_json
         record.response_headers = {h: response[h] for h in KEPT_HEADERS if h in response}

@@ -2,6 +2,8 @@
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as _AutoSchema
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -51,9 +53,40 @@ def add_problem_responses(result, generator, request, public):
     return result
 
 
+def page_of(name: str, items: serializers.BaseSerializer) -> serializers.Serializer:
+    """The documented shape of a list a view pages by hand (``{"results", "next", "previous"}``, api.md
+    "Lists"); ``items`` is a ``many=True`` serializer. Views paginated by ``list_view = True`` and the
+    cursor paginator are documented by spectacular itself."""
+    return inline_serializer(
+        name,
+        fields={
+            "results": items,
+            "next": serializers.CharField(allow_null=True),
+            "previous": serializers.CharField(allow_null=True),
+        },
+    )
+
+
 class AutoSchema(_AutoSchema):
     """Views that list set ``list_view = True``: their GET is named ``*_list`` and documented as a
     paginated array (our views are plain APIViews, so spectacular cannot guess)."""
+
+    def get_description(self) -> str:
+        """The view's own docstring (or its handler's), never one inherited from the API base classes
+        in revops.core.api.views (their docstrings describe the plumbing, not the endpoint)."""
+        from drf_spectacular.plumbing import get_doc
+
+        from revops.core.api import views as base
+
+        handler_doc = get_doc(getattr(self.view, self.method.lower(), None))
+        if handler_doc:
+            return handler_doc
+        for cls in type(self.view).__mro__:
+            if cls.__module__ == base.__name__ or cls.__module__.startswith("rest_framework"):
+                break
+            if cls.__doc__:
+                return get_doc(cls)
+        return ""
 
     def _is_list_view(self, serializer=None) -> bool:
         if self.method == "GET" and getattr(self.view, "list_view", False):

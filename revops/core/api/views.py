@@ -5,17 +5,26 @@ from __future__ import annotations
 
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
-from rest_framework import generics
+from rest_framework import exceptions, generics
+from rest_framework.metadata import SimpleMetadata
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.views import APIView
 
 from revops.core.api.idempotency import HEADER, run_idempotent
 from revops.core.api.problems import problem_json
+from revops.errors import ValidationFailed
+from revops.jsonsafe import find_nul, nul_visible
 
 
 class IdempotentDispatchMixin:
     """DRF's dispatch, with POST handlers run through :func:`run_idempotent` when the client sent an
     ``Idempotency-Key``."""
+
+    # A view that stores what it is sent keeps U+0000 out of the database by refusing it; one that
+    # handles it itself (usage ingestion quarantines such events) sets this.
+    accepts_nul_in_body = False
 
     def dispatch(self, request, *args, **kwargs):
         self.args, self.kwargs = args, kwargs
@@ -45,6 +54,28 @@ class IdempotentDispatchMixin:
         self.response = self.finalize_response(request, response, *args, **kwargs)
         return self.response
 
+    def initial(self, request, *args, **kwargs):
+        try:
+            super().initial(request, *args, **kwargs)
+        except (exceptions.NotAuthenticated, exceptions.AuthenticationFailed):
+            # DRF checks throttles after authentication and permissions, so requests without a valid
+            # token were never limited: count them per client IP too (429 once over the rate).
+            self.check_throttles(request)
+            raise
+        # PostgreSQL can neither store nor compare text holding U+0000: a 400, not a 500.
+        for name, values in request.query_params.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                raise ValidationFailed("Query parameters cannot contain the NUL character.", field=name)
+        for name, value in kwargs.items():
+            if isinstance(value, str) and "\x00" in value:
+                raise ValidationFailed("The path cannot contain the NUL character.", field=name)
+        if request.method not in SAFE_METHODS and not self.accepts_nul_in_body:
+            where = find_nul(request.data)
+            if where is not None:
+                raise ValidationFailed(
+                    "Text cannot contain the NUL character (U+0000).", field=nul_visible(where)
+                )
+
     def _call_handled(self, handler, request, *args, **kwargs):
         try:
             return handler(request, *args, **kwargs)
@@ -52,14 +83,31 @@ class IdempotentDispatchMixin:
             return self.handle_exception(exc)
 
 
+class ApiMetadata(SimpleMetadata):
+    """``OPTIONS``: name, description, renderers and parsers. No serializer introspection (DRF's default
+    builds every view's serializer, and views that shape their payload by hand have none): the OpenAPI
+    schema at /api/schema/ is the contract."""
+
+    def determine_metadata(self, request, view):
+        return {
+            "name": view.get_view_name(),
+            "description": view.get_view_description(),
+            "renders": [renderer.media_type for renderer in view.renderer_classes],
+            "parses": [parser.media_type for parser in view.parser_classes],
+        }
+
+
 class ApiView(IdempotentDispatchMixin, APIView):
     area: str | None = None
+    metadata_class = ApiMetadata
 
 
 class ApiGenericView(IdempotentDispatchMixin, generics.GenericAPIView):
     area: str | None = None
+    metadata_class = ApiMetadata
 
 
+@csrf_exempt  # token-authenticated API: an unknown path answers 404 for every method, never a CSRF page
 def unknown_api_path(request: HttpRequest, path: str = "") -> JsonResponse:
     return problem_json(404, f"No API endpoint at {request.path}. See /api/docs/ for the contract.")
 
