@@ -28,7 +28,7 @@ Each round copies the seeded database (``CREATE DATABASE … TEMPLATE``), then m
 
 Checked after every run: one invoice per contract, no failed item, and every invoice's usage quantity
 equal to the baseline's count for that customer. Tunables: BENCH_CUSTOMERS (10000),
-BENCH_BILLING_EVENTS (1000000), BENCH_BILLING_ROUNDS (1), BENCH_KEEP_DB=1 (keeps the seeded database).
+BENCH_BILLING_EVENTS (1000000), BENCH_BILLING_ROUNDS (2), BENCH_KEEP_DB=1 (keeps the seeded database).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def _settings() -> dict:
     return {
         "customers": int(os.environ.get("BENCH_CUSTOMERS", "10000")),
         "events": int(os.environ.get("BENCH_BILLING_EVENTS", "1000000")),
-        "rounds": max(1, int(os.environ.get("BENCH_BILLING_ROUNDS", "1"))),
+        "rounds": max(1, int(os.environ.get("BENCH_BILLING_ROUNDS", "2"))),
         "redis": os.environ.get("REDIS_URL") or DEFAULT_REDIS,
     }
 
@@ -314,6 +314,7 @@ def run() -> str | None:
                 assert result["status"] == "completed", result
                 assert result["invoices"] == result["invoices_created"] == cfg["customers"], result
                 assert result["items"].get("failed", 0) == 0, result
+                assert result["both_workers"], result
                 assert result["usage_mismatches"] == 0 and result["customers_with_usage"] == cfg["customers"]
                 assert Decimal(str(result["total"])) == Decimal(str(result["expected_total"])), result
                 runs.append(result)
@@ -327,6 +328,7 @@ def run() -> str | None:
     best = min(runs, key=lambda r: r["seconds"])
     ratio = best["seconds"] / base
     per_invoice_ms = best["seconds"] / cfg["customers"] * 1000
+    worker_ms = best["workers_cpu"] / best["invoices"] * 1000
     met_time = best["seconds"] <= TARGET_SECONDS
     met_ratio = ratio <= TARGET_RATIO
     lines = [
@@ -355,13 +357,17 @@ def run() -> str | None:
         f"{best['invoices']:,} items included: the first item finished "
         f"{best['planning_seconds']:.1f} s after the start).",
         f"- Where the time goes: the two workers used {best['workers_cpu']:.0f} s of CPU "
-        f"({best['workers_cpu'] / best['invoices'] * 1000:.1f} ms per invoice) and the PostgreSQL backends "
-        f"serving them {best['postgres_cpu']:.0f} s ({best['postgres_cpu'] / best['invoices'] * 1000:.1f} ms "
-        f"per invoice): {best['workers_cpu'] + best['postgres_cpu']:.0f} CPU-seconds, so on this machine's "
-        f"{os.cpu_count()} CPUs the run cannot take less than "
-        f"{(best['workers_cpu'] + best['postgres_cpu']) / (os.cpu_count() or 1):.0f} s even with nothing else "
-        f"running; the 1-minute load average was {best['load_during'] or 0:.1f} on average during the run "
-        "(other sessions' test suites and servers share the machine), which is why the wall time is longer.",
+        f"({worker_ms:.1f} ms per invoice) and the PostgreSQL backends serving them "
+        f"{best['postgres_cpu']:.0f} s ({best['postgres_cpu'] / best['invoices'] * 1000:.1f} ms per invoice): "
+        f"{best['workers_cpu'] + best['postgres_cpu']:.0f} CPU-seconds, so on this machine's {os.cpu_count()} "
+        f"CPUs the run cannot take less than "
+        f"{(best['workers_cpu'] + best['postgres_cpu']) / (os.cpu_count() or 1):.0f} s. With exactly two "
+        f"workers, each spending {worker_ms:.1f} ms of its own CPU per invoice, it cannot take less than "
+        f"{worker_ms * best['invoices'] / 2 / 1000:.0f} s even with PostgreSQL on other CPUs: reaching "
+        f"{TARGET_SECONDS} s needs at most {TARGET_SECONDS * 2 / best['invoices'] * 1000:.0f} ms of worker CPU "
+        "per invoice (Django ORM work for about 20 statements, the pricing, the audit hash) and more CPUs. "
+        f"The 1-minute load average (the run's own workers and backends included) averaged "
+        f"{best['load_during'] or 0:.1f} during the run.",
         f"- Target ≤ {TARGET_RATIO}× the SQL baseline: **{'met' if met_ratio else 'missed'}** ({ratio:,.0f}×). "
         f"The baseline reads the same events once and returns {cfg['customers']:,} counts in "
         f"{base:.2f} s; the run must, per contract, lock it, find its due items, aggregate and "

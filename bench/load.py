@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -232,6 +233,7 @@ def run() -> str | None:
             stored = conn.execute("SELECT count(*) FROM billing_usageevent").fetchone()[0]
     finally:
         drop_db(url, DB)
+        shutil.rmtree(media, ignore_errors=True)
     load_after = load_average()
     ingest = results[0]
     for r in results:
