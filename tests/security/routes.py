@@ -32,7 +32,7 @@ class Route:
     params: tuple[str, ...]
 
     def path(self, **values: str) -> str:
-        return "/" + _fill(self.regex, {**MISSING, **values})
+        return "/" + fill_path(self.regex, {**MISSING, **values})
 
     @property
     def methods(self) -> list[str]:
@@ -54,15 +54,15 @@ def _segment(pattern) -> str:
     return text
 
 
-def _walk(patterns, prefix: str = ""):
+def walk_patterns(patterns, prefix: str = ""):
     for p in patterns:
         if isinstance(p, URLResolver):
-            yield from _walk(p.url_patterns, prefix + _segment(p.pattern))
+            yield from walk_patterns(p.url_patterns, prefix + _segment(p.pattern))
         elif isinstance(p, URLPattern):
             yield prefix + _segment(p.pattern), p
 
 
-def _fill(regex: str, values: dict[str, str]) -> str:
+def fill_path(regex: str, values: dict[str, str]) -> str:
     """A concrete path from a route regex: each named group replaced by its value."""
     out, i = [], 0
     while i < len(regex):
@@ -88,7 +88,7 @@ def _fill(regex: str, values: dict[str, str]) -> str:
 
 def api_routes() -> list[Route]:
     routes = []
-    for regex, pattern in _walk(get_resolver().url_patterns):
+    for regex, pattern in walk_patterns(get_resolver().url_patterns):
         if not ("/" + regex).startswith(API_PREFIX):
             continue
         view = getattr(pattern.callback, "cls", None)

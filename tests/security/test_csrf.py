@@ -24,13 +24,13 @@ from django.urls import get_resolver
 
 from compliance.models import AuditEvent
 from tests.api.world import seed_world
-from tests.security.routes import _fill, _walk
+from tests.security.routes import fill_path, walk_patterns
 
 pytestmark = pytest.mark.django_db
 
 UI_ROUTES = [
     (regex, pattern)
-    for regex, pattern in _walk(get_resolver().url_patterns)
+    for regex, pattern in walk_patterns(get_resolver().url_patterns)
     if not regex.startswith(("api/", "admin/"))
 ]
 UNSAFE_HX = ("hx-post", "hx-put", "hx-patch", "hx-delete")
@@ -49,7 +49,7 @@ def _sample_path(regex: str, values: dict[str, str] | None = None) -> str:
         "slug": "validation-error",
         "fmt": "csv",
     }
-    return "/" + _fill(regex, {**defaults, **(values or {})})
+    return "/" + fill_path(regex, {**defaults, **(values or {})})
 
 
 @pytest.fixture
