@@ -54,7 +54,7 @@ BATCH = 100
 
 def _settings() -> dict:
     return {
-        "seconds": float(os.environ.get("BENCH_LOAD_SECONDS", "30")),
+        "seconds": int(os.environ.get("BENCH_LOAD_SECONDS", "30")),
         "max_requests": int(os.environ.get("BENCH_LOAD_MAX_REQUESTS", "20000")),
         "clients": int(os.environ.get("BENCH_LOAD_CLIENTS", "4")),
     }
