@@ -1,4 +1,5 @@
-"""Wires the revenue pages into the app: the "Revenue" navigation section and the dashboard cards.
+"""Wires the revenue pages into the app: the "Revenue" navigation section, the dashboard cards and the
+"revenue" demo seeder (after "billing").
 Called from ``RevrecConfig.ready()``."""
 
 from __future__ import annotations
@@ -6,7 +7,9 @@ from __future__ import annotations
 
 def ready() -> None:
     from revops.core.dashboard import register_widgets
+    from revops.core.demo import register_seeder
     from revops.navigation import NavItem, register
+    from revrec.demo import seed_revenue
 
     register(
         "Revenue",
@@ -19,6 +22,7 @@ def ready() -> None:
     )
     register_widgets("revenue", revenue_widgets)
     register_widgets("approvals", approval_widgets)
+    register_seeder("revenue", seed_revenue)
 
 
 def revenue_widgets(user) -> list[dict]:

@@ -3,6 +3,7 @@ through the real services (registered as a pytest plugin in tests/conftest.py)."
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -17,6 +18,8 @@ from revops.contracts.models import Product
 from revops.contracts.services.customers import customer_create
 from revops.contracts.services.products import product_create
 
+# A script or stylesheet loaded from another host (a CDN): pages must use the self-hosted copies.
+EXTERNAL_ASSET = re.compile(rb"<(?:script|link)\b[^>]*\b(?:src|href)=\"(?:https?:)?//", re.IGNORECASE)
 NOW = datetime(2030, 1, 1, tzinfo=UTC)  # "now" for watermarks: far after every test period
 
 

@@ -106,6 +106,24 @@ TOKEN_PRICES = [
     ("gpt-4o-mini", "output", "0.0000006", "GPT-4o mini output tokens"),
 ]
 
+
+def _tokens() -> dict:
+    """LLM tokens priced per model and direction (one filter per price)."""
+    return {
+        "code": "tokens",
+        "name": "LLM tokens",
+        "product": "tokens",
+        "meter": "llm_tokens",
+        "model": "standard",
+        "timing": "in_arrears",
+        "properties": {"unit_amount": "0"},
+        "filters": [
+            {"match": {"model": m, "token_type": t}, "properties": {"unit_amount": p}, "name": n}
+            for m, t, p, n in TOKEN_PRICES
+        ],
+    }
+
+
 DEMO_PLANS = [
     {
         "code": "ai-tokens",
@@ -116,19 +134,20 @@ DEMO_PLANS = [
         "minimum_amount": "100.00",
         "charges": [
             _platform("49.00"),
-            {
-                "code": "tokens",
-                "name": "LLM tokens",
-                "product": "tokens",
-                "meter": "llm_tokens",
-                "model": "standard",
-                "timing": "in_arrears",
-                "properties": {"unit_amount": "0"},
-                "filters": [
-                    {"match": {"model": m, "token_type": t}, "properties": {"unit_amount": p}, "name": n}
-                    for m, t, p, n in TOKEN_PRICES
-                ],
-            },
+            _tokens(),
+        ],
+    },
+    {
+        "code": "ai-enterprise",
+        "name": "AI Enterprise",
+        "description": "Hybrid: a 1,500.00 platform fee and a 5,000.00 monthly token commitment; tokens "
+        "beyond the commitment are billed as overage at the same per-model prices.",
+        "currency": "USD",
+        "interval": "month",
+        "minimum_amount": "6500.00",
+        "charges": [
+            _platform("1500.00"),
+            _tokens(),
         ],
     },
     {
@@ -160,8 +179,9 @@ DEMO_PLANS = [
 
 
 def seed_catalog() -> str:
-    """Products, meters and three published plans (api-growth with a second published version and a
-    draft). Idempotent: anything that already exists is left alone."""
+    """Products, meters and four published plans: token-priced, API (with a second published version
+    and a draft), seats, and a hybrid one (platform fee, commitment, overage). Idempotent: anything
+    that already exists is left alone."""
     from django.contrib.auth import get_user_model
     from django.db import transaction
 

@@ -34,8 +34,46 @@ CUSTOMERS = (
     ("vandelay", "Vandelay Industries", "Europe/Berlin", "19", "vandelay.example"),
 )
 
+# The rest of the book: customers whose contracts are drawn (deterministically) from the plan mix.
+MORE_CUSTOMERS = (
+    "Aperture Science", "Black Mesa Research", "Soylent Foods", "Tyrell Corporation", "Oscorp",
+    "Massive Dynamic", "Pied Piper", "Dunder Mifflin", "Gringotts Bank", "Monarch Solutions",
+    "Blue Sun Corporation", "Virtucon", "Gekko & Co", "Prestige Worldwide", "Bluth Company",
+    "Sterling Cooper", "Wonka Industries", "Nakatomi Trading", "Rekall", "Kruger Logistics",
+    "Nordlicht AB", "Zenith Health", "Helios Energy", "Orbital Freight", "Lumen Analytics",
+    "Quanta Labs", "Riverbend Media", "Silverline Insurance", "Tidewater Retail", "Aurora Mobility",
+    "Cobalt Security", "Evergreen Foods", "Falcon Aerospace", "Granite Capital", "Harbor Logistics",
+    "Ironclad Games", "Juniper Biotech",
+)  # fmt: skip
+REGIONS = (
+    ("America/New_York", "8.875"),
+    ("America/Chicago", "8.25"),
+    ("America/Los_Angeles", "7.25"),
+    ("Europe/London", "0"),
+    ("Europe/Berlin", "19"),
+    ("UTC", "0"),
+    ("Asia/Singapore", "0"),
+    ("Australia/Sydney", "0"),
+)
+# Plan mix of the generated contracts, in turn: token-priced, hybrid (commitment + overage), API,
+# seats, seats with tokens, API with seats.
+MIX = ("ai", "hybrid", "api", "seats", "seats+ai", "api+seats")
+
 TOKEN_MODELS = (("gpt-4o", 1.0), ("gpt-4o-mini", 3.0))
 ENDPOINTS = ("/v1/search", "/v1/orders", "/v1/users", "/v1/reports")
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).replace("--", "-").strip("-")
+
+
+def _more_customers() -> list[tuple[str, str, str, str, str]]:
+    out = []
+    for index, name in enumerate(MORE_CUSTOMERS):
+        slug = _slug(name)
+        tz, tax = REGIONS[index % len(REGIONS)]
+        out.append((slug, name, tz, tax, f"{slug}.example"))
+    return out
 
 
 def _months_back(first: date, k: int, day: int = 1) -> date:
@@ -48,36 +86,60 @@ def _add_months(d: date, n: int) -> date:
     return date(index // 12, index % 12 + 1, min(d.day, 28))
 
 
+AI = {"key": "ai", "product": "tokens", "plan": "ai-tokens"}
+HYBRID = {"key": "ai", "product": "tokens", "plan": "ai-enterprise"}
+API = {"key": "api", "product": "api", "plan": "api-growth"}
+
+
+def _seats(n: int) -> dict:
+    return {"key": "seats", "product": "seats", "plan": "team-seats", "quantity": str(n)}
+
+
+def _spec(customer, start, months, lines, anchor="calendar", **extra) -> dict:
+    return {"customer": customer, "start": start, "months": months, "lines": lines, "anchor": anchor, **extra}
+
+
 def _contracts(m0: date) -> list[dict]:
     """The demo contracts, dated relative to the first day of the current month ``m0``."""
-    ai = {"key": "ai", "product": "tokens", "plan": "ai-tokens"}
-    api = {"key": "api", "product": "api", "plan": "api-growth"}
-
-    def seats(n: int) -> dict:
-        return {"key": "seats", "product": "seats", "plan": "team-seats", "quantity": str(n)}
-
-    def c(customer, start, months, lines, anchor="calendar", **extra):
-        return {
-            "customer": customer,
-            "start": start,
-            "months": months,
-            "lines": lines,
-            "anchor": anchor,
-            **extra,
-        }
-
-    return [
-        c("northwind", _months_back(m0, 10), 24, [ai, {**ONBOARDING, "amount": "2500.00"}], tokens=1.0),
-        c("globex", _months_back(m0, 9, 15), 24, [api], calls=220),
-        c("initech", _months_back(m0, 8), 12, [seats(12)]),
-        c("umbrella", _months_back(m0, 7, 10), 24, [ai], anchor="anniversary", tokens=0.6),
-        c("hooli", _months_back(m0, 9), 36, [api, seats(40)], calls=600),
-        c("sakura", _months_back(m0, 6), 12, [seats(8), ai], tokens=1.5),
-        c("stark", _months_back(m0, 9), 12, [seats(25), {**ONBOARDING, "amount": "4000.00"}]),
-        c("wayne", _months_back(m0, 12), 24, [api], calls=150),
-        c("cyberdyne", _months_back(m0, 7), 12, [ai], tokens=0.1),
-        c("vandelay", _months_back(m0, 6, 20), 12, [seats(5), api], anchor="anniversary", calls=120),
+    c = _spec
+    named = [
+        c("northwind", _months_back(m0, 10), 24, [AI, {**ONBOARDING, "amount": "2500.00"}], tokens=1.0),
+        c("globex", _months_back(m0, 9, 15), 24, [API], calls=220),
+        c("initech", _months_back(m0, 8), 12, [_seats(12)]),
+        c("umbrella", _months_back(m0, 7, 10), 24, [AI], anchor="anniversary", tokens=0.6),
+        c("hooli", _months_back(m0, 9), 36, [API, _seats(40)], calls=600),
+        c("sakura", _months_back(m0, 6), 12, [_seats(8), AI], tokens=1.5),
+        c("stark", _months_back(m0, 9), 12, [_seats(25), {**ONBOARDING, "amount": "4000.00"}]),
+        c("wayne", _months_back(m0, 12), 24, [API], calls=150),
+        c("cyberdyne", _months_back(m0, 7), 12, [AI], tokens=0.1),
+        c("vandelay", _months_back(m0, 6, 20), 12, [_seats(5), API], anchor="anniversary", calls=120),
     ]
+    return named + [_drawn_contract(index, ext, m0) for index, (ext, *_rest) in enumerate(_more_customers())]
+
+
+def _drawn_contract(index: int, ext: str, m0: date) -> dict:
+    """One generated contract: the plan mix in turn; start 1–12 months ago; term, size and usage drawn
+    from a generator seeded by the customer, so every run of the seeder draws the same book."""
+    rng = random.Random(f"demo-contract/{ext}")
+    kind = MIX[index % len(MIX)]
+    start = _months_back(m0, rng.randint(1, 12), rng.choice((1, 1, 1, 5, 15)))
+    months = rng.choice((12, 12, 24, 36))
+    anchor = "anniversary" if start.day != 1 and rng.random() < 0.5 else "calendar"
+    seats = _seats(rng.choice((5, 10, 15, 20, 30, 50)))
+    tokens = round(rng.uniform(0.1, 1.6), 2)
+    calls = rng.randint(20, 120)
+    if kind == "ai":
+        return _spec(ext, start, months, [AI], anchor, tokens=tokens)
+    if kind == "hybrid":  # sized around the 5,000.00 commitment: some true up, some pay overage
+        lines = [HYBRID, {**ONBOARDING, "amount": "7500.00"}]
+        return _spec(ext, start, months, lines, anchor, tokens=round(rng.uniform(18, 40), 1))
+    if kind == "api":
+        return _spec(ext, start, months, [API], anchor, calls=calls)
+    if kind == "seats":
+        return _spec(ext, start, months, [seats], anchor)
+    if kind == "seats+ai":
+        return _spec(ext, start, months, [seats, AI], anchor, tokens=tokens)
+    return _spec(ext, start, months, [API, seats], anchor, calls=calls)
 
 
 def _extra_contracts(m0: date) -> list[dict]:
@@ -86,7 +148,7 @@ def _extra_contracts(m0: date) -> list[dict]:
 
     out = []
     spec = {
-        "acme": ("USD", [{"key": "api", "product": "api", "plan": "api-growth"}]),
+        "acme": ("USD", [API]),
         "tokyo-kk": ("JPY", [{"key": "platform", "product": "platform", "unit_price": "65000"}]),
         "berlin-gmbh": (
             "EUR",
@@ -101,133 +163,8 @@ def _extra_contracts(m0: date) -> list[dict]:
         # Invoices are issued by the customer's legal entity: a customer created without one
         # (directly in the database) cannot be invoiced, so it gets no demo contract.
         if customer is not None and customer.legal_entity_id and not customer.contracts.exists():
-            out.append(
-                {
-                    "customer": ext,
-                    "start": _months_back(m0, 6 + index),
-                    "months": 12,
-                    "lines": lines,
-                    "anchor": "calendar",
-                }
-            )
+            out.append(_spec(ext, _months_back(m0, 6 + index), 12, lines))
     return out
-
-
-# --- catalog prerequisites -------------------------------------------------------------------------
-
-
-def _ensure_catalog(actor) -> list[str]:
-    """The products, meters and plans the demo contracts use, created through the catalog services
-    only if the catalog seeder did not (it normally has)."""
-    from billing.catalog.services import meter_create, plan_create
-    from billing.models import Meter, Plan
-    from revops.contracts.models import Product
-    from revops.contracts.services.products import product_create
-
-    made = []
-    for code, name, method in (
-        ("platform", "Platform fee", "ratable_daily"),
-        ("seats", "Seats", "ratable_daily"),
-        ("api", "API calls", "usage"),
-        ("tokens", "AI tokens", "usage"),
-        ("onboarding", "Onboarding", "point_in_time"),
-        ("support", "Premium support", "ratable_monthly"),
-    ):
-        if not Product.objects.filter(code=code).exists():
-            product_create(code=code, name=name, recognition=method, actor=actor)
-            made.append(f"product {code}")
-    if not Meter.objects.filter(code="api_calls").exists():
-        meter_create(
-            code="api_calls", name="API calls", aggregation="count", group_by=["endpoint"], actor=actor
-        )
-        made.append("meter api_calls")
-    if not Meter.objects.filter(code="llm_tokens").exists():
-        meter_create(
-            code="llm_tokens",
-            name="LLM tokens",
-            aggregation="sum",
-            field="tokens",
-            group_by=["model", "token_type"],
-            actor=actor,
-        )
-        made.append("meter llm_tokens")
-    platform = {
-        "code": "platform",
-        "product": "platform",
-        "model": "flat",
-        "timing": "in_advance",
-        "properties": {"amount": "49.00"},
-    }
-    plans = {
-        "ai-tokens": {
-            "name": "AI Tokens",
-            "minimum_amount": "100.00",
-            "charges": [
-                platform,
-                {
-                    "code": "tokens",
-                    "product": "tokens",
-                    "meter": "llm_tokens",
-                    "model": "standard",
-                    "timing": "in_arrears",
-                    "properties": {"unit_amount": "0"},
-                    "filters": [
-                        {"match": {"model": m, "token_type": t}, "properties": {"unit_amount": p}}
-                        for m, t, p in (
-                            ("gpt-4o", "input", "0.0000025"),
-                            ("gpt-4o", "output", "0.00001"),
-                            ("gpt-4o-mini", "input", "0.00000015"),
-                            ("gpt-4o-mini", "output", "0.0000006"),
-                        )
-                    ],
-                },
-            ],
-        },
-        "api-growth": {
-            "name": "API Growth",
-            "charges": [
-                {**platform, "properties": {"amount": "199.00"}},
-                {
-                    "code": "api_calls",
-                    "product": "api",
-                    "meter": "api_calls",
-                    "model": "graduated",
-                    "timing": "in_arrears",
-                    "properties": {
-                        "tiers": [
-                            {"up_to": "10000", "unit_amount": "0"},
-                            {"up_to": "100000", "unit_amount": "0.002"},
-                            {"up_to": None, "unit_amount": "0.001"},
-                        ]
-                    },
-                },
-            ],
-        },
-        "team-seats": {
-            "name": "Team Seats",
-            "charges": [
-                {
-                    "code": "seats",
-                    "product": "seats",
-                    "model": "standard",
-                    "timing": "in_advance",
-                    "properties": {"unit_amount": "25.00"},
-                }
-            ],
-        },
-    }
-    for code, spec in plans.items():
-        if not Plan.objects.filter(code=code).exists():
-            plan_create(
-                code=code,
-                currency="USD",
-                interval="month",
-                effective_from=date(2020, 1, 1),
-                actor=actor,
-                **spec,
-            )
-            made.append(f"plan {code}")
-    return made
 
 
 # --- usage -----------------------------------------------------------------------------------------
@@ -334,6 +271,7 @@ def seed_billing() -> str:
     from django.db import transaction
     from django.utils import timezone
 
+    from billing.catalog.setup import seed_catalog
     from billing.contracts.services import (
         contract_activate,
         contract_amend,
@@ -364,10 +302,9 @@ def seed_billing() -> str:
     # 1. Customers, contracts (activated), a coupon and a prepaid credit: one transaction.
     specs = _contracts(m0)
     with transaction.atomic():
-        made = _ensure_catalog(actor)
-        if made:
-            report.append("catalog: " + ", ".join(made))
-        for ext, name, tz, tax, domain in CUSTOMERS:
+        seed_catalog()  # normally done by the "catalog" seeder already; idempotent
+        customers = list(CUSTOMERS) + _more_customers()
+        for ext, name, tz, tax, domain in customers:
             customer_create(
                 external_id=ext,
                 name=name,
@@ -414,7 +351,7 @@ def seed_billing() -> str:
             actor=actor,
         )
     report.append(
-        f"{len(CUSTOMERS)} customers, {len(contracts)} contracts (activated), coupon, prepaid credit"
+        f"{len(customers)} customers, {len(contracts)} contracts (activated), coupon, prepaid credit"
     )
 
     # 2. Usage for the token and API contracts, received an hour ago.
@@ -480,18 +417,27 @@ def seed_billing() -> str:
         )
     report.append(f"{finalized} invoices finalized, {paid} paid, 1 voided, 1 credit note")
 
-    # 4. Mid-period changes: 12 → 20 seats at Initech, Wayne terminates.
-    with transaction.atomic():
-        contract_amend(
-            contract=contracts["initech"],
-            effective_date=last_month.replace(day=15),
-            changes=[{"line": "seats", "quantity": "20"}],
-            actor=actor,
+    # 4. Mid-period changes: more seats at Initech and at two other seat customers, a token customer
+    #    upgrades to the hybrid plan from this month, Wayne and one more customer terminate.
+    drawn = {spec["customer"]: (index, spec) for index, spec in enumerate(specs[len(CUSTOMERS) :])}
+    earlier = [ext for ext, (_i, spec) in drawn.items() if spec["start"] < last_month]
+    seat_growth = [ext for ext in earlier if MIX[drawn[ext][0] % len(MIX)] == "seats"][:2]
+    upgrade = next(ext for ext in earlier if MIX[drawn[ext][0] % len(MIX)] == "ai")
+    leaver = next(ext for ext in earlier if MIX[drawn[ext][0] % len(MIX)] == "api+seats")
+    amendments = [("initech", last_month.replace(day=15), [{"line": "seats", "quantity": "20"}])]
+    for n, ext in enumerate(seat_growth):
+        quantity = int(contracts[ext].lines.get(key="seats").quantity) + 5 * (n + 1)
+        amendments.append(
+            (ext, last_month.replace(day=10 + n), [{"line": "seats", "quantity": str(quantity)}])
         )
-    with transaction.atomic():
-        contract_terminate(
-            contract=contracts["wayne"], effective_date=last_month.replace(day=20), actor=actor
-        )
+    amendments.append((upgrade, m0, [{"line": "ai", "plan": "ai-enterprise"}]))
+    for ext, effective, changes in amendments:
+        with transaction.atomic():
+            contract_amend(contract=contracts[ext], effective_date=effective, changes=changes, actor=actor)
+    for ext, effective in (("wayne", last_month.replace(day=20)), (leaver, last_month.replace(day=25))):
+        with transaction.atomic():
+            contract_terminate(contract=contracts[ext], effective_date=effective, actor=actor)
+    report.append(f"{len(amendments)} amendments, 2 terminations")
 
     # 5. A few token events for a finalized period arrive late: billed as an adjustment next time.
     zone = ZoneInfo(contracts["northwind"].customer.timezone)

@@ -22,17 +22,20 @@ MODELS = ("gpt-large", "gpt-small")
 
 
 def _customers():
+    """The three demo customers, created through the customer service (so they belong to the default
+    legal entity and can be invoiced); existing ones are reused."""
     from revops.contracts.models import Customer
+    from revops.contracts.services.customers import customer_create
 
-    existing = list(Customer.objects.order_by("id")[:3])
-    if existing:
-        return existing
-    return [
-        Customer.objects.get_or_create(
-            external_id=ext, defaults={"name": name, "currency": currency, "timezone": tz}
-        )[0]
-        for ext, name, currency, tz in DEMO_CUSTOMERS
-    ]
+    out = []
+    for ext, name, currency, tz in DEMO_CUSTOMERS:
+        customer = Customer.objects.filter(external_id=ext).first()
+        if customer is None:
+            customer = customer_create(
+                external_id=ext, name=name, currency=currency, timezone=tz, actor="seed_demo"
+            )
+        out.append(customer)
+    return out
 
 
 def _meters():

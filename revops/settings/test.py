@@ -1,6 +1,12 @@
 """Test settings: fast hashing, in-process tasks (a real worker is started explicitly by the tests
 that need one), throttling relaxed."""
 
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
 from .base import REST_FRAMEWORK
 
@@ -12,3 +18,14 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Each test process (and each pytest-xdist worker) writes invoice PDFs and exports into a media folder of
+# its own, so concurrent runs never see each other's files. Worker processes started by the tests inherit
+# the folder through the environment.
+_MEDIA_DIR = (
+    Path(tempfile.gettempdir())
+    / f"concord-test-media-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}"
+)
+MEDIA_ROOT = _MEDIA_DIR
+os.environ["MEDIA_ROOT"] = str(_MEDIA_DIR)
+atexit.register(shutil.rmtree, _MEDIA_DIR, ignore_errors=True)

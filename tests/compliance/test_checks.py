@@ -162,3 +162,35 @@ def test_planted_fault_opens_an_exception(book, code):
     assert run.results[code]["status"] == "fail", run.results
     exc = ComplianceException.objects.filter(check_code=code, status="open").first()
     assert exc is not None and exc.explanation and exc.severity in ("critical", "high")
+
+
+def test_amended_line_awaiting_its_modification_still_maps_by_key(book, django_capture_on_commit_callbacks):
+    """An amendment bills its new line revision before the approver signs off the modification: such
+    lines belong to the obligation of the same line key (as the postings treat them), so the control
+    stays green for them; a line whose key no obligation covers still opens an exception."""
+    finance, contract = book["finance"], book["contract"]
+    amended = finance.post(
+        f"/api/v1/contracts/{contract['id']}/amend",
+        {
+            "effective_date": "2026-04-15",
+            "changes": [
+                {"line": "platform", "quantity": "2"},
+                {"add": {"key": "extra", "product": "platform", "unit_price": "10.00"}},
+            ],
+        },
+        format="json",
+    )
+    assert amended.status_code == 200, amended.content
+    with django_capture_on_commit_callbacks(execute=True):
+        finance.post("/api/v1/billing-runs", {"as_of": "2026-05-01"}, format="json")
+    for invoice in Invoice.objects.filter(status="draft"):
+        with django_capture_on_commit_callbacks(execute=True):
+            finance.post(f"/api/v1/invoices/{invoice.pk}/finalize")
+    billed = InvoiceLine.objects.filter(invoice__status="finalized", service_start__gte=date(2026, 4, 15))
+    assert billed.filter(contract_line__key="platform", contract_line__revision=2).exists()
+    assert billed.filter(contract_line__key="extra").exists()
+
+    compliance_run(trigger="test")
+    flagged = ComplianceException.objects.filter(check_code="invoice_lines_map_to_obligations", status="open")
+    flagged_keys = {InvoiceLine.objects.get(pk=e.object_id).contract_line.key for e in flagged}
+    assert flagged_keys == {"extra"}

@@ -1,0 +1,85 @@
+"""``seed_demo`` builds a year of realistic activity (issue 8 §7): about fifty customers on token,
+hybrid, API and seat plans, amendments and terminations, late usage billed as an adjustment, revenue
+posted month by month and a closed quarter; running it again adds nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.core.management import call_command
+from django.db.models import F
+from django.utils import timezone
+
+from billing.models import BillingRun, Invoice, InvoiceLine, UsageEvent
+from compliance.models import Approval, AuditEvent, CheckRun, ComplianceException
+from revops.contracts.models import Contract, ContractVersion, Customer
+from revrec.demo import _quarter_end
+from revrec.models import AccountingPeriod, JournalEntry, RevenueRun, RevenueSchedule
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _counts() -> dict:
+    return {
+        model.__name__: model.objects.count()
+        for model in (Customer, Contract, Invoice, UsageEvent, JournalEntry, RevenueRun, BillingRun, Approval)
+    }
+
+
+def test_quarter_end_is_the_last_complete_quarter():
+    assert _quarter_end(date(2026, 11, 29)) == "2026-09"
+    assert _quarter_end(date(2026, 10, 1)) == "2026-09"
+    assert _quarter_end(date(2026, 9, 30)) == "2026-06"
+    assert _quarter_end(date(2027, 2, 1)) == "2026-12"
+
+
+def test_seed_demo_builds_a_year_with_a_closed_quarter_and_is_idempotent(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    call_command("seed_demo", "--quiet")
+    today = timezone.localdate()
+
+    # About fifty customers, each with a contract, on every kind of plan.
+    assert 45 <= Customer.objects.count() <= 55
+    assert Contract.objects.count() == Customer.objects.count()
+    plans = set(Contract.objects.values_list("lines__plan__code", flat=True))
+    assert {"ai-tokens", "ai-enterprise", "api-growth", "team-seats"} <= plans
+    assert min(Contract.objects.values_list("start_date", flat=True)) <= date(today.year - 1, today.month, 1)
+
+    # Amendments, terminations, a hybrid commitment trued up, late usage billed as an adjustment.
+    assert ContractVersion.objects.filter(kind="amendment").count() >= 4
+    assert Contract.objects.filter(status="terminated").count() == 2
+    assert InvoiceLine.objects.filter(
+        kind="true_up", invoice__contract__lines__plan__code="ai-enterprise"
+    ).exists()
+    assert InvoiceLine.objects.filter(kind="usage_adjustment").exists()
+    assert UsageEvent.objects.count() > 100_000
+
+    # A year of invoices: most finalized or paid, this month's drafts left for review.
+    assert Invoice.objects.filter(status__in=["finalized", "paid"]).count() > 300
+    assert Invoice.objects.filter(status="draft").exists()
+    assert Invoice.objects.filter(status="void").count() == 1
+
+    # Revenue posted every month; schedules signed off by someone other than the requester.
+    assert RevenueRun.objects.filter(status="completed").count() >= 12
+    approved = Approval.objects.filter(kind="revenue_schedule", status="approved")
+    assert approved.count() == RevenueSchedule.objects.filter(status="approved").count() > 40
+    assert not approved.filter(decided_by_id=F("requested_by_id")).exists()
+    assert Approval.objects.filter(status="pending").exists()  # the queue has work in it
+
+    # The last complete quarter (and everything before it) is closed; later months are open.
+    quarter_end = _quarter_end(today)
+    closed = set(AccountingPeriod.objects.filter(status="closed").values_list("period", flat=True))
+    year, month = map(int, quarter_end.split("-"))
+    quarter = {f"{year}-{m:02d}" for m in (month - 2, month - 1, month)}
+    assert quarter <= closed
+    assert all(p <= quarter_end for p in closed)
+    assert AuditEvent.objects.filter(action="period.closed").count() == len(closed)
+    assert CheckRun.objects.exists()
+    assert not ComplianceException.objects.filter(status="open").exists(), list(
+        ComplianceException.objects.filter(status="open").values_list("explanation", flat=True)
+    )
+
+    before = _counts()
+    call_command("seed_demo", "--quiet")
+    assert _counts() == before
