@@ -32,8 +32,17 @@ browser:
 	  elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: browser tests will be skipped (apt-get install chromium)"; fi; }
 
+# Tests run in TEST_WORKERS processes (pytest-xdist, one test file per process at a time; each process
+# has its own test database and media folder). The API fuzzing suite runs in a second, single-process
+# pass: schemathesis makes its per-operation tests itself, and pytest-xdist does not run them.
+# PYTEST_OPTS go to both passes; PYTEST_ARGS (e.g. a test path) narrow the first and skip the second.
+TEST_WORKERS ?= 2
+FUZZ := tests/api/test_schemathesis.py
 test: install browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=$(FUZZ) $(PYTEST_OPTS) $(PYTEST_ARGS)
+ifeq ($(strip $(PYTEST_ARGS)),)
+	$(PY) -m pytest $(PYTEST_OPTS) $(FUZZ)
+endif
 
 lint: install
 	$(VENV)/bin/ruff check .

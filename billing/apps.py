@@ -6,6 +6,7 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
+        from billing import checks  # noqa: F401 - registers the system checks
         from billing.catalog import setup as catalog_setup
         from billing.invoicing import setup as invoicing_setup
         from billing.usage import setup as usage_setup

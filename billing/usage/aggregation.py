@@ -25,6 +25,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F, Max, QuerySet, Sum, Window
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
@@ -34,13 +35,17 @@ from django.utils import timezone
 from billing.models import Meter, UsageEvent
 
 ZERO = Decimal(0)
-# An ingestion transaction stamps received_at before it commits and is bounded by a 60 s statement
-# timeout per statement; a watermark this far behind "now" can no longer be overtaken by one.
-SETTLE = timedelta(minutes=5)
+
+
+def settle() -> timedelta:
+    """How far the usage watermark stays behind "now" (``settings.USAGE_SETTLE_SECONDS``). An ingestion
+    transaction stamps received_at before it commits and each of its statements times out after 60 s,
+    so a watermark this far behind "now" can no longer be overtaken by one (see billing.checks)."""
+    return timedelta(seconds=settings.USAGE_SETTLE_SECONDS)
 
 
 def usage_watermark(now: datetime | None = None) -> datetime:
-    return (now or timezone.now()) - SETTLE
+    return (now or timezone.now()) - settle()
 
 
 def local_bounds(start_date: date, end_date: date, tz_name: str) -> tuple[datetime, datetime]:

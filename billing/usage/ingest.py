@@ -51,7 +51,8 @@ _SCALE = Decimal("1e-12")
 _WIDE = Context(prec=80)
 _NUMERIC = frozenset({"sum", "max", "latest"})
 _DUMPS = _compact_json()
-_STATEMENT_TIMEOUT = "60s"  # bounds how long an ingestion can hold received_at before it commits
+STATEMENT_TIMEOUT_SECONDS = 60  # bounds how long an ingestion can hold received_at before it commits
+_STATEMENT_TIMEOUT = f"{STATEMENT_TIMEOUT_SECONDS}s"
 _CUSTOMERS = Customer._meta.db_table
 _METERS = Meter._meta.db_table
 

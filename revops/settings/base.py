@@ -209,6 +209,10 @@ PRICE_DEVIATION_THRESHOLD_PCT = int(env("PRICE_DEVIATION_THRESHOLD_PCT", "10"))
 BILLING_RUN_PARALLELISM = int(env("BILLING_RUN_PARALLELISM", "4"))
 # A run whose job has not reported progress for this long is re-queued by the beat job.
 BILLING_RUN_STALL_SECONDS = int(env("BILLING_RUN_STALL_SECONDS", "120"))
+# Usage cut-off: a billing run bills events received up to this many seconds before it starts. It must
+# outlast the longest ingestion transaction (its statements time out after 60 s), so an event stamped
+# before the cut-off can never commit after an invoice billed up to it. Checked at start-up.
+USAGE_SETTLE_SECONDS = int(env("USAGE_SETTLE_SECONDS", "300"))
 CONCORD = {
     "LEGAL_ENTITY": env("CONCORD_LEGAL_ENTITY", "Concord Demo Inc."),
     "DEFAULT_CURRENCY": env("CONCORD_DEFAULT_CURRENCY", "USD"),

@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -215,7 +214,7 @@ class World:
 
 
 @pytest.fixture
-def e2e_world(live_server, settings, tmp_path, monkeypatch) -> World:
+def e2e_world(live_server, settings, tmp_path) -> World:
     """Users (one per role, two approvers), the products and the token meter the pricing admin
     prices, a finance API token for the usage feed, and September 2026 closed (the approver asks
     to reopen it). Built through the services, in the live server's (transactional) database."""
@@ -230,10 +229,10 @@ def e2e_world(live_server, settings, tmp_path, monkeypatch) -> World:
     from revrec.services.periods import period_close
 
     settings.MEDIA_ROOT = tmp_path / "media"  # invoice PDFs of this run only
-    # Usage is billed up to a watermark five minutes behind "now" (so a still-open ingestion
-    # transaction cannot be overtaken). The journey sends its events seconds before the billing
-    # run, so it bills up to "now" instead.
-    monkeypatch.setattr("billing.usage.aggregation.SETTLE", timedelta(0))
+    # Usage is billed up to a watermark five minutes behind "now" (USAGE_SETTLE_SECONDS, so a still-open
+    # ingestion transaction cannot be overtaken). The journey sends its events seconds before the
+    # billing run, so it bills up to "now" instead.
+    settings.USAGE_SETTLE_SECONDS = 0
 
     with transaction.atomic():
         sync_role_groups()

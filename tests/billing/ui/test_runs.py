@@ -61,3 +61,54 @@ def test_a_running_run_polls_for_its_progress_and_failures(finance):
     assert f'hx-get="/billing/runs/{run.pk}/live/"' in html and 'hx-trigger="every 2s"' in html
     live = finance.get(f"/billing/runs/{run.pk}/live/", HTTP_HX_REQUEST="true").content.decode()
     assert live.lstrip().startswith('<div id="run-live"') and "No failures so far." in live
+
+
+def test_the_run_page_shows_its_usage_cut_off_and_the_events_held_back(
+    finance, make_contract, settings, django_capture_on_commit_callbacks
+):
+    """Usage received after a run's watermark (USAGE_SETTLE_SECONDS before each invoice is built) is not
+    on its invoices; the run page says so and counts those events — only those in periods it billed."""
+    from django.utils import timezone
+
+    from tests.builders import day, send_events
+
+    settings.USAGE_SETTLE_SECONDS = 600
+    contract = make_contract([{"key": "api", "product": "api", "plan": "hybrid"}], start=date(2026, 3, 1))
+    march = [
+        {"code": "api_calls", "timestamp": day(date(2026, 3, 10)), "transaction_id": f"m{i}"}
+        for i in range(5)
+    ]
+    send_events(contract.customer, march, received_at=timezone.now() - timezone.timedelta(days=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        finance.post("/billing/runs/", {"as_of": "2026-04-01", "customers": ""})
+    run = BillingRun.objects.get()
+    invoices = Invoice.objects.filter(contract=contract)
+    assert invoices.filter(lines__kind="usage", lines__quantity=5).exists()  # March's five events billed
+    assert all(i.usage_watermark < timezone.now() - timezone.timedelta(minutes=9) for i in invoices)
+
+    html = finance.get(f"/billing/runs/{run.pk}/").content.decode()
+    assert "Usage cut-off" in html and "(10 minutes before each invoice was built" in html
+    assert "No event received after the cut-off falls in a period this run billed." in html
+
+    # Three March events arrive after the cut-off (late), two April events too (a period not billed yet).
+    late = [
+        {"code": "api_calls", "timestamp": day(date(2026, 3, 20)), "transaction_id": f"l{i}"}
+        for i in range(3)
+    ]
+    april = [
+        {"code": "api_calls", "timestamp": day(date(2026, 4, 2)), "transaction_id": f"a{i}"} for i in range(2)
+    ]
+    send_events(contract.customer, late + april)
+    html = finance.get(f"/billing/runs/{run.pk}/").content.decode()
+    assert "<strong>3 events</strong> received after the cut-off fall in periods this run billed" in html
+    assert "They are held back, not lost" in html
+
+
+def test_a_usage_cut_off_shorter_than_the_ingestion_timeout_fails_the_system_check(settings):
+    from django.core.checks import run_checks
+
+    settings.USAGE_SETTLE_SECONDS = 30
+    errors = [e for e in run_checks() if e.id == "billing.E001"]
+    assert errors and "at least 60" in errors[0].msg
+    settings.USAGE_SETTLE_SECONDS = 300
+    assert not [e for e in run_checks() if e.id == "billing.E001"]
