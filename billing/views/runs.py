@@ -129,7 +129,9 @@ def usage_cutoff(run: BillingRun) -> dict | None:
         customer_id__in=invoices.values("customer_id"), received_at__gt=first
     ).filter(Exists(billed_window))
     seconds = int(settle().total_seconds())
-    lag = f"{seconds // 60} minute{'s' if seconds != 60 else ''}" if seconds % 60 == 0 else f"{seconds} seconds"
+    lag = (
+        f"{seconds // 60} minute{'s' if seconds != 60 else ''}" if seconds % 60 == 0 else f"{seconds} seconds"
+    )
     return {"watermark": first, "lag": lag, "held_back": held.count()}
 
 
