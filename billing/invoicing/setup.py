@@ -24,6 +24,7 @@ def ready() -> None:
 
 def billing_widgets(user) -> list[dict]:
     """Drafts awaiting review, open receivables (per currency) and the last billing run."""
+    from django.conf import settings
     from django.db.models import Count, DecimalField, F, Q, Sum
     from django.urls import reverse
     from django.utils import timezone
@@ -48,8 +49,12 @@ def billing_widgets(user) -> list[dict]:
             n=Count("id"),
             overdue=Count("id", filter=Q(due_date__lt=today)),
         )
-        .order_by("-s")
+        .order_by()
     )
+    # Amounts in different currencies do not compare: the headline is the house currency, then the
+    # currency with the most open invoices.
+    house = settings.CONCORD["DEFAULT_CURRENCY"]
+    receivables.sort(key=lambda r: (r["currency"] != house, -r["n"], r["currency"]))
     open_count = sum(r["n"] for r in receivables)
     overdue = sum(r["overdue"] for r in receivables)
     last = BillingRun.objects.select_related("job").order_by("-id").first()

@@ -104,3 +104,21 @@ def test_dashboard_widgets_and_navigation(finance, world):
         ("Invoices", "/invoices/"),
     ):
         assert f'href="{url}"' in html and label in html
+
+
+def test_receivables_card_heads_with_the_house_currency_not_the_biggest_number(
+    finance, world, make_customer, make_contract
+):
+    """65,000 JPY is not more than 11.00 USD: amounts in different currencies do not compare, so the
+    card's headline is the house currency and the others follow."""
+    yen = make_customer("tokyo", name="Tokyo KK", currency="JPY")
+    contract = make_contract(
+        [{"key": "svc", "product": "platform", "unit_price": "65000"}],
+        start=date(2026, 4, 1),
+        customer=yen,
+    )
+    finalize(build(contract, date(2026, 4, 1)))
+    html = finance.get("/").content.decode()
+    card = html.split("Open receivables", 1)[1].split("</a>", 1)[0]
+    assert card.index("11.00 USD") < card.index("65,000 JPY"), card
+    assert "2 open invoices" in card
