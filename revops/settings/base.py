@@ -138,6 +138,10 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_CLASSES": ["revops.core.api.throttling.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": env("API_RATE_LIMIT", "6000/min")},
+    # Unauthenticated requests are limited per client IP. X-Forwarded-For is trusted only for the
+    # number of proxies in front of the app (set TRUSTED_PROXIES=1 behind one load balancer); with 0
+    # the socket address is used, so a client cannot dodge the limit by sending its own header.
+    "NUM_PROXIES": int(env("TRUSTED_PROXIES", "0")),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {

@@ -97,3 +97,26 @@ def test_requests_without_a_valid_token_are_limited_per_client_ip(client, api_fo
     other_ip = client.get("/api/v1/customers", REMOTE_ADDR="10.9.8.7")
     assert other_ip.status_code == 401
     assert api_for("finance").get("/api/v1/customers").status_code == 200  # a user has its own budget
+
+
+def test_anonymous_clients_cannot_dodge_the_limit_with_a_forged_forwarded_for(client, low_rate):
+    """Without a trusted proxy (TRUSTED_PROXIES=0) the limit is per socket address: a client that sends
+    a different X-Forwarded-For each time still shares one budget."""
+    statuses = [
+        client.get("/api/v1/periods", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
+        for n in range(LIMIT + 1)
+    ]
+    assert statuses[:LIMIT] == [401] * LIMIT and statuses[LIMIT] == 429
+
+
+def test_behind_one_trusted_proxy_the_client_address_comes_from_its_header(client, low_rate, settings):
+    rest = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    with override_settings(REST_FRAMEWORK=rest):
+        for n in range(LIMIT + 1):  # the proxy appends the real client address: each is its own client
+            response = client.get("/api/v1/periods", HTTP_X_FORWARDED_FOR=f"forged, 198.51.100.{n}")
+            assert response.status_code == 401, n
+        over = [  # the sixth request from 198.51.100.0, whatever precedes it in the header
+            client.get("/api/v1/periods", HTTP_X_FORWARDED_FOR="other-forgery, 198.51.100.0").status_code
+            for _ in range(LIMIT)
+        ]
+    assert over[-1] == 429
