@@ -44,6 +44,7 @@ class Workers:
                 "CELERY_BROKER_URL": self.broker_url,
                 "CELERY_QUEUE": self.queue,
                 "DB_CONN_MAX_AGE": "0",
+                "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",  # as in the test settings: receivers on 127.0.0.1
                 "PYTHONUNBUFFERED": "1",
             }
         )

@@ -41,7 +41,7 @@ from django.utils import timezone
 
 from billing.models import WebhookDelivery, WebhookEndpoint
 from billing.models.webhooks import new_secret
-from billing.webhooks import signing
+from billing.webhooks import egress, signing
 from compliance.audit import audit_record
 from revops.core.models import OutboxEvent, OutboxReceipt
 from revops.errors import Conflict, FieldError, ValidationFailed
@@ -151,6 +151,10 @@ def _validate_endpoint(
             _URL_VALIDATOR(text)
         except DjangoValidationError:
             errors.append(FieldError("url", "Enter a valid http:// or https:// URL."))
+        else:
+            problem = egress.url_problem(text)
+            if problem:
+                errors.append(FieldError("url", problem))
         if len(text) > 500:
             errors.append(FieldError("url", "At most 500 characters."))
         clean["url"] = text
@@ -398,8 +402,9 @@ def _retry_after(value: str | None) -> int | None:
 def post_webhook(
     url: str, body: bytes, headers: dict[str, str], *, timeout: float = REQUEST_TIMEOUT
 ) -> AttemptResult:
-    """One HTTP POST with ``urllib`` (no redirects followed). Never raises for network trouble."""
-    opener = urllib.request.build_opener(_NoRedirect)
+    """One HTTP POST with ``urllib`` (no redirects followed; public receivers only, see egress). Never
+    raises for network trouble."""
+    opener = urllib.request.build_opener(_NoRedirect, egress.GuardedHTTPHandler, egress.GuardedHTTPSHandler)
     request = urllib.request.Request(  # noqa: S310 - the URL was validated as http(s) when saved
         url, data=body, headers={**headers, "user-agent": "Concord-Webhooks/1.0"}, method="POST"
     )

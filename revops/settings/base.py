@@ -217,6 +217,9 @@ BILLING_RUN_STALL_SECONDS = int(env("BILLING_RUN_STALL_SECONDS", "120"))
 # outlast the longest ingestion transaction (its statements time out after 60 s), so an event stamped
 # before the cut-off can never commit after an invoice billed up to it. Checked at start-up.
 USAGE_SETTLE_SECONDS = int(env("USAGE_SETTLE_SECONDS", "300"))
+# Webhooks reach public addresses only (billing/webhooks/egress.py); 1 allows loopback and private
+# receivers, for development against a receiver on the same machine.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 CONCORD = {
     "LEGAL_ENTITY": env("CONCORD_LEGAL_ENTITY", "Concord Demo Inc."),
     "DEFAULT_CURRENCY": env("CONCORD_DEFAULT_CURRENCY", "USD"),

@@ -12,6 +12,9 @@ from .base import REST_FRAMEWORK
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
+# The webhook tests run their receivers on 127.0.0.1; tests/billing/webhooks/test_egress.py turns the
+# public-address guard back on.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = True
 DEBUG = False
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"token": "100000/min"}}
 STORAGES = {
