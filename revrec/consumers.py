@@ -1,5 +1,5 @@
 """Revenue recognition consumes what billing announces on the outbox (house style: billing never
-imports revrec). Invoices, voids, credit notes and payments post inside the publishing transaction;
+imports revrec). Invoices, voids, credit notes, payments and prepaid credit grants post inside the publishing transaction;
 contract activation allocates and queues schedule generation after commit."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ TOPICS = (
     "invoice.voided",
     "credit_note.issued",
     "payment.received",
+    "credit_grant.created",
     "contract.activated",
     "contract.amended",
     "contract.terminated",
@@ -22,7 +23,7 @@ TOPICS = (
 
 
 def handle(event: OutboxEvent) -> None:
-    from billing.models import CreditNote, Invoice, Payment
+    from billing.models import CreditGrant, CreditNote, Invoice, Payment
     from revops.contracts.models import Contract
     from revrec.services import postings
     from revrec.services.obligations import obligations_create
@@ -36,6 +37,8 @@ def handle(event: OutboxEvent) -> None:
         postings.post_credit_note(CreditNote.objects.get(pk=event.object_id))
     elif event.topic == "payment.received":
         postings.post_payment(Payment.objects.get(pk=event.object_id))
+    elif event.topic == "credit_grant.created":
+        postings.post_credit_grant(CreditGrant.objects.get(pk=event.object_id))
     elif event.topic == "contract.activated":
         contract = Contract.objects.get(pk=event.object_id)
         obligations_create(contract=contract, actor=_actor(event))

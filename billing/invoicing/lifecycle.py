@@ -346,6 +346,18 @@ def credit_grant_create(
         obj=grant,
         changes={"amount": value, "expires_on": expires_on, "reason": reason},
     )
+    outbox_publish(
+        topic="credit_grant.created",
+        obj=grant,
+        payload={
+            "customer": customer.external_id,
+            "contract": getattr(contract, "number", None),
+            "currency": grant.currency,
+            "amount": value,
+            "granted_on": granted_on,
+            "expires_on": expires_on,
+        },
+    )
     return grant
 
 

@@ -59,6 +59,7 @@ class JournalEntry(models.Model):
         INVOICE_VOID = "invoice_void", "Invoice voided"
         CREDIT_NOTE = "credit_note", "Credit note"
         PAYMENT = "payment", "Payment"
+        CREDIT_GRANT = "credit_grant", "Prepaid credits received"
         RECOGNITION = "recognition", "Revenue recognized"
         CORRECTION = "correction", "Correction"
         REVERSAL = "reversal", "Reversal"

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from billing.models import CreditNote, Invoice, InvoiceLine, Payment
+from billing.models import CreditGrant, CreditNote, Invoice, InvoiceLine, Payment
 from revops.money import round_money, stored_sum
 from revrec.models import (
     JournalEntry,
@@ -157,6 +157,28 @@ def post_payment(payment: Payment) -> JournalEntry | None:
         memo=f"Payment on {payment.invoice.number}",
         currency=payment.currency,
         contract=contract,
+    )
+
+
+def post_credit_grant(grant: CreditGrant) -> JournalEntry | None:
+    """A prepaid credit is money the customer paid ahead: Dr cash, Cr prepaid customer credits (a
+    liability) on the grant date. Invoices that draw on it debit the liability (post_invoice), so the
+    account's credit balance is what customers can still draw."""
+    grant = CreditGrant.objects.select_related("customer", "contract").get(pk=grant.pk)
+    draft = Draft()
+    memo = f"Prepaid credits for {grant.customer.name}" + (f": {grant.reason}" if grant.reason else "")
+    draft.dr(account("cash"), grant.amount, contract=grant.contract, memo=memo[:300])
+    draft.cr(account("credits"), grant.amount, contract=grant.contract, memo=memo[:300])
+    return post(
+        draft=draft,
+        day=grant.granted_on,
+        source=JournalEntry.Source.CREDIT_GRANT,
+        source_type="billing.creditgrant",
+        source_id=grant.pk,
+        source_key=f"credit-grant:{grant.pk}",
+        memo=memo,
+        currency=grant.currency,
+        contract=grant.contract,
     )
 
 

@@ -164,3 +164,44 @@ def test_end_to_end_rollforward_ties_out_and_trial_balance_balances(
     with django_capture_on_commit_callbacks(execute=True):
         finance.post("/api/v1/revenue-runs", {"period": "2026-03"}, format="json")
     assert JournalEntry.objects.count() == before
+
+
+def test_prepaid_credits_are_a_liability_from_the_grant_and_drawn_down_by_invoices(world):
+    """Granting prepaid credits posts Dr cash / Cr prepaid customer credits on the grant date; an
+    invoice that draws on them debits the liability, so its credit balance is what is left to draw."""
+    from billing.invoicing.build import invoice_build
+    from billing.invoicing.lifecycle import credit_grant_create, invoice_finalize
+    from revops.contracts.models import Contract
+    from tests.builders import NOW
+
+    finance, _approver, body = world
+    contract = Contract.objects.get(pk=body["id"])
+    grant = credit_grant_create(
+        customer=contract.customer,
+        contract=contract,
+        amount=Decimal("250.00"),
+        granted_on=date(2026, 1, 1),
+        reason="Prepaid commit",
+        actor=finance.user,
+    )
+    entry = JournalEntry.objects.get(source="credit_grant", source_id=str(grant.pk))
+    assert entry.date == date(2026, 1, 1) and entry.contract_id == contract.pk
+    assert balance("cash") == Decimal("250.00") and balance("credits") == Decimal("-250.00")
+
+    invoice = invoice_build(contract_id=contract.pk, billing_date=date(2026, 1, 1), now=NOW)
+    invoice = invoice_finalize(invoice=invoice, now=NOW)
+    assert invoice.credits_applied > 0
+    assert balance("credits") == invoice.credits_applied - Decimal("250.00")
+    posted = JournalLine.objects.filter(entry__source="invoice", account__role="credits")
+    assert posted.aggregate(d=Sum("debit"))["d"] == invoice.credits_applied
+    # Every entry balances, the grant's too.
+    assert (
+        balance("cash")
+        + balance("ar")
+        + balance("credits")
+        + balance("tax")
+        + balance("deferred")
+        + balance("unbilled")
+        + balance("revenue")
+        == 0
+    )
