@@ -29,6 +29,26 @@ class Handler:
 
 
 _HANDLERS: dict[str, Handler] = {}
+# kind -> (build, template): the approval queue shows, under a request of that kind, ``template``
+# rendered with ``p`` = build(approvals)[approval.pk] (one call per page, for all requests of the kind).
+_PREVIEWS: dict[str, tuple[Callable[[list[Approval]], dict[int, dict]], str]] = {}
+
+
+def register_approval_preview(kind: str, *, build, template: str) -> None:
+    """Let the app that owns a kind show what approving it would do (a schedule's months, a
+    modification's treatments) in the one approval queue, without the queue importing that app."""
+    _PREVIEWS[kind] = (build, template)
+
+
+def approval_previews(approvals: list[Approval]) -> dict[int, dict]:
+    """{approval pk: {"template", "p"}} for the requests whose kind has a registered preview."""
+    out: dict[int, dict] = {}
+    for kind, (build, template) in _PREVIEWS.items():
+        of_kind = [a for a in approvals if a.kind == kind]
+        if of_kind:
+            for pk, context in build(of_kind).items():
+                out[pk] = {"template": template, "p": context}
+    return out
 
 
 def register_approval_kind(kind: str, *, on_approved, on_rejected=None, label: str = "") -> None:

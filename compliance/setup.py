@@ -7,7 +7,7 @@ from __future__ import annotations
 ORDER = (
     "compliance",
     "compliance-exceptions",
-    "compliance-approvals",
+    "approvals",
     "compliance-periods",
     "audit-trail",
     "compliance-evidence",
@@ -22,7 +22,7 @@ def ready() -> None:
         "Compliance",
         NavItem("Compliance", "compliance", "compliance", "✔"),
         NavItem("Exceptions", "compliance-exceptions", "compliance", "⚠"),
-        NavItem("Approval inbox", "compliance-approvals", "approvals", "☑"),
+        NavItem("Approvals", "approvals", "approvals", "✓"),
         NavItem("Period close", "compliance-periods", "periods", "▦"),
         NavItem("Evidence", "compliance-evidence", "audit", "⇩"),
     )

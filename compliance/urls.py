@@ -1,6 +1,7 @@
 from django.urls import path, re_path
+from django.views.generic import RedirectView
 
-from compliance.views import audit, close, controls, evidence, inbox
+from compliance.views import approvals, audit, close, controls, evidence
 
 PERIOD = r"(?P<key>[0-9]{4}-(?:0[1-9]|1[0-2]))"
 
@@ -24,10 +25,8 @@ urlpatterns = [
         controls.exception_decide_view,
         name="compliance-exception-decide",
     ),
-    path("compliance/approvals/", inbox.approval_inbox, name="compliance-approvals"),
-    path(
-        "compliance/approvals/<int:pk>/decide/", inbox.approval_decide_view, name="compliance-approval-decide"
-    ),
+    path("approvals/", approvals.approval_queue, name="approvals"),
+    path("compliance/approvals/", RedirectView.as_view(pattern_name="approvals", query_string=True)),
     path("compliance/periods/", close.period_list, name="compliance-periods"),
     re_path(rf"^compliance/periods/{PERIOD}/$", close.period_detail, name="compliance-period"),
     re_path(

@@ -14,7 +14,6 @@ def ready() -> None:
     register(
         "Revenue",
         NavItem("Revenue", "revenue", "revenue", "◔"),
-        NavItem("Approvals", "revenue-approvals", "approvals", "✓"),
         NavItem("Reports", "revenue-reports", "reports", "▤"),
         NavItem("Ledger", "revenue-ledger", "revenue", "⚖"),
         NavItem("SSP book", "revenue-ssp", "revenue", "≡"),
@@ -23,6 +22,18 @@ def ready() -> None:
     register_widgets("revenue", revenue_widgets)
     register_widgets("approvals", approval_widgets)
     register_seeder("revenue", seed_revenue)
+
+    from compliance.approvals import register_approval_preview
+    from revrec.views.approvals import modification_previews, schedule_previews
+
+    register_approval_preview(
+        "revenue_schedule", build=schedule_previews, template="revrec/_approval_preview_schedule.html"
+    )
+    register_approval_preview(
+        "contract_modification",
+        build=modification_previews,
+        template="revrec/_approval_preview_modification.html",
+    )
 
 
 def revenue_widgets(user) -> list[dict]:
@@ -82,7 +93,7 @@ def approval_widgets(user) -> list[dict]:
             "value": f"{count:,}",
             "tone": "warn" if count else None,
             "note": note,
-            "url": reverse("revenue-approvals"),
+            "url": reverse("approvals"),
             "link_label": "Approval queue",
         }
     ]

@@ -1,13 +1,15 @@
 """Revenue pages, mounted at "" by revops/urls.py (every path starts with ``revenue/``)."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from revrec import views
 
 urlpatterns = [
     path("revenue/", views.overview, name="revenue"),
     path("revenue/contracts/<int:pk>/", views.contract_revenue, name="revenue-contract"),
-    path("revenue/approvals/", views.approvals, name="revenue-approvals"),
+    # The approval queue is one page for every kind (compliance: /approvals/); the old address redirects.
+    path("revenue/approvals/", RedirectView.as_view(pattern_name="approvals", query_string=True)),
     path("revenue/reports/", views.reports_index, name="revenue-reports"),
     path("revenue/reports/waterfall/", views.report_waterfall, name="revenue-report-waterfall"),
     path("revenue/reports/deferred-revenue/", views.report_deferred, name="revenue-report-deferred"),

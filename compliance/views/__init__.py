@@ -1,4 +1,4 @@
-"""Compliance pages: dashboard, exceptions (resolve / request a waiver / decide it), approval inbox,
+"""Compliance pages: dashboard, exceptions (resolve / request a waiver / decide it), approval queue,
 period close, evidence pack and the audit trail.
 
 Function views over the same services as the API (compliance_run, exception_resolve,
@@ -6,6 +6,7 @@ exception_waive_request, approval_decide, period_close_request, period_reopen_re
 build_evidence_pack). A refused write re-renders its page with the service's message and the
 service's status (409 for "the check still fails" or "you cannot decide your own request")."""
 
+from compliance.views.approvals import approval_queue
 from compliance.views.audit import audit_trail, audit_verify
 from compliance.views.close import period_close_view, period_detail, period_list, period_reopen_view
 from compliance.views.controls import (
@@ -18,11 +19,9 @@ from compliance.views.controls import (
     run_checks,
 )
 from compliance.views.evidence import evidence_download, evidence_view
-from compliance.views.inbox import approval_decide_view, approval_inbox
 
 __all__ = [
-    "approval_decide_view",
-    "approval_inbox",
+    "approval_queue",
     "audit_trail",
     "audit_verify",
     "dashboard",

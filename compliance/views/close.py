@@ -51,7 +51,7 @@ def period_list(request):
 CHECKLIST_FIX = {
     "billing_run": ("billing-runs", ""),
     "revenue_run": ("revenue-runs", ""),
-    "schedules_approved": ("compliance-approvals", ""),
+    "schedules_approved": ("approvals", ""),
     "no_critical_exceptions": ("compliance-exceptions", "?status=open&severity=critical"),
     "trial_balance": ("revenue-ledger", ""),
 }

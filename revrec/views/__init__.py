@@ -1,11 +1,10 @@
-"""Revenue pages: overview, contract revenue tab, approval queue, reports (with CSV/XLSX downloads),
+"""Revenue pages: overview, contract revenue tab, approval previews, reports (with CSV/XLSX downloads),
 ledger browser (trial balance → lines → entry → source document), revenue runs and the SSP book.
 
 Function views over revrec.reports (reads) and the same services as the API (approval_decide,
 revenue_run_start). Every amount shown is an :class:`Amt`: formatted in the currency's minor unit and,
 where a set of journal lines lies behind it, a link to those lines in the ledger browser."""
 
-from revrec.views.approvals import approvals
 from revrec.views.ledger import ledger, ledger_entry, ledger_lines
 from revrec.views.pages import contract_revenue, overview, runs, ssp_book
 from revrec.views.reports import (
@@ -20,7 +19,6 @@ from revrec.views.reports import (
 )
 
 __all__ = [
-    "approvals",
     "contract_revenue",
     "ledger",
     "ledger_entry",

@@ -69,7 +69,7 @@ def test_every_page_renders_for_finance_and_auditor(fault, login):
         "/compliance/": "Invoice totals add up",
         "/compliance/exceptions/": f"/compliance/exceptions/{exc.pk}/",
         f"/compliance/exceptions/{exc.pk}/": exc.explanation,
-        "/compliance/approvals/": "Approval inbox",
+        "/approvals/": "Every maker-checker request in one queue",
         "/compliance/periods/": "2026-01",
         "/compliance/periods/2026-01/": "Trial balance balanced",
         "/compliance/evidence/": "Pick a period",
@@ -88,7 +88,7 @@ def test_pages_have_clear_empty_states(login):
     client = login("finance")
     assert "No check has run yet" in text(client.get("/compliance/"))
     assert "No open exceptions" in text(client.get("/compliance/exceptions/"))
-    assert "Nothing is waiting for a decision" in text(client.get("/compliance/approvals/"))
+    assert "Nothing is waiting for a decision" in text(client.get("/approvals/"))
     assert "Pick a period to preview" in text(client.get("/compliance/evidence/"))
 
 
@@ -106,13 +106,14 @@ def test_auditor_sees_no_action_buttons_and_gets_403_on_every_post(fault, login)
         f"/compliance/exceptions/{exc.pk}/resolve/",
         f"/compliance/exceptions/{exc.pk}/waive/",
         f"/compliance/exceptions/{exc.pk}/waiver/decide/",
-        f"/compliance/approvals/{approval.pk}/decide/",
+        "/approvals/",
         "/compliance/periods/2026-01/close/",
         "/compliance/periods/2026-01/reopen/",
     ]
     runs = CheckRun.objects.count()
     for url in posts:
-        assert auditor.post(url, {"comment": "x", "reason": "x", "action": "approve"}).status_code == 403, url
+        data = {"comment": "x", "reason": "x", "action": "approve", "ids": approval.pk}
+        assert auditor.post(url, data).status_code == 403, url
     assert CheckRun.objects.count() == runs
     assert AccountingPeriod.objects.filter(period="2026-01", status="closed").count() == 0
 
@@ -208,8 +209,8 @@ def test_waiver_requested_in_the_ui_and_approved_by_another_approver(fault, logi
     assert "Approve waiver" not in page  # finance does not decide
 
     # The approver sees it in the inbox, grouped under its kind, with the decide buttons.
-    inbox = text(approver.get("/compliance/approvals/"))
-    assert "Exception waiver" in inbox and f"/compliance/approvals/{approval.pk}/decide/" in inbox
+    inbox = text(approver.get("/approvals/"))
+    assert "Exception waiver" in inbox and f'<input type="hidden" name="ids" value="{approval.pk}">' in inbox
     assert "Approve waiver" in text(approver.get(f"/compliance/exceptions/{exc.pk}/"))
     response = approver.post(
         f"/compliance/exceptions/{exc.pk}/waiver/decide/",
@@ -230,13 +231,13 @@ def test_requester_sees_no_approve_button_and_a_forced_post_is_refused_with_409(
     maker.post(f"/compliance/exceptions/{exc.pk}/waive/", {"comment": "Immaterial"})
     approval = Approval.objects.get(kind="exception_waiver", object_id=str(exc.pk), status="pending")
 
-    inbox = text(maker.get("/compliance/approvals/"))
+    inbox = text(maker.get("/approvals/"))
     row = re.search(rf'<tr id="approval-{approval.pk}">.*?</tr>', inbox).group(0)
     assert "Awaiting another approver" in row and "Approve" not in row
     detail = text(maker.get(f"/compliance/exceptions/{exc.pk}/"))
     assert "Awaiting another approver" in detail and "Approve waiver" not in detail
 
-    forced = maker.post(f"/compliance/approvals/{approval.pk}/decide/", {"action": "approve", "comment": ""})
+    forced = maker.post("/approvals/", {"ids": approval.pk, "action": "approve", "comment": ""})
     assert forced.status_code == 409
     assert "You requested this; someone else must approve or reject it (maker-checker)." in text(forced)
     forced = maker.post(
@@ -253,19 +254,15 @@ def test_rejecting_needs_a_comment_and_non_approvers_cannot_decide(fault, login)
     login("finance").post(f"/compliance/exceptions/{exc.pk}/waive/", {"comment": "Immaterial"})
     approval = Approval.objects.get(kind="exception_waiver", status="pending")
     approver = login("approver")
-    refused = approver.post(
-        f"/compliance/approvals/{approval.pk}/decide/", {"action": "reject", "comment": " "}
-    )
+    refused = approver.post("/approvals/", {"ids": approval.pk, "action": "reject", "comment": " "})
     assert refused.status_code == 400 and "Say why you reject it." in text(refused)
     other_finance = login("finance")
-    assert "An approver decides" in text(other_finance.get("/compliance/approvals/"))
-    forbidden = other_finance.post(f"/compliance/approvals/{approval.pk}/decide/", {"action": "approve"})
+    assert "An approver decides" in text(other_finance.get("/approvals/"))
+    forbidden = other_finance.post("/approvals/", {"ids": approval.pk, "action": "approve"})
     assert forbidden.status_code == 403 and "Only approvers can decide" in text(forbidden)
     approval.refresh_from_db()
     assert approval.status == "pending"
-    response = approver.post(
-        f"/compliance/approvals/{approval.pk}/decide/", {"action": "reject", "comment": "Fix it"}
-    )
+    response = approver.post("/approvals/", {"ids": approval.pk, "action": "reject", "comment": "Fix it"})
     assert response.status_code == 302
     approval.refresh_from_db()
     exc.refresh_from_db()
@@ -316,9 +313,9 @@ def test_reopen_is_requested_in_the_ui_and_applied_by_another_approver(book, log
     approval = Approval.objects.get(kind="period_reopen", status="pending")
     assert "Awaiting approval" in text(finance.get(response.url))
     assert AccountingPeriod.objects.get(period="2026-01").status == "closed"
-    inbox = text(approver.get("/compliance/approvals/"))
+    inbox = text(approver.get("/approvals/"))
     assert "Period reopen" in inbox and "/compliance/periods/2026-01/" in inbox
-    approver.post(f"/compliance/approvals/{approval.pk}/decide/", {"action": "approve", "comment": "ok"})
+    approver.post("/approvals/", {"ids": approval.pk, "action": "approve", "comment": "ok"})
     assert AccountingPeriod.objects.get(period="2026-01").status == "open"
 
 
@@ -378,7 +375,7 @@ def test_navigation_and_dashboard_card(fault, login):
     assert [i.url_name for i in section["items"]] == [
         "compliance",
         "compliance-exceptions",
-        "compliance-approvals",
+        "approvals",
         "compliance-periods",
         "audit-trail",
         "compliance-evidence",
@@ -416,3 +413,12 @@ def test_object_links_point_to_the_page_of_a_known_type_only():
     assert object_link("compliance.complianceexception", "7")["url"] == "/compliance/exceptions/7/"
     unknown = object_link("acme.widget", "3")
     assert unknown["url"] is None and unknown["ref"] == "acme.widget:3"
+
+
+def test_the_old_queue_addresses_redirect_to_the_one_approval_queue(login):
+    client = login("approver")
+    for old in ("/compliance/approvals/?kind=period_reopen", "/revenue/approvals/?kind=period_reopen"):
+        response = client.get(old)
+        assert response.status_code == 302 and response.url == "/approvals/?kind=period_reopen", old
+    nav = text(client.get("/approvals/"))
+    assert nav.count('href="/approvals/"') == 1  # one navigation entry, not one per app

@@ -340,7 +340,7 @@ def approve_schedule(login, shot, contract: str) -> None:
 
     # finance prepared it (activating the contract): no approve control, and a forced POST is refused
     page = login("finance")
-    page.goto("/revenue/approvals/")
+    page.goto("/approvals/")
     row = page.locator("table.rv-queue tbody tr", has_text=summary)
     expect(row).to_contain_text("Fiona Finance")
     expect(row).to_contain_text("Awaiting another approver")
@@ -348,14 +348,14 @@ def approve_schedule(login, shot, contract: str) -> None:
     expect(page.get_by_role("button", name="Approve selected")).to_have_count(0)
     shot("finance-sees-no-approve")
     status = post_without_a_button(
-        page, "/revenue/approvals/", {"ids": str(schedule_request.pk), "action": "approve", "comment": ""}
+        page, "/approvals/", {"ids": str(schedule_request.pk), "action": "approve", "comment": ""}
     )
     assert status == 403
     expect(page.get_by_role("alert")).to_contain_text("Only approvers can decide approval requests.")
     shot("finance-refused")
 
     page = login("approver")
-    page.goto("/revenue/approvals/")
+    page.goto("/approvals/")
     row = page.locator("table.rv-queue tbody tr", has_text=summary)
     row.locator("summary", has_text="Preview schedule").click()
     preview = row.locator(".rv-preview-body")
@@ -363,7 +363,7 @@ def approve_schedule(login, shot, contract: str) -> None:
     expect(preview.locator("tfoot")).to_contain_text("588.00")
     shot("approver-previews-schedule")
     row.get_by_role("button", name="Approve").click()
-    expect(flash(page)).to_contain_text("Approved 1 request.")
+    expect(flash(page)).to_contain_text(f"Approved: {summary}")
     recent = page.locator(".card", has_text="Recently decided")
     expect(recent.locator("tr", has_text=summary)).to_contain_text("Approved")
     expect(recent.locator("tr", has_text=summary)).to_contain_text("by Arthur Approver")
@@ -383,13 +383,13 @@ def reopen_needs_another_approver(login, shot, closed: str) -> None:
     shot("reopen-requested")
 
     reopen = Approval.objects.get(kind="period_reopen", status="pending")
-    page.goto("/compliance/approvals/")
+    page.goto("/approvals/")
     row = page.locator(f"#approval-{reopen.pk}")
     expect(row).to_contain_text(f"Reopen {closed}: Post the late vendor credit into September")
     expect(row).to_contain_text("Awaiting another approver")
     expect(row.get_by_role("button", name="Approve")).to_have_count(0)
     status = post_without_a_button(
-        page, f"/compliance/approvals/{reopen.pk}/decide/", {"action": "approve", "comment": "self"}
+        page, "/approvals/", {"ids": str(reopen.pk), "action": "approve", "comment": "self"}
     )
     assert status == 409
     expect(page.locator("#decide-error")).to_contain_text(
@@ -399,7 +399,7 @@ def reopen_needs_another_approver(login, shot, closed: str) -> None:
     shot("requester-refused-409")
 
     page = login("approver2")
-    page.goto("/compliance/approvals/")
+    page.goto("/approvals/")
     row = page.locator(f"#approval-{reopen.pk}")
     row.locator("textarea[name=comment]").fill("Agreed: credit note CN-77 is dated September")
     shot("second-approver-decides")

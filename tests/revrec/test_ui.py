@@ -26,7 +26,7 @@ def test_every_revenue_page_renders_for_finance(world, ui_for):
     pages = [
         reverse("revenue"),
         reverse("revenue-contract", args=[a.pk]),
-        reverse("revenue-approvals"),
+        reverse("approvals"),
         reverse("revenue-reports"),
         reverse("revenue-report-waterfall") + "?start=2026-01&end=2026-04",
         reverse("revenue-report-deferred") + "?period=2026-03",

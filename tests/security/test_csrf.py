@@ -226,7 +226,6 @@ def _values_for(regex: str, world) -> dict[str, str]:
         "invoices/": (world.ids["invoice"] or [1])[0],
         "billing/runs/": (world.ids["billing_run"] or [1])[0],
         "compliance/exceptions/": (world.ids["exception"] or [1])[0],
-        "compliance/approvals/": (world.ids["approval"] or [1])[0],
         "usage/quarantine/": (world.ids["quarantine"] or [1])[0],
         "billing/webhooks/endpoints/": (world.ids["webhook_endpoint"] or [1])[0],
         "billing/webhooks/deliveries/": (world.ids["webhook_delivery"] or [1])[0],

@@ -1,0 +1,116 @@
+"""The approval queue: one page for every maker-checker request (revenue schedules, contract
+modifications, SSP changes, exception waivers, period reopenings, price overrides…), decided one by one
+or in bulk through ``approval_decide``. The requester gets 409, a non-approver 403, a rejection
+without a comment 400 — shown on the page with what was typed kept. Apps show what approving a
+request of their kind would do through ``register_approval_preview``."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from compliance.approvals import SelfApproval, approval_decide, approval_kinds, approval_previews
+from compliance.models import Approval
+from compliance.views.display import object_link
+from revops.core.ui import require_area
+from revops.errors import DomainError
+from revops.roles import can_decide
+
+PENDING_SHOWN = 500
+
+
+def _decide(request: HttpRequest) -> tuple[list[Approval], list[dict], int]:
+    """Apply the posted decision to the selected requests. Returns (decided, errors, status)."""
+    ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
+    action = request.POST.get("action")
+    comment = (request.POST.get("comment") or "").strip()
+    if action not in ("approve", "reject"):
+        return [], [{"approval": None, "message": "Choose approve or reject."}], 400
+    if not ids:
+        return [], [{"approval": None, "message": "Select at least one request."}], 400
+    if action == "reject" and not comment:
+        message = "Say why you reject it. A comment is required to reject."
+        return [], [{"approval": None, "message": message}], 400
+    done, errors, status = [], [], 200
+    for approval in Approval.objects.filter(pk__in=ids).order_by("id"):
+        try:
+            approval_decide(
+                approval=approval, user=request.user, approve=action == "approve", comment=comment
+            )
+            done.append(approval)
+        except DomainError as exc:
+            errors.append({"approval": approval, "message": exc.detail})
+            if status == 200 or isinstance(exc, SelfApproval):
+                status = exc.status
+    return done, errors, status
+
+
+@login_required
+@require_area("approvals")
+def approval_queue(request: HttpRequest) -> HttpResponse:
+    errors, status = [], 200
+    if request.method == "POST":
+        done, errors, status = _decide(request)
+        verb = "Approved" if request.POST.get("action") == "approve" else "Rejected"
+        if len(done) == 1:
+            messages.success(request, f"{verb}: {done[0].summary}")
+        elif done:
+            messages.success(request, f"{verb} {len(done)} requests.")
+        if not errors:
+            query = request.GET.urlencode()
+            return redirect(reverse("approvals") + (f"?{query}" if query else ""))
+    return render(request, "compliance/approvals.html", _context(request, errors), status=status)
+
+
+def _context(request: HttpRequest, errors: list[dict]) -> dict:
+    kinds = approval_kinds()
+    kind = request.GET.get("kind") or ""
+    pending = Approval.objects.filter(status=Approval.Status.PENDING).select_related("requested_by")
+    if kind:
+        pending = pending.filter(kind=kind)
+    pending = list(pending.order_by("requested_at", "id")[:PENDING_SHOWN])
+    previews = approval_previews(pending)
+    decider = can_decide(request.user)
+    now = timezone.now()
+    posted = set(request.POST.getlist("ids")) if errors else set()
+    posted_comment = request.POST.get("comment", "") if errors else ""
+    rows = []
+    for a in pending:
+        own = a.requested_by_id is not None and a.requested_by_id == request.user.pk
+        payload = a.payload or {}
+        rows.append(
+            {
+                "approval": a,
+                "kind_label": kinds[a.kind].label if a.kind in kinds else a.kind,
+                "own": own,
+                "can_decide": decider and not own,
+                "age_days": (now - a.requested_at).days,
+                "object": object_link(a.object_type, a.object_id),
+                "note": payload.get("comment") or payload.get("reason") or "",
+                "preview": previews.get(a.pk),
+                "payload": payload if a.pk not in previews else None,
+                "selected": str(a.pk) in posted,
+                "comment": posted_comment if str(a.pk) in posted else "",
+            }
+        )
+    recent = (
+        Approval.objects.exclude(status=Approval.Status.PENDING)
+        .select_related("requested_by", "decided_by")
+        .order_by("-decided_at", "-id")[:15]
+    )
+    return {
+        "rows": rows,
+        "errors": errors,
+        "decider": decider,
+        "can_bulk": sum(1 for r in rows if r["can_decide"]) > 1,
+        "kinds": sorted(((k, h.label) for k, h in kinds.items()), key=lambda x: x[1]),
+        "kind": kind,
+        "recent": [
+            {"approval": a, "kind_label": kinds[a.kind].label if a.kind in kinds else a.kind} for a in recent
+        ],
+        "posted_comment": posted_comment if len(posted) > 1 else "",
+    }
