@@ -178,15 +178,21 @@ def reverse(entry: JournalEntry, *, day: date, memo: str, source_key: str) -> Jo
     )
 
 
-def balances_by_obligation(role: str, obligation_ids) -> dict[int, Decimal]:
-    """Debit-minus-credit balance of an account role per PO."""
+def entry_date(day: date) -> date:
+    """The date an entry for ``day`` gets: the day itself, or the first day of the open period it is
+    moved into when its own period is closed (see :func:`post`)."""
+    period, correction_for = posting_period(day)
+    return _first_day(period) if correction_for else day
+
+
+def balances_by_obligation(role: str, obligation_ids, *, through: date | None = None) -> dict[int, Decimal]:
+    """Debit-minus-credit balance of an account role per PO (of entries dated up to ``through``)."""
     from django.db.models import Sum
 
-    rows = (
-        JournalLine.objects.filter(account__role=role, obligation_id__in=list(obligation_ids))
-        .values("obligation_id")
-        .annotate(d=Sum("debit"), c=Sum("credit"))
-    )
+    lines = JournalLine.objects.filter(account__role=role, obligation_id__in=list(obligation_ids))
+    if through is not None:
+        lines = lines.filter(entry__date__lte=through)
+    rows = lines.values("obligation_id").annotate(d=Sum("debit"), c=Sum("credit"))
     out: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for row in rows:
         out[row["obligation_id"]] = stored_sum(row["d"]) - stored_sum(row["c"])

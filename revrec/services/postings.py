@@ -21,7 +21,15 @@ from revrec.models import (
     RevenueSchedule,
     ScheduleLine,
 )
-from revrec.services.ledger import Draft, account, balances_by_obligation, post, revenue_account, reverse
+from revrec.services.ledger import (
+    Draft,
+    account,
+    balances_by_obligation,
+    entry_date,
+    post,
+    revenue_account,
+    reverse,
+)
 from revrec.services.obligations import obligation_for_invoice_line
 from revrec.services.periods import last_day, period_bounds, posting_period
 
@@ -43,7 +51,8 @@ def post_invoice(invoice: Invoice) -> JournalEntry | None:
     invoice = Invoice.objects.select_related("contract", "customer").get(pk=invoice.pk)
     contract = invoice.contract
     obligations = _obligations(contract)
-    unbilled = balances_by_obligation("unbilled", [po.pk for po in obligations])
+    day = entry_date(invoice.issue_date)
+    unbilled = balances_by_obligation("unbilled", [po.pk for po in obligations], through=day)
     draft = Draft()
     draft.dr(account("ar"), invoice.total, contract=contract, memo=f"Invoice {invoice.number}")
     draft.dr(account("credits"), invoice.credits_applied, contract=contract, memo="Prepaid credits applied")
@@ -59,7 +68,7 @@ def post_invoice(invoice: Invoice) -> JournalEntry | None:
             draft.cr(account("deferred"), amount - to_unbilled, **kw)
         else:
             draft.cr(account("deferred"), amount, **kw)
-    return post(
+    entry = post(
         draft=draft,
         day=invoice.issue_date,
         source=JournalEntry.Source.INVOICE,
@@ -70,6 +79,9 @@ def post_invoice(invoice: Invoice) -> JournalEntry | None:
         currency=invoice.currency,
         contract=contract,
     )
+    if entry is not None:
+        net_out_of_order(entry, obligations)
+    return entry
 
 
 def post_invoice_void(invoice: Invoice, *, day: date) -> JournalEntry | None:
@@ -206,7 +218,7 @@ def recognize_contract_period(*, contract, period: str) -> JournalEntry | None:
     _start, end = period_bounds(period)
     obligations = _obligations(contract)
     pos = {po.pk: po for po in obligations}
-    deferred = balances_by_obligation("deferred", list(pos))
+    deferred = balances_by_obligation("deferred", list(pos), through=entry_date(last_day(period)))
     draft = Draft()
     schedule_lines = list(
         ScheduleLine.objects.filter(
@@ -254,12 +266,57 @@ def recognize_contract_period(*, contract, period: str) -> JournalEntry | None:
     )
     if entry is None and draft.lines:
         return None
+    if entry is not None:
+        net_out_of_order(entry, obligations)
     marker = entry or _zero_entry(contract, period, key)
     ScheduleLine.objects.filter(pk__in=[sl.pk for sl in schedule_lines]).update(posted_entry=marker)
     RecognizedUsage.objects.bulk_create(
         [RecognizedUsage(invoice_line=ln, entry=marker) for ln in usage_lines]
     )
     return entry
+
+
+def net_out_of_order(entry: JournalEntry, obligations: list[PerformanceObligation]) -> JournalEntry | None:
+    """Keep each obligation's contract position on one side at every date.
+
+    Invoices and recognition split against the deferred / unbilled balances as of their own date. When
+    an entry is dated before others already posted (March's revenue run after April's invoices, an
+    invoice finalized after its period's run), those later entries were split without it, and from
+    their date on the obligation can carry both a deferred (credit) and an unbilled (debit) balance.
+    One correction entry, dated at the first later posting, nets them: Dr deferred, Cr unbilled."""
+    ids = [po.pk for po in obligations]
+    later = (
+        JournalLine.objects.filter(
+            obligation_id__in=ids, account__role__in=["deferred", "unbilled"], entry__date__gt=entry.date
+        )
+        .exclude(entry=entry)
+        .order_by("entry__date")
+        .values_list("entry__date", flat=True)
+        .first()
+    )
+    if later is None:
+        return None
+    deferred = balances_by_obligation("deferred", ids)
+    unbilled = balances_by_obligation("unbilled", ids)
+    draft = Draft()
+    for po in obligations:
+        amount = min(-deferred[po.pk], unbilled[po.pk])
+        if amount > 0:
+            kw = {"contract": entry.contract, "obligation": po, "product": po.product}
+            memo = f"{po.key}: contract liability and asset netted"
+            draft.dr(account("deferred"), amount, memo=memo, **kw)
+            draft.cr(account("unbilled"), amount, memo=memo, **kw)
+    return post(
+        draft=draft,
+        day=later,
+        source=JournalEntry.Source.CORRECTION,
+        source_type="revrec.journalentry",
+        source_id=entry.pk,
+        source_key=f"net:{entry.pk}",
+        memo=f"Contract asset/liability netted after an earlier-dated posting ({entry.memo})",
+        currency=entry.currency,
+        contract=entry.contract,
+    )
 
 
 def _zero_entry(contract, period: str, key: str) -> JournalEntry:

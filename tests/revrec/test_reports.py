@@ -179,16 +179,15 @@ def test_unbilled_receivables_per_obligation_with_age(world):
     # At the end of February everything recognized had been billed.
     assert world["finance"].get("/api/v1/reports/unbilled?period=2026-02").json()["results"] == []
     # End of January: platform (101.92 recognized, 100.00 billed) and January usage (billed in February)
-    # are unbilled. The January revenue run was posted after the February invoice and drew on its
-    # deferred revenue, so the 1200 account alone shows 0.00; net of deferred it still ties.
+    # are unbilled. The January revenue run was posted after the February invoice: it splits against
+    # the balances as of 31 January (so the 1200 account shows the 6.92 then) and a correction dated at
+    # the February invoice nets that invoice's deferred revenue against it from then on.
     jan = world["finance"].get("/api/v1/reports/unbilled?period=2026-01").json()
     assert {r["performance_obligation"]: r["amount"] for r in jan["results"]} == {
         "platform": "1.92",
         "platform-usage": "5.00",
     }
-    assert (
-        jan["ties"] is True and jan["matches_unbilled_account"] is False and jan["ledger_balance"] == "0.00"
-    )
+    assert jan["ties"] is True and jan["matches_unbilled_account"] is True and jan["ledger_balance"] == "6.92"
     assert jan["net"] == jan["ledger_net"] == "-3491.26"
 
 
@@ -310,3 +309,21 @@ def test_reports_need_a_role_and_auditors_can_read(world, api_for, client):
     assert client.get("/api/v1/reports/rpo").status_code == 401
     auditor = api_for("auditor")
     assert auditor.get(f"/api/v1/reports/rpo?as_of={date(2026, 3, 31).isoformat()}").status_code == 200
+
+
+def test_no_obligation_is_both_a_contract_asset_and_a_liability_on_any_date(world):
+    """Whatever order invoices and revenue runs were posted in, at every date an obligation's position
+    sits on one side: deferred revenue (credit) or unbilled receivable (debit), never both."""
+    from revrec.services.ledger import balances_by_obligation
+
+    lines = JournalLine.objects.filter(account__role__in=["deferred", "unbilled"], obligation__isnull=False)
+    ids = sorted(set(lines.values_list("obligation_id", flat=True)))
+    dates = sorted(set(lines.values_list("entry__date", flat=True)))
+    assert ids and len(dates) > 3
+    corrections = JournalLine.objects.filter(entry__source="correction", entry__source_key__startswith="net:")
+    assert corrections.exists()  # this world posts a revenue run after a later invoice
+    for day in dates:
+        deferred = balances_by_obligation("deferred", ids, through=day)
+        unbilled = balances_by_obligation("unbilled", ids, through=day)
+        both = [po for po in ids if -deferred[po] > 0 and unbilled[po] > 0]
+        assert not both, (day, {po: (deferred[po], unbilled[po]) for po in both})
