@@ -7,12 +7,15 @@ the unique constraint on it is what makes a second invoice for the same period i
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Sum
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from billing.contracts.terms import (
@@ -22,7 +25,7 @@ from billing.contracts.terms import (
     plan_interval,
     plan_versions_for_line,
 )
-from billing.invoicing.usage_source import SqlUsage
+from billing.invoicing.usage_source import PreparedUsage, RecordingUsage, SqlUsage
 from billing.models import (
     BillingClaim,
     Charge,
@@ -46,7 +49,7 @@ from billing.pricing import (
 from billing.rating import apply_discount
 from billing.schedule import FEE_ADVANCE, FEE_ARREARS, ONE_TIME, USAGE, DueItem, due_items
 from billing.usage.aggregation import usage_watermark
-from compliance.audit import audit_record
+from compliance.audit import audit_record, audit_record_many
 from revops.contracts.models import Contract, ContractLine
 from revops.contracts.services.customers import default_legal_entity
 from revops.errors import Conflict
@@ -146,6 +149,73 @@ def _metered_codes(versions: Sequence[VersionDef]) -> list[str]:
     return sorted({c.code for v in versions for c in v.charges if c.meter is not None})
 
 
+def _rating_inputs(*, contract: Contract, line: ContractLine, item: DueItem):
+    """(versions, version ids, charge codes, quantities, version policy) of a fee or usage item."""
+    if line.plan_id is None:
+        charge = ChargeDef(
+            code=line.key,
+            model="standard",
+            name=line.product.name,
+            product=line.product.code,
+            properties={"unit_amount": str(line.unit_price or ZERO)},
+        )
+        versions = [
+            VersionDef(
+                plan="",
+                number=0,
+                effective_from=contract.start_date,
+                currency=contract.currency,
+                charges=(charge,),
+            )
+        ]
+        return versions, {}, [line.key], {line.key: line.quantity}, "on_effective_date"
+    versions = plan_versions_for_line(line)
+    codes = (
+        _fee_codes(versions, "in_advance" if item.kind == FEE_ADVANCE else "in_arrears")
+        if item.kind in (FEE_ADVANCE, FEE_ARREARS)
+        else _metered_codes(versions)
+    )
+    quantities = {code: line.quantity for code in codes}
+    return versions, _version_ids(line.plan_id), codes, quantities, line.plan.version_policy
+
+
+def _rate_item(versions, *, contract: Contract, item: DueItem, usage, codes, quantities, policy):
+    return rate_period(
+        versions,
+        start=item.period.start,
+        end=item.period.end,
+        tz_name=contract.customer.timezone or "UTC",
+        usage=usage,
+        policy=policy,
+        pinned_on=contract.start_date,
+        quantities=quantities,
+        charges=codes,
+        period=(item.full.start, item.full.end),
+        true_up=False,
+    )
+
+
+def usage_questions(*, contract: Contract, line: ContractLine, item: DueItem) -> list[tuple]:
+    """The usage aggregates pricing ``item`` will ask for, as (customer_id, meter, match, exclude,
+    start, end): found by pricing it once against a :class:`RecordingUsage` (pure, no query)."""
+    if item.kind != USAGE or line.plan_id is None:
+        return []
+    versions, _ids, codes, quantities, policy = _rating_inputs(contract=contract, line=line, item=item)
+    if not codes:
+        return []
+    recorder = RecordingUsage()
+    _rate_item(
+        versions,
+        contract=contract,
+        item=item,
+        usage=recorder,
+        codes=codes,
+        quantities=quantities,
+        policy=policy,
+    )
+    return [(contract.customer_id, *asked) for asked in recorder.asked]
+
+
 def lines_for_item(
     *,
     invoice: Invoice,
@@ -154,8 +224,10 @@ def lines_for_item(
     item: DueItem,
     watermark: datetime,
     position: int,
+    usage: SqlUsage | None = None,
 ) -> list[InvoiceLine]:
-    """The invoice lines of one due item, priced by the pure engine."""
+    """The invoice lines of one due item, priced by the pure engine. ``usage``: where a usage item's
+    events are read (default: :class:`SqlUsage` queries for the contract's customer)."""
     tz = contract.customer.timezone or "UTC"
     if item.kind == ONE_TIME:
         amount = line.amount if line.amount is not None else (line.unit_price or ZERO) * line.quantity
@@ -178,51 +250,21 @@ def lines_for_item(
                 breakdown=[{"description": "One-time amount", "amount": str(amount)}],
             )
         ]
-    if line.plan_id is None:
-        charge = ChargeDef(
-            code=line.key,
-            model="standard",
-            name=line.product.name,
-            product=line.product.code,
-            properties={"unit_amount": str(line.unit_price or ZERO)},
-        )
-        versions = [
-            VersionDef(
-                plan="",
-                number=0,
-                effective_from=contract.start_date,
-                currency=contract.currency,
-                charges=(charge,),
-            )
-        ]
-        quantities = {line.key: line.quantity}
-        codes = [line.key]
-        version_ids: dict = {}
-    else:
-        versions = plan_versions_for_line(line)
-        version_ids = _version_ids(line.plan_id)
-        codes = (
-            _fee_codes(versions, "in_advance" if item.kind == FEE_ADVANCE else "in_arrears")
-            if item.kind in (FEE_ADVANCE, FEE_ARREARS)
-            else _metered_codes(versions)
-        )
-        quantities = {code: line.quantity for code in codes}
+    versions, version_ids, codes, quantities, policy = _rating_inputs(contract=contract, line=line, item=item)
     charges = _charges_by_code(versions)
-    policy = line.plan.version_policy if line.plan_id else "on_effective_date"
-    usage = SqlUsage(contract.customer, received_through=watermark) if item.kind == USAGE else None
+    if item.kind != USAGE:
+        usage = None
+    elif usage is None:
+        usage = SqlUsage(contract.customer, received_through=watermark)
     drafts = (
-        rate_period(
+        _rate_item(
             versions,
-            start=item.period.start,
-            end=item.period.end,
-            tz_name=tz,
+            contract=contract,
+            item=item,
             usage=usage or InMemoryUsage([]),
-            policy=policy,
-            pinned_on=contract.start_date,
+            codes=codes,
             quantities=quantities,
-            charges=codes,
-            period=(item.full.start, item.full.end),
-            true_up=False,
+            policy=policy,
         )
         if codes
         else []
@@ -304,11 +346,14 @@ def _true_up(versions, usage_drafts, *, line, item, policy, contract) -> LineDra
 
 
 def late_usage_adjustments(
-    *, invoice: Invoice, contract: Contract, watermark: datetime, position: int
+    *, invoice: Invoice, contract: Contract, watermark: datetime, position: int, has_final: bool | None = None
 ) -> list[InvoiceLine]:
     """Usage received after an invoice was finalized: re-rate the original line's window with every
-    event received up to ``watermark`` and bill the difference as an adjustment on this invoice."""
-    if not Invoice.objects.filter(contract=contract, status__in=FINAL_STATUSES).exists():
+    event received up to ``watermark`` and bill the difference as an adjustment on this invoice.
+    ``has_final``: whether the contract has a finalized (or paid) invoice, when the caller knows."""
+    if has_final is None:
+        has_final = Invoice.objects.filter(contract=contract, status__in=FINAL_STATUSES).exists()
+    if not has_final:
         return []  # nothing finalized yet, so nothing to adjust: skip the wider query below
     originals = (
         InvoiceLine.objects.filter(
@@ -403,28 +448,35 @@ def late_usage_adjustments(
 
 
 def coupon_lines(
-    *, invoice: Invoice, contract: Contract, lines: Sequence[InvoiceLine], position: int
+    *,
+    invoice: Invoice,
+    contract: Contract,
+    lines: Sequence[InvoiceLine],
+    position: int,
+    redemptions: Sequence[CouponRedemption] | None = None,
 ) -> list[InvoiceLine]:
+    """Discount lines of the contract's coupons. ``redemptions``: the contract's redemptions (with
+    their coupon), when the caller loaded them; those applied after the billing date are ignored."""
     base = sum((ln.amount for ln in lines if ln.kind != InvoiceLine.Kind.DISCOUNT), ZERO)
     out = []
-    for redemption in CouponRedemption.objects.filter(
-        contract=contract, applied_from__lte=invoice.billing_date
-    ).select_related("coupon"):
+    if redemptions is None:
+        redemptions = CouponRedemption.objects.filter(
+            contract=contract, applied_from__lte=invoice.billing_date
+        ).select_related("coupon")
+    for redemption in redemptions:
+        if redemption.applied_from > invoice.billing_date:
+            continue
         coupon = redemption.coupon
         if not coupon.active or base <= 0:
             continue
         if coupon.kind == coupon.Kind.FIXED and coupon.currency != contract.currency:
             continue
-        used = (
-            InvoiceLine.objects.filter(
-                invoice__contract=contract, kind=InvoiceLine.Kind.DISCOUNT, charge_code=coupon.code
-            )
-            .exclude(invoice=invoice)
-            .exclude(invoice__status=Invoice.Status.VOID)
-            .values("invoice")
-            .distinct()
-            .count()
+        previous = InvoiceLine.objects.filter(
+            invoice__contract=contract, kind=InvoiceLine.Kind.DISCOUNT, charge_code=coupon.code
         )
+        if invoice.pk is not None:  # a new invoice (not saved yet) has no discount of its own
+            previous = previous.exclude(invoice=invoice)
+        used = previous.exclude(invoice__status=Invoice.Status.VOID).values("invoice").distinct().count()
         limit = {"once": 1, "repeating": coupon.duration_periods or 0, "forever": None}[coupon.duration]
         if limit is not None and used >= limit:
             continue
@@ -457,7 +509,12 @@ def coupon_lines(
 
 def recompute_totals(invoice: Invoice, lines: Sequence[InvoiceLine] | None = None) -> None:
     """Totals from the invoice's lines (``lines``: all of them, when the caller already has them)."""
-    lines = list(invoice.lines.all()) if lines is None else list(lines)
+    _set_totals(invoice, list(invoice.lines.all()) if lines is None else list(lines))
+    invoice.save()
+
+
+def _set_totals(invoice: Invoice, lines: list[InvoiceLine]) -> None:
+    """Totals from all of the invoice's lines, set on the instance (not saved)."""
     subtotal = sum((ln.amount for ln in lines), ZERO)
     taxable = sum((ln.amount for ln in lines if ln.taxable), ZERO)
     invoice.discount = -sum((ln.amount for ln in lines if ln.kind == InvoiceLine.Kind.DISCOUNT), ZERO)
@@ -468,7 +525,6 @@ def recompute_totals(invoice: Invoice, lines: Sequence[InvoiceLine] | None = Non
     if lines:
         invoice.period_start = min(ln.service_start for ln in lines)
         invoice.period_end = max(ln.service_end for ln in lines)
-    invoice.save()
 
 
 # --- the service -----------------------------------------------------------------------------------
@@ -504,36 +560,123 @@ def invoice_build(
     """Create the draft invoice of ``contract`` for ``billing_date`` with every item due on that date
     that no invoice has claimed yet, plus pending prorations and late-usage adjustments. Returns
     None when there is nothing to bill. Safe to call twice: the second call finds everything claimed."""
-    with catalog_memo():
-        return _invoice_build(
-            contract_id=contract_id, billing_date=billing_date, run=run, now=now, actor=actor
-        )
+    return invoices_build([(contract_id, billing_date)], run=run, now=now, actor=actor)[
+        (contract_id, billing_date)
+    ]
 
 
-def _invoice_build(
-    *, contract_id: int, billing_date: date, run, now: datetime | None, actor
-) -> Invoice | None:
-    contract = (
-        Contract.objects.select_for_update(of=("self",))
+Request = tuple[int, date]  # (contract id, billing date)
+
+
+@dataclass
+class BuildContext:
+    """What the invoices of a set of contracts need, read with one query per kind of record for all of
+    them, AFTER their rows are locked: nothing read here can be billed by anyone else before the
+    caller's transaction ends (every invoice build locks its contract first)."""
+
+    watermark: datetime
+    contracts: dict[int, Contract]
+    lines: dict[int, list[ContractLine]]
+    claimed: dict[int, set[tuple]]
+    pending: dict[int, list[PendingCharge]]  # unbilled, up to the latest billing date requested
+    existing: dict[Request, Invoice]
+    finalized: set[int]  # contracts with a finalized or paid invoice (late usage is possible)
+    redemptions: dict[int, list[CouponRedemption]]
+    usage: PreparedUsage
+
+
+def build_context(requests: Sequence[Request], *, watermark: datetime) -> BuildContext:
+    """Lock the requested contracts (one statement, in id order: two batches wait for each other
+    instead of deadlocking) and load everything their invoices read."""
+    ids = sorted({contract_id for contract_id, _ in requests})
+    dates = sorted({billing_date for _, billing_date in requests})
+    contracts = {
+        c.pk: c
+        for c in Contract.objects.select_for_update(of=("self",))
         .select_related("customer", "customer__legal_entity")
-        .get(pk=contract_id)
+        .filter(pk__in=ids)
+        .order_by("pk")
+    }
+    lines: dict[int, list[ContractLine]] = defaultdict(list)
+    for line in ContractLine.objects.filter(contract_id__in=ids).select_related("plan", "product"):
+        lines[line.contract_id].append(line)
+    claimed: dict[int, set[tuple]] = defaultdict(set)
+    for contract_id, *claim in BillingClaim.objects.filter(contract_line__contract_id__in=ids).values_list(
+        "contract_line__contract_id", "contract_line_id", "period_start", "kind"
+    ):
+        claimed[contract_id].add(tuple(claim))
+    pending: dict[int, list[PendingCharge]] = defaultdict(list)
+    for charge in (
+        PendingCharge.objects.select_for_update(of=("self",))
+        .select_related("contract_line", "contract_line__product")
+        .filter(contract_id__in=ids, invoice_line__isnull=True, service_start__lte=dates[-1])
+    ):
+        pending[charge.contract_id].append(charge)
+    existing = {
+        (invoice.contract_id, invoice.billing_date): invoice
+        for invoice in Invoice.objects.select_for_update().filter(contract_id__in=ids, billing_date__in=dates)
+    }
+    finalized = set(
+        Invoice.objects.filter(contract_id__in=ids, status__in=FINAL_STATUSES)
+        .values_list("contract_id", flat=True)
+        .distinct()
     )
+    redemptions: dict[int, list[CouponRedemption]] = defaultdict(list)
+    for redemption in CouponRedemption.objects.filter(
+        contract_id__in=ids, applied_from__lte=dates[-1]
+    ).select_related("coupon"):
+        redemptions[redemption.contract_id].append(redemption)
+    return BuildContext(
+        watermark=watermark,
+        contracts=contracts,
+        lines=lines,
+        claimed=claimed,
+        pending=pending,
+        existing=existing,
+        finalized=finalized,
+        redemptions=redemptions,
+        usage=PreparedUsage(received_through=watermark),
+    )
+
+
+@dataclass
+class _Due:
+    """What one (contract, billing date) has to bill, before pricing."""
+
+    contract: Contract
+    billing_date: date
+    items: list[DueItem]
+    pending: list[PendingCharge]
+    existing: Invoice | None
+
+
+@dataclass
+class InvoiceDraft:
+    """One invoice priced in memory, written by :func:`write_drafts`."""
+
+    invoice: Invoice  # new (not saved) or the existing draft, totals set
+    topped_up: bool  # an existing draft gets the new lines
+    claims: list[BillingClaim]
+    lines: list[InvoiceLine]  # new lines, discounts included, in position order
+    consumed: list[tuple[PendingCharge, InvoiceLine]]  # pending charges and their proration lines
+    changes: dict  # the audit event's
+
+
+def _due(ctx: BuildContext, contract_id: int, billing_date: date) -> _Due | None:
+    contract = ctx.contracts.get(contract_id)
+    if contract is None:
+        raise Contract.DoesNotExist(f"Contract {contract_id} does not exist.")
     if contract.status not in BILLABLE_CONTRACT_STATUSES:
         return None
-    contract_lines = list(contract.lines.select_related("plan", "product"))
     items = [
         i
-        for i in contract_due_items(contract, as_of=billing_date, lines=contract_lines)
+        for i in contract_due_items(
+            contract, as_of=billing_date, lines=ctx.lines[contract_id], claimed=ctx.claimed[contract_id]
+        )
         if i.billing_date == billing_date
     ]
-    pending = list(
-        PendingCharge.objects.select_for_update().filter(
-            contract=contract, invoice_line__isnull=True, service_start__lte=billing_date
-        )
-    )
-    existing = (
-        Invoice.objects.select_for_update().filter(contract=contract, billing_date=billing_date).first()
-    )
+    pending = [c for c in ctx.pending[contract_id] if c.service_start <= billing_date]
+    existing = ctx.existing.get((contract_id, billing_date))
     if existing is not None and existing.status != Invoice.Status.DRAFT:
         if items or pending:
             raise Conflict(
@@ -541,16 +684,30 @@ def _invoice_build(
                 "new items for that date need a new billing date (run billing again later)."
             )
         return None
-    watermark = usage_watermark(now)
+    return _Due(contract, billing_date, items, pending, existing)
+
+
+def _draft(ctx: BuildContext, due: _Due, *, run) -> InvoiceDraft | None:
+    contract, billing_date, items, pending, existing = (
+        due.contract,
+        due.billing_date,
+        due.items,
+        due.pending,
+        due.existing,
+    )
+    watermark = ctx.watermark
+    has_final = contract.pk in ctx.finalized
     if not items and not pending and existing is None:
         probe = Invoice(contract=contract, customer=contract.customer, billing_date=billing_date)
-        if not late_usage_adjustments(invoice=probe, contract=contract, watermark=watermark, position=0):
+        if not late_usage_adjustments(
+            invoice=probe, contract=contract, watermark=watermark, position=0, has_final=has_final
+        ):
             return None
     customer = contract.customer
-    invoice = existing or Invoice.objects.create(
+    invoice = existing or Invoice(
         customer=customer,
         contract=contract,
-        legal_entity=customer.legal_entity or default_legal_entity(),
+        legal_entity=customer.legal_entity or catalog_read(("legal_entity",), default_legal_entity),
         currency=contract.currency,
         billing_date=billing_date,
         period_start=billing_date,
@@ -559,84 +716,182 @@ def _invoice_build(
         usage_watermark=watermark,
         tax_rate=customer.tax_rate,
     )
-    lines_by_id = {line.pk: line for line in contract_lines}
-    new_lines: list[InvoiceLine] = []
-    position = invoice.lines.count() if existing is not None else 0
-    BillingClaim.objects.bulk_create(
-        [
-            BillingClaim(
-                contract_line_id=item.line_id,
-                period_start=item.period.start,
-                period_end=item.period.end,
-                kind=item.kind,
-                invoice=invoice,
-            )
-            for item in items
-        ]
-    )
-    for item in items:
-        built = lines_for_item(
+    lines_by_id = {line.pk: line for line in ctx.lines[contract.pk]}
+    kept = [] if existing is None else list(existing.lines.all())  # before new lines: position below
+    position = len(kept)
+    claims = [
+        BillingClaim(
+            contract_line_id=item.line_id,
+            period_start=item.period.start,
+            period_end=item.period.end,
+            kind=item.kind,
             invoice=invoice,
-            contract=contract,
-            line=lines_by_id[item.line_id],
-            item=item,
-            watermark=watermark,
-            position=position + len(new_lines),
         )
-        new_lines.extend(built)
-    for charge in pending:
-        new_lines.append(
-            InvoiceLine(
+        for item in items
+    ]
+    usage = ctx.usage.source(customer)
+    new_lines: list[InvoiceLine] = []
+    for item in items:
+        new_lines.extend(
+            lines_for_item(
                 invoice=invoice,
-                contract_line=charge.contract_line,
-                kind=InvoiceLine.Kind.PRORATION,
-                product=charge.contract_line.product if charge.contract_line else None,
-                charge_code=charge.kind,
-                description=charge.description,
-                quantity=Decimal(1),
-                amount=charge.amount,
-                exact_amount=charge.exact_amount,
-                service_start=charge.service_start,
-                service_end=charge.service_end,
+                contract=contract,
+                line=lines_by_id[item.line_id],
+                item=item,
+                watermark=watermark,
                 position=position + len(new_lines),
-                breakdown=[
-                    {"description": charge.description, "amount": str(charge.exact_amount or charge.amount)}
-                ],
+                usage=usage,
             )
         )
+    consumed = []
+    for charge in pending:
+        record = InvoiceLine(
+            invoice=invoice,
+            contract_line=charge.contract_line,
+            kind=InvoiceLine.Kind.PRORATION,
+            product=charge.contract_line.product if charge.contract_line else None,
+            charge_code=charge.kind,
+            description=charge.description,
+            quantity=Decimal(1),
+            amount=charge.amount,
+            exact_amount=charge.exact_amount,
+            service_start=charge.service_start,
+            service_end=charge.service_end,
+            position=position + len(new_lines),
+            breakdown=[
+                {"description": charge.description, "amount": str(charge.exact_amount or charge.amount)}
+            ],
+        )
+        new_lines.append(record)
+        consumed.append((charge, record))
     new_lines.extend(
         late_usage_adjustments(
-            invoice=invoice, contract=contract, watermark=watermark, position=position + len(new_lines)
+            invoice=invoice,
+            contract=contract,
+            watermark=watermark,
+            position=position + len(new_lines),
+            has_final=has_final,
         )
     )
-    saved = InvoiceLine.objects.bulk_create(new_lines)
-    prorations = [ln for ln in saved if ln.kind == InvoiceLine.Kind.PRORATION]
-    for charge, record in zip(pending, prorations, strict=True):
-        charge.invoice_line = record
-        charge.save(update_fields=["invoice_line"])
-    if existing is not None:
-        InvoiceLine.objects.filter(invoice=invoice, kind=InvoiceLine.Kind.DISCOUNT).delete()
-        current = list(invoice.lines.all())
-    else:  # a new invoice: its lines are the ones just saved
-        current = list(saved)
-    discounts = coupon_lines(invoice=invoice, contract=contract, lines=current, position=len(current))
-    InvoiceLine.objects.bulk_create(discounts)
-    invoice.usage_watermark = watermark
-    recompute_totals(invoice, lines=[*current, *discounts])
-    audit_record(
-        actor=actor or "billing",
-        action="invoice.drafted" if existing is None else "invoice.topped_up",
-        obj=invoice,
-        changes={
-            "contract": contract.number,
-            "billing_date": billing_date,
-            "items": [f"{i.kind}:{i.line_id}:{i.period.start}" for i in items],
-            "lines": len(new_lines),
-            "subtotal": invoice.subtotal,
-            "total": invoice.total,
-        },
+    # A top-up replaces the draft's discounts (recomputed on everything below).
+    current = [ln for ln in kept if ln.kind != InvoiceLine.Kind.DISCOUNT] + new_lines
+    discounts = coupon_lines(
+        invoice=invoice,
+        contract=contract,
+        lines=current,
+        position=len(current),
+        redemptions=ctx.redemptions[contract.pk],
     )
-    return invoice
+    invoice.usage_watermark = watermark
+    _set_totals(invoice, [*current, *discounts])
+    changes = {
+        "contract": contract.number,
+        "billing_date": billing_date,
+        "items": [f"{i.kind}:{i.line_id}:{i.period.start}" for i in items],
+        "lines": len(new_lines),
+        "subtotal": invoice.subtotal,
+        "total": invoice.total,
+    }
+    return InvoiceDraft(invoice, existing is not None, claims, [*new_lines, *discounts], consumed, changes)
+
+
+def write_drafts(drafts: Sequence[InvoiceDraft], *, actor=None) -> None:
+    """Write priced invoices with one statement per table for all of them (invoices, claims, lines,
+    pending charges, audit events). Must run in the transaction that locked their contracts."""
+    if not drafts:
+        return
+    topped_up = [d.invoice for d in drafts if d.topped_up]
+    if topped_up:
+        InvoiceLine.objects.filter(invoice__in=topped_up, kind=InvoiceLine.Kind.DISCOUNT).delete()
+        for invoice in topped_up:
+            invoice.save()
+    Invoice.objects.bulk_create([d.invoice for d in drafts if not d.topped_up])
+    BillingClaim.objects.bulk_create([claim for d in drafts for claim in d.claims])
+    InvoiceLine.objects.bulk_create([line for d in drafts for line in d.lines])
+    consumed = []
+    for d in drafts:
+        for charge, record in d.consumed:
+            charge.invoice_line = record
+            consumed.append(charge)
+    if consumed:
+        PendingCharge.objects.bulk_update(consumed, ["invoice_line"])
+    audit_record_many(
+        [
+            {
+                "actor": actor or "billing",
+                "action": "invoice.topped_up" if d.topped_up else "invoice.drafted",
+                "obj": d.invoice,
+                "changes": d.changes,
+            }
+            for d in drafts
+        ]
+    )
+
+
+def invoices_build(
+    requests: Sequence[Request],
+    *,
+    run=None,
+    now: datetime | None = None,
+    actor=None,
+    errors: dict[Request, Exception] | None = None,
+) -> dict[Request, Invoice | None]:
+    """:func:`invoice_build` for several (contract, billing date) requests, at most one per contract,
+    inside the caller's transaction: the contracts are locked and read with one query per kind of
+    record, the usage of all of them is aggregated and fingerprinted with one query per meter and
+    filter group, every invoice is priced in memory, then all are written with one statement per
+    table. Returns each request's invoice (None: nothing to bill).
+
+    With ``errors``, a request whose pricing raises is left out and its exception stored there (the
+    others are built); a database error always propagates — the transaction can no longer be used, so
+    the caller rolls back (to a savepoint) and builds the requests one at a time."""
+    if len({contract_id for contract_id, _ in requests}) != len(requests):
+        raise ValueError("invoices_build takes at most one billing date per contract.")
+    if not connection.in_atomic_block:
+        raise TransactionManagementError("invoices_build must run inside a transaction.")
+    results: dict[Request, Invoice | None] = dict.fromkeys(requests)
+    if not requests:
+        return results
+
+    def guarded(request: Request, compute):
+        if errors is None:
+            return compute()
+        try:
+            return compute()
+        except DatabaseError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the caller parks the request with its message
+            errors[request] = exc
+            return None
+
+    with catalog_memo():
+        ctx = build_context(requests, watermark=usage_watermark(now))
+        dues: dict[Request, _Due] = {}
+        for request in requests:
+            due = guarded(request, lambda r=request: _due(ctx, *r))
+            if due is not None:
+                dues[request] = due
+        questions: list[tuple] = []
+        for due in dues.values():
+            lines_by_id = {line.pk: line for line in ctx.lines[due.contract.pk]}
+            for item in due.items:
+                try:
+                    questions.extend(
+                        usage_questions(contract=due.contract, line=lines_by_id[item.line_id], item=item)
+                    )
+                except DatabaseError:
+                    raise
+                except Exception:  # noqa: BLE001, S110 - not prepared: the pricing below reports it
+                    pass
+        ctx.usage.prefetch(questions)
+        drafts = []
+        for request, due in dues.items():
+            draft = guarded(request, lambda d=due: _draft(ctx, d, run=run))
+            if draft is not None:
+                drafts.append(draft)
+                results[request] = draft.invoice
+        write_drafts(drafts, actor=actor)
+    return results
 
 
 @transaction.atomic

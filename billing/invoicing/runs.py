@@ -1,9 +1,21 @@
 """Billing runs: plan the work items, let workers claim them, finish the run.
 
-No chords: every worker loops "claim one pending item with SELECT … FOR UPDATE SKIP LOCKED, build
-its invoice, mark it done" inside ONE transaction per item, so a killed worker leaves the item
-pending (its transaction rolls back) and any worker — or the same run started again — finishes it.
-A failing contract is parked with its error and does not stop the others."""
+No chords: every worker loops "claim a batch of up to BATCH_SIZE pending items with SELECT … FOR
+UPDATE SKIP LOCKED, build their invoices, mark them done" inside ONE transaction per batch, so a
+killed worker leaves its batch's items pending (the transaction rolls back: none of their invoices,
+claims or audit events was committed) and any worker — or the same run started again — finishes
+them; nothing committed is lost and nothing is billed twice (the claims, and each contract's row
+lock, see to that across runs).
+
+Why one transaction per batch rather than per invoice: the batch's contracts are locked and read,
+their usage aggregated and fingerprinted, and their invoices, claims, lines, audit events, items and
+the job's progress written with a few statements for the whole batch (see
+``billing.invoicing.build.invoices_build``), and it commits once — per invoice that is about a
+twentieth of the statements and CPU of a transaction per invoice. The cost: a killed worker redoes
+up to BATCH_SIZE items instead of one, and a batch's contracts stay locked for the batch (a fraction
+of a second). A failing contract is parked with its error and does not stop the others: a pricing
+error leaves it out of its batch; a database error rolls the batch's round back to a savepoint and
+its items are built one at a time, each in a savepoint of its own."""
 
 from __future__ import annotations
 
@@ -18,7 +30,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from billing.contracts.terms import catalog_memo
-from billing.invoicing.build import BILLABLE_CONTRACT_STATUSES, contract_due_items, invoice_build
+from billing.invoicing.build import BILLABLE_CONTRACT_STATUSES, contract_due_items, invoices_build
 from billing.models import BillingClaim, BillingRun, BillingRunItem, Invoice, PendingCharge
 from compliance.audit import audit_record
 from revops.contracts.models import Contract, ContractLine
@@ -37,6 +49,10 @@ from revops.errors import FieldError, ValidationFailed
 log = logging.getLogger(__name__)
 PLAN_CHUNK = 500  # contracts planned per handful of queries
 CATALOG_BATCH = 100  # items a worker builds on one read of the catalog
+# Items a worker claims and builds per transaction (settings.BILLING_RUN_BATCH_SIZE overrides it):
+# their contracts are read, their usage aggregated and their invoices written with a few statements
+# for the whole batch. A killed worker loses (rolls back) at most one batch, which is built again.
+BATCH_SIZE = 50
 
 
 def _workers() -> int:
@@ -180,23 +196,52 @@ def _plan_chunk(run: BillingRun, ids: list[int]) -> None:
     BillingRunItem.objects.bulk_create(items, ignore_conflicts=True)
 
 
-def _claim_and_build(run: BillingRun) -> str | None:
-    """One item, one transaction. Returns the item status, or None when nothing is left to claim."""
-    with transaction.atomic():
-        qs = BillingRunItem.objects.filter(run=run, status=BillingRunItem.Status.PENDING).order_by(
-            "billing_date", "id"
-        )
-        if connection.vendor == "postgresql":
-            qs = qs.select_for_update(skip_locked=True)
-        item = qs.first()
-        if item is None:
-            return None
-        try:
-            # invoice_build is atomic: nested here, it runs in a savepoint of its own.
-            invoice = invoice_build(
-                contract_id=item.contract_id, billing_date=item.billing_date, run=run, actor="billing_run"
-            )
-        except Exception as exc:  # parked: rolled back to the savepoint, recorded, the run goes on
+def _claim_batch(run: BillingRun, size: int) -> list[BillingRunItem]:
+    """Lock up to ``size`` pending items, oldest billing date first, skipping items other workers hold."""
+    qs = BillingRunItem.objects.filter(run=run, status=BillingRunItem.Status.PENDING).order_by(
+        "billing_date", "id"
+    )
+    if connection.vendor == "postgresql":
+        qs = qs.select_for_update(skip_locked=True)
+    return list(qs[:size])
+
+
+def _rounds(items: list[BillingRunItem]) -> list[list[BillingRunItem]]:
+    """Split a batch so each contract appears at most once per round, its billing dates in order (an
+    earlier date's invoice takes the pending charges, and the later one must see that)."""
+    rounds: list[list[BillingRunItem]] = []
+    seen: dict[int, int] = defaultdict(int)
+    for item in sorted(items, key=lambda i: (i.billing_date, i.id)):
+        k = seen[item.contract_id]
+        seen[item.contract_id] += 1
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append(item)
+    return rounds
+
+
+def _build_round(run: BillingRun, items: list[BillingRunItem]) -> None:
+    """Build one round's invoices (at most one per contract) together; if that hits a database error,
+    roll the round back to its savepoint and build its items one at a time, each in a savepoint of
+    its own, so a failing contract is parked alone."""
+    requests = [(item.contract_id, item.billing_date) for item in items]
+    errors: dict[tuple, Exception] = {}
+    try:
+        with transaction.atomic():
+            built = invoices_build(requests, run=run, actor="billing_run", errors=errors)
+    except Exception as exc:  # noqa: BLE001 - retried one by one below, where each failure is parked
+        log.info("billing run %s: a batch failed (%s); building its items one at a time", run.pk, exc)
+        built, errors = {}, {}
+        for request in requests:
+            try:
+                with transaction.atomic():
+                    built.update(invoices_build([request], run=run, actor="billing_run"))
+            except Exception as exc:  # noqa: BLE001 - parked: rolled back to its savepoint, recorded
+                errors[request] = exc
+    for item, request in zip(items, requests, strict=True):
+        item.attempts += 1
+        exc = errors.get(request)
+        if exc is not None:
             log.warning(
                 "billing run %s: contract %s @ %s failed: %s",
                 run.pk,
@@ -204,38 +249,94 @@ def _claim_and_build(run: BillingRun) -> str | None:
                 item.billing_date,
                 exc,
             )
+            log.debug("%s", "".join(traceback.format_exception(exc)))
             item.status = BillingRunItem.Status.FAILED
             item.error = f"{type(exc).__name__}: {exc}"[:5000]
-            item.attempts += 1
-            item.finished_at = timezone.now()
-            item.save(update_fields=["status", "error", "attempts", "finished_at"])
-            log.debug("%s", traceback.format_exc())
         else:
+            invoice = built.get(request)
             item.status = BillingRunItem.Status.DONE if invoice else BillingRunItem.Status.SKIPPED
             item.invoice = invoice
-            item.attempts += 1
-            item.finished_at = timezone.now()
-            item.save(update_fields=["status", "invoice", "attempts", "finished_at"])
-        job_advance(job_id=run.job_id)
-        return item.status
+
+
+def _save_items(items: list[BillingRunItem]) -> None:
+    """Write the batch's items' outcome with one UPDATE (on PostgreSQL from arrays: Django's
+    ``bulk_update`` builds a CASE per field and row, which costs more CPU than the invoices)."""
+    fields = ["status", "invoice", "error", "attempts", "finished_at"]
+    if connection.vendor != "postgresql":
+        BillingRunItem.objects.bulk_update(items, fields)
+        return
+    table = connection.ops.quote_name(BillingRunItem._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS i SET status = u.status, invoice_id = u.invoice_id, "  # noqa: S608
+            "error = u.error, attempts = u.attempts, finished_at = u.finished_at "
+            "FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::integer[], "
+            "%s::timestamptz[]) AS u (id, status, invoice_id, error, attempts, finished_at) WHERE i.id = u.id",
+            [
+                [item.pk for item in items],
+                [item.status for item in items],
+                [item.invoice_id for item in items],
+                [item.error for item in items],
+                [item.attempts for item in items],
+                [item.finished_at for item in items],
+            ],
+        )
+
+
+def _replan_foreign_key_checks() -> None:
+    """Let PostgreSQL plan the batch's foreign-key checks again. The checks (``SELECT 1 FROM invoice
+    WHERE id = $1 FOR KEY SHARE`` for every line, claim and item written) are prepared once per
+    connection and soon run from a cached generic plan, made with the table sizes of that moment: a
+    worker whose first batch found ``billing_invoice`` nearly empty keeps sequentially scanning it
+    while the run adds thousands of invoices — every check reads the whole table, and the run's
+    database CPU grows with the square of its size (measured: 1.3 ms per invoice over a 10,000-invoice
+    run on a new database, 0.5 ms with this). ``DISCARD PLANS`` drops the cached plans of this
+    session only (Django binds parameters client-side, so no prepared statement of ours is lost);
+    a few checks per batch are planned again, with the current sizes."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("DISCARD PLANS")
+
+
+def _work_batch(run: BillingRun, size: int) -> int:
+    """Claim up to ``size`` items and finish them in ONE transaction: their invoices, the items'
+    status and the job's progress commit together, or (a killed worker, a lost connection) not at
+    all — the items are then pending again for any worker, and nothing of them was written. Returns
+    the number of items finished (0: nothing left to claim)."""
+    with transaction.atomic():
+        items = _claim_batch(run, size)
+        if not items:
+            return 0
+        _replan_foreign_key_checks()
+        for round_items in _rounds(items):
+            _build_round(run, round_items)
+        now = timezone.now()  # the batch's items share their finish time: one per transaction
+        for item in items:
+            item.finished_at = now
+        _save_items(items)
+        job_advance(job_id=run.job_id, by=len(items))
+        return len(items)
 
 
 def billing_run_work(*, run_id: int, limit: int | None = None) -> int:
-    """Claim and build items until none is pending (or ``limit`` items). Safe on any number of workers."""
+    """Claim and build items, ``BATCH_SIZE`` per transaction, until none is pending (or ``limit``
+    items). Safe on any number of workers."""
     run = BillingRun.objects.get(pk=run_id)
+    size = max(1, int(getattr(settings, "BILLING_RUN_BATCH_SIZE", BATCH_SIZE)))
     done, drained = 0, False
     while not drained and (limit is None or done < limit):
         # The catalog (plans' published versions, products, meters) is read once per CATALOG_BATCH
         # items rather than once per invoice; a version published during a run is picked up within
         # that many items (published versions themselves never change).
         with catalog_memo():
-            for _ in range(CATALOG_BATCH):
-                if limit is not None and done >= limit:
-                    break
-                if _claim_and_build(run) is None:
+            in_memo = 0
+            while in_memo < CATALOG_BATCH and (limit is None or done < limit):
+                claimed = _work_batch(run, size if limit is None else min(size, limit - done))
+                if not claimed:
                     drained = True
                     break
-                done += 1
+                done += claimed
+                in_memo += claimed
     billing_run_finish(run_id=run_id)
     return done
 

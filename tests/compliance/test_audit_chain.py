@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 
-from compliance.audit import AuditOutsideTransaction, audit_record, audit_verify_chain
+from compliance.audit import AuditOutsideTransaction, audit_record, audit_record_many, audit_verify_chain
 from compliance.models import AppendOnlyError, AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +36,37 @@ def test_events_link_to_the_previous_hash():
 def test_recording_outside_a_transaction_is_refused():
     with pytest.raises(AuditOutsideTransaction):
         audit_record(actor="x", action="y", object_type="a.b", object_id=1)
+
+
+def test_recording_many_at_once_chains_them_in_order_like_one_at_a_time():
+    first = _record(1)[0]
+    with transaction.atomic():
+        events = audit_record_many(
+            [
+                {
+                    "actor": "run",
+                    "action": "invoice.drafted",
+                    "object_type": "billing.invoice",
+                    "object_id": i,
+                    "changes": {"total": "10.00", "n": i},
+                }
+                for i in range(3)
+            ]
+        )
+        assert audit_record_many([]) == []
+    stored = list(AuditEvent.objects.filter(seq__gt=first.seq).order_by("seq"))
+    assert [e.pk for e in stored] == [e.pk for e in events]
+    assert [e.seq for e in stored] == [first.seq + 1, first.seq + 2, first.seq + 3]
+    assert stored[0].prev_hash == first.hash
+    assert all(b.prev_hash == a.hash for a, b in zip(stored, stored[1:], strict=False))
+    assert [e.object_id for e in stored] == ["0", "1", "2"] and stored[2].changes == {
+        "total": "10.00",
+        "n": 2,
+    }
+    assert audit_verify_chain().valid
+    after = _record(1)[0]  # the head moved past the batch
+    assert after.seq == first.seq + 4 and after.prev_hash == stored[-1].hash
+    assert audit_verify_chain().valid
 
 
 def test_orm_cannot_edit_or_delete_an_event():
