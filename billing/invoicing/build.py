@@ -585,6 +585,21 @@ class BuildContext:
     usage: PreparedUsage
 
 
+def lines_and_claims(contract_ids) -> tuple[dict[int, list[ContractLine]], dict[int, set[tuple]]]:
+    """Every line (all revisions) and every billing claim ``(line id, period start, kind)`` of the
+    given contracts, by contract id: two queries for any number of contracts (planning and building
+    find the due items of many contracts at once)."""
+    lines: dict[int, list[ContractLine]] = defaultdict(list)
+    for line in ContractLine.objects.filter(contract_id__in=contract_ids).select_related("plan", "product"):
+        lines[line.contract_id].append(line)
+    claimed: dict[int, set[tuple]] = defaultdict(set)
+    for contract_id, *claim in BillingClaim.objects.filter(
+        contract_line__contract_id__in=contract_ids
+    ).values_list("contract_line__contract_id", "contract_line_id", "period_start", "kind"):
+        claimed[contract_id].add(tuple(claim))
+    return lines, claimed
+
+
 def build_context(requests: Sequence[Request], *, watermark: datetime) -> BuildContext:
     """Lock the requested contracts (one statement, in id order: two batches wait for each other
     instead of deadlocking) and load everything their invoices read."""
@@ -597,14 +612,7 @@ def build_context(requests: Sequence[Request], *, watermark: datetime) -> BuildC
         .filter(pk__in=ids)
         .order_by("pk")
     }
-    lines: dict[int, list[ContractLine]] = defaultdict(list)
-    for line in ContractLine.objects.filter(contract_id__in=ids).select_related("plan", "product"):
-        lines[line.contract_id].append(line)
-    claimed: dict[int, set[tuple]] = defaultdict(set)
-    for contract_id, *claim in BillingClaim.objects.filter(contract_line__contract_id__in=ids).values_list(
-        "contract_line__contract_id", "contract_line_id", "period_start", "kind"
-    ):
-        claimed[contract_id].add(tuple(claim))
+    lines, claimed = lines_and_claims(ids)
     pending: dict[int, list[PendingCharge]] = defaultdict(list)
     for charge in (
         PendingCharge.objects.select_for_update(of=("self",))

@@ -30,10 +30,15 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from billing.contracts.terms import catalog_memo
-from billing.invoicing.build import BILLABLE_CONTRACT_STATUSES, contract_due_items, invoices_build
-from billing.models import BillingClaim, BillingRun, BillingRunItem, Invoice, PendingCharge
+from billing.invoicing.build import (
+    BILLABLE_CONTRACT_STATUSES,
+    contract_due_items,
+    invoices_build,
+    lines_and_claims,
+)
+from billing.models import BillingRun, BillingRunItem, Invoice, PendingCharge
 from compliance.audit import audit_record
-from revops.contracts.models import Contract, ContractLine
+from revops.contracts.models import Contract
 from revops.core.models import Job
 from revops.core.outbox import outbox_publish
 from revops.core.services.jobs import (
@@ -167,14 +172,7 @@ def _plan_chunk(run: BillingRun, ids: list[int]) -> None:
     """Plan a chunk of contracts with a handful of queries: their lines, claims and pending charges
     are loaded for the whole chunk (not per contract); the due dates are computed in memory."""
     contracts = Contract.objects.filter(pk__in=ids).order_by("pk")
-    lines: dict[int, list[ContractLine]] = defaultdict(list)
-    for line in ContractLine.objects.filter(contract_id__in=ids).select_related("plan", "product"):
-        lines[line.contract_id].append(line)
-    claimed: dict[int, set[tuple]] = defaultdict(set)
-    for contract_id, *claim in BillingClaim.objects.filter(contract_line__contract_id__in=ids).values_list(
-        "contract_line__contract_id", "contract_line_id", "period_start", "kind"
-    ):
-        claimed[contract_id].add(tuple(claim))
+    lines, claimed = lines_and_claims(ids)
     waiting: dict[int, list[PendingCharge]] = defaultdict(list)
     for charge in PendingCharge.objects.filter(
         contract_id__in=ids, invoice_line__isnull=True, service_start__lte=run.as_of
