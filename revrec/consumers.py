@@ -16,6 +16,7 @@ TOPICS = (
     "credit_note.issued",
     "payment.received",
     "credit_grant.created",
+    "credit_grant.expired",
     "contract.activated",
     "contract.amended",
     "contract.terminated",
@@ -23,7 +24,7 @@ TOPICS = (
 
 
 def handle(event: OutboxEvent) -> None:
-    from billing.models import CreditGrant, CreditNote, Invoice, Payment
+    from billing.models import CreditExpiry, CreditGrant, CreditNote, Invoice, Payment
     from revops.contracts.models import Contract
     from revrec.services import postings
     from revrec.services.obligations import obligations_create
@@ -39,6 +40,8 @@ def handle(event: OutboxEvent) -> None:
         postings.post_payment(Payment.objects.get(pk=event.object_id))
     elif event.topic == "credit_grant.created":
         postings.post_credit_grant(CreditGrant.objects.get(pk=event.object_id))
+    elif event.topic == "credit_grant.expired":
+        postings.post_credit_expiry(CreditExpiry.objects.get(pk=event.object_id))
     elif event.topic == "contract.activated":
         contract = Contract.objects.get(pk=event.object_id)
         obligations_create(contract=contract, actor=_actor(event))

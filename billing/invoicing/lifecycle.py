@@ -19,6 +19,7 @@ from billing.invoicing.selectors import invoice_payload, invoice_with_lines
 from billing.models import (
     CouponRedemption,
     CreditApplication,
+    CreditExpiry,
     CreditGrant,
     CreditNote,
     CreditNoteLine,
@@ -359,6 +360,43 @@ def credit_grant_create(
         },
     )
     return grant
+
+
+def credits_expire(*, on: date, actor="credits_expiry") -> list[CreditExpiry]:
+    """Release what is left of every grant that has expired by ``on`` (breakage, recognized when the
+    credit can no longer be used): one CreditExpiry per grant and release, each in its own transaction
+    with its audit event and the ``credit_grant.expired`` event (revenue posts Dr prepaid credits, Cr
+    revenue on the expiry date). Idempotent: what was released before is not released again; a draw
+    returned to an expired grant later (a voided invoice) is released by the next call."""
+    released = []
+    for grant_id in CreditGrant.objects.filter(expires_on__lte=on).values_list("pk", flat=True):
+        with transaction.atomic():
+            grant = CreditGrant.objects.select_for_update().select_related("customer").get(pk=grant_id)
+            used = grant.applications.aggregate(s=Sum("amount"))["s"] or ZERO
+            gone = grant.expiries.aggregate(s=Sum("amount"))["s"] or ZERO
+            left = grant.amount - used - gone
+            if left <= 0:
+                continue
+            expiry = CreditExpiry.objects.create(grant=grant, amount=left, expired_on=grant.expires_on)
+            audit_record(
+                actor=actor,
+                action="credit_grant.expired",
+                obj=grant,
+                changes={"released": left, "expired_on": grant.expires_on, "expiry": expiry.pk},
+            )
+            outbox_publish(
+                topic="credit_grant.expired",
+                obj=expiry,
+                payload={
+                    "grant": grant.pk,
+                    "customer": grant.customer.external_id,
+                    "currency": grant.currency,
+                    "amount": left,
+                    "expired_on": grant.expires_on,
+                },
+            )
+            released.append(expiry)
+    return released
 
 
 @transaction.atomic

@@ -45,3 +45,13 @@ def daily_billing_run() -> int:
     from billing.invoicing.runs import billing_run_start
 
     return billing_run_start(as_of=timezone.localdate(), actor="beat").pk
+
+
+@shared_task(name="billing.expire_credits")
+def expire_credits() -> int:
+    """Beat, daily: release the unused part of prepaid credits that expired (breakage)."""
+    from django.utils import timezone
+
+    from billing.invoicing.lifecycle import credits_expire
+
+    return len(credits_expire(on=timezone.localdate()))

@@ -313,6 +313,24 @@ class CreditApplication(models.Model):
         return f"{self.amount} from grant {self.grant_id}"
 
 
+class CreditExpiry(models.Model):
+    """Append-only: the part of a grant still unused when it expired (breakage). Released from the
+    prepaid-credits liability to revenue on the expiry date; a later return to the grant (a voided
+    invoice's draw) expires in a further row."""
+
+    grant = models.ForeignKey(CreditGrant, on_delete=models.PROTECT, related_name="expiries")
+    amount = AmountField()
+    expired_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["expired_on", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="credit_expiry_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of grant {self.grant_id} expired on {self.expired_on}"
+
+
 class CouponRedemption(models.Model):
     coupon = models.ForeignKey("billing.Coupon", on_delete=models.PROTECT, related_name="redemptions")
     contract = models.ForeignKey("contracts.Contract", on_delete=models.PROTECT, related_name="coupons")

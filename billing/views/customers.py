@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from billing.contracts.forms import COMMON_CURRENCIES, COMMON_TIMEZONES, CustomerForm
 from billing.invoicing.forms import CreditGrantForm, apply_errors
 from billing.invoicing.lifecycle import credit_grant_create
-from billing.models import CreditGrant, Invoice, Meter
+from billing.models import CreditExpiry, CreditGrant, Invoice, Meter
 from billing.usage.aggregation import local_bounds, usage_total
 from billing.usage.partitions import add_months
 from billing.views.invoices import decorate_invoices, money, number, usage_explorer_url
@@ -31,6 +31,7 @@ from revops.contracts.models import Contract, Customer
 from revops.contracts.services.customers import customer_create
 from revops.core.ui import require_area
 from revops.errors import DomainError
+from revops.money import stored_sum
 from revops.roles import can_write
 
 PAGE_SIZE = 50
@@ -147,10 +148,18 @@ def _customer_context(request: HttpRequest, customer: Customer, *, grant_form=No
         .annotate(used=Coalesce(Sum("applications__amount"), Value(ZERO), output_field=MONEY))
         .order_by("-granted_on", "-id")
     )
+    released = dict(
+        CreditExpiry.objects.filter(grant__customer=customer)
+        .values("grant_id")
+        .annotate(s=Sum("amount"))
+        .values_list("grant_id", "s")
+    )
     for g in grants:
+        g.released = stored_sum(released.get(g.pk))
         g.m_amount = money(g.amount, g.currency)
         g.m_used = money(g.used, g.currency)
-        g.m_remaining = money(g.amount - g.used, g.currency)
+        g.m_released = money(g.released, g.currency)
+        g.m_remaining = money(g.amount - g.used - g.released, g.currency)
         g.expired = bool(g.expires_on and g.expires_on <= today)
     return {
         "customer": customer,

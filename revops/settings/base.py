@@ -189,6 +189,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "jobs-reap-stale": {"task": "core.reap_stale_jobs", "schedule": timedelta(minutes=5)},
     "audit-verify-chain": {"task": "compliance.verify_audit_chain", "schedule": crontab(minute=15, hour=2)},
     "billing-daily-run": {"task": "billing.daily_billing_run", "schedule": crontab(minute=30, hour=0)},
+    "billing-expire-credits": {"task": "billing.expire_credits", "schedule": crontab(minute=15, hour=0)},
     "billing-resume-stalled-runs": {"task": "billing.resume_stalled_runs", "schedule": timedelta(minutes=1)},
     "revrec-resume-stalled-runs": {"task": "revrec.resume_stalled_runs", "schedule": timedelta(minutes=1)},
     "revrec-consume-billing-events": {

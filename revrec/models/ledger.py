@@ -60,6 +60,7 @@ class JournalEntry(models.Model):
         CREDIT_NOTE = "credit_note", "Credit note"
         PAYMENT = "payment", "Payment"
         CREDIT_GRANT = "credit_grant", "Prepaid credits received"
+        CREDIT_EXPIRY = "credit_expiry", "Prepaid credits expired (breakage)"
         RECOGNITION = "recognition", "Revenue recognized"
         CORRECTION = "correction", "Correction"
         REVERSAL = "reversal", "Reversal"

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from billing.models import CreditGrant, CreditNote, Invoice, InvoiceLine, Payment
+from billing.models import CreditExpiry, CreditGrant, CreditNote, Invoice, InvoiceLine, Payment
 from revops.money import round_money, stored_sum
 from revrec.models import (
     JournalEntry,
@@ -188,6 +188,28 @@ def post_credit_grant(grant: CreditGrant) -> JournalEntry | None:
         source_type="billing.creditgrant",
         source_id=grant.pk,
         source_key=f"credit-grant:{grant.pk}",
+        memo=memo,
+        currency=grant.currency,
+        contract=grant.contract,
+    )
+
+
+def post_credit_expiry(expiry: CreditExpiry) -> JournalEntry | None:
+    """Breakage: the unused part of an expired prepaid credit can no longer be drawn, so the liability
+    is released to revenue on the expiry date (Dr prepaid customer credits, Cr revenue)."""
+    expiry = CreditExpiry.objects.select_related("grant__customer", "grant__contract").get(pk=expiry.pk)
+    grant = expiry.grant
+    memo = f"Unused prepaid credits of {grant.customer.name} expired (breakage)"
+    draft = Draft()
+    draft.dr(account("credits"), expiry.amount, contract=grant.contract, memo=memo)
+    draft.cr(revenue_account(None), expiry.amount, contract=grant.contract, memo=memo)
+    return post(
+        draft=draft,
+        day=expiry.expired_on,
+        source=JournalEntry.Source.CREDIT_EXPIRY,
+        source_type="billing.creditexpiry",
+        source_id=expiry.pk,
+        source_key=f"credit-expiry:{expiry.pk}",
         memo=memo,
         currency=grant.currency,
         contract=grant.contract,

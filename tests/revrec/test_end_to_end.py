@@ -205,3 +205,50 @@ def test_prepaid_credits_are_a_liability_from_the_grant_and_drawn_down_by_invoic
         + balance("revenue")
         == 0
     )
+
+
+def test_unused_prepaid_credits_are_released_to_revenue_when_they_expire(world):
+    """Breakage: what is left of a grant on its expiry date leaves the prepaid-credits liability for
+    revenue, once; a draw returned to the expired grant later (a voided invoice) is released next time."""
+    from billing.invoicing.build import invoice_build
+    from billing.invoicing.lifecycle import (
+        credit_grant_create,
+        credits_expire,
+        invoice_finalize,
+    )
+    from billing.models import CreditApplication, CreditExpiry
+    from compliance.models import AuditEvent
+    from revops.contracts.models import Contract
+    from tests.builders import NOW
+
+    finance, _approver, body = world
+    contract = Contract.objects.get(pk=body["id"])
+    grant = credit_grant_create(
+        customer=contract.customer,
+        contract=contract,
+        amount=Decimal("2000.00"),
+        granted_on=date(2026, 1, 1),
+        expires_on=date(2026, 3, 1),
+        actor=finance.user,
+    )
+    invoice = invoice_build(contract_id=contract.pk, billing_date=date(2026, 1, 1), now=NOW)
+    invoice = invoice_finalize(invoice=invoice, now=NOW, issue_date=date(2026, 1, 2))
+    used = invoice.credits_applied
+    assert 0 < used < Decimal("2000.00")
+
+    assert credits_expire(on=date(2026, 2, 28)) == []  # not expired yet
+    (expiry,) = credits_expire(on=date(2026, 3, 1))
+    assert expiry.amount == Decimal("2000.00") - used and expiry.expired_on == date(2026, 3, 1)
+    entry = JournalEntry.objects.get(source="credit_expiry", source_id=str(expiry.pk))
+    assert entry.date == date(2026, 3, 1)
+    assert balance("credits") == 0  # granted − drawn − expired
+    assert AuditEvent.objects.filter(action="credit_grant.expired", object_id=str(grant.pk)).count() == 1
+    assert credits_expire(on=date(2026, 3, 5)) == []  # nothing left: nothing released twice
+
+    # A draw returned to the grant after it expired — the reversal row a void of a partly credited
+    # invoice writes — is released by the next call.
+    CreditApplication.objects.create(grant=grant, invoice=invoice, amount=-Decimal("10.00"))
+    (again,) = credits_expire(on=date(2026, 3, 5))
+    assert again.amount == Decimal("10.00") and again.expired_on == date(2026, 3, 1)
+    assert CreditExpiry.objects.filter(grant=grant).count() == 2
+    assert JournalEntry.objects.filter(source="credit_expiry").count() == 2

@@ -87,3 +87,23 @@ def test_a_refused_credit_grant_is_a_form_error_not_a_500(finance, monthly):
     assert response.status_code == 400
     assert "A credit grant must be positive." in response.content.decode()
     assert not CreditGrant.objects.exists()
+
+
+def test_the_credits_table_shows_what_expired_unused(finance, monthly):
+    from django.db import transaction
+
+    from billing.invoicing.lifecycle import credit_grant_create, credits_expire
+
+    with transaction.atomic():
+        credit_grant_create(
+            customer=monthly.customer,
+            amount=Decimal("80.00"),
+            granted_on=date(2026, 1, 1),
+            expires_on=date(2026, 2, 1),
+            reason="Trial credit",
+        )
+    credits_expire(on=date(2026, 2, 1))
+    html = finance.get(f"/customers/{monthly.customer_id}/").content.decode()
+    row = html.split("Trial credit", 1)[1].split("</tr>", 1)[0]
+    assert "80.00" in row and "expired" in html
+    assert row.rstrip().endswith("<td class=\"num nowrap\"><strong>0.00 USD</strong></td>"), row
