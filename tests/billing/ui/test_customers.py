@@ -106,4 +106,4 @@ def test_the_credits_table_shows_what_expired_unused(finance, monthly):
     html = finance.get(f"/customers/{monthly.customer_id}/").content.decode()
     row = html.split("Trial credit", 1)[1].split("</tr>", 1)[0]
     assert "80.00" in row and "expired" in html
-    assert row.rstrip().endswith("<td class=\"num nowrap\"><strong>0.00 USD</strong></td>"), row
+    assert row.rstrip().endswith('<td class="num nowrap"><strong>0.00 USD</strong></td>'), row
