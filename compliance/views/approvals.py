@@ -92,7 +92,10 @@ def _context(request: HttpRequest, errors: list[dict]) -> dict:
                 "object": object_link(a.object_type, a.object_id),
                 "note": payload.get("comment") or payload.get("reason") or "",
                 "preview": previews.get(a.pk),
-                "payload": payload if a.pk not in previews else None,
+                # What the note above does not already say (a waiver's comment, a reopen's reason).
+                "payload": {k: v for k, v in payload.items() if k not in ("comment", "reason")}
+                if a.pk not in previews
+                else None,
                 "selected": str(a.pk) in posted,
                 "comment": posted_comment if str(a.pk) in posted else "",
             }
