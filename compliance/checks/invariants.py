@@ -409,6 +409,50 @@ def invoice_lines_map_to_obligations() -> list[Finding]:
 
 
 @check(
+    "prepaid_credits_tie_out",
+    title="Prepaid credits tie out to the ledger",
+    invariant="The prepaid-credits liability = credits granted − drawn by invoices − expired, per currency",
+    severity="high",
+)
+def prepaid_credits_tie_out() -> list[Finding]:
+    from billing.models import CreditApplication, CreditExpiry, CreditGrant
+    from revrec.models import JournalLine
+
+    def by_currency(qs, amount: str, currency: str) -> dict[str, Decimal]:
+        rows = qs.values(currency).annotate(s=Sum(amount)).values_list(currency, "s")
+        return {cur: stored_sum(total) for cur, total in rows}
+
+    granted = by_currency(CreditGrant.objects.all(), "amount", "currency")
+    drawn = by_currency(CreditApplication.objects.all(), "amount", "grant__currency")
+    expired = by_currency(CreditExpiry.objects.all(), "amount", "grant__currency")
+    ledger = defaultdict(lambda: ZERO)
+    lines = JournalLine.objects.filter(account__role="credits").values("entry__currency")
+    for cur, credit, debit in lines.annotate(c=Sum("credit"), d=Sum("debit")).values_list(
+        "entry__currency", "c", "d"
+    ):
+        ledger[cur] = stored_sum(credit) - stored_sum(debit)
+    out = []
+    for cur in sorted(set(granted) | set(drawn) | set(expired) | set(ledger)):
+        expected = granted.get(cur, ZERO) - drawn.get(cur, ZERO) - expired.get(cur, ZERO)
+        if expected != ledger[cur]:
+            out.append(
+                Finding(
+                    "billing.creditgrant",
+                    cur,
+                    f"Prepaid credits in {cur}: granted − drawn − expired is {expected}, "
+                    f"but the prepaid-credits account holds {ledger[cur]}.",
+                    {
+                        "granted": granted.get(cur, ZERO),
+                        "drawn": drawn.get(cur, ZERO),
+                        "expired": expired.get(cur, ZERO),
+                        "ledger": ledger[cur],
+                    },
+                )
+            )
+    return out
+
+
+@check(
     "billed_within_contract_value",
     title="Billed to date within contract value (fixed lines)",
     invariant="Billed-to-date per contract never exceeds its contract value for fixed lines",

@@ -83,6 +83,19 @@ def plant_unmapped_line():
     PerformanceObligation.lines.through.objects.all().delete()
 
 
+def plant_credit_grant_without_posting():
+    """A grant written straight to the table: granted, but never posted as a liability."""
+    from billing.models import CreditGrant
+    from revops.contracts.models import Customer
+
+    CreditGrant.objects.create(
+        customer=Customer.objects.get(external_id="book"),
+        currency="USD",
+        amount=Decimal("5.00"),
+        granted_on=date(2026, 1, 1),
+    )
+
+
 def plant_billed_over_value():
     from revops.contracts.models import Contract
 
@@ -142,6 +155,7 @@ CASES = {
     "nothing_posted_in_closed_periods": plant_post_into_closed,
     "invoice_lines_map_to_obligations": plant_unmapped_line,
     "billed_within_contract_value": plant_billed_over_value,
+    "prepaid_credits_tie_out": plant_credit_grant_without_posting,
     "usage_inside_invoice_period": plant_usage_outside_period,
     "price_overrides_approved": plant_unapproved_override,
     "ssp_in_force_used": plant_stale_ssp,

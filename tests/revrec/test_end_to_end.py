@@ -252,3 +252,32 @@ def test_unused_prepaid_credits_are_released_to_revenue_when_they_expire(world):
     assert again.amount == Decimal("10.00") and again.expired_on == date(2026, 3, 1)
     assert CreditExpiry.objects.filter(grant=grant).count() == 2
     assert JournalEntry.objects.filter(source="credit_expiry").count() == 2
+
+
+def test_the_prepaid_credits_control_passes_through_grant_draw_and_expiry(world):
+    from billing.invoicing.build import invoice_build
+    from billing.invoicing.lifecycle import credit_grant_create, credits_expire, invoice_finalize
+    from compliance.services.exceptions import compliance_run
+    from revops.contracts.models import Contract
+    from tests.builders import NOW
+
+    finance, _approver, body = world
+    contract = Contract.objects.get(pk=body["id"])
+    credit_grant_create(
+        customer=contract.customer,
+        amount=Decimal("3000.00"),
+        granted_on=date(2026, 1, 1),
+        expires_on=date(2026, 2, 1),
+        actor=finance.user,
+    )
+    invoice = invoice_build(contract_id=contract.pk, billing_date=date(2026, 1, 1), now=NOW)
+    assert invoice_finalize(invoice=invoice, now=NOW, issue_date=date(2026, 1, 2)).credits_applied > 0
+    assert (
+        compliance_run(codes=["prepaid_credits_tie_out"]).results["prepaid_credits_tie_out"]["status"]
+        == "pass"
+    )
+    assert credits_expire(on=date(2026, 2, 1))
+    assert (
+        compliance_run(codes=["prepaid_credits_tie_out"]).results["prepaid_credits_tie_out"]["status"]
+        == "pass"
+    )
