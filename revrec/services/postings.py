@@ -172,25 +172,39 @@ def post_payment(payment: Payment) -> JournalEntry | None:
     )
 
 
+def _post_credit_movement(*, debit, credit, amount, grant, day, source, obj, memo) -> JournalEntry | None:
+    """One two-line entry moving ``amount`` of a prepaid credit (its grant or its expiry)."""
+    memo = memo[:300]
+    draft = Draft()
+    draft.dr(debit, amount, contract=grant.contract, memo=memo)
+    draft.cr(credit, amount, contract=grant.contract, memo=memo)
+    return post(
+        draft=draft,
+        day=day,
+        source=source,
+        source_type=f"{obj._meta.app_label}.{obj._meta.model_name}",
+        source_id=obj.pk,
+        source_key=f"{source.replace('_', '-')}:{obj.pk}",
+        memo=memo,
+        currency=grant.currency,
+        contract=grant.contract,
+    )
+
+
 def post_credit_grant(grant: CreditGrant) -> JournalEntry | None:
     """A prepaid credit is money the customer paid ahead: Dr cash, Cr prepaid customer credits (a
     liability) on the grant date. Invoices that draw on it debit the liability (post_invoice), so the
     account's credit balance is what customers can still draw."""
     grant = CreditGrant.objects.select_related("customer", "contract").get(pk=grant.pk)
-    draft = Draft()
-    memo = f"Prepaid credits for {grant.customer.name}" + (f": {grant.reason}" if grant.reason else "")
-    draft.dr(account("cash"), grant.amount, contract=grant.contract, memo=memo[:300])
-    draft.cr(account("credits"), grant.amount, contract=grant.contract, memo=memo[:300])
-    return post(
-        draft=draft,
+    return _post_credit_movement(
+        debit=account("cash"),
+        credit=account("credits"),
+        amount=grant.amount,
+        grant=grant,
         day=grant.granted_on,
         source=JournalEntry.Source.CREDIT_GRANT,
-        source_type="billing.creditgrant",
-        source_id=grant.pk,
-        source_key=f"credit-grant:{grant.pk}",
-        memo=memo,
-        currency=grant.currency,
-        contract=grant.contract,
+        obj=grant,
+        memo=f"Prepaid credits for {grant.customer.name}" + (f": {grant.reason}" if grant.reason else ""),
     )
 
 
@@ -198,21 +212,15 @@ def post_credit_expiry(expiry: CreditExpiry) -> JournalEntry | None:
     """Breakage: the unused part of an expired prepaid credit can no longer be drawn, so the liability
     is released to revenue on the expiry date (Dr prepaid customer credits, Cr revenue)."""
     expiry = CreditExpiry.objects.select_related("grant__customer", "grant__contract").get(pk=expiry.pk)
-    grant = expiry.grant
-    memo = f"Unused prepaid credits of {grant.customer.name} expired (breakage)"
-    draft = Draft()
-    draft.dr(account("credits"), expiry.amount, contract=grant.contract, memo=memo)
-    draft.cr(revenue_account(None), expiry.amount, contract=grant.contract, memo=memo)
-    return post(
-        draft=draft,
+    return _post_credit_movement(
+        debit=account("credits"),
+        credit=revenue_account(None),
+        amount=expiry.amount,
+        grant=expiry.grant,
         day=expiry.expired_on,
         source=JournalEntry.Source.CREDIT_EXPIRY,
-        source_type="billing.creditexpiry",
-        source_id=expiry.pk,
-        source_key=f"credit-expiry:{expiry.pk}",
-        memo=memo,
-        currency=grant.currency,
-        contract=grant.contract,
+        obj=expiry,
+        memo=f"Unused prepaid credits of {expiry.grant.customer.name} expired (breakage)",
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_journeys import expect, flash, replaced
+from tests.e2e.test_journeys import expect, new_draft_plan, replaced
 
 pytestmark = pytest.mark.e2e
 
@@ -29,15 +29,7 @@ WATCH = """() => {
 
 def test_price_fields_are_locked_while_a_model_change_fetches_them(login, shot):
     page = login("pricing")
-    page.goto("/pricing/plans/")
-    page.get_by_role("link", name="New plan").first.click()
-    page.fill("#id_code", "e2e-editor")
-    page.fill("#id_name", "E2E editor")
-    page.fill("#id_currency", "USD")
-    page.select_option("#id_interval", "month")
-    page.fill("#id_effective_from", "2026-10-01")
-    page.get_by_role("button", name="Create plan and open the draft").click()
-    expect(flash(page)).to_contain_text("Plan e2e-editor created with a draft version 1")
+    new_draft_plan(page, "e2e-editor", "E2E editor")
     page.get_by_role("link", name="Add the first charge").click()
 
     page.fill("#id_code", "tokens")

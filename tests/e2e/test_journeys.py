@@ -72,19 +72,25 @@ def flash(page):
 # --- 1. pricing ------------------------------------------------------------------------------------------
 
 
-def create_plan(login, shot):
-    page = login("pricing")
+def new_draft_plan(page, code: str, name: str, shot=None) -> None:
+    """Create a monthly USD plan through the form; it opens its draft version 1."""
     page.goto("/pricing/plans/")
     page.get_by_role("link", name="New plan").first.click()
-    page.fill("#id_code", PLAN)
-    page.fill("#id_name", "E2E tokens")
+    page.fill("#id_code", code)
+    page.fill("#id_name", name)
     page.fill("#id_currency", "USD")
     page.select_option("#id_interval", "month")
     page.fill("#id_effective_from", "2026-10-01")
-    shot("plan-form")
+    if shot:
+        shot("plan-form")
     page.get_by_role("button", name="Create plan and open the draft").click()
-    expect(flash(page)).to_contain_text(f"Plan {PLAN} created with a draft version 1")
+    expect(flash(page)).to_contain_text(f"Plan {code} created with a draft version 1")
     expect(page.locator("h1")).to_contain_text("Version 1")
+
+
+def create_plan(login, shot):
+    page = login("pricing")
+    new_draft_plan(page, PLAN, "E2E tokens", shot)
 
     # the platform fee: flat, in advance
     page.get_by_role("link", name="Add the first charge").click()

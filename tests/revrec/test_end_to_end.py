@@ -166,9 +166,9 @@ def test_end_to_end_rollforward_ties_out_and_trial_balance_balances(
     assert JournalEntry.objects.count() == before
 
 
-def test_prepaid_credits_are_a_liability_from_the_grant_and_drawn_down_by_invoices(world):
-    """Granting prepaid credits posts Dr cash / Cr prepaid customer credits on the grant date; an
-    invoice that draws on them debits the liability, so its credit balance is what is left to draw."""
+def _granted_and_drawn(world, amount: str, *, expires_on=None, reason: str = ""):
+    """Grant ``amount`` of prepaid credit on 1 January 2026, then finalize the contract's 1 January
+    invoice (issued 2 January), which draws on it. Returns (contract, grant, invoice)."""
     from billing.invoicing.build import invoice_build
     from billing.invoicing.lifecycle import credit_grant_create, invoice_finalize
     from revops.contracts.models import Contract
@@ -179,17 +179,24 @@ def test_prepaid_credits_are_a_liability_from_the_grant_and_drawn_down_by_invoic
     grant = credit_grant_create(
         customer=contract.customer,
         contract=contract,
-        amount=Decimal("250.00"),
+        amount=Decimal(amount),
         granted_on=date(2026, 1, 1),
-        reason="Prepaid commit",
+        expires_on=expires_on,
+        reason=reason,
         actor=finance.user,
     )
+    invoice = invoice_build(contract_id=contract.pk, billing_date=date(2026, 1, 1), now=NOW)
+    invoice = invoice_finalize(invoice=invoice, now=NOW, issue_date=date(2026, 1, 2))
+    return contract, grant, invoice
+
+
+def test_prepaid_credits_are_a_liability_from_the_grant_and_drawn_down_by_invoices(world):
+    """Granting prepaid credits posts Dr cash / Cr prepaid customer credits on the grant date; an
+    invoice that draws on them debits the liability, so its credit balance is what is left to draw."""
+    contract, grant, invoice = _granted_and_drawn(world, "250.00", reason="Prepaid commit")
     entry = JournalEntry.objects.get(source="credit_grant", source_id=str(grant.pk))
     assert entry.date == date(2026, 1, 1) and entry.contract_id == contract.pk
-    assert balance("cash") == Decimal("250.00") and balance("credits") == Decimal("-250.00")
-
-    invoice = invoice_build(contract_id=contract.pk, billing_date=date(2026, 1, 1), now=NOW)
-    invoice = invoice_finalize(invoice=invoice, now=NOW)
+    assert balance("cash") == Decimal("250.00")
     assert invoice.credits_applied > 0
     assert balance("credits") == invoice.credits_applied - Decimal("250.00")
     posted = JournalLine.objects.filter(entry__source="invoice", account__role="credits")
@@ -210,29 +217,11 @@ def test_prepaid_credits_are_a_liability_from_the_grant_and_drawn_down_by_invoic
 def test_unused_prepaid_credits_are_released_to_revenue_when_they_expire(world):
     """Breakage: what is left of a grant on its expiry date leaves the prepaid-credits liability for
     revenue, once; a draw returned to the expired grant later (a voided invoice) is released next time."""
-    from billing.invoicing.build import invoice_build
-    from billing.invoicing.lifecycle import (
-        credit_grant_create,
-        credits_expire,
-        invoice_finalize,
-    )
+    from billing.invoicing.lifecycle import credits_expire
     from billing.models import CreditApplication, CreditExpiry
     from compliance.models import AuditEvent
-    from revops.contracts.models import Contract
-    from tests.builders import NOW
 
-    finance, _approver, body = world
-    contract = Contract.objects.get(pk=body["id"])
-    grant = credit_grant_create(
-        customer=contract.customer,
-        contract=contract,
-        amount=Decimal("2000.00"),
-        granted_on=date(2026, 1, 1),
-        expires_on=date(2026, 3, 1),
-        actor=finance.user,
-    )
-    invoice = invoice_build(contract_id=contract.pk, billing_date=date(2026, 1, 1), now=NOW)
-    invoice = invoice_finalize(invoice=invoice, now=NOW, issue_date=date(2026, 1, 2))
+    _contract, grant, invoice = _granted_and_drawn(world, "2000.00", expires_on=date(2026, 3, 1))
     used = invoice.credits_applied
     assert 0 < used < Decimal("2000.00")
 
@@ -255,29 +244,12 @@ def test_unused_prepaid_credits_are_released_to_revenue_when_they_expire(world):
 
 
 def test_the_prepaid_credits_control_passes_through_grant_draw_and_expiry(world):
-    from billing.invoicing.build import invoice_build
-    from billing.invoicing.lifecycle import credit_grant_create, credits_expire, invoice_finalize
+    from billing.invoicing.lifecycle import credits_expire
     from compliance.services.exceptions import compliance_run
-    from revops.contracts.models import Contract
-    from tests.builders import NOW
 
-    finance, _approver, body = world
-    contract = Contract.objects.get(pk=body["id"])
-    credit_grant_create(
-        customer=contract.customer,
-        amount=Decimal("3000.00"),
-        granted_on=date(2026, 1, 1),
-        expires_on=date(2026, 2, 1),
-        actor=finance.user,
-    )
-    invoice = invoice_build(contract_id=contract.pk, billing_date=date(2026, 1, 1), now=NOW)
-    assert invoice_finalize(invoice=invoice, now=NOW, issue_date=date(2026, 1, 2)).credits_applied > 0
-    assert (
-        compliance_run(codes=["prepaid_credits_tie_out"]).results["prepaid_credits_tie_out"]["status"]
-        == "pass"
-    )
-    assert credits_expire(on=date(2026, 2, 1))
-    assert (
-        compliance_run(codes=["prepaid_credits_tie_out"]).results["prepaid_credits_tie_out"]["status"]
-        == "pass"
-    )
+    def control() -> str:
+        return compliance_run(codes=["prepaid_credits_tie_out"]).results["prepaid_credits_tie_out"]["status"]
+
+    _contract, _grant, invoice = _granted_and_drawn(world, "3000.00", expires_on=date(2026, 2, 1))
+    assert invoice.credits_applied > 0 and control() == "pass"
+    assert credits_expire(on=date(2026, 2, 1)) and control() == "pass"
