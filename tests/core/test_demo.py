@@ -1,6 +1,7 @@
 """``seed_demo`` builds a year of realistic activity (issue 8 §7): about fifty customers on token,
 hybrid, API and seat plans, amendments and terminations, late usage billed as an adjustment, revenue
-posted month by month and a closed quarter; running it again adds nothing."""
+posted month by month and a closed quarter; running it again adds nothing but the usage whose time
+has come since."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ def test_quarter_end_is_the_last_complete_quarter():
 
 def test_seed_demo_builds_a_year_with_a_closed_quarter_and_is_idempotent(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    first_run = timezone.now()
     call_command("seed_demo", "--quiet")
     today = timezone.localdate()
 
@@ -80,6 +82,11 @@ def test_seed_demo_builds_a_year_with_a_closed_quarter_and_is_idempotent(setting
         ComplianceException.objects.filter(status="open").values_list("explanation", flat=True)
     )
 
-    before = _counts()
+    # Again: nothing is added, except the usage seeder's events whose time came since the first run
+    # (it keeps a rolling 30 days of usage up to "now"; it never repeats an event).
+    before, last_event = _counts(), UsageEvent.objects.order_by("-id").values_list("id", flat=True).first()
     call_command("seed_demo", "--quiet")
-    assert _counts() == before
+    after = _counts()
+    new_events = UsageEvent.objects.filter(id__gt=last_event)
+    assert after == {**before, "UsageEvent": before["UsageEvent"] + new_events.count()}
+    assert not new_events.filter(timestamp__lte=first_run).exists()
