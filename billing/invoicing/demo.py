@@ -1,11 +1,13 @@
 """Demo billing data (``manage.py seed_demo``, after the "catalog" and "usage" seeders).
 
-A dozen customers with contracts on ``ai-tokens``, ``api-growth`` and ``team-seats`` plus one-time
-onboarding, started 6–12 months ago (dates relative to today), all activated; usage events for the
-token and API contracts; billing runs up to today through ``billing_run_start``; most older invoices
-finalized and paid, one voided, one credited; an amendment (seat increase mid-period), a
-termination, a coupon, a prepaid credit and a late usage event billed as an adjustment. The latest
-period's invoices stay drafts for the review queue.
+About fifty customers: ten named ones with hand-picked contracts and the rest drawn (deterministically)
+from the plan mix — token-priced ``ai-tokens``, the hybrid ``ai-enterprise`` (platform fee, commitment,
+overage), ``api-growth`` and ``team-seats``, some with one-time onboarding — started 1–12 months ago
+(dates relative to today), all activated; usage events for the token and API contracts; billing runs
+up to today through ``billing_run_start``; most older invoices finalized and paid, one voided, one
+credited; amendments (seat growth, an upgrade to the hybrid plan), two terminations, a coupon, prepaid
+credits (one of them partly used and expired: breakage) and late usage billed as an adjustment. The
+latest period's invoices stay drafts for the review queue.
 
 Everything goes through the real services (customers, contracts, ingestion, runs, lifecycle), so the
 demo shows what the product does. Idempotent: if the first demo customer exists, nothing is added."""
@@ -282,6 +284,7 @@ def seed_billing() -> str:
         coupon_apply,
         credit_grant_create,
         credit_note_create,
+        credits_expire,
         invoice_void,
         payment_record,
     )
@@ -350,8 +353,18 @@ def seed_billing() -> str:
             reason="Prepaid commit",
             actor=actor,
         )
+        initech = contracts["initech"]
+        credit_grant_create(  # drawn by two invoices, the rest expires on 1 October: breakage
+            customer=initech.customer,
+            contract=initech,
+            amount=Decimal("1000.00"),
+            granted_on=_months_back(m0, 3),
+            expires_on=_months_back(m0, 1),
+            reason="Goodwill credit for the migration delay (60 days)",
+            actor=actor,
+        )
     report.append(
-        f"{len(customers)} customers, {len(contracts)} contracts (activated), coupon, prepaid credit"
+        f"{len(customers)} customers, {len(contracts)} contracts (activated), coupon, prepaid credits"
     )
 
     # 2. Usage for the token and API contracts, received an hour ago.
@@ -465,4 +478,7 @@ def seed_billing() -> str:
         f"run #{run.pk} as of {today}: {run.invoices_created} invoices; {finalized} more finalized, "
         f"{drafts_left} drafts left for review"
     )
+    # 7. Credits that expired unused leave the liability for revenue (what the daily beat task does).
+    expired = credits_expire(on=today)
+    report.append(f"{len(expired)} expired credit grant{'s' if len(expired) != 1 else ''} released")
     return "; ".join(report)

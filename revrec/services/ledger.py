@@ -25,6 +25,7 @@ DEFAULT_CHART = [
     ("2200", "Tax payable", "liability", "tax"),
     ("2300", "Prepaid customer credits", "liability", "credits"),
     ("4000", "Revenue", "revenue", "revenue"),
+    ("4800", "Breakage (expired prepaid credits)", "revenue", "breakage"),
     ("4900", "Contra revenue (credit notes)", "contra_revenue", "contra"),
 ]
 

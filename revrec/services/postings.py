@@ -210,11 +210,12 @@ def post_credit_grant(grant: CreditGrant) -> JournalEntry | None:
 
 def post_credit_expiry(expiry: CreditExpiry) -> JournalEntry | None:
     """Breakage: the unused part of an expired prepaid credit can no longer be drawn, so the liability
-    is released to revenue on the expiry date (Dr prepaid customer credits, Cr revenue)."""
+    is released on the expiry date to breakage revenue (Dr prepaid customer credits, Cr 4800) — revenue
+    of its own, outside the contracts' obligations and their deferred-revenue roll-forward."""
     expiry = CreditExpiry.objects.select_related("grant__customer", "grant__contract").get(pk=expiry.pk)
     return _post_credit_movement(
         debit=account("credits"),
-        credit=revenue_account(None),
+        credit=account("breakage"),
         amount=expiry.amount,
         grant=expiry.grant,
         day=expiry.expired_on,

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db.models import F
 from django.utils import timezone
 
-from billing.models import BillingRun, Invoice, InvoiceLine, UsageEvent
+from billing.models import BillingRun, CreditExpiry, Invoice, InvoiceLine, UsageEvent
 from compliance.models import Approval, AuditEvent, CheckRun, ComplianceException
 from revops.contracts.models import Contract, ContractVersion, Customer
 from revrec.demo import _quarter_end
@@ -56,6 +56,10 @@ def test_seed_demo_builds_a_year_with_a_closed_quarter_and_is_idempotent(setting
     ).exists()
     assert InvoiceLine.objects.filter(kind="usage_adjustment").exists()
     assert UsageEvent.objects.count() > 100_000
+    # Prepaid credits: one grant partly drawn and expired, its rest released to revenue (breakage).
+    expiry = CreditExpiry.objects.get()
+    assert 0 < expiry.amount < expiry.grant.amount
+    assert JournalEntry.objects.filter(source="credit_expiry", source_id=str(expiry.pk)).exists()
 
     # A year of invoices: most finalized or paid, this month's drafts left for review.
     assert Invoice.objects.filter(status__in=["finalized", "paid"]).count() > 300

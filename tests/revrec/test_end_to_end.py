@@ -230,6 +230,8 @@ def test_unused_prepaid_credits_are_released_to_revenue_when_they_expire(world):
     assert expiry.amount == Decimal("2000.00") - used and expiry.expired_on == date(2026, 3, 1)
     entry = JournalEntry.objects.get(source="credit_expiry", source_id=str(expiry.pk))
     assert entry.date == date(2026, 3, 1)
+    released = entry.lines.get(credit__gt=0)
+    assert (released.account.code, released.credit) == ("4800", expiry.amount)  # breakage revenue
     assert balance("credits") == 0  # granted − drawn − expired
     assert AuditEvent.objects.filter(action="credit_grant.expired", object_id=str(grant.pk)).count() == 1
     assert credits_expire(on=date(2026, 3, 5)) == []  # nothing left: nothing released twice
@@ -253,3 +255,6 @@ def test_the_prepaid_credits_control_passes_through_grant_draw_and_expiry(world)
     _contract, _grant, invoice = _granted_and_drawn(world, "3000.00", expires_on=date(2026, 2, 1))
     assert invoice.credits_applied > 0 and control() == "pass"
     assert credits_expire(on=date(2026, 2, 1)) and control() == "pass"
+    # Breakage is not contract revenue: the contract's deferred-revenue roll-forward still ties.
+    run = compliance_run(codes=["deferred_rollforward"])
+    assert run.results["deferred_rollforward"]["status"] == "pass", run.results
