@@ -8,8 +8,12 @@ ASC 606 step 4 / IFRS 15.73–86, as a pure function over dataclasses and ``Deci
   only; the other lines take their SSP;
 * residual approach (IFRS 15.79(c)): one line gets price − ΣSSP(others), refused outside its range;
   a subset discount is allocated before the residual (IFRS 15.83);
-* variable consideration that relates to one line is allocated to it alone (ASC 606-10-32-40,
-  IFRS 15.85) and stays out of the relative-SSP pool.
+* variable consideration (IFRS 15.84–86): a line's ``variable_amount`` joins the relative-SSP split
+  (allocated by largest remainder over every line, on the same SSP basis as the fixed price) unless the
+  line asserts ``variable_allocation="specific"`` **and** both criteria of IFRS 15.85 — the terms relate
+  specifically to that obligation (85(a)) and allocating it there alone is consistent with the
+  allocation objective given all terms (85(b)); then it goes to that line alone
+  (ASC 606-10-32-40). ``specific`` without both criteria is refused.
 """
 
 from __future__ import annotations
@@ -45,12 +49,19 @@ class AllocationLine:
     ssp_high: Decimal | None = None
     residual: bool = False
     variable_amount: Decimal = ZERO
+    variable_allocation: str = "relative"  # "relative" | "specific" (IFRS 15.85)
+    relates_specifically: bool = False  # 15.85(a): the terms relate to this obligation's satisfaction
+    consistent_with_objective: bool = False  # 15.85(b): consistent with the allocation objective
+
+
+VARIABLE_ALLOCATIONS = ("relative", "specific")
 
 
 @dataclass(frozen=True)
 class Allocation:
     """``ssp`` is the SSP used (for the residual line, the residual amount); ``allocated`` is the fixed
-    share plus the line's own ``variable`` consideration, in the currency's minor unit."""
+    share plus the ``variable`` consideration allocated to the line (its own, when specific under
+    IFRS 15.85, plus its relative-SSP share of the others), in the currency's minor unit."""
 
     key: str
     ssp: Decimal
@@ -181,8 +192,9 @@ def allocate(
 ) -> list[Allocation]:
     """Allocate the fixed ``transaction_price`` to ``lines``; results are in input order (§4).
 
-    Σ fixed shares == ``transaction_price`` exactly; each line's ``variable_amount`` is added to its own
-    allocation only. ``discount_amount`` (the observable subset discount, IFRS 15.82(c)) is needed only
+    Σ fixed shares == ``transaction_price`` exactly, and Σ variable shares == Σ ``variable_amount``:
+    a line's variable consideration goes to it alone only under IFRS 15.85 (``variable_allocation``
+    "specific" with both criteria asserted), otherwise it joins the relative-SSP split. ``discount_amount`` (the observable subset discount, IFRS 15.82(c)) is needed only
     when a subset discount is combined with a residual line, because it is allocated first (15.83).
     Raises :class:`AllocationError` (with ``field``) when no valid allocation exists.
     """
@@ -198,6 +210,7 @@ def allocate(
     index: dict[str, int] = {}
     ssps: list[Decimal | None] = []
     variables: list[int] = []
+    specific: set[int] = set()
     residual: int | None = None
     for i, line in enumerate(lines):
         if not isinstance(line, AllocationLine):
@@ -217,6 +230,8 @@ def allocate(
         ssps.append(_resolve_ssp(line, i))
         variable = _decimal(line.variable_amount, f"lines[{i}].variable_amount")
         variables.append(_units(variable, currency, f"lines[{i}].variable_amount"))
+        if _specific(line, i):
+            specific.add(i)
 
     subset = _subset(discount_applies_to, index, residual)
     if discount_amount is not None and not (subset and residual is not None):
@@ -224,8 +239,17 @@ def allocate(
             "discount_amount is only used when a subset discount is combined with a residual line.",
             field="discount_amount",
         )
+    for i in specific:
+        if i == residual or i in subset:
+            raise AllocationError(
+                f"'{lines[i].key}' takes its variable consideration alone (IFRS 15.85); it cannot also be "
+                "the residual line or share a subset discount.",
+                field=f"lines[{i}].variable_allocation",
+            )
     fixed = [0] * len(lines)
-    priced = [i for i in range(len(lines)) if i != residual]
+    # A line whose variable consideration is allocated to it alone takes no share of the fixed price:
+    # the remaining amount goes to the other obligations (IFRS 15.86, IE Example 35 Case A).
+    priced = [i for i in range(len(lines)) if i != residual and i not in specific]
     others = [i for i in priced if i not in subset]
     members = sorted(subset)
 
@@ -284,13 +308,74 @@ def allocate(
             fixed[residual] = price_units - sum(fixed[i] for i in priced)
             _check_residual(lines[residual], residual, fixed[residual], currency)
 
+    # Variable consideration (IFRS 15.84–86): a specific line keeps its own; the rest is split by
+    # relative SSP over every line, on the same basis as the fixed price (the residual line weighs
+    # its residual amount), by largest remainder, so Σ variable shares == Σ variable amounts.
+    variable_units = [variables[i] if i in specific else 0 for i in range(len(lines))]
+    variable_pool = sum(variables[i] for i in range(len(lines)) if i not in specific)
+    if variable_pool:
+        weights = [from_minor(fixed[i], currency) if i == residual else ssps[i] for i in range(len(lines))]
+        for i, units in enumerate(largest_remainder(variable_pool, weights)):
+            variable_units[i] += units
+
     result = []
     for i, line in enumerate(lines):
         share = from_minor(fixed[i], currency)
         ssp = share if i == residual else ssps[i]
-        variable = from_minor(variables[i], currency)
-        result.append(Allocation(line.key, ssp, from_minor(fixed[i] + variables[i], currency), variable))
+        variable = from_minor(variable_units[i], currency)
+        result.append(Allocation(line.key, ssp, from_minor(fixed[i] + variable_units[i], currency), variable))
     return result
+
+
+def _specific(line: AllocationLine, i: int) -> bool:
+    """True when the line's variable consideration is allocated to it alone (IFRS 15.85): only when
+    ``variable_allocation`` is "specific" and the user asserts both criteria; refused otherwise."""
+    path = f"lines[{i}]"
+    for name in ("relates_specifically", "consistent_with_objective"):
+        if not isinstance(getattr(line, name), bool):
+            raise AllocationError(f"{name} must be true or false.", field=f"{path}.{name}")
+    if line.variable_allocation not in VARIABLE_ALLOCATIONS:
+        raise AllocationError(
+            "variable_allocation must be 'relative' or 'specific'.", field=f"{path}.variable_allocation"
+        )
+    if line.variable_allocation == "relative":
+        return False
+    if not line.relates_specifically:
+        raise AllocationError(
+            "Allocating variable consideration to one obligation alone needs IFRS 15.85(a): its terms "
+            "relate specifically to this obligation's satisfaction (or outcome). Otherwise use 'relative'.",
+            field=f"{path}.relates_specifically",
+        )
+    if not line.consistent_with_objective:
+        raise AllocationError(
+            "Allocating variable consideration to one obligation alone needs IFRS 15.85(b): the result is "
+            "consistent with the allocation objective (15.73) given all the contract's terms. Otherwise "
+            "use 'relative'.",
+            field=f"{path}.consistent_with_objective",
+        )
+    return True
+
+
+def split_change(
+    *, currency: str, amount: Decimal, weights: Sequence[tuple[str, Decimal]]
+) -> dict[str, Decimal]:
+    """Allocate a change in the transaction price (``amount``, signed, in the minor unit) over
+    ``weights`` — (key, SSP) pairs — by relative SSP and largest remainder (IFRS 15.88: on the same
+    basis as at contract inception). A decrease is split like an increase, then negated, so the shares
+    always sum exactly to ``amount``."""
+    value = Decimal(amount)
+    if not value.is_finite():
+        raise AllocationError("The change must be a finite number.", field="amount")
+    units = _units(abs(value), currency, "amount")
+    if not weights:
+        if units:
+            raise AllocationError("There is no obligation to allocate the change to.", field="amount")
+        return {}
+    for key, weight in weights:
+        _decimal(weight, f"weights[{key}]")
+    shares = largest_remainder(units, [w for _k, w in weights])
+    sign = -1 if value < 0 else 1
+    return {key: from_minor(sign * share, currency) for (key, _w), share in zip(weights, shares, strict=True)}
 
 
 def _check_residual(line: AllocationLine, i: int, units: int, currency: str) -> None:

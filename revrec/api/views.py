@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -38,15 +39,39 @@ def _currency(code: str) -> str:
     return code.upper()
 
 
-class AllocationLineIn(serializers.Serializer):
+class StrictSerializer(serializers.Serializer):
+    """No field is silently dropped: a field the serializer does not declare is a 400 problem naming it."""
+
+    def to_internal_value(self, data):
+        errors = {}
+        if isinstance(data, dict):
+            errors = {key: ["Unknown field."] for key in data if key not in self.fields}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if isinstance(exc.detail, dict):
+                errors = {**errors, **exc.detail}
+            raise serializers.ValidationError(errors or exc.detail) from None
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class AllocationLineIn(StrictSerializer):
     key = serializers.CharField(max_length=64)
     ssp = DecimalStringField(required=False, allow_null=True)
     ssp_low = DecimalStringField(required=False, allow_null=True)
     ssp_high = DecimalStringField(required=False, allow_null=True)
     residual = serializers.BooleanField(required=False, default=False)
+    variable_amount = DecimalStringField(required=False, default=Decimal(0))
+    variable_allocation = serializers.ChoiceField(
+        choices=["relative", "specific"], required=False, default="relative"
+    )
+    relates_specifically = serializers.BooleanField(required=False, default=False)
+    consistent_with_objective = serializers.BooleanField(required=False, default=False)
 
 
-class AllocationIn(serializers.Serializer):
+class AllocationIn(StrictSerializer):
     currency = serializers.CharField(max_length=3)
     transaction_price = DecimalStringField()
     lines = AllocationLineIn(many=True, min_length=1)
@@ -88,6 +113,8 @@ class AllocationPreviewView(ApiView):
                         "key": a.key,
                         "ssp": money_str(a.ssp, currency),
                         "allocated": money_str(a.allocated, currency),
+                        "fixed": money_str(a.allocated - a.variable, currency),
+                        "variable": money_str(a.variable, currency),
                     }
                     for a in result
                 ],

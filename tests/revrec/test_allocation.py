@@ -4,7 +4,14 @@ from decimal import Decimal
 
 import pytest
 
-from revrec.allocation import Allocation, AllocationError, AllocationLine, allocate, largest_remainder
+from revrec.allocation import (
+    Allocation,
+    AllocationError,
+    AllocationLine,
+    allocate,
+    largest_remainder,
+    split_change,
+)
 
 D = Decimal
 L = AllocationLine
@@ -139,13 +146,99 @@ def test_residual_that_is_not_positive_is_refused():
     assert "not positive" in exc.value.message
 
 
-def test_variable_consideration_goes_to_its_own_line_only():
-    # ASC 606-10-32-40: usage fees that relate to one PO are allocated to that PO alone
-    lines = [L("platform", ssp=D(800)), L("usage", ssp=D(400), variable_amount=D("250.00"))]
-    result = allocate(currency="USD", transaction_price=D("1000.00"), lines=lines)
-    assert amounts(result) == [D("666.67"), D("583.33")]
+def test_variable_consideration_goes_to_its_own_line_only_when_both_15_85_criteria_hold():
+    # ASC 606-10-32-40 / IFRS 15.85: usage fees that relate to one PO, allocated to it alone, only when
+    # the user asserts both criteria
+    usage = L(
+        "usage",
+        ssp=D(400),
+        variable_amount=D("250.00"),
+        variable_allocation="specific",
+        relates_specifically=True,
+        consistent_with_objective=True,
+    )
+    result = allocate(
+        currency="USD", transaction_price=D("1000.00"), lines=[L("platform", ssp=D(800)), usage]
+    )
+    # the fixed price goes to the other obligation (IFRS 15.86), the usage to its own alone
+    assert amounts(result) == [D("1000.00"), D("250.00")]
     assert result[1].variable == D("250.00")
     assert sum(a.allocated - a.variable for a in result) == D("1000.00")
+
+
+def test_variable_consideration_joins_the_relative_split_by_default():
+    # IFRS 15.84/86: without 15.85 the variable amount is allocated like the fixed price (SSP 800:400)
+    lines = [L("platform", ssp=D(800)), L("usage", ssp=D(400), variable_amount=D("250.00"))]
+    result = allocate(currency="USD", transaction_price=D("1000.00"), lines=lines)
+    assert [a.variable for a in result] == [D("166.67"), D("83.33")]
+    assert amounts(result) == [D("666.67") + D("166.67"), D("333.33") + D("83.33")]
+
+
+# IFRS 15 Illustrative Example 35 (IE178–IE187), licences X and Y, SSPs 800 and 1,000.
+def test_ifrs15_ie35_case_a_variable_allocated_entirely_to_licence_y():
+    # IE180–IE182 (Case A): X fixed 800, Y 3 % royalties estimated at 1,000; both 15.85 criteria met,
+    # so the royalties go to Y alone and the fixed 800 to X.
+    y = L(
+        "Y",
+        ssp=D(1000),
+        variable_amount=D("1000.00"),
+        variable_allocation="specific",
+        relates_specifically=True,
+        consistent_with_objective=True,
+    )
+    result = allocate(currency="USD", transaction_price=D("800.00"), lines=[L("X", ssp=D(800)), y])
+    assert [(a.key, a.allocated, a.variable) for a in result] == [
+        ("X", D("800.00"), D("0.00")),
+        ("Y", D("1000.00"), D("1000.00")),
+    ]
+
+
+def test_ifrs15_ie35_case_b_relative_split_of_fixed_and_royalties():
+    # IE183–IE187 (Case B): X fixed 300, Y royalties; allocating them to Y alone is not consistent with
+    # the allocation objective (15.85(b) fails), so 300 → 133.33 / 166.67 and the first month's
+    # royalties of 200 → 88.89 (X) / 111.11 (Y).
+    y = L("Y", ssp=D(1000), variable_amount=D("200.00"))
+    result = allocate(currency="USD", transaction_price=D("300.00"), lines=[L("X", ssp=D(800)), y])
+    assert [(a.key, a.allocated - a.variable, a.variable) for a in result] == [
+        ("X", D("133.33"), D("88.89")),
+        ("Y", D("166.67"), D("111.11")),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("flags", "field"),
+    [
+        ({"variable_allocation": "specific"}, "lines[1].relates_specifically"),
+        (
+            {"variable_allocation": "specific", "relates_specifically": True},
+            "lines[1].consistent_with_objective",
+        ),
+        (
+            {"variable_allocation": "specific", "consistent_with_objective": True},
+            "lines[1].relates_specifically",
+        ),
+        ({"variable_allocation": "all"}, "lines[1].variable_allocation"),
+        ({"relates_specifically": "yes"}, "lines[1].relates_specifically"),
+    ],
+)
+def test_specific_allocation_without_both_15_85_criteria_is_refused(flags, field):
+    y = L("Y", ssp=D(1000), variable_amount=D("200.00"), **flags)
+    with pytest.raises(AllocationError) as exc:
+        allocate(currency="USD", transaction_price=D("300.00"), lines=[L("X", ssp=D(800)), y])
+    assert exc.value.field == field
+
+
+def test_split_change_on_the_inception_basis():
+    # IFRS 15 IE Example 6 (IE28–IE33): an increase of 40 over X and Y (equal SSPs) is 20 each; a
+    # decrease is split the same way, negated; odd cents go by largest remainder.
+    assert split_change(currency="USD", amount=D("40.00"), weights=[("X", D(600)), ("Y", D(600))]) == {
+        "X": D("20.00"),
+        "Y": D("20.00"),
+    }
+    assert split_change(currency="USD", amount=D("-0.01"), weights=[("X", D(1)), ("Y", D(1))]) == {
+        "X": D("-0.01"),
+        "Y": D("0.00"),
+    }
 
 
 def test_zero_price_allocates_zero():

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from billing.periods import Period, billing_periods, change_lines, period_containing
 from revops.money import floor_money, from_minor, minor_units, quantum, round_money
-from revrec.allocation import AllocationError, AllocationLine, allocate
+from revrec.allocation import AllocationError, AllocationLine, allocate, split_change
 from revrec.recognition import (
     RecognitionError,
     cumulative_catch_up,
@@ -52,6 +52,56 @@ def test_allocations_sum_exactly_to_the_price(data, currency, weights):
         assert a.allocated >= 0
         assert abs(Fraction(a.allocated) - exact) < Fraction(quantum(currency))  # within one minor unit
         assert a.allocated.as_tuple().exponent == -minor_units(currency)
+
+
+@PROPERTY
+@given(data=st.data(), currency=CURRENCIES, weights=st.lists(ssps(), min_size=2, max_size=8))
+def test_variable_consideration_allocations_sum_to_price_plus_variable(data, currency, weights):
+    # IFRS 15.84–86: Σ allocations == fixed price + Σ variable amounts, whether each line's variable
+    # amount joins the relative split or (15.85, both criteria asserted) stays on its line alone.
+    assume(sum(weights) > 0)
+    price = data.draw(money(currency))
+    lines = []
+    for i, w in enumerate(weights):
+        variable = data.draw(money(currency, 10**7))
+        specific = data.draw(st.booleans())
+        lines.append(
+            AllocationLine(
+                f"po{i}",
+                ssp=w,
+                variable_amount=variable,
+                variable_allocation="specific" if specific else "relative",
+                relates_specifically=specific,
+                consistent_with_objective=specific,
+            )
+        )
+    fixed_weights = [w for w, ln in zip(weights, lines, strict=True) if ln.variable_allocation == "relative"]
+    assume(sum(fixed_weights) > 0 or price == 0)
+    result = allocate(currency=currency, transaction_price=price, lines=lines)
+    assert sum(a.allocated for a in result) == price + sum(ln.variable_amount for ln in lines)
+    assert sum(a.allocated - a.variable for a in result) == price
+    for a, ln in zip(result, lines, strict=True):
+        assert a.allocated >= 0 and a.variable >= 0
+        if ln.variable_allocation == "specific":
+            assert a.allocated - a.variable == 0  # the fixed price went to the others (15.86)
+            assert a.variable >= ln.variable_amount
+
+
+@PROPERTY
+@given(
+    currency=CURRENCIES,
+    units=st.integers(min_value=-(10**9), max_value=10**9),
+    weights=st.lists(ssps(), min_size=1, max_size=8),
+)
+def test_a_change_in_the_price_is_split_exactly(currency, units, weights):
+    # IFRS 15.88: a change in the transaction price, allocated on the inception basis, sums exactly
+    assume(sum(weights) > 0)
+    amount = from_minor(units, currency)
+    shares = split_change(
+        currency=currency, amount=amount, weights=[(f"po{i}", w) for i, w in enumerate(weights)]
+    )
+    assert sum(shares.values()) == amount
+    assert all((s <= 0) if units < 0 else (s >= 0) for s in shares.values())
 
 
 @PROPERTY
