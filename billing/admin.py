@@ -15,13 +15,22 @@ from revops.contracts.admin import ServiceForm, changed_values
 
 # --- meters -------------------------------------------------------------------------------------
 
-METER_EDITABLE = ("name", "description", "aggregation", "field", "filters", "group_by")
+METER_EDITABLE = ("name", "description", "aggregation", "field", "filters", "group_by", "allow_negative")
 
 
 class MeterForm(ServiceForm):
     class Meta:
         model = Meter
-        fields = ["code", "name", "description", "aggregation", "field", "filters", "group_by"]
+        fields = [
+            "code",
+            "name",
+            "description",
+            "aggregation",
+            "field",
+            "filters",
+            "group_by",
+            "allow_negative",
+        ]
 
     def service_call(self, data):
         if self.instance.pk:
@@ -34,6 +43,7 @@ class MeterForm(ServiceForm):
             field=data.get("field") or "",
             filters=data.get("filters") or {},
             group_by=data.get("group_by") or [],
+            allow_negative=bool(data.get("allow_negative")),
         )
 
 

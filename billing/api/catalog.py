@@ -44,9 +44,19 @@ class MeterSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Meter
-        fields = ["id", "code", "name", "description", "aggregation", "field", "filters", "group_by"]
+        fields = [
+            "id",
+            "code",
+            "name",
+            "description",
+            "aggregation",
+            "field",
+            "filters",
+            "group_by",
+            "allow_negative",
+        ]
         read_only_fields = ["id"]
-        extra_kwargs = {"description": {"required": False}}
+        extra_kwargs = {"description": {"required": False}, "allow_negative": {"required": False}}
 
 
 class ChargeIn(serializers.Serializer):

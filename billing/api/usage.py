@@ -10,7 +10,6 @@ from datetime import date, timedelta
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from billing.models import Meter, QuarantinedEvent
@@ -21,6 +20,7 @@ from billing.usage.services import (
     quarantine_replay_one,
     quarantine_replay_open,
 )
+from revops.core.api.parsers import JSONParser
 from revops.core.api.problems import problem_json
 from revops.core.api.views import ApiGenericView, ApiView
 from revops.errors import FieldError, NotFound, ValidationFailed

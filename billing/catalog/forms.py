@@ -831,6 +831,11 @@ class MeterForm(forms.Form):
         required=False, label="Group by", help_text="Comma-separated property names, e.g. model, token_type."
     )
     description = forms.CharField(required=False)
+    allow_negative = forms.BooleanField(
+        required=False,
+        label="Allow negative values",
+        help_text="Off: an event with a negative value is quarantined at ingestion.",
+    )
 
     def service_kwargs(self) -> dict:
         cd = self.cleaned_data
@@ -841,6 +846,7 @@ class MeterForm(forms.Form):
             "field": cd["field"].strip(),
             "group_by": [g.strip() for g in cd["group_by"].split(",") if g.strip()],
             "description": cd["description"],
+            "allow_negative": cd["allow_negative"],
         }
 
 

@@ -55,6 +55,7 @@ def meter_create(
     filters: dict | None = None,
     group_by: list | None = None,
     description: str = "",
+    allow_negative: bool = False,
     actor=None,
 ) -> Meter:
     filters, group_by = filters or {}, group_by or []
@@ -70,6 +71,7 @@ def meter_create(
         filters=filters,
         group_by=group_by,
         description=description,
+        allow_negative=allow_negative,
     )
     audit_record(
         actor=actor,
@@ -81,6 +83,7 @@ def meter_create(
             "field": field,
             "filters": filters,
             "group_by": group_by,
+            "allow_negative": allow_negative,
         },
     )
     return meter
@@ -92,7 +95,7 @@ def meter_update(*, meter: Meter, actor=None, **changes) -> Meter:
     meter = Meter.objects.select_for_update().get(pk=meter.pk)
     counting = {
         k
-        for k in ("aggregation", "field", "filters", "group_by")
+        for k in ("aggregation", "field", "filters", "group_by", "allow_negative")
         if k in changes and changes[k] != getattr(meter, k)
     }
     if counting and meter.charges.exists():

@@ -27,6 +27,11 @@ class Meter(models.Model):
     field = models.CharField(max_length=64, blank=True, default="", help_text="Event property aggregated")
     filters = models.JSONField(default=dict, blank=True, help_text='{"property": ["allowed", "values"]}')
     group_by = models.JSONField(default=list, blank=True, help_text='["property", ...]')
+    allow_negative = models.BooleanField(
+        default=False,
+        help_text="Whether an event may carry a negative value (e.g. a correction). Off: such an event is "
+        "quarantined at ingestion, and never reaches an invoice.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -30,7 +30,7 @@ from django.utils import timezone
 from billing.models import IngestionBatch, Meter, QuarantinedEvent
 from revops.contracts.models import Customer
 from revops.errors import DomainError
-from revops.jsonsafe import nul_visible
+from revops.jsonsafe import has_surrogate, nul_visible
 from revops.money import MoneyError, parse_decimal
 
 
@@ -83,7 +83,10 @@ class Rejection:
     payload: object
 
     def as_dict(self) -> dict:
-        return {"index": self.index, "transaction_id": self.transaction_id, "errors": self.errors}
+        tid = self.transaction_id
+        if has_surrogate(tid):  # echoed back: a lone surrogate cannot be encoded in the response
+            tid = nul_visible(tid)
+        return {"index": self.index, "transaction_id": tid, "errors": self.errors}
 
 
 @dataclass
@@ -109,6 +112,10 @@ class _MeterInfo:
     id: int
     aggregation: str
     field: str
+    allow_negative: bool = False
+
+
+_SURROGATE = "must not contain a lone surrogate (an unpaired \\ud800–\\udfff escape is not a character)"
 
 
 def _err(field_path: str, message: str) -> dict:
@@ -136,8 +143,9 @@ def _lookup(events: list) -> tuple[dict[str, int], dict[str, _MeterInfo]]:
                 refs.add(ref)
             if type(code) is str:
                 codes.add(code)
-    refs = [r for r in refs if "\x00" not in r]
-    codes = [c for c in codes if "\x00" not in c]
+    # Neither U+0000 nor a lone surrogate can be sent to the database (nor match anything there).
+    refs = [r for r in refs if "\x00" not in r and not has_surrogate(r)]
+    codes = [c for c in codes if "\x00" not in c and not has_surrogate(c)]
     customers, meters = {}, {}
     with connection.cursor() as cursor:  # plain SQL: this runs on every request
         for start in range(0, len(refs), 1000):
@@ -147,10 +155,12 @@ def _lookup(events: list) -> tuple[dict[str, int], dict[str, _MeterInfo]]:
             customers.update(cursor.fetchall())
         if codes:
             marks = ",".join(["%s"] * len(codes))
-            query = f"SELECT code, id, aggregation, field FROM {_METERS} WHERE code IN ({marks})"  # noqa: S608
+            query = (
+                f"SELECT code, id, aggregation, field, allow_negative FROM {_METERS} WHERE code IN ({marks})"  # noqa: S608,E501
+            )
             cursor.execute(query, codes)
-            for code, mid, aggregation, meter_field in cursor.fetchall():
-                meters[code] = _MeterInfo(mid, aggregation, meter_field)
+            for code, mid, aggregation, meter_field, allow_negative in cursor.fetchall():
+                meters[code] = _MeterInfo(mid, aggregation, meter_field, bool(allow_negative))
     return customers, meters
 
 
@@ -186,7 +196,7 @@ def _fast(event, customers: dict, meters: dict, latest_allowed: datetime) -> tup
     if when > latest_allowed:
         return None
     text = _DUMPS(properties)
-    if "\\u0000" in text or "\x00" in tid:
+    if "\\u0000" in text or "\x00" in tid or has_surrogate(text) or has_surrogate(tid):
         return None
     aggregation = meter.aggregation
     if aggregation == "count":
@@ -196,7 +206,7 @@ def _fast(event, customers: dict, meters: dict, latest_allowed: datetime) -> tup
         if type(raw) is str and len(raw) <= MAX_TEXT:
             return tid, customer_id, meter.id, when, text, None, raw
         return None
-    if type(raw) is int and -_INT_LIMIT < raw < _INT_LIMIT:
+    if type(raw) is int and (0 if not meter.allow_negative else -_INT_LIMIT) <= raw < _INT_LIMIT:
         return tid, customer_id, meter.id, when, text, Decimal(raw), None
     return None
 
@@ -230,10 +240,14 @@ def validate_events(events: list, *, now: datetime) -> Validation:
             errors.append(_err("transaction_id", f"at most {MAX_TEXT} characters"))
         elif "\x00" in tid:
             errors.append(_err("transaction_id", "must not contain the NUL character"))
+        elif has_surrogate(tid):
+            errors.append(_err("transaction_id", _SURROGATE))
         ref = event.get("customer")
         customer_id = None
         if not isinstance(ref, str) or not ref:
             errors.append(_err("customer", "required: the customer's external_id"))
+        elif has_surrogate(ref):
+            errors.append(_err("customer", _SURROGATE))
         else:
             customer_id = customers.get(ref)
             if customer_id is None:
@@ -242,6 +256,8 @@ def validate_events(events: list, *, now: datetime) -> Validation:
         meter = None
         if not isinstance(code, str) or not code:
             errors.append(_err("code", "required: a meter code"))
+        elif has_surrogate(code):
+            errors.append(_err("code", _SURROGATE))
         else:
             meter = meters.get(code)
             if meter is None:
@@ -254,7 +270,8 @@ def validate_events(events: list, *, now: datetime) -> Validation:
             try:
                 when = datetime.fromisoformat(stamp)
             except ValueError:
-                errors.append(_err("timestamp", f"'{stamp[:64]}' is not an ISO 8601 timestamp"))
+                shown = nul_visible(stamp[:64])
+                errors.append(_err("timestamp", f"'{shown}' is not an ISO 8601 timestamp"))
             else:
                 if when.utcoffset() is None:
                     errors.append(
@@ -274,6 +291,8 @@ def validate_events(events: list, *, now: datetime) -> Validation:
             errors.append(_err("properties", "must be a JSON object"))
         elif "\\u0000" in (text := _DUMPS(properties)):
             errors.append(_err("properties", "must not contain the NUL character (\\u0000)"))
+        elif has_surrogate(text):
+            errors.append(_err("properties", _SURROGATE))
         elif meter is not None and meter.aggregation != "count":
             name = meter.field
             raw = properties.get(name)
@@ -289,6 +308,12 @@ def validate_events(events: list, *, now: datetime) -> Validation:
                 else:
                     if abs(value) >= _MAX_VALUE:
                         errors.append(_err(path, "is too large (at most 26 digits before the point)"))
+                    elif value < 0 and not meter.allow_negative:
+                        errors.append(
+                            _err(
+                                path, f"must not be negative (meter '{code}' does not allow negative values)"
+                            )
+                        )
                     elif value.as_tuple().exponent < -12 and value != value.quantize(_SCALE, context=_WIDE):
                         errors.append(_err(path, "has more than 12 decimal places"))
             else:
@@ -428,7 +453,7 @@ def store_valid(valid: list[ValidEvent], *, now: datetime) -> set[str]:
 
 
 def _storable(value) -> str:
-    return value.replace("\x00", "\\u0000")[:MAX_TEXT] if isinstance(value, str) else ""
+    return nul_visible(value)[:MAX_TEXT] if isinstance(value, str) else ""
 
 
 def _quarantine_rows(
@@ -439,7 +464,8 @@ def _quarantine_rows(
         payload = r.payload
         ref = payload.get("customer") if isinstance(payload, dict) else None
         code = payload.get("code") if isinstance(payload, dict) else None
-        if "\\u0000" in _DUMPS(payload):  # the database cannot store NUL: keep it as visible text
+        text = _DUMPS(payload)
+        if "\\u0000" in text or has_surrogate(text):  # the database cannot store either: visible text
             payload = nul_visible(payload)
         if payload is None:  # a JSON null event: store JSON null, not SQL NULL (the column is NOT NULL)
             payload = Value(None, JSONField())

@@ -131,7 +131,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "revops.core.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["revops.core.api.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["revops.core.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "revops.core.api.problems.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "revops.core.api.schema.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,

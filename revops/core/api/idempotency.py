@@ -16,7 +16,7 @@ from rest_framework.utils.encoders import JSONEncoder
 
 from revops.core.models import IdempotencyKey
 from revops.errors import Conflict, DomainError, ValidationFailed
-from revops.jsonsafe import nul_visible
+from revops.jsonsafe import loads_bounded, nul_visible
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -30,7 +30,7 @@ class IdempotencyMismatch(DomainError):
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
     try:
-        canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":")).encode()
+        canonical = json.dumps(loads_bounded(body or b"null"), sort_keys=True, separators=(",", ":")).encode()
     except (ValueError, UnicodeDecodeError):
         canonical = body
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()

@@ -15,15 +15,20 @@ from rest_framework.views import APIView
 from revops.core.api.idempotency import HEADER, run_idempotent
 from revops.core.api.problems import problem_json
 from revops.errors import ValidationFailed
-from revops.jsonsafe import find_nul, nul_visible
+from revops.jsonsafe import find_nul, find_surrogate, nul_visible
+
+_SURROGATE_MESSAGE = (
+    "Text cannot contain a lone surrogate (U+D800–U+DFFF, e.g. an unpaired \\ud800 escape): "
+    "it is not a character."
+)
 
 
 class IdempotentDispatchMixin:
     """DRF's dispatch, with POST handlers run through :func:`run_idempotent` when the client sent an
     ``Idempotency-Key``."""
 
-    # A view that stores what it is sent keeps U+0000 out of the database by refusing it; one that
-    # handles it itself (usage ingestion quarantines such events) sets this.
+    # A view that stores what it is sent keeps U+0000 and lone surrogates out of the database by
+    # refusing them; one that handles them itself (usage ingestion quarantines such events) sets this.
     accepts_nul_in_body = False
 
     def dispatch(self, request, *args, **kwargs):
@@ -75,6 +80,11 @@ class IdempotentDispatchMixin:
                 raise ValidationFailed(
                     "Text cannot contain the NUL character (U+0000).", field=nul_visible(where)
                 )
+            # A lone UTF-16 surrogate (a "\ud800" escape in JSON; URLs cannot carry one) is not a
+            # character: it cannot be encoded, stored or rendered. Refused naming the field.
+            where = find_surrogate(request.data)
+            if where is not None:
+                raise ValidationFailed(_SURROGATE_MESSAGE, field=nul_visible(where))
 
     def _call_handled(self, handler, request, *args, **kwargs):
         try:
