@@ -20,6 +20,13 @@ class RevrecConfig(AppConfig):
         from revrec.selectors import extend_contract_payload
 
         register_contract_payload_extender(extend_contract_payload)
+        from revops.books import register_books
+        from revrec.selectors import closed_through, product_has_postings
+        from revrec.services.ledger import account_info
+
+        register_books(
+            closed_through=closed_through, account=account_info, product_has_postings=product_has_postings
+        )
         from revrec import setup as revenue_setup
 
         revenue_setup.ready()

@@ -130,3 +130,24 @@ def extend_contract_payload(contract, payload: dict) -> None:
         }
         for po in obligations_of(contract)
     ]
+
+
+def closed_through():
+    """The last day of the latest closed accounting period, or None (the kernel's ``revops.books``)."""
+    from revrec.models import AccountingPeriod
+    from revrec.services.periods import last_day
+
+    latest = (
+        AccountingPeriod.objects.filter(status=AccountingPeriod.Status.CLOSED)
+        .order_by("-period")
+        .values_list("period", flat=True)
+        .first()
+    )
+    return last_day(latest) if latest else None
+
+
+def product_has_postings(product) -> bool:
+    """Whether any journal line was posted for the product (directly or through one of its POs)."""
+    from django.db.models import Q
+
+    return JournalLine.objects.filter(Q(product=product) | Q(obligation__product=product)).exists()

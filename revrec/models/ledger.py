@@ -15,6 +15,7 @@ class Account(models.Model):
         LIABILITY = "liability", "Liability"
         REVENUE = "revenue", "Revenue"
         CONTRA_REVENUE = "contra_revenue", "Contra revenue"
+        EXPENSE = "expense", "Expense"
 
     code = models.CharField(max_length=32, unique=True)
     name = models.CharField(max_length=200)
@@ -25,6 +26,12 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(type__in=["asset", "liability", "revenue", "contra_revenue", "expense"]),
+                name="account_type_known",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"

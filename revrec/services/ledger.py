@@ -48,14 +48,44 @@ def account(role: str) -> Account:
     return acct
 
 
+class AccountMisconfigured(DomainError):
+    status = 409
+    slug = "account-misconfigured"
+    title = "A product maps to an account that is not a revenue account"
+
+
 def revenue_account(code: str | None) -> Account:
-    """Revenue sub-account per product (e.g. 4010); created on first use under 4000."""
+    """Revenue sub-account per product (e.g. 4010); created on first use under 4000 — only for a new
+    revenue sub-account number (4000–4799). An existing account that is not a revenue account (1000
+    Cash, 1200 Unbilled, 4900 Contra revenue) is never used to credit revenue: the posting is refused."""
+    from revops.books import revenue_account_errors
+
     if not code or code == "4000":
         return account("revenue")
-    acct, _ = Account.objects.get_or_create(
-        code=code, defaults={"name": f"Revenue {code}", "type": "revenue", "role": "revenue_sub"}
-    )
+    acct = Account.objects.filter(code=code).first()
+    if acct is None:
+        errors = revenue_account_errors(code)
+        if errors:
+            raise AccountMisconfigured(errors[0].message, errors=errors)
+        acct, _ = Account.objects.get_or_create(
+            code=code, defaults={"name": f"Revenue {code}", "type": "revenue", "role": "revenue_sub"}
+        )
+    if acct.type != Account.Type.REVENUE:
+        raise AccountMisconfigured(
+            f"Revenue cannot post to account {acct.code} ({acct.name}): it is a {acct.get_type_display()} "
+            "account, not a revenue account. Map the product to a revenue account.",
+            field="revenue_account",
+        )
     return acct
+
+
+def account_info(code: str) -> tuple[str, str] | None:
+    """(type, name) of an account code in the chart, or None (the kernel's ``revops.books`` seam)."""
+    code = str(code).strip()
+    row = Account.objects.filter(code=code).values_list("type", "name").first()
+    if row is None:  # the default chart is created on first posting: it counts as there already
+        row = next(((kind, name) for c, name, kind, _ in DEFAULT_CHART if c == code), None)
+    return (row[0], row[1]) if row else None
 
 
 @dataclass
