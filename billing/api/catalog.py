@@ -11,7 +11,7 @@ from billing.catalog import selectors, services
 from billing.catalog.simulator import preview_charge, simulate_version
 from billing.models import Meter, Plan, PlanVersion
 from revops.contracts.models import Product, RecognitionMethod
-from revops.contracts.services.products import product_create, product_update
+from revops.contracts.services.products import product_create, product_update_requested
 from revops.core.api.fields import DecimalStringField, decimal_str
 from revops.core.api.schema import page_of
 from revops.core.api.views import ApiGenericView, ApiView
@@ -24,13 +24,27 @@ class ProductSerializer(serializers.ModelSerializer):
     recognition = serializers.ChoiceField(
         choices=RecognitionMethod.choices, default=RecognitionMethod.RATABLE_DAILY
     )
-    revenue_account = serializers.CharField(max_length=32, required=False, default="4000")
+    revenue_account = serializers.CharField(
+        max_length=32,
+        required=False,
+        default="4000",
+        help_text="A revenue-type account (4000, or a new revenue sub-account 4001–4799). Changing it "
+        "once the product has postings needs an approver: the response is then 202 with the approval.",
+    )
 
     class Meta:
         model = Product
         fields = ["id", "code", "name", "description", "recognition", "revenue_account", "active"]
         read_only_fields = ["id"]
         extra_kwargs = {"description": {"required": False}, "active": {"required": False}}
+
+    def validate_revenue_account(self, value):
+        from revops.books import revenue_account_errors
+
+        errors = revenue_account_errors(value)
+        if errors:
+            raise serializers.ValidationError(errors[0].message)
+        return value.strip()
 
 
 class MeterSerializer(serializers.ModelSerializer):
@@ -194,13 +208,43 @@ class ProductDetailView(ApiGenericView):
     def get(self, request, code):
         return Response(ProductSerializer(get_object_or_404(Product, code=code)).data)
 
+    @extend_schema(
+        request=ProductSerializer,
+        responses={
+            200: ProductSerializer,
+            202: inline_serializer(
+                "ProductAccountChangeRequested",
+                fields={
+                    **{k: serializers.CharField() for k in ("code", "name", "revenue_account", "detail")},
+                    "id": serializers.IntegerField(),
+                    "approval": serializers.DictField(),
+                },
+            ),
+        },
+    )
     def patch(self, request, code):
         product = get_object_or_404(Product, code=code)
         data = ProductSerializer(product, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         changes = {k: v for k, v in data.validated_data.items() if k != "code"}
-        product = product_update(product=product, actor=request.user, **changes)
-        return Response(ProductSerializer(product).data)
+        result = product_update_requested(product=product, actor=request.user, **changes)
+        body = ProductSerializer(result.product).data
+        if result.approval is None:
+            return Response(body)
+        a = result.approval
+        return Response(
+            {
+                **body,
+                "approval": {
+                    "id": a.pk,
+                    "kind": a.kind,
+                    "status": a.status,
+                    "revenue_account": a.payload["revenue_account"]["to"],
+                },
+                "detail": "The product has postings: the revenue account change waits for an approver.",
+            },
+            status=202,
+        )
 
 
 class MeterListView(ApiGenericView):

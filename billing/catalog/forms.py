@@ -816,8 +816,19 @@ class ProductForm(forms.Form):
     recognition = forms.ChoiceField(
         choices=RecognitionMethod.choices, initial=RecognitionMethod.RATABLE_DAILY
     )
-    revenue_account = forms.CharField(max_length=32, initial="4000")
+    revenue_account = forms.CharField(
+        max_length=32, initial="4000", help_text="A revenue account (4000, or a sub-account 4001–4799)."
+    )
     description = forms.CharField(required=False)
+
+    def clean_revenue_account(self):
+        from revops.books import revenue_account_errors
+
+        code = self.cleaned_data["revenue_account"].strip()
+        errors = revenue_account_errors(code)
+        if errors:
+            raise forms.ValidationError(errors[0].message)
+        return code
 
 
 class MeterForm(forms.Form):

@@ -7,11 +7,12 @@ services as the API and the UI."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import transaction
 
+from revops.books import revenue_account_errors
 from revops.contracts.models import Contract, Customer, Product
-from revops.contracts.services.products import EDITABLE, product_create, product_update
+from revops.contracts.services.products import EDITABLE, product_create, product_update_requested
 from revops.errors import DomainError
 
 
@@ -53,9 +54,20 @@ class ProductForm(ServiceForm):
         model = Product
         fields = ["code", "name", "description", "recognition", "revenue_account", "active"]
 
+    def clean_revenue_account(self):
+        code = (self.cleaned_data.get("revenue_account") or "").strip()
+        errors = revenue_account_errors(code)
+        if errors:
+            raise forms.ValidationError(errors[0].message)
+        return code
+
     def service_call(self, data):
         if self.instance.pk:
-            return product_update(product=self.instance, actor=self.user, **changed_values(self, EDITABLE))
+            result = product_update_requested(
+                product=self.instance, actor=self.user, **changed_values(self, EDITABLE)
+            )
+            self.approval = result.approval
+            return result.product
         return product_create(
             actor=self.user,
             **{k: data.get(k) for k in ("code", "name", "recognition", "revenue_account")},
@@ -81,6 +93,14 @@ class ProductAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         saved = form.service_call(form.cleaned_data)
         obj.pk, obj.created_at = saved.pk, saved.created_at
+        obj.revenue_account = saved.revenue_account  # still the old one while a change awaits approval
+        approval = getattr(form, "approval", None)
+        if approval is not None:
+            messages.warning(
+                request,
+                f"The product has postings: its revenue account change to "
+                f"{approval.payload['revenue_account']['to']} waits for an approver (request #{approval.pk}).",
+            )
 
     def has_delete_permission(self, request, obj=None):
         return False  # deactivate instead: charges, contracts and revenue refer to products

@@ -5,3 +5,8 @@ class ContractsConfig(AppConfig):
     name = "revops.contracts"
     label = "contracts"
     verbose_name = "Customers and contracts"
+
+    def ready(self) -> None:
+        from revops.contracts.services import products
+
+        products.register()
