@@ -1,9 +1,19 @@
 """The one approval service (maker-checker) for schedules, modifications, discounts, SSP changes,
 overrides, waivers and period reopen. The requester can never decide their own request; every
-decision is audited with its comment, in the same transaction as what approving does."""
+decision is audited with its comment, in the same transaction as what approving does.
+
+An approval is bound to content: when it is requested, the exact thing approving will apply — the
+kind, the object, the payload and, for kinds whose handler applies the object's current state, that
+state as the kind's ``content(approval)`` returns it — is recorded with its SHA-256 over canonical JSON
+(``content`` and ``content_hash``). Deciding recomputes it first; if anything changed, the decision is
+refused (409 ``approval-content-changed``), the request is voided (status ``superseded``, audited) and
+a new one is opened for the new content. Services that change a request's object call
+:func:`approval_rebind` at that moment, so the queue never shows stale content."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,6 +23,7 @@ from django.utils import timezone
 from compliance.audit import audit_record
 from compliance.models import Approval
 from revops.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
+from revops.jsonsafe import jsonable
 from revops.roles import can_decide
 
 
@@ -21,11 +32,27 @@ class SelfApproval(Conflict):
     title = "You cannot decide your own request"
 
 
+class ContentChanged(Conflict):
+    slug = "approval-content-changed"
+    title = "What this request would apply has changed"
+
+    def __init__(self, detail: str, *, replacement: Approval | None = None):
+        super().__init__(detail)
+        self.replacement = replacement
+        # Problem extension members (RFC 9457 §3.2): the request that now carries the current content.
+        self.extra = (
+            {"replacement": replacement.pk, "content_hash": replacement.content_hash} if replacement else {}
+        )
+
+
 @dataclass(frozen=True)
 class Handler:
     on_approved: Callable[[Approval, object], None]
     on_rejected: Callable[[Approval, object], None] | None = None
     label: str = ""
+    # content(approval) -> dict: what approving applies beyond the payload (the object's current state
+    # that ``on_approved`` reads), bound into the request's hash.
+    content: Callable[[Approval], dict] | None = None
 
 
 _HANDLERS: dict[str, Handler] = {}
@@ -51,12 +78,110 @@ def approval_previews(approvals: list[Approval]) -> dict[int, dict]:
     return out
 
 
-def register_approval_kind(kind: str, *, on_approved, on_rejected=None, label: str = "") -> None:
-    _HANDLERS[kind] = Handler(on_approved, on_rejected, label or kind.replace("_", " "))
+def register_approval_kind(
+    kind: str, *, on_approved, on_rejected=None, label: str = "", content=None
+) -> None:
+    """``content(approval) -> dict``: for a kind whose ``on_approved`` applies the object's current
+    state rather than the payload, that state (everything approving would apply); it is hashed into
+    the request and recomputed when it is decided. Without it, the kind, object and payload are bound."""
+    _HANDLERS[kind] = Handler(on_approved, on_rejected, label or kind.replace("_", " "), content)
 
 
 def approval_kinds() -> dict[str, Handler]:
     return dict(_HANDLERS)
+
+
+def _canonical(value) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def approval_content(approval: Approval) -> dict:
+    """What approving ``approval`` applies right now: kind, object, payload and the kind's content."""
+    document = {
+        "kind": approval.kind,
+        "object_type": approval.object_type,
+        "object_id": str(approval.object_id),
+        "payload": jsonable(approval.payload or {}),
+    }
+    handler = _HANDLERS.get(approval.kind)
+    if handler is not None and handler.content is not None:
+        document["content"] = jsonable(handler.content(approval))
+    return document
+
+
+def content_hash(document: dict) -> str:
+    """SHA-256 over the canonical JSON (sorted keys, no spaces, UTF-8) of a bound document."""
+    return hashlib.sha256(_canonical(document)).hexdigest()
+
+
+def _pending(kind: str, object_type: str, object_id) -> Approval | None:
+    return (
+        Approval.objects.select_for_update()
+        .filter(kind=kind, object_type=object_type, object_id=str(object_id), status=Approval.Status.PENDING)
+        .first()
+    )
+
+
+def _open(
+    *, template: Approval, document: dict, digest: str, requested_by, supersedes: Approval | None
+) -> Approval:
+    user = requested_by if getattr(requested_by, "pk", None) else None
+    approval = Approval.objects.create(
+        kind=template.kind,
+        object_type=template.object_type,
+        object_id=str(template.object_id),
+        summary=template.summary[:300],
+        payload=template.payload,
+        requested_by=user,
+        content=document,
+        content_hash=digest,
+        supersedes=supersedes,
+    )
+    audit_record(
+        actor=requested_by,
+        action="approval.requested",
+        obj=approval,
+        changes={
+            "kind": approval.kind,
+            "object": f"{approval.object_type}:{approval.object_id}",
+            "summary": approval.summary,
+            "content_hash": digest,
+            "supersedes": supersedes.pk if supersedes else None,
+        },
+    )
+    return approval
+
+
+def _void(approval: Approval, *, actor, reason: str, new_hash: str) -> None:
+    """Mark a pending request superseded (before its replacement exists: one pending per object)."""
+    approval.status = Approval.Status.SUPERSEDED
+    approval.decided_at = timezone.now()
+    approval.comment = reason[:2000]
+    approval.save(update_fields=["status", "decided_at", "comment"])
+    audit_record(
+        actor=actor,
+        action="approval.superseded",
+        obj=approval,
+        changes={
+            "kind": approval.kind,
+            "object": f"{approval.object_type}:{approval.object_id}",
+            "reason": reason,
+            "content_hash": approval.content_hash,
+            "new_content_hash": new_hash,
+        },
+    )
+
+
+def _replace(
+    approval: Approval, *, document: dict, digest: str, actor, reason: str, requested_by
+) -> Approval:
+    _void(approval, actor=actor, reason=reason, new_hash=digest)
+    new = _open(
+        template=approval, document=document, digest=digest, requested_by=requested_by, supersedes=approval
+    )
+    Approval.objects.filter(pk=approval.pk).update(comment=f"{reason} Replaced by request #{new.pk}."[:2000])
+    approval.comment = f"{reason} Replaced by request #{new.pk}."
+    return new
 
 
 def approval_request(
@@ -69,51 +194,139 @@ def approval_request(
     payload: dict | None = None,
     requested_by=None,
 ) -> Approval:
-    """Open a request (inside the caller's transaction). One pending request per object and kind."""
+    """Open a request (inside the caller's transaction), bound to what approving it will apply.
+    One pending request per object and kind: asking again for the same content returns the pending
+    one; asking for different content voids it (``superseded``) and opens a new one."""
     if kind not in _HANDLERS:
         raise ValidationFailed(f"Unknown approval kind '{kind}'.", field="kind")
     if obj is not None:
         object_type, object_id = f"{obj._meta.app_label}.{obj._meta.model_name}", obj.pk
-    from revops.jsonsafe import jsonable
-
-    existing = Approval.objects.filter(
-        kind=kind, object_type=object_type, object_id=str(object_id), status=Approval.Status.PENDING
-    ).first()
-    if existing:
-        return existing
-    user = requested_by if getattr(requested_by, "pk", None) else None
-    approval = Approval.objects.create(
+    draft = Approval(
         kind=kind,
         object_type=object_type,
         object_id=str(object_id),
         summary=summary[:300],
         payload=jsonable(payload or {}),
-        requested_by=user,
     )
-    audit_record(
-        actor=requested_by,
-        action="approval.requested",
-        obj=approval,
-        changes={"kind": kind, "object": f"{object_type}:{object_id}", "summary": summary},
+    document = approval_content(draft)
+    digest = content_hash(document)
+    existing = _pending(kind, object_type, object_id)
+    if existing is not None:
+        if existing.content_hash == digest:
+            return existing
+        existing.summary, existing.payload = draft.summary, draft.payload
+        return _replace(
+            existing,
+            document=document,
+            digest=digest,
+            actor=requested_by,
+            reason="The request changed before it was decided.",
+            requested_by=requested_by,
+        )
+    return _open(template=draft, document=document, digest=digest, requested_by=requested_by, supersedes=None)
+
+
+def approval_rebind(
+    *,
+    kind: str,
+    obj=None,
+    object_type: str | None = None,
+    object_id=None,
+    actor=None,
+    reason: str = "",
+    summary: str | None = None,
+) -> Approval | None:
+    """Call (inside the changing service's transaction) after changing an object a request of ``kind``
+    may be pending for: if what approving would apply changed, the pending request is voided and a new
+    one opened, requested by ``actor`` (or the original requester). Returns the pending request, if any."""
+    if obj is not None:
+        object_type, object_id = f"{obj._meta.app_label}.{obj._meta.model_name}", obj.pk
+    pending = _pending(kind, object_type, object_id)
+    if pending is None:
+        return None
+    document = approval_content(pending)
+    digest = content_hash(document)
+    if digest == pending.content_hash:
+        return pending
+    if summary:
+        pending.summary = summary[:300]
+    return _replace(
+        pending,
+        document=document,
+        digest=digest,
+        actor=actor,
+        reason=reason or "What approving would apply changed before a decision.",
+        requested_by=actor if getattr(actor, "pk", None) else pending.requested_by,
     )
+
+
+def approval_void(*, approval: Approval, actor=None, reason: str) -> Approval:
+    """Void a pending request whose object no longer needs a decision (a schedule replaced by a newer
+    version): status ``superseded``, audited, nothing opened in its place."""
+    approval = Approval.objects.select_for_update().get(pk=approval.pk)
+    if approval.status == Approval.Status.PENDING:
+        _void(approval, actor=actor, reason=reason, new_hash="")
     return approval
+
+
+def _requesters(approval: Approval) -> set[int]:
+    """Everyone who asked for this request or a request it replaced (each change makes a maker)."""
+    out, seen, current = set(), set(), approval
+    while current is not None and current.pk not in seen:
+        seen.add(current.pk)
+        if current.requested_by_id is not None:
+            out.add(current.requested_by_id)
+        current = current.supersedes if current.supersedes_id else None
+    return out
 
 
 def check_can_decide(approval: Approval, user) -> None:
     if not can_decide(user):
         raise Forbidden("Only approvers can decide approval requests.")
-    if approval.requested_by_id is not None and approval.requested_by_id == getattr(user, "pk", None):
+    if getattr(user, "pk", None) in _requesters(approval):
         raise SelfApproval("You requested this; someone else must approve or reject it (maker-checker).")
 
 
+def _audited_hash(approval: Approval) -> str | None:
+    """The content hash recorded in the (hash-chained) audit event that opened the request."""
+    from compliance.models import AuditEvent
+
+    event = (
+        AuditEvent.objects.filter(
+            action="approval.requested", object_type="compliance.approval", object_id=str(approval.pk)
+        )
+        .order_by("seq")
+        .first()
+    )
+    return (event.changes or {}).get("content_hash") if event else None
+
+
 @transaction.atomic
-def approval_decide(*, approval: Approval, user, approve: bool, comment: str = "") -> Approval:
+def _decide(*, approval: Approval, user, approve: bool, comment: str):
     approval = Approval.objects.select_for_update().get(pk=approval.pk)
     if approval.status != Approval.Status.PENDING:
         raise InvalidTransition(f"This request was already {approval.status}.")
     check_can_decide(approval, user)
     if not approve and not comment.strip():
         raise ValidationFailed("Say why you reject it.", field="comment")
+    document = approval_content(approval)
+    digest = content_hash(document)
+    audited = _audited_hash(approval)
+    if digest != approval.content_hash or (audited is not None and audited != approval.content_hash):
+        new = _replace(
+            approval,
+            document=document,
+            digest=digest,
+            actor=user,
+            reason="What approving would apply changed after the request; nothing was decided.",
+            requested_by=approval.requested_by,
+        )
+        return ContentChanged(
+            f"Request #{approval.pk} was voided: what approving it would apply changed since it was "
+            f"requested (hash {approval.content_hash[:12] or 'none'}… is now {digest[:12]}…). Review "
+            f"request #{new.pk} for the current content.",
+            replacement=new,
+        )
     approval.status = Approval.Status.APPROVED if approve else Approval.Status.REJECTED
     approval.decided_by = user
     approval.decided_at = timezone.now()
@@ -127,6 +340,7 @@ def approval_decide(*, approval: Approval, user, approve: bool, comment: str = "
             "kind": approval.kind,
             "object": f"{approval.object_type}:{approval.object_id}",
             "comment": comment,
+            "content_hash": approval.content_hash,
         },
     )
     handler = _HANDLERS[approval.kind]
@@ -135,6 +349,16 @@ def approval_decide(*, approval: Approval, user, approve: bool, comment: str = "
     elif handler.on_rejected:
         handler.on_rejected(approval, user)
     return approval
+
+
+def approval_decide(*, approval: Approval, user, approve: bool, comment: str = "") -> Approval:
+    """Decide a pending request. What approving applies is recomputed first: if it is no longer what
+    was requested (and hashed), nothing is decided — the request is voided, a new one opened (both
+    committed) and :class:`ContentChanged` (409) raised, naming the new request."""
+    outcome = _decide(approval=approval, user=user, approve=approve, comment=comment)
+    if isinstance(outcome, ContentChanged):
+        raise outcome
+    return outcome
 
 
 def approval_for(obj, *, kind: str | None = None):

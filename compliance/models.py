@@ -71,6 +71,8 @@ class Approval(models.Model):
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
         CANCELLED = "cancelled", "Cancelled"
+        # Voided before a decision because what approving would apply changed; a new request replaced it.
+        SUPERSEDED = "superseded", "Superseded"
 
     kind = models.CharField(max_length=40, db_index=True)
     object_type = models.CharField(max_length=100)
@@ -87,6 +89,13 @@ class Approval(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     comment = models.TextField(blank=True, default="")
+    # What approving applies, bound at request time (compliance.approvals): the kind, object, payload and
+    # the kind's content, and the SHA-256 of its canonical JSON. Recomputed and compared when decided.
+    content = models.JSONField(default=dict, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True, default="")
+    supersedes = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
 
     class Meta:
         ordering = ["-id"]

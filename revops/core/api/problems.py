@@ -107,7 +107,14 @@ def exception_handler(exc, context):
         set_rollback()
         errors = [e.as_dict() for e in exc.errors]
         return problem_response(
-            problem(exc.status, exc.detail, slug=exc.slug, title=exc.title, errors=errors)
+            problem(
+                exc.status,
+                exc.detail,
+                slug=exc.slug,
+                title=exc.title,
+                errors=errors,
+                **(getattr(exc, "extra", None) or {}),
+            )
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
