@@ -121,5 +121,13 @@ def _reopen(approval: Approval, user) -> None:
     period_reopen_apply(key=period.period, actor=user)
 
 
+def _reopen_content(approval: Approval) -> dict:
+    """Bound into the request's hash (with the payload's reason): which period, in which state."""
+    from revrec.models import AccountingPeriod
+
+    period = AccountingPeriod.objects.get(pk=approval.object_id)
+    return {"period": period.period, "status": period.status}
+
+
 def register() -> None:
-    register_approval_kind(REOPEN, on_approved=_reopen, label="Period reopen")
+    register_approval_kind(REOPEN, on_approved=_reopen, label="Period reopen", content=_reopen_content)

@@ -8,7 +8,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from compliance.approvals import approval_request, register_approval_kind
+from compliance.approvals import approval_rebind, approval_request, register_approval_kind
 from compliance.audit import audit_record
 from compliance.checks import CHECKS
 from compliance.models import Approval, CheckRun, ComplianceException
@@ -62,10 +62,16 @@ def compliance_run(*, trigger: str = "manual", actor=None, codes: list[str] | No
                 check_code=code, object_type=key[0], object_id=key[1], status=ComplianceException.Status.OPEN
             ).first()
             if existing:
+                before = (existing.explanation, existing.details)
                 existing.last_seen_run = run
                 existing.explanation = finding.explanation
                 existing.details = jsonable(finding.details)
                 existing.save(update_fields=["last_seen_run", "explanation", "details"])
+                if before != (existing.explanation, existing.details):
+                    # A waiver asked for the finding as it was: void it and ask again for this one.
+                    approval_rebind(
+                        kind=WAIVER, obj=existing, actor="compliance", reason="The finding changed."
+                    )
                 continue
             exc = ComplianceException.objects.create(
                 check_code=code,
@@ -158,5 +164,18 @@ def _waived(approval: Approval, user) -> None:
     audit_record(actor=user, action="exception.waived", obj=exc, changes={"approval": approval.pk})
 
 
+def _waiver_content(approval: Approval) -> dict:
+    """Bound into the request's hash (with the payload's comment): the finding being waived."""
+    exc = ComplianceException.objects.get(pk=approval.object_id)
+    return {
+        "check": exc.check_code,
+        "object": f"{exc.object_type}:{exc.object_id}",
+        "severity": exc.severity,
+        "explanation": exc.explanation,
+        "details": exc.details,
+        "status": exc.status,
+    }
+
+
 def register() -> None:
-    register_approval_kind(WAIVER, on_approved=_waived, label="Exception waiver")
+    register_approval_kind(WAIVER, on_approved=_waived, label="Exception waiver", content=_waiver_content)

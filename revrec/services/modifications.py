@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from compliance.approvals import approval_request, register_approval_kind
+from compliance.approvals import approval_rebind, approval_request, register_approval_kind
 from compliance.audit import audit_record
 from compliance.models import Approval
 from revops.contracts.models import Contract, ContractVersion, RecognitionMethod
@@ -289,6 +289,15 @@ def modification_choose(
         obj=mod,
         changes={"from": before, "to": treatment},
     )
+    # The pending approval was for the old treatment: void it and ask again for what will now apply.
+    approval_rebind(
+        kind=KIND,
+        obj=mod,
+        actor=actor,
+        reason=f"Treatment changed from {before} to {treatment}.",
+        summary=f"{mod.contract.number} v{mod.contract_version}: {mod.get_chosen_treatment_display()} "
+        f"from {mod.effective_date}",
+    )
     return mod
 
 
@@ -444,5 +453,35 @@ def _reject(approval: Approval, user) -> None:
     audit_record(actor=user, action="modification.rejected", obj=mod, changes={"comment": approval.comment})
 
 
+def _content(approval: Approval) -> dict:
+    """What approving applies (bound into the request's hash): the chosen treatment and, per obligation,
+    the allocation and the schedule lines and catch-up of that treatment as :func:`_apply` computes them."""
+    mod = ContractModification.objects.select_for_update().get(pk=approval.object_id)
+    contract = Contract.objects.get(pk=mod.contract_id)
+    analysis = modification_analyze(contract=contract)
+    treatment = mod.chosen_treatment
+    return {
+        "contract": contract.number,
+        "contract_version": contract.version,
+        "modification_version": mod.contract_version,
+        "effective_date": analysis["effective_date"],
+        "treatment": treatment,
+        "obligations": [
+            {
+                "key": row["key"],
+                "allocation": row["new_allocation"],
+                "start": row["start"],
+                "end": row["end"],
+                "lines": (row["options"].get(treatment) or {}).get("lines"),
+                "adjustment": (row["options"].get(treatment) or {}).get("adjustment"),
+            }
+            for row in analysis["obligations"]
+        ],
+        "removed": analysis["removed"],
+    }
+
+
 def register() -> None:
-    register_approval_kind(KIND, on_approved=_apply, on_rejected=_reject, label="Contract modification")
+    register_approval_kind(
+        KIND, on_approved=_apply, on_rejected=_reject, label="Contract modification", content=_content
+    )

@@ -9,7 +9,13 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from compliance.approvals import approval_decide, approval_for, approval_request, register_approval_kind
+from compliance.approvals import (
+    approval_decide,
+    approval_for,
+    approval_request,
+    approval_void,
+    register_approval_kind,
+)
 from compliance.audit import audit_record
 from compliance.models import Approval
 from revops.contracts.models import RecognitionMethod
@@ -63,6 +69,17 @@ def schedule_create(
         raise InvalidTransition("Usage obligations are recognized as invoiced; they have no fixed schedule.")
     computed = lines if lines is not None else schedule_lines_for(po)
     version = (RevenueSchedule.objects.filter(obligation=po).aggregate(v=Max("version"))["v"] or 0) + 1
+    # A new version changes the lines awaiting sign-off: an older version still pending is voided with
+    # its approval, so nobody approves lines that are no longer the ones proposed.
+    for stale in RevenueSchedule.objects.select_for_update().filter(
+        obligation=po, status=RevenueSchedule.Status.PENDING_APPROVAL
+    ):
+        stale.status = RevenueSchedule.Status.SUPERSEDED
+        stale.save(update_fields=["status"])
+        pending = approval_for(stale, kind=KIND)
+        if pending is not None and pending.status == Approval.Status.PENDING:
+            approval_void(approval=pending, actor=actor, reason=f"Replaced by schedule v{version}.")
+        audit_record(actor=actor, action="schedule.superseded", obj=stale, changes={"by_version": version})
     sched = RevenueSchedule.objects.create(
         obligation=po,
         version=version,
@@ -141,8 +158,26 @@ def _on_rejected(approval: Approval, user) -> None:
     audit_record(actor=user, action="schedule.rejected", obj=sched, changes={"comment": approval.comment})
 
 
+def _content(approval: Approval) -> dict:
+    """What approving applies (bound into the request's hash): the schedule version and its lines."""
+    sched = RevenueSchedule.objects.select_related("obligation").get(pk=approval.object_id)
+    return {
+        "obligation": sched.obligation.key,
+        "contract": sched.obligation.contract_id,
+        "version": sched.version,
+        "status": sched.status,
+        "treatment": sched.treatment,
+        "method": sched.method,
+        "currency": sched.currency,
+        "amount": sched.amount,
+        "lines": [[ln.period, ln.start, ln.end, ln.amount] for ln in sched.lines.order_by("period", "id")],
+    }
+
+
 def register() -> None:
-    register_approval_kind(KIND, on_approved=_on_approved, on_rejected=_on_rejected, label="Revenue schedule")
+    register_approval_kind(
+        KIND, on_approved=_on_approved, on_rejected=_on_rejected, label="Revenue schedule", content=_content
+    )
 
 
 def schedule_decide(*, schedule: RevenueSchedule, user, approve: bool, comment: str = "") -> RevenueSchedule:

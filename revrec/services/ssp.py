@@ -106,5 +106,23 @@ def _rejected(approval: Approval, user) -> None:
     audit_record(actor=user, action="ssp.rejected", obj=entry, changes={"comment": approval.comment})
 
 
+def _content(approval: Approval) -> dict:
+    """What approving applies (bound into the request's hash): the SSP entry as it stands."""
+    e = SSPEntry.objects.select_related("product").get(pk=approval.object_id)
+    return {
+        "product": e.product.code,
+        "currency": e.currency,
+        "version": e.version,
+        "effective_from": e.effective_from,
+        "method": e.method,
+        "ssp": e.ssp,
+        "ssp_low": e.ssp_low,
+        "ssp_high": e.ssp_high,
+        "evidence": e.evidence,
+    }
+
+
 def register() -> None:
-    register_approval_kind(KIND, on_approved=_approved, on_rejected=_rejected, label="SSP change")
+    register_approval_kind(
+        KIND, on_approved=_approved, on_rejected=_rejected, label="SSP change", content=_content
+    )
