@@ -1,10 +1,14 @@
 """The approval queue: one page for every maker-checker request (revenue schedules, contract
 modifications, SSP changes, exception waivers, period reopenings, price overrides…), decided one by one
-or in bulk through ``approval_decide``. The requester gets 409, a non-approver 403, a rejection
+or in bulk through ``approval_decide``. Each request shows what approving it applies — the content
+bound when it was requested — and that content's SHA-256; a request whose content changed since is
+refused (409) and replaced by a new one. The requester gets 409, a non-approver 403, a rejection
 without a comment 400 — shown on the page with what was typed kept. Apps show what approving a
 request of their kind would do through ``register_approval_preview``."""
 
 from __future__ import annotations
+
+import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -96,6 +100,10 @@ def _context(request: HttpRequest, errors: list[dict]) -> dict:
                 "payload": {k: v for k, v in payload.items() if k not in ("comment", "reason")}
                 if a.pk not in previews
                 else None,
+                # Exactly what approving applies (bound when requested) and the SHA-256 it is held to.
+                "bound": json.dumps(a.content, indent=2, sort_keys=True, ensure_ascii=False)
+                if a.content
+                else "",
                 "selected": str(a.pk) in posted,
                 "comment": posted_comment if str(a.pk) in posted else "",
             }

@@ -478,6 +478,10 @@ def approval_payload(a: Approval) -> dict:
         "decided_by": a.decided_by.username if a.decided_by_id else None,
         "decided_at": a.decided_at,
         "comment": a.comment,
+        # What approving applies, as bound when requested, and its SHA-256 (compliance.approvals).
+        "content": a.content,
+        "content_hash": a.content_hash,
+        "supersedes": a.supersedes_id,
     }
 
 

@@ -86,6 +86,7 @@ def modification_previews(approvals) -> dict[int, dict]:
             "effective_date": m.effective_date,
             "reason": m.reason,
             "proposed_label": m.get_proposed_treatment_display(),
+            "chosen_label": m.get_chosen_treatment_display(),
             "option_labels": [OPTION_LABELS[k] for k in options],
             "obligations": [
                 {
