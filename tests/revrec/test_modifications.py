@@ -86,7 +86,8 @@ def test_catch_up_posts_in_the_modification_period_not_in_a_closed_one(
     from revrec.services.modifications import modification_choose
 
     modification_choose(modification=mod, treatment="cumulative_catch_up")
-    approval = Approval.objects.get(kind="contract_modification")
+    # Choosing another treatment voided the request for the proposed one and opened a new request.
+    approval = Approval.objects.get(kind="contract_modification", status="pending")
     assert finance.post(f"/api/v1/approvals/{approval.pk}/approve", {}, format="json").status_code == 403
     assert (
         approver.post(

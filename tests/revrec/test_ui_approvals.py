@@ -19,7 +19,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls(URLS)]
 
 @pytest.fixture
 def queue(make_contract, make_user, django_capture_on_commit_callbacks):
-    """Two initial schedules (requested by the system) and a new version requested by approver 'maker'."""
+    """Two initial schedules (requested by the system) and a new version of one of them requested by
+    approver 'maker' — which voids that obligation's pending v1 (its lines are no longer proposed)."""
     with django_capture_on_commit_callbacks(execute=True):
         contract = make_contract(
             [
@@ -33,6 +34,8 @@ def queue(make_contract, make_user, django_capture_on_commit_callbacks):
     po = PerformanceObligation.objects.get(contract=contract, key="svc")
     own = schedule_create(po=po, actor=maker, note="re-cut")
     approval = Approval.objects.get(object_type="revrec.revenueschedule", object_id=str(own.pk))
+    voided = Approval.objects.get(status="superseded")
+    assert RevenueSchedule.objects.get(pk=voided.object_id).obligation == po
     return {"contract": contract, "maker": maker, "own": own, "own_approval": approval}
 
 
@@ -42,7 +45,7 @@ def test_requester_sees_no_approve_button_and_a_post_is_refused_with_409(queue, 
     html = client.get(reverse("approvals")).content.decode()
     assert "Awaiting another approver" in html
     assert f'name="ids" value="{own_id}"' not in html and f'value="{own_id}" form="bulk"' not in html
-    # The other two (requested by nobody in particular) can be decided by the maker.
+    # The other one (requested by nobody in particular) can be decided by the maker.
     others = Approval.objects.filter(status="pending").exclude(pk=own_id)
     assert all(f'<input type="hidden" name="ids" value="{a.pk}">' in html for a in others)
     response = client.post(reverse("approvals"), {"ids": [own_id], "action": "approve", "comment": ""})
@@ -55,7 +58,7 @@ def test_bulk_approve_by_another_approver(queue, client, make_user):
     checker = make_user("checker", "approver")
     client.force_login(checker)
     pending = list(Approval.objects.filter(status="pending").values_list("pk", flat=True))
-    assert len(pending) == 3
+    assert len(pending) == 2
     html = client.get(reverse("approvals")).content.decode()
     assert "Preview schedule" in html and "Approve selected" in html
     response = client.post(reverse("approvals"), {"ids": pending, "action": "approve", "comment": "checked"})
@@ -63,7 +66,7 @@ def test_bulk_approve_by_another_approver(queue, client, make_user):
     assert not Approval.objects.filter(status="pending").exists()
     own = RevenueSchedule.objects.get(pk=queue["own"].pk)
     assert own.status == "approved" and own.decided_by == checker
-    assert "Approved 3 requests." in client.get(response["Location"]).content.decode()
+    assert "Approved 2 requests." in client.get(response["Location"]).content.decode()
 
 
 def test_reject_needs_a_comment(queue, client, make_user):
@@ -103,5 +106,5 @@ def test_dashboard_widgets_and_navigation(queue, ui_for):
     finally:
         navigation.NAV[:], dashboard._PROVIDERS[:] = nav, providers
     assert "Pending approvals" in html and "Revenue recognized this month" in html
-    assert "3 awaiting your decision" in html
+    assert "2 awaiting your decision" in html
     assert reverse("approvals") in html and reverse("revenue-ssp") in html
