@@ -193,10 +193,13 @@ def approval_request(
     summary: str,
     payload: dict | None = None,
     requested_by=None,
+    replace_pending: bool = False,
 ) -> Approval:
     """Open a request (inside the caller's transaction), bound to what approving it will apply.
     One pending request per object and kind: asking again for the same content returns the pending
-    one; asking for different content voids it (``superseded``) and opens a new one."""
+    one. Asking for different content returns the pending one unchanged too (still bound to its own
+    content; the caller may compare its payload and refuse) — unless ``replace_pending``, which voids
+    it (``superseded``, audited) and opens a new request for the new content."""
     if kind not in _HANDLERS:
         raise ValidationFailed(f"Unknown approval kind '{kind}'.", field="kind")
     if obj is not None:
@@ -212,7 +215,7 @@ def approval_request(
     digest = content_hash(document)
     existing = _pending(kind, object_type, object_id)
     if existing is not None:
-        if existing.content_hash == digest:
+        if existing.content_hash == digest or not replace_pending:
             return existing
         existing.summary, existing.payload = draft.summary, draft.payload
         return _replace(

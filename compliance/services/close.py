@@ -110,6 +110,7 @@ def period_reopen_request(*, key: str, reason: str, actor=None) -> Approval:
         requested_by=actor,
         summary=f"Reopen {key}: {reason}",
         payload={"reason": reason},
+        replace_pending=True,  # asked again for another reason: the pending request is voided
     )
 
 

@@ -151,6 +151,7 @@ def exception_waive_request(*, exception: ComplianceException, comment: str, act
         requested_by=actor,
         summary=f"Waive {exc.check_code} on {exc.object_type}:{exc.object_id}: {comment}",
         payload={"comment": comment},
+        replace_pending=True,  # asked again with another comment: the pending request is voided
     )
 
 
