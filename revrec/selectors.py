@@ -127,6 +127,8 @@ def extend_contract_payload(contract, payload: dict) -> None:
             "start": po.start,
             "end": po.end,
             "variable": po.variable,
+            "series": po.series,
+            "key": po.key,
         }
         for po in obligations_of(contract)
     ]

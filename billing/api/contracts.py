@@ -84,6 +84,11 @@ class LineIn(serializers.Serializer):
     service_start = serializers.DateField(required=False, allow_null=True)
     service_end = serializers.DateField(required=False, allow_null=True)
     billing = serializers.ChoiceField(choices=["recurring", "one_time", "usage"], required=False)
+    series = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text="A series of distinct periods (IFRS 15.22(b)); default: recurring lines recognized over time",
+    )
 
 
 class ContractIn(serializers.Serializer):
@@ -98,6 +103,9 @@ class ContractIn(serializers.Serializer):
 
 class AmendIn(serializers.Serializer):
     effective_date = serializers.DateField()
+    end_date = serializers.DateField(
+        required=False, allow_null=True, help_text="Extends the contract term (exclusive end)"
+    )
     changes = serializers.ListField(child=serializers.DictField(), min_length=1)
 
 
@@ -122,6 +130,7 @@ def contract_payload(contract: Contract) -> dict:
                 "amount": money_str(line.amount, c),
                 "ssp": money_str(line.ssp, c),
                 "recognition": line.recognition or None,
+                "series": line.series,
                 "service_start": line.service_start,
                 "service_end": line.service_end,
             }

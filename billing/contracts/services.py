@@ -132,6 +132,10 @@ def clean_lines(
             errors.append(FieldError(f"{path}.amount", "A one-time line needs an amount (or a unit_price)."))
         if billing == "usage" and not raw.get("plan"):
             errors.append(FieldError(f"{path}.plan", "A usage line needs a plan with metered charges."))
+        series = raw.get("series")
+        if series is not None and not isinstance(series, bool):
+            errors.append(FieldError(f"{path}.series", "Must be true or false."))
+            series = None
         s_start = _date(raw.get("service_start"), f"{path}.service_start", errors)
         s_end = _date(raw.get("service_end"), f"{path}.service_end", errors)
         lo, hi = s_start or start, s_end or end
@@ -164,6 +168,7 @@ def clean_lines(
                 "recognition": recognition,
                 "service_start": s_start,
                 "service_end": s_end,
+                "series": series,
             }
         )
     return cleaned, errors
@@ -216,10 +221,18 @@ def contract_snapshot(contract: Contract) -> dict:
 # --- value ------------------------------------------------------------------------------------------
 
 
+def one_time_superseded(line: ContractLine) -> bool:
+    return line.billing == ContractLine.Billing.ONE_TIME and hasattr(line, "superseded_by")
+
+
 def line_fixed_value(line: ContractLine, contract: Contract) -> Decimal:
     """The fixed consideration of a line over its service range: one-time amounts, and every period's
-    fees (in advance and in arrears), prorated exactly as billing will charge them. Usage is variable."""
+    fees (in advance and in arrears), prorated exactly as billing will charge them. Usage is variable.
+    An amended one-time line is worth only its latest revision: the amendment replaces its price
+    (accounting.md §10), and billing charges or credits the difference once."""
     if line.billing == ContractLine.Billing.ONE_TIME:
+        if one_time_superseded(line):
+            return ZERO
         amount = line.amount if line.amount is not None else (line.unit_price or ZERO) * line.quantity
         return round_money(Decimal(amount), contract.currency)
     if line.billing == ContractLine.Billing.USAGE:
@@ -456,14 +469,19 @@ def current_lines(contract: Contract) -> dict[str, ContractLine]:
     return latest
 
 
-CHANGE_FIELDS = {"quantity", "plan", "unit_price"}
+CHANGE_FIELDS = {"quantity", "plan", "unit_price", "amount", "end"}
 
 
 @transaction.atomic
-def contract_amend(*, contract: Contract, effective_date, changes: list, actor=None) -> Contract:
-    """Apply effective-dated changes: ``{"line": key, "quantity"|"plan"|"unit_price": ...}``,
-    ``{"add": Line}``, ``{"remove": key}``. Each changed line ends on the effective date and a new
-    revision starts there; advance-billed fees of the cut period are credited for the unused days."""
+def contract_amend(
+    *, contract: Contract, effective_date, changes: list, end_date=None, actor=None
+) -> Contract:
+    """Apply effective-dated changes: ``{"line": key, "quantity"|"plan"|"unit_price"|"amount"|"end":
+    ...}``, ``{"add": Line}``, ``{"remove": key}``; ``end_date`` extends the contract term (lines
+    without their own service end follow it; added lines may lie anywhere in the new term). Each
+    changed line ends on the effective date and a new revision starts there; advance-billed fees of
+    the cut period are credited for the unused days. A one-time line's new revision replaces its price
+    (``amount``): billing charges or credits only the difference (accounting.md §10)."""
     contract = Contract.objects.select_for_update(of=("self",)).select_related("customer").get(pk=contract.pk)
     if contract.status != Contract.Status.ACTIVE:
         raise InvalidTransition("Only an active contract can be amended.")
@@ -471,6 +489,12 @@ def contract_amend(*, contract: Contract, effective_date, changes: list, actor=N
     eff = _date(effective_date, "effective_date", errors)
     if eff and not contract.start_date <= eff < contract.end_date:
         errors.append(FieldError("effective_date", "The effective date must lie within the contract term."))
+    old_end = contract.end_date
+    new_end = _date(end_date, "end_date", errors) or old_end
+    if new_end < old_end:
+        errors.append(
+            FieldError("end_date", "An amendment can only extend the term; end the contract with terminate.")
+        )
     if not isinstance(changes, list) or not changes:
         errors.append(FieldError("changes", "List at least one change."))
         changes = []
@@ -491,7 +515,7 @@ def contract_amend(*, contract: Contract, effective_date, changes: list, actor=N
                 [change["add"]],
                 currency=contract.currency,
                 start=contract.start_date,
-                end=contract.end_date,
+                end=new_end,
                 prefix=f"{path}.add",
                 existing_keys=set(lines),
             )
@@ -507,9 +531,24 @@ def contract_amend(*, contract: Contract, effective_date, changes: list, actor=N
         for field in sorted(unknown):
             errors.append(
                 FieldError(
-                    f"{path}.{field}", "Unknown change field (quantity, plan, unit_price, add, remove)."
+                    f"{path}.{field}",
+                    "Unknown change field (quantity, plan, unit_price, amount, end, add, remove).",
                 )
             )
+        if "amount" in change and line.billing != ContractLine.Billing.ONE_TIME:
+            errors.append(FieldError(f"{path}.amount", "Only a one-time line has an amount to change."))
+        if "amount" in change:
+            _decimal(change.get("amount"), f"{path}.amount", errors)
+        if "end" in change:
+            line_end = _date(change["end"], f"{path}.end", errors)
+            if line_end and eff and not (eff < line_end <= new_end):
+                errors.append(
+                    FieldError(
+                        f"{path}.end",
+                        "The new service end must fall after the effective date "
+                        "and within the (extended) contract term.",
+                    )
+                )
         if "plan" in change and change["plan"] not in plans:
             errors.append(FieldError(f"{path}.plan", f"Unknown plan '{change['plan']}'."))
         elif "plan" in change and plans[change["plan"]].currency != contract.currency:
@@ -524,7 +563,7 @@ def contract_amend(*, contract: Contract, effective_date, changes: list, actor=N
         key = change.get("line") or change.get("remove")
         old = lines[key]
         old_start, _old_end = line_range(old, contract)
-        original_end = old.service_end
+        original_end = _date(change["end"], "end", []) if "end" in change else old.service_end
         cut = max(eff, old_start)
         reason = "removed" if "remove" in change else "amended"
         old.service_end = cut
@@ -532,6 +571,11 @@ def contract_amend(*, contract: Contract, effective_date, changes: list, actor=N
         _advance_billed_credit(old, contract, cut=cut, version=version, reason=reason)
         entry = {"line": key, "from_revision": old.revision}
         if "remove" not in change:
+            amount = old.amount
+            if old.billing == ContractLine.Billing.ONE_TIME and "amount" in change:
+                amount = parse_decimal(change["amount"])
+            elif old.billing == ContractLine.Billing.ONE_TIME and change.get("unit_price") is not None:
+                amount = None  # priced by unit_price × quantity from now on
             new = ContractLine.objects.create(
                 contract=contract,
                 key=key,
@@ -545,10 +589,11 @@ def contract_amend(*, contract: Contract, effective_date, changes: list, actor=N
                 unit_price=parse_decimal(change["unit_price"])
                 if change.get("unit_price") is not None
                 else old.unit_price,
-                amount=old.amount,
+                amount=amount,
                 ssp=old.ssp,
                 ssp_reason=old.ssp_reason,
                 recognition=old.recognition,
+                series=old.series,
                 service_start=cut,
                 service_end=original_end,
                 position=old.position,
@@ -558,6 +603,10 @@ def contract_amend(*, contract: Contract, effective_date, changes: list, actor=N
         else:
             entry["removed"] = True
         recorded.append(entry)
+    if new_end != old_end:
+        contract.end_date = new_end
+        contract.save(update_fields=["end_date"])
+        recorded.append({"end_date": {"from": str(old_end), "to": str(new_end)}})
     for add in to_add:
         add = {**add, "service_start": add["service_start"] or eff}
         ContractLine.objects.create(
@@ -645,13 +694,17 @@ def contract_terminate(*, contract: Contract, effective_date, actor=None) -> Con
     return contract
 
 
-def proration_preview(*, contract: Contract, effective_date, changes: list) -> dict:
+def proration_preview(*, contract: Contract, effective_date, changes: list, end_date=None) -> dict:
     """What an amendment would bill, without saving anything: the amendment runs for real inside a
     transaction that is always rolled back (so the preview and the amendment cannot disagree)."""
     with transaction.atomic():
         try:
             amended = contract_amend(
-                contract=contract, effective_date=effective_date, changes=changes, actor="preview"
+                contract=contract,
+                effective_date=effective_date,
+                changes=changes,
+                end_date=end_date,
+                actor="preview",
             )
             credits = [
                 {"description": p.description, "amount": str(p.amount)}

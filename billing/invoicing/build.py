@@ -216,6 +216,23 @@ def usage_questions(*, contract: Contract, line: ContractLine, item: DueItem) ->
     return [(contract.customer_id, *asked) for asked in recorder.asked]
 
 
+def _one_time_billed_before(line: ContractLine) -> Decimal:
+    """What the earlier revisions of an amended one-time line have billed (invoices not void)."""
+    earlier = []
+    cursor = line.supersedes
+    while cursor is not None:
+        earlier.append(cursor.pk)
+        cursor = cursor.supersedes
+    if not earlier:
+        return ZERO
+    total = (
+        InvoiceLine.objects.filter(contract_line_id__in=earlier, kind=InvoiceLine.Kind.ONE_TIME)
+        .exclude(invoice__status=Invoice.Status.VOID)
+        .aggregate(s=Sum("amount"))["s"]
+    )
+    return Decimal(total or 0)
+
+
 def lines_for_item(
     *,
     invoice: Invoice,
@@ -231,7 +248,15 @@ def lines_for_item(
     tz = contract.customer.timezone or "UTC"
     if item.kind == ONE_TIME:
         amount = line.amount if line.amount is not None else (line.unit_price or ZERO) * line.quantity
+        billed = _one_time_billed_before(line)
+        breakdown = [{"description": "One-time amount", "amount": str(amount)}]
+        if billed:
+            # An amended one-time line replaces its price: bill (or credit) the difference once (§10).
+            breakdown.append({"description": "Already billed for this item", "amount": str(-billed)})
+            amount = Decimal(amount) - billed
         rounded = round_money(Decimal(amount), contract.currency)
+        if billed and not rounded:
+            return []
         return [
             InvoiceLine(
                 invoice=invoice,
@@ -247,7 +272,7 @@ def lines_for_item(
                 service_start=item.period.start,
                 service_end=item.period.end,
                 position=position,
-                breakdown=[{"description": "One-time amount", "amount": str(amount)}],
+                breakdown=breakdown,
             )
         ]
     versions, version_ids, codes, quantities, policy = _rating_inputs(contract=contract, line=line, item=item)
@@ -544,6 +569,10 @@ def contract_due_items(
         lines = list(contract.lines.select_related("plan", "product"))
     terms = [line_terms(line, contract) for line in lines]
     items = due_items(terms, grid_start=contract.start_date, anchor=contract.billing_anchor, as_of=as_of)
+    # A one-time line replaced by an amendment is billed by its latest revision (the difference), so
+    # an earlier revision not yet billed is never billed on its own (accounting.md §10).
+    replaced = {line.supersedes_id for line in lines if line.supersedes_id}
+    items = [i for i in items if not (i.kind == ONE_TIME and i.line_id in replaced)]
     if claimed is None:
         claimed = set(
             BillingClaim.objects.filter(contract_line__contract=contract).values_list(

@@ -566,7 +566,7 @@ def price_overrides_approved() -> list[Finding]:
 @check(
     "ssp_in_force_used",
     title="The SSP used is the one in force on the contract date",
-    invariant="Allocations use the approved SSP in force on the contract date",
+    invariant="Allocations use the approved SSP in force on the contract date (or the modification date)",
     severity="high",
 )
 def ssp_in_force_used() -> list[Finding]:
@@ -579,13 +579,15 @@ def ssp_in_force_used() -> list[Finding]:
     ):
         if po.ssp_source.startswith("override"):
             continue
-        in_force = ssp_in_force(po.product, po.currency, po.contract.start_date)
+        # At inception the contract start; a modification re-allocates at its effective date (§10).
+        as_of = po.ssp_as_of or po.contract.start_date
+        in_force = ssp_in_force(po.product, po.currency, as_of)
         if (in_force.pk if in_force else None) != po.ssp_entry_id:
             out.append(
                 Finding(
                     *ref(po),
                     f"{po.contract.number}/{po.key} used {po.ssp_source or 'no SSP'}; the SSP in "
-                    f"force on {po.contract.start_date} is {f'v{in_force.version}' if in_force else 'none'}.",
+                    f"force on {as_of} is {f'v{in_force.version}' if in_force else 'none'}.",
                 )
             )
     return out

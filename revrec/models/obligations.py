@@ -84,6 +84,14 @@ class PerformanceObligation(models.Model):
     variable = models.BooleanField(
         default=False, help_text="Usage (variable) consideration, recognized as invoiced"
     )
+    series = models.BooleanField(
+        default=False,
+        help_text="A series of distinct periods (IFRS 15.22(b)): a modification treats the remaining "
+        "periods as distinct (prospective, 15.21(a))",
+    )
+    ssp_as_of = models.DateField(
+        null=True, blank=True, help_text="The date whose SSP book entries the allocation used"
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     supersedes = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

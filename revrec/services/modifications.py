@@ -1,13 +1,29 @@
-"""Contract modifications (accounting.md §5, ASC 606-10-25-12/13).
+"""Contract modifications (accounting.md §10, IFRS 15.18–21 / ASC 606-10-25-10–13).
 
-An amendment is classified — added distinct goods at SSP → separate contract; otherwise distinct
-remaining goods → prospective; otherwise → cumulative catch-up — and the effect of each treatment is
-computed side by side with the same pure functions that will apply it. Nothing changes in revenue
-until an approver signs the modification off (maker-checker); old schedules keep running meanwhile."""
+An amendment is analysed under each of the three treatments, side by side, with the same pure
+functions that will apply it, and the one the standard requires is proposed:
+
+* **separate contract** (15.20): the amendment only adds distinct goods, priced at their SSP as of the
+  modification date (unit SSP × units added). Nothing already allocated moves.
+* **prospective** — termination + new contract (15.21(a)): the remaining goods are distinct from those
+  transferred. Satisfied obligations (and the satisfied part of a series or any over-time obligation)
+  keep what they have recognized; the remaining consideration = transaction price not yet recognized
+  + consideration added is allocated over the remaining obligations only, at their SSPs as of the
+  modification date (the remaining part of each).
+* **cumulative catch-up** (15.21(b)): the remaining goods are part of a single, partly satisfied
+  obligation (over time and not a series): its new price and progress are caught up in the
+  modification's period. Satisfied obligations keep what they have recognized.
+
+A satisfied obligation whose own consideration the amendment changes (a price concession on goods
+already delivered, IE Example 5 Case B) takes that change at once (15.88). Nothing changes in
+revenue until an approver signs the modification off (maker-checker); old schedules keep running
+meanwhile. The grain is the accounting month: the satisfied part is what the schedule holds through
+the month before the modification (or the last posted month, if later); a point-in-time obligation
+delivered before the effective date is satisfied."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -16,18 +32,27 @@ from django.utils import timezone
 from compliance.approvals import approval_rebind, approval_request, register_approval_kind
 from compliance.audit import audit_record
 from compliance.models import Approval
-from revops.contracts.models import Contract, ContractVersion, RecognitionMethod
+from revops.contracts.models import Contract, ContractLine, ContractVersion, RecognitionMethod
 from revops.errors import InvalidTransition, ValidationFailed
 from revops.jsonsafe import jsonable
 from revops.money import round_money
 from revrec import recognition
+from revrec.allocation import AllocationError, allocate
 from revrec.models import ContractModification, PerformanceObligation, RevenueSchedule, ScheduleLine
-from revrec.services.obligations import active_obligations, allocate_specs, obligation_specs, ssp_in_force
+from revrec.services.obligations import (
+    _dec,
+    active_obligations,
+    obligation_specs,
+    spec_ssp_line,
+    spec_units,
+    ssp_in_force,
+)
 
 ZERO = Decimal(0)
 KIND = "contract_modification"
 RATABLE = (RecognitionMethod.RATABLE_DAILY, RecognitionMethod.RATABLE_MONTHLY)
 T = RevenueSchedule.Treatment
+TREATMENTS = (T.SEPARATE, T.PROSPECTIVE, T.CATCH_UP)
 
 
 def _live_schedule(po: PerformanceObligation) -> RevenueSchedule | None:
@@ -51,7 +76,7 @@ def _effective(contract: Contract):
     return latest.effective_date if latest else contract.start_date
 
 
-def _satisfied_on(spec: dict):
+def _satisfied_on(spec: dict) -> date:
     return (
         spec["start"]
         if spec["recognition"] == RecognitionMethod.POINT_IN_TIME
@@ -71,144 +96,305 @@ def _fresh(spec: dict, amount: Decimal, currency: str) -> list[recognition.Sched
     )
 
 
-def _options(
-    po: PerformanceObligation | None, spec: dict, new_amount: Decimal, currency: str, cut_off: str
-) -> dict:
-    """The schedule under each treatment for one PO: lines as (period, amount), and the catch-up."""
-    if po is None:
-        plain = {
-            "lines": [(ln.period, ln.amount) for ln in _fresh(spec, new_amount, currency)],
-            "adjustment": ZERO,
-        }
-        return {T.SEPARATE: plain, T.PROSPECTIVE: plain, T.CATCH_UP: plain}
-    sched = _live_schedule(po)
-    existing = (
-        [
-            recognition.ScheduleLine(ln.period, ln.start, ln.end, ln.amount)
-            for ln in sched.lines.order_by("period")
-        ]
-        if sched
-        else []
-    )
-    out: dict = {}
+def _pairs(lines) -> list[tuple[str, Decimal]]:
+    return [(ln.period, ln.amount) for ln in lines]
+
+
+def _catch_up(spec: dict, amount: Decimal, existing: list, cut_off: str, currency: str) -> dict:
+    """The new terms as if they had always applied; the difference to what the schedule holds through
+    the cut-off lands in the first open month (15.21(b))."""
     if spec["recognition"] in RATABLE:
-        for treatment, fn in (
-            (T.CATCH_UP, recognition.cumulative_catch_up),
-            (T.PROSPECTIVE, recognition.prospective_reallocation),
-        ):
-            try:
-                result = fn(
-                    currency=currency,
-                    method=spec["recognition"],
-                    start=spec["start"],
-                    new_end=spec["end"],
-                    new_amount=new_amount,
-                    existing=existing,
-                    recognized_through=cut_off,
-                )
-            except recognition.RecognitionError:
-                # No service period remains (a termination, say): what is left is caught up at once.
-                out[treatment] = {**out[T.CATCH_UP], "note": "no service period remains; caught up at once"}
-                continue
-            out[treatment] = {
-                "lines": [(ln.period, ln.amount) for ln in result.lines],
-                "adjustment": result.adjustment,
-            }
-    else:
-        # Point in time / milestone: what should have been recognized by the cut-off is caught up at once.
-        fresh = _fresh(spec, new_amount, currency)
-        past = [(ln.period, ln.amount) for ln in existing if ln.period <= cut_off]
-        adjustment = sum((ln.amount for ln in fresh if ln.period <= cut_off), ZERO) - sum(
-            (a for _p, a in past), ZERO
+        result = recognition.cumulative_catch_up(
+            currency=currency,
+            method=spec["recognition"],
+            start=spec["start"],
+            new_end=spec["end"],
+            new_amount=amount,
+            existing=existing,
+            recognized_through=cut_off,
         )
-        later: dict[str, Decimal] = {}
-        for ln in fresh:
-            if ln.period > cut_off:
-                later[ln.period] = later.get(ln.period, ZERO) + ln.amount
-        if adjustment:
-            first = _shift(cut_off, 1)
-            later[first] = later.get(first, ZERO) + adjustment
-        out[T.CATCH_UP] = {"lines": past + sorted(later.items()), "adjustment": adjustment}
-        out[T.PROSPECTIVE] = out[T.CATCH_UP]
-    out[T.SEPARATE] = out[T.PROSPECTIVE]
-    return out
+        return {"lines": _pairs(result.lines), "adjustment": result.adjustment}
+    fresh = _fresh(spec, amount, currency)
+    past = [(ln.period, ln.amount) for ln in existing if ln.period <= cut_off]
+    adjustment = sum((ln.amount for ln in fresh if ln.period <= cut_off), ZERO) - sum(
+        (a for _p, a in past), ZERO
+    )
+    later: dict[str, Decimal] = {}
+    for ln in fresh:
+        if ln.period > cut_off:
+            later[ln.period] = later.get(ln.period, ZERO) + ln.amount
+    if adjustment:
+        first = _shift(cut_off, 1)
+        later[first] = later.get(first, ZERO) + adjustment
+    return {"lines": past + sorted(later.items()), "adjustment": adjustment}
 
 
-def _at_ssp(spec: dict, contract: Contract) -> bool:
-    entry = ssp_in_force(spec["product"], contract.currency, contract.start_date)
-    if entry is None or entry.ssp is None:
+def _prospective(spec: dict, amount: Decimal, existing: list, cut_off: str, currency: str) -> dict:
+    """The schedule through the cut-off stays; the rest of ``amount`` is spread over what remains."""
+    if spec["recognition"] in RATABLE:
+        result = recognition.prospective_reallocation(
+            currency=currency,
+            method=spec["recognition"],
+            start=spec["start"],
+            new_end=spec["end"],
+            new_amount=amount,
+            existing=existing,
+            recognized_through=cut_off,
+        )
+        return {"lines": _pairs(result.lines), "adjustment": ZERO}
+    past = [(ln.period, ln.amount) for ln in existing if ln.period <= cut_off]
+    rest = amount - sum((a for _p, a in past), ZERO)
+    later = [(ln.period, ln.amount) for ln in _fresh(spec, rest, currency)] if rest else []
+    return {"lines": past + later, "adjustment": ZERO}
+
+
+class _State:
+    """One obligation key as the modification finds it: its PO (None if added), its new spec (None if
+    removed), the live schedule, the cut-off month and what the schedule holds through it."""
+
+    def __init__(self, key, po, spec, effective: date, mod_period: str, currency: str):
+        self.key, self.po, self.spec = key, po, spec
+        sched = _live_schedule(po) if po else None
+        rows = list(sched.lines.order_by("period")) if sched else []
+        self.existing = [recognition.ScheduleLine(ln.period, ln.start, ln.end, ln.amount) for ln in rows]
+        posted = [ln.period for ln in rows if ln.posted_entry_id]
+        self.recognized = round_money(sum((ln.amount for ln in rows if ln.posted_entry_id), ZERO), currency)
+        self.cut_off = max([_shift(mod_period, -1), *posted])
+        self.remaining_from = recognition.parse_period(_shift(self.cut_off, 1))
+        self.old_allocation = round_money(po.allocated_amount, currency) if po else ZERO
+        self.old_fixed = round_money(po.fixed_price, currency) if po else ZERO
+        self.new_fixed = round_money(spec["fixed"], currency) if spec else ZERO
+        method = (spec or {}).get("recognition") or (po.recognition if po else "")
+        self.over_time = method in RATABLE
+        if spec is None:
+            self.open = False
+        elif self.over_time:
+            self.open = spec["end"] > self.remaining_from
+        else:
+            day = _satisfied_on(spec)
+            self.open = not (day < effective or recognition.period_key(day) <= self.cut_off)
+        through = sum((ln.amount for ln in self.existing if ln.period <= self.cut_off), ZERO)
+        if po and not self.over_time and not self.open:
+            through = self.old_allocation  # delivered before the effective date: all of it
+        self.satisfied = round_money(through, currency)
+        self.changed = bool(
+            po
+            and spec
+            and (self.new_fixed != self.old_fixed or (po.start, po.end) != (spec["start"], spec["end"]))
+        )
+        self.partly_satisfied = bool(po and self.open and self.satisfied and self.over_time)
+
+
+def _unchanged(st: _State) -> dict:
+    return {
+        "allocation": st.old_allocation,
+        "lines": _pairs(st.existing),
+        "adjustment": ZERO,
+        "unchanged": True,
+    }
+
+
+def _closed_option(st: _State, currency: str) -> dict:
+    """A satisfied obligation: unchanged, unless the amendment changed its own consideration (a
+    concession on goods already delivered), which it takes at once (15.88)."""
+    if not st.po or st.new_fixed == st.old_fixed:
+        return _unchanged(st)
+    amount = st.old_allocation + st.new_fixed - st.old_fixed
+    return {
+        "allocation": amount,
+        **_catch_up(st.spec, amount, st.existing, st.cut_off, currency),
+        "note": "its own consideration changed; recognized at once (IFRS 15.88)",
+    }
+
+
+def _allocate_open(keys, weights, amount: Decimal, currency: str) -> dict[str, Decimal]:
+    result = allocate(currency=currency, transaction_price=amount, lines=[weights[k] for k in keys])
+    return {a.key: a.allocated for a in result}
+
+
+def _at_ssp(spec: dict, contract: Contract, on: date) -> bool:
+    """15.20: the price of goods added reflects their SSP as of the modification date (per unit)."""
+    line = spec["lines"][-1]
+    if spec["ssp_override"] is not None:
+        return round_money(spec["ssp_override"], contract.currency) == round_money(
+            spec["fixed"], contract.currency
+        )
+    entry = ssp_in_force(spec["product"], contract.currency, on)
+    if entry is None:
         return True
-    return abs(spec["fixed"] - entry.ssp) <= entry.ssp * Decimal("0.01")
+    if line.billing == ContractLine.Billing.ONE_TIME:
+        amount = line.amount if line.amount is not None else (line.unit_price or ZERO) * line.quantity
+        own = Decimal(amount) / (line.quantity or 1)
+    elif line.unit_price is not None:
+        own = line.unit_price
+    else:
+        units = spec_units(spec, contract)
+        own = Decimal(spec["fixed"]) / _dec(units) if units else ZERO
+    if entry.ssp is not None:
+        return abs(own - entry.ssp) < Decimal("0.005")
+    low, high = entry.ssp_low, entry.ssp_high
+    return (low is None or own >= low) and (high is None or own <= high)
 
 
 def modification_analyze(*, contract: Contract) -> dict:
-    """Classify the contract's latest amendment and compute every treatment's effect (nothing saved)."""
-    specs = obligation_specs(contract)
-    allocations, _sources = allocate_specs(contract, specs)
-    current = {po.key: po for po in active_obligations(contract)}
+    """Every treatment's effect of the contract's latest amendment, and the one the standard requires
+    (nothing saved). Each option keeps Σ allocations == the new transaction price."""
+    currency = contract.currency
+    specs = [s for s in obligation_specs(contract) if not s["variable"]]
+    by_key = {s["key"]: s for s in specs}
+    current = {po.key: po for po in active_obligations(contract) if not po.variable}
     effective = _effective(contract)
     mod_period = recognition.period_key(effective)
-    rows, added, changed = [], [], []
-    for spec in (s for s in specs if not s["variable"]):
-        po = current.get(spec["key"])
-        new_amount = allocations[spec["key"]].allocated
-        sched = _live_schedule(po) if po else None
-        posted = [ln.period for ln in sched.lines.all() if ln.posted_entry_id] if sched else []
-        cut_off = max([_shift(mod_period, -1), *posted])
-        old_amount = round_money(po.allocated_amount, contract.currency) if po else ZERO
-        if po is None:
-            added.append(spec)
-        elif new_amount != old_amount or (po.start, po.end) != (spec["start"], spec["end"]):
-            changed.append(spec)
-        recognized = (
-            sum((ln.amount for ln in sched.lines.all() if ln.posted_entry_id), ZERO) if sched else ZERO
-        )
-        recognized = round_money(recognized, contract.currency)
-        rows.append(
-            {
-                "key": spec["key"],
-                "product": spec["product"].code,
-                "method": spec["recognition"],
-                "old_allocation": old_amount,
-                "new_allocation": new_amount,
-                "recognized_to_date": recognized,
-                "start": spec["start"],
-                "end": spec["end"],
-                "cut_off": cut_off,
-                "new": po is None,
-                "options": _options(po, spec, new_amount, contract.currency, cut_off),
+    keys = list(by_key) + [k for k in current if k not in by_key]
+    states = {k: _State(k, current.get(k), by_key.get(k), effective, mod_period, currency) for k in keys}
+    price = sum((round_money(s["fixed"], currency) for s in specs), ZERO)
+    added = [st for st in states.values() if st.po is None]
+    changed = [st for st in states.values() if st.changed]
+    removed = [st.key for st in states.values() if st.spec is None]
+
+    options: dict[str, dict] = {}
+    per_key: dict[str, dict] = {k: {} for k in keys}
+
+    # -- separate contract (15.20) --
+    if changed or removed or not added:
+        options[T.SEPARATE] = {
+            "applicable": False,
+            "note": "Not only goods added: the amendment changes goods already in the contract."
+            if (changed or removed)
+            else "Nothing was added.",
+        }
+    else:
+        options[T.SEPARATE] = {"applicable": True, "note": "Goods added are accounted for on their own."}
+        for st in states.values():
+            if st.po is None:
+                per_key[st.key][T.SEPARATE] = {
+                    "allocation": st.new_fixed,
+                    **_prospective(st.spec, st.new_fixed, [], st.cut_off, currency),
+                }
+            else:
+                per_key[st.key][T.SEPARATE] = _unchanged(st)
+
+    # -- prospective (15.21(a)) and catch-up (15.21(b)) --
+    closed = {st.key: _closed_option(st, currency) for st in states.values() if not st.open}
+    open_states = [st for st in states.values() if st.open]
+    kept = sum((o["allocation"] for o in closed.values()), ZERO)
+    for treatment in (T.PROSPECTIVE, T.CATCH_UP):
+        partial = sum((st.satisfied for st in open_states), ZERO) if treatment == T.PROSPECTIVE else ZERO
+        remaining = price - kept - partial
+        weights, sources = {}, {}
+        for st in open_states:
+            since = st.remaining_from if treatment == T.PROSPECTIVE else None
+            line, source = spec_ssp_line(st.spec, contract, on=effective, since=since)
+            weights[st.key], sources[st.key] = line, source[0]
+        try:
+            if open_states:
+                shares = _allocate_open([st.key for st in open_states], weights, remaining, currency)
+            elif remaining:
+                raise AllocationError(f"Nothing remains to deliver, yet {remaining} is not allocated.")
+            else:
+                shares = {}
+        except AllocationError as exc:
+            options[treatment] = {"applicable": False, "note": exc.message}
+            continue
+        options[treatment] = {
+            "applicable": True,
+            "remaining_consideration": remaining,
+            "note": "",
+        }
+        for key, option in closed.items():
+            per_key[key][treatment] = option
+        for st in open_states:
+            if treatment == T.PROSPECTIVE:
+                amount = st.satisfied + shares[st.key]
+                try:
+                    option = _prospective(st.spec, amount, st.existing, st.cut_off, currency)
+                except recognition.RecognitionError:
+                    option = {
+                        **_catch_up(st.spec, amount, st.existing, st.cut_off, currency),
+                        "note": "no service period remains; caught up at once",
+                    }
+            else:
+                amount = shares[st.key]
+                option = _catch_up(st.spec, amount, st.existing, st.cut_off, currency)
+            per_key[st.key][treatment] = {
+                "allocation": amount,
+                "remaining_ssp": weights[st.key].ssp,
+                "ssp_source": sources[st.key],
+                **option,
             }
-        )
-    keys = {s["key"] for s in specs}
-    removed = [key for key, po in current.items() if not po.variable and key not in keys]
-    if added and not changed and not removed and all(_at_ssp(spec, contract) for spec in added):
+    for treatment, option in options.items():
+        if option["applicable"]:
+            option["total"] = sum((per_key[k][treatment]["allocation"] for k in keys), ZERO)
+
+    # -- what the standard requires --
+    if added and not changed and not removed and all(_at_ssp(st.spec, contract, effective) for st in added):
         proposed, reason = (
             T.SEPARATE,
-            "Only distinct goods were added, priced at their standalone selling price.",
+            "Only distinct goods were added, priced at their stand-alone selling price as of the "
+            "modification date (IFRS 15.20): a separate contract.",
         )
-    elif all(row["method"] in RATABLE for row in rows if not row["new"]):
+    elif any(st.partly_satisfied and not st.spec["series"] for st in changed):
+        names = ", ".join(st.key for st in changed if st.partly_satisfied and not st.spec["series"])
         proposed, reason = (
-            T.PROSPECTIVE,
-            (
-                "The remaining services are distinct from those already transferred "
-                "(a series of distinct service periods)."
-            ),
+            T.CATCH_UP,
+            f"The remaining goods are part of a single, partly satisfied performance obligation "
+            f"({names}): cumulative catch-up (IFRS 15.21(b)).",
         )
     else:
         proposed, reason = (
-            T.CATCH_UP,
-            (
-                "The remaining promises are not distinct from what was already transferred "
-                "(a point-in-time or milestone obligation is affected)."
-            ),
+            T.PROSPECTIVE,
+            "The remaining goods are distinct from those already transferred (point-in-time goods "
+            "or the remaining periods of a series): termination of the old contract and a new one, "
+            "prospectively (IFRS 15.21(a)).",
+        )
+    if not options[proposed]["applicable"]:
+        fallback = (
+            next(t for t in (T.PROSPECTIVE, T.CATCH_UP) if options[t]["applicable"])
+            if any(options[t]["applicable"] for t in (T.PROSPECTIVE, T.CATCH_UP))
+            else proposed
+        )
+        reason += f" Not computable ({options[proposed]['note']}); proposing {fallback}."
+        proposed = fallback
+
+    rows = []
+    for key in keys:
+        st = states[key]
+        spec = st.spec or {}
+        chosen = per_key[key].get(proposed, {})
+        rows.append(
+            {
+                "key": key,
+                "product": spec["product"].code if spec else st.po.product.code,
+                "method": spec.get("recognition") or st.po.recognition,
+                "series": bool(spec.get("series")) if spec else st.po.series,
+                "new": st.po is None,
+                "removed": st.spec is None,
+                "changed": st.changed,
+                "satisfied": not st.open,
+                "old_fixed_price": st.old_fixed,
+                "new_fixed_price": st.new_fixed,
+                "old_allocation": st.old_allocation,
+                "new_allocation": chosen.get("allocation", st.old_allocation),
+                "recognized_to_date": st.recognized,
+                "satisfied_to_date": st.satisfied,
+                "start": spec.get("start") if spec else st.po.start,
+                "end": spec.get("end") if spec else st.po.end,
+                "cut_off": st.cut_off,
+                "options": per_key[key],
+            }
         )
     return {
         "contract": contract.pk,
         "contract_version": contract.version,
         "effective_date": effective,
         "modification_period": mod_period,
+        "transaction_price": {
+            "from": sum((st.old_allocation for st in states.values() if st.po), ZERO),
+            "to": price,
+        },
         "proposed": proposed,
         "reason": reason,
+        "treatments": options,
         "obligations": rows,
         "removed": removed,
     }
@@ -279,6 +465,11 @@ def modification_choose(
     if treatment not in (T.SEPARATE, T.PROSPECTIVE, T.CATCH_UP):
         raise ValidationFailed(
             "Choose separate_contract, prospective or cumulative_catch_up.", field="treatment"
+        )
+    option = (mod.analysis or {}).get("treatments", {}).get(treatment)
+    if option is not None and not option.get("applicable", True):
+        raise ValidationFailed(
+            f"{treatment} does not apply to this modification: {option.get('note', '')}", field="treatment"
         )
     before = mod.chosen_treatment
     mod.chosen_treatment = treatment
@@ -371,19 +562,31 @@ def _apply(approval: Approval, user) -> None:
     mod = ContractModification.objects.select_for_update().get(pk=approval.object_id)
     contract = Contract.objects.select_for_update().get(pk=mod.contract_id)
     analysis = modification_analyze(contract=contract)
+    option = analysis["treatments"][mod.chosen_treatment]
+    if not option["applicable"]:
+        raise InvalidTransition(
+            f"{mod.get_chosen_treatment_display()} does not apply to this modification: {option['note']}"
+        )
+    effective = analysis["effective_date"]
     specs = {s["key"]: s for s in obligation_specs(contract)}
-    allocations, sources = allocate_specs(contract, list(specs.values()))
     current = {po.key: po for po in active_obligations(contract)}
     for row in analysis["obligations"]:
+        if row["removed"]:
+            continue
+        chosen = row["options"][mod.chosen_treatment]
+        if chosen.get("unchanged"):
+            continue
         spec = specs[row["key"]]
-        source, entry = sources.get(row["key"], ("", None))
+        whole, (source, entry) = spec_ssp_line(spec, contract, on=effective)
         fields = {
-            "allocated_amount": row["new_allocation"],
+            "allocated_amount": chosen["allocation"],
             "fixed_price": spec["fixed"],
             "start": spec["start"],
             "end": spec["end"],
-            "ssp": allocations[row["key"]].ssp,
-            "ssp_source": source,
+            "ssp": whole.ssp if whole.ssp is not None else chosen["allocation"],
+            "ssp_source": source[:200],
+            "ssp_as_of": effective,
+            "series": spec["series"],
             "contract_version": contract.version,
         }
         po = current.get(row["key"])
@@ -406,14 +609,13 @@ def _apply(approval: Approval, user) -> None:
                 actor=user, action="obligation.modified", obj=po, changes={"modification": mod.pk, **diff}
             )
         po.lines.set(spec["lines"])
-        chosen = row["options"][mod.chosen_treatment]
         _replace_schedule(
             po,
             chosen["lines"],
             treatment=mod.chosen_treatment,
             user=user,
-            note=f"{mod.get_chosen_treatment_display()} from {analysis['effective_date']}; "
-            f"catch-up {chosen['adjustment']}. {analysis['reason']}",
+            note=f"{mod.get_chosen_treatment_display()} from {effective}; "
+            f"catch-up {chosen['adjustment']}. {chosen.get('note') or analysis['reason']}",
         )
     for key, spec in specs.items():
         if spec["variable"] and key not in current:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
+from fractions import Fraction
 
 from django.db import transaction
 
 from billing.contracts.services import line_fixed_value
-from billing.contracts.terms import line_kinds, line_range, plan_versions_for_line
-from billing.schedule import USAGE
+from billing.contracts.terms import line_kinds, line_range, plan_interval, plan_versions_for_line
+from billing.schedule import USAGE, line_periods
 from compliance.audit import audit_record
 from revops.contracts.models import Contract, ContractLine, Product, RecognitionMethod
 from revrec.allocation import AllocationError, AllocationLine, allocate
 from revrec.models import PerformanceObligation, SSPEntry
 
 ZERO = Decimal(0)
+RATABLE = (RecognitionMethod.RATABLE_DAILY, RecognitionMethod.RATABLE_MONTHLY)
 
 
 def ssp_in_force(product: Product, currency: str, on: date) -> SSPEntry | None:
@@ -54,6 +56,12 @@ def obligation_specs(contract: Contract) -> list[dict]:
         latest = revisions[-1]
         fixed = sum((line_fixed_value(ln, contract) for ln in revisions), ZERO)
         method = latest.recognition or latest.product.recognition
+        over_time = method in (RecognitionMethod.RATABLE_DAILY, RecognitionMethod.RATABLE_MONTHLY)
+        series = (
+            latest.series
+            if latest.series is not None
+            else latest.billing == ContractLine.Billing.RECURRING and over_time
+        )
         kinds = set().union(*(line_kinds(ln) for ln in revisions))
         if latest.billing != ContractLine.Billing.USAGE and (
             fixed or latest.billing == ContractLine.Billing.ONE_TIME
@@ -70,6 +78,7 @@ def obligation_specs(contract: Contract) -> list[dict]:
                     "start": start,
                     "end": end,
                     "variable": False,
+                    "series": bool(series),
                     "ssp_override": latest.ssp,
                     "ssp_reason": latest.ssp_reason,
                 }
@@ -85,6 +94,7 @@ def obligation_specs(contract: Contract) -> list[dict]:
                     "start": start,
                     "end": end,
                     "variable": True,
+                    "series": False,
                     "ssp_override": None,
                     "ssp_reason": "",
                 }
@@ -92,26 +102,106 @@ def obligation_specs(contract: Contract) -> list[dict]:
     return specs
 
 
-def _ssp_line(spec: dict, contract: Contract) -> tuple[AllocationLine, tuple[str, SSPEntry | None]]:
+def line_units(line: ContractLine, contract: Contract, lo: date | None = None) -> Fraction:
+    """SSP units a recurring line holds from ``lo``: quantity × billing periods, a part-period
+    counted by days exactly as billing prorates it (accounting.md §10: an SSP entry is a unit price)."""
+    start, end = line_range(line, contract)
+    a = max(start, lo or start)
+    if end <= a:
+        return Fraction(0)
+    periods = line_periods(
+        grid_start=contract.start_date,
+        anchor=contract.billing_anchor,
+        interval=plan_interval(line),
+        start=a,
+        end=end,
+    )
+    return Fraction(line.quantity) * sum((Fraction(c.days, f.days) for c, f in periods), Fraction(0))
+
+
+def _one_time(spec: dict) -> bool:
+    return spec["lines"][-1].billing == ContractLine.Billing.ONE_TIME
+
+
+def _share_from(spec: dict, since: date | None) -> Fraction:
+    """The part of a one-time obligation still to come from ``since`` (by days when over time)."""
+    start, end = spec["start"], spec["end"]
+    if since is None or since <= start:
+        return Fraction(1)
+    if spec["recognition"] not in RATABLE or since >= end:
+        return Fraction(0)
+    return Fraction((end - since).days, (end - start).days)
+
+
+def spec_units(spec: dict, contract: Contract, since: date | None = None) -> Fraction:
+    """SSP units of an obligation (from ``since``): a one-time obligation holds the quantity of its
+    latest revision (an amendment replaces its price), a recurring one its revisions' periods."""
+    if _one_time(spec):
+        return Fraction(spec["lines"][-1].quantity) * _share_from(spec, since)
+    return sum((line_units(ln, contract, lo=since) for ln in spec["lines"]), Fraction(0))
+
+
+def _dec(value: Fraction) -> Decimal:
+    with localcontext(prec=34):
+        return Decimal(value.numerator) / Decimal(value.denominator)
+
+
+def _own_value(spec: dict, contract: Contract, since: date | None) -> Fraction:
+    """The contract's own price of the obligation (from ``since``, in proportion to its units)."""
+    if _one_time(spec):
+        return Fraction(spec["fixed"]) * _share_from(spec, since)
+    total = Fraction(0)
+    for ln in spec["lines"]:
+        value = Fraction(line_fixed_value(ln, contract))
+        full = line_units(ln, contract)
+        if value and full:
+            total += value * line_units(ln, contract, lo=since) / full
+    return total
+
+
+def spec_ssp_line(
+    spec: dict, contract: Contract, *, on: date, since: date | None = None
+) -> tuple[AllocationLine, tuple[str, SSPEntry | None]]:
+    """The allocation line of a spec with its SSP as of ``on`` (the contract start at inception, the
+    modification date for a modification), for the whole obligation or only its part from ``since``:
+    a book entry's unit SSP × the units held (§10); an override on the line is the SSP of the whole
+    line (its part in proportion to units); no entry → the contract's own price."""
     key = spec["key"]
+    units = spec_units(spec, contract, since)
     if spec["ssp_override"] is not None:
-        return AllocationLine(key=key, ssp=spec["ssp_override"]), (
+        full = spec_units(spec, contract)
+        share = Fraction(1) if since is None or not full else units / full
+        return AllocationLine(key=key, ssp=_dec(Fraction(spec["ssp_override"]) * share)), (
             f"override: {spec['ssp_reason'] or 'contract line'}",
             None,
         )
-    entry = ssp_in_force(spec["product"], contract.currency, contract.start_date)
+    entry = ssp_in_force(spec["product"], contract.currency, on)
     if entry is None:
-        return AllocationLine(key=key, ssp=spec["fixed"]), ("contract price (no SSP in the book)", None)
+        return AllocationLine(key=key, ssp=_dec(_own_value(spec, contract, since))), (
+            "contract price (no SSP in the book)",
+            None,
+        )
+
+    def scaled(value):
+        return None if value is None else _dec(Fraction(value) * units)
+
+    per = f" × {_dec(units).normalize():f} units" if units != 1 else ""
     if entry.method == SSPEntry.Method.RESIDUAL:
-        line = AllocationLine(key=key, residual=True, ssp_low=entry.ssp_low, ssp_high=entry.ssp_high)
-        return line, (f"SSP book v{entry.version} (residual)", entry)
+        line = AllocationLine(
+            key=key, residual=True, ssp_low=scaled(entry.ssp_low), ssp_high=scaled(entry.ssp_high)
+        )
+        return line, (f"SSP book v{entry.version} (residual){per}", entry)
     if entry.ssp is not None:
-        return AllocationLine(key=key, ssp=entry.ssp), (
-            f"SSP book v{entry.version} ({entry.get_method_display()})",
+        return AllocationLine(key=key, ssp=scaled(entry.ssp)), (
+            f"SSP book v{entry.version} ({entry.get_method_display()}){per}",
             entry,
         )
-    line = AllocationLine(key=key, ssp_low=entry.ssp_low, ssp_high=entry.ssp_high)
-    return line, (f"SSP book v{entry.version} range midpoint", entry)
+    line = AllocationLine(key=key, ssp_low=scaled(entry.ssp_low), ssp_high=scaled(entry.ssp_high))
+    return line, (f"SSP book v{entry.version} range midpoint{per}", entry)
+
+
+def _ssp_line(spec: dict, contract: Contract) -> tuple[AllocationLine, tuple[str, SSPEntry | None]]:
+    return spec_ssp_line(spec, contract, on=contract.start_date)
 
 
 def allocate_specs(contract: Contract, specs: list[dict]) -> tuple[dict, dict]:
@@ -165,6 +255,8 @@ def obligations_create(*, contract: Contract, actor=None) -> list[PerformanceObl
             fixed_price=spec["fixed"],
             allocated_amount=allocation.allocated if allocation else ZERO,
             variable=spec["variable"],
+            series=spec["series"],
+            ssp_as_of=contract.start_date,
         )
         po.lines.set(spec["lines"])
         created.append(po)

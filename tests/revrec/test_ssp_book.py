@@ -47,14 +47,14 @@ def test_ssp_change_needs_approval_before_it_is_used(api_for, catalog, django_ca
             "product": "platform",
             "currency": "USD",
             "effective_from": "2025-01-01",
-            "ssp": "400.00",
+            "ssp": "40.00",  # a unit price: per seat and month, as the line's unit_price (§10)
             "method": "adjusted_market",
         },
         format="json",
     )
     pending = Approval.objects.get(kind="ssp_change", status="pending")
     approver.post(f"/api/v1/approvals/{pending.pk}/approve", {}, format="json")
-    # A licence + support bundle sold for 1,000.00 with SSPs 800 / 400 -> 666.67 / 333.33.
+    # A licence + support bundle sold for 1,000.00 with SSPs 800 / 12 x 40 = 480 -> 625.00 / 375.00.
     contract = _contract(
         finance,
         [
@@ -67,8 +67,8 @@ def test_ssp_change_needs_approval_before_it_is_used(api_for, catalog, django_ca
     assert response.status_code == 200, response.json()
     pos = {po.key: po for po in PerformanceObligation.objects.filter(contract_id=contract["id"])}
     assert (str(pos["licence"].allocated_amount), str(pos["support"].allocated_amount)) == (
-        "666.6700",
-        "333.3300",
+        "625.0000",
+        "375.0000",
     )
     assert pos["licence"].ssp_source.startswith("SSP book v1")
 
@@ -82,8 +82,8 @@ def test_residual_outside_its_range_refuses_activation_and_posts_nothing(api_for
             "currency": "USD",
             "effective_from": "2025-01-01",
             "method": "residual",
-            "ssp_low": "500.00",
-            "ssp_high": "900.00",
+            "ssp_low": "41.67",  # per month: 500.04 – 900.00 for the year (§10)
+            "ssp_high": "75.00",
         },
         format="json",
     )

@@ -72,6 +72,12 @@ class ContractLine(models.Model):
     ssp = AmountField(null=True, blank=True, help_text="Standalone selling price override")
     ssp_reason = models.CharField(max_length=200, blank=True, default="")
     recognition = models.CharField(max_length=20, choices=RecognitionMethod.choices, blank=True, default="")
+    series = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="A series of distinct, substantially similar periods (IFRS 15.22(b)); "
+        "unset: recurring lines recognized over time are a series, others are not",
+    )
     service_start = models.DateField(null=True, blank=True)
     service_end = models.DateField(null=True, blank=True)
     position = models.PositiveIntegerField(default=0)
