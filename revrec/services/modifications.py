@@ -671,7 +671,7 @@ def _content(approval: Approval) -> dict:
         "obligations": [
             {
                 "key": row["key"],
-                "allocation": row["new_allocation"],
+                "allocation": (row["options"].get(treatment) or {}).get("allocation"),
                 "start": row["start"],
                 "end": row["end"],
                 "lines": (row["options"].get(treatment) or {}).get("lines"),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('revrec', '0004_journal_source_credits'),
+        ('revrec', '0005_account_types'),
     ]
 
     operations = [
