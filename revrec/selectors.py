@@ -129,6 +129,8 @@ def extend_contract_payload(contract, payload: dict) -> None:
             "variable": po.variable,
             "series": po.series,
             "key": po.key,
+            "variable_consideration": money_str(po.variable_consideration, c),
+            "progress_measure": po.progress_measure,
         }
         for po in obligations_of(contract)
     ]

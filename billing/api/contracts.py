@@ -89,6 +89,16 @@ class LineIn(serializers.Serializer):
         allow_null=True,
         help_text="A series of distinct periods (IFRS 15.22(b)); default: recurring lines recognized over time",
     )
+    variable_method = serializers.ChoiceField(
+        choices=["expected_value", "most_likely_amount"], required=False, allow_blank=True
+    )
+    variable_estimate = DecimalStringField(required=False, allow_null=True)
+    variable_constrained = DecimalStringField(required=False, allow_null=True)
+    variable_allocation = serializers.ChoiceField(choices=["relative", "specific"], required=False)
+    relates_specifically = serializers.BooleanField(required=False)
+    consistent_with_objective = serializers.BooleanField(required=False)
+    progress_measure = serializers.ChoiceField(choices=["output", "input"], required=False)
+    progress_places = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=6)
 
 
 class ContractIn(serializers.Serializer):
@@ -133,6 +143,14 @@ def contract_payload(contract: Contract) -> dict:
                 "series": line.series,
                 "service_start": line.service_start,
                 "service_end": line.service_end,
+                "variable_method": line.variable_method or None,
+                "variable_estimate": money_str(line.variable_estimate, c),
+                "variable_constrained": money_str(line.variable_constrained, c),
+                "variable_allocation": line.variable_allocation,
+                "relates_specifically": line.relates_specifically,
+                "consistent_with_objective": line.consistent_with_objective,
+                "progress_measure": line.progress_measure,
+                "progress_places": line.progress_places,
             }
         )
     payload = {

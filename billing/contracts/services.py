@@ -14,6 +14,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from billing.contracts.terms import line_range, plan_interval, plan_versions_for_line
+from billing.contracts.variable import FIELDS as VARIABLE_FIELDS
+from billing.contracts.variable import clean_variable_terms, variable_in_price
 from billing.models import BillingClaim, InvoiceLine, PendingCharge, Plan
 from billing.pricing import InMemoryUsage, rate_period
 from billing.schedule import FEE_ADVANCE, line_periods
@@ -58,6 +60,23 @@ def _date(value, path: str, errors: list[FieldError]) -> date | None:
         return None
 
 
+LINE_FIELDS = {
+    "key",
+    "product",
+    "plan",
+    "quantity",
+    "unit_price",
+    "amount",
+    "ssp",
+    "ssp_reason",
+    "recognition",
+    "service_start",
+    "service_end",
+    "billing",
+    *VARIABLE_FIELDS,
+}
+
+
 def clean_lines(
     lines: Any,
     *,
@@ -84,6 +103,8 @@ def clean_lines(
         if not isinstance(raw, dict):
             errors.append(FieldError(path, "Must be an object."))
             continue
+        for name in sorted(set(raw) - LINE_FIELDS):
+            errors.append(FieldError(f"{path}.{name}", "Unknown field."))
         key = raw.get("key")
         if not key or not isinstance(key, str):
             errors.append(FieldError(f"{path}.key", "A line key is required (e.g. 'platform')."))
@@ -154,8 +175,12 @@ def clean_lines(
             )
         elif lo and hi and hi <= lo:
             errors.append(FieldError(f"{path}.service_end", "The service period must end after it starts."))
+        variable = clean_variable_terms(
+            raw, path, errors, billing=billing, recognition=recognition or getattr(product, "recognition", "")
+        )
         cleaned.append(
             {
+                **variable,
                 "key": key,
                 "product": product,
                 "plan": plan,
@@ -211,6 +236,8 @@ def contract_snapshot(contract: Contract) -> dict:
                     "recognition": ln.recognition,
                     "service_start": ln.service_start,
                     "service_end": ln.service_end,
+                    **({f: getattr(ln, f) for f in VARIABLE_FIELDS} if ln.variable_method else {}),
+                    **({"progress_measure": ln.progress_measure} if ln.progress_measure != "output" else {}),
                 }
                 for ln in contract.lines.select_related("product", "plan")
             ],
@@ -276,9 +303,9 @@ def line_fixed_value(line: ContractLine, contract: Contract) -> Decimal:
 
 
 def contract_transaction_price(contract: Contract) -> Decimal:
-    return sum(
-        (line_fixed_value(ln, contract) for ln in contract.lines.select_related("plan", "product")), ZERO
-    )
+    """Fixed consideration of every line plus the constrained variable consideration (§10a)."""
+    lines = list(contract.lines.select_related("plan", "product"))
+    return sum((line_fixed_value(ln, contract) for ln in lines), ZERO) + variable_in_price(lines)
 
 
 # --- create / activate --------------------------------------------------------------------------------

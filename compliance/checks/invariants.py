@@ -40,19 +40,23 @@ def allocation_equals_price() -> list[Finding]:
     rows = (
         PerformanceObligation.objects.filter(status="active", variable=False)
         .values("contract_id")
-        .annotate(total=Sum("allocated_amount"), fixed=Sum("fixed_price"))
+        .annotate(
+            total=Sum("allocated_amount"), fixed=Sum("fixed_price"), variable=Sum("variable_consideration")
+        )
     )
     for row in rows:
         if row["contract_id"] in pending:
             continue
         contract = Contract.objects.get(pk=row["contract_id"])
-        row["total"], row["fixed"] = stored_sum(row["total"]), stored_sum(row["fixed"])
+        # the transaction price: fixed consideration + constrained variable consideration (§10a)
+        row["total"] = stored_sum(row["total"])
+        row["fixed"] = stored_sum(row["fixed"]) + stored_sum(row["variable"])
         if row["total"] != row["fixed"]:
             out.append(
                 Finding(
                     *ref(contract),
                     f"{contract.number}: allocations sum to {row['total']} but the "
-                    f"fixed consideration of its obligations is {row['fixed']}.",
+                    f"consideration of its obligations is {row['fixed']}.",
                     {"allocated": row["total"], "price": row["fixed"]},
                 )
             )

@@ -1,3 +1,4 @@
+from .estimates import ObligationCost, VariableEstimate
 from .ledger import Account, AccountingPeriod, JournalEntry, JournalLine
 from .obligations import (
     ContractModification,
@@ -15,10 +16,12 @@ __all__ = [
     "ContractModification",
     "JournalEntry",
     "JournalLine",
+    "ObligationCost",
     "PerformanceObligation",
     "RecognizedUsage",
     "RevenueRun",
     "RevenueSchedule",
     "SSPEntry",
     "ScheduleLine",
+    "VariableEstimate",
 ]

@@ -92,6 +92,18 @@ class PerformanceObligation(models.Model):
     ssp_as_of = models.DateField(
         null=True, blank=True, help_text="The date whose SSP book entries the allocation used"
     )
+    variable_consideration = AmountField(
+        default=0, help_text="Constrained variable consideration estimated on these lines (before allocation)"
+    )
+    inception_ssp = AmountField(
+        null=True, blank=True, help_text="SSP used when the obligation entered the contract (IFRS 15.88)"
+    )
+    progress_measure = models.CharField(
+        max_length=8,
+        choices=[("output", "Output (time elapsed)"), ("input", "Input (costs incurred ÷ expected)")],
+        default="output",
+    )
+    progress_places = models.PositiveSmallIntegerField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     supersedes = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -11,6 +12,7 @@ from django.db import transaction
 from billing.contracts.services import line_fixed_value
 from billing.contracts.terms import line_kinds, line_range, plan_interval, plan_versions_for_line
 from billing.schedule import USAGE, line_periods
+from billing.contracts.variable import variable_terms
 from compliance.audit import audit_record
 from revops.contracts.models import Contract, ContractLine, Product, RecognitionMethod
 from revrec.allocation import AllocationError, AllocationLine, allocate
@@ -63,6 +65,7 @@ def obligation_specs(contract: Contract) -> list[dict]:
             else latest.billing == ContractLine.Billing.RECURRING and over_time
         )
         kinds = set().union(*(line_kinds(ln) for ln in revisions))
+        terms = variable_terms(revisions)
         if latest.billing != ContractLine.Billing.USAGE and (
             fixed or latest.billing == ContractLine.Billing.ONE_TIME
         ):
@@ -81,6 +84,7 @@ def obligation_specs(contract: Contract) -> list[dict]:
                     "series": bool(series),
                     "ssp_override": latest.ssp,
                     "ssp_reason": latest.ssp_reason,
+                    **_variable_spec(terms, latest),
                 }
             )
         if USAGE in kinds:
@@ -100,6 +104,29 @@ def obligation_specs(contract: Contract) -> list[dict]:
                 }
             )
     return specs
+
+
+def _variable_spec(terms: ContractLine | None, latest: ContractLine) -> dict:
+    """The fixed PO's variable consideration (the constrained amount in the transaction price, §10a)
+    and its measure of progress."""
+    return {
+        "variable_amount": (terms.variable_constrained or ZERO) if terms else ZERO,
+        "variable_allocation": terms.variable_allocation if terms else "relative",
+        "relates_specifically": terms.relates_specifically if terms else False,
+        "consistent_with_objective": terms.consistent_with_objective if terms else False,
+        "progress_measure": latest.progress_measure,
+        "progress_places": latest.progress_places,
+    }
+
+
+def _with_variable(line: AllocationLine, spec: dict) -> AllocationLine:
+    return replace(
+        line,
+        variable_amount=spec.get("variable_amount", ZERO),
+        variable_allocation=spec.get("variable_allocation", "relative"),
+        relates_specifically=spec.get("relates_specifically", False),
+        consistent_with_objective=spec.get("consistent_with_objective", False),
+    )
 
 
 def line_units(line: ContractLine, contract: Contract, lo: date | None = None) -> Fraction:
@@ -205,10 +232,15 @@ def _ssp_line(spec: dict, contract: Contract) -> tuple[AllocationLine, tuple[str
 
 
 def allocate_specs(contract: Contract, specs: list[dict]) -> tuple[dict, dict]:
-    """Relative-SSP allocation of the fixed consideration over the fixed POs → ({key: Allocation}, sources).
+    """Relative-SSP allocation of the fixed consideration over the fixed POs, and of each line's
+    constrained variable consideration by relative SSP or to its PO alone (IFRS 15.85, §10a)
+    → ({key: Allocation}, sources).
     Raises AllocationError (422, nothing saved) when no valid allocation exists."""
     fixed_specs = [s for s in specs if not s["variable"]]
     pairs = [_ssp_line(spec, contract) for spec in fixed_specs]
+    pairs = [
+        (_with_variable(line, spec), source) for (line, source), spec in zip(pairs, fixed_specs, strict=True)
+    ]
     sources = {line.key: source for line, source in pairs}
     if not pairs:
         return {}, sources
@@ -255,6 +287,10 @@ def obligations_create(*, contract: Contract, actor=None) -> list[PerformanceObl
             fixed_price=spec["fixed"],
             allocated_amount=allocation.allocated if allocation else ZERO,
             variable=spec["variable"],
+            variable_consideration=spec.get("variable_amount", ZERO),
+            inception_ssp=allocation.ssp if allocation else None,
+            progress_measure=spec.get("progress_measure", "output"),
+            progress_places=spec.get("progress_places"),
             series=spec["series"],
             ssp_as_of=contract.start_date,
         )
@@ -266,7 +302,7 @@ def obligations_create(*, contract: Contract, actor=None) -> list[PerformanceObl
         obj=contract,
         changes={
             "version": contract.version,
-            "transaction_price": sum((s["fixed"] for s in specs), ZERO),
+            "transaction_price": sum((s["fixed"] + s.get("variable_amount", ZERO) for s in specs), ZERO),
             "allocations": [
                 {"po": po.key, "ssp": po.ssp, "allocated": po.allocated_amount, "source": po.ssp_source}
                 for po in created

@@ -59,6 +59,19 @@ class ContractLine(models.Model):
         ONE_TIME = "one_time", "One-time"
         USAGE = "usage", "Usage"
 
+    class VariableMethod(models.TextChoices):
+        NONE = "", "No variable consideration"
+        EXPECTED_VALUE = "expected_value", "Expected value"
+        MOST_LIKELY = "most_likely_amount", "Most likely amount"
+
+    class VariableAllocation(models.TextChoices):
+        RELATIVE = "relative", "Relative SSP"
+        SPECIFIC = "specific", "This obligation alone (IFRS 15.85)"
+
+    class ProgressMeasure(models.TextChoices):
+        OUTPUT = "output", "Output (time elapsed)"
+        INPUT = "input", "Input (costs incurred ÷ total expected costs)"
+
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="lines")
     key = models.SlugField(max_length=64)
     product = models.ForeignKey("contracts.Product", on_delete=models.PROTECT, related_name="+")
@@ -88,6 +101,29 @@ class ContractLine(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
     )
     created_in_version = models.PositiveIntegerField(default=1)
+    # Variable consideration (IFRS 15.50–59, accounting.md §10a): the current estimate and the
+    # constrained amount included in the transaction price; re-estimates are appended as
+    # revrec.VariableEstimate records (history, who/when/as of) and update these current values.
+    variable_method = models.CharField(
+        max_length=20, choices=VariableMethod.choices, blank=True, default=VariableMethod.NONE
+    )
+    variable_estimate = AmountField(null=True, blank=True, help_text="Estimate before the constraint")
+    variable_constrained = AmountField(
+        null=True, blank=True, help_text="Included in the transaction price: highly probable not to reverse"
+    )
+    variable_allocation = models.CharField(
+        max_length=10, choices=VariableAllocation.choices, default=VariableAllocation.RELATIVE
+    )
+    relates_specifically = models.BooleanField(default=False, help_text="IFRS 15.85(a), asserted by the user")
+    consistent_with_objective = models.BooleanField(
+        default=False, help_text="IFRS 15.85(b), asserted by the user"
+    )
+    progress_measure = models.CharField(
+        max_length=8, choices=ProgressMeasure.choices, default=ProgressMeasure.OUTPUT
+    )
+    progress_places = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Decimals of the progress percentage (blank: exact, §1)"
+    )
 
     class Meta:
         ordering = ["contract", "position", "revision", "id"]
