@@ -363,3 +363,85 @@ def prospective_reallocation(
         )
     zero = from_minor(0, currency)
     return Modification("prospective", period_key(mod_first), from_minor(done, currency), zero, tuple(lines))
+
+
+# -- input-method progress (accounting.md §10a, IFRS 15.39–45, B18–B19) ----------------------------
+
+
+def input_progress(incurred: Decimal, expected: Decimal, *, places: int | None = None) -> Fraction:
+    """Progress = costs incurred to date ÷ total expected costs, exact, within [0, 1] (§1: a measure of
+    progress is not rounded before it multiplies). ``places`` rounds the *percentage* (ROUND_HALF_UP)
+    only when the obligation states that policy (IFRS 15 IE Example 8 states 51.2 %)."""
+    expected_f, incurred_f = Fraction(expected), Fraction(incurred)
+    if expected_f <= 0:
+        raise RecognitionError("Total expected costs must be positive.", field="expected_total")
+    value = min(Fraction(1), max(Fraction(0), incurred_f / expected_f))
+    if places is not None:
+        scale = 100 * 10**places
+        value = Fraction(_round_units(value * scale), scale)
+    return value
+
+
+def input_schedule(
+    *,
+    currency: str,
+    amount: Decimal,
+    start: date,
+    end: date,
+    incurred: Mapping[str, Decimal],
+    expected_total: Decimal | None,
+    existing: Sequence[ScheduleLine] = (),
+    recognized_through: str | None = None,
+    places: int | None = None,
+) -> list[ScheduleLine]:
+    """An input-method schedule (costs incurred ÷ total expected costs), summing exactly to ``amount``.
+
+    Lines through ``recognized_through`` are kept as they are (already recognized or closed). From the
+    next month on, each month with costs earns round(amount × progress at its end) − the cumulative
+    amount before it — so the first open month carries the cumulative catch-up of any change in the
+    amount or in the expected costs (15.21(b), 15.88). Whatever progress has not yet earned is
+    scheduled in the obligation's last month (or the month after the last cost), until costs say
+    otherwise; progress is capped at 1, so recognized never exceeds the amount.
+    """
+    total = _units(amount, currency, "amount")
+    if end <= start:
+        raise RecognitionError(f"The service period must end after it starts ({start} → {end}).", field="end")
+    cut = recognized_through or period_key(start - timedelta(days=1))
+    cut_first = parse_period(cut, field="recognized_through")
+    past = sorted((ln for ln in existing if ln.period <= cut), key=lambda ln: ln.period)
+    done = sum(_units(ln.amount, currency, "existing") for ln in past)
+    first_open = period_key(_next_month(cut_first))
+    for period in incurred:
+        parse_period(period, field=f"incurred[{period}]")
+    months = sorted({p for p in incurred if p > cut} | ({first_open} if expected_total else set()))
+    lines = list(past)
+    previous = done
+    if expected_total:
+        for period in months:
+            cumulative = sum((Fraction(v) for p, v in incurred.items() if p <= period), Fraction(0))
+            target = _round_units(total * input_progress(cumulative, expected_total, places=places))
+            if target != previous:
+                lines.append(_month_line(period, target - previous, start, end, currency))
+            previous = target
+    remainder = total - previous
+    if remainder:
+        last_month = period_key(end - timedelta(days=1))
+        after = [ln.period for ln in lines if ln.period > cut]
+        at = max([last_month, first_open] + after)
+        if lines and lines[-1].period == at:
+            line = lines.pop()
+            lines.append(
+                ScheduleLine(at, line.start, line.end, line.amount + from_minor(remainder, currency))
+            )
+        else:
+            lines.append(_month_line(at, remainder, start, end, currency))
+    return lines
+
+
+def _month_line(period: str, units: int, start: date, end: date, currency: str) -> ScheduleLine:
+    first = parse_period(period)
+    clip_start = max(first, start) if first < end else first
+    clip_end = min(_next_month(first), end) if first < end else _next_month(first)
+    if clip_end <= clip_start:
+        clip_start, clip_end = first, _next_month(first)
+    return ScheduleLine(period, clip_start, clip_end, from_minor(units, currency))

@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from revrec.api import views
+from revrec.api import estimates, views
 
 ID = r"(?P<pk>[0-9]+)"
 
@@ -31,4 +31,12 @@ urlpatterns = [
         name="api-modification-treatment",
     ),
     re_path(r"^ssp/?$", views.SSPListView.as_view(), name="api-ssp"),
+    re_path(
+        rf"^contracts/{ID}/estimates/?$",
+        estimates.ContractEstimatesView.as_view(),
+        name="api-contract-estimates",
+    ),
+    re_path(
+        rf"^obligations/{ID}/costs/?$", estimates.ObligationCostsView.as_view(), name="api-obligation-costs"
+    ),
 ]

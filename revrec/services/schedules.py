@@ -29,6 +29,10 @@ KIND = "revenue_schedule"
 
 def schedule_lines_for(po: PerformanceObligation) -> list:
     method = po.recognition
+    if po.progress_measure == "input":
+        from revrec.services.progress import input_lines
+
+        return input_lines(po, amount=po.allocated_amount, existing=[], cut=None)
     if method == RecognitionMethod.MILESTONE:
         # Without an approved milestone the promise is satisfied at the end of the service period.
         return compute_schedule(
@@ -187,3 +191,101 @@ def schedule_decide(*, schedule: RevenueSchedule, user, approve: bool, comment: 
     approval_decide(approval=approval, user=user, approve=approve, comment=comment)
     schedule.refresh_from_db()
     return schedule
+
+
+def _cancel_pending(sched: RevenueSchedule, user, reason: str) -> None:
+    Approval.objects.filter(
+        kind=KIND,
+        object_type="revrec.revenueschedule",
+        object_id=str(sched.pk),
+        status=Approval.Status.PENDING,
+    ).update(status=Approval.Status.CANCELLED, comment=reason[:2000])
+
+
+@transaction.atomic
+def schedule_revise(
+    *, po: PerformanceObligation, lines, treatment: str, note: str, actor=None
+) -> RevenueSchedule | None:
+    """A new schedule version after a change in the amount or the measure of progress (§10a).
+
+    ``lines`` keep every period already posted unchanged (the caller computed them from the cut-off);
+    those lines keep their journal entry, so nothing is recognized twice. When the obligation has an
+    approved schedule, the revision replaces it at once (the change itself — an audited estimate or
+    cost record — is its evidence); otherwise the revision is submitted for approval like a first
+    schedule. Returns None when nothing changes."""
+    live = list(
+        po.schedules.filter(
+            status__in=[RevenueSchedule.Status.APPROVED, RevenueSchedule.Status.PENDING_APPROVAL]
+        ).prefetch_related("lines")
+    )
+    approved = next((x for x in live if x.status == RevenueSchedule.Status.APPROVED), None)
+    current = approved or (max(live, key=lambda x: x.version) if live else None)
+    if current is not None and [(ln.period, ln.amount) for ln in current.lines.order_by("period")] == [
+        (ln.period, ln.amount) for ln in lines
+    ]:
+        return None
+    posted: dict[str, tuple[int, Decimal]] = {}
+    for sched in live:
+        for ln in sched.lines.all():
+            if ln.posted_entry_id:
+                posted[ln.period] = (ln.posted_entry_id, ln.amount)
+    for ln in lines:
+        if ln.period in posted and posted[ln.period][1] != ln.amount:
+            raise InvalidTransition(
+                f"{po.key}: {ln.period} was recognized as {posted[ln.period][1]}; a revision cannot change it."
+            )
+    if approved is None:
+        for sched in live:
+            sched.status = RevenueSchedule.Status.SUPERSEDED
+            sched.save(update_fields=["status"])
+            _cancel_pending(sched, actor, "Superseded by a revision")
+            audit_record(actor=actor, action="schedule.superseded", obj=sched, changes={"by": treatment})
+        return schedule_create(po=po, treatment=treatment, note=note[:2000], lines=lines, actor=actor)
+    for sched in live:
+        sched.status = RevenueSchedule.Status.SUPERSEDED
+        sched.save(update_fields=["status"])
+        _cancel_pending(sched, actor, "Superseded by a revision")
+        audit_record(actor=actor, action="schedule.superseded", obj=sched, changes={"by": treatment})
+    version = (RevenueSchedule.objects.filter(obligation=po).aggregate(v=Max("version"))["v"] or 0) + 1
+    user = actor if getattr(actor, "pk", None) else None
+    new = RevenueSchedule.objects.create(
+        obligation=po,
+        version=version,
+        status=RevenueSchedule.Status.APPROVED,
+        treatment=treatment,
+        treatment_note=note[:2000],
+        method=po.recognition,
+        amount=sum((ln.amount for ln in lines), ZERO),
+        currency=po.currency,
+        prepared_by=user,
+        decided_by=user,
+        decided_at=timezone.now(),
+        decision_comment="Revised with the recorded change (see the audit trail)",
+    )
+    ScheduleLine.objects.bulk_create(
+        [
+            ScheduleLine(
+                schedule=new,
+                period=ln.period,
+                start=ln.start,
+                end=ln.end,
+                amount=ln.amount,
+                posted_entry_id=posted[ln.period][0] if ln.period in posted else None,
+            )
+            for ln in lines
+        ]
+    )
+    audit_record(
+        actor=actor,
+        action="schedule.revised",
+        obj=new,
+        changes={
+            "po": po.key,
+            "version": version,
+            "treatment": treatment,
+            "amount": new.amount,
+            "note": note[:500],
+            "lines": [[ln.period, ln.amount] for ln in lines],
+        },
+    )
+    return new

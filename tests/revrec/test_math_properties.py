@@ -1,6 +1,7 @@
 """Hypothesis properties of the pure money math (accounting.md §3–§5, §7 invariants 1 and 2)."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
@@ -13,6 +14,8 @@ from revrec.allocation import AllocationError, AllocationLine, allocate, split_c
 from revrec.recognition import (
     RecognitionError,
     cumulative_catch_up,
+    input_progress,
+    input_schedule,
     period_key,
     prospective_reallocation,
     schedule,
@@ -75,7 +78,10 @@ def test_variable_consideration_allocations_sum_to_price_plus_variable(data, cur
                 consistent_with_objective=specific,
             )
         )
-    fixed_weights = [w for w, ln in zip(weights, lines, strict=True) if ln.variable_allocation == "relative"]
+    fixed_weights = [
+        w if ln.variable_allocation == "relative" else max(0, w - ln.variable_amount)
+        for w, ln in zip(weights, lines, strict=True)
+    ]
     assume(sum(fixed_weights) > 0 or price == 0)
     result = allocate(currency=currency, transaction_price=price, lines=lines)
     assert sum(a.allocated for a in result) == price + sum(ln.variable_amount for ln in lines)
@@ -83,8 +89,9 @@ def test_variable_consideration_allocations_sum_to_price_plus_variable(data, cur
     for a, ln in zip(result, lines, strict=True):
         assert a.allocated >= 0 and a.variable >= 0
         if ln.variable_allocation == "specific":
-            assert a.allocated - a.variable == 0  # the fixed price went to the others (15.86)
-            assert a.variable >= ln.variable_amount
+            assert a.variable >= ln.variable_amount  # its own, plus its share of the others'
+            if ln.variable_amount >= ln.ssp:
+                assert a.allocated - a.variable == 0  # its SSP is met: the fixed price goes elsewhere
 
 
 @PROPERTY
@@ -299,3 +306,68 @@ def test_change_lines_net_to_the_exact_difference_within_line_rounding(
 @pytest.mark.parametrize("currency", ["USD", "JPY", "KWD"])
 def test_minor_units_match_iso_4217(currency):
     assert minor_units(currency) == {"USD": 2, "JPY": 0, "KWD": 3}[currency]
+
+
+# -- input-method progress (accounting.md §10a) -----------------------------------------------------
+
+
+@PROPERTY
+@given(
+    incurred=st.integers(min_value=-(10**9), max_value=10**10),
+    expected=st.integers(min_value=1, max_value=10**10),
+    places=st.one_of(st.none(), st.integers(min_value=0, max_value=6)),
+)
+def test_input_progress_is_within_zero_and_one(incurred, expected, places):
+    progress = input_progress(Decimal(incurred), Decimal(expected), places=places)
+    assert 0 <= progress <= 1
+    if places is None and 0 <= incurred <= expected:
+        assert progress == Fraction(incurred, expected)  # exact, never rounded before it multiplies
+
+
+@PROPERTY
+@given(
+    data=st.data(),
+    currency=CURRENCIES,
+    start=st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)),
+    months=st.integers(min_value=1, max_value=36),
+)
+def test_input_schedule_sums_to_the_amount_and_never_recognizes_more(data, currency, start, months):
+    end = start + timedelta(days=30 * months)
+    amount = data.draw(money(currency))
+    expected = Decimal(data.draw(st.integers(min_value=1, max_value=10**8)))
+    periods = sorted({period_key(start + timedelta(days=30 * k)) for k in range(months)})
+    chosen = data.draw(st.lists(st.sampled_from(periods), max_size=12))
+    incurred = {p: Decimal(data.draw(st.integers(min_value=0, max_value=10**7))) for p in chosen}
+    places = data.draw(st.one_of(st.none(), st.integers(min_value=0, max_value=4)))
+    lines = input_schedule(
+        currency=currency,
+        amount=amount,
+        start=start,
+        end=end,
+        incurred=incurred,
+        expected_total=expected,
+        places=places,
+    )
+    assert sum(ln.amount for ln in lines) == amount
+    assert [ln.period for ln in lines] == sorted({ln.period for ln in lines})
+    cumulative = Decimal(0)
+    for ln in lines:
+        cumulative += ln.amount
+        assert 0 <= cumulative <= amount  # recognized ≤ allocated at every cut-off
+    # a change in the expected costs, recognized through the first month: the catch-up keeps Σ exact
+    if lines:
+        cut = lines[0].period
+        new_expected = Decimal(data.draw(st.integers(min_value=1, max_value=10**8)))
+        again = input_schedule(
+            currency=currency,
+            amount=amount,
+            start=start,
+            end=end,
+            incurred=incurred,
+            expected_total=new_expected,
+            existing=lines,
+            recognized_through=cut,
+            places=places,
+        )
+        assert sum(ln.amount for ln in again) == amount
+        assert [ln for ln in again if ln.period <= cut] == [ln for ln in lines if ln.period <= cut]

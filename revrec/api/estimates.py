@@ -1,0 +1,131 @@
+"""Variable-consideration estimates and input-method costs (api.md: Variable consideration and
+progress; accounting.md §10a)."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from revops.contracts.models import Contract
+from revops.core.api.fields import DecimalStringField, money_str
+from revops.core.api.views import ApiView
+from revrec.api.views import StrictSerializer
+from revrec.models import ObligationCost, PerformanceObligation, VariableEstimate
+from revrec.services.estimates import estimate_record
+from revrec.services.progress import obligation_cost_record, percent, progress_of
+
+
+def estimate_payload(e: VariableEstimate) -> dict:
+    c = e.currency
+    return {
+        "id": e.pk,
+        "contract": e.contract_id,
+        "line": e.line_key,
+        "sequence": e.sequence,
+        "method": e.method,
+        "estimate": money_str(e.estimate, c),
+        "constrained": money_str(e.constrained, c),
+        "previous_constrained": money_str(e.previous_constrained, c),
+        "change": money_str(e.change, c),
+        "currency": c,
+        "as_of": e.as_of,
+        "period": e.period,
+        "reason": e.reason,
+        "allocation": e.allocation,
+        "recorded_by": e.recorded_by.username if e.recorded_by_id else None,
+        "created_at": e.created_at,
+    }
+
+
+class EstimateIn(StrictSerializer):
+    line = serializers.CharField(max_length=64, help_text="the contract line's key")
+    method = serializers.ChoiceField(choices=VariableEstimate.Method.values)
+    estimate = DecimalStringField(min_value=0)
+    constrained = DecimalStringField(min_value=0, help_text="included in the transaction price")
+    as_of = serializers.DateField()
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+EstimateOut = inline_serializer("VariableEstimate", fields={"id": serializers.IntegerField()})
+
+
+class ContractEstimatesView(ApiView):
+    area = "revenue"
+
+    @extend_schema(
+        responses=inline_serializer("VariableEstimates", fields={"results": serializers.ListField()})
+    )
+    def get(self, request, pk):
+        contract = get_object_or_404(Contract, pk=pk)
+        rows = VariableEstimate.objects.filter(contract=contract).select_related("recorded_by")
+        return Response({"results": [estimate_payload(e) for e in rows], "next": None, "previous": None})
+
+    @extend_schema(request=EstimateIn, responses={201: EstimateOut})
+    def post(self, request, pk):
+        contract = get_object_or_404(Contract, pk=pk)
+        data = EstimateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        record = estimate_record(contract=contract, actor=request.user, **data.validated_data)
+        return Response(estimate_payload(record), status=201)
+
+
+def cost_payload(cost: ObligationCost) -> dict:
+    return {
+        "id": cost.pk,
+        "obligation": cost.obligation_id,
+        "kind": cost.kind,
+        "period": cost.period,
+        "amount": money_str(cost.amount, cost.currency),
+        "currency": cost.currency,
+        "note": cost.note,
+        "recorded_by": cost.recorded_by.username if cost.recorded_by_id else None,
+        "created_at": cost.created_at,
+    }
+
+
+def progress_payload(po: PerformanceObligation) -> dict:
+    progress = progress_of(po)
+    c = po.currency
+    return {
+        "obligation": po.pk,
+        "key": po.key,
+        "progress_measure": po.progress_measure,
+        "progress_places": po.progress_places,
+        "expected_total": money_str(progress.expected_total, c),
+        "incurred_to_date": money_str(progress.incurred_to_date, c),
+        "progress_percent": percent(progress.measure(po.progress_places)),
+        "currency": c,
+    }
+
+
+class CostIn(StrictSerializer):
+    kind = serializers.ChoiceField(choices=ObligationCost.Kind.values)
+    period = serializers.RegexField(r"^[0-9]{4}-(0[1-9]|1[0-2])$", help_text="YYYY-MM")
+    amount = DecimalStringField()
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class ObligationCostsView(ApiView):
+    area = "revenue"
+
+    @extend_schema(
+        responses=inline_serializer("ObligationCosts", fields={"results": serializers.ListField()})
+    )
+    def get(self, request, pk):
+        po = get_object_or_404(PerformanceObligation, pk=pk)
+        rows = po.costs.select_related("recorded_by")
+        return Response({**progress_payload(po), "results": [cost_payload(c) for c in rows]})
+
+    @extend_schema(
+        request=CostIn,
+        responses={201: inline_serializer("ObligationCost", fields={"id": serializers.IntegerField()})},
+    )
+    def post(self, request, pk):
+        po = get_object_or_404(PerformanceObligation, pk=pk)
+        data = CostIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        cost = obligation_cost_record(obligation=po, actor=request.user, **data.validated_data)
+        po.refresh_from_db()
+        return Response({**cost_payload(cost), "progress": progress_payload(po)}, status=201)
