@@ -247,9 +247,16 @@ def allocate(
                 field=f"lines[{i}].variable_allocation",
             )
     fixed = [0] * len(lines)
-    # A line whose variable consideration is allocated to it alone takes no share of the fixed price:
-    # the remaining amount goes to the other obligations (IFRS 15.86, IE Example 35 Case A).
-    priced = [i for i in range(len(lines)) if i != residual and i not in specific]
+    # A line whose variable consideration is allocated to it alone (15.85) weighs in the split of the
+    # fixed price only with what its SSP leaves after that amount (never below zero), so the fixed
+    # price goes to the other obligations as far as the variable amount already meets the line's SSP
+    # (IFRS 15.86; IE Example 35 Case A: royalties of 1,000 meet Y's SSP, the fixed 800 goes to X).
+    point_ssps = ssps
+    ssps = [
+        max(ZERO, ssp - from_minor(variables[i], currency)) if i in specific and ssp is not None else ssp
+        for i, ssp in enumerate(ssps)
+    ]
+    priced = [i for i in range(len(lines)) if i != residual]
     others = [i for i in priced if i not in subset]
     members = sorted(subset)
 
@@ -314,14 +321,16 @@ def allocate(
     variable_units = [variables[i] if i in specific else 0 for i in range(len(lines))]
     variable_pool = sum(variables[i] for i in range(len(lines)) if i not in specific)
     if variable_pool:
-        weights = [from_minor(fixed[i], currency) if i == residual else ssps[i] for i in range(len(lines))]
+        weights = [
+            from_minor(fixed[i], currency) if i == residual else point_ssps[i] for i in range(len(lines))
+        ]
         for i, units in enumerate(largest_remainder(variable_pool, weights)):
             variable_units[i] += units
 
     result = []
     for i, line in enumerate(lines):
         share = from_minor(fixed[i], currency)
-        ssp = share if i == residual else ssps[i]
+        ssp = share if i == residual else point_ssps[i]
         variable = from_minor(variable_units[i], currency)
         result.append(Allocation(line.key, ssp, from_minor(fixed[i] + variable_units[i], currency), variable))
     return result

@@ -8,6 +8,16 @@ from revrec import views
 urlpatterns = [
     path("revenue/", views.overview, name="revenue"),
     path("revenue/contracts/<int:pk>/", views.contract_revenue, name="revenue-contract"),
+    path(
+        "revenue/contracts/<int:pk>/estimates/",
+        views.contract_estimate_record,
+        name="revenue-contract-estimate",
+    ),
+    path(
+        "revenue/obligations/<int:pk>/costs/",
+        views.obligation_cost_record_view,
+        name="revenue-obligation-cost",
+    ),
     # The approval queue is one page for every kind (compliance: /approvals/); the old address redirects.
     path("revenue/approvals/", RedirectView.as_view(pattern_name="approvals", query_string=True)),
     path("revenue/reports/", views.reports_index, name="revenue-reports"),

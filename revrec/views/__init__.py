@@ -5,6 +5,7 @@ Function views over revrec.reports (reads) and the same services as the API (app
 revenue_run_start). Every amount shown is an :class:`Amt`: formatted in the currency's minor unit and,
 where a set of journal lines lies behind it, a link to those lines in the ledger browser."""
 
+from revrec.views.estimates import contract_estimate_record, obligation_cost_record_view
 from revrec.views.ledger import ledger, ledger_entry, ledger_lines
 from revrec.views.pages import contract_revenue, overview, runs, ssp_book
 from revrec.views.reports import (
@@ -19,7 +20,9 @@ from revrec.views.reports import (
 )
 
 __all__ = [
+    "contract_estimate_record",
     "contract_revenue",
+    "obligation_cost_record_view",
     "ledger",
     "ledger_entry",
     "ledger_lines",

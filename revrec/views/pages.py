@@ -31,6 +31,7 @@ from revrec.views.display import (
     contract_page_url,
     lines_url,
 )
+from revrec.views.estimates import variable_context
 
 # --- overview -------------------------------------------------------------------------------------------
 
@@ -161,6 +162,7 @@ def contract_revenue(request: HttpRequest, pk: int) -> HttpResponse:
         "customer_url": _reverse_or_none("customer", contract.customer_id),
         "po_ids": ids,
         "pending_schedules": sum(1 for v in detail["versions"] if v["schedule"].status == "pending_approval"),
+        **variable_context(contract, request.user),
     }
     return render(request, "revrec/contract.html", context)
 

@@ -160,8 +160,9 @@ def test_variable_consideration_goes_to_its_own_line_only_when_both_15_85_criter
     result = allocate(
         currency="USD", transaction_price=D("1000.00"), lines=[L("platform", ssp=D(800)), usage]
     )
-    # the fixed price goes to the other obligation (IFRS 15.86), the usage to its own alone
-    assert amounts(result) == [D("1000.00"), D("250.00")]
+    # the usage to its own alone; in the fixed split "usage" weighs 400 − 250 = 150 (IFRS 15.86):
+    # 1,000 × 800/950 = 842.11 and 157.89
+    assert amounts(result) == [D("842.11"), D("157.89") + D("250.00")]
     assert result[1].variable == D("250.00")
     assert sum(a.allocated - a.variable for a in result) == D("1000.00")
 

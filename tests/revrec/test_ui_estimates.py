@@ -1,0 +1,139 @@
+"""The contract's revenue page shows the variable-consideration history and input-method costs, and
+records a re-estimate or a cost through HTMX forms calling the same services as the API (§10a)."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from revrec.models import ObligationCost, PerformanceObligation, VariableEstimate
+from revrec.services.obligations import obligations_create
+from revrec.services.schedules import schedules_generate
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def contract(make_contract):
+    contract = make_contract(
+        [
+            {
+                "key": "x",
+                "product": "onboarding",
+                "billing": "one_time",
+                "amount": "500.00",
+                "ssp": "600",
+                "service_start": "2026-02-02",
+            },
+            {
+                "key": "y",
+                "product": "onboarding",
+                "billing": "one_time",
+                "amount": "500.00",
+                "ssp": "600",
+                "service_start": "2026-09-01",
+                "variable_method": "most_likely_amount",
+                "variable_estimate": "200.00",
+                "variable_constrained": "200.00",
+            },
+            {
+                "key": "build",
+                "product": "platform",
+                "billing": "one_time",
+                "amount": "1000.00",
+                "ssp": "1000",
+                "recognition": "ratable_daily",
+                "progress_measure": "input",
+            },
+        ],
+        start=date(2026, 1, 1),
+        end=date(2027, 1, 1),
+    )
+    obligations_create(contract=contract)
+    schedules_generate(contract=contract)
+    return contract
+
+
+def test_page_shows_estimates_and_records_a_re_estimate_with_htmx(contract, ui_for):
+    client = ui_for("finance")
+    page = client.get(reverse("revenue-contract", args=[contract.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert (
+        "Variable consideration" in html and "Record re-estimate" in html and "Input-method progress" in html
+    )
+
+    before = PerformanceObligation.objects.get(contract=contract, key="x").allocated_amount
+    url = reverse("revenue-contract-estimate", args=[contract.pk])
+    body = {
+        "line": "y",
+        "method": "most_likely_amount",
+        "estimate": "240",
+        "constrained": "240",
+        "as_of": "2026-03-31",
+        "reason": "Q1 review",
+    }
+    response = client.post(url, body, **HX)
+    assert response.status_code == 200
+    fragment = response.content.decode()
+    assert 'id="estimates"' in fragment and "<html" not in fragment
+    assert "Q1 review" in fragment and "at once" in fragment  # x (delivered) takes its 20 at once
+    assert VariableEstimate.objects.filter(contract=contract).count() == 2
+    # 40 split by SSP 600 : 600 : 1,000 (x, y, build) — 10.91 / 10.91 / 18.18
+    record = VariableEstimate.objects.get(contract=contract, sequence=2)
+    assert {a["key"]: a["share"] for a in record.allocation} == {"x": "10.91", "y": "10.91", "build": "18.18"}
+    assert PerformanceObligation.objects.get(contract=contract, key="x").allocated_amount == before + Decimal(
+        "10.91"
+    )
+
+
+def test_a_bad_re_estimate_shows_a_form_error_and_records_nothing(contract, ui_for):
+    client = ui_for("finance")
+    url = reverse("revenue-contract-estimate", args=[contract.pk])
+    body = {
+        "line": "y",
+        "method": "most_likely_amount",
+        "estimate": "100",
+        "constrained": "150",
+        "as_of": "2026-03-31",
+    }
+    response = client.post(url, body, **HX)
+    assert response.status_code == 200
+    assert (
+        "form-error" in response.content.decode()
+        and "cannot exceed the estimate" in response.content.decode()
+    )
+    assert not VariableEstimate.objects.exists()
+
+
+def test_costs_are_recorded_from_the_page(contract, ui_for):
+    client = ui_for("finance")
+    po = PerformanceObligation.objects.get(contract=contract, key="build")
+    url = reverse("revenue-obligation-cost", args=[po.pk])
+    assert (
+        client.post(url, {"kind": "expected_total", "period": "2026-01", "amount": "800"}, **HX).status_code
+        == 200
+    )
+    response = client.post(url, {"kind": "incurred", "period": "2026-02", "amount": "200"}, **HX)
+    assert "25 %" in response.content.decode()
+    assert ObligationCost.objects.filter(obligation=po).count() == 2
+    bad = client.post(url, {"kind": "incurred", "period": "2026-02", "amount": "-500"}, **HX)
+    assert "form-error" in bad.content.decode()
+    assert ObligationCost.objects.filter(obligation=po).count() == 2
+
+
+def test_auditors_cannot_record_estimates(contract, ui_for):
+    client = ui_for("auditor")
+    url = reverse("revenue-contract-estimate", args=[contract.pk])
+    body = {
+        "line": "y",
+        "method": "most_likely_amount",
+        "estimate": "240",
+        "constrained": "240",
+        "as_of": "2026-03-31",
+    }
+    assert client.post(url, body, **HX).status_code == 403
+    assert not VariableEstimate.objects.exists()
