@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contracts', '0003_line_variable_consideration_and_progress'),
-        ('revrec', '0004_journal_source_credits'),
+        ('revrec', '0005_account_types'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
