@@ -155,3 +155,40 @@ def product_has_postings(product) -> bool:
     from django.db.models import Q
 
     return JournalLine.objects.filter(Q(product=product) | Q(obligation__product=product)).exists()
+
+
+def estimates_not_reassessed(period: str) -> list[dict]:
+    """Lines with variable consideration, on contracts in force during ``period``, whose estimate was
+    not (re-)assessed in it: neither estimated at inception in the period nor re-estimated as of a date
+    in it (IFRS 15.59: re-estimated at the end of each reporting period; accounting.md §10a)."""
+    from billing.contracts.variable import variable_terms
+    from revops.contracts.models import Contract, ContractLine
+    from revrec.models import VariableEstimate
+    from revrec.services.periods import period_bounds
+
+    start, end = period_bounds(period)
+    lines = ContractLine.objects.filter(
+        contract__status__in=[Contract.Status.ACTIVE, Contract.Status.TERMINATED, Contract.Status.EXPIRED],
+        contract__start_date__lt=end,
+        contract__end_date__gt=start,
+    ).exclude(variable_method="")
+    by_contract: dict[int, dict[str, list]] = {}
+    for line in lines.select_related("contract"):
+        by_contract.setdefault(line.contract_id, {}).setdefault(line.key, []).append(line)
+    latest = {
+        (row["contract_id"], row["line_key"]): row["as_of"]
+        for row in VariableEstimate.objects.filter(contract_id__in=list(by_contract), as_of__lt=end)
+        .order_by("as_of")
+        .values("contract_id", "line_key", "as_of")
+    }
+    out = []
+    for keys in by_contract.values():
+        for key, revisions in sorted(keys.items()):
+            terms = variable_terms(revisions)
+            contract = terms.contract
+            if contract.terminated_on and contract.terminated_on <= start:
+                continue
+            last = latest.get((contract.pk, key), contract.start_date)
+            if last < start:
+                out.append({"contract": contract, "line": key, "last_assessed": last})
+    return out

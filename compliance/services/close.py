@@ -42,6 +42,9 @@ def close_checklist(key: str) -> list[ChecklistItem]:
     tb = JournalLine.objects.filter(entry__period=key).aggregate(d=Sum("debit"), c=Sum("credit"))
     debits, credits = stored_sum(tb["d"]), stored_sum(tb["c"])
     balanced = debits == credits
+    from revrec.selectors import estimates_not_reassessed
+
+    stale = estimates_not_reassessed(key)
     return [
         ChecklistItem(
             "billing_run",
@@ -64,6 +67,17 @@ def close_checklist(key: str) -> list[ChecklistItem]:
             "Schedules and modifications approved",
             pending == 0 and pending_mods == 0,
             f"{pending} schedules and {pending_mods} modifications await approval.",
+        ),
+        ChecklistItem(
+            "estimates_reassessed",
+            "Variable consideration re-estimated",
+            not stale,
+            "Every estimate of variable consideration was re-assessed for the period."
+            if not stale
+            else f"{len(stale)} not re-assessed for {key}: "
+            + ", ".join(
+                f"{s['contract'].number}/{s['line']} (last {s['last_assessed']})" for s in stale[:10]
+            ),
         ),
         ChecklistItem(
             "no_critical_exceptions",

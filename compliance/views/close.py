@@ -52,6 +52,7 @@ CHECKLIST_FIX = {
     "billing_run": ("billing-runs", ""),
     "revenue_run": ("revenue-runs", ""),
     "schedules_approved": ("approvals", ""),
+    "estimates_reassessed": ("revenue", ""),
     "no_critical_exceptions": ("compliance-exceptions", "?status=open&severity=critical"),
     "trial_balance": ("revenue-ledger", ""),
 }

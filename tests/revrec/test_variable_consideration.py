@@ -271,3 +271,42 @@ def test_contract_line_refuses_specific_allocation_without_both_criteria_and_unk
     response = world.finance.post("/api/v1/contracts", {**body, "lines": lines}, format="json")
     assert response.status_code == 400
     assert [e["field"] for e in response.json()["errors"]] == ["lines[1].variable_estimat"]
+
+
+def test_close_checklist_lists_estimates_not_re_assessed_this_period(world):
+    # IFRS 15.59: the estimate is updated at the end of each reporting period; closing a period in which
+    # it was not re-assessed is refused with the checklist item naming the line
+    contract = world.contract(
+        [
+            _line(
+                "y",
+                "500.00",
+                "600",
+                "2026-09-01",
+                variable_method="expected_value",
+                variable_estimate="200.00",
+                variable_constrained="100.00",
+            )
+        ],
+        "2026-07-01",
+        "2027-07-01",
+    )
+
+    def failing(period):
+        response = world.finance.post(f"/api/v1/periods/{period}/close")
+        assert response.status_code == 409
+        return {e["field"]: e["message"] for e in response.json()["errors"]}
+
+    assert "checklist.estimates_reassessed" not in failing("2026-07")  # estimated at inception in July
+    august = failing("2026-08")
+    assert f"{contract['number']}/y" in august["checklist.estimates_reassessed"]
+    response = world.estimate(
+        contract,
+        line="y",
+        method="expected_value",
+        estimate="200.00",
+        constrained="100.00",
+        as_of="2026-08-31",
+    )
+    assert response.status_code == 201 and response.json()["change"] == "0.00"
+    assert "checklist.estimates_reassessed" not in failing("2026-08")
