@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contracts', '0002_line_revisions'),
+        ('contracts', '0003_line_series'),
     ]
 
     operations = [

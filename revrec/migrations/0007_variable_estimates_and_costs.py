@@ -9,8 +9,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contracts', '0003_line_variable_consideration_and_progress'),
-        ('revrec', '0005_account_types'),
+        ('contracts', '0004_line_variable_consideration_and_progress'),
+        ('revrec', '0006_obligation_series_ssp_date'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
