@@ -73,6 +73,7 @@ LINE_FIELDS = {
     "service_start",
     "service_end",
     "billing",
+    "series",
     *VARIABLE_FIELDS,
 }
 
@@ -621,6 +622,8 @@ def contract_amend(
                 ssp_reason=old.ssp_reason,
                 recognition=old.recognition,
                 series=old.series,
+                progress_measure=old.progress_measure,  # the measure of progress carries on (§10a)
+                progress_places=old.progress_places,
                 service_start=cut,
                 service_end=original_end,
                 position=old.position,

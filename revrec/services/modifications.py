@@ -103,6 +103,10 @@ def _pairs(lines) -> list[tuple[str, Decimal]]:
 def _catch_up(spec: dict, amount: Decimal, existing: list, cut_off: str, currency: str) -> dict:
     """The new terms as if they had always applied; the difference to what the schedule holds through
     the cut-off lands in the first open month (15.21(b))."""
+    if spec.get("progress_measure") == "input":  # progress by costs (§10a, IE Example 8)
+        from revrec.services.progress import input_option
+
+        return input_option(spec, amount, existing, cut_off, currency)
     if spec["recognition"] in RATABLE:
         result = recognition.cumulative_catch_up(
             currency=currency,
@@ -131,6 +135,10 @@ def _catch_up(spec: dict, amount: Decimal, existing: list, cut_off: str, currenc
 
 def _prospective(spec: dict, amount: Decimal, existing: list, cut_off: str, currency: str) -> dict:
     """The schedule through the cut-off stays; the rest of ``amount`` is spread over what remains."""
+    if spec.get("progress_measure") == "input":  # progress by costs is measured cumulatively (§10a)
+        from revrec.services.progress import input_option
+
+        return input_option(spec, amount, existing, cut_off, currency)
     if spec["recognition"] in RATABLE:
         result = recognition.prospective_reallocation(
             currency=currency,
@@ -247,7 +255,8 @@ def modification_analyze(*, contract: Contract) -> dict:
     mod_period = recognition.period_key(effective)
     keys = list(by_key) + [k for k in current if k not in by_key]
     states = {k: _State(k, current.get(k), by_key.get(k), effective, mod_period, currency) for k in keys}
-    price = sum((round_money(s["fixed"], currency) for s in specs), ZERO)
+    # the transaction price includes the constrained variable consideration (§10a)
+    price = sum((round_money(s["fixed"] + s.get("variable_amount", ZERO), currency) for s in specs), ZERO)
     added = [st for st in states.values() if st.po is None]
     changed = [st for st in states.values() if st.changed]
     removed = [st.key for st in states.values() if st.spec is None]
@@ -588,6 +597,9 @@ def _apply(approval: Approval, user) -> None:
             "ssp_as_of": effective,
             "series": spec["series"],
             "contract_version": contract.version,
+            "variable_consideration": spec.get("variable_amount", ZERO),
+            "progress_measure": spec.get("progress_measure", "output"),
+            "progress_places": spec.get("progress_places"),
         }
         po = current.get(row["key"])
         if po is None:

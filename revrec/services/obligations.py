@@ -11,8 +11,8 @@ from django.db import transaction
 
 from billing.contracts.services import line_fixed_value
 from billing.contracts.terms import line_kinds, line_range, plan_interval, plan_versions_for_line
-from billing.schedule import USAGE, line_periods
 from billing.contracts.variable import variable_terms
+from billing.schedule import USAGE, line_periods
 from compliance.audit import audit_record
 from revops.contracts.models import Contract, ContractLine, Product, RecognitionMethod
 from revrec.allocation import AllocationError, AllocationLine, allocate

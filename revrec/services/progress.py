@@ -248,3 +248,31 @@ def obligation_cost_record(
         actor=actor,
     )
     return cost
+
+
+def input_option(spec: dict, amount: Decimal, existing: list, cut_off: str, currency: str) -> dict:
+    """A modification's schedule for an input-method obligation (15.21(b) with progress by costs, IFRS
+    15 IE Example 8): the new amount × progress from the recorded costs, the cumulative catch-up in the
+    first month after ``cut_off``. For the modification engine (``spec`` as obligation_specs gives it)."""
+    contract_id = spec["lines"][-1].contract_id
+    po = PerformanceObligation.objects.filter(
+        contract_id=contract_id, key=spec["key"], status=PerformanceObligation.Status.ACTIVE, variable=False
+    ).first()
+    progress = progress_of(po) if po is not None else Progress(None, {})
+    lines = recognition.input_schedule(
+        currency=currency,
+        amount=round_money(amount, currency),
+        start=spec["start"],
+        end=spec["end"],
+        incurred=progress.incurred,
+        expected_total=progress.expected_total,
+        existing=existing,
+        recognized_through=cut_off,
+        places=spec.get("progress_places"),
+    )
+    return {
+        "lines": [(ln.period, ln.amount) for ln in lines],
+        "adjustment": catch_up(existing, lines, cut_off),
+        "note": f"input-method progress {percent(progress.measure(spec.get('progress_places')))} % "
+        "(costs incurred ÷ total expected costs)",
+    }
