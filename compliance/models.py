@@ -14,9 +14,13 @@ class AppendOnlyError(RuntimeError):
 class AuditEvent(models.Model):
     """One state change, hash-chained to the one before it.
 
-    ``hash`` = SHA-256 over the canonical JSON of this event's content and ``prev_hash``; changing or
-    deleting any row breaks the chain from that row on, and ``verify`` names the first bad row."""
+    ``hash`` = HMAC-SHA256 (scheme 2), under a key from the environment, over the canonical JSON of every
+    field that identifies the event (actor id and username, action, object, changes, time, sequence) and
+    ``prev_hash``; changing or deleting any row breaks the chain from that row on, ``verify`` names the
+    first bad row, and without the key nobody can recompute it. Events written before the chain was
+    keyed keep their unkeyed SHA-256 (scheme 1) — see compliance.audit."""
 
+    scheme = models.PositiveSmallIntegerField(default=2)
     seq = models.PositiveBigIntegerField(unique=True)
     occurred_at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
@@ -54,12 +58,40 @@ class AuditChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+    # HMAC of (last_seq, last_hash) under the chain key: moving the head back is detected.
+    mac = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_chain_head_singleton")]
 
     def __str__(self) -> str:
         return f"audit chain head #{self.last_seq}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed record of the chain head at a moment (``audit_anchor``, each period close): the signature
+    is an HMAC under the chain key over (seq, head hash, time, source). Append-only. Exported copies kept
+    outside the database detect a later rewrite of the chain, even one made with the key."""
+
+    seq = models.PositiveBigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    source = models.CharField(max_length=100)
+    signature = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"audit checkpoint #{self.seq} ({self.source})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError("Audit checkpoints are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Audit checkpoints are append-only.")
 
 
 class Approval(models.Model):

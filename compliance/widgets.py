@@ -10,7 +10,7 @@ def audit_widgets(user) -> list[dict]:
         {
             "title": "Audit events",
             "value": f"{count:,}",
-            "note": "Hash-chained, append-only.",
+            "note": "Hash-chained under a key (HMAC), append-only.",
             "url": reverse("audit-trail"),
             "link_label": "Audit trail",
         }

@@ -32,9 +32,22 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
 
 
+def derived_key(secret: str, purpose: str) -> str:
+    """HKDF-SHA256 (RFC 5869, extract then one block of expand) of ``secret`` for one ``purpose``: a
+    key of its own per use, so one secret never serves two purposes as is."""
+    import hashlib
+    import hmac
+
+    prk = hmac.new(b"concord-key-derivation", secret.encode(), hashlib.sha256).digest()
+    return hmac.new(prk, purpose.encode() + b"\x01", hashlib.sha256).hexdigest()
+
+
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env("SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789abcdef")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+# The audit chain's HMAC key (compliance.audit). From the environment only, never stored in the
+# database; production requires it or derives it from SECRET_KEY (revops/settings/production.py).
+AUDIT_CHAIN_KEY = env("AUDIT_CHAIN_KEY", "dev-only-audit-chain-key-change-me-0123456789abcdef")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [

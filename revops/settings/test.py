@@ -10,6 +10,7 @@ from pathlib import Path
 from .base import *  # noqa: F403
 from .base import REST_FRAMEWORK
 
+AUDIT_CHAIN_KEY = "test-audit-chain-key-0123456789abcdef-not-secret"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 # The webhook tests run their receivers on 127.0.0.1; tests/billing/webhooks/test_egress.py turns the
