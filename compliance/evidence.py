@@ -2,7 +2,7 @@
 
 Files (CSV unless noted): policy.json (settings and the penny policy in force), ssp_versions,
 allocations, schedules, journal_entries, rollforward (with control totals), approvals, audit_trail,
-exceptions, and MANIFEST.sha256 (``sha256sum -c MANIFEST.sha256`` verifies every file) plus
+exceptions, audit_checkpoints.json (signed head checkpoints of the audit chain), and MANIFEST.sha256 (``sha256sum -c MANIFEST.sha256`` verifies every file) plus
 manifest.json (row counts, sums, hashes)."""
 
 from __future__ import annotations
@@ -281,6 +281,21 @@ def build_evidence_pack(*, period: str) -> tuple[bytes, dict]:
         ],
         ["seq", "occurred_at", "actor", "action", "object_type", "object_id", "changes", "prev_hash", "hash"],
     )
+    # Signed checkpoints of the chain head (HMAC-SHA256 under the chain key): every stored one (each
+    # period close, each `audit_anchor`) and one of the head as this pack is built. Kept with the pack,
+    # they let `verify_audit_chain --checkpoint` detect a later rewrite of the chain up to them.
+    from compliance.audit import audit_checkpoint_document, checkpoint_document
+    from compliance.models import AuditCheckpoint
+
+    files["audit_checkpoints.json"] = json.dumps(
+        {
+            "algorithm": "HMAC-SHA256 under AUDIT_CHAIN_KEY; verify with manage.py verify_audit_chain "
+            "--checkpoint audit_checkpoints.json",
+            "checkpoints": [checkpoint_document(c) for c in AuditCheckpoint.objects.order_by("seq", "id")]
+            + [audit_checkpoint_document(source=f"evidence_pack:{period}")],
+        },
+        indent=2,
+    ).encode()
     exceptions = ComplianceException.objects.filter(created_at__date__lt=end)
     files["exceptions.csv"] = _csv(
         [

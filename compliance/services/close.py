@@ -104,7 +104,12 @@ def period_close_request(*, key: str, actor=None):
             f"{key} cannot close yet: " + "; ".join(f"{i.label}: {i.detail}" for i in failing),
             errors=[FieldError(f"checklist.{i.code}", i.detail) for i in failing],
         )
-    return period_close(key=key, actor=actor)
+    closed = period_close(key=key, actor=actor)
+    # Anchor the audit chain at every close: a signed checkpoint of the head, stored append-only.
+    from compliance.audit import audit_checkpoint_create
+
+    audit_checkpoint_create(source=f"period_close:{key}")
+    return closed
 
 
 @transaction.atomic
