@@ -284,3 +284,38 @@ def test_period_close_anchors_and_the_evidence_pack_carries_signed_checkpoints(b
     assert audit_verify_chain().valid
     with pytest.raises(CommandError, match="rewritten since"):
         call_command("verify_audit_chain", checkpoint=[str(saved)])
+
+
+def test_production_requires_a_real_chain_key_or_derives_it_from_the_secret_key():
+    """Production: AUDIT_CHAIN_KEY from the environment, else derived from SECRET_KEY (HKDF); never the
+    development default or a short key."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from revops.settings.base import derived_key
+
+    root = Path(__file__).resolve().parents[2]
+    base = {k: v for k, v in os.environ.items() if k not in ("AUDIT_CHAIN_KEY", "DJANGO_SETTINGS_MODULE")}
+    secret = "s" * 64
+    code = "from django.conf import settings; print(settings.AUDIT_CHAIN_KEY)"
+
+    def run(**env):
+        return subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=root,
+            env={**base, "DJANGO_SETTINGS_MODULE": "revops.settings.production", "SECRET_KEY": secret, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    derived = run()
+    assert derived.returncode == 0, derived.stderr
+    assert derived.stdout.strip().splitlines()[-1] == derived_key(secret, "concord audit chain v1")
+    given = run(AUDIT_CHAIN_KEY="k" * 40)
+    assert given.stdout.strip().splitlines()[-1] == "k" * 40
+    for weak in ("dev-only-audit-chain-key-change-me-0123456789abcdef", "short"):
+        refused = run(AUDIT_CHAIN_KEY=weak)
+        assert refused.returncode != 0 and "AUDIT_CHAIN_KEY must be a secret" in refused.stderr
