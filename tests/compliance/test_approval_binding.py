@@ -162,3 +162,33 @@ def test_everyone_who_shaped_a_request_is_a_maker(running, make_user):  # noqa: 
         with pytest.raises(SelfApproval):
             approval_decide(approval=second, user=user, approve=True)
     assert Approval.objects.get(pk=second.pk).status == "pending"
+
+
+@pytest.mark.django_db
+def test_a_waiver_is_bound_to_the_finding_it_waives(make_user):
+    """A waiver approved for a finding that changed since would waive something nobody reviewed."""
+    from compliance.approvals import ContentChanged, approval_decide
+    from compliance.models import CheckRun, ComplianceException
+    from compliance.services.exceptions import exception_waive_request
+
+    run = CheckRun.objects.create(trigger="test")
+    exc = ComplianceException.objects.create(
+        check_code="invoice_totals",
+        severity="high",
+        object_type="billing.invoice",
+        object_id="1",
+        explanation="off by 0.01",
+        details={"difference": "0.01"},
+        first_run=run,
+        last_seen_run=run,
+    )
+    maker, checker = make_user("maker", "finance"), make_user("checker", "approver")
+    request = exception_waive_request(exception=exc, comment="rounding", actor=maker)
+    ComplianceException.objects.filter(pk=exc.pk).update(details={"difference": "9000.00"})
+    with pytest.raises(ContentChanged) as refused:
+        approval_decide(approval=request, user=checker, approve=True, comment="ok")
+    assert ComplianceException.objects.get(pk=exc.pk).status == "open"
+    fresh = refused.value.replacement
+    assert fresh.content["content"]["details"] == {"difference": "9000.00"}
+    approval_decide(approval=fresh, user=checker, approve=True, comment="seen")
+    assert ComplianceException.objects.get(pk=exc.pk).status == "waived"
