@@ -239,26 +239,43 @@ class ContractDetailView(ApiView):
         return Response(contract_payload(_contract(pk)))
 
 
+def approval_ref(approval) -> dict:
+    """The approval request a change waits for (``GET /approvals`` has the rest)."""
+    return {
+        "id": approval.pk,
+        "kind": approval.kind,
+        "status": approval.status,
+        "summary": approval.summary,
+        "payload": approval.payload,
+    }
+
+
+def _maybe_pending(contract: Contract) -> Response:
+    """200 with the contract, or 202 with it and ``approval`` when the change waits for an approver."""
+    approval = getattr(contract, "override_approval", None)
+    if approval is None:
+        return Response(contract_payload(contract))
+    return Response({**contract_payload(contract), "approval": approval_ref(approval)}, status=202)
+
+
 class ContractActivateView(ApiView):
     area = "contracts"
 
-    @extend_schema(request=None, responses=ContractOut)
+    @extend_schema(request=None, responses={200: ContractOut, 202: ContractOut})
     def post(self, request, pk):
-        return Response(
-            contract_payload(services.contract_activate(contract=_contract(pk), actor=request.user))
-        )
+        return _maybe_pending(services.contract_activate(contract=_contract(pk), actor=request.user))
 
 
 class ContractAmendView(ApiView):
     area = "contracts"
 
-    @extend_schema(request=AmendIn, responses=ContractOut)
+    @extend_schema(request=AmendIn, responses={200: ContractOut, 202: ContractOut})
     def post(self, request, pk):
         contract = _contract(pk)  # the record first: 404 before any complaint about the body
         data = AmendIn(data=request.data)
         data.is_valid(raise_exception=True)
         contract = services.contract_amend(contract=contract, actor=request.user, **data.validated_data)
-        return Response(contract_payload(contract))
+        return _maybe_pending(contract)
 
 
 class ContractAmendPreviewView(ApiView):

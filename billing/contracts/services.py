@@ -13,6 +13,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from billing.contracts.overrides import KIND as OVERRIDE_KIND
+from billing.contracts.overrides import contract_overrides, signature, threshold_pct
 from billing.contracts.terms import line_range, plan_interval, plan_versions_for_line
 from billing.contracts.variable import FIELDS as VARIABLE_FIELDS
 from billing.contracts.variable import clean_variable_terms, variable_in_price
@@ -23,7 +25,7 @@ from compliance.audit import audit_record
 from revops.contracts.models import Contract, ContractLine, ContractVersion, Product, RecognitionMethod
 from revops.contracts.services.customers import customer_by_ref
 from revops.core.outbox import outbox_publish
-from revops.errors import FieldError, InvalidTransition, ValidationFailed
+from revops.errors import Conflict, FieldError, InvalidTransition, ValidationFailed
 from revops.jsonsafe import jsonable
 from revops.money import MoneyError, is_currency, parse_decimal, round_money
 
@@ -416,21 +418,36 @@ def contract_submit(*, contract: Contract, actor=None) -> Contract:
 
 
 @transaction.atomic
-def contract_activate(*, contract: Contract, actor=None) -> Contract:
+def contract_activate(*, contract: Contract, actor=None, approval=None) -> Contract:
+    """Activate the contract — unless a line is priced beyond the override threshold below its list
+    price (billing.contracts.overrides): then the contract waits in ``pending_approval`` for a
+    ``price_override`` approval (returned as ``contract.override_approval``) and activates when an
+    approver other than the requester approves it (``approval``: the approval being applied)."""
     contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    overrides = contract_overrides(contract)
+    if overrides and approval is None:
+        return _request_activation_override(contract, overrides, actor=actor)
+    if approval is not None:
+        payload = approval.payload or {}
+        if (
+            payload.get("action") != "activate"
+            or payload.get("version") != contract.version
+            or signature(overrides) != signature(payload.get("overrides", []))
+        ):
+            raise Conflict(
+                f"{contract.number}'s prices are no longer the ones the approver saw; request it again."
+            )
     before = transition(contract, "activate")
     contract.transaction_price = contract_transaction_price(contract)
     contract.activated_at = timezone.now()
     contract.save(update_fields=["status", "transaction_price", "activated_at"])
-    audit_record(
-        actor=actor,
-        action="contract.activated",
-        obj=contract,
-        changes={
-            "status": {"from": before, "to": contract.status},
-            "transaction_price": contract.transaction_price,
-        },
-    )
+    changes = {
+        "status": {"from": before, "to": contract.status},
+        "transaction_price": contract.transaction_price,
+    }
+    if approval is not None:
+        changes["price_override_approval"] = approval.pk
+    audit_record(actor=actor, action="contract.activated", obj=contract, changes=changes)
     outbox_publish(
         topic="contract.activated",
         obj=contract,
@@ -440,6 +457,72 @@ def contract_activate(*, contract: Contract, actor=None) -> Contract:
             "actor_id": getattr(actor, "pk", None),
         },
     )
+    contract.override_approval = None
+    return contract
+
+
+def _pending_override(contract: Contract):
+    from compliance.models import Approval
+
+    return Approval.objects.filter(
+        kind=OVERRIDE_KIND,
+        object_type="contracts.contract",
+        object_id=str(contract.pk),
+        status=Approval.Status.PENDING,
+    ).first()
+
+
+def _override_summary(contract: Contract, overrides: list[dict], what: str) -> str:
+    worst = max(overrides, key=lambda o: Decimal(o["discount_pct"]))
+    return (
+        f"{contract.number} {what}: {worst['key']} at {worst['unit_price']} against a list price of "
+        f"{worst['list_price']} {contract.currency} ({worst['discount_pct']}% off)"
+        + (f" and {len(overrides) - 1} more line(s)" if len(overrides) > 1 else "")
+    )
+
+
+def _request_activation_override(contract: Contract, overrides: list[dict], *, actor) -> Contract:
+    from compliance.approvals import approval_request
+
+    if contract.status not in TRANSITIONS["activate"][0]:
+        raise InvalidTransition(f"A {contract.get_status_display().lower()} contract cannot activate.")
+    pending = _pending_override(contract)
+    if pending is not None:
+        if pending.payload.get("action") == "activate" and signature(
+            pending.payload.get("overrides", [])
+        ) == signature(overrides):
+            contract.override_approval = pending  # asked again: the same request keeps waiting
+            return contract
+        raise Conflict(f"A price override of {contract.number} already waits for approval (#{pending.pk}).")
+    before = contract.status
+    contract.status = Contract.Status.PENDING_APPROVAL
+    contract.save(update_fields=["status"])
+    approval = approval_request(
+        kind=OVERRIDE_KIND,
+        obj=contract,
+        summary=_override_summary(contract, overrides, "activation"),
+        payload={
+            "action": "activate",
+            "contract": contract.number,
+            "customer": contract.customer.external_id,
+            "currency": contract.currency,
+            "version": contract.version,
+            "threshold_pct": str(threshold_pct()),
+            "overrides": overrides,
+        },
+        requested_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="contract.price_override_requested",
+        obj=contract,
+        changes={
+            "status": {"from": before, "to": contract.status},
+            "approval": approval.pk,
+            "overrides": overrides,
+        },
+    )
+    contract.override_approval = approval
     return contract
 
 
@@ -502,7 +585,74 @@ CHANGE_FIELDS = {"quantity", "plan", "unit_price", "amount", "end"}
 
 @transaction.atomic
 def contract_amend(
-    *, contract: Contract, effective_date, changes: list, end_date=None, actor=None
+    *, contract: Contract, effective_date, changes: list, end_date=None, actor=None, approval=None
+) -> Contract:
+    """Apply an amendment (see :func:`_amend`) — unless it prices a line beyond the override threshold
+    below its list price: then nothing changes, a ``price_override`` request holding exactly the
+    amendment is opened (returned as ``contract.override_approval``), and the amendment applies when
+    an approver other than the requester approves it (``approval``: the approval being applied)."""
+    savepoint = transaction.savepoint()
+    amended = _amend(
+        contract=contract,
+        effective_date=effective_date,
+        changes=changes,
+        end_date=end_date,
+        actor=actor,
+        approval=approval,
+    )
+    overrides = contract_overrides(amended, version=amended.version)
+    if approval is not None:
+        if signature(overrides) != signature(approval.payload.get("overrides", [])):
+            raise Conflict(
+                "The amendment no longer prices the lines the approver saw; request it again.",
+            )
+    elif overrides:
+        transaction.savepoint_rollback(savepoint)
+        return _request_amendment_override(
+            contract, overrides, effective_date=effective_date, changes=changes, end_date=end_date, actor=actor
+        )
+    transaction.savepoint_commit(savepoint)
+    amended.override_approval = None
+    return amended
+
+
+def _request_amendment_override(contract: Contract, overrides, *, effective_date, changes, end_date, actor):
+    from compliance.approvals import approval_request
+
+    contract = Contract.objects.select_for_update().select_related("customer").get(pk=contract.pk)
+    pending = _pending_override(contract)
+    if pending is not None:
+        raise Conflict(f"A price override of {contract.number} already waits for approval (#{pending.pk}).")
+    approval = approval_request(
+        kind=OVERRIDE_KIND,
+        obj=contract,
+        summary=_override_summary(contract, overrides, f"amendment from {effective_date}"),
+        payload={
+            "action": "amend",
+            "contract": contract.number,
+            "customer": contract.customer.external_id,
+            "currency": contract.currency,
+            "version": contract.version,
+            "effective_date": str(effective_date),
+            "changes": jsonable(changes),
+            "end_date": str(end_date) if end_date else None,
+            "threshold_pct": str(threshold_pct()),
+            "overrides": overrides,
+        },
+        requested_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="contract.price_override_requested",
+        obj=contract,
+        changes={"approval": approval.pk, "effective_date": effective_date, "overrides": overrides},
+    )
+    contract.override_approval = approval
+    return contract
+
+
+def _amend(
+    *, contract: Contract, effective_date, changes: list, end_date=None, actor=None, approval=None
 ) -> Contract:
     """Apply effective-dated changes: ``{"line": key, "quantity"|"plan"|"unit_price"|"amount"|"end":
     ...}``, ``{"add": Line}``, ``{"remove": key}``; ``end_date`` extends the contract term (lines
@@ -665,6 +815,7 @@ def contract_amend(
             "effective_date": eff,
             "changes": recorded,
             "transaction_price": {"from": before_price, "to": contract.transaction_price},
+            **({"price_override_approval": approval.pk} if approval is not None else {}),
         },
     )
     outbox_publish(
@@ -729,7 +880,7 @@ def proration_preview(*, contract: Contract, effective_date, changes: list, end_
     transaction that is always rolled back (so the preview and the amendment cannot disagree)."""
     with transaction.atomic():
         try:
-            amended = contract_amend(
+            amended = _amend(
                 contract=contract,
                 effective_date=effective_date,
                 changes=changes,

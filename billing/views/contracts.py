@@ -215,6 +215,7 @@ def _contract_context(request: HttpRequest, contract: Contract, *, terminate_for
         "can_terminate": editable and status == Contract.Status.ACTIVE,
         "terminate_form": terminate_form or TerminateForm(),
         "open_terminate": terminate_form is not None,
+        "pending_override": services._pending_override(contract),
     }
 
 
@@ -235,8 +236,19 @@ def _lifecycle(request: HttpRequest, pk: int, action, done: str) -> HttpResponse
     except DomainError as exc:
         messages.error(request, error_text(exc))
     else:
-        messages.success(request, done.format(contract=contract))
+        approval = getattr(contract, "override_approval", None)
+        if approval is not None:
+            messages.warning(request, _waiting(approval))
+        else:
+            messages.success(request, done.format(contract=contract))
     return redirect("contract", pk=pk)
+
+
+def _waiting(approval) -> str:
+    return (
+        f"Price override waits for approval (request #{approval.pk}): {approval.summary}. Nothing "
+        "takes effect until an approver other than you approves it in the approval queue."
+    )
 
 
 @login_required
@@ -392,6 +404,10 @@ def contract_amend_view(request: HttpRequest, pk: int) -> HttpResponse:
             if not exc.errors:
                 errors.append(exc.detail)
         else:
+            approval = getattr(contract, "override_approval", None)
+            if approval is not None:
+                messages.warning(request, _waiting(approval))
+                return redirect("contract", pk=pk)
             messages.success(
                 request,
                 f"Amendment applied: {contract.number} is now at version {contract.version}, effective "

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 
@@ -520,50 +519,46 @@ def usage_inside_invoice_period() -> list[Finding]:
 @check(
     "price_overrides_approved",
     title="Price overrides carry an approval",
-    invariant="Contract prices deviating from the plan's list price beyond the threshold carry an approval",
+    invariant="Contract prices discounted beyond the threshold below the plan's list price carry an approval",
     severity="high",
 )
 def price_overrides_approved() -> list[Finding]:
-    from billing.catalog.selectors import published_versions
-    from compliance.models import Approval
+    """Detective twin of the preventive control (billing.contracts.overrides): no contract line
+    billed at more than the threshold below its list price without an approved price_override."""
+    from billing.contracts.overrides import approved_override_keys, line_override, norm
 
-    threshold = Decimal(str(getattr(settings, "PRICE_DEVIATION_THRESHOLD_PCT", 10)))
     out = []
-    lines = ContractLine.objects.filter(
-        unit_price__isnull=False, plan__isnull=False, contract__status__in=["active", "pending_approval"]
-    ).select_related("plan", "contract")
+    lines = (
+        ContractLine.objects.filter(
+            unit_price__isnull=False,
+            plan__isnull=False,
+            contract__status__in=["active", "terminated", "expired"],
+        )
+        .select_related("plan", "product", "contract")
+        .order_by("contract_id", "id")
+    )
+    approved: dict[int, set] = {}
     for line in lines:
-        versions = published_versions(line.plan)
-        list_price = None
-        for version in versions:
-            for charge in version.charges.all():
-                if charge.meter_id is None and charge.model in ("flat", "standard"):
-                    list_price = Decimal(
-                        str(charge.properties.get("amount") or charge.properties.get("unit_amount"))
-                    )
-                    break
-            if list_price is not None:
-                break
-        if not list_price:
+        override = line_override(line, line.contract)
+        if override is None:
             continue
-        deviation = abs(line.unit_price - list_price) * 100 / list_price
-        if deviation <= threshold:
+        if line.contract_id not in approved:
+            approved[line.contract_id] = approved_override_keys(line.contract)
+        if (line.key, line.revision, norm(line.unit_price)) in approved[line.contract_id]:
             continue
-        approved = Approval.objects.filter(
-            kind="price_override",
-            object_type="contracts.contractline",
-            object_id=str(line.pk),
-            status="approved",
-        ).exists()
-        if not approved:
-            out.append(
-                Finding(
-                    *ref(line),
-                    f"{line.contract.number}/{line.key}: price {line.unit_price} deviates "
-                    f"{deviation:.1f}% from the list price {list_price} without an approved override.",
-                    {"price": line.unit_price, "list": list_price, "deviation_pct": round(deviation, 2)},
-                )
+        out.append(
+            Finding(
+                *ref(line),
+                f"{line.contract.number}/{line.key}: price {override['unit_price']} is "
+                f"{override['discount_pct']}% below the list price {override['list_price']} without an "
+                "approved price override.",
+                {
+                    "price": override["unit_price"],
+                    "list": override["list_price"],
+                    "discount_pct": override["discount_pct"],
+                },
             )
+        )
     return out
 
 

@@ -223,7 +223,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 # --- Concord --------------------------------------------------------------------------------
-PRICE_DEVIATION_THRESHOLD_PCT = int(env("PRICE_DEVIATION_THRESHOLD_PCT", "10"))
+# A contract line priced more than this many percent below its plan's list price needs a second
+# person's approval (a ``price_override`` request) before the contract activates or the amendment applies.
+PRICE_OVERRIDE_APPROVAL_PCT = env("PRICE_OVERRIDE_APPROVAL_PCT", "20")
 BILLING_RUN_PARALLELISM = int(env("BILLING_RUN_PARALLELISM", "4"))
 # A run whose job has not reported progress for this long is re-queued by the beat job.
 BILLING_RUN_STALL_SECONDS = int(env("BILLING_RUN_STALL_SECONDS", "120"))
