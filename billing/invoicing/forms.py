@@ -173,6 +173,14 @@ class CreditNoteForm(forms.Form):
 
 
 class CreditGrantForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[
+            ("purchased", "Purchased — the customer paid for it (Dr cash)"),
+            ("goodwill", "Goodwill — a concession (needs an approver; Dr 4910 contra revenue)"),
+        ],
+        initial="purchased",
+        label="Kind",
+    )
     amount = amount_field()
     granted_on = forms.DateField(widget=date_input(), label="Available from")
     expires_on = forms.DateField(
@@ -181,7 +189,7 @@ class CreditGrantForm(forms.Form):
     reason = forms.CharField(
         max_length=200,
         required=False,
-        widget=forms.TextInput(attrs={"placeholder": "e.g. prepaid commit, goodwill"}),
+        widget=forms.TextInput(attrs={"placeholder": "e.g. prepaid commit, migration delay"}),
     )
 
     def __init__(self, *args, **kwargs):

@@ -318,6 +318,33 @@ def credit_note_create(*, invoice: Invoice, lines: list, reason: str, actor=None
     return note
 
 
+GOODWILL_KIND = "goodwill_credit"
+
+
+def _clean_grant(*, customer, amount, granted_on, expires_on, contract, kind) -> Decimal:
+    errors: list[FieldError] = []
+    value = None
+    try:
+        value = parse_decimal(amount, field="amount")
+    except MoneyError as exc:
+        errors.append(FieldError("amount", str(exc).split(": ", 1)[-1]))
+    if value is not None and value <= 0:
+        errors.append(FieldError("amount", "A credit grant must be positive."))
+    elif value is not None and round_money(value, customer.currency) != value:
+        errors.append(FieldError("amount", f"At most the minor unit of {customer.currency}."))
+    if kind not in CreditGrant.Kind.values:
+        errors.append(FieldError("kind", f"Must be one of: {', '.join(CreditGrant.Kind.values)}."))
+    if not isinstance(granted_on, date):
+        errors.append(FieldError("granted_on", "A date YYYY-MM-DD is required."))
+    elif expires_on is not None and (not isinstance(expires_on, date) or expires_on <= granted_on):
+        errors.append(FieldError("expires_on", "A credit must expire after it is granted."))
+    if contract is not None and contract.customer_id != customer.pk:
+        errors.append(FieldError("contract", f"{contract.number} is not a contract of this customer."))
+    if errors:
+        raise ValidationFailed(errors[0].message, errors=errors)
+    return value
+
+
 @transaction.atomic
 def credit_grant_create(
     *,
@@ -327,11 +354,23 @@ def credit_grant_create(
     expires_on: date | None = None,
     reason: str = "",
     contract=None,
+    kind: str = CreditGrant.Kind.PURCHASED,
     actor=None,
+    approval=None,
 ) -> CreditGrant:
-    value = parse_decimal(amount, field="amount")
-    if value <= 0:
-        raise ValidationFailed("A credit grant must be positive.", field="amount")
+    """Grant prepaid credits. A purchased credit takes effect at once; a goodwill credit only through
+    an approved ``goodwill_credit`` request (:func:`goodwill_credit_request`, applied with the
+    ``approval`` by billing.approvals)."""
+    value = _clean_grant(
+        customer=customer,
+        amount=amount,
+        granted_on=granted_on,
+        expires_on=expires_on,
+        contract=contract,
+        kind=kind,
+    )
+    if kind == CreditGrant.Kind.GOODWILL and (approval is None or approval.status != "approved"):
+        raise Conflict("A goodwill credit takes effect only once an approver approves its request.")
     grant = CreditGrant.objects.create(
         customer=customer,
         contract=contract,
@@ -340,13 +379,13 @@ def credit_grant_create(
         granted_on=granted_on,
         expires_on=expires_on,
         reason=reason,
+        kind=kind,
+        approval=approval if kind == CreditGrant.Kind.GOODWILL else None,
     )
-    audit_record(
-        actor=actor,
-        action="credit_grant.created",
-        obj=grant,
-        changes={"amount": value, "expires_on": expires_on, "reason": reason},
-    )
+    changes = {"amount": value, "kind": kind, "expires_on": expires_on, "reason": reason}
+    if approval is not None:
+        changes["approval"] = approval.pk
+    audit_record(actor=actor, action="credit_grant.created", obj=grant, changes=changes)
     outbox_publish(
         topic="credit_grant.created",
         obj=grant,
@@ -355,11 +394,76 @@ def credit_grant_create(
             "contract": getattr(contract, "number", None),
             "currency": grant.currency,
             "amount": value,
+            "kind": kind,
             "granted_on": granted_on,
             "expires_on": expires_on,
         },
     )
     return grant
+
+
+@transaction.atomic
+def goodwill_credit_request(
+    *,
+    customer,
+    amount,
+    granted_on: date,
+    expires_on: date | None = None,
+    reason: str = "",
+    contract=None,
+    actor=None,
+):
+    """Ask for a goodwill credit: nothing is granted until an approver other than the requester
+    approves; the request's payload is exactly the grant that approving creates. One pending goodwill
+    request per customer."""
+    from compliance.approvals import approval_request
+    from compliance.models import Approval
+
+    value = _clean_grant(
+        customer=customer,
+        amount=amount,
+        granted_on=granted_on,
+        expires_on=expires_on,
+        contract=contract,
+        kind=CreditGrant.Kind.GOODWILL,
+    )
+    if not (reason or "").strip():
+        raise ValidationFailed("Say why the customer gets a goodwill credit.", field="reason")
+    pending = Approval.objects.filter(
+        kind=GOODWILL_KIND,
+        object_type="contracts.customer",
+        object_id=str(customer.pk),
+        status=Approval.Status.PENDING,
+    ).first()
+    if pending is not None:
+        raise Conflict(f"A goodwill credit for {customer.name} already waits for approval (#{pending.pk}).")
+    payload = {
+        "customer": customer.external_id,
+        "contract": getattr(contract, "number", None),
+        "currency": customer.currency,
+        "amount": str(value),
+        "granted_on": str(granted_on),
+        "expires_on": str(expires_on) if expires_on else None,
+        "reason": reason,
+        "posting": {
+            "debit": "4910 Goodwill credits (contra revenue)",
+            "credit": "2300 Prepaid customer credits",
+        },
+    }
+    approval = approval_request(
+        kind=GOODWILL_KIND,
+        obj=customer,
+        summary=f"Goodwill credit of {value} {customer.currency} for {customer.name}: {reason}",
+        payload=payload,
+        requested_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="credit_grant.goodwill_requested",
+        obj=customer,
+        changes={"approval": approval.pk, **payload},
+    )
+    return approval
 
 
 def credits_expire(*, on: date, actor="credits_expiry") -> list[CreditExpiry]:

@@ -158,6 +158,10 @@ class Charge(models.Model):
 
 
 class Coupon(models.Model):
+    """A discount contracts can redeem. Created and changed only by an approved ``coupon_change``
+    request (billing.invoicing.coupons): ``version`` counts the approved changes, ``approval`` is the
+    one that set the current terms, and each change is an audit event with its before and after."""
+
     class Kind(models.TextChoices):
         PERCENT = "percent", "Percent off"
         FIXED = "fixed", "Fixed amount off"
@@ -175,6 +179,10 @@ class Coupon(models.Model):
     duration = models.CharField(max_length=10, choices=Duration.choices, default=Duration.ONCE)
     duration_periods = models.PositiveIntegerField(null=True, blank=True)
     active = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(default=1)
+    approval = models.ForeignKey(
+        "compliance.Approval", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -280,7 +280,15 @@ class Payment(models.Model):
 
 
 class CreditGrant(models.Model):
-    """Prepaid credits (or a prepaid commit) a customer can draw down, oldest expiry first."""
+    """Prepaid credits (or a prepaid commit) a customer can draw down, oldest expiry first.
+
+    ``purchased``: money the customer paid ahead (the grant posts Dr cash, Cr prepaid credits);
+    ``goodwill``: a concession nobody paid for — it exists only once an approver signed off the
+    ``goodwill_credit`` request, and posts Dr goodwill credits (contra revenue), Cr prepaid credits."""
+
+    class Kind(models.TextChoices):
+        PURCHASED = "purchased", "Purchased (prepaid)"
+        GOODWILL = "goodwill", "Goodwill (concession)"
 
     customer = models.ForeignKey("contracts.Customer", on_delete=models.PROTECT, related_name="credit_grants")
     contract = models.ForeignKey(
@@ -291,11 +299,21 @@ class CreditGrant(models.Model):
     granted_on = models.DateField()
     expires_on = models.DateField(null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True, default="")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PURCHASED)
+    approval = models.ForeignKey(
+        "compliance.Approval", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["granted_on", "id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="credit_grant_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credit_grant_positive"),
+            models.CheckConstraint(
+                condition=~Q(kind="goodwill") | Q(approval__isnull=False),
+                name="credit_grant_goodwill_approved",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} credit for {self.customer_id}"

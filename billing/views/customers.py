@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from billing.contracts.forms import COMMON_CURRENCIES, COMMON_TIMEZONES, CustomerForm
 from billing.invoicing.forms import CreditGrantForm, apply_errors
-from billing.invoicing.lifecycle import credit_grant_create
+from billing.invoicing.lifecycle import credit_grant_create, goodwill_credit_request
 from billing.models import CreditExpiry, CreditGrant, Invoice, Meter
 from billing.usage.aggregation import local_bounds, usage_total
 from billing.usage.partitions import add_months
@@ -194,8 +194,9 @@ def credit_grant_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = CreditGrantForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
+        goodwill = data["kind"] == "goodwill"
         try:
-            grant = credit_grant_create(
+            done = (goodwill_credit_request if goodwill else credit_grant_create)(
                 customer=customer,
                 amount=data["amount"],
                 granted_on=data["granted_on"],
@@ -208,6 +209,14 @@ def credit_grant_view(request: HttpRequest, pk: int) -> HttpResponse:
             if not exc.errors:
                 form.add_error(None, exc.detail)
         else:
+            if goodwill:
+                messages.warning(
+                    request,
+                    f"Goodwill credit requested (#{done.pk}): nothing is granted until an approver "
+                    "other than you approves it in the approval queue.",
+                )
+                return redirect("customer", pk=pk)
+            grant = done
             messages.success(
                 request,
                 f"Prepaid credit of {money(grant.amount, grant.currency)} added; finalized invoices draw "

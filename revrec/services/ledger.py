@@ -27,6 +27,7 @@ DEFAULT_CHART = [
     ("4000", "Revenue", "revenue", "revenue"),
     ("4800", "Breakage (expired prepaid credits)", "revenue", "breakage"),
     ("4900", "Contra revenue (credit notes)", "contra_revenue", "contra"),
+    ("4910", "Goodwill credits (contra revenue)", "contra_revenue", "goodwill"),
 ]
 
 

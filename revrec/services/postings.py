@@ -192,36 +192,45 @@ def _post_credit_movement(*, debit, credit, amount, grant, day, source, obj, mem
 
 
 def post_credit_grant(grant: CreditGrant) -> JournalEntry | None:
-    """A prepaid credit is money the customer paid ahead: Dr cash, Cr prepaid customer credits (a
-    liability) on the grant date. Invoices that draw on it debit the liability (post_invoice), so the
-    account's credit balance is what customers can still draw."""
+    """A purchased prepaid credit is money the customer paid ahead: Dr cash, Cr prepaid customer
+    credits (a liability) on the grant date. A goodwill credit is a concession nobody paid for: Dr
+    4910 goodwill credits (contra revenue), Cr prepaid customer credits — never cash. Invoices that
+    draw on either debit the liability (post_invoice), so the account's credit balance is what
+    customers can still draw."""
     grant = CreditGrant.objects.select_related("customer", "contract").get(pk=grant.pk)
+    goodwill = grant.kind == CreditGrant.Kind.GOODWILL
+    what = "Goodwill credit" if goodwill else "Prepaid credits"
     return _post_credit_movement(
-        debit=account("cash"),
+        debit=account("goodwill") if goodwill else account("cash"),
         credit=account("credits"),
         amount=grant.amount,
         grant=grant,
         day=grant.granted_on,
         source=JournalEntry.Source.CREDIT_GRANT,
         obj=grant,
-        memo=f"Prepaid credits for {grant.customer.name}" + (f": {grant.reason}" if grant.reason else ""),
+        memo=f"{what} for {grant.customer.name}" + (f": {grant.reason}" if grant.reason else ""),
     )
 
 
 def post_credit_expiry(expiry: CreditExpiry) -> JournalEntry | None:
-    """Breakage: the unused part of an expired prepaid credit can no longer be drawn, so the liability
-    is released on the expiry date to breakage revenue (Dr prepaid customer credits, Cr 4800) — revenue
-    of its own, outside the contracts' obligations and their deferred-revenue roll-forward."""
+    """Breakage: the unused part of an expired purchased credit can no longer be drawn, so the
+    liability is released on the expiry date to breakage revenue (Dr prepaid customer credits, Cr 4800)
+    — revenue of its own, outside the contracts' obligations and their deferred-revenue roll-forward.
+    The unused part of an expired goodwill credit was never paid for: it reverses the concession (Dr
+    prepaid customer credits, Cr 4910 goodwill credits), so the contra revenue is what was drawn."""
     expiry = CreditExpiry.objects.select_related("grant__customer", "grant__contract").get(pk=expiry.pk)
+    goodwill = expiry.grant.kind == CreditGrant.Kind.GOODWILL
     return _post_credit_movement(
         debit=account("credits"),
-        credit=account("breakage"),
+        credit=account("goodwill") if goodwill else account("breakage"),
         amount=expiry.amount,
         grant=expiry.grant,
         day=expiry.expired_on,
         source=JournalEntry.Source.CREDIT_EXPIRY,
         obj=expiry,
-        memo=f"Unused prepaid credits of {expiry.grant.customer.name} expired (breakage)",
+        memo=f"Unused goodwill credit of {expiry.grant.customer.name} expired (concession reversed)"
+        if goodwill
+        else f"Unused prepaid credits of {expiry.grant.customer.name} expired (breakage)",
     )
 
 
