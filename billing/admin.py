@@ -218,10 +218,28 @@ class PlanVersionAdmin(admin.ModelAdmin):
 
 @admin.register(Coupon)
 class CouponAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "kind", "value", "currency", "duration", "duration_periods", "active")
+    """Read-only: a coupon is created or changed only through an approved ``coupon_change`` request
+    (the pricing page or ``POST/PATCH /api/v1/coupons``), never by saving it here."""
+
+    list_display = (
+        "code",
+        "name",
+        "kind",
+        "value",
+        "currency",
+        "duration",
+        "duration_periods",
+        "active",
+        "version",
+    )
     list_filter = ("kind", "duration", "active")
     search_fields = ("code", "name")
-    readonly_fields = ("created_at",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def has_delete_permission(self, request, obj=None):
-        return False  # deactivate instead: invoices may refer to a coupon
+        return False  # deactivate (through a request) instead: invoices may refer to a coupon

@@ -15,6 +15,7 @@ def ready() -> None:
         NavItem("Price plans", "pricing-plans", "catalog", "▤"),
         NavItem("Simulator", "pricing-simulator", "pricing", "≈"),
         NavItem("Products & meters", "pricing-catalog", "catalog", "▦"),
+        NavItem("Coupons", "pricing-coupons", "catalog", "%"),
         before="Operations",
     )
     register_widgets("catalog", catalog_widgets)

@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from billing.views import catalog, catalog_charges, catalog_impact, catalog_products, catalog_simulator
+from billing.views import (
+    catalog,
+    catalog_charges,
+    catalog_impact,
+    catalog_products,
+    catalog_simulator,
+    coupons,
+)
 
 V = "plans/<slug:code>/versions/<int:number>/"
 
@@ -26,6 +33,8 @@ urlpatterns = [
     path(V + "charges/_tier-row", catalog_charges.tier_row, name="pricing-tier-row"),
     path(V + "charges/_filter-row", catalog_charges.filter_row, name="pricing-filter-row"),
     path(V + "charges/_preview", catalog_charges.charge_preview, name="pricing-charge-preview"),
+    path("coupons/", coupons.coupon_list, name="pricing-coupons"),
+    path("coupons/<slug:code>/", coupons.coupon_detail, name="pricing-coupon"),
     path("simulator/", catalog_simulator.simulator, name="pricing-simulator"),
     path("simulator/quantities", catalog_simulator.simulator_quantities, name="pricing-simulator-quantities"),
     path("simulator/sample", catalog_simulator.simulator_sample, name="pricing-simulator-sample"),
