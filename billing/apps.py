@@ -17,6 +17,10 @@ class BillingConfig(AppConfig):
         invoicing_setup.ready()
         webhooks_setup.ready()
 
+        from billing import approvals
+
+        approvals.ready()
+
         from billing.webhooks.services import webhooks_dispatch_on_commit
         from revops.core.outbox import register_inline_consumer
 

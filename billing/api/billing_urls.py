@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from billing.api import contracts, invoices
+from billing.api import contracts, discounts, invoices
 
 ID = r"(?P<pk>[0-9]+)"
 REF = r"(?P<ref>[-a-zA-Z0-9_.:@]+)"
@@ -8,6 +8,13 @@ REF = r"(?P<ref>[-a-zA-Z0-9_.:@]+)"
 urlpatterns = [
     re_path(r"^customers/?$", contracts.CustomerListView.as_view(), name="api-customers"),
     re_path(rf"^customers/{REF}/?$", contracts.CustomerDetailView.as_view(), name="api-customer"),
+    re_path(
+        rf"^customers/{REF}/credit-grants/?$",
+        discounts.CreditGrantListView.as_view(),
+        name="api-customer-credit-grants",
+    ),
+    re_path(r"^coupons/?$", discounts.CouponListView.as_view(), name="api-coupons"),
+    re_path(r"^coupons/(?P<code>[-a-zA-Z0-9_]+)/?$", discounts.CouponDetailView.as_view(), name="api-coupon"),
     re_path(r"^contracts/?$", contracts.ContractListView.as_view(), name="api-contracts"),
     re_path(rf"^contracts/{ID}/?$", contracts.ContractDetailView.as_view(), name="api-contract"),
     re_path(

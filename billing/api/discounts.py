@@ -1,0 +1,209 @@
+"""Discount and credit levers (docs/api.md: Discounts and credits): prepaid credit grants per customer
+and coupons. A goodwill credit and any coupon creation or change open an approval request (202 with
+``approval``); nothing takes effect until an approver other than the requester approves it."""
+
+from __future__ import annotations
+
+from django.db.models import Sum
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from billing.api.contracts import approval_ref
+from billing.invoicing.coupons import coupon_request, pending_coupon_request
+from billing.invoicing.lifecycle import credit_grant_create, goodwill_credit_request
+from billing.models import Coupon, CreditGrant
+from revops.contracts.models import Contract
+from revops.contracts.services.customers import customer_by_ref
+from revops.core.api.fields import DecimalStringField, decimal_str, money_str
+from revops.core.api.views import ApiGenericView, ApiView
+from revops.errors import ValidationFailed
+
+ZERO = 0
+
+# --- prepaid credit grants --------------------------------------------------------------------------
+
+
+class CreditGrantIn(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=CreditGrant.Kind.values,
+        default=CreditGrant.Kind.PURCHASED,
+        help_text="purchased (paid for: Dr cash) or goodwill (a concession: needs approval; Dr 4910)",
+    )
+    amount = DecimalStringField()
+    granted_on = serializers.DateField()
+    expires_on = serializers.DateField(required=False, allow_null=True, default=None)
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    contract = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+
+
+def credit_grant_payload(grant: CreditGrant) -> dict:
+    c = grant.currency
+    used = grant.applications.aggregate(s=Sum("amount"))["s"] or ZERO
+    expired = grant.expiries.aggregate(s=Sum("amount"))["s"] or ZERO
+    return {
+        "id": grant.pk,
+        "customer": grant.customer.external_id,
+        "contract": grant.contract_id,
+        "kind": grant.kind,
+        "currency": c,
+        "amount": money_str(grant.amount, c),
+        "granted_on": grant.granted_on,
+        "expires_on": grant.expires_on,
+        "reason": grant.reason,
+        "used": money_str(used, c),
+        "expired": money_str(expired, c),
+        "remaining": money_str(grant.amount - used - expired, c),
+        "approval": grant.approval_id,
+    }
+
+
+CreditGrantOut = inline_serializer(
+    "CreditGrant",
+    fields={
+        "id": serializers.IntegerField(),
+        "customer": serializers.CharField(),
+        "contract": serializers.IntegerField(allow_null=True),
+        "kind": serializers.CharField(),
+        "currency": serializers.CharField(),
+        "amount": serializers.CharField(),
+        "granted_on": serializers.DateField(),
+        "expires_on": serializers.DateField(allow_null=True),
+        "reason": serializers.CharField(),
+        "used": serializers.CharField(),
+        "expired": serializers.CharField(),
+        "remaining": serializers.CharField(),
+        "approval": serializers.IntegerField(allow_null=True),
+    },
+)
+ApprovalPending = inline_serializer("ApprovalPending", fields={"approval": serializers.DictField()})
+
+
+class CreditGrantListView(ApiGenericView):
+    area = "billing"
+    list_view = True
+
+    @extend_schema(responses=CreditGrantOut)
+    def get(self, request, ref):
+        customer = customer_by_ref(ref)
+        qs = CreditGrant.objects.filter(customer=customer).select_related("customer").order_by("id")
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response([credit_grant_payload(g) for g in page])
+
+    @extend_schema(request=CreditGrantIn, responses={201: CreditGrantOut, 202: ApprovalPending})
+    def post(self, request, ref):
+        customer = customer_by_ref(ref)
+        data = CreditGrantIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        contract = None
+        if v["contract"] is not None:
+            contract = Contract.objects.filter(pk=v["contract"], customer=customer).first()
+            if contract is None:
+                raise ValidationFailed("No such contract of this customer.", field="contract")
+        args = {
+            "customer": customer,
+            "contract": contract,
+            "amount": v["amount"],
+            "granted_on": v["granted_on"],
+            "expires_on": v["expires_on"],
+            "reason": v["reason"],
+            "actor": request.user,
+        }
+        if v["kind"] == CreditGrant.Kind.GOODWILL:
+            approval = goodwill_credit_request(**args)
+            return Response({"approval": approval_ref(approval)}, status=202)
+        grant = credit_grant_create(kind=CreditGrant.Kind.PURCHASED, **args)
+        return Response(credit_grant_payload(grant), status=201)
+
+
+# --- coupons -----------------------------------------------------------------------------------------
+
+
+class CouponTermsIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    kind = serializers.ChoiceField(choices=Coupon.Kind.values, required=False)
+    value = DecimalStringField(required=False, min_value=0)
+    currency = serializers.CharField(max_length=3, required=False, allow_null=True)
+    duration = serializers.ChoiceField(choices=Coupon.Duration.values, required=False)
+    duration_periods = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=1200)
+    active = serializers.BooleanField(required=False)
+
+
+class CouponIn(CouponTermsIn):
+    code = serializers.SlugField(max_length=64)
+
+
+def coupon_payload(coupon: Coupon) -> dict:
+    pending = pending_coupon_request(coupon.code)
+    return {
+        "code": coupon.code,
+        "name": coupon.name,
+        "kind": coupon.kind,
+        "value": decimal_str(coupon.value),
+        "currency": coupon.currency,
+        "duration": coupon.duration,
+        "duration_periods": coupon.duration_periods,
+        "active": coupon.active,
+        "version": coupon.version,
+        "pending_approval": pending.pk if pending else None,
+    }
+
+
+CouponOut = inline_serializer(
+    "Coupon",
+    fields={
+        "code": serializers.CharField(),
+        "name": serializers.CharField(),
+        "kind": serializers.CharField(),
+        "value": serializers.CharField(),
+        "currency": serializers.CharField(allow_null=True),
+        "duration": serializers.CharField(),
+        "duration_periods": serializers.IntegerField(allow_null=True),
+        "active": serializers.BooleanField(),
+        "version": serializers.IntegerField(),
+        "pending_approval": serializers.IntegerField(allow_null=True),
+    },
+)
+
+
+def _terms(validated: dict) -> dict:
+    return {k: (str(v) if k == "value" else v) for k, v in validated.items() if k != "code"}
+
+
+class CouponListView(ApiGenericView):
+    area = "catalog"
+    list_view = True
+    queryset = Coupon.objects.order_by("code")
+
+    @extend_schema(responses=CouponOut)
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([coupon_payload(c) for c in page])
+
+    @extend_schema(request=CouponIn, responses={202: ApprovalPending})
+    def post(self, request):
+        data = CouponIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        code = data.validated_data["code"]
+        if Coupon.objects.filter(code=code).exists():
+            raise ValidationFailed(f"Coupon {code} exists; change it with PATCH.", field="code")
+        approval = coupon_request(code=code, changes=_terms(data.validated_data), actor=request.user)
+        return Response({"approval": approval_ref(approval)}, status=202)
+
+
+class CouponDetailView(ApiView):
+    area = "catalog"
+
+    @extend_schema(responses=CouponOut)
+    def get(self, request, code):
+        return Response(coupon_payload(get_object_or_404(Coupon, code=code)))
+
+    @extend_schema(request=CouponTermsIn, responses={202: ApprovalPending})
+    def patch(self, request, code):
+        coupon = get_object_or_404(Coupon, code=code)
+        data = CouponTermsIn(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        approval = coupon_request(code=coupon.code, changes=_terms(data.validated_data), actor=request.user)
+        return Response({**coupon_payload(coupon), "approval": approval_ref(approval)}, status=202)
