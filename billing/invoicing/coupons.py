@@ -202,7 +202,8 @@ def coupon_change_apply(approval, user) -> Coupon:
     audit_record(
         actor=approval.requested_by or "system",
         action=action,
-        obj=coupon,
+        object_type=OBJECT_TYPE,
+        object_id=code,  # coupons are referenced by their (immutable) code, requests included
         changes={
             "before": payload.get("before"),
             "after": coupon_terms(coupon),

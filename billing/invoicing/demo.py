@@ -5,8 +5,9 @@ from the plan mix — token-priced ``ai-tokens``, the hybrid ``ai-enterprise`` (
 overage), ``api-growth`` and ``team-seats``, some with one-time onboarding — started 1–12 months ago
 (dates relative to today), all activated; usage events for the token and API contracts; billing runs
 up to today through ``billing_run_start``; most older invoices finalized and paid, one voided, one
-credited; amendments (seat growth, an upgrade to the hybrid plan), two terminations, a coupon, prepaid
-credits (one of them partly used and expired: breakage) and late usage billed as an adjustment. The
+credited; amendments (seat growth, an upgrade to the hybrid plan), two terminations, a coupon and a
+goodwill credit (each approved by the demo approver: maker-checker), prepaid credits (the goodwill one
+partly used and expired: its unused part reverses the concession) and late usage billed as an adjustment. The
 latest period's invoices stay drafts for the review queue.
 
 Everything goes through the real services (customers, contracts, ingestion, runs, lifecycle), so the
@@ -280,15 +281,18 @@ def seed_billing() -> str:
         contract_create,
         contract_terminate,
     )
+    from billing.invoicing.coupons import coupon_request
     from billing.invoicing.lifecycle import (
         coupon_apply,
         credit_grant_create,
         credit_note_create,
         credits_expire,
+        goodwill_credit_request,
         invoice_void,
         payment_record,
     )
     from billing.models import Coupon, Invoice, InvoiceLine
+    from compliance.approvals import approval_decide
     from revops.contracts.models import Contract, Customer
     from revops.contracts.services.customers import customer_create
 
@@ -331,16 +335,23 @@ def seed_billing() -> str:
                 actor=actor,
             )
             contracts[spec["customer"]] = contract_activate(contract=contract, actor=actor)
-        coupon, _ = Coupon.objects.get_or_create(
-            code="launch-20",
-            defaults={
-                "name": "Launch offer",
-                "kind": Coupon.Kind.PERCENT,
-                "value": Decimal(20),
-                "duration": Coupon.Duration.REPEATING,
-                "duration_periods": 3,
-            },
-        )
+        # The money levers go through maker-checker: finance (or pricing) asks, the approver signs off.
+        approver = get_user_model().objects.get(username="approver")
+        coupon = Coupon.objects.filter(code="launch-20").first()
+        if coupon is None:
+            request = coupon_request(
+                code="launch-20",
+                changes={
+                    "name": "Launch offer",
+                    "kind": Coupon.Kind.PERCENT,
+                    "value": "20",
+                    "duration": Coupon.Duration.REPEATING,
+                    "duration_periods": 3,
+                },
+                actor=actor,
+            )
+            approval_decide(approval=request, user=approver, approve=True, comment="Launch campaign")
+            coupon = Coupon.objects.get(code="launch-20")
         cyberdyne = contracts["cyberdyne"]
         coupon_apply(coupon=coupon, contract=cyberdyne, applied_from=cyberdyne.start_date, actor=actor)
         vandelay = contracts["vandelay"]
@@ -354,7 +365,7 @@ def seed_billing() -> str:
             actor=actor,
         )
         initech = contracts["initech"]
-        credit_grant_create(  # drawn by two invoices, the rest expires on 1 October: breakage
+        goodwill = goodwill_credit_request(  # drawn by two invoices, the rest expires unused
             customer=initech.customer,
             contract=initech,
             amount=Decimal("1000.00"),
@@ -363,6 +374,7 @@ def seed_billing() -> str:
             reason="Goodwill credit for the migration delay (60 days)",
             actor=actor,
         )
+        approval_decide(approval=goodwill, user=approver, approve=True, comment="Agreed with the CFO")
     report.append(
         f"{len(customers)} customers, {len(contracts)} contracts (activated), coupon, prepaid credits"
     )

@@ -179,6 +179,7 @@ class CreditGrantForm(forms.Form):
             ("goodwill", "Goodwill — a concession (needs an approver; Dr 4910 contra revenue)"),
         ],
         initial="purchased",
+        required=False,  # a form without the field (an older page) grants a purchased credit
         label="Kind",
     )
     amount = amount_field()

@@ -330,10 +330,15 @@ def _clean_grant(*, customer, amount, granted_on, expires_on, contract, kind) ->
         errors.append(FieldError("amount", str(exc).split(": ", 1)[-1]))
     if value is not None and value <= 0:
         errors.append(FieldError("amount", "A credit grant must be positive."))
+    elif value is not None and value >= Decimal("1e12"):
+        errors.append(FieldError("amount", "At most 999,999,999,999."))
     elif value is not None and round_money(value, customer.currency) != value:
         errors.append(FieldError("amount", f"At most the minor unit of {customer.currency}."))
     if kind not in CreditGrant.Kind.values:
         errors.append(FieldError("kind", f"Must be one of: {', '.join(CreditGrant.Kind.values)}."))
+    for name, day in (("granted_on", granted_on), ("expires_on", expires_on)):
+        if isinstance(day, date) and not 1900 <= day.year <= 2199:
+            errors.append(FieldError(name, "A date between 1900 and 2199 is required."))
     if not isinstance(granted_on, date):
         errors.append(FieldError("granted_on", "A date YYYY-MM-DD is required."))
     elif expires_on is not None and (not isinstance(expires_on, date) or expires_on <= granted_on):

@@ -56,10 +56,18 @@ def test_seed_demo_builds_a_year_with_a_closed_quarter_and_is_idempotent(setting
     ).exists()
     assert InvoiceLine.objects.filter(kind="usage_adjustment").exists()
     assert UsageEvent.objects.count() > 100_000
-    # Prepaid credits: one grant partly drawn and expired, its rest released to revenue (breakage).
+    # Prepaid credits: a goodwill grant, approved by someone else, partly drawn and expired — its
+    # grant and its unused rest post to goodwill credits (contra revenue), never to cash.
     expiry = CreditExpiry.objects.get()
-    assert 0 < expiry.amount < expiry.grant.amount
-    assert JournalEntry.objects.filter(source="credit_expiry", source_id=str(expiry.pk)).exists()
+    assert 0 < expiry.amount < expiry.grant.amount and expiry.grant.kind == "goodwill"
+    released = JournalEntry.objects.get(source="credit_expiry", source_id=str(expiry.pk))
+    assert {ln.account.code for ln in released.lines.all()} == {"2300", "4910"}
+    granted = JournalEntry.objects.get(source="credit_grant", source_id=str(expiry.grant_id))
+    assert {ln.account.code for ln in granted.lines.all()} == {"2300", "4910"}
+    # The coupon and the goodwill credit went through maker-checker.
+    for kind in ("coupon_change", "goodwill_credit"):
+        levers = Approval.objects.filter(kind=kind, status="approved")
+        assert levers.exists() and not levers.filter(decided_by_id=F("requested_by_id")).exists()
 
     # A year of invoices: most finalized or paid, this month's drafts left for review.
     assert Invoice.objects.filter(status__in=["finalized", "paid"]).count() > 300

@@ -55,7 +55,7 @@ def test_admin_cannot_change_or_add_a_coupon(client, make_user, api_for):
 
 def test_api_coupon_change_takes_effect_only_once_approved_and_is_audited(api_for):
     coupon, pricing, approver = _approved_coupon(api_for)
-    created = AuditEvent.objects.get(action="coupon.created", object_id=str(coupon.pk))
+    created = AuditEvent.objects.get(action="coupon.created", object_id=coupon.code)
     assert created.changes["after"]["value"] == "20" and created.changes["before"] is None
     response = pricing.patch(
         "/api/v1/coupons/launch-20", {"value": "100", "duration": "forever"}, format="json"
@@ -82,7 +82,7 @@ def test_api_coupon_change_takes_effect_only_once_approved_and_is_audited(api_fo
         None,
         2,
     )
-    event = AuditEvent.objects.get(action="coupon.changed", object_id=str(coupon.pk))
+    event = AuditEvent.objects.get(action="coupon.changed", object_id=coupon.code)
     assert event.changes["before"]["value"] == "20" and event.changes["after"]["value"] == "100"
     assert event.changes["approval"] == body["approval"]["id"]
     assert pricing.get("/api/v1/coupons/launch-20").json()["version"] == 2
