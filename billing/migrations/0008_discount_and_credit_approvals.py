@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0006_credit_expiry'),
-        ('compliance', '0004_checks'),
+        ('billing', '0007_meter_allow_negative'),
+        ('compliance', '0005_approval_content_binding'),
         ('contracts', '0002_line_revisions'),
     ]
 
