@@ -41,6 +41,7 @@ def _override_approved(approval, user) -> None:
             contract=contract,
             effective_date=payload["effective_date"],
             changes=payload["changes"],
+            end_date=payload.get("end_date") or None,
             actor=_requester(approval),
             approval=approval,
         )

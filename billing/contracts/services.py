@@ -609,7 +609,12 @@ def contract_amend(
     elif overrides:
         transaction.savepoint_rollback(savepoint)
         return _request_amendment_override(
-            contract, overrides, effective_date=effective_date, changes=changes, end_date=end_date, actor=actor
+            contract,
+            overrides,
+            effective_date=effective_date,
+            changes=changes,
+            end_date=end_date,
+            actor=actor,
         )
     transaction.savepoint_commit(savepoint)
     amended.override_approval = None
