@@ -261,8 +261,9 @@ def line_fixed_value(line: ContractLine, contract: Contract) -> Decimal:
     An amended one-time line is worth only its latest revision: the amendment replaces its price
     (accounting.md §10), and billing charges or credits the difference once."""
     if line.billing == ContractLine.Billing.ONE_TIME:
-        if one_time_superseded(line):
-            return ZERO
+        start, end = line_range(line, contract)
+        if one_time_superseded(line) or end <= start:
+            return ZERO  # replaced by a later revision, or removed before its date
         amount = line.amount if line.amount is not None else (line.unit_price or ZERO) * line.quantity
         return round_money(Decimal(amount), contract.currency)
     if line.billing == ContractLine.Billing.USAGE:

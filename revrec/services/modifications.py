@@ -182,7 +182,7 @@ class _State:
             day = _satisfied_on(spec)
             self.open = not (day < effective or recognition.period_key(day) <= self.cut_off)
         through = sum((ln.amount for ln in self.existing if ln.period <= self.cut_off), ZERO)
-        if po and not self.over_time and not self.open:
+        if po and spec and not self.over_time and not self.open:
             through = self.old_allocation  # delivered before the effective date: all of it
         self.satisfied = round_money(through, currency)
         self.changed = bool(
@@ -204,7 +204,11 @@ def _unchanged(st: _State) -> dict:
 
 def _closed_option(st: _State, currency: str) -> dict:
     """A satisfied obligation: unchanged, unless the amendment changed its own consideration (a
-    concession on goods already delivered), which it takes at once (15.88)."""
+    concession on goods already delivered), which it takes at once (15.88). A removed obligation keeps
+    only what it has satisfied (its lines through the cut-off); it is superseded when applied."""
+    if st.spec is None:
+        past = [(ln.period, ln.amount) for ln in st.existing if ln.period <= st.cut_off]
+        return {"allocation": st.satisfied, "lines": past, "adjustment": ZERO, "removed": True}
     if not st.po or st.new_fixed == st.old_fixed:
         return _unchanged(st)
     amount = st.old_allocation + st.new_fixed - st.old_fixed
