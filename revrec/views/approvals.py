@@ -56,7 +56,9 @@ OPTION_LABELS = {
 
 
 def modification_previews(approvals) -> dict[int, dict]:
-    """Contract modifications: each treatment's effect side by side (from the stored analysis)."""
+    """Contract modifications: the three treatments side by side (from the stored analysis) — each
+    one's allocation per obligation and the catch-up it books in the modification's period, whether it
+    applies at all, and which one the standard requires (accounting.md §10)."""
     from revrec.models import ContractModification
 
     wanted = {
@@ -68,17 +70,49 @@ def modification_previews(approvals) -> dict[int, dict]:
     for m in ContractModification.objects.filter(pk__in=wanted).select_related("contract"):
         analysis = m.analysis or {}
         c = m.contract.currency
-        options = [
-            k
+        treatments = analysis.get("treatments") or {
+            k: {"applicable": True}
             for k in OPTION_LABELS
             if any(k in (o.get("options") or {}) for o in analysis.get("obligations", []))
-        ]
+        }
+        options = [k for k in OPTION_LABELS if k in treatments]
 
         def amt(value, c=c):
             try:
                 return Amt(Decimal(str(value)), c)
-            except (ArithmeticError, ValueError):
+            except (ArithmeticError, ValueError, TypeError):
                 return "—"
+
+        columns = [
+            {
+                "key": k,
+                "label": OPTION_LABELS[k],
+                "applicable": treatments[k].get("applicable", True),
+                "note": treatments[k].get("note", ""),
+                "proposed": k == m.proposed_treatment,
+                "chosen": k == m.chosen_treatment,
+                "total": amt(treatments[k]["total"]) if "total" in treatments[k] else "—",
+            }
+            for k in options
+        ]
+
+        def cells(o):
+            row = []
+            for col in columns:
+                option = (o.get("options") or {}).get(col["key"])
+                if not col["applicable"] or option is None:
+                    row.append({"allocation": "n/a", "adjustment": "", "applicable": False})
+                    continue
+                adjustment = Decimal(str(option.get("adjustment") or 0))
+                row.append(
+                    {
+                        "allocation": amt(option.get("allocation", o.get("new_allocation", 0))),
+                        "adjustment": amt(adjustment) if adjustment else "",
+                        "applicable": True,
+                        "proposed": col["proposed"],
+                    }
+                )
+            return row
 
         out[wanted[m.pk]] = {
             "contract_id": m.contract_id,
@@ -88,16 +122,22 @@ def modification_previews(approvals) -> dict[int, dict]:
             "proposed_label": m.get_proposed_treatment_display(),
             "chosen_label": m.get_chosen_treatment_display(),
             "option_labels": [OPTION_LABELS[k] for k in options],
+            "columns": columns,
+            "price_from": amt((analysis.get("transaction_price") or {}).get("from")),
+            "price_to": amt((analysis.get("transaction_price") or {}).get("to")),
             "obligations": [
                 {
                     "key": o.get("key", "?"),
                     "new": o.get("new", False),
+                    "removed": o.get("removed", False),
+                    "satisfied": o.get("satisfied", False),
+                    "series": o.get("series", False),
                     "old": amt(o.get("old_allocation", 0)),
                     "new_allocation": amt(o.get("new_allocation", 0)),
                     "recognized": amt(o.get("recognized_to_date", 0)),
-                    "adjustments": [
-                        amt((o.get("options") or {}).get(k, {}).get("adjustment", 0)) for k in options
-                    ],
+                    "kept": amt(o.get("satisfied_to_date", o.get("recognized_to_date", 0))),
+                    "cells": cells(o),
+                    "adjustments": [c["adjustment"] or amt(0) for c in cells(o)],
                 }
                 for o in analysis.get("obligations", [])
             ],

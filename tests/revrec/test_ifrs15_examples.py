@@ -352,3 +352,57 @@ def test_ie7_services_contract_repriced_and_extended_is_prospective_over_the_ser
         "2028": Decimal("70000.00"),
         "2029": Decimal("70000.00"),
     }
+
+
+def test_ie6_preview_in_the_approval_queue_shows_the_three_treatments_and_the_required_one(world, ui_for):
+    """The modification preview (UI): the three treatments side by side for IE 6 (15.21(a)), the
+    prospective one marked as required, its 450 / 450 next to the separate contract's 600 / 300."""
+    for code in ("px", "py", "pz"):
+        world.product(code, "point_in_time")
+        world.ssp(code, "600.00", "2025-01-01")
+    world.contract(
+        "2026-07-01",
+        "2027-07-01",
+        [
+            {
+                "key": "x",
+                "product": "px",
+                "billing": "one_time",
+                "amount": "600.00",
+                "service_start": "2026-07-01",
+            },
+            {
+                "key": "y",
+                "product": "py",
+                "billing": "one_time",
+                "amount": "600.00",
+                "service_start": "2027-03-31",
+            },
+        ],
+    )
+    world.amend(
+        {
+            "effective_date": "2026-11-30",
+            "changes": [
+                {
+                    "add": {
+                        "key": "z",
+                        "product": "pz",
+                        "billing": "one_time",
+                        "amount": "300.00",
+                        "service_start": "2027-06-30",
+                    }
+                }
+            ],
+        }
+    )
+    page = ui_for("approver").get("/approvals/").content.decode()
+    table = page[page.index("rv-treatments") :]
+    table = table[: table.index("</table>")]
+    heads = [h.split("<")[0].strip() for h in table.split('<th scope="col" class="num')[3:6]]
+    assert [h.split(">", 1)[1] for h in heads] == ["Separate", "Prospective", "Catch-up"]
+    assert 'Prospective <span class="badge">required</span>' in table and table.count(">required<") == 1
+    row_y = table[table.index('mono">y') : table.index('mono">z')]
+    assert row_y.count("450.00") == 2 and "600.00" in row_y  # prospective, catch-up; separate keeps 600
+    row_z = table[table.index('mono">z') :]
+    assert "300.00" in row_z and row_z.count("450.00") == 2
