@@ -96,7 +96,7 @@ def modification_previews(approvals) -> dict[int, dict]:
             for k in options
         ]
 
-        def cells(o):
+        def cells(o, columns=columns):
             row = []
             for col in columns:
                 option = (o.get("options") or {}).get(col["key"])
