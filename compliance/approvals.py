@@ -105,7 +105,8 @@ def approval_content(approval: Approval) -> dict:
     }
     handler = _HANDLERS.get(approval.kind)
     if handler is not None and handler.content is not None:
-        document["content"] = jsonable(handler.content(approval))
+        with transaction.atomic():  # a kind's content may lock its object (select_for_update)
+            document["content"] = jsonable(handler.content(approval))
     return document
 
 
@@ -306,14 +307,19 @@ def _audited_hash(approval: Approval) -> str | None:
 
 @transaction.atomic
 def _decide(*, approval: Approval, user, approve: bool, comment: str):
-    approval = Approval.objects.select_for_update().get(pk=approval.pk)
+    approval = Approval.objects.get(pk=approval.pk)
     if approval.status != Approval.Status.PENDING:
         raise InvalidTransition(f"This request was already {approval.status}.")
     check_can_decide(approval, user)
     if not approve and not comment.strip():
         raise ValidationFailed("Say why you reject it.", field="comment")
+    # The content first (a kind may lock its object, as the services that change it do), then the
+    # request: the same lock order as a change that rebinds the request, so the two never deadlock.
     document = approval_content(approval)
     digest = content_hash(document)
+    approval = Approval.objects.select_for_update().get(pk=approval.pk)
+    if approval.status != Approval.Status.PENDING:
+        raise InvalidTransition(f"This request was already {approval.status}.")
     audited = _audited_hash(approval)
     if digest != approval.content_hash or (audited is not None and audited != approval.content_hash):
         new = _replace(
