@@ -178,7 +178,9 @@ class PlanAdmin(admin.ModelAdmin):
 
 @admin.register(PlanVersion)
 class PlanVersionAdmin(admin.ModelAdmin):
-    """Read-only. A draft may be deleted (``plan_version_discard_draft``); a published version never."""
+    """Read-only: nothing is published from here (publishing goes through ``plan_version_publish`` in
+    the pricing pages and the API, with its approval rules). A draft may be deleted
+    (``plan_version_discard_draft``) unless it waits for an approver; a published version never."""
 
     list_display = ("__str__", "plan", "number", "effective_from", "status", "published_at")
     list_filter = ("status", "plan")
@@ -205,8 +207,8 @@ class PlanVersionAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.is_published:
-            return False
+        if obj is not None and (obj.is_published or services.publish_request_for(obj) is not None):
+            return False  # a draft waiting for an approver is decided in the approval queue first
         return super().has_delete_permission(request, obj)
 
     def delete_model(self, request, obj):

@@ -117,6 +117,17 @@ def _raw_charges(request_data) -> list:
     return list(request_data.get("charges") or [])
 
 
+def approval_ref(approval) -> dict | None:
+    if approval is None:
+        return None
+    return {
+        "id": approval.pk,
+        "kind": approval.kind,
+        "status": approval.status,
+        "reasons": approval.payload.get("reasons", []),
+    }
+
+
 def version_payload(version: PlanVersion) -> dict:
     return {
         "number": version.number,
@@ -126,7 +137,25 @@ def version_payload(version: PlanVersion) -> dict:
         "notes": version.notes,
         "published_at": version.published_at,
         "charges": [selectors.charge_payload(c) for c in version.charges.all()],
+        "approval": None if version.is_published else approval_ref(services.publish_request_for(version)),
     }
+
+
+def published_or_pending(body: dict, version: PlanVersion, *, status: int) -> Response:
+    """``status`` when the version was published; 202 when publishing waits for an approver."""
+    if version.is_published:
+        return Response(body, status=status)
+    pending = services.publish_request_for(version)
+    return Response(
+        {
+            **body,
+            "approval": approval_ref(pending),
+            "detail": "Publishing this version needs an approver's sign-off: "
+            + "; ".join(pending.payload.get("reasons", []))
+            + ". It stays a draft until someone other than you approves it.",
+        },
+        status=202,
+    )
 
 
 def plan_payload(plan: Plan, *, as_of=None) -> dict:
@@ -178,6 +207,22 @@ class VersionOut(serializers.Serializer):
     notes = serializers.CharField()
     published_at = serializers.DateTimeField(allow_null=True)
     charges = serializers.ListField(child=serializers.DictField())
+    approval = serializers.DictField(
+        allow_null=True,
+        required=False,
+        help_text="The pending price_version_publish request of a draft: {id, kind, status, reasons}",
+    )
+
+
+class VersionPending(VersionOut):
+    detail = serializers.CharField()
+
+
+class PlanPending(serializers.Serializer):
+    code = serializers.CharField()
+    versions = serializers.ListField(child=serializers.DictField())
+    approval = serializers.DictField()
+    detail = serializers.CharField()
 
 
 # --- products and meters -----------------------------------------------------------------------
@@ -296,13 +341,14 @@ class PlanListView(ApiGenericView):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([plan_payload(p) for p in page])
 
-    @extend_schema(request=PlanIn, responses={201: PlanOut})
+    @extend_schema(request=PlanIn, responses={201: PlanOut, 202: PlanPending})
     def post(self, request):
         data = PlanIn(data=request.data)
         data.is_valid(raise_exception=True)
         values = {k: v for k, v in data.validated_data.items() if k != "charges"}
         plan = services.plan_create(actor=request.user, charges=_raw_charges(request.data), **values)
-        return Response(plan_payload(plan), status=201)
+        first = plan.versions.get(number=1)
+        return published_or_pending(plan_payload(plan), first, status=201)
 
 
 class PlanDetailView(ApiView):
@@ -338,7 +384,7 @@ class PlanVersionListView(ApiView):
             }
         )
 
-    @extend_schema(request=VersionIn, responses={201: VersionOut})
+    @extend_schema(request=VersionIn, responses={201: VersionOut, 202: VersionPending})
     def post(self, request, code):
         plan = get_object_or_404(Plan, code=code)
         data = VersionIn(data=request.data)
@@ -353,7 +399,9 @@ class PlanVersionListView(ApiView):
             publish=v["status"] == "published",
             actor=request.user,
         )
-        return Response(version_payload(version), status=201)
+        if v["status"] != "published":
+            return Response(version_payload(version), status=201)
+        return published_or_pending(version_payload(version), version, status=201)
 
 
 class PlanVersionDetailView(ApiView):
@@ -368,10 +416,11 @@ class PlanVersionDetailView(ApiView):
 class PlanVersionPublishView(ApiView):
     area = "catalog"
 
-    @extend_schema(request=None, responses=VersionOut)
+    @extend_schema(request=None, responses={200: VersionOut, 202: VersionPending})
     def post(self, request, code, number):
         version = get_object_or_404(PlanVersion, plan__code=code, number=number)
-        return Response(version_payload(services.plan_version_publish(version=version, actor=request.user)))
+        version = services.plan_version_publish(version=version, actor=request.user)
+        return published_or_pending(version_payload(version), version, status=200)
 
 
 # --- pricing preview and simulation -----------------------------------------------------------

@@ -21,6 +21,42 @@ def ready() -> None:
     register_widgets("catalog", catalog_widgets)
     register_seeder("catalog", seed_catalog)
 
+    from billing.catalog import services
+    from compliance.approvals import register_approval_preview
+
+    services.register()
+    register_approval_preview(
+        services.PUBLISH_KIND,
+        build=publish_previews,
+        template="billing/catalog/_approval_preview_version.html",
+    )
+
+
+def publish_previews(approvals) -> dict[int, dict]:
+    """The impact view (old vs new per customer) under each price-version publication request."""
+    from billing.catalog.impact import version_impact
+    from billing.catalog.services import content_fingerprint, version_content
+    from billing.models import PlanVersion
+
+    wanted = {
+        int(a.object_id): a
+        for a in approvals
+        if a.object_type == "billing.planversion" and a.object_id.isdigit()
+    }
+    out = {}
+    for version in PlanVersion.objects.filter(pk__in=wanted).select_related("plan"):
+        approval = wanted[version.pk]
+        out[approval.pk] = {
+            "plan_code": version.plan.code,
+            "number": version.number,
+            "effective_from": version.effective_from,
+            "reasons": approval.payload.get("reasons", []),
+            "changed": approval.status == "pending"
+            and content_fingerprint(version_content(version)) != approval.payload.get("fingerprint"),
+            "impact": version_impact(version=version),
+        }
+    return out
+
 
 def catalog_widgets(user) -> list[dict]:
     from django.urls import reverse
@@ -182,16 +218,32 @@ DEMO_PLANS = [
 def seed_catalog() -> str:
     """Products, meters and four published plans: token-priced, API (with a second published version
     and a draft), seats, and a hybrid one (platform fee, commitment, overage). Idempotent: anything
-    that already exists is left alone."""
+    that already exists is left alone.
+
+    The price list starts on 1 January 2026, so its versions are back-dated: the pricing user submits
+    them and the demo approver signs them off (maker-checker, like any back-dated price version)."""
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
     from billing.catalog import services
     from billing.models import Meter, Plan, PlanVersion
+    from compliance.approvals import approval_decide
+    from compliance.models import Approval
     from revops.contracts.models import Product
     from revops.contracts.services.products import product_create
 
-    actor = get_user_model().objects.filter(username="pricing").first() or "seed_demo"
+    users = get_user_model().objects
+    actor = users.filter(username="pricing").first() or "seed_demo"
+    approver = users.filter(username="approver").first()
+
+    def sign_off() -> None:
+        if approver is None:
+            return  # left in the approval queue
+        for approval in Approval.objects.filter(kind=services.PUBLISH_KIND, status=Approval.Status.PENDING):
+            approval_decide(
+                approval=approval, user=approver, approve=True, comment="Checked against the rate card."
+            )
+
     made: list[str] = []
     with transaction.atomic():
         for code, name, recognition in DEMO_PRODUCTS:
@@ -206,6 +258,7 @@ def seed_catalog() -> str:
             if not Plan.objects.filter(code=spec["code"]).exists():
                 services.plan_create(actor=actor, effective_from=V1, **spec)
                 made.append(f"plan {spec['code']}")
+        sign_off()
         growth = Plan.objects.get(code="api-growth")
         if not growth.versions.filter(effective_from=date(2026, 7, 1)).exists():
             services.plan_version_create(
@@ -215,6 +268,7 @@ def seed_catalog() -> str:
                 notes="Platform fee 199.00 → 249.00.",
                 actor=actor,
             )
+            sign_off()
             made.append("api-growth v2")
         if (
             not growth.versions.filter(status=PlanVersion.Status.DRAFT).exists()

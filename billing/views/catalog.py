@@ -261,6 +261,7 @@ def version_detail(request: HttpRequest, code: str, number: int) -> HttpResponse
             charges=[charge_view(p) for p in charge_payloads(version)],
             previous=_previous_number(versions, version),
             minimum=_minimum(version, version.plan.currency),
+            pending=None if version.is_published else catalog.publish_request_for(version),
         ),
     )
 
@@ -312,6 +313,7 @@ def version_edit(request: HttpRequest, code: str, number: int) -> HttpResponse:
             form=form,
             charges=[charge_view(p) for p in charge_payloads(version)],
             previous=_compare_base(version),
+            pending=catalog.publish_request_for(version),
         ),
         status=400 if form.is_bound else 200,
     )
@@ -338,23 +340,44 @@ def _plain(value) -> str:
 @login_required
 @require_area("catalog", write=True)
 def version_publish(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    """Confirm, then publish — or, for a back-dated version or one that changes what existing
+    contracts pay, submit it for an approver (``plan_version_publish`` decides; same as the API)."""
     version = get_version(code, number)
     if version.is_published:
         messages.info(request, f"Version {number} is already published.")
         return redirect("pricing-version", code=code, number=number)
+    error = ""
     if request.method == "POST":
         try:
-            catalog.plan_version_publish(version=version, actor=request.user)
+            version = catalog.plan_version_publish(version=version, actor=request.user)
         except DomainError as exc:
-            messages.error(request, f"Not published: {exc.detail}")
-            return redirect("pricing-version-edit", code=code, number=number)
-        messages.success(
-            request,
-            f"Version {number} published. It takes effect on {version.effective_from:%Y-%m-%d} and is now read-only.",
-        )
-        return redirect("pricing-version", code=code, number=number)
+            error = "; ".join(e.message for e in exc.errors) or exc.detail
+        else:
+            if version.is_published:
+                messages.success(
+                    request,
+                    f"Version {number} published. It takes effect on {version.effective_from:%Y-%m-%d} "
+                    "and is now read-only.",
+                )
+            else:
+                pending = catalog.publish_request_for(version)
+                messages.info(
+                    request,
+                    f"Version {number} was submitted for approval (request #{pending.pk}): "
+                    f"{'; '.join(pending.payload.get('reasons', []))}. It is published once another "
+                    "person approves it.",
+                )
+            return redirect("pricing-version", code=code, number=number)
     versions = list(selectors.versions_of(version.plan))
     current = in_force(versions, timezone.localdate())
+    pending = catalog.publish_request_for(version)
+    reasons: list[str] = []
+    if not pending and not error:
+        blocked = catalog.closed_period_errors(version.effective_from)
+        if blocked:
+            error = blocked[0].message
+        else:
+            reasons, _impact = catalog.publish_reasons(version)
     return render(
         request,
         "billing/catalog/version_publish.html",
@@ -364,7 +387,11 @@ def version_publish(request: HttpRequest, code: str, number: int) -> HttpRespons
             version=version,
             current=current,
             charges=[charge_view(p) for p in charge_payloads(version)],
+            error=error,
+            pending=pending,
+            reasons=reasons,
         ),
+        status=400 if error else 200,
     )
 
 
