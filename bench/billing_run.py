@@ -134,6 +134,7 @@ def _seed_main(customers: int, events: int) -> None:
                 },
             ],
         )
+        _approve_price_versions()
     # The template contract, through the services. Its activation queues schedule generation for
     # the fixed PO; revenue is not what this benchmark measures, so that follow-up task is not run.
     from revrec import tasks as revrec_tasks
@@ -445,3 +446,21 @@ if __name__ == "__main__":
     else:
         print("usage: python -m bench billing_run   (internal commands: seed, run)")
         sys.exit(2)
+
+
+def _approve_price_versions() -> None:
+    """The bench plan is back-dated: its publication waits for an approver (maker-checker); a bench
+    approver signs it off."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from billing.catalog.services import PUBLISH_KIND
+    from compliance.approvals import approval_decide
+    from compliance.models import Approval
+    from revops.core.services.roles import sync_role_groups
+
+    sync_role_groups()
+    checker, _ = get_user_model().objects.get_or_create(username="bench-approver")
+    checker.groups.add(Group.objects.get(name="approver"))
+    for approval in Approval.objects.filter(kind=PUBLISH_KIND, status=Approval.Status.PENDING):
+        approval_decide(approval=approval, user=checker, approve=True, comment="Bench price list.")

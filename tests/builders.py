@@ -99,7 +99,29 @@ def catalog(db):
                     }
                 ],
             )
+        approve_price_versions()
     return True
+
+
+def approve_price_versions() -> None:
+    """Sign off the pending publication of back-dated price versions (maker-checker, issue 12 §3), as
+    a separate approver: the builders' plans take effect in 2020."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from billing.catalog.services import PUBLISH_KIND
+    from compliance.approvals import approval_decide
+    from compliance.models import Approval
+    from revops.core.services.roles import sync_role_groups
+
+    pending = Approval.objects.filter(kind=PUBLISH_KIND, status=Approval.Status.PENDING)
+    if not pending.exists():
+        return
+    sync_role_groups()
+    checker, _ = get_user_model().objects.get_or_create(username="catalog-checker")
+    checker.groups.add(Group.objects.get(name="approver"))
+    for approval in pending:
+        approval_decide(approval=approval, user=checker, approve=True, comment="Test price list.")
 
 
 @pytest.fixture

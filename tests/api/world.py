@@ -86,8 +86,10 @@ def seed_world(settle: Callable[[], contextlib.AbstractContextManager] = context
                 },
             ],
         },
-        expect=201,
+        expect=202,  # back-dated: published once an approver signs it off
     )
+    publish = Approval.objects.get(kind="price_version_publish", status="pending")
+    post(f"approvals/{publish.pk}/approve", {"comment": "ok"}, client=approver, expect=200)
     post("customers", {"external_id": "world-co", "name": "World Co", "currency": "USD"}, expect=201)
     contract = post(
         "contracts",

@@ -1,6 +1,12 @@
-"""Catalog API (api.md: Catalog and pricing) and its validation (issue 3 §5, §7)."""
+"""Catalog API (api.md: Catalog and pricing) and its validation (issue 3 §5, §7).
+
+Plans here take effect today and new versions later, so they publish at once; back-dated versions
+need an approver (tests/billing/catalog/test_price_version_controls.py)."""
+
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from billing.models import Charge, Meter, Plan, PlanVersion
 from compliance.models import AuditEvent
@@ -14,7 +20,6 @@ TOKEN_PLAN = {
     "currency": "USD",
     "interval": "month",
     "minimum_amount": "100.00",
-    "effective_from": "2026-01-01",
     "charges": [
         {
             "code": "platform",
@@ -196,14 +201,16 @@ def test_two_open_tiers_refused(catalog):
 def test_new_version_keeps_the_old_one_readable(catalog):
     catalog.post("/api/v1/plans", TOKEN_PLAN, format="json")
     charges = [dict(TOKEN_PLAN["charges"][0], properties={"amount": "59.00"})] + TOKEN_PLAN["charges"][1:]
+    later = timezone.localdate() + timedelta(days=45)
     response = catalog.post(
-        "/api/v1/plans/ai-pro/versions", {"effective_from": "2026-03-15", "charges": charges}, format="json"
+        "/api/v1/plans/ai-pro/versions", {"effective_from": str(later), "charges": charges}, format="json"
     )
     assert response.status_code == 201 and response.json()["number"] == 2
     old = catalog.get("/api/v1/plans/ai-pro/versions/1").json()
     assert old["charges"][0]["properties"]["amount"] == "49.00"
-    assert catalog.get("/api/v1/plans/ai-pro?as_of=2026-03-14").json()["current_version"] == 1
-    assert catalog.get("/api/v1/plans/ai-pro?as_of=2026-03-15").json()["current_version"] == 2
+    day_before = later - timedelta(days=1)
+    assert catalog.get(f"/api/v1/plans/ai-pro?as_of={day_before}").json()["current_version"] == 1
+    assert catalog.get(f"/api/v1/plans/ai-pro?as_of={later}").json()["current_version"] == 2
 
 
 def test_published_version_is_immutable(catalog):
@@ -218,13 +225,15 @@ def test_published_version_is_immutable(catalog):
 
 def test_draft_version_then_publish(catalog):
     catalog.post("/api/v1/plans", TOKEN_PLAN, format="json")
+    later = timezone.localdate() + timedelta(days=30)
     draft = catalog.post(
         "/api/v1/plans/ai-pro/versions",
-        {"effective_from": "2026-06-01", "charges": TOKEN_PLAN["charges"], "status": "draft"},
+        {"effective_from": str(later), "charges": TOKEN_PLAN["charges"], "status": "draft"},
         format="json",
     )
     assert draft.json()["status"] == "draft"
-    assert catalog.get("/api/v1/plans/ai-pro?as_of=2026-07-01").json()["current_version"] == 1
+    after = later + timedelta(days=30)
+    assert catalog.get(f"/api/v1/plans/ai-pro?as_of={after}").json()["current_version"] == 1
     published = catalog.post("/api/v1/plans/ai-pro/versions/2/publish")
     assert published.status_code == 200 and published.json()["status"] == "published"
     again = catalog.post("/api/v1/plans/ai-pro/versions/2/publish")

@@ -29,6 +29,12 @@ STRIPE_TIERS = {
 
 @pytest.fixture
 def demo(db):
+    from django.db import transaction
+
+    from revops.core.demo import seed_users
+
+    with transaction.atomic():
+        seed_users()  # the demo's pricing user submits its back-dated versions, its approver signs off
     seed_catalog()
 
 
