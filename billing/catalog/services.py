@@ -578,7 +578,14 @@ def register() -> None:
         on_approved=_publish_approved,
         on_rejected=_publish_rejected,
         label="Price version publication",
+        content=_publish_content,
     )
+
+
+def _publish_content(approval) -> dict:
+    """What approving publishes: the draft's current charges, minimum and date (bound by the engine)."""
+    version = PlanVersion.objects.select_related("plan").filter(pk=approval.object_id).first()
+    return version_content(version) if version is not None else {"missing": True}
 
 
 @transaction.atomic
