@@ -4,7 +4,8 @@ One journey, in the order the month happens (each step asserts what the user see
 screenshot under tests/e2e/screenshots/<test>/):
 
 1. the pricing admin creates the token-priced plan ``e2e-tokens`` (USD, monthly) — a platform fee and
-   an ``llm_tokens`` standard charge priced per model and token type — and publishes it;
+   an ``llm_tokens`` standard charge priced per model and token type — and submits it for publication;
+   it takes effect on 1 October 2026, in the past, so an approver signs it off;
 2. finance creates customer ``e2e-co`` and a contract on that plan from 1 October 2026, activates it;
 3. finance's pipeline sends October's token usage through ``POST /api/v1/events``;
 4. finance starts a billing run as of 1 November 2026 and sees its progress bar at 100%, Completed;
@@ -141,10 +142,24 @@ def create_plan(login, shot):
     expect(charges).to_contain_text("0.00001")
     shot("draft-with-charges")
 
+    # 1 October 2026 is in the past: a back-dated version is published once an approver signs it off.
     page.get_by_role("link", name="Publish…").click()
     expect(page.locator("h1")).to_contain_text("Publish version 1?")
-    page.get_by_role("button", name="Publish version 1").click()
-    expect(flash(page)).to_contain_text("Version 1 published. It takes effect on 2026-10-01")
+    expect(page.locator(".flash", has_text="Needs an approver")).to_contain_text("back-dated")
+    page.get_by_role("button", name="Submit version 1 for approval").click()
+    expect(flash(page)).to_contain_text("Version 1 was submitted for approval")
+    expect(page.locator("h1 .badge")).to_have_text("Draft")
+    shot("version-submitted")
+
+    page = login("approver")
+    page.goto("/approvals/")
+    row = page.locator("table.rv-queue tbody tr", has_text=f"Publish {PLAN} v1")
+    expect(row).to_contain_text("Priya Pricing")
+    row.get_by_role("button", name="Approve").click()
+    expect(flash(page)).to_contain_text(f"Approved: Publish {PLAN} v1")
+
+    page = login("pricing")
+    page.goto(f"/pricing/plans/{PLAN}/versions/1/")
     expect(page.locator("h1 .badge")).to_have_text("In force")
     shot("version-published")
 
