@@ -47,7 +47,11 @@ class EndpointOut(serializers.ModelSerializer):
 
 
 class EndpointWithSecretOut(EndpointOut):
-    secret = serializers.CharField(help_text="whsec_… signing secret. Shown only in this response.")
+    secret = serializers.CharField(
+        allow_null=True,
+        help_text="whsec_… signing secret. Shown only in this response (null in an Idempotency-Key replay: "
+        "it is never stored).",
+    )
 
     class Meta(EndpointOut.Meta):
         fields = [*EndpointOut.Meta.fields, "secret"]
@@ -91,6 +95,7 @@ class WebhookEndpointListView(ApiGenericView):
     area = "billing"
     list_view = True
     serializer_class = EndpointOut
+    idempotency_secret_fields = ("secret",)  # never kept in the idempotency table
 
     def get_queryset(self):
         return services.webhook_endpoint_list()
@@ -141,6 +146,7 @@ class WebhookEndpointRotateSecretView(ApiView):
     """Replace the signing secret now; the response carries the new secret, once."""
 
     area = "billing"
+    idempotency_secret_fields = ("secret",)  # never kept in the idempotency table
 
     @extend_schema(request=None, responses=EndpointWithSecretOut)
     def post(self, request, pk):

@@ -24,6 +24,11 @@ from django.conf import settings
 LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
 LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain")
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+# IPv6 forms that carry an IPv4 address inside (a router or the host's stack may deliver them to it):
+# IPv4-mapped ::ffff:a.b.c.d, IPv4-compatible ::a.b.c.d, 6to4 2002:AABB:CCDD::/48, Teredo 2001::/32
+# (client address obfuscated) and NAT64 64:ff9b::/96 and 64:ff9b:1::/48 (RFC 6052, 8215).
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 
 class BlockedAddress(OSError):
@@ -34,10 +39,29 @@ def allowed_private() -> bool:
     return bool(getattr(settings, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False))
 
 
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (mapped, compatible, 6to4, Teredo, NAT64)."""
+    found = []
+    if address.ipv4_mapped:
+        found.append(address.ipv4_mapped)
+    if address.sixtofour:
+        found.append(address.sixtofour)
+    if address.teredo:
+        found.extend(address.teredo)
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if any(address in net for net in _NAT64) or (address in _IPV4_COMPATIBLE and int(address) > 1):
+        found.append(low32)
+    return found
+
+
 def is_public_ip(text: str) -> bool:
     address = ipaddress.ip_address(text.split("%", 1)[0])
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = embedded_ipv4(address)
+        if any(not is_public_ip(str(inner)) for inner in embedded):
+            return False  # e.g. 2002:7f00:1:: is 127.0.0.1 in 6to4 form
+        if address.ipv4_mapped:
+            address = address.ipv4_mapped
     return not (
         address.is_private
         or address.is_loopback

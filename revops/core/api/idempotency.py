@@ -44,7 +44,18 @@ def _replay(record: IdempotencyKey) -> Response:
     return response
 
 
-def run_idempotent(*, user, key: str, method: str, path: str, body: bytes, call) -> Response:
+def _without_secrets(body, fields: tuple[str, ...]):
+    """The response body as stored: the top-level ``fields`` (a signing secret, shown once) nulled."""
+    if fields and isinstance(body, dict):
+        return {k: (None if k in fields else v) for k, v in body.items()}
+    return body
+
+
+def run_idempotent(
+    *, user, key: str, method: str, path: str, body: bytes, call, secret_fields: tuple[str, ...] = ()
+) -> Response:
+    """Run ``call`` once per key. ``secret_fields`` name response fields that are shown once and never
+    stored (a webhook signing secret): a replay answers them with null (rotate the secret if lost)."""
     if len(key) > 255 or not key.strip():
         raise ValidationFailed("Idempotency-Key must be 1–255 characters.", field=HEADER)
     fingerprint = request_fingerprint(method, path, body)
@@ -70,7 +81,8 @@ def run_idempotent(*, user, key: str, method: str, path: str, body: bytes, call)
             transaction.set_rollback(True)
             return response
         # jsonb cannot store U+0000 (only usage ingestion may echo it back, in its rejections)
-        body_json = nul_visible(json.loads(json.dumps(response.data, cls=JSONEncoder)))
+        stored = _without_secrets(response.data, secret_fields)
+        body_json = nul_visible(json.loads(json.dumps(stored, cls=JSONEncoder)))
         record.response_status = response.status_code
         record.response_body = body_json
         record.response_headers = {h: response[h] for h in KEPT_HEADERS if h in response}

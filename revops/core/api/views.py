@@ -30,6 +30,8 @@ class IdempotentDispatchMixin:
     # A view that stores what it is sent keeps U+0000 and lone surrogates out of the database by
     # refusing them; one that handles them itself (usage ingestion quarantines such events) sets this.
     accepts_nul_in_body = False
+    # Response fields shown once and never stored with an Idempotency-Key (a signing secret).
+    idempotency_secret_fields: tuple[str, ...] = ()
 
     def dispatch(self, request, *args, **kwargs):
         self.args, self.kwargs = args, kwargs
@@ -51,6 +53,7 @@ class IdempotentDispatchMixin:
                     path=request.path,
                     body=raw_body,
                     call=lambda: self._call_handled(handler, request, *args, **kwargs),
+                    secret_fields=self.idempotency_secret_fields,
                 )
             else:
                 response = handler(request, *args, **kwargs)

@@ -89,3 +89,34 @@ def test_the_guard_can_be_lifted_for_local_development(settings, receiver):
     assert url_problem(receiver.url) is None
     result = post_webhook(receiver.url, b"{}", {"content-type": "application/json"})
     assert result.ok and len(receiver.requests) == 1
+
+
+# Issue 12 §10: IPv6 forms that embed a private IPv4 address (6to4, NAT64, IPv4-compatible, Teredo).
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[2002:7f00:1::]/hooks",  # 6to4 form of 127.0.0.1
+        "http://[2002:7f00:0001::1]:8000/hooks",
+        "http://[2002:a9fe:a9fe::]/latest/meta-data/",  # 6to4 of 169.254.169.254
+        "http://[2002:c0a8:0101::1]/hooks",  # 6to4 of 192.168.1.1
+        "http://[64:ff9b::7f00:1]/hooks",  # NAT64 of 127.0.0.1
+        "http://[64:ff9b:1::a00:1]/hooks",  # local-use NAT64 of 10.0.0.1
+        "http://[::127.0.0.1]/hooks",  # IPv4-compatible
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hooks",  # Teredo, client 127.0.0.1
+    ],
+)
+def test_ipv6_forms_of_private_ipv4_addresses_are_refused(guarded, url):
+    assert url_problem(url) and "public addresses only" in url_problem(url)
+
+
+def test_a_6to4_public_address_passes(guarded):
+    assert url_problem("http://[2002:0808:0808::1]/hooks") is None  # 8.8.8.8 in 6to4 form
+
+
+def test_the_api_refuses_the_6to4_form_of_loopback(guarded, api_for):
+    response = api_for("finance").post(
+        "/api/v1/webhook-endpoints", {"url": "http://[2002:7f00:1::]/hooks"}, format="json"
+    )
+    assert response.status_code == 400 and response["Content-Type"] == "application/problem+json"
+    assert [e["field"] for e in response.json()["errors"]] == ["url"]
+    assert not WebhookEndpoint.objects.exists()

@@ -151,3 +151,28 @@ def test_delivery_log_filters_and_retry(api_for, monkeypatch, django_capture_on_
     WebhookDelivery.objects.filter(pk=failed.pk).update(status="succeeded")
     conflict = api.post(f"/api/v1/webhook-deliveries/{failed.pk}/retry")
     assert conflict.status_code == 409 and "already succeeded" in conflict.json()["detail"]
+
+
+def test_the_signing_secret_is_never_stored_in_the_idempotency_table(api_for):
+    """Issue 12 §10: the stored response of an Idempotency-Key POST held the whsec_ secret."""
+    from revops.core.models import IdempotencyKey
+
+    api = api_for("finance")
+    created = api.post(
+        BASE, {"url": "https://erp.example.com/hooks"}, format="json", HTTP_IDEMPOTENCY_KEY="create-1"
+    )
+    assert created.status_code == 201
+    secret = created.json()["secret"]
+    assert secret.startswith("whsec_")
+    pk = created.json()["id"]
+    rotated = api.post(f"{BASE}/{pk}/rotate-secret", HTTP_IDEMPOTENCY_KEY="rotate-1")
+    new_secret = rotated.json()["secret"]
+    assert new_secret.startswith("whsec_") and new_secret != secret
+    stored = " ".join(str(row.response_body) for row in IdempotencyKey.objects.all())
+    assert IdempotencyKey.objects.count() == 2
+    assert secret not in stored and new_secret not in stored and "whsec_" not in stored
+    replay = api.post(
+        BASE, {"url": "https://erp.example.com/hooks"}, format="json", HTTP_IDEMPOTENCY_KEY="create-1"
+    )
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.json()["id"] == pk and replay.json()["secret"] is None
