@@ -1,5 +1,7 @@
 """Check runs and exceptions: open, resolve (with the fix, verified by re-running the check) or waive
-(with an approver's sign-off)."""
+(with an approver's sign-off). A waiver covers the finding as it was approved: when the same record is
+found again with other amounts (``details``), the waiver lapses (audited) and the exception reopens as a
+new open exception."""
 
 from __future__ import annotations
 
@@ -51,21 +53,35 @@ def compliance_run(*, trigger: str = "manual", actor=None, codes: list[str] | No
             if key in seen:
                 continue
             seen.add(key)
-            if ComplianceException.objects.filter(
-                check_code=code,
-                object_type=key[0],
-                object_id=key[1],
-                status=ComplianceException.Status.WAIVED,
-            ).exists():
-                continue
+            details = jsonable(finding.details)
+            waived = (
+                ComplianceException.objects.filter(
+                    check_code=code,
+                    object_type=key[0],
+                    object_id=key[1],
+                    status=ComplianceException.Status.WAIVED,
+                )
+                .order_by("-id")
+                .first()
+            )
             existing = ComplianceException.objects.filter(
                 check_code=code, object_type=key[0], object_id=key[1], status=ComplianceException.Status.OPEN
             ).first()
+            if waived is not None and existing is None:
+                if waived.details == details:
+                    continue  # the waiver covers exactly this finding
+                # The waiver was given for other amounts: it lapses, and the finding is open again.
+                audit_record(
+                    actor="compliance",
+                    action="exception.waiver_lapsed",
+                    obj=waived,
+                    changes={"by_run": run.pk, "details": {"from": waived.details, "to": details}},
+                )
             if existing:
                 before = (existing.explanation, existing.details)
                 existing.last_seen_run = run
                 existing.explanation = finding.explanation
-                existing.details = jsonable(finding.details)
+                existing.details = details
                 existing.save(update_fields=["last_seen_run", "explanation", "details"])
                 if before != (existing.explanation, existing.details):
                     # A waiver asked for the finding as it was: void it and ask again for this one.
@@ -79,7 +95,7 @@ def compliance_run(*, trigger: str = "manual", actor=None, codes: list[str] | No
                 object_type=key[0],
                 object_id=key[1],
                 explanation=finding.explanation,
-                details=jsonable(finding.details),
+                details=details,
                 first_run=run,
                 last_seen_run=run,
             )
@@ -87,7 +103,12 @@ def compliance_run(*, trigger: str = "manual", actor=None, codes: list[str] | No
                 actor="compliance",
                 action="exception.opened",
                 obj=exc,
-                changes={"check": code, "object": f"{key[0]}:{key[1]}", "severity": exc.severity},
+                changes={
+                    "check": code,
+                    "object": f"{key[0]}:{key[1]}",
+                    "severity": exc.severity,
+                    **({"reopens": waived.pk} if waived is not None else {}),
+                },
             )
         stale = ComplianceException.objects.filter(
             check_code=code, status=ComplianceException.Status.OPEN
