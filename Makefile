@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test lint bench worker beat lock browser clean
+.PHONY: install run test fuzz lint bench worker beat lock browser clean
 
 install: $(STAMP)
 
@@ -36,13 +36,29 @@ browser:
 # has its own test database and media folder). The API fuzzing suite runs in a second, single-process
 # pass: schemathesis makes its per-operation tests itself, and pytest-xdist does not run them.
 # PYTEST_OPTS go to both passes; PYTEST_ARGS (e.g. a test path) narrow the first and skip the second.
+# On PostgreSQL (DATABASE_URL set, as in CI) the fuzzing pass runs on both databases: PostgreSQL, and
+# SQLite alongside it in a second process (its output follows), so CI covers both without taking longer.
 TEST_WORKERS ?= 2
 FUZZ := tests/api/test_schemathesis.py
 test: install browser
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=$(FUZZ) $(PYTEST_OPTS) $(PYTEST_ARGS)
 ifeq ($(strip $(PYTEST_ARGS)),)
-	$(PY) -m pytest $(PYTEST_OPTS) $(FUZZ)
+	@$(MAKE) --no-print-directory fuzz
 endif
+
+# The API fuzzing pass alone (see above).
+fuzz: install
+	@if [ -n "$$DATABASE_URL" ] && [ "$${DATABASE_URL#sqlite}" = "$$DATABASE_URL" ]; then \
+	  log=$$(mktemp); \
+	  env -u DATABASE_URL $(PY) -m pytest $(PYTEST_OPTS) $(FUZZ) > $$log 2>&1 & lite=$$!; \
+	  echo "== API fuzzing on PostgreSQL ($${DATABASE_URL##*@}) and on SQLite alongside"; \
+	  $(PY) -m pytest $(PYTEST_OPTS) $(FUZZ); pg=$$?; \
+	  wait $$lite; sqlite=$$?; \
+	  echo "== API fuzzing on SQLite"; cat $$log; rm -f $$log; \
+	  test $$pg -eq 0 && test $$sqlite -eq 0; \
+	else \
+	  $(PY) -m pytest $(PYTEST_OPTS) $(FUZZ); \
+	fi
 
 lint: install
 	$(VENV)/bin/ruff check .

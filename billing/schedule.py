@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from billing.periods import Period, period_containing
+from billing.periods import INTERVAL_MONTHS, Period, add_months, period_containing
 
 FEE_ADVANCE, FEE_ARREARS, USAGE, ONE_TIME = "fee_advance", "fee_arrears", "usage", "one_time"
 _ONE_DAY = timedelta(days=1)
@@ -56,13 +56,24 @@ def line_periods(
     return out
 
 
-def due_items(lines: Iterable[LineTerms], *, grid_start: date, anchor: str, as_of: date) -> list[DueItem]:
+def billing_horizon(today: date, interval: str) -> date:
+    """The latest billing date a line may be billed on as of ``today``: the current period and the next
+    one (billing in advance), never further — one billing interval from today."""
+    return add_months(today, INTERVAL_MONTHS[interval])
+
+
+def due_items(
+    lines: Iterable[LineTerms], *, grid_start: date, anchor: str, as_of: date, today: date | None = None
+) -> list[DueItem]:
     """Every item whose billing date is on or before ``as_of`` (already-billed ones are filtered by
-    the caller against the claims)."""
+    the caller against the claims). With ``today``, no item is due beyond the line's
+    :func:`billing_horizon`, whatever ``as_of`` says."""
     items: list[DueItem] = []
+    requested = as_of
     for terms in lines:
         if terms.end <= terms.start:
             continue
+        as_of = requested if today is None else min(requested, billing_horizon(today, terms.interval))
         if ONE_TIME in terms.kinds and terms.start <= as_of:
             one = Period(terms.start, terms.end)
             items.append(DueItem(terms.line_id, ONE_TIME, one, one, terms.start))

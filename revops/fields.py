@@ -9,22 +9,27 @@
 from django.db import models
 from djmoney.models.fields import CurrencyField as _CurrencyField
 
+# The columns' sizes, shared with the inputs that fill them (revops.core.api.fields, money.check_digits).
+UNIT_PRICE_DIGITS, UNIT_PRICE_PLACES = 30, 12
+AMOUNT_DIGITS, AMOUNT_PLACES = 20, 4
+QUANTITY_DIGITS, QUANTITY_PLACES = 30, 10
+
 
 def UnitPriceField(**kwargs) -> models.DecimalField:  # noqa: N802 - field factory
-    kwargs.setdefault("max_digits", 30)
-    kwargs.setdefault("decimal_places", 12)
+    kwargs.setdefault("max_digits", UNIT_PRICE_DIGITS)
+    kwargs.setdefault("decimal_places", UNIT_PRICE_PLACES)
     return models.DecimalField(**kwargs)
 
 
 def AmountField(**kwargs) -> models.DecimalField:  # noqa: N802
-    kwargs.setdefault("max_digits", 20)
-    kwargs.setdefault("decimal_places", 4)
+    kwargs.setdefault("max_digits", AMOUNT_DIGITS)
+    kwargs.setdefault("decimal_places", AMOUNT_PLACES)
     return models.DecimalField(**kwargs)
 
 
 def QuantityField(**kwargs) -> models.DecimalField:  # noqa: N802
-    kwargs.setdefault("max_digits", 30)
-    kwargs.setdefault("decimal_places", 10)
+    kwargs.setdefault("max_digits", QUANTITY_DIGITS)
+    kwargs.setdefault("decimal_places", QUANTITY_PLACES)
     return models.DecimalField(**kwargs)
 
 

@@ -54,6 +54,18 @@ def loads_bounded(text, *, max_depth: int = MAX_JSON_DEPTH, **kwargs):
     return value
 
 
+def loads_text(text, *, max_depth: int = MAX_JSON_DEPTH, **kwargs):
+    """:func:`loads_bounded` for JSON typed into a form field and then stored: a lone surrogate
+    (an unpaired ``\\ud800`` escape) is refused with a ValueError too."""
+    value = loads_bounded(text, max_depth=max_depth, **kwargs)
+    where = find_surrogate(value)
+    if where is not None:
+        raise ValueError(
+            f"{where + ': ' if where else ''}a lone surrogate (an unpaired \\ud800–\\udfff escape) is not a character."
+        )
+    return value
+
+
 def has_surrogate(text: str) -> bool:
     return isinstance(text, str) and _SURROGATE.search(text) is not None
 

@@ -115,6 +115,27 @@ def parse_decimal(value, *, field: str = "amount") -> Decimal:
     return result
 
 
+def check_digits(value: Decimal, *, max_digits: int, decimal_places: int, field: str = "amount") -> Decimal:
+    """``value`` if it fits a ``numeric(max_digits, decimal_places)`` column exactly (trailing zeros
+    do not count), else MoneyError: PostgreSQL would refuse it (numeric field overflow, a 500) or
+    round it silently."""
+    if not value.is_finite():
+        raise MoneyError(f"{field}: must be a finite number.")
+    if value.is_zero():
+        return value
+    normal = value.normalize()
+    exponent = normal.as_tuple().exponent
+    places = max(0, -exponent)
+    integer_digits = max(0, normal.adjusted() + 1)
+    if places > decimal_places:
+        raise MoneyError(f"{field}: at most {decimal_places} decimal places.")
+    if integer_digits > max_digits - decimal_places:
+        raise MoneyError(
+            f"{field}: too large (at most {max_digits - decimal_places} digits before the point)."
+        )
+    return value
+
+
 def format_money(amount: Decimal, currency: str) -> str:
     """Display string, e.g. '1,234.50 USD' (never used for storage)."""
     places = minor_units(currency)

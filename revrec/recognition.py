@@ -22,6 +22,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
+from revops.dates import MAX_YEAR, MIN_YEAR, PERIOD_RANGE_MESSAGE
 from revops.errors import DomainError
 from revops.money import MoneyError, from_minor, minor_units, round_money
 
@@ -96,6 +97,8 @@ def parse_period(value: str, *, field: str = "period") -> date:
     match = _PERIOD.match(value) if isinstance(value, str) else None
     if not match:
         raise RecognitionError(f"'{value}' is not an accounting period (YYYY-MM).", field=field)
+    if not MIN_YEAR <= int(match.group(1)) <= MAX_YEAR:
+        raise RecognitionError(PERIOD_RANGE_MESSAGE, field=field)
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 

@@ -12,7 +12,13 @@ from billing.catalog.simulator import preview_charge, simulate_version
 from billing.models import Meter, Plan, PlanVersion
 from revops.contracts.models import Product, RecognitionMethod
 from revops.contracts.services.products import product_create, product_update_requested
-from revops.core.api.fields import DecimalStringField, decimal_str
+from revops.core.api.fields import (
+    BoundedDateField,
+    BoundedDateTimeField,
+    DecimalStringField,
+    QuantityInput,
+    decimal_str,
+)
 from revops.core.api.schema import page_of
 from revops.core.api.views import ApiGenericView, ApiView
 
@@ -96,12 +102,12 @@ class PlanIn(serializers.Serializer):
     interval = serializers.ChoiceField(choices=Plan.Interval.choices, default="month")
     version_policy = serializers.ChoiceField(choices=Plan.VersionPolicy.choices, default="on_effective_date")
     minimum_amount = DecimalStringField(required=False, allow_null=True, min_value=0)
-    effective_from = serializers.DateField(required=False)
+    effective_from = BoundedDateField(required=False)
     charges = ChargeIn(many=True)
 
 
 class VersionIn(serializers.Serializer):
-    effective_from = serializers.DateField()
+    effective_from = BoundedDateField()
     charges = ChargeIn(many=True)
     minimum_amount = DecimalStringField(required=False, allow_null=True, min_value=0)
     notes = serializers.CharField(required=False, allow_blank=True, default="")
@@ -201,7 +207,7 @@ PlanOut = inline_serializer(
 
 class VersionOut(serializers.Serializer):
     number = serializers.IntegerField()
-    effective_from = serializers.DateField()
+    effective_from = BoundedDateField()
     status = serializers.CharField()
     minimum_amount = serializers.CharField(allow_null=True)
     notes = serializers.CharField()
@@ -361,7 +367,7 @@ class PlanDetailView(ApiView):
     def get(self, request, code):
         plan = get_object_or_404(Plan, code=code)
         as_of = (
-            serializers.DateField().run_validation(request.query_params["as_of"])
+            BoundedDateField().run_validation(request.query_params["as_of"])
             if "as_of" in request.query_params
             else None
         )
@@ -435,7 +441,7 @@ class PreviewChargeIn(serializers.Serializer):
 class PreviewIn(serializers.Serializer):
     currency = serializers.CharField(max_length=3)
     charge = PreviewChargeIn()
-    quantity = DecimalStringField(required=False, min_value=0)
+    quantity = QuantityInput(required=False, min_value=0)
     events = serializers.ListField(child=serializers.DictField(), required=False, max_length=100000)
 
 
@@ -472,9 +478,9 @@ class PricingPreviewView(ApiView):
 class SimulateIn(serializers.Serializer):
     plan = serializers.CharField()
     version = serializers.IntegerField(required=False, help_text="Default: the version in force on start")
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
-    quantities = serializers.DictField(child=DecimalStringField(min_value=0), required=False, default=dict)
+    start = BoundedDateTimeField()
+    end = BoundedDateTimeField()
+    quantities = serializers.DictField(child=QuantityInput(min_value=0), required=False, default=dict)
     events = serializers.ListField(
         child=serializers.DictField(), required=False, default=list, max_length=100000
     )

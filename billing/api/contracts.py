@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.contracts import services
 from revops.contracts.extensions import extend_contract_payload
 from revops.contracts.models import Contract, Customer
-from revops.contracts.services.customers import customer_by_ref, customer_create, customer_update
-from revops.core.api.fields import DecimalStringField, decimal_str, money_str
+from revops.contracts.services.customers import (
+    customer_by_ref,
+    customer_create,
+    customer_from_params,
+    customer_update,
+)
+from revops.core.api.fields import (
+    BoundedDateField,
+    DecimalStringField,
+    QuantityInput,
+    UnitPriceInput,
+    decimal_str,
+    money_str,
+)
 from revops.core.api.views import ApiGenericView, ApiView
 
 
 class CustomerSerializer(serializers.ModelSerializer):
     timezone = serializers.CharField(max_length=64, required=False, default="UTC")
-    tax_rate = DecimalStringField(required=False, min_value=0, max_value=100)
+    tax_rate = DecimalStringField(required=False, min_value=0, max_value=100, max_digits=7, decimal_places=4)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     currency = serializers.CharField(max_length=3)
     external_id = serializers.CharField(max_length=128)
@@ -76,13 +88,13 @@ class LineIn(serializers.Serializer):
     key = serializers.SlugField(max_length=64)
     product = serializers.CharField(max_length=64)
     plan = serializers.CharField(max_length=64, required=False, allow_null=True)
-    quantity = DecimalStringField(required=False)
-    unit_price = DecimalStringField(required=False, allow_null=True)
+    quantity = QuantityInput(required=False)
+    unit_price = UnitPriceInput(required=False, allow_null=True)
     amount = DecimalStringField(required=False, allow_null=True)
     ssp = DecimalStringField(required=False, allow_null=True)
     recognition = serializers.CharField(required=False, allow_blank=True)
-    service_start = serializers.DateField(required=False, allow_null=True)
-    service_end = serializers.DateField(required=False, allow_null=True)
+    service_start = BoundedDateField(required=False, allow_null=True)
+    service_end = BoundedDateField(required=False, allow_null=True)
     billing = serializers.ChoiceField(choices=["recurring", "one_time", "usage"], required=False)
     series = serializers.BooleanField(
         required=False,
@@ -104,23 +116,23 @@ class LineIn(serializers.Serializer):
 class ContractIn(serializers.Serializer):
     customer = serializers.CharField(help_text="external_id (or id)")
     currency = serializers.CharField(max_length=3)
-    start_date = serializers.DateField()
-    end_date = serializers.DateField(help_text="exclusive")
+    start_date = BoundedDateField()
+    end_date = BoundedDateField(help_text="exclusive")
     billing_anchor = serializers.ChoiceField(choices=["calendar", "anniversary"], default="calendar")
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     lines = LineIn(many=True)
 
 
 class AmendIn(serializers.Serializer):
-    effective_date = serializers.DateField()
-    end_date = serializers.DateField(
+    effective_date = BoundedDateField()
+    end_date = BoundedDateField(
         required=False, allow_null=True, help_text="Extends the contract term (exclusive end)"
     )
     changes = serializers.ListField(child=serializers.DictField(), min_length=1)
 
 
 class TerminateIn(serializers.Serializer):
-    effective_date = serializers.DateField()
+    effective_date = BoundedDateField()
 
 
 def contract_payload(contract: Contract) -> dict:
@@ -179,11 +191,11 @@ ContractOut = inline_serializer(
         "status": serializers.CharField(),
         "customer": serializers.CharField(),
         "currency": serializers.CharField(),
-        "start_date": serializers.DateField(),
-        "end_date": serializers.DateField(),
+        "start_date": BoundedDateField(),
+        "end_date": BoundedDateField(),
         "billing_anchor": serializers.CharField(),
         "version": serializers.IntegerField(),
-        "terminated_on": serializers.DateField(allow_null=True),
+        "terminated_on": BoundedDateField(allow_null=True),
         "transaction_price": serializers.CharField(),
         "lines": serializers.ListField(child=serializers.DictField()),
         "performance_obligations": serializers.ListField(child=serializers.DictField()),
@@ -198,13 +210,21 @@ class ContractListView(ApiGenericView):
     def get_queryset(self):
         qs = Contract.objects.select_related("customer")
         params = self.request.query_params
-        if params.get("customer"):
-            qs = qs.filter(customer=customer_by_ref(params["customer"]))
+        customer = customer_from_params(params)
+        if customer is not None:
+            qs = qs.filter(customer=customer)
         if params.get("status"):
             qs = qs.filter(status=params["status"])
         return qs
 
-    @extend_schema(responses=ContractOut)
+    @extend_schema(
+        responses=ContractOut,
+        parameters=[
+            OpenApiParameter("customer", str, description="The customer's external_id"),
+            OpenApiParameter("customer_id", int, description="The customer's id (instead of customer)"),
+            OpenApiParameter("status", str),
+        ],
+    )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([contract_payload(c) for c in page])

@@ -10,8 +10,8 @@ from rest_framework.response import Response
 
 from billing.catalog.impact import version_impact
 from billing.models import PlanVersion
-from revops.contracts.services.customers import customer_by_ref
-from revops.core.api.fields import money_str
+from revops.contracts.services.customers import customer_from_params
+from revops.core.api.fields import BoundedDateField, money_str
 from revops.core.api.views import ApiView
 
 
@@ -59,8 +59,11 @@ class VersionImpactView(ApiView):
                 "as_of", OpenApiTypes.DATE, description="Compare the last complete period before this date"
             ),
             OpenApiParameter(
-                "customer", str, description="external_id or id (default: every customer on the plan)"
+                "customer",
+                str,
+                description="The customer's external_id (default: every customer on the plan)",
             ),
+            OpenApiParameter("customer_id", int, description="The customer's id (instead of customer)"),
         ],
         responses=inline_serializer(
             "VersionImpact",
@@ -68,7 +71,7 @@ class VersionImpactView(ApiView):
                 "plan": serializers.CharField(),
                 "version": serializers.IntegerField(),
                 "status": serializers.CharField(),
-                "as_of": serializers.DateField(),
+                "as_of": BoundedDateField(),
                 "customers": serializers.ListField(child=serializers.DictField()),
             },
         ),
@@ -78,6 +81,6 @@ class VersionImpactView(ApiView):
             PlanVersion.objects.select_related("plan"), plan__code=code, number=number
         )
         params = request.query_params
-        as_of = serializers.DateField().run_validation(params["as_of"]) if params.get("as_of") else None
-        customer = customer_by_ref(params["customer"]) if params.get("customer") else None
+        as_of = BoundedDateField().run_validation(params["as_of"]) if params.get("as_of") else None
+        customer = customer_from_params(params)
         return Response(impact_payload(version_impact(version=version, as_of=as_of, customer=customer)))

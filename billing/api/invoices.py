@@ -14,15 +14,15 @@ from billing.invoicing.build import invoice_refresh_draft
 from billing.invoicing.runs import billing_run_payload, billing_run_start
 from billing.invoicing.selectors import invoice_list, invoice_payload, invoice_with_lines
 from billing.models import BillingRun, CreditNote, Invoice
-from revops.contracts.services.customers import customer_by_ref
-from revops.core.api.fields import DecimalStringField, money_str
+from revops.contracts.services.customers import customer_from_params
+from revops.core.api.fields import BoundedDateField, DecimalStringField, money_str
 from revops.core.api.views import ApiGenericView, ApiView
 
 RunOut = inline_serializer(
     "BillingRun",
     fields={
         "id": serializers.IntegerField(),
-        "as_of": serializers.DateField(),
+        "as_of": BoundedDateField(),
         "status": serializers.CharField(),
         "progress": serializers.DictField(),
         "invoices_created": serializers.IntegerField(),
@@ -38,10 +38,10 @@ InvoiceOut = inline_serializer(
         "customer": serializers.CharField(),
         "contract": serializers.IntegerField(),
         "currency": serializers.CharField(),
-        "period_start": serializers.DateField(),
-        "period_end": serializers.DateField(),
-        "issue_date": serializers.DateField(allow_null=True),
-        "due_date": serializers.DateField(allow_null=True),
+        "period_start": BoundedDateField(),
+        "period_end": BoundedDateField(),
+        "issue_date": BoundedDateField(allow_null=True),
+        "due_date": BoundedDateField(allow_null=True),
         "subtotal": serializers.CharField(),
         "tax": serializers.CharField(),
         "credits_applied": serializers.CharField(),
@@ -52,7 +52,7 @@ InvoiceOut = inline_serializer(
 
 
 class RunIn(serializers.Serializer):
-    as_of = serializers.DateField()
+    as_of = BoundedDateField()
     customers = serializers.ListField(
         child=serializers.CharField(), required=False, default=list, max_length=10000
     )
@@ -99,11 +99,9 @@ class InvoiceListView(ApiGenericView):
 
     def get_queryset(self):
         params = self.request.query_params
-        customer = customer_by_ref(params["customer"]) if params.get("customer") else None
+        customer = customer_from_params(params)
         period_start = (
-            serializers.DateField().run_validation(params["period_start"])
-            if params.get("period_start")
-            else None
+            BoundedDateField().run_validation(params["period_start"]) if params.get("period_start") else None
         )
         status = params.get("status")
         if status and status not in Invoice.Status.values:
@@ -117,7 +115,8 @@ class InvoiceListView(ApiGenericView):
     @extend_schema(
         responses=InvoiceOut,
         parameters=[
-            OpenApiParameter("customer", str),
+            OpenApiParameter("customer", str, description="The customer's external_id"),
+            OpenApiParameter("customer_id", int, description="The customer's id (instead of customer)"),
             OpenApiParameter("status", str, enum=Invoice.Status.values),
             OpenApiParameter("period_start", OpenApiTypes.DATE),
         ],
@@ -171,7 +170,7 @@ class InvoiceVoidView(ApiView):
 
 class PaymentIn(serializers.Serializer):
     amount = DecimalStringField(min_value=0)
-    date = serializers.DateField()
+    date = BoundedDateField()
     reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
 
 
@@ -188,7 +187,7 @@ class InvoicePaymentsView(ApiView):
                     "invoice": serializers.IntegerField(),
                     "amount": serializers.CharField(),
                     "currency": serializers.CharField(),
-                    "date": serializers.DateField(),
+                    "date": BoundedDateField(),
                     "invoice_status": serializers.CharField(),
                 },
             )

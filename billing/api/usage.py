@@ -20,9 +20,11 @@ from billing.usage.services import (
     quarantine_replay_one,
     quarantine_replay_open,
 )
+from revops.core.api.fields import BoundedDateField
 from revops.core.api.parsers import JSONParser
 from revops.core.api.problems import problem_json
 from revops.core.api.views import ApiGenericView, ApiView
+from revops.dates import RANGE_MESSAGE, date_in_range
 from revops.errors import FieldError, NotFound, ValidationFailed
 
 MAX_DAYS = 366
@@ -240,10 +242,14 @@ def _parse_date(raw: str | None, name: str, errors: list[FieldError]) -> date | 
         errors.append(FieldError(name, "required (YYYY-MM-DD)"))
         return None
     try:
-        return date.fromisoformat(raw)
+        value = date.fromisoformat(raw)
     except ValueError:
         errors.append(FieldError(name, f"'{raw[:40]}' is not a date (YYYY-MM-DD)"))
         return None
+    if not date_in_range(value):
+        errors.append(FieldError(name, RANGE_MESSAGE))
+        return None
+    return value
 
 
 def parse_usage_query(params) -> tuple[Meter, date, date, list[str]]:
@@ -285,12 +291,12 @@ class CustomerUsageView(ApiView):
                 "CustomerUsage",
                 {
                     "meter": serializers.CharField(),
-                    "start": serializers.DateField(),
-                    "end": serializers.DateField(),
+                    "start": BoundedDateField(),
+                    "end": BoundedDateField(),
                     "total": serializers.CharField(),
                     "days": inline_serializer(
                         "UsageDay",
-                        {"date": serializers.DateField(), "value": serializers.CharField()},
+                        {"date": BoundedDateField(), "value": serializers.CharField()},
                         many=True,
                     ),
                     "groups": inline_serializer(

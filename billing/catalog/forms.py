@@ -20,7 +20,10 @@ from django.utils import timezone
 from billing.models import Charge, Meter, Plan
 from billing.rating import EVENT_MODELS
 from revops.contracts.models import Product, RecognitionMethod
+from revops.core.forms import BoundedDateField
+from revops.dates import RANGE_MESSAGE, date_in_range
 from revops.errors import FieldError
+from revops.jsonsafe import loads_text, nul_visible
 from revops.money import MoneyError, parse_decimal
 
 TIERED = ("graduated", "volume", "graduated_percentage")
@@ -154,7 +157,7 @@ class PlanCreateForm(forms.Form):
         initial=Plan.VersionPolicy.ON_EFFECTIVE_DATE,
         widget=forms.RadioSelect,
     )
-    effective_from = forms.DateField(
+    effective_from = BoundedDateField(
         label="First version effective from", widget=_date_input(), initial=timezone.localdate
     )
 
@@ -168,7 +171,7 @@ class PlanDetailsForm(forms.Form):
 
 
 class VersionCreateForm(forms.Form):
-    effective_from = forms.DateField(label="Effective from", widget=_date_input())
+    effective_from = BoundedDateField(label="Effective from", widget=_date_input())
     copy_from = forms.TypedChoiceField(
         label="Start from the charges of", coerce=int, required=False, empty_value=None
     )
@@ -190,7 +193,7 @@ class VersionCreateForm(forms.Form):
 
 
 class DraftSettingsForm(forms.Form):
-    effective_from = forms.DateField(label="Effective from", widget=_date_input())
+    effective_from = BoundedDateField(label="Effective from", widget=_date_input())
     minimum_amount = forms.CharField(
         label="Minimum amount per period",
         required=False,
@@ -302,7 +305,7 @@ def parse_match(text: str) -> dict:
         if not key:
             raise ValueError(f"'{part}' has no property name before '='.")
         if len(value) >= 2 and value[0] == value[-1] == '"':
-            match[key] = json.loads(value)
+            match[key] = loads_text(value)
         else:
             literal = _literal(value)
             match[key] = value if literal is None else literal
@@ -461,19 +464,21 @@ class ChargeEditor:
     def _filter_payload(self, index: int, row: FilterRow) -> dict:
         try:
             match = parse_match(row.match)
-        except (ValueError, json.JSONDecodeError) as exc:
-            self.local_errors.append(FieldError(f"filters[{index}].match", str(exc)))
+        except ValueError as exc:
+            self.local_errors.append(FieldError(f"filters[{index}].match", nul_visible(str(exc))))
             match = {}
         if self.tiered:
             properties: dict = {}
             if row.tiers.strip():
                 try:
-                    properties["tiers"] = json.loads(row.tiers, parse_float=Decimal)
-                except json.JSONDecodeError as exc:
+                    properties["tiers"] = loads_text(row.tiers, parse_float=Decimal)
+                except ValueError as exc:
                     self.local_errors.append(
                         FieldError(
                             f"filters[{index}].properties.tiers",
-                            f"Not valid JSON: {exc.msg} (line {exc.lineno}).",
+                            f"Not valid JSON: {exc.msg} (line {exc.lineno})."
+                            if isinstance(exc, json.JSONDecodeError)
+                            else nul_visible(str(exc)),
                         )
                     )
         else:
@@ -700,9 +705,11 @@ def parse_events_text(text: str) -> tuple[list[dict], list[int | None], list[str
     errors: list[str] = []
     if text.startswith("["):
         try:
-            data = json.loads(text, parse_float=Decimal)
+            data = loads_text(text, parse_float=Decimal)
         except json.JSONDecodeError as exc:
             return [], [], [f"Line {exc.lineno}: {exc.msg}."]
+        except ValueError as exc:
+            return [], [], [nul_visible(str(exc))]
         if not isinstance(data, list):
             return [], [], ["A JSON array of events is expected."]
         for i, item in enumerate(data):
@@ -716,9 +723,12 @@ def parse_events_text(text: str) -> tuple[list[dict], list[int | None], list[str
         if not line.strip():
             continue
         try:
-            item = json.loads(line, parse_float=Decimal)
+            item = loads_text(line, parse_float=Decimal)
         except json.JSONDecodeError as exc:
             errors.append(f"Line {number}: {exc.msg}.")
+            continue
+        except ValueError as exc:
+            errors.append(f"Line {number}: {nul_visible(str(exc))}")
             continue
         if not isinstance(item, dict):
             errors.append(f"Line {number}: must be an object with code, timestamp and properties.")
@@ -775,9 +785,12 @@ class SimulatorForm(forms.Form):
 
     def _when(self, name: str) -> datetime:
         try:
-            return parse_when(self.cleaned_data[name])
+            value = parse_when(self.cleaned_data[name])
         except ValueError:
             raise forms.ValidationError("Enter a date (2026-01-01) or a date and time (2026-01-01T09:30).")
+        if not date_in_range(value):
+            raise forms.ValidationError(RANGE_MESSAGE)
+        return value
 
 
 def quantity_fields(charges) -> list[dict]:

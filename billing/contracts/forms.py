@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from billing.invoicing.forms import date_input
 from revops.contracts.models import Contract, ContractLine
+from revops.core.forms import BoundedDateField
 from revops.errors import FieldError
 
 COMMON_TIMEZONES = (
@@ -159,8 +160,8 @@ class ContractForm(forms.Form):
             attrs={"list": "currency-codes", "autocomplete": "off", "placeholder": "auto"}
         ),
     )
-    start_date = forms.DateField(widget=date_input(), label="Start date")
-    end_date = forms.DateField(
+    start_date = BoundedDateField(widget=date_input(), label="Start date")
+    end_date = BoundedDateField(
         widget=date_input(),
         label="End date (exclusive)",
         help_text="The first day no longer covered: a one-year contract from 1 Mar 2026 ends 1 Mar 2027.",
@@ -192,7 +193,7 @@ class ContractForm(forms.Form):
 
 
 class TerminateForm(forms.Form):
-    effective_date = forms.DateField(
+    effective_date = BoundedDateField(
         widget=date_input(),
         label="Terminate on",
         help_text="The first day no longer served. Fees billed in advance past it are credited.",
@@ -254,7 +255,7 @@ def _same_decimal(text: str, value) -> bool:
 
 
 class AmendmentForm(forms.Form):
-    effective_date = forms.DateField(
+    effective_date = BoundedDateField(
         widget=date_input(),
         label="Effective date",
         help_text="Changed lines end the day before and their new revision starts on this date.",

@@ -6,7 +6,7 @@ the next revision from that date, so both are prorated by days on the same perio
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
@@ -20,12 +20,16 @@ from billing.contracts.variable import FIELDS as VARIABLE_FIELDS
 from billing.contracts.variable import clean_variable_terms, variable_in_price
 from billing.models import BillingClaim, InvoiceLine, PendingCharge, Plan
 from billing.pricing import InMemoryUsage, rate_period
+from billing.rating import RatingError
+from billing.rating.engine import MAX_AMOUNT as MAX_DOCUMENT_AMOUNT
 from billing.schedule import FEE_ADVANCE, line_periods
 from compliance.audit import audit_record
 from revops.contracts.models import Contract, ContractLine, ContractVersion, Product, RecognitionMethod
-from revops.contracts.services.customers import customer_by_ref
+from revops.contracts.services.customers import customer_by_external_id
 from revops.core.outbox import outbox_publish
+from revops.dates import RANGE_MESSAGE, date_in_range
 from revops.errors import Conflict, FieldError, InvalidTransition, ValidationFailed
+from revops.fields import AMOUNT_DIGITS, AMOUNT_PLACES
 from revops.jsonsafe import jsonable
 from revops.money import MoneyError, is_currency, parse_decimal, round_money
 
@@ -53,13 +57,16 @@ def _decimal(value, path: str, errors: list[FieldError], *, minimum: Decimal | N
 def _date(value, path: str, errors: list[FieldError]) -> date | None:
     if value in (None, ""):
         return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        errors.append(FieldError(path, "A date YYYY-MM-DD is required."))
+    if not isinstance(value, date):
+        try:
+            value = date.fromisoformat(str(value))
+        except ValueError:
+            errors.append(FieldError(path, "A date YYYY-MM-DD is required."))
+            return None
+    if not date_in_range(value):
+        errors.append(FieldError(path, RANGE_MESSAGE))
         return None
+    return value
 
 
 LINE_FIELDS = {
@@ -307,9 +314,22 @@ def line_fixed_value(line: ContractLine, contract: Contract) -> Decimal:
 
 
 def contract_transaction_price(contract: Contract) -> Decimal:
-    """Fixed consideration of every line plus the constrained variable consideration (§10a)."""
+    """Fixed consideration of every line plus the constrained variable consideration (§10a). A value
+    no document amount can hold (quantity × price beyond numeric(20, 4)) is a 400 on ``lines``, raised
+    inside the caller's transaction so nothing of the contract is kept — never a decimal or database
+    overflow."""
     lines = list(contract.lines.select_related("plan", "product"))
-    return sum((line_fixed_value(ln, contract) for ln in lines), ZERO) + variable_in_price(lines)
+    try:
+        total = sum((line_fixed_value(ln, contract) for ln in lines), ZERO) + variable_in_price(lines)
+    except (InvalidOperation, RatingError):
+        total = None
+    if total is None or abs(total) >= MAX_DOCUMENT_AMOUNT:
+        raise ValidationFailed(
+            "The contract's value is too large for an invoice or a journal entry (at most "
+            f"{AMOUNT_DIGITS - AMOUNT_PLACES} digits before the point): check the quantities and prices.",
+            field="lines",
+        )
+    return total
 
 
 # --- create / activate --------------------------------------------------------------------------------
@@ -329,7 +349,7 @@ def contract_create(
 ) -> Contract:
     errors: list[FieldError] = []
     try:
-        cust = customer_by_ref(customer)
+        cust = customer_by_external_id(customer)  # api.md: "customer": external_id
     except Exception:
         cust = None
         errors.append(FieldError("customer", f"Unknown customer '{customer}'."))

@@ -561,14 +561,22 @@ def contract_due_items(
     as_of: date,
     lines: Sequence[ContractLine] | None = None,
     claimed: set[tuple] | None = None,
+    today: date | None = None,
 ) -> list[DueItem]:
-    """Items due by ``as_of`` that no invoice has claimed. ``lines`` (with plan and product) and
+    """Items due by ``as_of`` that no invoice has claimed, and never beyond the current period plus
+    one billing interval from ``today`` (default: today). ``lines`` (with plan and product) and
     ``claimed`` ((contract_line_id, period_start, kind) of the contract's claims) may be passed by a
     caller that loaded them already, for many contracts at once."""
     if lines is None:
         lines = list(contract.lines.select_related("plan", "product"))
     terms = [line_terms(line, contract) for line in lines]
-    items = due_items(terms, grid_start=contract.start_date, anchor=contract.billing_anchor, as_of=as_of)
+    items = due_items(
+        terms,
+        grid_start=contract.start_date,
+        anchor=contract.billing_anchor,
+        as_of=as_of,
+        today=today or timezone.localdate(),
+    )
     # A one-time line replaced by an amendment is billed by its latest revision (the difference), so
     # an earlier revision not yet billed is never billed on its own (accounting.md §10).
     replaced = {line.supersedes_id for line in lines if line.supersedes_id}

@@ -14,6 +14,7 @@ from django import forms
 from django.utils import timezone
 
 from billing.models import Invoice
+from revops.core.forms import BoundedDateField
 from revops.errors import DomainError, FieldError
 
 
@@ -65,7 +66,7 @@ def form_error_text(form: forms.Form) -> str:
 
 
 class BillingRunForm(forms.Form):
-    as_of = forms.DateField(
+    as_of = BoundedDateField(
         label="Bill everything due as of",
         widget=date_input(),
         help_text="Every period whose billing date is on or before this date and is not billed yet.",
@@ -94,7 +95,7 @@ STATUS_FILTERS = [*Invoice.Status.choices, ("all", "All statuses")]
 class InvoiceFilterForm(forms.Form):
     status = forms.ChoiceField(choices=STATUS_FILTERS, required=False)
     customer = forms.CharField(required=False)
-    billing_date = forms.DateField(required=False, widget=date_input(), label="Billing date")
+    billing_date = BoundedDateField(required=False, widget=date_input(), label="Billing date")
 
     def filters(self) -> dict:
         """The cleaned filters (the review queue shows drafts unless told otherwise)."""
@@ -119,7 +120,7 @@ class VoidForm(forms.Form):
 
 class PaymentForm(forms.Form):
     amount = amount_field()
-    date = forms.DateField(widget=date_input(), label="Received on")
+    date = BoundedDateField(widget=date_input(), label="Received on")
     reference = forms.CharField(
         max_length=100,
         required=False,
@@ -183,8 +184,8 @@ class CreditGrantForm(forms.Form):
         label="Kind",
     )
     amount = amount_field()
-    granted_on = forms.DateField(widget=date_input(), label="Available from")
-    expires_on = forms.DateField(
+    granted_on = BoundedDateField(widget=date_input(), label="Available from")
+    expires_on = BoundedDateField(
         widget=date_input(), required=False, label="Expires on", help_text="Leave empty for no expiry."
     )
     reason = forms.CharField(

@@ -29,6 +29,7 @@ from billing.models import (
 from billing.rating import CreditBalance, draw_down_credits
 from compliance.audit import audit_record
 from revops.core.outbox import outbox_publish
+from revops.dates import parse_date
 from revops.errors import Conflict, FieldError, InvalidTransition, ValidationFailed
 from revops.money import MoneyError, parse_decimal, round_money
 
@@ -192,7 +193,7 @@ def payment_record(*, invoice: Invoice, amount, paid_on, reference: str = "", ac
         raise InvalidTransition(f"Payments apply to finalized invoices; this one is {invoice.status}.")
     if errors:
         raise ValidationFailed(errors[0].message, errors=errors)
-    paid_on = paid_on if isinstance(paid_on, date) else date.fromisoformat(str(paid_on))
+    paid_on = parse_date(paid_on, field="date")
     payment = Payment.objects.create(
         invoice=invoice,
         amount=value,

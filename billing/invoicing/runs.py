@@ -37,6 +37,7 @@ from billing.invoicing.build import (
     lines_and_claims,
 )
 from billing.models import BillingRun, BillingRunItem, Invoice, PendingCharge
+from billing.schedule import billing_horizon
 from compliance.audit import audit_record
 from revops.contracts.models import Contract
 from revops.core.models import Job
@@ -49,6 +50,7 @@ from revops.core.services.jobs import (
     job_set_total,
     job_start,
 )
+from revops.dates import parse_date
 from revops.errors import FieldError, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,19 @@ def _workers() -> int:
 
 @transaction.atomic
 def billing_run_start(*, as_of: date, customers: list[str] | None = None, actor=None) -> BillingRun:
-    """Record the run and queue its planning (after commit). Returns at once (202)."""
+    """Record the run and queue its planning (after commit). Returns at once (202).
+
+    ``as_of`` may be at most one billing interval ahead (a year: the longest interval); each
+    contract line is billed up to its own horizon, the current period plus one interval
+    (``billing.schedule.billing_horizon``), whatever ``as_of`` says."""
+    as_of = parse_date(as_of, field="as_of")
+    latest = billing_horizon(timezone.localdate(), "year")
+    if as_of > latest:
+        raise ValidationFailed(
+            f"A billing run can bill at most one billing interval ahead (as of {latest.isoformat()} at "
+            "the latest); later periods are billed when their time comes.",
+            field="as_of",
+        )
     customers = sorted(set(customers or []))
     if customers:
         from revops.contracts.models import Customer

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from revops.fields import AMOUNT_DIGITS, AMOUNT_PLACES
 from revops.money import MoneyError, minor_units, round_money
 
 from ._exact import Inexact, exact_context, normalize, wide_context
@@ -27,6 +28,12 @@ from .types import (
 from .validation import parse_charge, to_decimal
 
 _TOO_PRECISE = "needs more than 50 significant digits to rate exactly"
+# A rated amount becomes an invoice line: it must fit the document amount column (numeric(20, 4)).
+MAX_AMOUNT = Decimal(10) ** (AMOUNT_DIGITS - AMOUNT_PLACES)
+_TOO_LARGE = (
+    f"rates to an amount too large for an invoice (at most {AMOUNT_DIGITS - AMOUNT_PLACES} digits before "
+    "the point): check the quantity and the price"
+)
 
 
 def _check_currency(currency: str) -> None:
@@ -41,10 +48,13 @@ def _revalidated(charge: ChargeSpec) -> ChargeSpec:
     return parse_charge(charge.model, charge.properties, field=charge.field)
 
 
-def _result(currency: str, units: Decimal, lines: list[BreakdownLine]) -> RatingResult:
-    """Sum the exact lines and round the total once (accounting.md §1)."""
+def _result(currency: str, units: Decimal, lines: list[BreakdownLine], *, field: str) -> RatingResult:
+    """Sum the exact lines and round the total once (accounting.md §1). quantity × price beyond what
+    an invoice can hold (1e30 × 1e12) is refused here, at the boundary every rating passes."""
     with exact_context():
         exact = sum((line.amount for line in lines), ZERO)
+        if abs(exact) >= MAX_AMOUNT or any(abs(line.amount) >= MAX_AMOUNT for line in lines):
+            raise RatingError.single(field, _TOO_LARGE)
     with wide_context():
         amount = round_money(exact, currency)
     return RatingResult(
@@ -68,7 +78,7 @@ def rate_quantity(charge: ChargeSpec, quantity: Decimal | int | str, *, currency
     try:
         with exact_context():
             lines = QUANTITY_RATERS[charge.model](charge.properties, units)
-        return _result(currency, units, lines)
+        return _result(currency, units, lines, field="quantity")
     except Inexact:
         raise RatingError.single("quantity", _TOO_PRECISE) from None
 
@@ -116,7 +126,7 @@ def rate_events(charge: ChargeSpec, events: Sequence[Mapping[str, Any]], *, curr
         with exact_context():
             lines = EVENT_RATERS[charge.model](charge.properties, amounts)
             units = Decimal(len(amounts)) if charge.model == "dynamic" else sum(amounts, ZERO)
-        return _result(currency, units, lines)
+        return _result(currency, units, lines, field="events")
     except Inexact:
         raise RatingError.single("events", _TOO_PRECISE) from None
 

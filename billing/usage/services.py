@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
@@ -23,6 +22,7 @@ from billing.models import IngestionBatch, QuarantinedEvent
 from billing.usage.ingest import IngestResult, ingest_events, store_valid, validate_events
 from compliance.audit import audit_record
 from revops.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
+from revops.jsonsafe import loads_bounded
 
 
 @dataclass
@@ -188,7 +188,7 @@ def _ndjson_events(stream: IO[str]) -> Iterator[object]:
         if not line.strip():
             continue
         try:
-            yield json.loads(line)
+            yield loads_bounded(line)
         except ValueError:
             # Kept (quarantined) like any other bad event: the line exactly as read, "not an object".
             yield line.rstrip("\n")
@@ -205,7 +205,7 @@ def _csv_events(stream: IO[str]) -> Iterator[object]:
             if column == "properties":
                 if value.strip():
                     try:
-                        properties.update(json.loads(value))
+                        properties.update(loads_bounded(value))
                     except (ValueError, TypeError):
                         event["properties"] = value  # rejected with a reason: not an object
             elif column.startswith("properties."):

@@ -32,6 +32,7 @@ from billing.usage.selectors import (
 from billing.usage.services import quarantine_discard, quarantine_replay, quarantine_replay_open
 from revops.contracts.models import Customer
 from revops.core.ui import require_area
+from revops.dates import date_in_range
 from revops.errors import DomainError
 from revops.roles import can_write
 
@@ -45,9 +46,10 @@ def fmt(value) -> str:
 
 def _parse_date(raw: str | None) -> date | None:
     try:
-        return date.fromisoformat(raw) if raw else None
+        value = date.fromisoformat(raw) if raw else None
     except ValueError:
         return None
+    return value if value is None or date_in_range(value) else None
 
 
 @login_required

@@ -15,9 +15,20 @@ from compliance.evidence import build_evidence_pack
 from compliance.models import CheckRun, ComplianceException
 from compliance.services.close import close_checklist, period_close_request, period_reopen_request
 from compliance.services.exceptions import compliance_run, exception_resolve, exception_waive_request
+from revops.core.api.fields import PeriodField
 from revops.core.api.views import ApiGenericView, ApiView
+from revops.errors import ValidationFailed
 
-PERIOD = serializers.RegexField(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+PERIOD = PeriodField()
+
+
+def _period(value) -> str:
+    """A "YYYY-MM" path or query parameter (1900-01 to 2199-12), or a 400 naming ``period``."""
+    try:
+        return PERIOD.run_validation(value)
+    except serializers.ValidationError as exc:
+        detail = exc.detail[0] if isinstance(exc.detail, list) and exc.detail else exc.detail
+        raise ValidationFailed(str(detail), field="period") from None
 
 
 def run_payload(run: CheckRun) -> dict:
@@ -170,7 +181,7 @@ class PeriodCloseView(ApiView):
         ),
     )
     def get(self, request, period):
-        PERIOD.run_validation(period)
+        _period(period)
         return Response({"period": period, "checklist": _checklist(period)})
 
     @extend_schema(
@@ -186,7 +197,7 @@ class PeriodCloseView(ApiView):
         ),
     )
     def post(self, request, period):
-        PERIOD.run_validation(period)
+        _period(period)
         closed = period_close_request(key=period, actor=request.user)
         return Response(
             {
@@ -212,7 +223,7 @@ class PeriodReopenView(ApiView):
         },
     )
     def post(self, request, period):
-        PERIOD.run_validation(period)
+        _period(period)
         data = ReasonIn(data=request.data)
         data.is_valid(raise_exception=True)
         approval = period_reopen_request(key=period, reason=data.validated_data["reason"], actor=request.user)
@@ -234,7 +245,7 @@ class EvidenceView(ApiView):
         responses={(200, "application/zip"): OpenApiTypes.BINARY},
     )
     def get(self, request):
-        period = PERIOD.run_validation(request.query_params.get("period"))
+        period = _period(request.query_params.get("period"))
         data, manifest = build_evidence_pack(period=period)
         with transaction.atomic():
             audit_record(

@@ -15,7 +15,7 @@ from compliance.approvals import approval_kinds
 from compliance.models import ComplianceException
 from revops.errors import ValidationFailed
 
-PERIOD_RE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+PERIOD_RE = re.compile(r"(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])")  # 1900-01 to 2199-12 (revops.dates)
 SEVERITIES = [s.value for s in ComplianceException.Severity]
 EXCEPTION_TYPE = "compliance.complianceexception"
 PERIOD_TYPE = "revrec.accountingperiod"

@@ -5,8 +5,6 @@ the currency with the most journal entries); period ranges are half-open (``end`
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -17,6 +15,7 @@ from rest_framework.response import Response
 from revops.core.api.fields import money_str
 from revops.core.api.renderers import JSONRenderer
 from revops.core.api.views import ApiView
+from revops.dates import parse_date
 from revops.errors import ValidationFailed
 from revrec import exports, reports
 from revrec.reports import common
@@ -321,10 +320,7 @@ class RPOReportView(ReportView):
     )
     def get(self, request):
         raw = self.param("as_of", default=timezone.localdate().isoformat())
-        try:
-            as_of = date.fromisoformat(raw)
-        except ValueError:
-            raise ValidationFailed(f"'{raw}' is not a date (use YYYY-MM-DD).", field="as_of")
+        as_of = parse_date(raw, field="as_of")
         report = reports.rpo(as_of=as_of, currency=self.currency())
         return self.respond(report, exports.rpo_book, rpo_payload)
 

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from compliance.approvals import approval_decide
 from compliance.models import Approval
 from revops.contracts.models import Contract
-from revops.core.api.fields import DecimalStringField, money_str
+from revops.core.api.fields import BoundedDateField, DecimalStringField, PeriodField, money_str
 from revops.core.api.renderers import JSONRenderer
 from revops.core.api.schema import page_of
 from revops.core.api.views import ApiGenericView, ApiView
@@ -126,8 +126,8 @@ class SchedulePreviewIn(serializers.Serializer):
     currency = serializers.CharField(max_length=3)
     amount = DecimalStringField()
     method = serializers.ChoiceField(choices=["ratable_daily", "ratable_monthly", "point_in_time"])
-    start = serializers.DateField()
-    end = serializers.DateField()
+    start = BoundedDateField()
+    end = BoundedDateField()
 
 
 class SchedulePreviewView(ApiView):
@@ -275,7 +275,7 @@ class ScheduleRejectView(ApiView):
 
 
 class RevenueRunIn(serializers.Serializer):
-    period = serializers.RegexField(r"^[0-9]{4}-(0[1-9]|1[0-2])$", error_messages={"invalid": "Use YYYY-MM."})
+    period = PeriodField()
 
 
 class RevenueRunListView(ApiGenericView):
@@ -576,7 +576,7 @@ class ModificationOut(serializers.Serializer):
     id = serializers.IntegerField()
     contract = serializers.IntegerField()
     contract_version = serializers.IntegerField()
-    effective_date = serializers.DateField()
+    effective_date = BoundedDateField()
     status = serializers.CharField()
     proposed_treatment = serializers.CharField()
     chosen_treatment = serializers.CharField(allow_blank=True)
@@ -632,7 +632,7 @@ class ModificationTreatmentView(ApiView):
 class SSPIn(serializers.Serializer):
     product = serializers.CharField(max_length=64)
     currency = serializers.CharField(max_length=3)
-    effective_from = serializers.DateField()
+    effective_from = BoundedDateField()
     ssp = DecimalStringField(required=False, allow_null=True)
     ssp_low = DecimalStringField(required=False, allow_null=True)
     ssp_high = DecimalStringField(required=False, allow_null=True)

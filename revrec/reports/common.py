@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db.models import Count
 
+from revops.dates import check_period
 from revops.errors import ValidationFailed
 from revops.money import is_currency, round_money
 from revrec.models import Account, JournalEntry
@@ -77,7 +78,7 @@ def parse_period(value, *, field: str = "period") -> str:
     text = (value or "").strip()
     if not PERIOD_RE.match(text):
         raise ValidationFailed(f"'{text}' is not an accounting period (use YYYY-MM).", field=field)
-    return text
+    return check_period(text, field=field)
 
 
 def _index(period: str) -> int:

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from compliance.audit import audit_record
+from revops.dates import PERIOD_RANGE_MESSAGE, period_error
 from revops.errors import InvalidTransition, ValidationFailed
 from revrec.models import AccountingPeriod
 
@@ -19,6 +20,8 @@ def period_key(day: date) -> str:
 
 
 def period_bounds(key: str) -> tuple[date, date]:
+    if isinstance(key, str) and period_error(key) == PERIOD_RANGE_MESSAGE:
+        raise ValidationFailed(PERIOD_RANGE_MESSAGE, field="period")  # 1900-01 to 2199-12 (revops.dates)
     try:
         year, month = (int(x) for x in key.split("-"))
         start = date(year, month, 1)

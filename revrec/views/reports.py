@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -12,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from revops.core.ui import require_area
+from revops.dates import parse_date
 from revops.errors import ValidationFailed
 from revrec import exports, reports
 from revrec.models import JournalEntry
@@ -88,10 +88,7 @@ def _run_report(slug: str, params) -> dict:
         return reports.unbilled_receivables(period=params.get("period") or _this_period(), currency=currency)
     if slug == "rpo":
         raw = params.get("as_of") or timezone.localdate().isoformat()
-        try:
-            as_of = date.fromisoformat(raw)
-        except ValueError:
-            raise ValidationFailed(f"'{raw}' is not a date.", field="as_of")
+        as_of = parse_date(raw, field="as_of")
         return reports.rpo(as_of=as_of, currency=currency)
     if slug == "revenue":
         start, end = _range_defaults(params)

@@ -120,7 +120,10 @@ def customer_update(*, customer: Customer, actor=None, **changes) -> Customer:
 
 
 def customer_by_ref(ref: str) -> Customer:
-    """A customer by numeric id or external_id (api.md: customers are addressed by either)."""
+    """A customer by external_id, else (a numeric ``ref``) by id — only where api.md documents a
+    reference as ``{id or external_id}`` (the ``/customers/{ref}`` paths). Everywhere else a customer is
+    named by ``external_id`` (:func:`customer_by_external_id`) or, as a separate parameter, by ``id``
+    (:func:`customer_from_params`): a numeric external_id never silently means another customer's id."""
     qs = Customer.objects.select_related("legal_entity")
     customer = qs.filter(external_id=ref).first()
     if customer is None and str(ref).isdigit():
@@ -130,3 +133,30 @@ def customer_by_ref(ref: str) -> Customer:
 
         raise NotFound(f"No customer with id or external_id '{ref}'.")
     return customer
+
+
+def customer_by_external_id(external_id: str) -> Customer:
+    customer = Customer.objects.select_related("legal_entity").filter(external_id=external_id).first()
+    if customer is None:
+        from revops.errors import NotFound
+
+        raise NotFound(f"No customer with external_id '{external_id}'.")
+    return customer
+
+
+def customer_from_params(params, *, name: str = "customer") -> Customer | None:
+    """The customer a list filter names: ``?customer=<external_id>`` or ``?customer_id=<id>`` (two
+    parameters, never one guessed from the other); None when neither is given."""
+    from revops.errors import NotFound, ValidationFailed
+
+    external_id, pk = params.get(name), params.get(f"{name}_id")
+    if external_id and pk:
+        raise ValidationFailed(f"Send {name} (external_id) or {name}_id (id), not both.", field=f"{name}_id")
+    if pk:
+        if not (pk.isascii() and pk.isdigit() and int(pk) < 2**63):
+            raise ValidationFailed("A customer id is a positive integer.", field=f"{name}_id")
+        customer = Customer.objects.select_related("legal_entity").filter(pk=int(pk)).first()
+        if customer is None:
+            raise NotFound(f"No customer with id {pk}.")
+        return customer
+    return customer_by_external_id(external_id) if external_id else None
