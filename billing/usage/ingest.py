@@ -206,7 +206,11 @@ def _fast(event, customers: dict, meters: dict, latest_allowed: datetime) -> tup
         if type(raw) is str and len(raw) <= MAX_TEXT:
             return tid, customer_id, meter.id, when, text, None, raw
         return None
-    if type(raw) is int and (0 if not meter.allow_negative else -_INT_LIMIT) <= raw < _INT_LIMIT:
+    if (
+        type(raw) is int
+        and raw < _INT_LIMIT
+        and (raw >= 0 if not meter.allow_negative else raw > -_INT_LIMIT)
+    ):
         return tid, customer_id, meter.id, when, text, Decimal(raw), None
     return None
 

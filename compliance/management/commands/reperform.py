@@ -1,6 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from compliance.reperform import reperform_period
+from revops.dates import check_period
+from revops.errors import DomainError
 
 
 class Command(BaseCommand):
@@ -13,7 +15,10 @@ class Command(BaseCommand):
         parser.add_argument("--period", required=True, help="YYYY-MM")
 
     def handle(self, *args, period, **options):
-        invoices, _schedules, diffs = reperform_period(period)
+        try:
+            invoices, _schedules, diffs = reperform_period(check_period(period))
+        except DomainError as exc:
+            raise CommandError(f"--period: {exc.detail}") from None
         for diff in diffs:
             self.stdout.write(f"DIFFERENCE {diff}")
         summary = f"{period}: re-performed {invoices} invoices and the period's schedules; {len(diffs)} differences."

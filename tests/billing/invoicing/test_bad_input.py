@@ -161,3 +161,12 @@ def test_a_run_bills_each_line_at_most_one_interval_ahead(make_contract):
         first,
         add_months(first, 1),
     ]
+
+
+@pytest.mark.parametrize("period", ["9999-12", "0001-01", "2026-13"])
+def test_reperform_refuses_a_period_out_of_range_with_a_command_error(period):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--period"):
+        call_command("reperform", period=period)
