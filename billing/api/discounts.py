@@ -16,7 +16,7 @@ from billing.invoicing.lifecycle import credit_grant_create, goodwill_credit_req
 from billing.models import Coupon, CreditGrant
 from revops.contracts.models import Contract
 from revops.contracts.services.customers import customer_by_ref
-from revops.core.api.fields import DecimalStringField, decimal_str, money_str
+from revops.core.api.fields import BoundedDateField, DecimalStringField, decimal_str, money_str
 from revops.core.api.views import ApiGenericView, ApiView
 from revops.errors import ValidationFailed
 
@@ -32,8 +32,8 @@ class CreditGrantIn(serializers.Serializer):
         help_text="purchased (paid for: Dr cash) or goodwill (a concession: needs approval; Dr 4910)",
     )
     amount = DecimalStringField()
-    granted_on = serializers.DateField()
-    expires_on = serializers.DateField(required=False, allow_null=True, default=None)
+    granted_on = BoundedDateField()
+    expires_on = BoundedDateField(required=False, allow_null=True, default=None)
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     contract = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
 
@@ -68,8 +68,8 @@ CreditGrantOut = inline_serializer(
         "kind": serializers.CharField(),
         "currency": serializers.CharField(),
         "amount": serializers.CharField(),
-        "granted_on": serializers.DateField(),
-        "expires_on": serializers.DateField(allow_null=True),
+        "granted_on": BoundedDateField(),
+        "expires_on": BoundedDateField(allow_null=True),
         "reason": serializers.CharField(),
         "used": serializers.CharField(),
         "expired": serializers.CharField(),

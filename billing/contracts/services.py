@@ -318,8 +318,9 @@ def contract_transaction_price(contract: Contract) -> Decimal:
     no document amount can hold (quantity × price beyond numeric(20, 4)) is a 400 on ``lines``, raised
     inside the caller's transaction so nothing of the contract is kept — never a decimal or database
     overflow."""
-    lines = list(contract.lines.select_related("plan", "product"))
     try:
+        # (SQLite keeps decimals as doubles: reading back a 20-digit quantity can fail too.)
+        lines = list(contract.lines.select_related("plan", "product"))
         total = sum((line_fixed_value(ln, contract) for ln in lines), ZERO) + variable_in_price(lines)
     except (InvalidOperation, RatingError):
         total = None

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from revops.contracts.models import Contract
-from revops.core.api.fields import DecimalStringField, money_str
+from revops.core.api.fields import BoundedDateField, DecimalStringField, money_str
 from revops.core.api.views import ApiView
 from revrec.api.views import StrictSerializer
 from revrec.models import ObligationCost, PerformanceObligation, VariableEstimate
@@ -44,7 +44,7 @@ class EstimateIn(StrictSerializer):
     method = serializers.ChoiceField(choices=VariableEstimate.Method.values)
     estimate = DecimalStringField(min_value=0)
     constrained = DecimalStringField(min_value=0, help_text="included in the transaction price")
-    as_of = serializers.DateField()
+    as_of = BoundedDateField()
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
