@@ -111,6 +111,38 @@ def _goodwill_approved(approval, user) -> None:
     )
 
 
+# --- coupons ---------------------------------------------------------------------------------------------
+
+COUPON_TERMS = (
+    ("name", "Name"),
+    ("kind", "Kind"),
+    ("value", "Value"),
+    ("currency", "Currency"),
+    ("duration", "Duration"),
+    ("duration_periods", "Periods"),
+    ("active", "Active"),
+)
+
+
+def coupon_previews(approvals) -> dict[int, dict]:
+    """The approval queue's view of a coupon request: each term now and after approval."""
+    out = {}
+    for approval in approvals:
+        payload = approval.payload or {}
+        before, after = payload.get("before") or {}, payload.get("after") or {}
+        rows = []
+        for key, label in COUPON_TERMS:
+            old, new = before.get(key), after.get(key)
+            rows.append({"label": label, "before": old, "after": new, "changed": bool(before) and old != new})
+        out[approval.pk] = {
+            "action": payload.get("action"),
+            "code": payload.get("code"),
+            "version": payload.get("version") or 0,
+            "rows": rows,
+        }
+    return out
+
+
 def ready() -> None:
     from compliance.approvals import register_approval_kind, register_approval_preview
 
@@ -128,4 +160,7 @@ def ready() -> None:
 
     register_approval_kind(
         coupons.KIND, on_approved=coupons.coupon_change_apply, label="Coupon creation or change"
+    )
+    register_approval_preview(
+        coupons.KIND, build=coupon_previews, template="billing/_approval_preview_coupon.html"
     )

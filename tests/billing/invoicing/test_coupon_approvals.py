@@ -142,3 +142,7 @@ def test_ui_coupon_request_and_change_wait_for_an_approver(ui_for, make_user, cl
     coupon.refresh_from_db()
     assert coupon.value == Decimal(20)
     assert Approval.objects.filter(kind="coupon_change", status="pending").count() == 1
+    client.force_login(make_user("checker2", "approver"))
+    queue = client.get("/approvals/?kind=coupon_change").content.decode()
+    assert "Coupon change" in queue and "version 1 → 2" in queue
+    assert "<strong>forever</strong>" in queue and "<strong>100</strong>" in queue
