@@ -93,7 +93,7 @@ def test_api_grant_validation(acme, api_for):
     )
     assert no_reason.status_code == 400 and no_reason.json()["errors"][0]["field"] == "reason"
     assert finance.post("/api/v1/customers/nobody/credit-grants", GOODWILL, format="json").status_code == 404
-    assert not Approval.objects.exists()
+    assert not Approval.objects.filter(kind="goodwill_credit").exists()
 
 
 def test_the_service_refuses_a_goodwill_grant_without_an_approval(acme):
