@@ -192,3 +192,19 @@ def test_a_waiver_is_bound_to_the_finding_it_waives(make_user):
     assert fresh.content["content"]["details"] == {"difference": "9000.00"}
     approval_decide(approval=fresh, user=checker, approve=True, comment="seen")
     assert ComplianceException.objects.get(pk=exc.pk).status == "waived"
+
+
+def test_the_queue_refuses_to_approve_changed_content_with_a_form_error(running, ui_for):  # noqa: F811
+    """The same attack through the UI: the approver approves from /approvals/ after the treatment was
+    changed behind the services' back — a 409 on the page naming the new request, nothing applied."""
+    finance, _approver, contract = running
+    mod, seen = _amend(finance, contract)
+    ContractModification.objects.filter(pk=mod.pk).update(chosen_treatment="cumulative_catch_up")
+    client = ui_for("approver", "checker-ui")
+    response = client.post(reverse("approvals"), {"ids": [seen.pk], "action": "approve", "comment": "ok"})
+    assert response.status_code == 409
+    fresh = Approval.objects.get(kind=KIND, status="pending")
+    page = response.content.decode()
+    assert f"Review request #{fresh.pk}" in page and "voided" in page
+    assert ContractModification.objects.get(pk=mod.pk).status == "pending_approval"
+    assert not RevenueSchedule.objects.filter(treatment="cumulative_catch_up").exists()
