@@ -97,6 +97,35 @@ def change_allocation(
     return [row for row in result.values() if row["share"]]
 
 
+def estimates_at_inception(*, contract: Contract) -> list[VariableEstimate]:
+    """The first record of each line's variable consideration: the estimate on the line at inception
+    (at activation; idempotent), so the append-only history starts where the transaction price did."""
+    created = []
+    by_key: dict[str, list[ContractLine]] = {}
+    for ln in contract.lines.order_by("key", "revision"):
+        by_key.setdefault(ln.key, []).append(ln)
+    for key, revisions in by_key.items():
+        terms = variable_terms(revisions)
+        if terms is None or VariableEstimate.objects.filter(contract=contract, line_key=key).exists():
+            continue
+        created.append(
+            VariableEstimate.objects.create(
+                contract=contract,
+                line_key=key,
+                sequence=1,
+                method=terms.variable_method,
+                estimate=terms.variable_estimate or ZERO,
+                constrained=terms.variable_constrained or ZERO,
+                currency=contract.currency,
+                as_of=contract.start_date,
+                period=recognition.period_key(contract.start_date),
+                reason="Estimate at contract inception (from the contract line)",
+                recorded_by=contract.created_by,
+            )
+        )
+    return created
+
+
 @transaction.atomic
 def estimate_record(
     *,
@@ -152,21 +181,9 @@ def estimate_record(
     history = VariableEstimate.objects.filter(contract=contract, line_key=line)
     sequence = history.count()
     user = actor if getattr(actor, "pk", None) else None
-    if sequence == 0 and terms.variable_method:
-        VariableEstimate.objects.create(  # the estimate at inception, so the history is complete
-            contract=contract,
-            line_key=line,
-            sequence=1,
-            method=terms.variable_method,
-            estimate=terms.variable_estimate or ZERO,
-            constrained=previous,
-            currency=contract.currency,
-            as_of=contract.start_date,
-            period=recognition.period_key(contract.start_date),
-            reason="Estimate at contract inception (from the contract line)",
-            recorded_by=contract.created_by,
-        )
-        sequence = 1
+    if sequence == 0 and terms.variable_method:  # activated before estimates were recorded
+        estimates_at_inception(contract=contract)
+        sequence = history.count()
     as_of_period = recognition.period_key(as_of)
     allocation = []
     for row in rows:

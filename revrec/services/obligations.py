@@ -296,6 +296,9 @@ def obligations_create(*, contract: Contract, actor=None) -> list[PerformanceObl
         )
         po.lines.set(spec["lines"])
         created.append(po)
+    from revrec.services.estimates import estimates_at_inception
+
+    inception = estimates_at_inception(contract=contract)
     audit_record(
         actor=actor,
         action="obligations.allocated",
@@ -306,6 +309,10 @@ def obligations_create(*, contract: Contract, actor=None) -> list[PerformanceObl
             "allocations": [
                 {"po": po.key, "ssp": po.ssp, "allocated": po.allocated_amount, "source": po.ssp_source}
                 for po in created
+            ],
+            "variable_estimates": [
+                {"line": e.line_key, "method": e.method, "estimate": e.estimate, "constrained": e.constrained}
+                for e in inception
             ],
         },
     )

@@ -310,3 +310,34 @@ def test_close_checklist_lists_estimates_not_re_assessed_this_period(world):
     )
     assert response.status_code == 201 and response.json()["change"] == "0.00"
     assert "checklist.estimates_reassessed" not in failing("2026-08")
+
+
+def test_ifrs15_ie35_case_a_through_a_contract_royalties_to_licence_y_alone(world):
+    # IFRS 15 IE178–IE182 (Example 35, Case A) as a contract: X fixed 800 (SSP 800), Y royalties
+    # estimated at 1,000 (SSP 1,000) asserted under both 15.85 criteria → X 800, Y 1,000 (the estimate
+    # is included here to show the allocation; under 15.B63 royalties would enter as sales occur, as in
+    # Case B below); the history starts with the estimate at inception.
+    contract = world.contract(
+        [
+            _line("x", "800.00", "800", "2026-01-01"),
+            _line(
+                "y",
+                "0.00",
+                "1000",
+                "2026-01-01",
+                variable_method="expected_value",
+                variable_estimate="1000.00",
+                variable_constrained="1000.00",
+                variable_allocation="specific",
+                relates_specifically=True,
+                consistent_with_objective=True,
+            ),
+        ],
+        "2026-01-01",
+        "2027-01-01",
+    )
+    assert contract["transaction_price"] == "1800.00"
+    pos = world.obligations(contract)
+    assert (pos["x"]["allocated_amount"], pos["y"]["allocated_amount"]) == ("800.00", "1000.00")
+    history = world.finance.get(f"/api/v1/contracts/{contract['id']}/estimates").json()["results"]
+    assert [(h["line"], h["sequence"], h["constrained"]) for h in history] == [("y", 1, "1000.00")]
