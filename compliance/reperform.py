@@ -177,6 +177,54 @@ def reperform_schedules(period: str) -> list[Difference]:
     return diffs
 
 
+def reperform_ledger(period: str) -> list[Difference]:
+    """A closed period: the ledger through it, recomputed from the journal now, against the snapshot
+    taken when it closed (cumulative balances per currency and account, and a digest of the same by
+    contract, obligation and product)."""
+    from revrec.models import AccountingPeriod
+    from revrec.services.periods import latest_snapshot, ledger_snapshot
+
+    closed = AccountingPeriod.objects.filter(period=period, status="closed").first()
+    if closed is None:
+        return []
+    snapshot = latest_snapshot(closed)
+    if snapshot is None:
+        return [Difference(f"period {period}", "ledger snapshot", "missing", "n/a", "closed without one")]
+    balances, digest, count = ledger_snapshot(period)
+    if digest == snapshot.digest:
+        return []
+    diffs = []
+    for currency in sorted(set(balances) | set(snapshot.balances)):
+        now, then = balances.get(currency, {}), snapshot.balances.get(currency, {})
+        for code in sorted(set(now) | set(then)):
+            a = then.get(code, {"debit": "0", "credit": "0"})
+            b = now.get(code, {"debit": "0", "credit": "0"})
+            for side in ("debit", "credit"):
+                if Decimal(a[side]) != Decimal(b[side]):
+                    diffs.append(
+                        Difference(
+                            f"ledger through {period} account {code} ({currency})",
+                            f"{side}s",
+                            a[side],
+                            b[side],
+                            "the closed period's balance changed since it closed",
+                        )
+                    )
+    if count != snapshot.lines:
+        diffs.append(Difference(f"ledger through {period}", "journal lines", str(snapshot.lines), str(count)))
+    if not diffs:
+        diffs.append(
+            Difference(
+                f"ledger through {period}",
+                "digest",
+                snapshot.digest[:16],
+                digest[:16],
+                "balances by contract, obligation or product changed since the close",
+            )
+        )
+    return diffs
+
+
 def reperform_period(period: str) -> tuple[int, int, list[Difference]]:
     from billing.models import Invoice
     from revrec.services.periods import period_bounds
@@ -194,4 +242,5 @@ def reperform_period(period: str) -> tuple[int, int, list[Difference]]:
         diffs.extend(reperform_invoice(invoice))
     schedule_diffs = reperform_schedules(period)
     diffs.extend(schedule_diffs)
+    diffs.extend(reperform_ledger(period))
     return count, len(schedule_diffs), diffs

@@ -352,18 +352,39 @@ def usage_counted_once() -> list[Finding]:
 @check(
     "nothing_posted_in_closed_periods",
     title="Nothing posts into a closed period",
-    invariant="No entry is dated in a period after it was closed (§7.8)",
+    invariant="No entry lands in a closed period after it closed, and the ledger through each closed "
+    "period still equals its snapshot taken at close (§7.8, §9)",
     severity="critical",
 )
 def nothing_posted_in_closed_periods() -> list[Finding]:
     from revrec.models import AccountingPeriod, JournalEntry
+    from revrec.services.periods import latest_snapshot, period_bounds, snapshot_differences
 
     out = []
     for period in AccountingPeriod.objects.filter(status="closed", closed_at__isnull=False):
-        late = JournalEntry.objects.filter(period=period.period, created_at__gt=period.closed_at)
+        start, end = period_bounds(period.period)
+        late = JournalEntry.objects.filter(
+            Q(period=period.period) | Q(date__gte=start, date__lt=end), created_at__gt=period.closed_at
+        )
         for entry in late[:50]:
             out.append(
                 Finding(*ref(entry), f"Entry {entry.pk} was posted into {period.period} after it closed.")
+            )
+        snapshot = latest_snapshot(period)
+        if snapshot is None:
+            out.append(
+                Finding(*ref(period), f"{period.period} is closed but has no ledger snapshot from its close.")
+            )
+            continue
+        differences = snapshot_differences(snapshot)
+        if differences:
+            out.append(
+                Finding(
+                    *ref(period),
+                    f"The ledger through closed period {period.period} changed since it closed: "
+                    + "; ".join(differences[:10]),
+                    {"differences": differences[:50]},
+                )
             )
     return out
 

@@ -24,12 +24,18 @@ class ChecklistItem:
 
 
 def close_checklist(key: str) -> list[ChecklistItem]:
-    from billing.models import BillingRun, BillingRunItem
-    from revrec.models import ContractModification, JournalLine, RevenueRun, RevenueSchedule
-    from revrec.services.periods import period_bounds
+    """What must be true before ``key`` closes (close is refused otherwise — there is no override)."""
+    from django.db.models import Q
+
+    from billing.models import BillingRun, BillingRunItem, Invoice
+    from revrec.models import AccountingPeriod, ContractModification, JournalLine, RevenueRun, RevenueSchedule
+    from revrec.services.periods import first_period_key, period_bounds, previous_key
 
     start, end = period_bounds(key)
-    billing = BillingRun.objects.filter(status="completed", as_of__gte=end).order_by("-id").first()
+    # A full run (every customer: ``customers`` empty), as of the period end or later.
+    billing = (
+        BillingRun.objects.filter(status="completed", as_of__gte=end, customers=[]).order_by("-id").first()
+    )
     parked = BillingRunItem.objects.filter(run=billing, status="failed").count() if billing else 0
     revenue = RevenueRun.objects.filter(status="completed", period=key).order_by("-id").first()
     pending = (
@@ -45,14 +51,46 @@ def close_checklist(key: str) -> list[ChecklistItem]:
     from revrec.selectors import estimates_not_reassessed
 
     stale = estimates_not_reassessed(key)
+    # Drafts holding fees or usage of the period (or earlier): billed at or before its end, or with a
+    # line whose service starts before it ends.
+    drafts = (
+        Invoice.objects.filter(status="draft")
+        .filter(Q(billing_date__lt=end) | Q(lines__service_start__lt=end))
+        .distinct()
+        .count()
+    )
+    previous = previous_key(key)
+    first = first_period_key()
+    previous_closed = (
+        first is None
+        or key <= first
+        or AccountingPeriod.objects.filter(period=previous, status=AccountingPeriod.Status.CLOSED).exists()
+    )
     return [
         ChecklistItem(
+            "previous_closed",
+            "Previous period closed",
+            previous_closed,
+            f"{previous} is closed."
+            if previous_closed
+            else f"{previous} is still open: periods close in order.",
+        ),
+        ChecklistItem(
             "billing_run",
-            "Billing run complete",
+            "Full billing run complete",
             billing is not None and parked == 0,
-            f"Run #{billing.pk} as of {billing.as_of}" + (f", {parked} parked failures" if parked else "")
+            f"Run #{billing.pk} (all customers) as of {billing.as_of}"
+            + (f", {parked} parked failures" if parked else "")
             if billing
-            else f"No completed billing run as of {end} or later.",
+            else f"No completed billing run of all customers as of {end} or later.",
+        ),
+        ChecklistItem(
+            "drafts_finalized",
+            "No draft invoice left for the period",
+            drafts == 0,
+            f"{drafts} draft invoices hold fees or usage of {key} or earlier; finalize or void them."
+            if drafts
+            else "Every invoice of the period is finalized.",
         ),
         ChecklistItem(
             "revenue_run",
@@ -115,10 +153,12 @@ def period_close_request(*, key: str, actor=None):
 @transaction.atomic
 def period_reopen_request(*, key: str, reason: str, actor=None) -> Approval:
     from revrec.models import AccountingPeriod
+    from revrec.services.periods import reopen_refusal
 
-    period = AccountingPeriod.objects.filter(period=key).first()
-    if period is None or period.status != AccountingPeriod.Status.CLOSED:
-        raise InvalidTransition(f"{key} is not closed.")
+    refusal = reopen_refusal(key)
+    if refusal:
+        raise InvalidTransition(refusal)
+    period = AccountingPeriod.objects.get(period=key)
     if not reason.strip():
         from revops.errors import ValidationFailed
 

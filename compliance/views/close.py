@@ -18,7 +18,7 @@ from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.roles import can_write
 from revrec.models import AccountingPeriod
-from revrec.services.periods import period_bounds
+from revrec.services.periods import latest_snapshot, period_bounds, reopen_refusal
 
 
 @login_required
@@ -49,7 +49,9 @@ def period_list(request):
 
 # checklist item -> where to fix it (shown when the page exists in this deployment)
 CHECKLIST_FIX = {
+    "previous_closed": ("compliance-periods", ""),
     "billing_run": ("billing-runs", ""),
+    "drafts_finalized": ("invoices", "?status=draft"),
     "revenue_run": ("revenue-runs", ""),
     "schedules_approved": ("approvals", ""),
     "estimates_reassessed": ("revenue", ""),
@@ -94,7 +96,9 @@ def _period_page(request, key: str, *, status: int = 200, errors: list | None = 
         "reopenings": [a for a in reopenings if a.status != Approval.Status.PENDING],
         "pending": pending,
         "can_close": writer and not closed,
-        "can_reopen": writer and closed and pending is None,
+        "reopen_blocked": reopen_refusal(key) if closed and pending is None else None,
+        "can_reopen": writer and closed and pending is None and reopen_refusal(key) is None,
+        "snapshot": latest_snapshot(period) if closed else None,
         "history": with_items(
             AuditEvent.objects.filter(object_type=PERIOD_TYPE, object_id=str(period.pk)).order_by("seq")
         )

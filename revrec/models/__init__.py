@@ -1,5 +1,5 @@
 from .estimates import ObligationCost, VariableEstimate
-from .ledger import Account, AccountingPeriod, JournalEntry, JournalLine
+from .ledger import Account, AccountingPeriod, JournalEntry, JournalLine, PeriodCloseSnapshot
 from .obligations import (
     ContractModification,
     PerformanceObligation,
@@ -18,6 +18,7 @@ __all__ = [
     "JournalLine",
     "ObligationCost",
     "PerformanceObligation",
+    "PeriodCloseSnapshot",
     "RecognizedUsage",
     "RevenueRun",
     "RevenueSchedule",

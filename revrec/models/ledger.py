@@ -58,6 +58,41 @@ class AccountingPeriod(models.Model):
         return f"{self.period} ({self.status})"
 
 
+class PeriodCloseSnapshot(models.Model):
+    """The ledger as it stood when a period closed (append-only; one per close, a re-close after an
+    approved reopen appends another). ``balances`` holds the cumulative debits and credits per currency
+    and account through the period (by entry period and by entry date); ``digest`` hashes the same
+    totals broken down by contract, obligation and product. The control
+    ``nothing_posted_in_closed_periods`` and ``reperform --period`` recompute both and compare."""
+
+    period = models.ForeignKey(AccountingPeriod, on_delete=models.PROTECT, related_name="snapshots")
+    closed_at = models.DateTimeField()
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    balances = models.JSONField(default=dict)
+    digest = models.CharField(max_length=64)
+    lines = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["period", "-id"]
+
+    def __str__(self) -> str:
+        return f"Close of {self.period_id} at {self.closed_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            from compliance.models import AppendOnlyError
+
+            raise AppendOnlyError("Close snapshots are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        from compliance.models import AppendOnlyError
+
+        raise AppendOnlyError("Close snapshots are append-only.")
+
+
 class JournalEntry(models.Model):
     """One business event, balanced per currency. Append-only: a correction is a reversing entry."""
 
@@ -87,6 +122,12 @@ class JournalEntry(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
     )
     correction_for_period = models.CharField(max_length=7, blank=True, default="")
+    business_date = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The date of the business event; differs from ``date`` when the event fell on or "
+        "before the latest closed period and was posted into the first open period as a correction",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

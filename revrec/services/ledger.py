@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from revops.errors import DomainError
 from revops.money import stored_sum
 from revrec.models import Account, JournalEntry, JournalLine
-from revrec.services.periods import posting_period
+from revrec.services.periods import first_day, lock_posting_period, posting_period
 
 ZERO = Decimal(0)
 
@@ -134,31 +134,28 @@ def post(
         return None
     if JournalEntry.objects.filter(source_key=source_key).exists():
         return None
-    period, correction_for = posting_period(day)
-    try:
-        with transaction.atomic():
-            entry = JournalEntry.objects.create(
-                date=day if not correction_for else _first_day(period),
-                period=period,
-                source=source,
-                source_type=source_type,
-                source_id=str(source_id),
-                source_key=source_key,
-                memo=memo[:300],
-                currency=currency,
-                contract=contract,
-                reverses=reverses,
-                correction_for_period=correction_for,
-            )
-    except IntegrityError:
-        return None
-    JournalLine.objects.bulk_create([JournalLine(entry=entry, **ln) for ln in _merge(draft.lines)])
+    with transaction.atomic():
+        period, correction_for = lock_posting_period(day)
+        try:
+            with transaction.atomic():
+                entry = JournalEntry.objects.create(
+                    date=first_day(period.period) if correction_for else day,
+                    business_date=day,
+                    period=period.period,
+                    source=source,
+                    source_type=source_type,
+                    source_id=str(source_id),
+                    source_key=source_key,
+                    memo=memo[:300],
+                    currency=currency,
+                    contract=contract,
+                    reverses=reverses,
+                    correction_for_period=correction_for,
+                )
+        except IntegrityError:
+            return None
+        JournalLine.objects.bulk_create([JournalLine(entry=entry, **ln) for ln in _merge(draft.lines)])
     return entry
-
-
-def _first_day(period: str) -> date:
-    year, month = (int(x) for x in period.split("-"))
-    return date(year, month, 1)
 
 
 def _merge(lines: list[dict]) -> list[dict]:
@@ -214,7 +211,7 @@ def entry_date(day: date) -> date:
     """The date an entry for ``day`` gets: the day itself, or the first day of the open period it is
     moved into when its own period is closed (see :func:`post`)."""
     period, correction_for = posting_period(day)
-    return _first_day(period) if correction_for else day
+    return first_day(period) if correction_for else day
 
 
 def balances_by_obligation(role: str, obligation_ids, *, through: date | None = None) -> dict[int, Decimal]:

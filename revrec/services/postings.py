@@ -31,7 +31,7 @@ from revrec.services.ledger import (
     reverse,
 )
 from revrec.services.obligations import obligation_for_invoice_line
-from revrec.services.periods import last_day, period_bounds, posting_period
+from revrec.services.periods import first_day, last_day, lock_posting_period, period_bounds
 
 ZERO = Decimal(0)
 USAGE_KINDS = ("usage", "true_up", "usage_adjustment")
@@ -361,9 +361,13 @@ def net_out_of_order(entry: JournalEntry, obligations: list[PerformanceObligatio
 
 def _zero_entry(contract, period: str, key: str) -> JournalEntry:
     """Lines that recognize nothing (a zero schedule month) still need a marker entry to be 'posted'."""
+    day = last_day(period)
+    target, correction_for = lock_posting_period(day)
     return JournalEntry.objects.create(
-        date=last_day(period),
-        period=posting_period(last_day(period))[0],
+        date=first_day(target.period) if correction_for else day,
+        business_date=day,
+        period=target.period,
+        correction_for_period=correction_for,
         source=JournalEntry.Source.RECOGNITION,
         source_type="contracts.contract",
         source_id=str(contract.pk),

@@ -7,7 +7,8 @@ from revops.errors import DomainError
 
 class Command(BaseCommand):
     help = (
-        "Recompute every invoice and schedule of a period from stored contracts, price versions and usage events; "
+        "Recompute every invoice and schedule of a period from stored contracts, price versions and usage events, "
+        "and (closed periods) the ledger through it against its snapshot at close; "
         "exit non-zero when anything differs from the stored figures."
     )
 
