@@ -79,17 +79,6 @@ def test_a_payment_dated_before_the_books_lands_in_the_first_open_period(
         assert listed.json()["correction_for_period"] == "2025-06"
 
 
-def test_a_revenue_run_for_a_closed_period_posts_nothing_into_it(book, django_capture_on_commit_callbacks):
-    finance = book["finance"]
-    _close(finance, "2026-01")
-    before = _trial_balances(finance, ["2026-01"])
-    with django_capture_on_commit_callbacks(execute=True):
-        assert finance.post("/api/v1/revenue-runs", {"period": "2025-06"}, format="json").status_code == 202
-        assert finance.post("/api/v1/revenue-runs", {"period": "2026-01"}, format="json").status_code == 202
-    assert not AccountingPeriod.objects.filter(period__lt="2026-01").exists()
-    assert _trial_balances(finance, ["2026-01"]) == before
-
-
 # --- order of close and reopen --------------------------------------------------------------------------
 
 
