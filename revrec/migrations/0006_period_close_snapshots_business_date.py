@@ -31,7 +31,7 @@ def backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("revrec", "0004_journal_source_credits"),
+        ("revrec", "0005_account_types"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
