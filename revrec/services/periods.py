@@ -28,6 +28,7 @@ from revrec.models import AccountingPeriod, JournalLine, PeriodCloseSnapshot
 
 OPEN = AccountingPeriod.Status.OPEN
 CLOSED = AccountingPeriod.Status.CLOSED
+MAX_NEW_PERIODS = 3600  # 300 years of months: a gap wider than that is a typo, not a posting
 
 
 def period_key(day: date) -> str:
@@ -95,6 +96,11 @@ def ensure_period(key: str) -> AccountingPeriod:
         keys = _keys(key, previous_key(span["lo"]))
     else:
         keys = [key]
+    if len(keys) > MAX_NEW_PERIODS:
+        raise ValidationFailed(
+            f"{key} is {len(keys)} months away from the books' periods; that is not a plausible date.",
+            field="date",
+        )
     AccountingPeriod.objects.bulk_create(
         [AccountingPeriod(period=k, start=period_bounds(k)[0], end=period_bounds(k)[1]) for k in keys],
         ignore_conflicts=True,
