@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -172,7 +172,7 @@ def test_the_control_catches_an_entry_planted_before_a_closed_period(book):
         memo="planted",
         currency="USD",
     )
-    JournalEntry.objects.filter(pk=entry.pk).update(created_at=date(2025, 6, 15))
+    JournalEntry.objects.filter(pk=entry.pk).update(created_at=datetime(2025, 6, 15, tzinfo=UTC))
     JournalLine.objects.create(entry=entry, account=cash, debit=Decimal("500.00"))
     JournalLine.objects.create(entry=entry, account=revenue, credit=Decimal("500.00"))
     findings = nothing_posted_in_closed_periods()
