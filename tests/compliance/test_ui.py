@@ -283,7 +283,7 @@ def test_period_close_is_refused_with_the_checklist_failures_then_allowed(fault,
 
     undo_invoice_total(fault["invoice"])
     finance.post(f"/compliance/exceptions/{fault['exception'].pk}/resolve/", {"comment": "Total recomputed"})
-    assert "All 7 done" in text(finance.get("/compliance/periods/2026-01/"))
+    assert "All 8 done" in text(finance.get("/compliance/periods/2026-01/"))
     response = finance.post("/compliance/periods/2026-01/close/")
     assert response.status_code == 302
     period = AccountingPeriod.objects.get(period="2026-01")

@@ -31,7 +31,7 @@ def backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("revrec", "0005_account_types"),
+        ("revrec", "0007_variable_estimates_and_costs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
