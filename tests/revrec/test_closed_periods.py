@@ -183,7 +183,13 @@ def credit_grant_backdated(b, ui):
     with b["capture"](execute=True):
         response = client.post(
             f"/customers/{alpha.pk}/credits/",
-            {"amount": "500.00", "granted_on": "2024-06-01", "expires_on": "", "reason": "prepaid commit"},
+            {
+                "kind": "purchased",
+                "amount": "500.00",
+                "granted_on": "2024-06-01",
+                "expires_on": "",
+                "reason": "prepaid commit",
+            },
         )
     assert response.status_code in (200, 302), response.content[:2000]
     assert CreditGrant.objects.filter(granted_on="2024-06-01").exists()
