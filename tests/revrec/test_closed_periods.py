@@ -11,6 +11,8 @@ dated its first day, with its business date kept."""
 from __future__ import annotations
 
 import json
+import sys
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 import pytest
@@ -151,15 +153,31 @@ def closed_period_reports(client) -> dict[str, str]:
     return out
 
 
-@pytest.fixture
-def today_in_march(monkeypatch):
-    """``timezone.localdate()`` (today) is 20 March 2026, inside the closed March."""
+@contextmanager
+def today_in_march():
+    """``timezone.localdate()`` (today) is 20 March 2026, inside the closed March: invoices finalized
+    and credit notes issued meanwhile are dated then. (Billing runs keep the real today: they may not
+    bill beyond the current period plus one interval.)"""
     real = timezone.localdate
 
     def localdate(value=None, timezone=None):
         return real(value, timezone) if value is not None else IN_CLOSED_MONTH
 
-    monkeypatch.setattr(timezone, "localdate", localdate)
+    module = sys.modules["django.utils.timezone"]
+    module.localdate = localdate
+    try:
+        yield
+    finally:
+        module.localdate = real
+
+
+def _finalize_today_in_march(b, invoices):
+    with today_in_march():
+        for invoice in invoices:
+            _run(b["capture"], b["finance"], f"/api/v1/invoices/{invoice.pk}/finalize")
+    assert not Invoice.objects.filter(
+        pk__in=[i.pk for i in invoices], issue_date__gte=date(2026, 4, 1)
+    ).exists()
 
 
 # --- the backdated actions ------------------------------------------------------------------------------
@@ -240,10 +258,9 @@ def backdated_contract(b):
     for period in ("2025-06", "2026-02"):
         _run(capture, finance, "/api/v1/revenue-runs", {"period": period})
     _run(capture, finance, "/api/v1/billing-runs", {"as_of": "2026-04-01", "customers": ["gamma"]})
-    drafts = Invoice.objects.filter(contract_id=contract["id"], status="draft")
-    assert drafts.exists()
-    for invoice in drafts:
-        _run(capture, finance, f"/api/v1/invoices/{invoice.pk}/finalize")
+    drafts = list(Invoice.objects.filter(contract_id=contract["id"], status="draft"))
+    assert drafts
+    _finalize_today_in_march(b, drafts)
 
 
 def modification_catch_up(b):
@@ -268,8 +285,7 @@ def modification_catch_up(b):
         _ok(approver.post(f"/api/v1/approvals/{approval.pk}/approve", {"comment": "ok"}, format="json"))
     _run(capture, finance, "/api/v1/revenue-runs", {"period": "2026-03"})
     _run(capture, finance, "/api/v1/billing-runs", {"as_of": "2026-04-01", "customers": ["delta"]})
-    for invoice in Invoice.objects.filter(contract_id=contract["id"], status="draft"):
-        _run(capture, finance, f"/api/v1/invoices/{invoice.pk}/finalize")
+    _finalize_today_in_march(b, list(Invoice.objects.filter(contract_id=contract["id"], status="draft")))
 
 
 def invoice_finalized_backdated(b):
@@ -298,8 +314,7 @@ def late_usage(b):
     _run(b["capture"], b["finance"], "/api/v1/billing-runs", {"as_of": "2026-05-01", "customers": ["alpha"]})
     drafts = Invoice.objects.filter(customer=alpha, status="draft")
     assert InvoiceLine.objects.filter(invoice__in=drafts, kind="usage_adjustment").exists()
-    for invoice in drafts:
-        _run(b["capture"], b["finance"], f"/api/v1/invoices/{invoice.pk}/finalize")
+    _finalize_today_in_march(b, list(drafts))
 
 
 def credit_note(b):
@@ -308,16 +323,17 @@ def credit_note(b):
         invoice__billing_date="2026-01-01",
         kind="one_time",
     ).get()
-    _run(
-        b["capture"],
-        b["finance"],
-        "/api/v1/credit-notes",
-        {
-            "invoice": line.invoice_id,
-            "reason": "Goodwill",
-            "lines": [{"invoice_line": line.pk, "amount": "100.00"}],
-        },
-    )
+    with today_in_march():
+        _run(
+            b["capture"],
+            b["finance"],
+            "/api/v1/credit-notes",
+            {
+                "invoice": line.invoice_id,
+                "reason": "Goodwill",
+                "lines": [{"invoice_line": line.pk, "amount": "100.00"}],
+            },
+        )
 
 
 ACTIONS = {
@@ -363,9 +379,7 @@ def _next_entry_id() -> int:
     return (JournalEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
 
 
-def test_every_kind_of_backdated_action_leaves_every_closed_period_byte_identical(
-    books, ui_for, today_in_march
-):
+def test_every_kind_of_backdated_action_leaves_every_closed_period_byte_identical(books, ui_for):
     """One world, every action in turn; after each, the closed periods' reports are compared with the
     snapshot taken before the first (the world takes a minute and a half to build on a busy machine,
     so the actions share it)."""
