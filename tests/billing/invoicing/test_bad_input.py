@@ -170,3 +170,13 @@ def test_reperform_refuses_a_period_out_of_range_with_a_command_error(period):
 
     with pytest.raises(CommandError, match="--period"):
         call_command("reperform", period=period)
+
+
+def test_the_payment_form_refuses_9999_12_31_with_a_form_error(ui_for, settings, finalized):
+    settings.ROOT_URLCONF = "tests.billing.ui.urls"
+    response = ui_for("finance").post(
+        f"/invoices/{finalized.pk}/payments/", {"amount": "1.00", "date": "9999-12-31"}
+    )
+    assert response.status_code == 400
+    assert "between 1900-01-01 and 2199-12-31" in response.content.decode()
+    assert not Payment.objects.exists()
