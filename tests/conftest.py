@@ -9,7 +9,13 @@ import os
 
 import pytest
 from django.db import connection
+from hypothesis import HealthCheck, settings
 from rest_framework.test import APIClient
+
+# Properties are judged by what they find, not by how fast a shared, loaded machine generates inputs:
+# no per-example deadline and no "input generation is slow" health check (the other checks stay).
+settings.register_profile("concord", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("concord")
 
 pytest_plugins = ["tests.builders"]
 

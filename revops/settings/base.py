@@ -173,6 +173,13 @@ SPECTACULAR_SETTINGS = {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
     },
     "SECURITY": [{"bearerAuth": []}],
+    # Several fields share a name ("method", "kind") across different choice sets; each set gets its
+    # own stable component name.
+    "ENUM_NAME_OVERRIDES": {
+        "VariableMethodEnum": ["expected_value", "most_likely_amount"],
+        "CouponKindEnum": ["percent", "fixed"],
+        "SspMethodEnum": ["observable", "adjusted_market", "cost_plus", "residual"],
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "revops.core.api.schema.add_problem_responses",
