@@ -460,7 +460,7 @@ def run_revenue_and_close(login, shot) -> None:
 
     page.goto("/compliance/periods/2026-10/")
     checklist = page.locator("section", has_text="Close checklist")
-    expect(checklist.locator(".card-head .badge")).to_have_text("All 5 done")
+    expect(checklist.locator(".card-head .badge")).to_have_text("All 8 done")
     expect(checklist.locator("li.bad")).to_have_count(0)
     expect(checklist).to_contain_text("as of 2026-11-01")
     shot("close-checklist-green")
