@@ -24,7 +24,7 @@ from compliance.audit import audit_record
 from compliance.models import Approval
 from revops.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from revops.jsonsafe import jsonable
-from revops.roles import can_decide
+from revops.roles import can_decide, sod_refusal
 
 
 class SelfApproval(Conflict):
@@ -287,8 +287,12 @@ def _requesters(approval: Approval) -> set[int]:
 def check_can_decide(approval: Approval, user) -> None:
     if not can_decide(user):
         raise Forbidden("Only approvers can decide approval requests.")
-    if getattr(user, "pk", None) in _requesters(approval):
+    makers = _requesters(approval)
+    if getattr(user, "pk", None) in makers:
         raise SelfApproval("You requested this; someone else must approve or reject it (maker-checker).")
+    refusal = sod_refusal(user, kind=approval.kind, requester_ids=makers)
+    if refusal:
+        raise SelfApproval(refusal)
 
 
 def _audited_hash(approval: Approval) -> str | None:

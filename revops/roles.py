@@ -1,9 +1,14 @@
 """Roles and what each may do.
 
 Five roles, each a Django group. An *area* is a slice of the product; API views and UI views name
-their area, and a role may read and/or write it. Admin may do everything; auditors read everything
-and write nothing; approvers decide approvals (and never their own requests, enforced by the
-approval service, not here).
+their area, and a role may read and/or write it. Admin may write everything but decides nothing;
+auditors read everything and write nothing; approvers decide approvals (never their own requests,
+enforced by the approval service).
+
+Segregation of duties: a *preparing* role (admin, finance, pricing) makes the requests an approver
+decides. One person does not hold a preparing role and the approver role for the same kind of request
+unless an explicit, audited SoD exception for that person (and kind) is recorded
+(``revops.core.models.SodException``); :func:`sod_refusal` is the check the approval service runs.
 """
 
 from __future__ import annotations
@@ -38,7 +43,21 @@ AREAS: dict[str, tuple[frozenset, frozenset]] = {
     "audit": (ALL, frozenset()),
     "jobs": (ALL, frozenset({ADMIN, FINANCE})),
 }
-DECIDERS = frozenset({ADMIN, APPROVER})
+DECIDERS = frozenset({APPROVER})
+
+# Segregation of duties. The roles whose work produces requests of each approval kind ("preparing"
+# roles); a kind not listed (price versions, discounts, coupons, credits, account mappings, overrides
+# and any kind added later) is prepared by every preparing role. Approvers may *ask* for a period
+# reopen or an exception waiver too, but another approver decides it (self-approval rule).
+PREPARING_ROLES = frozenset({ADMIN, FINANCE, PRICING})
+PREPARERS: dict[str, frozenset] = {
+    "revenue_schedule": frozenset({ADMIN, FINANCE}),
+    "contract_modification": frozenset({ADMIN, FINANCE}),
+    "ssp_change": frozenset({ADMIN, FINANCE}),
+    "period_reopen": frozenset({ADMIN, FINANCE}),
+    "exception_waiver": frozenset({ADMIN, FINANCE}),
+}
+ANY_KIND = "*"
 
 # Django model permissions given to each group (for the admin site and has_perm checks):
 # app label -> roles that get add/change/delete; everyone gets view.
@@ -75,6 +94,46 @@ def can_write(user, area: str) -> bool:
 
 def can_decide(user) -> bool:
     return bool(roles_of(user) & DECIDERS)
+
+
+def preparing_roles(kind: str) -> frozenset[str]:
+    return PREPARERS.get(kind, PREPARING_ROLES)
+
+
+def sod_conflict(roles: frozenset[str] | set[str], kind: str = ANY_KIND) -> frozenset[str]:
+    """The preparing roles that conflict with the approver role for KIND (any kind: ``*``) in a
+    person holding ROLES; empty when there is no conflict."""
+    if APPROVER not in roles:
+        return frozenset()
+    return frozenset(roles) & (PREPARING_ROLES if kind == ANY_KIND else preparing_roles(kind))
+
+
+def sod_refusal(user, *, kind: str, requester_ids) -> str | None:
+    """Why USER may not decide a request of KIND made by REQUESTER_IDS (segregation of duties), or
+    None. Refused: holding a preparing role for the kind next to the approver role without a recorded
+    exception; an account created, given the approver role, or given its password by the requester
+    (a person cannot mint their own checker)."""
+    from revops.core.models import RoleGrant, SodException, UserOrigin
+
+    conflict = sod_conflict(roles_of(user), kind)
+    if conflict and not SodException.covering(user, kind=kind).exists():
+        return (
+            f"{user.get_username()} holds the {', '.join(sorted(conflict))} role next to the approver "
+            f"role; deciding '{kind}' requests needs a recorded segregation-of-duties exception."
+        )
+    makers = {pk for pk in requester_ids if pk is not None}
+    if not makers:
+        return None
+    if RoleGrant.objects.filter(
+        user=user, role=APPROVER, revoked_at__isnull=True, granted_by_id__in=makers
+    ).exists():
+        return "The requester gave this approver the approver role; someone else must decide it."
+    origin = UserOrigin.objects.filter(user=user).first()
+    if origin and origin.created_by_id in makers:
+        return "The requester created this account; someone else must decide it."
+    if origin and origin.password_set_by_id in makers:
+        return "The requester set this account's password; someone else must decide it."
+    return None
 
 
 def primary_role(user) -> str | None:

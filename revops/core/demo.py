@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from compliance.audit import audit_record
+from revops.core.identity import acting_as
 from revops.core.services.roles import sync_role_groups
 from revops.roles import ADMIN, ROLE_LABELS, ROLES
 
@@ -21,6 +21,12 @@ def register_seeder(name: str, fn: Callable) -> None:
 
 
 def seed_users() -> list[tuple[str, str, str]]:
+    # Creating the users and granting their roles are audit events (revops.core.identity), by seed_demo.
+    with acting_as("seed_demo"):
+        return _seed_users()
+
+
+def _seed_users() -> list[tuple[str, str, str]]:
     sync_role_groups()
     user_model = get_user_model()
     created = []
@@ -46,7 +52,6 @@ def seed_users() -> list[tuple[str, str, str]]:
             user.is_staff = role == ADMIN
             user.is_superuser = role == ADMIN
             user.save()
-            audit_record(actor="seed_demo", action="user.created", obj=user, changes={"role": role})
         user.groups.add(Group.objects.get(name=role))
         created.append((role, password, ROLE_LABELS[role]))
     # A second approver so maker-checker flows can be shown end to end.
@@ -57,7 +62,6 @@ def seed_users() -> list[tuple[str, str, str]]:
     if was_created:
         second.set_password(f"approver2{DEMO_PASSWORD_SUFFIX}")
         second.save()
-        audit_record(actor="seed_demo", action="user.created", obj=second, changes={"role": "approver"})
     second.groups.add(Group.objects.get(name="approver"))
     created.append(("approver2", f"approver2{DEMO_PASSWORD_SUFFIX}", ROLE_LABELS["approver"]))
     return created

@@ -69,8 +69,15 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+class TokenReassignment(Exception):
+    """A token belongs to the person it was minted for, for good."""
+
+
 class ApiToken(TimeStamped):
-    """A bearer token. Only its SHA-256 is stored; the token itself is shown once, at creation."""
+    """A bearer token. Only its SHA-256 is stored; the token itself is shown once, at creation.
+
+    A token is never moved to another user (its requests would act as that person — a way round
+    maker-checker): ``save`` refuses a changed user, and the admin shows the user read-only."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, blank=True, default="")
@@ -85,9 +92,81 @@ class ApiToken(TimeStamped):
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
 
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            stored = ApiToken.objects.filter(pk=self.pk).values_list("user_id", "key_hash").first()
+            if stored is not None and stored != (self.user_id, self.key_hash):
+                raise TokenReassignment("An API token cannot be moved to another user or re-keyed.")
+        super().save(*args, **kwargs)
+
     @staticmethod
     def generate() -> str:
         return "cnc_" + secrets.token_urlsafe(32)
+
+
+class RoleGrant(TimeStamped):
+    """Who gave a user a role, and when it was taken away. Written for every change of a user's role
+    groups, however made (admin, command, code), next to the audit event."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="role_grants")
+    role = models.CharField(max_length=40)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    granted_by_label = models.CharField(max_length=150)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by_label = models.CharField(max_length=150, blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} ← {self.role} (by {self.granted_by_label})"
+
+
+class UserOrigin(models.Model):
+    """Who created an account and who last set its password (when not its owner): an account made,
+    or taken over, by a person never checks that person's requests."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="origin")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by_label = models.CharField(max_length=150, blank=True, default="")
+    password_set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user} (created by {self.created_by_label or 'unknown'})"
+
+
+class SodException(TimeStamped):
+    """An explicit, audited exception to segregation of duties: USER may hold a preparing role and
+    the approver role, and decide requests of KIND (``*``: every kind) — never their own."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sod_exceptions"
+    )
+    kind = models.CharField(max_length=40, default="*", help_text="Approval kind, or * for every kind.")
+    reason = models.TextField()
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    granted_by_label = models.CharField(max_length=150)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "SoD exception"
+
+    def __str__(self) -> str:
+        return f"SoD exception: {self.user} for {self.kind}"
+
+    @classmethod
+    def covering(cls, user, *, kind: str = "*"):
+        qs = cls.objects.filter(user=user, revoked_at__isnull=True)
+        return qs if kind == "*" else qs.filter(kind__in=("*", kind))
 
 
 class IdempotencyKey(TimeStamped):

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.db.models import Sum
 
 from billing.models import Invoice
@@ -74,10 +75,21 @@ def test_pos_allocation_and_schedules_follow_activation(world):
 
 
 def test_requester_approving_own_schedule_gets_409(api_for, catalog, django_capture_on_commit_callbacks):
+    """The maker never checks: not even a finance user who also holds the approver role (under a
+    recorded segregation-of-duties exception) may approve the schedule their own activation made. The
+    admin role prepares and decides nothing (403)."""
+    from django.contrib.auth.models import Group
+
+    from revops.core.services.roles import sod_exception_record
+
     approver = api_for("approver")
     admin = api_for("admin")
-    admin.post("/api/v1/customers", {"external_id": "self", "name": "Self", "currency": "USD"}, format="json")
-    contract = admin.post(
+    maker = api_for("finance", username="maker")
+    with transaction.atomic():
+        sod_exception_record(user=maker.user, reason="Two-person team, signed off by the CFO", actor="cli")
+        maker.user.groups.add(Group.objects.get(name="approver"))
+    maker.post("/api/v1/customers", {"external_id": "self", "name": "Self", "currency": "USD"}, format="json")
+    contract = maker.post(
         "/api/v1/contracts",
         {
             "customer": "self",
@@ -89,11 +101,12 @@ def test_requester_approving_own_schedule_gets_409(api_for, catalog, django_capt
         format="json",
     ).json()
     with django_capture_on_commit_callbacks(execute=True):
-        admin.post(f"/api/v1/contracts/{contract['id']}/activate")
-    sched = admin.get("/api/v1/schedules?status=pending_approval").json()["results"][0]
-    response = admin.post(f"/api/v1/schedules/{sched['id']}/approve", {}, format="json")
+        maker.post(f"/api/v1/contracts/{contract['id']}/activate")
+    sched = maker.get("/api/v1/schedules?status=pending_approval").json()["results"][0]
+    response = maker.post(f"/api/v1/schedules/{sched['id']}/approve", {}, format="json")
     assert response.status_code == 409
     assert response.json()["type"] == "/problems/self-approval"
+    assert admin.post(f"/api/v1/schedules/{sched['id']}/approve", {}, format="json").status_code == 403
     assert approver.post(f"/api/v1/schedules/{sched['id']}/approve", {}, format="json").status_code == 200
 
 
