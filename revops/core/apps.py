@@ -9,12 +9,13 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         import revops.core.api.schema  # noqa: F401  (registers OpenAPI extensions)
-        from revops.core import identity
+        from revops.core import identity, security
         from revops.core.dashboard import register_widgets
         from revops.core.widgets import job_widgets
 
         post_migrate.connect(_sync_roles, dispatch_uid="core-sync-roles")
         identity.connect()
+        security.connect()
         register_widgets("jobs", job_widgets)
 
 

@@ -1,0 +1,90 @@
+"""Browser-facing security: the client address the login lockout counts by, and sign-in failures
+and lockouts in the audit chain."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+
+def client_ip(request) -> str:
+    """The client address: the socket peer, or — behind TRUSTED_PROXIES proxies — the address the
+    outermost trusted proxy saw (the same rule as the API's rate limit)."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES") or 0
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    if proxies and forwarded:
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        if hops:
+            return hops[-min(proxies, len(hops))]
+    return remote
+
+
+def _username(credentials) -> str:
+    return str((credentials or {}).get("username") or "")[:150]
+
+
+def _audit(action: str, *, username: str, request, extra: dict | None = None) -> None:
+    from django.db import transaction
+
+    from compliance.audit import audit_record
+
+    changes = {"username": username, "ip": client_ip(request) if request is not None else ""}
+    if request is not None:
+        changes["path"] = request.path[:200]
+    changes.update(extra or {})
+    with transaction.atomic():
+        audit_record(
+            actor="anonymous",
+            action=action,
+            object_type="auth.login",
+            object_id=username[:64],
+            changes=changes,
+        )
+
+
+def login_failed(sender, credentials=None, request=None, **kwargs) -> None:
+    """A wrong password (or unknown user) is an audit event; attempts refused during a lockout are
+    not (the lockout itself is), so a locked-out attacker cannot flood the chain."""
+    if request is not None and getattr(request, "axes_locked_out", False):
+        return
+    _audit("auth.login_failed", username=_username(credentials), request=request)
+
+
+def locked_out(sender, request=None, username=None, ip_address=None, **kwargs) -> None:
+    """One audit event per lockout (axes signals every refused attempt while it lasts)."""
+    from compliance.models import AuditEvent
+
+    username = str(username or "")[:150]
+    since = timezone.now() - timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    if AuditEvent.objects.filter(
+        action="auth.locked_out",
+        object_id=username[:64],
+        occurred_at__gte=since,
+        changes__ip=ip_address or "",
+    ).exists():
+        return
+    _audit(
+        "auth.locked_out",
+        username=username,
+        request=request,
+        extra={
+            "ip": ip_address or "",
+            "failures": settings.AXES_FAILURE_LIMIT,
+            "minutes": settings.LOGIN_LOCKOUT_MINUTES,
+        },
+    )
+
+
+def connect() -> None:
+    from axes import signals as axes_signals
+    from django.contrib.auth.signals import user_login_failed
+
+    # Ahead of axes' own receiver: this one must see the failure that locks the account before axes
+    # marks the request as locked out (which it also does for attempts refused during a lockout).
+    user_login_failed.disconnect(axes_signals.handle_user_login_failed)
+    user_login_failed.connect(login_failed, dispatch_uid="security-login-failed")
+    user_login_failed.connect(axes_signals.handle_user_login_failed)
+    axes_signals.user_locked_out.connect(locked_out, dispatch_uid="security-locked-out")
