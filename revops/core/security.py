@@ -1,5 +1,10 @@
-"""Browser-facing security: the client address the login lockout counts by, and sign-in failures
-and lockouts in the audit chain."""
+"""Browser-facing security: the Content-Security-Policy header, the client address the login lockout
+counts by, and sign-in failures and lockouts in the audit chain.
+
+The UI serves every script from this origin (static/js: htmx, Chart.js, concord.js) and has no inline
+script, event handler or style attribute, so the default policy is strict. A route prefix may have its
+own policy (``CSP_ROUTE_POLICIES``): the Swagger UI page needs inline styles.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,29 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
+
+
+def _policy_for(path: str) -> str:
+    for prefix, policy in getattr(settings, "CSP_ROUTE_POLICIES", {}).items():
+        if path.startswith(prefix):
+            return policy
+    return settings.CSP_POLICY
+
+
+class ContentSecurityPolicyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if settings.CSP_POLICY and "Content-Security-Policy" not in response:
+            header = (
+                "Content-Security-Policy-Report-Only"
+                if settings.CSP_REPORT_ONLY
+                else "Content-Security-Policy"
+            )
+            response[header] = _policy_for(request.path)
+        return response
 
 
 def client_ip(request) -> str:

@@ -1,6 +1,8 @@
-"""Sign-in brute force and idle sessions (issue 12, point 7)."""
+"""Sign-in brute force, idle sessions and the Content-Security-Policy (issue 12, point 7)."""
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -85,3 +87,60 @@ def test_idle_session_expires_and_activity_renews_it(client, victim):
     Session.objects.filter(session_key=key).update(expire_date=timezone.now() - timedelta(seconds=1))
     response = client.get("/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+# --- Content-Security-Policy -------------------------------------------------------------------
+def _directives(header: str) -> dict[str, str]:
+    return {d.split()[0]: d.strip() for d in header.split(";") if d.strip()}
+
+
+def test_strict_csp_on_pages_login_and_admin(client, ui_for):
+    for response in (client.get("/login/"), client.get("/admin/login/")):
+        policy = _directives(response["Content-Security-Policy"])
+        assert policy["default-src"] == "default-src 'self'"
+        assert policy["script-src"] == "script-src 'self'"
+        assert policy["style-src"] == "style-src 'self'"
+        assert policy["frame-ancestors"] == "frame-ancestors 'none'"
+        assert policy["object-src"] == "object-src 'none'"
+    page = ui_for("finance").get("/")
+    header = page["Content-Security-Policy"]
+    assert "unsafe-inline" not in header and "unsafe-eval" not in header
+
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.I)
+HANDLER = re.compile(r"\s(on[a-z]+|hx-on(:[a-z:-]+)?|style)\s*=", re.I)
+
+
+def test_no_template_has_inline_script_handler_or_style():
+    """The policy forbids them, so a template that brings one back breaks in the browser."""
+    offenders = []
+    for path in Path(settings.BASE_DIR, "templates").rglob("*.html"):
+        text = path.read_text()
+        for pattern in (INLINE_SCRIPT, HANDLER):
+            for match in pattern.finditer(text):
+                offenders.append(f"{path.name}: {match.group(0).strip()}")
+    assert offenders == []
+
+
+@pytest.mark.parametrize(
+    "url", ["/", "/approvals/", "/usage/ingestion/", "/revenue/reports/waterfall/", "/invoices/", "/jobs/"]
+)
+def test_rendered_pages_have_no_inline_script(ui_for, url):
+    response = ui_for("finance").get(url)
+    if response.status_code == 404:
+        pytest.skip(f"{url} is not a page here")
+    assert response.status_code == 200, url
+    html = response.content.decode()
+    assert not INLINE_SCRIPT.search(html) and not HANDLER.search(html), url
+    assert "js/concord.js" in html
+
+
+def test_api_docs_render_under_their_own_policy(client):
+    page = client.get("/api/docs/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert not INLINE_SCRIPT.search(html)
+    policy = _directives(page["Content-Security-Policy"])
+    assert policy["script-src"] == "script-src 'self'"  # still no inline script
+    script = client.get("/api/docs/?script=")
+    assert script.status_code == 200 and "SwaggerUIBundle" in script.content.decode()

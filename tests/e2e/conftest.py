@@ -3,8 +3,8 @@ live server (transactional database; Celery tasks run eagerly inside the request
 
 - ``browser`` (session): headless chromium from /usr/bin/chromium — never a downloaded build.
 - ``page`` (anonymous) and ``login(role)``: a fresh browser context, signed in through the real login
-  form as that role's seeded user; every context records server errors (5xx) and JavaScript errors,
-  asserted absent at teardown.
+  form as that role's seeded user; every context records server errors (5xx), JavaScript errors and
+  Content-Security-Policy violations, asserted absent at teardown.
 - ``shot(name, page=None)``: a full-page PNG at ``tests/e2e/screenshots/<test>/<nn>-<name>.png``
   (git-ignored; CI keeps it as an artifact).
 - ``e2e_world``: what the journey starts from, built through the services: one user per role (two
@@ -105,6 +105,13 @@ class Problems:
 
     server_errors: list[str] = field(default_factory=list)
     js_errors: list[str] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
+
+    def console(self, message) -> None:
+        # Chromium reports what the Content-Security-Policy blocked (an inline script or handler, an
+        # eval, a style attribute) on the console; any of it means a page does not work as written.
+        if "Content Security Policy" in message.text:
+            self.csp_violations.append(message.text)
 
     def record(self, response) -> None:
         if response.status >= 400:  # shown with a failing test's captured output
@@ -132,6 +139,7 @@ def new_page(browser, live_server, problems):
         page = context.new_page()
         page.on("response", problems.record)
         page.on("pageerror", lambda exc: problems.js_errors.append(str(exc)))
+        page.on("console", problems.console)
         return page
 
     yield make
@@ -139,6 +147,7 @@ def new_page(browser, live_server, problems):
         context.close()
     assert not problems.server_errors, f"server errors during the journey: {problems.server_errors}"
     assert not problems.js_errors, f"JavaScript errors during the journey: {problems.js_errors}"
+    assert not problems.csp_violations, f"Content-Security-Policy violations: {problems.csp_violations}"
 
 
 @pytest.fixture
