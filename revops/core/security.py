@@ -8,6 +8,7 @@ own policy (``CSP_ROUTE_POLICIES``): the Swagger UI page needs inline styles.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -34,6 +35,29 @@ class ContentSecurityPolicyMiddleware:
                 else "Content-Security-Policy"
             )
             response[header] = _policy_for(request.path)
+        return response
+
+
+class IdleSessionMiddleware:
+    """Idle timeout: a signed-in session's expiry (SESSION_COOKIE_AGE) moves forward with activity.
+
+    Rather than writing the session on every request (SESSION_SAVE_EVERY_REQUEST: a write per page,
+    per htmx poll, and concurrent writes of one row), the expiry is renewed at most once every
+    SESSION_RENEW_SECONDS, so a session ends between SESSION_COOKIE_AGE minus that and
+    SESSION_COOKIE_AGE after its last request. Sits just after SessionMiddleware."""
+
+    KEY = "_idle_renewed"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and session.get("_auth_user_id"):
+            now = int(time.time())
+            if now - int(session.get(self.KEY, 0)) >= settings.SESSION_RENEW_SECONDS:
+                session[self.KEY] = now  # modified: SessionMiddleware saves it with a fresh expiry
         return response
 
 

@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "revops.core.security.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -140,9 +141,10 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = (
 AXES_CLIENT_IP_CALLABLE = "revops.core.security.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
-# Idle sessions end: each request renews the cookie, so SESSION_IDLE_MINUTES without one signs out.
+# Idle sessions end: activity renews a signed-in session's expiry (at most once a minute,
+# revops.core.security.IdleSessionMiddleware), so SESSION_IDLE_MINUTES without a request signs out.
 SESSION_COOKIE_AGE = int(env("SESSION_IDLE_MINUTES", "30")) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_RENEW_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Content-Security-Policy (revops.core.security): scripts and styles from this origin only. The API
 # docs page (Swagger UI) needs inline styles and data: images. CSP_REPORT_ONLY=1 only reports.

@@ -206,7 +206,8 @@ def shot(request, current):
         assert target is not None, "shot() needs a page: log in first or pass page="
         slug = re.sub(r"[^\w.-]+", "-", name)
         path = folder / f"{counter['n']:02d}-{slug}.png"
-        target.screenshot(path=str(path), full_page=True)
+        # caret="initial": Playwright's caret hiding injects a <style>, which the CSP (rightly) refuses.
+        target.screenshot(path=str(path), full_page=True, caret="initial")
         return path
 
     return take
