@@ -227,3 +227,18 @@ def test_the_control_flags_an_unapproved_override_and_not_an_approved_one(financ
     Contract.objects.get(pk=contract["id"]).lines.update(unit_price=Decimal("0.02"))  # edited in the DB
     findings = price_overrides_approved()
     assert len(findings) == 1 and "0.02" in findings[0].explanation
+
+
+def test_django_admin_is_no_way_around_the_override_approval(catalog, make_contract, make_user, client):
+    """Contracts (and so their line prices) are read-only in Django admin: the only ways to a price are
+    the contract services, which hold a deep discount for approval."""
+    contract = make_contract([{"key": "platform", "product": "platform", "plan": "hybrid"}])
+    root = make_user("root", "admin")
+    root.is_staff = root.is_superuser = True
+    root.save()
+    client.force_login(root)
+    assert client.get("/admin/contracts/contract/").status_code == 200
+    changed = client.post(f"/admin/contracts/contract/{contract.pk}/change/", {"status": "active"})
+    assert changed.status_code == 403
+    assert client.get("/admin/contracts/contractline/").status_code == 404  # not registered at all
+    assert list(contract.lines.values_list("unit_price", flat=True)) == [None]
