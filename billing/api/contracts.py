@@ -128,7 +128,12 @@ class AmendIn(serializers.Serializer):
     end_date = BoundedDateField(
         required=False, allow_null=True, help_text="Extends the contract term (exclusive end)"
     )
-    changes = serializers.ListField(child=serializers.DictField(), min_length=1)
+    changes = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        default=list,
+        help_text="May be empty when end_date extends the term",
+    )
 
 
 class TerminateIn(serializers.Serializer):

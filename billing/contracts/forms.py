@@ -216,6 +216,8 @@ class AmendLine:
     plan: str
     unit_price: str
     remove: bool
+    amount: str = ""
+    end: str = ""
     errors: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -227,9 +229,12 @@ class AmendLine:
         return self.line.plan.code if self.line.plan_id else ""
 
     def add_error(self, column: str, message: str) -> None:
-        self.errors.setdefault(column if column in ("quantity", "plan", "unit_price") else "row", []).append(
-            message
-        )
+        columns = ("quantity", "plan", "unit_price", "amount", "end")
+        self.errors.setdefault(column if column in columns else "row", []).append(message)
+
+    @property
+    def one_time(self) -> bool:
+        return self.line.billing == ContractLine.Billing.ONE_TIME
 
     def change(self) -> dict | None:
         """``{"remove": key}``, ``{"line": key, ...changed fields}``, or None when nothing changed."""
@@ -242,6 +247,10 @@ class AmendLine:
             change["plan"] = self.plan
         if self.unit_price and not _same_decimal(self.unit_price, self.line.unit_price):
             change["unit_price"] = self.unit_price
+        if self.amount and self.one_time and not _same_decimal(self.amount, self.line.amount):
+            change["amount"] = self.amount  # replaces the one-time price; the difference is billed once
+        if self.end and self.end != (str(self.line.service_end) if self.line.service_end else ""):
+            change["end"] = self.end
         return change if len(change) > 1 else None
 
 
@@ -259,6 +268,12 @@ class AmendmentForm(forms.Form):
         widget=date_input(),
         label="Effective date",
         help_text="Changed lines end the day before and their new revision starts on this date.",
+    )
+    end_date = forms.DateField(
+        widget=date_input(),
+        required=False,
+        label="Extend the term to",
+        help_text="Optional new contract end (exclusive); lines without their own end follow it.",
     )
 
 
@@ -286,6 +301,8 @@ class Amendment:
                     plan=(data.get(f"plan-{key}", line.plan.code if line.plan_id else "") or "").strip(),
                     unit_price=(data.get(f"price-{key}") or "").strip(),
                     remove=bool(data.get(f"remove-{key}")),
+                    amount=(data.get(f"amount-{key}") or "").strip(),
+                    end=(data.get(f"end-{key}") or "").strip(),
                 )
             )
         added = [row for row in line_rows_from(data, prefix="add") if not row.is_blank]
@@ -318,13 +335,16 @@ class Amendment:
     def effective_date(self):
         return self.form.cleaned_data.get("effective_date") if self.form.is_valid() else None
 
+    def end_date(self):
+        return self.form.cleaned_data.get("end_date") if self.form.is_valid() else None
+
     def place_errors(self, errors: list[FieldError]) -> list[FieldError]:
         """``changes[i].field`` → the line or added row it came from; the rest is returned."""
         rest = []
         for error in errors:
             match = re.match(r"^changes\[(\d+)\](?:\.add\[\d+\])?(?:\.(\w+))?$", error.field)
-            if error.field == "effective_date":
-                self.form.add_error("effective_date", error.message)
+            if error.field in ("effective_date", "end_date"):
+                self.form.add_error(error.field, error.message)
             elif match and int(match.group(1)) < len(self.origins):
                 self.origins[int(match.group(1))].add_error(match.group(2) or "row", error.message)
             else:

@@ -700,8 +700,8 @@ def _amend(
         errors.append(
             FieldError("end_date", "An amendment can only extend the term; end the contract with terminate.")
         )
-    if not isinstance(changes, list) or not changes:
-        errors.append(FieldError("changes", "List at least one change."))
+    if not isinstance(changes, list) or (not changes and new_end == old_end):
+        errors.append(FieldError("changes", "List at least one change (or extend the term with end_date)."))
         changes = []
     lines = current_lines(contract)
     plans = {

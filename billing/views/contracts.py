@@ -391,12 +391,18 @@ def contract_amend_view(request: HttpRequest, pk: int) -> HttpResponse:
     amendment = Amendment.from_request(request.POST, current)
     errors = []
     effective = amendment.effective_date()
-    if effective and not amendment.changes:
-        errors.append("Change a quantity, plan or unit price, remove a line or add one.")
+    if effective and not amendment.changes and not amendment.end_date():
+        errors.append(
+            "Change a quantity, plan, unit price, amount or end, remove a line, add one or extend the term."
+        )
     elif effective:
         try:
             contract = services.contract_amend(
-                contract=contract, effective_date=effective, changes=amendment.changes, actor=request.user
+                contract=contract,
+                effective_date=effective,
+                changes=amendment.changes,
+                end_date=amendment.end_date(),
+                actor=request.user,
             )
         except DomainError as exc:
             rest = amendment.place_errors(exc.errors)
@@ -429,14 +435,17 @@ def contract_amend_preview(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"contract": contract, "preview": None, "problems": [], "hint": ""}
     if effective is None:
         context["hint"] = "Pick the effective date of the amendment."
-    elif not amendment.changes:
+    elif not amendment.changes and not amendment.end_date():
         context["hint"] = (
             "Change a quantity, a plan or a unit price, remove a line or add one to see what it bills."
         )
     else:
         try:
             result = services.proration_preview(
-                contract=contract, effective_date=effective, changes=amendment.changes
+                contract=contract,
+                effective_date=effective,
+                changes=amendment.changes,
+                end_date=amendment.end_date(),
             )
         except DomainError as exc:
             labelled = []

@@ -175,3 +175,40 @@ def test_an_amendment_error_lands_on_its_line_and_saves_nothing(finance, monthly
     assert 'name="q-svc" value="-1"' in html and "Must be at least 0." in html
     monthly.refresh_from_db()
     assert monthly.version == 1
+
+
+def test_amendment_page_extends_the_term_and_a_line_and_replaces_a_one_time_amount(
+    finance, make_contract, make_customer
+):
+    """Issue 13 points 3 and 6 in the UI: the amend page extends the contract term and a line's service
+    end, and a one-time line's new amount replaces its price (counted once)."""
+    customer = make_customer("fabrikam", name="Fabrikam")
+    contract = make_contract(
+        [
+            {"key": "svc", "product": "platform", "unit_price": "10.00"},
+            {"key": "seats", "product": "seats", "unit_price": "1.00", "service_end": "2026-10-01"},
+            {"key": "setup", "product": "onboarding", "billing": "one_time", "amount": "500.00"},
+        ],
+        start=date(2026, 4, 1),
+        end=date(2027, 4, 1),
+        customer=customer,
+    )
+    page = finance.get(f"/contracts/{contract.pk}/amend/").content.decode()
+    assert 'name="end_date"' in page and 'name="end-seats"' in page and 'name="amount-setup"' in page
+    assert 'name="amount-svc"' not in page  # only one-time lines have an amount to replace
+    response = finance.post(
+        f"/contracts/{contract.pk}/amend/",
+        {
+            "effective_date": "2026-06-01",
+            "end_date": "2027-10-01",
+            "end-seats": "2027-04-01",
+            "amount-setup": "800.00",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    contract.refresh_from_db()
+    assert contract.end_date == date(2027, 10, 1) and contract.version == 2
+    # svc 18 months × 10 = 180, seats 12 months × 1 = 12, setup 800 (not 500 + 800).
+    assert contract.transaction_price == Decimal("992.00")
+    seats = ContractLine.objects.get(contract=contract, key="seats", revision=2)
+    assert seats.service_end == date(2027, 4, 1)
