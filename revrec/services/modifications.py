@@ -164,7 +164,10 @@ class _State:
         self.key, self.po, self.spec = key, po, spec
         sched = _live_schedule(po) if po else None
         rows = list(sched.lines.order_by("period")) if sched else []
-        self.existing = [recognition.ScheduleLine(ln.period, ln.start, ln.end, ln.amount) for ln in rows]
+        self.existing = [
+            recognition.ScheduleLine(ln.period, ln.start, ln.end, round_money(ln.amount, currency))
+            for ln in rows
+        ]
         posted = [ln.period for ln in rows if ln.posted_entry_id]
         self.recognized = round_money(sum((ln.amount for ln in rows if ln.posted_entry_id), ZERO), currency)
         self.cut_off = max([_shift(mod_period, -1), *posted])

@@ -121,3 +121,71 @@ def test_added_line_at_ssp_is_a_separate_contract(running):
     analysis = modification_analyze(contract=ContractModification.objects.get().contract)
     assert analysis["proposed"] == "separate_contract"
     assert date.fromisoformat(str(analysis["effective_date"])) == date(2026, 5, 1)
+
+
+@pytest.mark.parametrize("series", [False, True])
+def test_series_flag_decides_between_catch_up_and_prospective(
+    api_for, catalog, django_capture_on_commit_callbacks, series
+):
+    """Issue 13 point 7, IFRS 15.21(a)/(b), 15.22(b): a single obligation satisfied over time (a build
+    project, not a series) re-priced half-way is caught up; the same promise flagged as a series of
+    distinct periods is modified prospectively over its remaining periods."""
+    finance, approver = api_for("finance"), api_for("approver")
+    finance.post(
+        "/api/v1/customers", {"external_id": "ser", "name": "Ser Co", "currency": "USD"}, format="json"
+    )
+    line = {
+        "key": "build",
+        "product": "seats",
+        "billing": "one_time",
+        "amount": "12000.00",
+        "recognition": "ratable_monthly",
+    }
+    if series:
+        line["series"] = True
+    contract = finance.post(
+        "/api/v1/contracts",
+        {
+            "customer": "ser",
+            "currency": "USD",
+            "start_date": "2026-01-01",
+            "end_date": "2027-01-01",
+            "lines": [line],
+        },
+        format="json",
+    ).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        finance.post(f"/api/v1/contracts/{contract['id']}/activate")
+    for s in finance.get("/api/v1/schedules?status=pending_approval").json()["results"]:
+        approver.post(f"/api/v1/schedules/{s['id']}/approve", {}, format="json")
+    assert (
+        finance.get(f"/api/v1/contracts/{contract['id']}").json()["performance_obligations"][0]["series"]
+        is series
+    )
+    response = finance.post(
+        f"/api/v1/contracts/{contract['id']}/amend",
+        {"effective_date": "2026-07-01", "changes": [{"line": "build", "amount": "18000.00"}]},
+        format="json",
+    )
+    assert response.status_code == 200 and response.json()["transaction_price"] == "18000.00"
+    mod = finance.get(f"/api/v1/contracts/{contract['id']}/modifications").json()["results"][0]
+    row = mod["analysis"]["obligations"][0]
+    assert row["satisfied_to_date"] == "6000.00"
+    # Catch-up: 18,000 × 6/12 = 9,000 should have been recognized by June: 3,000 in July.
+    assert row["options"]["cumulative_catch_up"]["adjustment"] == "3000.00"
+    # Prospective: 6,000 kept, 12,000 over the six remaining months.
+    prospective = dict(row["options"]["prospective"]["lines"])
+    assert prospective["2026-06"] == "1000.00" and prospective["2026-07"] == "2000.00"
+    if series:
+        assert mod["proposed_treatment"] == "prospective", mod["reason"]
+    else:
+        assert mod["proposed_treatment"] == "cumulative_catch_up" and "single" in mod["reason"]
+    approval = next(
+        a
+        for a in finance.get("/api/v1/approvals?status=pending").json()["results"]
+        if a["kind"] == "contract_modification"
+    )
+    assert approver.post(f"/api/v1/approvals/{approval['id']}/approve", {}, format="json").status_code == 200
+    periods = finance.get(f"/api/v1/contracts/{contract['id']}/schedule").json()["performance_obligations"][0]
+    july = next(p for p in periods["schedule"]["periods"] if p["period"] == "2026-07")
+    assert july["amount"] == ("2000.00" if series else "4500.00")  # 1,500 own + 3,000 caught up
