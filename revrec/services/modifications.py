@@ -37,7 +37,7 @@ from revops.errors import InvalidTransition, ValidationFailed
 from revops.jsonsafe import jsonable
 from revops.money import round_money
 from revrec import recognition
-from revrec.allocation import AllocationError, allocate
+from revrec.allocation import AllocationError, AllocationLine, allocate
 from revrec.models import ContractModification, PerformanceObligation, RevenueSchedule, ScheduleLine
 from revrec.services.obligations import (
     _dec,
@@ -302,13 +302,21 @@ def modification_analyze(*, contract: Contract) -> dict:
             since = st.remaining_from if treatment == T.PROSPECTIVE else None
             line, source = spec_ssp_line(st.spec, contract, on=effective, since=since)
             weights[st.key], sources[st.key] = line, source[0]
+        # A price change that what remains cannot absorb (nothing remains, or the price fell below
+        # what is satisfied) is a change in the transaction price of satisfied goods: allocated over
+        # them in proportion to their allocations and recognized at once (15.87–88).
+        orphan = ZERO
+        if remaining < 0 or (not open_states and remaining):
+            orphan, remaining = remaining, ZERO
+        targets = [k for k, o in closed.items() if not o.get("removed") and o["allocation"] > 0]
         try:
-            if open_states:
-                shares = _allocate_open([st.key for st in open_states], weights, remaining, currency)
-            elif remaining:
-                raise AllocationError(f"Nothing remains to deliver, yet {remaining} is not allocated.")
-            else:
-                shares = {}
+            if orphan and not targets:
+                raise AllocationError(f"Nothing can absorb the change in price of {orphan}.")
+            shares = (
+                _allocate_open([st.key for st in open_states], weights, remaining, currency)
+                if open_states
+                else {}
+            )
         except AllocationError as exc:
             options[treatment] = {"applicable": False, "note": exc.message}
             continue
@@ -319,6 +327,22 @@ def modification_analyze(*, contract: Contract) -> dict:
         }
         for key, option in closed.items():
             per_key[key][treatment] = option
+        if orphan:
+            split = allocate(
+                currency=currency,
+                transaction_price=abs(orphan),
+                lines=[AllocationLine(key=k, ssp=closed[k]["allocation"]) for k in targets],
+            )
+            for part in split:
+                st = states[part.key]
+                amount = closed[part.key]["allocation"] + (part.allocated if orphan > 0 else -part.allocated)
+                per_key[part.key][treatment] = {
+                    "allocation": amount,
+                    **_catch_up(st.spec, amount, st.existing, st.cut_off, currency),
+                    "absorbs_price_change": True,
+                    "note": "the change in price falls on satisfied goods; recognized at once (IFRS 15.88)",
+                }
+            options[treatment]["note"] = f"{orphan} of the change in price falls on satisfied goods."
         for st in open_states:
             if treatment == T.PROSPECTIVE:
                 amount = st.satisfied + shares[st.key]

@@ -5,8 +5,9 @@ random contract, each signed off under any treatment that applies, keeps
 * recognized ≤ allocated per obligation from the modification's period on (invariant 5);
 * history: no schedule line before the modification's period ever changes (closed periods never change);
 * a satisfied obligation's allocation and schedule as they were — unless the amendment changed its own
-  consideration (a concession on delivered goods, IFRS 15.88). Only a cumulative catch-up inside a
-  single partly satisfied obligation moves what that obligation has recognized.
+  consideration (a concession on delivered goods), or the change in price cannot fall on anything that
+  remains (it is then a change in the price of satisfied goods, IFRS 15.88). Only a cumulative
+  catch-up inside a single partly satisfied obligation moves what that obligation has recognized.
 
 Driven through the services (contract_amend → the modification → approval_decide), one database
 savepoint per example."""
@@ -216,9 +217,11 @@ def _run(make_user, contract_lines, steps, book):
                 p: a for p, a in old["lines"].items() if p < mod_period
             }, key
             satisfied = all(p < mod_period for p in old["lines"])
-            if satisfied and new["fixed"] == old["fixed"]:
+            row = next(r for r in mod.analysis["obligations"] if r["key"] == key)
+            absorbs = row["options"][mod.chosen_treatment].get("absorbs_price_change")
+            if satisfied and new["fixed"] == old["fixed"] and not absorbs:
                 assert new["allocated"] == old["allocated"] and new["lines"] == old["lines"], key
-            if mod.chosen_treatment != "cumulative_catch_up" and new["fixed"] == old["fixed"]:
+            if mod.chosen_treatment != "cumulative_catch_up" and new["fixed"] == old["fixed"] and not absorbs:
                 # Prospective / separate: what the schedule held before the modification is kept.
                 kept = sum((a for p, a in old["lines"].items() if p < mod_period), Decimal(0))
                 assert new["allocated"] >= kept, key
