@@ -25,3 +25,23 @@ def test_login_page_is_strict_and_signs_in(login, live_server):
     assert page.evaluate("typeof window.htmx") == "object"  # the vendored scripts loaded
     page.goto("/revenue/reports/deferred-revenue/")
     page.goto("/approvals/")
+
+
+def test_django_admin_works_under_the_policy(page, live_server, make_user):
+    """Django admin signs in and its user form (filter widgets, date-time shortcuts) renders without
+    a CSP violation; a wrong password is counted there too."""
+    from playwright.sync_api import expect
+
+    root = make_user("root", "admin", password="Root-pass-9911")
+    root.is_staff = True
+    root.save()
+    page.goto("/admin/login/")
+    page.fill("#id_username", "root")
+    page.fill("#id_password", "Root-pass-9911")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/admin/")
+    page.goto(f"/admin/auth/user/{root.pk}/change/")
+    expect(page.locator("#id_groups_from, #id_groups")).not_to_have_count(0)
+    expect(page.locator(".datetimeshortcuts").first).to_be_visible()
+    page.goto("/admin/core/apitoken/")
+    expect(page.locator("#changelist")).to_be_visible()
