@@ -342,6 +342,7 @@ def entry_payload(e: JournalEntry) -> dict:
         "memo": e.memo,
         "currency": e.currency,
         "correction_for_period": e.correction_for_period or None,
+        "business_date": e.business_date,
         "reverses": e.reverses_id,
         "lines": [
             {

@@ -74,9 +74,14 @@ def test_a_payment_dated_before_the_books_lands_in_the_first_open_period(
     # No "open" period appeared in the past, and the closed months' reports did not move.
     assert not AccountingPeriod.objects.filter(period__lt="2026-01").exists()
     assert _trial_balances(finance, ["2026-01", "2026-02"]) == before
-    listed = finance.get(f"/api/v1/journal-entries/{entry.pk}")
-    if listed.status_code == 200:
-        assert listed.json()["correction_for_period"] == "2025-06"
+    listed = finance.get("/api/v1/journal-entries?period=2026-03&source=payment")
+    assert listed.status_code == 200
+    (row,) = listed.json()["results"]
+    assert (row["date"], row["correction_for_period"], row["business_date"]) == (
+        "2026-03-01",
+        "2025-06",
+        "2025-06-15",
+    )
 
 
 # --- order of close and reopen --------------------------------------------------------------------------
