@@ -213,6 +213,28 @@ def credit_grant_backdated(b, ui):
     assert CreditGrant.objects.filter(granted_on="2024-06-01").exists()
 
 
+def goodwill_credit_backdated(b):
+    """A goodwill credit dated in February, requested through the API and approved by an approver."""
+    response = _ok(
+        b["finance"].post(
+            "/api/v1/customers/beta/credit-grants",
+            {
+                "kind": "goodwill",
+                "amount": "40.00",
+                "granted_on": "2026-02-10",
+                "reason": "outage in February",
+            },
+            format="json",
+        ),
+        202,
+    )
+    approval = response.json()["approval"]
+    approval_id = approval["id"] if isinstance(approval, dict) else approval
+    with b["capture"](execute=True):
+        _ok(b["approver"].post(f"/api/v1/approvals/{approval_id}/approve", {"comment": "ok"}, format="json"))
+    assert CreditGrant.objects.filter(kind="goodwill", granted_on="2026-02-10").exists()
+
+
 def credit_expiry_backdated(b):
     beta = Customer.objects.get(external_id="beta")
     with transaction.atomic(), b["capture"](execute=True):
@@ -339,6 +361,7 @@ def credit_note(b):
 ACTIONS = {
     "payment": payment_backdated,
     "credit_grant": credit_grant_backdated,
+    "goodwill_credit": goodwill_credit_backdated,
     "credit_expiry": credit_expiry_backdated,
     "backdated_contract_and_old_revenue_runs": backdated_contract,
     "modification_catch_up": modification_catch_up,
