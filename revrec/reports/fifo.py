@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BigIntegerField, DecimalField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import Cast, Round
@@ -168,7 +169,10 @@ def obligation_flows(*, currency: str, end: str) -> list[ObligationFlows]:
         .order_by()
     )
     # Plain tuples of ints and strings: no per-row ORM conversion needed (tens of thousands of rows).
-    sql, params = query.query.sql_with_params()
+    try:
+        sql, params = query.query.sql_with_params()
+    except EmptyResultSet:  # books with no chart of accounts yet: nothing can have flowed
+        return []
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
