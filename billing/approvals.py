@@ -5,8 +5,8 @@
   lines of the payload;
 - ``coupon_change``: a coupon is created or changed to exactly the payload's terms
   (billing.invoicing.coupons);
-- ``goodwill_credit``: a goodwill credit grant is created from the payload
-  (billing.invoicing.lifecycle.goodwill_credit_request).
+- ``goodwill_credit`` / ``purchased_credit``: a credit grant is created from the payload
+  (billing.invoicing.lifecycle.credit_grant_request); a purchased one names the payment that backs it.
 
 Each handler runs inside ``approval_decide``'s transaction, so the decision, the change and their
 audit events commit together or not at all. Called from ``BillingConfig.ready()``."""
@@ -85,7 +85,7 @@ def override_previews(approvals) -> dict[int, dict]:
 # --- goodwill credits ------------------------------------------------------------------------------------
 
 
-def _goodwill_approved(approval, user) -> None:
+def _credit_approved(approval, user) -> None:
     from datetime import date
 
     from billing.invoicing.lifecycle import credit_grant_create
@@ -105,10 +105,31 @@ def _goodwill_approved(approval, user) -> None:
         granted_on=date.fromisoformat(payload["granted_on"]),
         expires_on=date.fromisoformat(payload["expires_on"]) if payload.get("expires_on") else None,
         reason=payload.get("reason", ""),
-        kind="goodwill",
+        kind=payload.get("kind") or "goodwill",
+        payment_reference=payload.get("payment_reference") or "",
         actor=_requester(approval),
         approval=approval,
     )
+
+
+def credit_previews(approvals) -> dict[int, dict]:
+    """The approval queue's view of a credit grant: what is granted, what backs it, what posts."""
+    out = {}
+    for approval in approvals:
+        payload = approval.payload or {}
+        out[approval.pk] = {
+            "kind": payload.get("kind") or "goodwill",
+            "customer": payload.get("customer"),
+            "contract": payload.get("contract"),
+            "amount": payload.get("amount"),
+            "currency": payload.get("currency"),
+            "granted_on": payload.get("granted_on"),
+            "expires_on": payload.get("expires_on"),
+            "reason": payload.get("reason"),
+            "payment_reference": payload.get("payment_reference"),
+            "posting": payload.get("posting") or {},
+        }
+    return out
 
 
 # --- coupons ---------------------------------------------------------------------------------------------
@@ -155,7 +176,14 @@ def ready() -> None:
     register_approval_preview(
         "price_override", build=override_previews, template="billing/_approval_preview_override.html"
     )
-    register_approval_kind("goodwill_credit", on_approved=_goodwill_approved, label="Goodwill credit")
+    register_approval_kind("goodwill_credit", on_approved=_credit_approved, label="Goodwill credit")
+    register_approval_kind(
+        "purchased_credit", on_approved=_credit_approved, label="Purchased credit (payment received)"
+    )
+    for kind in ("goodwill_credit", "purchased_credit"):
+        register_approval_preview(
+            kind, build=credit_previews, template="billing/_approval_preview_credit.html"
+        )
     from billing.invoicing import coupons
 
     register_approval_kind(

@@ -164,6 +164,11 @@ def make_contract(catalog, make_customer):
             )
             if activate:
                 contract = contract_activate(contract=contract)
+        if activate and getattr(contract, "override_approval", None) is not None:
+            # A custom-priced or discounted line waits for an approver (billing.contracts.overrides):
+            # the builder signs off as a second person; tests of the control go through the API.
+            approve_as_checker(contract.override_approval)
+            contract.refresh_from_db()
         return contract
 
     return make
@@ -192,3 +197,43 @@ def day(d: date, hour: int = 12) -> str:
 
 ONE_DAY = timedelta(days=1)
 ZERO = Decimal(0)
+
+
+def checker():
+    """An approver who requested nothing (the second person of maker-checker in test set-ups)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from revops.core.services.roles import sync_role_groups
+
+    sync_role_groups()
+    user, created = get_user_model().objects.get_or_create(username="test-checker")
+    if created:
+        user.groups.add(Group.objects.get(name="approver"))
+    return user
+
+
+def approve_as_checker(approval):
+    from compliance.approvals import approval_decide
+
+    return approval_decide(approval=approval, user=checker(), approve=True, comment="test set-up")
+
+
+def approved_credit_grant(
+    *, customer, kind: str = "purchased", payment_reference: str | None = None, **kwargs
+):
+    """A credit grant as the product makes one: requested (by ``actor`` or nobody) and approved by an
+    approver other than the requester (issue 12.4: every grant is a money lever)."""
+    from django.db import transaction
+
+    from billing.invoicing.lifecycle import credit_grant_request
+    from billing.models import CreditGrant
+
+    if kind == "purchased" and payment_reference is None:
+        payment_reference = f"RCPT-{CreditGrant.objects.count() + 1}-{kwargs.get('amount')}"
+    with transaction.atomic():
+        approval = credit_grant_request(
+            customer=customer, kind=kind, payment_reference=payment_reference or "", **kwargs
+        )
+    approve_as_checker(approval)
+    return CreditGrant.objects.get(approval=approval)

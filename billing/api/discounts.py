@@ -1,5 +1,5 @@
 """Discount and credit levers (docs/api.md: Discounts and credits): prepaid credit grants per customer
-and coupons. A goodwill credit and any coupon creation or change open an approval request (202 with
+and coupons. Every credit grant (purchased or goodwill) and any coupon creation or change open an approval request (202 with
 ``approval``); nothing takes effect until an approver other than the requester approves it."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from billing.api.contracts import approval_ref
 from billing.invoicing.coupons import coupon_request, pending_coupon_request
-from billing.invoicing.lifecycle import credit_grant_create, goodwill_credit_request
+from billing.invoicing.lifecycle import credit_grant_request
 from billing.models import Coupon, CreditGrant
 from revops.contracts.models import Contract
 from revops.contracts.services.customers import customer_by_ref
@@ -29,7 +29,15 @@ class CreditGrantIn(serializers.Serializer):
     kind = serializers.ChoiceField(
         choices=CreditGrant.Kind.values,
         default=CreditGrant.Kind.PURCHASED,
-        help_text="purchased (paid for: Dr cash) or goodwill (a concession: needs approval; Dr 4910)",
+        help_text="purchased (paid for: Dr cash; needs payment_reference) or goodwill (a concession: "
+        "Dr 4910); either waits for an approver",
+    )
+    payment_reference = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="purchased: the payment or receipt that backs the credit (the approver verifies it)",
     )
     amount = DecimalStringField()
     granted_on = BoundedDateField()
@@ -55,6 +63,7 @@ def credit_grant_payload(grant: CreditGrant) -> dict:
         "used": money_str(used, c),
         "expired": money_str(expired, c),
         "remaining": money_str(grant.amount - used - expired, c),
+        "payment_reference": grant.payment_reference,
         "approval": grant.approval_id,
     }
 
@@ -74,6 +83,7 @@ CreditGrantOut = inline_serializer(
         "used": serializers.CharField(),
         "expired": serializers.CharField(),
         "remaining": serializers.CharField(),
+        "payment_reference": serializers.CharField(),
         "approval": serializers.IntegerField(allow_null=True),
     },
 )
@@ -91,7 +101,7 @@ class CreditGrantListView(ApiGenericView):
         page = self.paginate_queryset(qs)
         return self.get_paginated_response([credit_grant_payload(g) for g in page])
 
-    @extend_schema(request=CreditGrantIn, responses={201: CreditGrantOut, 202: ApprovalPending})
+    @extend_schema(request=CreditGrantIn, responses={202: ApprovalPending})
     def post(self, request, ref):
         customer = customer_by_ref(ref)
         data = CreditGrantIn(data=request.data)
@@ -109,13 +119,13 @@ class CreditGrantListView(ApiGenericView):
             "granted_on": v["granted_on"],
             "expires_on": v["expires_on"],
             "reason": v["reason"],
+            "kind": v["kind"],
+            "payment_reference": v["payment_reference"],
             "actor": request.user,
         }
-        if v["kind"] == CreditGrant.Kind.GOODWILL:
-            approval = goodwill_credit_request(**args)
-            return Response({"approval": approval_ref(approval)}, status=202)
-        grant = credit_grant_create(kind=CreditGrant.Kind.PURCHASED, **args)
-        return Response(credit_grant_payload(grant), status=201)
+        # Every grant is a money lever: it waits for an approver other than the requester.
+        approval = credit_grant_request(**args)
+        return Response({"approval": approval_ref(approval)}, status=202)
 
 
 # --- coupons -----------------------------------------------------------------------------------------

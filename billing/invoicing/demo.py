@@ -284,7 +284,7 @@ def seed_billing() -> str:
     from billing.invoicing.coupons import coupon_request
     from billing.invoicing.lifecycle import (
         coupon_apply,
-        credit_grant_create,
+        credit_grant_request,
         credit_note_create,
         credits_expire,
         goodwill_credit_request,
@@ -323,6 +323,8 @@ def seed_billing() -> str:
             )
         specs += _extra_contracts(m0)
         contracts: dict[str, Contract] = {}
+        # The money levers go through maker-checker: finance (or pricing) asks, the approver signs off.
+        approver = get_user_model().objects.get(username="approver")
         for spec in specs:
             customer = Customer.objects.get(external_id=spec["customer"])
             contract = contract_create(
@@ -334,9 +336,16 @@ def seed_billing() -> str:
                 lines=spec["lines"],
                 actor=actor,
             )
-            contracts[spec["customer"]] = contract_activate(contract=contract, actor=actor)
-        # The money levers go through maker-checker: finance (or pricing) asks, the approver signs off.
-        approver = get_user_model().objects.get(username="approver")
+            contract = contract_activate(contract=contract, actor=actor)
+            if contract.override_approval is not None:  # custom-priced lines (onboarding, platform)
+                approval_decide(
+                    approval=contract.override_approval,
+                    user=approver,
+                    approve=True,
+                    comment="Custom price agreed in the order form",
+                )
+                contract = Contract.objects.get(pk=contract.pk)
+            contracts[spec["customer"]] = contract
         coupon = Coupon.objects.filter(code="launch-20").first()
         if coupon is None:
             request = coupon_request(
@@ -355,14 +364,19 @@ def seed_billing() -> str:
         cyberdyne = contracts["cyberdyne"]
         coupon_apply(coupon=coupon, contract=cyberdyne, applied_from=cyberdyne.start_date, actor=actor)
         vandelay = contracts["vandelay"]
-        credit_grant_create(
+        prepaid = credit_grant_request(  # cash received: approved against the receipt
             customer=vandelay.customer,
             contract=vandelay,
             amount=Decimal("1000.00"),
             granted_on=vandelay.start_date,
             expires_on=_add_months(vandelay.start_date, 12),
             reason="Prepaid commit",
+            kind="purchased",
+            payment_reference="WIRE-VANDELAY-0001",
             actor=actor,
+        )
+        approval_decide(
+            approval=prepaid, user=approver, approve=True, comment="Wire WIRE-VANDELAY-0001 received"
         )
         initech = contracts["initech"]
         goodwill = goodwill_credit_request(  # drawn by two invoices, the rest expires unused

@@ -176,12 +176,21 @@ class CreditNoteForm(forms.Form):
 class CreditGrantForm(forms.Form):
     kind = forms.ChoiceField(
         choices=[
-            ("purchased", "Purchased — the customer paid for it (Dr cash)"),
+            (
+                "purchased",
+                "Purchased — the customer paid for it (needs an approver and the payment; Dr cash)",
+            ),
             ("goodwill", "Goodwill — a concession (needs an approver; Dr 4910 contra revenue)"),
         ],
         initial="purchased",
         required=False,  # a form without the field (an older page) grants a purchased credit
         label="Kind",
+    )
+    payment_reference = forms.CharField(
+        max_length=100,
+        required=False,
+        label="Payment reference",
+        help_text="Purchased credit: the payment or receipt that backs it (the approver verifies it).",
     )
     amount = amount_field()
     granted_on = BoundedDateField(widget=date_input(), label="Available from")

@@ -320,9 +320,23 @@ def credit_note_create(*, invoice: Invoice, lines: list, reason: str, actor=None
 
 
 GOODWILL_KIND = "goodwill_credit"
+PURCHASED_KIND = "purchased_credit"
+# Every credit grant is a money lever (issue 12.4): each kind waits for an approver other than the
+# requester. A purchased credit is cash received: it names the payment that backs it
+# (``payment_reference``), which the approver verifies against the bank before approving.
+GRANT_APPROVAL_KINDS = {CreditGrant.Kind.PURCHASED: PURCHASED_KIND, CreditGrant.Kind.GOODWILL: GOODWILL_KIND}
+POSTINGS = {
+    CreditGrant.Kind.PURCHASED: {"debit": "1000 Cash", "credit": "2300 Prepaid customer credits"},
+    CreditGrant.Kind.GOODWILL: {
+        "debit": "4910 Goodwill credits (contra revenue)",
+        "credit": "2300 Prepaid customer credits",
+    },
+}
 
 
-def _clean_grant(*, customer, amount, granted_on, expires_on, contract, kind) -> Decimal:
+def _clean_grant(
+    *, customer, amount, granted_on, expires_on, contract, kind, payment_reference: str = ""
+) -> Decimal:
     errors: list[FieldError] = []
     value = None
     try:
@@ -337,6 +351,26 @@ def _clean_grant(*, customer, amount, granted_on, expires_on, contract, kind) ->
         errors.append(FieldError("amount", f"At most the minor unit of {customer.currency}."))
     if kind not in CreditGrant.Kind.values:
         errors.append(FieldError("kind", f"Must be one of: {', '.join(CreditGrant.Kind.values)}."))
+    reference = (payment_reference or "").strip()
+    if kind == CreditGrant.Kind.PURCHASED and not reference:
+        errors.append(
+            FieldError(
+                "payment_reference",
+                "A purchased credit is cash received: name the payment or receipt that backs it "
+                "(a goodwill credit is the kind for a concession).",
+            )
+        )
+    elif (
+        kind == CreditGrant.Kind.PURCHASED
+        and CreditGrant.objects.filter(
+            customer=customer, kind=CreditGrant.Kind.PURCHASED, payment_reference=reference
+        ).exists()
+    ):
+        errors.append(
+            FieldError("payment_reference", f"Payment '{reference}' already backs a credit of this customer.")
+        )
+    elif kind == CreditGrant.Kind.GOODWILL and reference:
+        errors.append(FieldError("payment_reference", "A goodwill credit has no payment behind it."))
     for name, day in (("granted_on", granted_on), ("expires_on", expires_on)):
         if isinstance(day, date) and not 1900 <= day.year <= 2199:
             errors.append(FieldError(name, "A date between 1900 and 2199 is required."))
@@ -361,12 +395,13 @@ def credit_grant_create(
     reason: str = "",
     contract=None,
     kind: str = CreditGrant.Kind.PURCHASED,
+    payment_reference: str = "",
     actor=None,
     approval=None,
 ) -> CreditGrant:
-    """Grant prepaid credits. A purchased credit takes effect at once; a goodwill credit only through
-    an approved ``goodwill_credit`` request (:func:`goodwill_credit_request`, applied with the
-    ``approval`` by billing.approvals)."""
+    """Grant prepaid credits — only through an approved request of the grant's kind
+    (:func:`credit_grant_request`: ``purchased_credit`` or ``goodwill_credit``, applied with the
+    ``approval`` by billing.approvals). A purchased credit names the payment that backs it."""
     value = _clean_grant(
         customer=customer,
         amount=amount,
@@ -374,9 +409,12 @@ def credit_grant_create(
         expires_on=expires_on,
         contract=contract,
         kind=kind,
+        payment_reference=payment_reference,
     )
-    if kind == CreditGrant.Kind.GOODWILL and (approval is None or approval.status != "approved"):
-        raise Conflict("A goodwill credit takes effect only once an approver approves its request.")
+    if approval is None or approval.status != "approved" or approval.kind != GRANT_APPROVAL_KINDS.get(kind):
+        raise Conflict(
+            f"A {kind} credit takes effect only once an approver other than the requester approves its request."
+        )
     grant = CreditGrant.objects.create(
         customer=customer,
         contract=contract,
@@ -386,11 +424,17 @@ def credit_grant_create(
         expires_on=expires_on,
         reason=reason,
         kind=kind,
-        approval=approval if kind == CreditGrant.Kind.GOODWILL else None,
+        payment_reference=(payment_reference or "").strip(),
+        approval=approval,
     )
-    changes = {"amount": value, "kind": kind, "expires_on": expires_on, "reason": reason}
-    if approval is not None:
-        changes["approval"] = approval.pk
+    changes = {
+        "amount": value,
+        "kind": kind,
+        "expires_on": expires_on,
+        "reason": reason,
+        "payment_reference": grant.payment_reference,
+        "approval": approval.pk,
+    }
     audit_record(actor=actor, action="credit_grant.created", obj=grant, changes=changes)
     outbox_publish(
         topic="credit_grant.created",
@@ -409,7 +453,7 @@ def credit_grant_create(
 
 
 @transaction.atomic
-def goodwill_credit_request(
+def credit_grant_request(
     *,
     customer,
     amount,
@@ -417,11 +461,14 @@ def goodwill_credit_request(
     expires_on: date | None = None,
     reason: str = "",
     contract=None,
+    kind: str = CreditGrant.Kind.PURCHASED,
+    payment_reference: str = "",
     actor=None,
 ):
-    """Ask for a goodwill credit: nothing is granted until an approver other than the requester
-    approves; the request's payload is exactly the grant that approving creates. One pending goodwill
-    request per customer."""
+    """Ask for a credit grant: nothing is granted (or posted) until an approver other than the
+    requester approves; the request's payload is exactly the grant that approving creates, with its
+    posting and, for a purchased credit, the payment reference the approver verifies. One pending
+    request per customer and kind."""
     from compliance.approvals import approval_request
     from compliance.models import Approval
 
@@ -431,19 +478,23 @@ def goodwill_credit_request(
         granted_on=granted_on,
         expires_on=expires_on,
         contract=contract,
-        kind=CreditGrant.Kind.GOODWILL,
+        kind=kind,
+        payment_reference=payment_reference,
     )
-    if not (reason or "").strip():
+    if kind == CreditGrant.Kind.GOODWILL and not (reason or "").strip():
         raise ValidationFailed("Say why the customer gets a goodwill credit.", field="reason")
+    approval_kind = GRANT_APPROVAL_KINDS[kind]
     pending = Approval.objects.filter(
-        kind=GOODWILL_KIND,
+        kind=approval_kind,
         object_type="contracts.customer",
         object_id=str(customer.pk),
         status=Approval.Status.PENDING,
     ).first()
     if pending is not None:
-        raise Conflict(f"A goodwill credit for {customer.name} already waits for approval (#{pending.pk}).")
+        raise Conflict(f"A {kind} credit for {customer.name} already waits for approval (#{pending.pk}).")
+    reference = (payment_reference or "").strip()
     payload = {
+        "kind": kind,
         "customer": customer.external_id,
         "contract": getattr(contract, "number", None),
         "currency": customer.currency,
@@ -451,25 +502,29 @@ def goodwill_credit_request(
         "granted_on": str(granted_on),
         "expires_on": str(expires_on) if expires_on else None,
         "reason": reason,
-        "posting": {
-            "debit": "4910 Goodwill credits (contra revenue)",
-            "credit": "2300 Prepaid customer credits",
-        },
+        "payment_reference": reference or None,
+        "posting": POSTINGS[kind],
     }
+    what = f"paid by {reference}" if reference else reason
     approval = approval_request(
-        kind=GOODWILL_KIND,
+        kind=approval_kind,
         obj=customer,
-        summary=f"Goodwill credit of {value} {customer.currency} for {customer.name}: {reason}",
+        summary=f"{kind.capitalize()} credit of {value} {customer.currency} for {customer.name}: {what}",
         payload=payload,
         requested_by=actor,
     )
     audit_record(
         actor=actor,
-        action="credit_grant.goodwill_requested",
+        action=f"credit_grant.{kind}_requested",
         obj=customer,
         changes={"approval": approval.pk, **payload},
     )
     return approval
+
+
+def goodwill_credit_request(**kwargs):
+    """A goodwill credit request (:func:`credit_grant_request` with ``kind="goodwill"``)."""
+    return credit_grant_request(kind=CreditGrant.Kind.GOODWILL, **kwargs)
 
 
 def credits_expire(*, on: date, actor="credits_expiry") -> list[CreditExpiry]:

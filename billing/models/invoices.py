@@ -282,7 +282,10 @@ class Payment(models.Model):
 class CreditGrant(models.Model):
     """Prepaid credits (or a prepaid commit) a customer can draw down, oldest expiry first.
 
-    ``purchased``: money the customer paid ahead (the grant posts Dr cash, Cr prepaid credits);
+    Every grant exists only once an approver other than the requester signed off its request
+    (``purchased_credit`` or ``goodwill_credit``).
+    ``purchased``: money the customer paid ahead, named by ``payment_reference`` (the grant posts
+    Dr cash, Cr prepaid credits);
     ``goodwill``: a concession nobody paid for — it exists only once an approver signed off the
     ``goodwill_credit`` request, and posts Dr goodwill credits (contra revenue), Cr prepaid credits."""
 
@@ -300,6 +303,8 @@ class CreditGrant(models.Model):
     expires_on = models.DateField(null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True, default="")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PURCHASED)
+    # The payment or receipt that backs a purchased credit (verified by the approver); empty for goodwill.
+    payment_reference = models.CharField(max_length=100, blank=True, default="")
     approval = models.ForeignKey(
         "compliance.Approval", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

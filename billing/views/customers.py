@@ -2,7 +2,7 @@
 the customer page (facts, balance, contracts, invoices, this month's usage, prepaid credits).
 
 Function views calling the same services as the API (revops.contracts.services.customers,
-billing.invoicing.lifecycle.credit_grant_create)."""
+billing.invoicing.lifecycle.credit_grant_request: every grant waits for an approver)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from billing.contracts.forms import COMMON_CURRENCIES, COMMON_TIMEZONES, CustomerForm
 from billing.invoicing.forms import CreditGrantForm, apply_errors
-from billing.invoicing.lifecycle import credit_grant_create, goodwill_credit_request
+from billing.invoicing.lifecycle import credit_grant_request
 from billing.models import CreditExpiry, CreditGrant, Invoice, Meter
 from billing.usage.aggregation import local_bounds, usage_total
 from billing.usage.partitions import add_months
@@ -194,14 +194,16 @@ def credit_grant_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = CreditGrantForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        goodwill = data["kind"] == "goodwill"
+        kind = data["kind"] or "purchased"
         try:
-            done = (goodwill_credit_request if goodwill else credit_grant_create)(
+            done = credit_grant_request(
                 customer=customer,
                 amount=data["amount"],
                 granted_on=data["granted_on"],
                 expires_on=data["expires_on"],
                 reason=data["reason"],
+                kind=kind,
+                payment_reference=data["payment_reference"],
                 actor=request.user,
             )
         except DomainError as exc:
@@ -209,18 +211,10 @@ def credit_grant_view(request: HttpRequest, pk: int) -> HttpResponse:
             if not exc.errors:
                 form.add_error(None, exc.detail)
         else:
-            if goodwill:
-                messages.warning(
-                    request,
-                    f"Goodwill credit requested (#{done.pk}): nothing is granted until an approver "
-                    "other than you approves it in the approval queue.",
-                )
-                return redirect("customer", pk=pk)
-            grant = done
-            messages.success(
+            messages.warning(
                 request,
-                f"Prepaid credit of {money(grant.amount, grant.currency)} added; finalized invoices draw "
-                "it down after tax, oldest expiry first.",
+                f"{kind.capitalize()} credit requested (#{done.pk}): nothing is granted until an approver "
+                "other than you approves it in the approval queue.",
             )
             return redirect("customer", pk=pk)
     context = _customer_context(request, customer, grant_form=form)

@@ -19,13 +19,13 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from billing.invoicing.lifecycle import credit_grant_create, credits_expire, invoice_finalize
+from billing.invoicing.lifecycle import credits_expire, invoice_finalize
 from billing.models import CreditExpiry, CreditGrant, Invoice, InvoiceLine
 from compliance.checks.invariants import nothing_posted_in_closed_periods
 from compliance.models import Approval
 from revops.contracts.models import Customer
 from revrec.models import AccountingPeriod, ContractModification, JournalEntry
-from tests.builders import day, send_events
+from tests.builders import approved_credit_grant, day, send_events
 
 pytestmark = pytest.mark.django_db
 
@@ -207,9 +207,13 @@ def credit_grant_backdated(b, ui):
                 "granted_on": "2024-06-01",
                 "expires_on": "",
                 "reason": "prepaid commit",
+                "payment_reference": "WIRE-2024-06-01",
             },
         )
     assert response.status_code in (200, 302), response.content[:2000]
+    approval = Approval.objects.get(kind="purchased_credit", status="pending")
+    with b["capture"](execute=True):
+        _ok(b["approver"].post(f"/api/v1/approvals/{approval.pk}/approve", {"comment": "ok"}, format="json"))
     assert CreditGrant.objects.filter(granted_on="2024-06-01").exists()
 
 
@@ -238,7 +242,7 @@ def goodwill_credit_backdated(b):
 def credit_expiry_backdated(b):
     beta = Customer.objects.get(external_id="beta")
     with transaction.atomic(), b["capture"](execute=True):
-        credit_grant_create(
+        approved_credit_grant(
             customer=beta,
             amount="300.00",
             granted_on=date(2026, 1, 5),

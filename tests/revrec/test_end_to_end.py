@@ -183,13 +183,13 @@ def _granted_and_drawn(world, amount: str, *, expires_on=None, reason: str = "")
     """Grant ``amount`` of prepaid credit on 1 January 2026, then finalize the contract's 1 January
     invoice (issued 2 January), which draws on it. Returns (contract, grant, invoice)."""
     from billing.invoicing.build import invoice_build
-    from billing.invoicing.lifecycle import credit_grant_create, invoice_finalize
+    from billing.invoicing.lifecycle import invoice_finalize
     from revops.contracts.models import Contract
-    from tests.builders import NOW
+    from tests.builders import NOW, approved_credit_grant
 
     finance, _approver, body = world
     contract = Contract.objects.get(pk=body["id"])
-    grant = credit_grant_create(
+    grant = approved_credit_grant(
         customer=contract.customer,
         contract=contract,
         amount=Decimal(amount),

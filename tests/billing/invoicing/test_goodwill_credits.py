@@ -1,4 +1,5 @@
-"""Issue 12.4: a goodwill credit is granted only once a second person approves it, and it posts Dr 4910
+"""Issue 12.4: every credit grant is granted only once a second person approves it; a purchased one
+names the payment that backs it (F7). A goodwill credit, and it posts Dr 4910
 goodwill credits (contra revenue) / Cr 2300 prepaid credits — never Dr cash; only a purchased credit is
 cash. The prepaid-credits tie-out still holds (a goodwill credit is a liability invoices draw down)."""
 
@@ -66,17 +67,93 @@ def test_api_goodwill_grant_waits_for_approval_then_posts_to_contra_revenue(acme
     ]
 
 
-def test_api_purchased_grant_takes_effect_at_once_and_is_cash(acme, api_for):
+ATTACK = {
+    "kind": "purchased",
+    "amount": "100000.00",
+    "granted_on": "2026-12-07",
+    "reason": "goodwill, booked as purchased",
+}
+
+
+def test_api_goodwill_booked_as_purchased_is_refused_without_a_payment_and_never_posts_cash(acme, api_for):
+    """F7: finance books a 'goodwill' credit as purchased to skip approval and post Dr Cash."""
     finance = api_for("finance")
-    body = {"amount": "500.00", "granted_on": "2026-01-01", "reason": "Prepaid commit"}
+    response = finance.post("/api/v1/customers/acme/credit-grants", ATTACK, format="json")
+    assert response.status_code == 400, response.json()
+    assert response.json()["errors"][0]["field"] == "payment_reference"
+    assert not CreditGrant.objects.exists()
+    assert not Approval.objects.filter(kind="purchased_credit").exists()
+    assert not JournalLine.objects.filter(account__code="1000").exists()
+
+
+def test_api_purchased_grant_waits_for_an_approver_who_sees_the_payment_then_is_cash(acme, api_for):
+    """F7: even with a payment reference, a purchased credit is granted (and posts Dr Cash) only once
+    an approver other than the requester approved it; the requester cannot approve it."""
+    finance, approver = api_for("finance"), api_for("approver")
+    body = {**ATTACK, "reason": "Prepaid commit", "payment_reference": "WIRE-2026-12-07-001"}
     response = finance.post("/api/v1/customers/acme/credit-grants", body, format="json")
-    assert response.status_code == 201, response.json()
-    assert response.json()["kind"] == "purchased"
+    assert response.status_code == 202, response.json()
+    approval = response.json()["approval"]
+    assert approval["kind"] == "purchased_credit"
+    assert approval["payload"]["payment_reference"] == "WIRE-2026-12-07-001"
+    assert approval["payload"]["posting"]["debit"] == "1000 Cash"
+    assert not CreditGrant.objects.exists()
+    assert not JournalLine.objects.filter(account__code="1000").exists()
+    assert finance.post("/api/v1/customers/acme/credit-grants", body, format="json").status_code == 409
+    own = finance.post(f"/api/v1/approvals/{approval['id']}/approve", {"comment": "ok"}, format="json")
+    assert own.status_code == 403 and not CreditGrant.objects.exists()
+
+    decided = approver.post(
+        f"/api/v1/approvals/{approval['id']}/approve", {"comment": "wire seen"}, format="json"
+    )
+    assert decided.status_code == 200, decided.json()
     grant = CreditGrant.objects.get()
+    assert (grant.kind, grant.payment_reference, grant.approval_id) == (
+        "purchased",
+        "WIRE-2026-12-07-001",
+        approval["id"],
+    )
     assert _grant_entry(grant) == {
-        ("1000", Decimal("500.00"), Decimal(0)),
-        ("2300", Decimal(0), Decimal("500.00")),
+        ("1000", Decimal("100000.00"), Decimal(0)),
+        ("2300", Decimal(0), Decimal("100000.00")),
     }
+    listed = finance.get("/api/v1/customers/acme/credit-grants").json()["results"]
+    assert listed[0]["payment_reference"] == "WIRE-2026-12-07-001"
+    # The same payment cannot back a second purchased credit.
+    again = finance.post("/api/v1/customers/acme/credit-grants", body, format="json")
+    assert again.status_code == 400 and again.json()["errors"][0]["field"] == "payment_reference"
+
+
+def test_the_service_refuses_a_purchased_grant_without_an_approval(acme):
+    from billing.invoicing.lifecycle import credit_grant_create
+    from revops.errors import Conflict
+
+    with pytest.raises(Conflict), transaction.atomic():
+        credit_grant_create(
+            customer=acme, amount="100000.00", granted_on=date(2026, 1, 1), payment_reference="WIRE-1"
+        )
+    assert not CreditGrant.objects.exists()
+
+
+def test_ui_purchased_grant_needs_a_payment_and_waits_for_an_approver(acme, ui_for, make_user, client):
+    ui = ui_for("finance")
+    form = {"kind": "purchased", "amount": "100000.00", "granted_on": "2026-12-07", "reason": "goodwill"}
+    refused = ui.post(f"/customers/{acme.pk}/credits/", form)
+    assert refused.status_code == 400
+    assert "name the payment or receipt that backs it" in refused.content.decode()
+    response = ui.post(
+        f"/customers/{acme.pk}/credits/", {**form, "payment_reference": "WIRE-77"}, follow=True
+    )
+    assert b"nothing is granted until an approver" in response.content
+    assert not CreditGrant.objects.exists()
+    assert not JournalLine.objects.filter(account__code="1000").exists()
+    approval = Approval.objects.get(kind="purchased_credit")
+    client.force_login(make_user("checker", "approver"))
+    queue = client.get("/approvals/?kind=purchased_credit").content.decode()
+    assert "WIRE-77" in queue and "1000 Cash" in queue
+    client.post("/approvals/", {"ids": [approval.pk], "action": "approve"})
+    grant = CreditGrant.objects.get()
+    assert (grant.kind, grant.payment_reference) == ("purchased", "WIRE-77")
 
 
 def test_api_grant_validation(acme, api_for):

@@ -63,7 +63,9 @@ def test_customer_page_shows_facts_balance_contracts_invoices_and_usage(finance,
     assert "Add prepaid credit" in html
 
 
-def test_adding_prepaid_credit_calls_credit_grant_create(finance, monthly):
+def test_adding_prepaid_credit_requests_it_and_an_approver_grants_it(finance, monthly, client, make_user):
+    from compliance.models import Approval
+
     response = finance.post(
         f"/customers/{monthly.customer_id}/credits/",
         {
@@ -71,9 +73,15 @@ def test_adding_prepaid_credit_calls_credit_grant_create(finance, monthly):
             "granted_on": "2026-04-01",
             "expires_on": "2027-04-01",
             "reason": "Prepaid commit",
+            "payment_reference": "WIRE-250",
         },
     )
     assert response.status_code == 302
+    assert not CreditGrant.objects.exists()
+    client.force_login(make_user("checker", "approver"))
+    client.post(
+        "/approvals/", {"ids": [Approval.objects.get(kind="purchased_credit").pk], "action": "approve"}
+    )
     grant = CreditGrant.objects.get(customer_id=monthly.customer_id)
     assert (grant.amount, grant.currency, grant.reason) == (Decimal("250.00"), "USD", "Prepaid commit")
     html = finance.get(f"/customers/{monthly.customer_id}/").content.decode()
@@ -92,10 +100,11 @@ def test_a_refused_credit_grant_is_a_form_error_not_a_500(finance, monthly):
 def test_the_credits_table_shows_what_expired_unused(finance, monthly):
     from django.db import transaction
 
-    from billing.invoicing.lifecycle import credit_grant_create, credits_expire
+    from billing.invoicing.lifecycle import credits_expire
+    from tests.builders import approved_credit_grant
 
     with transaction.atomic():
-        credit_grant_create(
+        approved_credit_grant(
             customer=monthly.customer,
             amount=Decimal("80.00"),
             granted_on=date(2026, 1, 1),
