@@ -31,7 +31,7 @@ from revops.dates import RANGE_MESSAGE, date_in_range
 from revops.errors import Conflict, FieldError, InvalidTransition, ValidationFailed
 from revops.fields import AMOUNT_DIGITS, AMOUNT_PLACES
 from revops.jsonsafe import jsonable
-from revops.money import MoneyError, is_currency, parse_decimal, round_money
+from revops.money import MoneyError, is_currency, minor_units, parse_decimal, round_money
 
 ZERO = Decimal(0)
 BILLINGS = [c[0] for c in ContractLine.Billing.choices]
@@ -710,6 +710,8 @@ def _amend(
     }
     version = contract.version + 1
     to_add: list[dict] = []
+    seen: dict[str, int] = {}
+    places = minor_units(contract.currency)
     for i, change in enumerate(changes):
         path = f"changes[{i}]"
         if not isinstance(change, dict):
@@ -728,10 +730,21 @@ def _amend(
             to_add.extend(cleaned)
             continue
         key = change.get("line") or change.get("remove")
-        line = lines.get(key)
+        line = lines.get(key) if isinstance(key, str) else None
         if line is None or (eff and line_range(line, contract)[1] <= eff):
             errors.append(FieldError(f"{path}.line", f"No line '{key}' in service on the effective date."))
             continue
+        if key in seen:
+            field = "remove" if "remove" in change else "line"
+            errors.append(
+                FieldError(
+                    f"{path}.{field}",
+                    f"Line '{key}' is already changed by changes[{seen[key]}]; one change per line "
+                    "per amendment (put all of its fields in one change).",
+                )
+            )
+            continue
+        seen[key] = i
         unknown = set(change) - CHANGE_FIELDS - {"line", "remove"}
         for field in sorted(unknown):
             errors.append(
@@ -743,7 +756,16 @@ def _amend(
         if "amount" in change and line.billing != ContractLine.Billing.ONE_TIME:
             errors.append(FieldError(f"{path}.amount", "Only a one-time line has an amount to change."))
         if "amount" in change:
-            _decimal(change.get("amount"), f"{path}.amount", errors)
+            amount = _decimal(change.get("amount"), f"{path}.amount", errors)
+            if change.get("amount") in (None, ""):
+                errors.append(FieldError(f"{path}.amount", "An amount is required."))
+            elif amount is not None and -amount.as_tuple().exponent > places:
+                errors.append(
+                    FieldError(
+                        f"{path}.amount",
+                        f"{contract.currency} amounts have at most {places} decimal place(s).",
+                    )
+                )
         if "end" in change:
             line_end = _date(change["end"], f"{path}.end", errors)
             if line_end and eff and not (eff < line_end <= new_end):
@@ -758,7 +780,16 @@ def _amend(
             errors.append(FieldError(f"{path}.plan", f"Unknown plan '{change['plan']}'."))
         elif "plan" in change and plans[change["plan"]].currency != contract.currency:
             errors.append(FieldError(f"{path}.plan", "The new plan is priced in another currency."))
-        _decimal(change.get("quantity"), f"{path}.quantity", errors)
+        quantity = _decimal(change.get("quantity"), f"{path}.quantity", errors)
+        if "quantity" in change and "remove" not in change and change.get("quantity") in (None, ""):
+            errors.append(FieldError(f"{path}.quantity", "A quantity is required."))
+        elif quantity is not None and quantity == 0 and "remove" not in change:
+            errors.append(
+                FieldError(
+                    f"{path}.quantity",
+                    f'Must be more than 0; to end the line use {{"remove": "{key}"}}.',
+                )
+            )
         _decimal(change.get("unit_price"), f"{path}.unit_price", errors)
     _raise(errors)
     recorded = []
