@@ -8,7 +8,7 @@ class RevrecConfig(AppConfig):
     def ready(self) -> None:
         from revops.core.outbox import register_inline_consumer
         from revrec import consumers
-        from revrec.services import modifications, schedules, ssp
+        from revrec.services import estimates, modifications, progress, schedules, ssp
 
         register_inline_consumer(
             consumer=consumers.CONSUMER, topics=consumers.TOPICS, handle=consumers.handle
@@ -16,6 +16,8 @@ class RevrecConfig(AppConfig):
         schedules.register()
         modifications.register()
         ssp.register()
+        estimates.register()
+        progress.register()
         from revops.contracts.extensions import register_contract_payload_extender
         from revrec.selectors import extend_contract_payload
 

@@ -24,7 +24,14 @@ def ready() -> None:
     register_seeder("revenue", seed_revenue)
 
     from compliance.approvals import register_approval_preview
-    from revrec.views.approvals import modification_previews, schedule_previews
+    from revrec.services.estimates import ESTIMATE
+    from revrec.services.progress import EXPECTED_COSTS
+    from revrec.views.approvals import (
+        estimate_previews,
+        expected_costs_previews,
+        modification_previews,
+        schedule_previews,
+    )
 
     register_approval_preview(
         "revenue_schedule", build=schedule_previews, template="revrec/_approval_preview_schedule.html"
@@ -33,6 +40,14 @@ def ready() -> None:
         "contract_modification",
         build=modification_previews,
         template="revrec/_approval_preview_modification.html",
+    )
+    register_approval_preview(
+        ESTIMATE, build=estimate_previews, template="revrec/_approval_preview_estimate.html"
+    )
+    register_approval_preview(
+        EXPECTED_COSTS,
+        build=expected_costs_previews,
+        template="revrec/_approval_preview_expected_costs.html",
     )
 
 

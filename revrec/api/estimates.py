@@ -13,8 +13,19 @@ from revops.core.api.fields import BoundedDateField, DecimalStringField, money_s
 from revops.core.api.views import ApiView
 from revrec.api.views import StrictSerializer
 from revrec.models import ObligationCost, PerformanceObligation, VariableEstimate
-from revrec.services.estimates import estimate_record
-from revrec.services.progress import obligation_cost_record, percent, progress_of
+from revrec.services.estimates import estimate_request
+from revrec.services.progress import obligation_cost_request, percent, progress_of
+
+
+def approval_ref(approval) -> dict:
+    """The approval request a re-estimate waits for (``GET /approvals`` has the rest)."""
+    return {
+        "id": approval.pk,
+        "kind": approval.kind,
+        "status": approval.status,
+        "summary": approval.summary,
+        "payload": approval.payload,
+    }
 
 
 def estimate_payload(e: VariableEstimate) -> dict:
@@ -48,7 +59,9 @@ class EstimateIn(StrictSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-EstimateOut = inline_serializer("VariableEstimate", fields={"id": serializers.IntegerField()})
+PendingOut = inline_serializer(
+    "EstimatePendingApproval", fields={"approval": serializers.DictField(), "detail": serializers.CharField()}
+)
 
 
 class ContractEstimatesView(ApiView):
@@ -62,13 +75,21 @@ class ContractEstimatesView(ApiView):
         rows = VariableEstimate.objects.filter(contract=contract).select_related("recorded_by")
         return Response({"results": [estimate_payload(e) for e in rows], "next": None, "previous": None})
 
-    @extend_schema(request=EstimateIn, responses={201: EstimateOut})
+    @extend_schema(request=EstimateIn, responses={202: PendingOut})
     def post(self, request, pk):
+        """202: the re-estimate waits for an approver other than the requester; nothing changed yet."""
         contract = get_object_or_404(Contract, pk=pk)
         data = EstimateIn(data=request.data)
         data.is_valid(raise_exception=True)
-        record = estimate_record(contract=contract, actor=request.user, **data.validated_data)
-        return Response(estimate_payload(record), status=201)
+        approval = estimate_request(contract=contract, actor=request.user, **data.validated_data)
+        return Response(
+            {
+                "approval": approval_ref(approval),
+                "detail": "Submitted for approval: the re-estimate is recorded and the schedules revised "
+                "when someone other than you approves it (POST /approvals/{id}/approve).",
+            },
+            status=202,
+        )
 
 
 def cost_payload(cost: ObligationCost) -> dict:
@@ -120,12 +141,27 @@ class ObligationCostsView(ApiView):
 
     @extend_schema(
         request=CostIn,
-        responses={201: inline_serializer("ObligationCost", fields={"id": serializers.IntegerField()})},
+        responses={
+            201: inline_serializer("ObligationCost", fields={"id": serializers.IntegerField()}),
+            202: PendingOut,
+        },
     )
     def post(self, request, pk):
+        """201 for costs incurred (recorded at once); 202 for total expected costs (an estimate: it waits
+        for an approver other than the requester)."""
         po = get_object_or_404(PerformanceObligation, pk=pk)
         data = CostIn(data=request.data)
         data.is_valid(raise_exception=True)
-        cost = obligation_cost_record(obligation=po, actor=request.user, **data.validated_data)
+        cost = obligation_cost_request(obligation=po, actor=request.user, **data.validated_data)
         po.refresh_from_db()
+        if not isinstance(cost, ObligationCost):
+            return Response(
+                {
+                    **progress_payload(po),
+                    "approval": approval_ref(cost),
+                    "detail": "Submitted for approval: the total expected costs are recorded and the "
+                    "schedule revised when someone other than you approves them.",
+                },
+                status=202,
+            )
         return Response({**cost_payload(cost), "progress": progress_payload(po)}, status=201)

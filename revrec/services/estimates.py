@@ -126,20 +126,11 @@ def estimates_at_inception(*, contract: Contract) -> list[VariableEstimate]:
     return created
 
 
-@transaction.atomic
-def estimate_record(
-    *,
-    contract: Contract,
-    line: str,
-    method: str,
-    estimate,
-    constrained,
-    as_of,
-    reason: str = "",
-    actor=None,
-) -> VariableEstimate:
-    """Record a (re-)estimate of a line's variable consideration and account for the change."""
-    contract = Contract.objects.select_for_update().get(pk=contract.pk)
+ESTIMATE = "variable_estimate"
+
+
+def _validated(*, contract: Contract, line: str, method: str, estimate, constrained, as_of):
+    """(terms, estimate, constrained): the line's variable terms and the parsed amounts, or a problem."""
     if contract.status != Contract.Status.ACTIVE:
         raise InvalidTransition("Only an active contract's variable consideration is re-estimated.")
     if ContractModification.objects.filter(
@@ -169,23 +160,30 @@ def estimate_record(
         raise ValidationFailed(
             "A usage line is recognized as invoiced; it carries no estimate.", field="line"
         )
-    terms = variable_terms(revisions) or revisions[-1]
-    previous = terms.variable_constrained or ZERO
-    change = constrained - previous
-    pos = list(
+    return variable_terms(revisions) or revisions[-1], estimate, constrained
+
+
+def _fixed_obligations(contract: Contract) -> list[PerformanceObligation]:
+    return list(
         PerformanceObligation.objects.filter(
             contract=contract, status=PerformanceObligation.Status.ACTIVE, variable=False
-        ).prefetch_related("lines")
+        )
+        .prefetch_related("lines")
+        .order_by("id")
     )
+
+
+def estimate_plan(*, contract: Contract, terms: ContractLine, constrained: Decimal, as_of: date) -> dict:
+    """What recording ``constrained`` as of ``as_of`` does, computed without writing anything: the
+    previous constrained amount, the change, and per obligation the share, allocation before / after,
+    the revised schedule lines and the catch-up (recognized at once). The approval preview shows it;
+    approving applies exactly it."""
+    previous = terms.variable_constrained or ZERO
+    change = constrained - previous
+    pos = _fixed_obligations(contract)
     rows = change_allocation(contract=contract, terms=terms, change=change, pos=pos) if change else []
-    history = VariableEstimate.objects.filter(contract=contract, line_key=line)
-    sequence = history.count()
-    user = actor if getattr(actor, "pk", None) else None
-    if sequence == 0 and terms.variable_method:  # activated before estimates were recorded
-        estimates_at_inception(contract=contract)
-        sequence = history.count()
     as_of_period = recognition.period_key(as_of)
-    allocation = []
+    out = []
     for row in rows:
         po, share = row["po"], row["share"]
         new_amount = po.allocated_amount + share
@@ -197,7 +195,199 @@ def estimate_record(
         existing, posted = existing_lines(po)
         cut = cut_off(posted, as_of_period)
         lines = revised_lines(po, amount=new_amount, existing=existing, cut=cut)
-        at_once = catch_up(existing, lines, cut)
+        out.append(
+            {
+                **row,
+                "before": po.allocated_amount,
+                "after": new_amount,
+                "lines": lines,
+                "at_once": catch_up(existing, lines, cut),
+                "catch_up_period": recognition.period_key(recognition.parse_period(cut) + timedelta(days=31))
+                if cut
+                else None,
+            }
+        )
+    return {"previous": previous, "change": change, "rows": out, "period": as_of_period}
+
+
+def _estimate_payload(*, contract, terms, line, method, estimate, constrained, as_of, reason) -> dict:
+    return {
+        "contract": contract.number,
+        "line": line,
+        "method": method,
+        "estimate": str(estimate),
+        "constrained": str(constrained),
+        "as_of": as_of.isoformat(),
+        "reason": reason or "",
+        "previous": {
+            "method": terms.variable_method or "",
+            "estimate": str(terms.variable_estimate) if terms.variable_estimate is not None else None,
+            "constrained": str(terms.variable_constrained or ZERO),
+        },
+    }
+
+
+@transaction.atomic
+def estimate_request(
+    *,
+    contract: Contract,
+    line: str,
+    method: str,
+    estimate,
+    constrained,
+    as_of,
+    reason: str = "",
+    actor=None,
+):
+    """Submit a (re-)estimate of a line's variable consideration for approval (maker-checker): nothing
+    changes until someone other than the requester, with the approver role, approves it; approving
+    records the estimate and accounts for the change exactly as the request's payload says. Asking
+    again for the same figures returns the pending request; different figures while one waits → 409."""
+    from compliance.approvals import approval_request
+
+    contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    terms, estimate, constrained = _validated(
+        contract=contract, line=line, method=method, estimate=estimate, constrained=constrained, as_of=as_of
+    )
+    plan = estimate_plan(contract=contract, terms=terms, constrained=constrained, as_of=as_of)
+    payload = _estimate_payload(
+        contract=contract,
+        terms=terms,
+        line=line,
+        method=method,
+        estimate=estimate,
+        constrained=constrained,
+        as_of=as_of,
+        reason=reason,
+    )
+    approval = approval_request(
+        kind=ESTIMATE,
+        obj=contract,
+        summary=f"{contract.number} · re-estimate '{line}' as of {as_of}: constrained "
+        f"{plan['previous']} → {constrained} ({contract.currency})",
+        payload=payload,
+        requested_by=actor,
+    )
+    if approval.payload != payload:
+        raise Conflict(
+            f"A re-estimate of {contract.number} waits for approval (request #{approval.pk}); "
+            "decide it before submitting another."
+        )
+    return approval
+
+
+def _estimate_content(approval) -> dict:
+    """What the request's figures apply to, bound into its hash: the line's variable terms now, the
+    transaction price and every obligation's allocation (a modification or another re-estimate applied
+    in between changes them, and the request must then be reviewed again)."""
+    contract = Contract.objects.select_for_update().get(pk=int(approval.object_id))
+    line = (approval.payload or {}).get("line", "")
+    revisions = list(contract.lines.filter(key=line).order_by("revision"))
+    terms = (variable_terms(revisions) or revisions[-1]) if revisions else None
+    return {
+        "contract_version": contract.version,
+        "status": contract.status,
+        "transaction_price": contract.transaction_price,
+        "constrained_now": terms.variable_constrained if terms is not None else None,
+        "allocations": {po.key: po.allocated_amount for po in _fixed_obligations(contract)},
+    }
+
+
+def _estimate_approved(approval, user) -> None:
+    payload = approval.payload or {}
+    contract = Contract.objects.get(pk=int(approval.object_id))
+    estimate_record(
+        contract=contract,
+        line=payload["line"],
+        method=payload["method"],
+        estimate=payload["estimate"],
+        constrained=payload["constrained"],
+        as_of=date.fromisoformat(payload["as_of"]),
+        reason=payload.get("reason", ""),
+        actor=user,
+        approval=approval,
+    )
+
+
+def _estimate_rejected(approval, user) -> None:
+    payload = approval.payload or {}
+    audit_record(
+        actor=user,
+        action="variable_consideration.re_estimate_rejected",
+        object_type=approval.object_type,
+        object_id=approval.object_id,
+        changes={
+            "approval": approval.pk,
+            "contract": payload.get("contract"),
+            "line": payload.get("line"),
+            "constrained": {
+                "from": (payload.get("previous") or {}).get("constrained"),
+                "to": payload.get("constrained"),
+            },
+            "comment": approval.comment,
+        },
+    )
+
+
+def register() -> None:
+    from compliance.approvals import register_approval_kind
+
+    register_approval_kind(
+        ESTIMATE,
+        on_approved=_estimate_approved,
+        on_rejected=_estimate_rejected,
+        label="Variable consideration re-estimate",
+        content=_estimate_content,
+    )
+
+
+@transaction.atomic
+def estimate_record(
+    *,
+    contract: Contract,
+    line: str,
+    method: str,
+    estimate,
+    constrained,
+    as_of,
+    reason: str = "",
+    actor=None,
+    approval,
+) -> VariableEstimate:
+    """Record an approved (re-)estimate of a line's variable consideration and account for the change.
+    Only the approval handler calls it (``approval`` is the approved request; ``actor`` its approver):
+    submit a re-estimate with :func:`estimate_request`."""
+    from compliance.models import Approval
+
+    if (
+        approval is None
+        or approval.kind != ESTIMATE
+        or approval.status != Approval.Status.APPROVED
+        or approval.object_id != str(contract.pk)
+    ):
+        raise InvalidTransition("A re-estimate is applied only from an approved request for this contract.")
+    contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    terms, estimate, constrained = _validated(
+        contract=contract, line=line, method=method, estimate=estimate, constrained=constrained, as_of=as_of
+    )
+    plan = estimate_plan(contract=contract, terms=terms, constrained=constrained, as_of=as_of)
+    previous, change = plan["previous"], plan["change"]
+    history = VariableEstimate.objects.filter(contract=contract, line_key=line)
+    sequence = history.count()
+    requester = approval.requested_by
+    if sequence == 0 and terms.variable_method:  # activated before estimates were recorded
+        estimates_at_inception(contract=contract)
+        sequence = history.count()
+    as_of_period = plan["period"]
+    allocation = []
+    for row in plan["rows"]:
+        po, share, new_amount, lines, at_once = (
+            row["po"],
+            row["share"],
+            row["after"],
+            row["lines"],
+            row["at_once"],
+        )
         before = po.allocated_amount
         po.allocated_amount = new_amount
         fields = ["allocated_amount"]
@@ -215,6 +405,7 @@ def estimate_record(
                 "allocated_amount": {"from": before, "to": new_amount},
                 "share": share,
                 "basis": row["basis"],
+                "approval": approval.pk,
             },
         )
         from revrec.services.schedules import schedule_revise
@@ -224,7 +415,7 @@ def estimate_record(
             lines=lines,
             treatment=RevenueSchedule.Treatment.CATCH_UP,
             note=f"Variable consideration of '{line}' re-estimated as of {as_of}: {previous} → {constrained}; "
-            f"share {share} ({row['basis']}); recognized at once {at_once}.",
+            f"share {share} ({row['basis']}); recognized at once {at_once}; approval #{approval.pk}.",
             actor=actor,
         )
         allocation.append(
@@ -235,9 +426,7 @@ def estimate_record(
                 "basis": row["basis"],
                 "allocated_amount": str(round_money(new_amount, contract.currency)),
                 "catch_up": str(round_money(at_once, contract.currency)),
-                "catch_up_period": recognition.period_key(recognition.parse_period(cut) + timedelta(days=31))
-                if cut
-                else None,
+                "catch_up_period": row["catch_up_period"],
             }
         )
     record = VariableEstimate.objects.create(
@@ -254,7 +443,7 @@ def estimate_record(
         period=as_of_period,
         reason=reason or "",
         allocation=allocation,
-        recorded_by=user,
+        recorded_by=requester,
     )
     line_before = {
         "variable_method": terms.variable_method,
@@ -282,6 +471,9 @@ def estimate_record(
             "line_terms_before": line_before,
             "transaction_price": {"from": price_before, "to": contract.transaction_price},
             "allocation": allocation,
+            "approval": approval.pk,
+            "requested_by": requester.username if requester is not None else None,
+            "approved_by": getattr(actor, "username", None),
         },
     )
     return record

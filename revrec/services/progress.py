@@ -13,7 +13,7 @@ from django.db import transaction
 
 from compliance.audit import audit_record
 from revops.contracts.models import Contract, RecognitionMethod
-from revops.errors import InvalidTransition, ValidationFailed
+from revops.errors import Conflict, InvalidTransition, ValidationFailed
 from revops.money import MoneyError, parse_decimal, round_money
 from revrec import recognition
 from revrec.models import ObligationCost, PerformanceObligation, RevenueSchedule
@@ -176,14 +176,10 @@ def _amount(value, field: str) -> Decimal:
         raise ValidationFailed(str(exc).split(": ", 1)[-1], field=field) from None
 
 
-@transaction.atomic
-def obligation_cost_record(
-    *, obligation: PerformanceObligation, kind: str, period: str, amount, note: str = "", actor=None
-) -> ObligationCost:
-    """Append a cost record (total expected costs, or costs incurred in ``period``) and revise the
-    schedule: progress = incurred ÷ expected, catch-up in the first period not yet recognized."""
-    Contract.objects.select_for_update().get(pk=obligation.contract_id)
-    po = PerformanceObligation.objects.select_related("contract").get(pk=obligation.pk)
+EXPECTED_COSTS = "obligation_expected_costs"
+
+
+def _validated_cost(po: PerformanceObligation, *, kind: str, period: str, amount) -> Decimal:
     if po.status != PerformanceObligation.Status.ACTIVE or po.variable:
         raise InvalidTransition("Costs are recorded on an active obligation with fixed consideration.")
     if po.progress_measure != "input":
@@ -208,6 +204,166 @@ def obligation_cost_record(
             raise InvalidTransition("Record the total expected costs before costs incurred.")
         if before.incurred_to_date + value < 0:
             raise ValidationFailed("Costs incurred to date cannot become negative.", field="amount")
+    return value
+
+
+def expected_costs_plan(po: PerformanceObligation, *, expected_total: Decimal) -> dict:
+    """What a new total expected costs would do, without writing: progress before / after and the
+    revised schedule with its cumulative catch-up (the approval preview; approving applies it)."""
+    progress = progress_of(po)
+    existing, posted = existing_lines(po)
+    cut = cut_off(posted)
+    lines = recognition.input_schedule(
+        currency=po.currency,
+        amount=round_money(po.allocated_amount, po.currency),
+        start=po.start,
+        end=po.end,
+        incurred=progress.incurred,
+        expected_total=expected_total,
+        existing=existing,
+        recognized_through=cut,
+        places=po.progress_places,
+    )
+    after = Progress(expected_total, progress.incurred)
+    return {
+        "expected_before": progress.expected_total,
+        "expected_after": expected_total,
+        "incurred_to_date": progress.incurred_to_date,
+        "progress_before": percent(progress.measure(po.progress_places)),
+        "progress_after": percent(after.measure(po.progress_places)),
+        "catch_up": catch_up(existing, lines, cut),
+        "catch_up_period": _shift(cut, 1) if cut else None,
+        "lines": lines,
+        "existing": existing,
+    }
+
+
+@transaction.atomic
+def obligation_cost_request(
+    *, obligation: PerformanceObligation, kind: str, period: str, amount, note: str = "", actor=None
+):
+    """Record costs for an input-method obligation. Costs incurred in a period are facts from the cost
+    ledger: they are appended and advance progress at once (an ``ObligationCost``). Total expected costs
+    are a judgement that moves revenue (IFRS 15.B19, a change in estimate): they are submitted for
+    approval (maker-checker) and recorded only when someone other than the requester approves them —
+    the return value is then the pending ``Approval``. Different figures while one waits → 409."""
+    if kind != ObligationCost.Kind.EXPECTED_TOTAL:
+        return _cost_record(
+            obligation=obligation, kind=kind, period=period, amount=amount, note=note, actor=actor
+        )
+    from compliance.approvals import approval_request
+
+    Contract.objects.select_for_update().get(pk=obligation.contract_id)
+    po = PerformanceObligation.objects.select_related("contract").get(pk=obligation.pk)
+    value = _validated_cost(po, kind=kind, period=period, amount=amount)
+    before = progress_of(po)
+    payload = {
+        "contract": po.contract.number,
+        "obligation": po.key,
+        "kind": kind,
+        "period": period,
+        "amount": str(value),
+        "note": note or "",
+        "expected_before": str(before.expected_total) if before.expected_total is not None else None,
+    }
+    approval = approval_request(
+        kind=EXPECTED_COSTS,
+        obj=po,
+        summary=f"{po.contract.number} · {po.key}: total expected costs "
+        f"{before.expected_total if before.expected_total is not None else '—'} → {value} ({po.currency})",
+        payload=payload,
+        requested_by=actor,
+    )
+    if approval.payload != payload:
+        raise Conflict(
+            f"A change of {po.key}'s total expected costs waits for approval (request #{approval.pk}); "
+            "decide it before submitting another."
+        )
+    return approval
+
+
+def _expected_costs_content(approval) -> dict:
+    """Bound into the request: the obligation's allocation and total expected costs now (another
+    change approved in between, or a modification, makes the request be reviewed again)."""
+    po = PerformanceObligation.objects.get(pk=int(approval.object_id))
+    Contract.objects.select_for_update().get(pk=po.contract_id)
+    return {
+        "status": po.status,
+        "allocated_amount": po.allocated_amount,
+        "expected_total": progress_of(po).expected_total,
+    }
+
+
+def _expected_costs_approved(approval, user) -> None:
+    payload = approval.payload or {}
+    po = PerformanceObligation.objects.get(pk=int(approval.object_id))
+    _cost_record(
+        obligation=po,
+        kind=ObligationCost.Kind.EXPECTED_TOTAL,
+        period=payload["period"],
+        amount=payload["amount"],
+        note=payload.get("note", ""),
+        actor=user,
+        approval=approval,
+    )
+
+
+def _expected_costs_rejected(approval, user) -> None:
+    payload = approval.payload or {}
+    audit_record(
+        actor=user,
+        action="obligation.expected_costs_rejected",
+        object_type=approval.object_type,
+        object_id=approval.object_id,
+        changes={
+            "approval": approval.pk,
+            "po": payload.get("obligation"),
+            "contract": payload.get("contract"),
+            "expected_total": {"from": payload.get("expected_before"), "to": payload.get("amount")},
+            "comment": approval.comment,
+        },
+    )
+
+
+def register() -> None:
+    from compliance.approvals import register_approval_kind
+
+    register_approval_kind(
+        EXPECTED_COSTS,
+        on_approved=_expected_costs_approved,
+        on_rejected=_expected_costs_rejected,
+        label="Total expected costs (input method)",
+        content=_expected_costs_content,
+    )
+
+
+@transaction.atomic
+def _cost_record(
+    *,
+    obligation: PerformanceObligation,
+    kind: str,
+    period: str,
+    amount,
+    note: str = "",
+    actor=None,
+    approval=None,
+) -> ObligationCost:
+    """Append a cost record (total expected costs — only from an approved request — or costs incurred
+    in ``period``) and revise the schedule: progress = incurred ÷ expected, catch-up in the first period
+    not yet recognized."""
+    from compliance.models import Approval
+
+    Contract.objects.select_for_update().get(pk=obligation.contract_id)
+    po = PerformanceObligation.objects.select_related("contract").get(pk=obligation.pk)
+    if kind == ObligationCost.Kind.EXPECTED_TOTAL and (
+        approval is None
+        or approval.kind != EXPECTED_COSTS
+        or approval.status != Approval.Status.APPROVED
+        or approval.object_id != str(po.pk)
+    ):
+        raise InvalidTransition("Total expected costs are recorded only from an approved request.")
+    value = _validated_cost(po, kind=kind, period=period, amount=amount)
+    requester = approval.requested_by if approval is not None else None
     cost = ObligationCost.objects.create(
         obligation=po,
         kind=kind,
@@ -215,23 +371,25 @@ def obligation_cost_record(
         amount=value,
         currency=po.currency,
         note=note or "",
-        recorded_by=actor if getattr(actor, "pk", None) else None,
+        recorded_by=requester if approval is not None else (actor if getattr(actor, "pk", None) else None),
     )
     after = progress_of(po)
-    audit_record(
-        actor=actor,
-        action="obligation.cost_recorded",
-        obj=cost,
-        changes={
-            "po": po.key,
-            "contract": po.contract.number,
-            "kind": kind,
-            "period": period,
-            "amount": value,
-            "expected_total": after.expected_total,
-            "incurred_to_date": after.incurred_to_date,
-        },
-    )
+    changes = {
+        "po": po.key,
+        "contract": po.contract.number,
+        "kind": kind,
+        "period": period,
+        "amount": value,
+        "expected_total": after.expected_total,
+        "incurred_to_date": after.incurred_to_date,
+    }
+    if approval is not None:
+        changes |= {
+            "approval": approval.pk,
+            "requested_by": requester.username if requester is not None else None,
+            "approved_by": getattr(actor, "username", None),
+        }
+    audit_record(actor=actor, action="obligation.cost_recorded", obj=cost, changes=changes)
     existing, posted = existing_lines(po)
     cut = cut_off(posted)
     lines = input_lines(po, amount=po.allocated_amount, existing=existing, cut=cut)
@@ -244,7 +402,8 @@ def obligation_cost_record(
         treatment=RevenueSchedule.Treatment.CATCH_UP,
         note=f"Input progress {percent(measure)} %: incurred "
         f"{after.incurred_to_date} of expected {after.expected_total}; catch-up "
-        f"{catch_up(existing, lines, cut)}.",
+        f"{catch_up(existing, lines, cut)}"
+        + (f"; approval #{approval.pk}." if approval is not None else "."),
         actor=actor,
     )
     return cost

@@ -143,3 +143,99 @@ def modification_previews(approvals) -> dict[int, dict]:
             ],
         }
     return out
+
+
+def estimate_previews(approvals) -> dict[int, dict]:
+    """Variable-consideration re-estimates: the estimate and constrained amount now and after approval,
+    and what approving would do to each obligation — its share of the change, allocation before →
+    after and the catch-up recognized at once (computed now, without writing anything)."""
+    from datetime import date
+
+    from billing.contracts.variable import variable_terms
+    from revops.contracts.models import Contract
+    from revops.errors import DomainError
+    from revrec.services.estimates import estimate_plan
+
+    out = {}
+    for approval in approvals:
+        payload = approval.payload or {}
+        previous = payload.get("previous") or {}
+        contract = (
+            Contract.objects.filter(pk=int(approval.object_id)).first()
+            if approval.object_id.isdigit()
+            else None
+        )
+        p = {
+            "contract": contract,
+            "line": payload.get("line"),
+            "as_of": payload.get("as_of"),
+            "method_before": previous.get("method") or "—",
+            "method_after": payload.get("method"),
+            "estimate_before": previous.get("estimate") or "—",
+            "estimate_after": payload.get("estimate"),
+            "constrained_before": previous.get("constrained"),
+            "constrained_after": payload.get("constrained"),
+            "reason": payload.get("reason"),
+            "rows": [],
+            "error": "",
+        }
+        if contract is not None:
+            c = contract.currency
+            revisions = list(contract.lines.filter(key=payload.get("line")).order_by("revision"))
+            try:
+                terms = variable_terms(revisions) or revisions[-1]
+                plan = estimate_plan(
+                    contract=contract,
+                    terms=terms,
+                    constrained=Decimal(payload["constrained"]),
+                    as_of=date.fromisoformat(payload["as_of"]),
+                )
+            except (DomainError, IndexError, KeyError, ValueError) as exc:
+                p["error"] = getattr(exc, "detail", "") or str(exc)
+            else:
+                p["change"] = Amt(plan["change"], c)
+                p["price_before"] = Amt(contract.transaction_price, c)
+                p["price_after"] = Amt(contract.transaction_price + plan["change"], c)
+                p["rows"] = [
+                    {
+                        "key": row["po"].key,
+                        "basis": row["basis"],
+                        "share": Amt(row["share"], c),
+                        "before": Amt(row["before"], c),
+                        "after": Amt(row["after"], c),
+                        "catch_up": Amt(row["at_once"], c, quiet_zero=True),
+                        "catch_up_period": row["catch_up_period"],
+                    }
+                    for row in plan["rows"]
+                ]
+        out[approval.pk] = p
+    return out
+
+
+def expected_costs_previews(approvals) -> dict[int, dict]:
+    """Total expected costs of an input-method obligation: before → after, progress before → after and
+    the cumulative catch-up approving would recognize (computed now, without writing anything)."""
+    from revrec.models import PerformanceObligation
+    from revrec.services.progress import expected_costs_plan
+
+    out = {}
+    for approval in approvals:
+        payload = approval.payload or {}
+        po = (
+            PerformanceObligation.objects.select_related("contract")
+            .filter(pk=int(approval.object_id))
+            .first()
+            if approval.object_id.isdigit()
+            else None
+        )
+        p = {"po": po, "payload": payload, "plan": None}
+        if po is not None and payload.get("amount"):
+            plan = expected_costs_plan(po, expected_total=Decimal(payload["amount"]))
+            c = po.currency
+            p["plan"] = {
+                **plan,
+                "allocated": Amt(po.allocated_amount, c),
+                "catch_up": Amt(plan["catch_up"], c, quiet_zero=True),
+            }
+        out[approval.pk] = p
+    return out

@@ -13,13 +13,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from billing.contracts.variable import variable_terms
+from compliance.models import Approval
 from revops.contracts.models import Contract
 from revops.core.ui import require_area
 from revops.errors import DomainError, FieldError
 from revops.roles import can_write
 from revrec.models import PerformanceObligation, VariableEstimate
-from revrec.services.estimates import estimate_record
-from revrec.services.progress import obligation_cost_record, percent, progress_of
+from revrec.services.estimates import ESTIMATE, estimate_request
+from revrec.services.progress import EXPECTED_COSTS, obligation_cost_request, percent, progress_of
 
 
 def variable_context(contract: Contract, user) -> dict:
@@ -31,6 +32,16 @@ def variable_context(contract: Contract, user) -> dict:
     fixed_keys = sorted(k for k, revs in by_key.items() if revs[-1].billing != "usage")
     estimates = list(
         VariableEstimate.objects.filter(contract=contract).select_related("recorded_by").order_by("-id")
+    )
+    pending_estimates = list(
+        Approval.objects.filter(
+            kind=ESTIMATE,
+            object_type=f"{contract._meta.app_label}.{contract._meta.model_name}",
+            object_id=str(contract.pk),
+            status=Approval.Status.PENDING,
+        )
+        .select_related("requested_by")
+        .order_by("-id")
     )
     input_pos = []
     for po in PerformanceObligation.objects.filter(
@@ -46,6 +57,14 @@ def variable_context(contract: Contract, user) -> dict:
                 "progress": progress,
                 "percent": percent(progress.measure(po.progress_places)),
                 "costs": list(po.costs.select_related("recorded_by").order_by("-id")),
+                "pending": Approval.objects.filter(
+                    kind=EXPECTED_COSTS,
+                    object_type=f"{po._meta.app_label}.{po._meta.model_name}",
+                    object_id=str(po.pk),
+                    status=Approval.Status.PENDING,
+                )
+                .select_related("requested_by")
+                .first(),
             }
         )
     return {
@@ -53,6 +72,7 @@ def variable_context(contract: Contract, user) -> dict:
         "variable_lines": variable_lines,
         "estimate_keys": fixed_keys,
         "estimates": estimates,
+        "pending_estimates": pending_estimates,
         "input_pos": input_pos,
         "can_estimate": can_write(user, "revenue") and contract.status == Contract.Status.ACTIVE,
         "estimate_methods": VariableEstimate.Method.choices,
@@ -81,7 +101,7 @@ def contract_estimate_record(request: HttpRequest, pk: int) -> HttpResponse:
     }
     errors, notice = [], None
     try:
-        record = estimate_record(
+        approval = estimate_request(
             contract=contract,
             line=form["line"],
             method=form["method"],
@@ -94,7 +114,10 @@ def contract_estimate_record(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         errors = _errors(exc)
     else:
-        notice = f"Re-estimate #{record.sequence} for '{record.line_key}' recorded: change {record.change}."
+        notice = (
+            f"Re-estimate of '{approval.payload['line']}' submitted for approval (request #{approval.pk}): "
+            "nothing changes until another person with the approver role approves it."
+        )
         form = {}
     if not request.htmx:
         if errors:
@@ -120,7 +143,7 @@ def obligation_cost_record_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = {k: request.POST.get(k, "").strip() for k in ("kind", "period", "amount", "note")}
     errors, notice = [], None
     try:
-        cost = obligation_cost_record(
+        cost = obligation_cost_request(
             obligation=po,
             kind=form["kind"],
             period=form["period"],
@@ -131,7 +154,15 @@ def obligation_cost_record_view(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         errors = _errors(exc)
     else:
-        notice = f"{cost.get_kind_display()} {cost.amount} for {cost.period} recorded; the schedule follows."
+        if isinstance(cost, Approval):
+            notice = (
+                f"Total expected costs {cost.payload['amount']} submitted for approval (request #{cost.pk}): "
+                "the schedule changes when another person with the approver role approves them."
+            )
+        else:
+            notice = (
+                f"{cost.get_kind_display()} {cost.amount} for {cost.period} recorded; the schedule follows."
+            )
         form = {}
     if not request.htmx:
         if errors:

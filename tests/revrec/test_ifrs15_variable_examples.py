@@ -29,6 +29,20 @@ def _recognized(world) -> dict[str, Decimal]:
     return {po["line_keys"][0]: Decimal(po["recognized_to_date"]) for po in pos if not po["variable"]}
 
 
+def _approve(world, response) -> dict:
+    """The 202 request a re-estimate or a total expected costs answers with, approved by a second
+    person (the approver; maker-checker): returns the approved request."""
+    pending = world.ok(response, 202)["approval"]
+    assert pending["status"] == "pending"
+    approved = world.ok(world.approver.post(f"/api/v1/approvals/{pending['id']}/approve", {}, format="json"))
+    assert approved["status"] == "approved"
+    return approved
+
+
+def _latest_estimate(world) -> dict:
+    return world.ok(world.finance.get(f"/api/v1/contracts/{world.id}/estimates"))["results"][-1]
+
+
 def _months(first, last):
     y, m = (int(x) for x in first.split("-"))
     out = []
@@ -97,7 +111,8 @@ def test_ie6_re_estimate_after_the_prospective_modification(world, django_captur
     assert world.allocations() == {"x": Decimal("600.00"), "y": Decimal("450.00"), "z": Decimal("450.00")}
 
     _run(world, *_months("2026-08", "2027-02"))
-    record = world.ok(
+    _approve(
+        world,
         world.finance.post(
             f"/api/v1/contracts/{world.id}/estimates",
             {
@@ -110,8 +125,8 @@ def test_ie6_re_estimate_after_the_prospective_modification(world, django_captur
             },
             format="json",
         ),
-        201,
     )
+    record = _latest_estimate(world)
     assert {r["key"]: (r["share"], r["catch_up"]) for r in record["allocation"]} == {
         "x": ("20.00", "20.00"),
         "y": ("10.00", "0.00"),
@@ -148,14 +163,15 @@ def _ie8(world, places):
     po = world.ok(world.finance.get(f"/api/v1/contracts/{world.id}"))["performance_obligations"][0]
 
     def cost(kind, period, amount):
-        world.ok(
-            world.finance.post(
-                f"/api/v1/obligations/{po['id']}/costs",
-                {"kind": kind, "period": period, "amount": amount},
-                format="json",
-            ),
-            201,
+        response = world.finance.post(
+            f"/api/v1/obligations/{po['id']}/costs",
+            {"kind": kind, "period": period, "amount": amount},
+            format="json",
         )
+        if kind == "expected_total":  # an estimate: approved by a second person
+            _approve(world, response)
+        else:  # costs incurred: a fact, recorded at once
+            world.ok(response, 201)
 
     cost("expected_total", "2026-01", "700000.00")
     cost("incurred", "2026-06", "200000.00")
@@ -165,7 +181,8 @@ def _ie8(world, places):
     assert _recognized(world) == {"building": Decimal("600000.00")}
     # IE40–IE41, 15.21(b), 15.88: at the start of year 2 the floor plan changes: +150,000 of price and
     # +120,000 of expected costs; the bonus is now highly probable (constraint released: 200,000)
-    world.ok(
+    _approve(
+        world,
         world.finance.post(
             f"/api/v1/contracts/{world.id}/estimates",
             {
@@ -178,7 +195,6 @@ def _ie8(world, places):
             },
             format="json",
         ),
-        201,
     )
     cost("expected_total", "2027-01", "820000.00")
     world.amend({"effective_date": "2027-01-01", "changes": [{"line": "building", "amount": "1150000.00"}]})
