@@ -219,10 +219,12 @@ def _estimate_payload(*, contract, terms, line, method, estimate, constrained, a
         "constrained": str(constrained),
         "as_of": as_of.isoformat(),
         "reason": reason or "",
-        "previous": {
+        "previous": {  # what the line says now (for the reviewer; the hash binds it too)
             "method": terms.variable_method or "",
-            "estimate": str(terms.variable_estimate) if terms.variable_estimate is not None else None,
-            "constrained": str(terms.variable_constrained or ZERO),
+            "estimate": str(round_money(terms.variable_estimate, contract.currency))
+            if terms.variable_estimate is not None
+            else None,
+            "constrained": str(round_money(terms.variable_constrained or ZERO, contract.currency)),
         },
     }
 

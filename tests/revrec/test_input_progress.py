@@ -50,13 +50,22 @@ def building(api_for, catalog, django_capture_on_commit_callbacks):
         return contract, po
 
     def cost(po, kind, period, amount):
+        """Costs incurred are recorded at once (201); total expected costs are an estimate: finance
+        submits them (202, nothing changes) and the approver, a second person, approves them."""
         response = finance.post(
             f"/api/v1/obligations/{po['id']}/costs",
             {"kind": kind, "period": period, "amount": amount},
             format="json",
         )
-        assert response.status_code == 201, response.json()
-        return response.json()
+        if kind != "expected_total":
+            assert response.status_code == 201, response.json()
+            return response.json()
+        assert response.status_code == 202, response.json()
+        approval = response.json()["approval"]
+        decided = approver.post(f"/api/v1/approvals/{approval['id']}/approve", {}, format="json")
+        assert decided.status_code == 200 and decided.json()["status"] == "approved", decided.json()
+        state = finance.get(f"/api/v1/obligations/{po['id']}/costs").json()
+        return {**state["results"][-1], "progress": {k: v for k, v in state.items() if k != "results"}}
 
     def run(*periods):
         for period in periods:
@@ -86,6 +95,7 @@ def building(api_for, catalog, django_capture_on_commit_callbacks):
             "revenue": staticmethod(revenue),
             "year_one": staticmethod(year_one),
             "finance": finance,
+            "approver": approver,
         },
     )
 

@@ -57,8 +57,18 @@ def world(api_for, catalog, django_capture_on_commit_callbacks):
             ]
             return {po["key"]: po for po in pos}
 
-        def estimate(self, contract, **body):
+        def submit(self, contract, **body):
             return finance.post(f"/api/v1/contracts/{contract['id']}/estimates", body, format="json")
+
+        def estimate(self, contract, **body):
+            """Finance submits the re-estimate (202, nothing changes), the approver approves it (a
+            second person, maker-checker); returns the estimate recorded from the approval."""
+            response = self.submit(contract, **body)
+            assert response.status_code == 202, response.json()
+            approval = response.json()["approval"]
+            decided = approver.post(f"/api/v1/approvals/{approval['id']}/approve", {}, format="json")
+            assert decided.status_code == 200 and decided.json()["status"] == "approved", decided.json()
+            return finance.get(f"/api/v1/contracts/{contract['id']}/estimates").json()["results"][-1]
 
     return World()
 
@@ -120,8 +130,7 @@ def test_inception_estimate_is_in_the_price_and_a_re_estimate_is_allocated_like_
         as_of="2027-03-31",
         reason="Q1 review",
     )
-    assert response.status_code == 201, response.json()
-    record = response.json()
+    record = response
     assert (record["sequence"], record["previous_constrained"], record["change"]) == (2, "200.00", "40.00")
     by_key = {row["key"]: row for row in record["allocation"]}
     assert (by_key["x"]["share"], by_key["x"]["catch_up"]) == ("20.00", "20.00")
@@ -180,8 +189,7 @@ def test_ifrs15_ie35_case_b_royalties_split_relative_and_transferred_licence_rec
         as_of="2026-01-31",
         reason="January royalties reported",
     )
-    assert response.status_code == 201, response.json()
-    by_key = {row["key"]: row for row in response.json()["allocation"]}
+    by_key = {row["key"]: row for row in response["allocation"]}
     assert (by_key["x"]["share"], by_key["y"]["share"]) == ("88.89", "111.11")
     world.run("2026-02")
     pos = world.obligations(contract)
@@ -222,8 +230,7 @@ def test_specific_allocation_keeps_the_change_on_its_own_obligation(world):
         constrained="100.00",
         as_of="2026-11-15",
     )
-    assert response.status_code == 201
-    assert [(r["key"], r["share"], r["catch_up"]) for r in response.json()["allocation"]] == [
+    assert [(r["key"], r["share"], r["catch_up"]) for r in response["allocation"]] == [
         ("y", "100.00", "100.00")
     ]
     world.run("2026-11")
@@ -242,7 +249,7 @@ def test_specific_allocation_keeps_the_change_on_its_own_obligation(world):
 )
 def test_bad_estimates_are_problems_and_record_nothing(world, body, status, field):
     contract = world.contract([_line("x", "500.00", "600", "2026-08-03")], "2026-07-01", "2027-07-01")
-    response = world.estimate(contract, **{"line": "x", "as_of": "2026-09-30", **body})
+    response = world.submit(contract, **{"line": "x", "as_of": "2026-09-30", **body})
     assert response.status_code == status, response.json()
     assert field in [e["field"] for e in response.json().get("errors", [{"field": None}])]
     assert not VariableEstimate.objects.exists()
@@ -308,7 +315,7 @@ def test_close_checklist_lists_estimates_not_re_assessed_this_period(world):
         constrained="100.00",
         as_of="2026-08-31",
     )
-    assert response.status_code == 201 and response.json()["change"] == "0.00"
+    assert response["change"] == "0.00"
     assert "checklist.estimates_reassessed" not in failing("2026-08")
 
 
