@@ -190,3 +190,63 @@ def test_total_expected_costs_wait_for_an_approver_costs_incurred_do_not(world):
     assert incurred.status_code == 201, incurred.json()
     assert incurred.json()["progress"]["progress_percent"] == "25"
     assert ObligationCost.objects.filter(obligation_id=po["id"]).count() == 2
+
+
+def test_a_pending_expected_costs_request_is_voided_when_a_re_estimate_changes_its_allocation(
+    world,  # noqa: F811
+):
+    # Nothing is applied behind an approval: the expected-costs request is bound to the obligation's
+    # allocation; an approved re-estimate that re-allocates part of its change to it voids the request
+    # (409 approval-content-changed, naming the replacement) — the approver reviews it again.
+    contract = world.contract(
+        [
+            {
+                "key": "b",
+                "product": "platform",
+                "billing": "one_time",
+                "amount": "1000.00",
+                "ssp": "1000",
+                "recognition": "ratable_daily",
+                "progress_measure": "input",
+            },
+            _line(
+                "y",
+                "500.00",
+                "1000",
+                "2026-09-01",
+                variable_method="most_likely_amount",
+                variable_estimate="200.00",
+                variable_constrained="200.00",
+            ),
+        ],
+        "2026-01-01",
+        "2027-01-01",
+    )
+    po = world.obligations(contract)["b"]
+    costs = world.finance.post(
+        f"/api/v1/obligations/{po['id']}/costs",
+        {"kind": "expected_total", "period": "2026-01", "amount": "800"},
+        format="json",
+    )
+    assert costs.status_code == 202, costs.json()
+    world.estimate(
+        contract,
+        line="y",
+        method="most_likely_amount",
+        estimate="300.00",
+        constrained="300.00",
+        as_of="2026-03-31",
+    )
+    assert world.obligations(contract)["b"]["allocated_amount"] == "900.00"  # 100 split 1000 : 1000
+    stale = world.approver.post(
+        f"/api/v1/approvals/{costs.json()['approval']['id']}/approve", {}, format="json"
+    )
+    assert stale.status_code == 409 and stale.json()["type"].endswith("approval-content-changed"), (
+        stale.json()
+    )
+    assert not ObligationCost.objects.exists()
+    replacement = stale.json()["replacement"]
+    assert (
+        world.approver.post(f"/api/v1/approvals/{replacement}/approve", {}, format="json").status_code == 200
+    )
+    assert ObligationCost.objects.filter(obligation_id=po["id"]).count() == 1
