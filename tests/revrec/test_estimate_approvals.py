@@ -104,17 +104,6 @@ def test_finance_records_a_re_estimate_and_cannot_approve_it_until_an_approver_d
     assert applied.changes["requested_by"] != applied.changes["approved_by"]
 
 
-def test_the_requester_can_never_approve_even_as_admin(world, api_for):  # noqa: F811
-    contract = _ie6(world)
-    admin = api_for("admin")
-    response = admin.post(f"/api/v1/contracts/{contract['id']}/estimates", RE_ESTIMATE, format="json")
-    assert response.status_code == 202, response.json()
-    before = _state(contract)
-    own = admin.post(f"/api/v1/approvals/{response.json()['approval']['id']}/approve", {}, format="json")
-    assert own.status_code == 409 and own.json()["type"].endswith("self-approval"), own.json()
-    assert _state(contract) == before
-
-
 def test_a_rejected_re_estimate_changes_nothing_and_is_audited(world):  # noqa: F811
     contract = _ie6(world)
     before = _state(contract)
