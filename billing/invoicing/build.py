@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -587,7 +587,38 @@ def contract_due_items(
                 "contract_line_id", "period_start", "kind"
             )
         )
-    return [i for i in items if (i.line_id, i.period.start, i.kind) not in claimed]
+    items = [i for i in items if (i.line_id, i.period.start, i.kind) not in claimed]
+    return _redate_replaced_one_time(contract, items, lines=lines, replaced=replaced, as_of=as_of)
+
+
+def _redate_replaced_one_time(
+    contract: Contract, items: list[DueItem], *, lines, replaced: set, as_of: date
+) -> list[DueItem]:
+    """The difference of an amended one-time line (a revision superseding an earlier one) is billed once
+    (accounting.md §10) — on its own date if that invoice is still open, else on the next invoice:
+    the contract's next billing date after it with something due, or its own invoice dated ``as_of``
+    (like a pending charge whose date is already invoiced). Its claim keeps the revision's start, so
+    moving its billing date never bills it twice."""
+    superseding = {line.pk for line in lines if line.supersedes_id}
+    moved = [i for i in items if i.kind == ONE_TIME and i.line_id in superseding]
+    if not moved:
+        return items
+    final_dates = set(
+        Invoice.objects.filter(contract=contract, billing_date__in={i.billing_date for i in moved})
+        .exclude(status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
+        .values_list("billing_date", flat=True)
+    )
+    result = []
+    for item in items:
+        if item in moved and item.billing_date in final_dates:
+            later = sorted(
+                i.billing_date for i in items if i not in moved and i.billing_date > item.billing_date
+            )
+            if not later and as_of <= item.billing_date:
+                continue  # due on the next billing date after its own
+            item = replace(item, billing_date=later[0] if later else as_of)
+        result.append(item)
+    return result
 
 
 @transaction.atomic
