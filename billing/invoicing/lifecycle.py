@@ -194,6 +194,11 @@ def payment_record(*, invoice: Invoice, amount, paid_on, reference: str = "", ac
     if errors:
         raise ValidationFailed(errors[0].message, errors=errors)
     paid_on = parse_date(paid_on, field="date")
+    if paid_on > timezone.localdate():
+        raise ValidationFailed(
+            f"A payment cannot be received in the future ({paid_on.isoformat()} is after today).",
+            field="date",
+        )
     payment = Payment.objects.create(
         invoice=invoice,
         amount=value,
@@ -376,6 +381,8 @@ def _clean_grant(
             errors.append(FieldError(name, "A date between 1900 and 2199 is required."))
     if not isinstance(granted_on, date):
         errors.append(FieldError("granted_on", "A date YYYY-MM-DD is required."))
+    elif granted_on > timezone.localdate():
+        errors.append(FieldError("granted_on", "A credit cannot be granted in the future (after today)."))
     elif expires_on is not None and (not isinstance(expires_on, date) or expires_on <= granted_on):
         errors.append(FieldError("expires_on", "A credit must expire after it is granted."))
     if contract is not None and contract.customer_id != customer.pk:

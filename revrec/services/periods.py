@@ -76,6 +76,29 @@ def first_period_key() -> str | None:
     return AccountingPeriod.objects.aggregate(k=Min("period"))["k"]
 
 
+def current_key() -> str:
+    """Today's period (the local date's month)."""
+    return period_key(timezone.localdate())
+
+
+def posting_horizon_key() -> str:
+    """The latest period anything may post into or open: next month. Today's postings, a revenue run
+    for the current month (dated its last day) and a billing run's in-advance invoices never need
+    more; a date beyond is a typo or an attack (a revenue run for 2199-12 used to recognize every
+    remaining schedule line and open two thousand periods)."""
+    return next_key(current_key())
+
+
+def check_posting_horizon(key: str, *, field: str = "date") -> None:
+    horizon = posting_horizon_key()
+    if key > horizon:
+        raise ValidationFailed(
+            f"{key} is beyond the books' horizon ({horizon}, next month): nothing posts into, or "
+            "opens, a later period.",
+            field=field,
+        )
+
+
 def ensure_period(key: str) -> AccountingPeriod:
     """The period ``key``, created open if new — together with every month between it and the
     periods already stored, so the sequence stays continuous. A new period can never appear before a
@@ -96,6 +119,7 @@ def ensure_period(key: str) -> AccountingPeriod:
         keys = _keys(key, previous_key(span["lo"]))
     else:
         keys = [key]
+    check_posting_horizon(key)
     if len(keys) > MAX_NEW_PERIODS:
         raise ValidationFailed(
             f"{key} is {len(keys)} months away from the books' periods; that is not a plausible date.",
@@ -113,6 +137,7 @@ def posting_period(day: date) -> tuple[str, str]:
     latest closed period; otherwise the first open period (the one after the latest closed), as a
     correction for the day's period."""
     key = period_key(day)
+    check_posting_horizon(key)
     closed = latest_closed_key()
     if closed is not None and key <= closed:
         target = next_key(closed)

@@ -11,8 +11,9 @@ from compliance.audit import audit_record
 from revops.contracts.models import Contract
 from revops.core.outbox import outbox_publish
 from revops.core.services.jobs import job_complete, job_create, job_fail, job_set_progress, job_start
+from revops.errors import ValidationFailed
 from revrec.models import RevenueRun
-from revrec.services.periods import is_closed, period_bounds
+from revrec.services.periods import current_key, is_closed, period_bounds
 from revrec.services.postings import recognize_contract_period
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 @transaction.atomic
 def revenue_run_start(*, period: str, actor=None) -> RevenueRun:
     period_bounds(period)  # validates YYYY-MM
+    check_run_period(period)
     user = actor if getattr(actor, "pk", None) else None
     job = job_create(kind="revenue_run", started_by=user, params={"period": period})
     run = RevenueRun.objects.create(period=period, job=job, requested_by=user)
@@ -42,12 +44,30 @@ def revenue_run_start(*, period: str, actor=None) -> RevenueRun:
     return run
 
 
+def check_run_period(period: str) -> None:
+    """A revenue run is for a period up to the current one: a run for the current month recognizes
+    what is scheduled through its end (dated its last day); a later period would recognize revenue
+    not yet earned (every remaining schedule line) and open the periods up to it."""
+    today = current_key()
+    if period > today:
+        raise ValidationFailed(
+            f"A revenue run is for a period up to the current one ({today}); {period} has not begun.",
+            field="period",
+        )
+
+
 def revenue_run_execute(*, run_id: int) -> int:
     """One transaction per contract: a crash loses nothing and a re-run repeats nothing."""
     run = RevenueRun.objects.get(pk=run_id)
     if run.status == RevenueRun.Status.COMPLETED:
         return run.entries_created
     _start, end = period_bounds(run.period)
+    try:
+        check_run_period(run.period)  # a run queued before the bound existed never recognizes the future
+    except ValidationFailed as exc:
+        RevenueRun.objects.filter(pk=run.pk).update(status=RevenueRun.Status.FAILED, error=exc.detail)
+        job_fail(job_id=run.job_id, error=exc.detail)
+        return 0
     contracts = list(
         Contract.objects.filter(
             start_date__lt=end, status__in=["active", "terminated", "expired"]
