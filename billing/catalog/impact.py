@@ -15,7 +15,9 @@ from billing.invoicing.usage_source import SqlUsage
 from billing.models import PlanVersion
 from billing.periods import Period, period_containing
 from billing.pricing import VersionDef, rate_period
+from billing.rating import RatingError
 from revops.contracts.models import Contract, ContractLine
+from revops.errors import FieldError, ValidationFailed
 from revops.money import round_money
 
 ZERO = Decimal(0)
@@ -61,6 +63,46 @@ def _rate(
     return sum((d.amount for d in drafts), ZERO)
 
 
+def _price_field(charge, index: int) -> str:
+    properties = getattr(charge, "properties", None) or {}
+    for name in ("unit_amount", "amount", "tiers", "package_amount"):
+        if name in properties:
+            return f"charges[{index}].properties.{name}"
+    return f"charges[{index}].properties"
+
+
+def _rate_candidate(candidate: VersionDef, *, line: ContractLine, **kw) -> Decimal:
+    """What ``candidate`` charges the line; a price it cannot rate (quantity × price beyond what an
+    invoice holds: 1e30, 1e400) is a 400 naming each charge at fault, not a 500."""
+    try:
+        return _rate([with_line_override(line, candidate)], line=line, **kw)
+    except RatingError as exc:
+        errors = []
+        for index, charge in enumerate(candidate.charges):
+            alone = VersionDef(**{**candidate.__dict__, "charges": (charge,)})
+            try:
+                _rate([with_line_override(line, alone)], line=line, **kw)
+            except RatingError as one:
+                message = "; ".join(e.message for e in one.errors)
+                errors.append(
+                    FieldError(_price_field(charge, index), f"For contract {line.contract.number}: {message}")
+                )
+        if not errors:
+            errors = [FieldError("charges", "; ".join(e.message for e in exc.errors))]
+        raise ValidationFailed(errors[0].message, errors=errors) from None
+
+
+def _rate_in_force(versions, *, line: ContractLine, **kw) -> Decimal:
+    try:
+        return _rate(versions, line=line, **kw)
+    except RatingError as exc:
+        message = "; ".join(e.message for e in exc.errors)
+        raise ValidationFailed(
+            f"The prices in force for contract {line.contract.number} cannot be rated: {message}",
+            field="plan",
+        ) from None
+
+
 def version_impact(*, version: PlanVersion, as_of: date | None = None, customer=None) -> dict:
     """Per customer: what their last complete period cost under the versions in force, and what it would
     cost under ``version`` — totals, difference and percentage, plus the lines compared."""
@@ -84,11 +126,11 @@ def version_impact(*, version: PlanVersion, as_of: date | None = None, customer=
             anchor=contract.billing_anchor,
         )
         usage = SqlUsage(contract.customer, received_through=timezone.now())
-        old = _rate(
+        old = _rate_in_force(
             plan_versions_for_line(line), line=line, contract=contract, period=period, full=full, usage=usage
         )
-        new = _rate(
-            [with_line_override(line, candidate)],
+        new = _rate_candidate(
+            candidate,
             line=line,
             contract=contract,
             period=period,

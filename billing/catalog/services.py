@@ -312,6 +312,7 @@ def plan_version_create(
         status=PlanVersion.Status.DRAFT,
     )
     _save_charges(version, cleaned)
+    _check_rates(version)
     audit_record(
         actor=actor,
         action="plan_version.created",
@@ -328,6 +329,15 @@ def plan_version_create(
         plan_version_publish(version=version, actor=actor)
         version.refresh_from_db()
     return version
+
+
+def _check_rates(version: PlanVersion) -> None:
+    """The version's prices must rate the contracts on its plan (the impact view's re-rating): a price
+    whose quantity × price overflows an invoice amount (1e30, 1e400) is a 400 naming the charge's
+    field, raised inside the caller's transaction so nothing is half-written."""
+    from billing.catalog.impact import version_impact
+
+    version_impact(version=version)
 
 
 @transaction.atomic
@@ -359,6 +369,7 @@ def plan_version_update_draft(
     version.effective_from, version.minimum_amount, version.notes = effective_from, minimum, notes
     version.save(update_fields=["effective_from", "minimum_amount", "notes"])
     _save_charges(version, cleaned)
+    _check_rates(version)
     audit_record(
         actor=actor,
         action="plan_version.draft_updated",

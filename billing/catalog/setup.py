@@ -34,7 +34,6 @@ def ready() -> None:
 
 def publish_previews(approvals) -> dict[int, dict]:
     """The impact view (old vs new per customer) under each price-version publication request."""
-    from billing.catalog.impact import version_impact
     from billing.catalog.services import content_fingerprint, version_content
     from billing.models import PlanVersion
 
@@ -53,9 +52,21 @@ def publish_previews(approvals) -> dict[int, dict]:
             "reasons": approval.payload.get("reasons", []),
             "changed": approval.status == "pending"
             and content_fingerprint(version_content(version)) != approval.payload.get("fingerprint"),
-            "impact": version_impact(version=version),
+            **_impact_or_error(version),
         }
     return out
+
+
+def _impact_or_error(version) -> dict:
+    """The approver's preview of the impact view, or why it cannot be computed (a price that cannot
+    rate a contract on the plan) — never a 500 on the approvals page."""
+    from billing.catalog.impact import version_impact
+    from revops.errors import DomainError
+
+    try:
+        return {"impact": version_impact(version=version), "impact_error": None}
+    except DomainError as exc:
+        return {"impact": None, "impact_error": "; ".join(e.message for e in exc.errors) or exc.detail}
 
 
 def catalog_widgets(user) -> list[dict]:

@@ -377,7 +377,10 @@ def version_publish(request: HttpRequest, code: str, number: int) -> HttpRespons
         if blocked:
             error = blocked[0].message
         else:
-            reasons, _impact = catalog.publish_reasons(version)
+            try:
+                reasons, _impact = catalog.publish_reasons(version)
+            except DomainError as exc:  # prices that cannot rate a contract on the plan
+                error = "; ".join(e.message for e in exc.errors) or exc.detail
     return render(
         request,
         "billing/catalog/version_publish.html",

@@ -35,8 +35,11 @@ def price(value: Any) -> str:
     d = _dec(value)
     if d is None:
         return str(value)
-    if d == d.quantize(CENT):
-        return f"{d.quantize(CENT):,}"
+    try:
+        if d == d.quantize(CENT):
+            return f"{d.quantize(CENT):,}"
+    except InvalidOperation:  # beyond the context's precision (a stored 1e30): shown as stored
+        return str(value)
     return f"{d.normalize():,f}"
 
 

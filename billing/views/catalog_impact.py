@@ -9,6 +9,7 @@ from django.utils.dateparse import parse_date
 from billing.catalog.impact import version_impact
 from billing.models import PlanVersion
 from revops.core.ui import require_area
+from revops.errors import DomainError
 
 
 @login_required
@@ -16,9 +17,13 @@ from revops.core.ui import require_area
 def version_impact_view(request, code: str, number: int):
     version = get_object_or_404(PlanVersion.objects.select_related("plan"), plan__code=code, number=number)
     as_of = parse_date(request.GET.get("as_of") or "") or None
-    result = version_impact(version=version, as_of=as_of)
+    try:
+        result, error = version_impact(version=version, as_of=as_of), None
+    except DomainError as exc:  # prices that cannot rate a contract (quantity × price overflows)
+        result, error = None, exc
     return render(
         request,
         "billing/catalog/version_impact.html",
-        {"version": version, "plan": version.plan, "result": result},
+        {"version": version, "plan": version.plan, "result": result, "error": error},
+        status=error.status if error else 200,
     )
