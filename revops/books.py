@@ -59,6 +59,18 @@ def in_closed_period(day: date) -> bool:
     return end is not None and day <= end
 
 
+def posting_period_for(day: date) -> tuple[str, str]:
+    """(period a posting dated ``day`` goes into, the closed period it corrects or ""): a day on or
+    before the end of the latest closed period posts into the first open period (the month after) as
+    a correction for its own period (accounting.md §9)."""
+    own = f"{day.year:04d}-{day.month:02d}"
+    end = closed_through()
+    if end is None or day > end:
+        return own, ""
+    after = date(end.year + end.month // 12, end.month % 12 + 1, 1)
+    return f"{after.year:04d}-{after.month:02d}", own
+
+
 def account_info(code: str) -> tuple[str, str] | None:
     return _BOOKS.account(code) if _BOOKS else None
 

@@ -14,6 +14,7 @@ from billing.invoicing.build import invoice_refresh_draft
 from billing.invoicing.runs import billing_run_payload, billing_run_start
 from billing.invoicing.selectors import invoice_list, invoice_payload, invoice_with_lines
 from billing.models import BillingRun, CreditNote, Invoice
+from revops.books import posting_period_for
 from revops.contracts.services.customers import customer_from_params
 from revops.core.api.fields import BoundedDateField, DecimalStringField, money_str
 from revops.core.api.views import ApiGenericView, ApiView
@@ -189,6 +190,8 @@ class InvoicePaymentsView(ApiView):
                     "currency": serializers.CharField(),
                     "date": BoundedDateField(),
                     "invoice_status": serializers.CharField(),
+                    "period": serializers.CharField(),
+                    "correction_for_period": serializers.CharField(),
                 },
             )
         },
@@ -214,6 +217,9 @@ class InvoicePaymentsView(ApiView):
                 "date": payment.date,
                 "reference": payment.reference,
                 "invoice_status": Invoice.objects.get(pk=pk).status,
+                **dict(
+                    zip(("period", "correction_for_period"), posting_period_for(payment.date), strict=True)
+                ),
             },
             status=201,
         )

@@ -39,6 +39,7 @@ from billing.invoicing.selectors import invoice_list, invoice_with_lines
 from billing.invoicing.usage_source import SqlUsage
 from billing.models import CreditNoteLine, Invoice, InvoiceLine
 from compliance.selectors import audit_event_list
+from revops.books import posting_period_for
 from revops.contracts.models import Customer
 from revops.core.ui import require_area
 from revops.errors import DomainError
@@ -405,9 +406,16 @@ def invoice_payment_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             invoice.refresh_from_db()
             status = "paid in full" if invoice.status == Invoice.Status.PAID else "partly paid"
+            posted_in, correction_for = posting_period_for(payment.date)
+            note = (
+                f" It is dated in the closed period {correction_for}, so it posts into the first open "
+                f"period {posted_in} as a correction for {correction_for}."
+                if correction_for
+                else ""
+            )
             messages.success(
                 request,
-                f"Payment of {money(payment.amount, payment.currency)} recorded; the invoice is {status}.",
+                f"Payment of {money(payment.amount, payment.currency)} recorded; the invoice is {status}.{note}",
             )
             return redirect("invoice", pk=pk)
     context = _invoice_context(request, _load(pk), payment_form=form, open_form="payment")

@@ -134,8 +134,9 @@ def close_checklist(key: str) -> list[ChecklistItem]:
 
 @transaction.atomic
 def period_close_request(*, key: str, actor=None):
-    from revrec.services.periods import period_close
+    from revrec.services.periods import check_books_period, period_close
 
+    check_books_period(key)  # before the books begin (or beyond next month): no checklist to fail
     failing = [item for item in close_checklist(key) if not item.ok]
     if failing:
         raise Conflict(

@@ -19,6 +19,7 @@ from revops.core.api.fields import BoundedDateField, DecimalStringField, PeriodF
 from revops.core.api.renderers import JSONRenderer
 from revops.core.api.schema import page_of
 from revops.core.api.views import ApiGenericView, ApiView
+from revops.dates import check_period
 from revops.errors import ValidationFailed
 from revops.money import MoneyError, minor_units
 from revrec.allocation import AllocationLine, allocate
@@ -385,7 +386,7 @@ class JournalEntryListView(ApiGenericView):
         qs = JournalEntry.objects.prefetch_related("lines__account", "lines__product")
         params = self.request.query_params
         if params.get("period"):
-            qs = qs.filter(period=params["period"])
+            qs = qs.filter(period=check_period(params["period"]))
         if params.get("source"):
             qs = qs.filter(source=params["source"])
         if params.get("contract"):

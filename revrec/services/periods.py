@@ -240,11 +240,30 @@ def latest_snapshot(period: AccountingPeriod) -> PeriodCloseSnapshot | None:
 # --- close and reopen -----------------------------------------------------------------------------------
 
 
+def books_period_refusal(key: str) -> str | None:
+    """Why ``key`` is not a period of the books (None when it is, or may open as the next one): before
+    the books' first period, or beyond the posting horizon (next month)."""
+    period_bounds(key)
+    first = first_period_key()
+    if first is not None and key < first:
+        return f"{key} is not a period of the books: they begin in {first}."
+    horizon = posting_horizon_key()
+    if key > horizon:
+        return f"{key} is not a period of the books yet: periods open up to {horizon} (next month)."
+    return None
+
+
+def check_books_period(key: str) -> None:
+    refusal = books_period_refusal(key)
+    if refusal:
+        raise ValidationFailed(refusal, field="period")
+
+
 @transaction.atomic
 def period_close(*, key: str, actor=None) -> AccountingPeriod:
     """Close ``key``: only the period after the latest closed one (or the books' first period), and
     only when every period before it is closed."""
-    period_bounds(key)
+    check_books_period(key)
     closed = latest_closed_key()
     if closed is not None and key <= closed:
         if is_closed(key):
