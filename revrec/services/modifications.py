@@ -696,6 +696,16 @@ def _reject(approval: Approval, user) -> None:
     mod.status = ContractModification.Status.REJECTED
     mod.save(update_fields=["status"])
     audit_record(actor=user, action="modification.rejected", obj=mod, changes={"comment": approval.comment})
+    # A rejected amendment leaves the contract as it was: a reverting version is appended (billing
+    # must not bill terms that were rejected, and the price must match the obligations again).
+    from billing.contracts.services import contract_amendment_revert
+
+    contract_amendment_revert(
+        contract=mod.contract,
+        version=mod.contract_version,
+        actor=user,
+        reason=f"Contract modification #{mod.pk} rejected: {approval.comment}",
+    )
 
 
 def _content(approval: Approval) -> dict:
