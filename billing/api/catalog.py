@@ -290,9 +290,11 @@ class ProductDetailView(ApiGenericView):
                     "id": a.pk,
                     "kind": a.kind,
                     "status": a.status,
-                    "revenue_account": a.payload["revenue_account"]["to"],
+                    **{k: a.payload[k]["to"] for k in ("revenue_account", "recognition") if k in a.payload},
                 },
-                "detail": "The product has postings: the revenue account change waits for an approver.",
+                "detail": "The product has postings: the "
+                + ("revenue account" if "revenue_account" in a.payload else "recognition method")
+                + " change waits for an approver.",
             },
             status=202,
         )

@@ -94,12 +94,15 @@ class ProductAdmin(admin.ModelAdmin):
         saved = form.service_call(form.cleaned_data)
         obj.pk, obj.created_at = saved.pk, saved.created_at
         obj.revenue_account = saved.revenue_account  # still the old one while a change awaits approval
+        obj.recognition = saved.recognition
         approval = getattr(form, "approval", None)
         if approval is not None:
+            what = "revenue account" if "revenue_account" in approval.payload else "recognition"
+            key = "revenue_account" if what == "revenue account" else "recognition"
             messages.warning(
                 request,
-                f"The product has postings: its revenue account change to "
-                f"{approval.payload['revenue_account']['to']} waits for an approver (request #{approval.pk}).",
+                f"The product has postings: its {what} change to "
+                f"{approval.payload[key]['to']} waits for an approver (request #{approval.pk}).",
             )
 
     def has_delete_permission(self, request, obj=None):

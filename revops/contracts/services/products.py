@@ -18,6 +18,7 @@ from revops.errors import Conflict, FieldError, ValidationFailed
 
 EDITABLE = ("name", "description", "recognition", "revenue_account", "active")
 ACCOUNT_CHANGE = "product_account_change"
+RECOGNITION_CHANGE = "product_recognition_change"  # the sibling lever: how the product's revenue is earned
 
 
 def _check(*, recognition: str | None, revenue_account: str | None) -> list[FieldError]:
@@ -105,6 +106,19 @@ def product_update_requested(*, product: Product, actor=None, **changes) -> Prod
                 approval = _request_account_change(product=product, to=new, actor=actor)
             else:
                 changes["revenue_account"] = new
+    if "recognition" in changes and changes["recognition"] != product.recognition:
+        if product_has_postings(product):
+            if approval is not None:
+                raise ValidationFailed(
+                    "Change the revenue account and the recognition method of a product with postings "
+                    "one at a time (each needs its own approval).",
+                    field="recognition",
+                )
+            approval = _request_recognition_change(
+                product=product, to=changes.pop("recognition"), actor=actor
+            )
+    elif "recognition" in changes:
+        changes.pop("recognition")
     diff = {k: {"from": getattr(product, k), "to": v} for k, v in changes.items() if getattr(product, k) != v}
     for key, value in changes.items():
         setattr(product, key, value)
@@ -178,6 +192,69 @@ def _account_change_rejected(approval, user) -> None:
     )
 
 
+def _request_recognition_change(*, product: Product, to: str, actor):
+    from compliance.approvals import approval_request
+
+    payload = {"product": product.code, "recognition": {"from": product.recognition, "to": to}}
+    approval = approval_request(
+        kind=RECOGNITION_CHANGE,
+        obj=product,
+        requested_by=actor,
+        summary=f"Product {product.code}: recognition {product.recognition} → {to} (the product has postings)",
+        payload=payload,
+    )
+    if approval.payload != payload:
+        raise Conflict(
+            f"Another change to {product.code} is waiting for approval "
+            f"(request #{approval.pk}: {approval.summary}). It must be decided first.",
+            field="recognition",
+        )
+    audit_record(
+        actor=actor,
+        action="product.recognition_change_requested",
+        obj=product,
+        changes={**payload["recognition"], "approval": approval.pk},
+    )
+    return approval
+
+
+def _recognition_change_approved(approval, user) -> None:
+    """Apply exactly what was approved (the payload), if the product is still recognized as it was."""
+    change = approval.payload["recognition"]
+    product = Product.objects.select_for_update().get(pk=approval.object_id)
+    if product.code != approval.payload["product"] or product.recognition != change["from"]:
+        raise Conflict(
+            f"Product {product.code} is no longer recognized {change['from']} (now {product.recognition}); "
+            "reject this request and ask again.",
+            field="recognition",
+        )
+    errors = _check(recognition=change["to"], revenue_account=None)
+    if errors:
+        raise ValidationFailed(errors[0].message, errors=errors)
+    product.recognition = change["to"]
+    product.save(update_fields=["recognition"])
+    audit_record(
+        actor=user,
+        action="product.updated",
+        obj=product,
+        changes={
+            "recognition": {"from": change["from"], "to": change["to"]},
+            "approval": approval.pk,
+            "requested_by": approval.requested_by.username if approval.requested_by_id else None,
+        },
+    )
+
+
+def _recognition_change_rejected(approval, user) -> None:
+    audit_record(
+        actor=user,
+        action="product.recognition_change_rejected",
+        object_type=approval.object_type,
+        object_id=approval.object_id,
+        changes={**approval.payload.get("recognition", {}), "approval": approval.pk},
+    )
+
+
 def register() -> None:
     from compliance.approvals import register_approval_kind
 
@@ -186,4 +263,10 @@ def register() -> None:
         on_approved=_account_change_approved,
         on_rejected=_account_change_rejected,
         label="Product revenue account change",
+    )
+    register_approval_kind(
+        RECOGNITION_CHANGE,
+        on_approved=_recognition_change_approved,
+        on_rejected=_recognition_change_rejected,
+        label="Product recognition method change",
     )

@@ -250,3 +250,36 @@ def test_django_admin_mapping_change_of_a_product_with_postings_waits_for_an_app
     approval = Approval.objects.get(kind="product_account_change", status="pending")
     assert approval.requested_by_id == admin_client.user.pk
     assert approval.payload["revenue_account"] == {"from": "4000", "to": "4010"}
+
+
+def test_recognition_method_change_of_a_product_with_postings_waits_for_an_approver(api_for, posted):
+    """Abuse test F10: ratable → point in time (or any method) on a product with postings used to
+    apply at once; now it is a ``product_recognition_change`` request, applied from its payload by a
+    second person and audited."""
+    pricing, approver = api_for("pricing"), api_for("approver")
+    before = Product.objects.get(code="onboarding").recognition
+    to = "ratable_daily" if before != "ratable_daily" else "point_in_time"
+    response = pricing.patch("/api/v1/products/onboarding", {"recognition": to}, format="json")
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["recognition"] == before and body["approval"]["status"] == "pending"
+    assert Product.objects.get(code="onboarding").recognition == before  # not applied yet
+    approval = Approval.objects.get(pk=body["approval"]["id"])
+    assert approval.kind == "product_recognition_change"
+    assert approval.payload["recognition"] == {"from": before, "to": to}
+    assert pricing.post(f"/api/v1/approvals/{approval.pk}/approve", {}, format="json").status_code == 403
+    decided = approver.post(f"/api/v1/approvals/{approval.pk}/approve", {"comment": "ok"}, format="json")
+    assert decided.status_code == 200, decided.content
+    product = Product.objects.get(code="onboarding")
+    assert product.recognition == to
+    applied = AuditEvent.objects.filter(action="product.updated", object_id=str(product.pk)).last()
+    assert applied.changes["recognition"] == {"from": before, "to": to}
+    assert applied.changes["approval"] == approval.pk and applied.actor_id == approver.user.pk
+
+
+def test_recognition_method_change_without_postings_applies_at_once(api_for, catalog):
+    pricing = api_for("pricing")
+    assert pricing.post("/api/v1/products", {"code": "gpu", "name": "GPU"}, format="json").status_code == 201
+    response = pricing.patch("/api/v1/products/gpu", {"recognition": "point_in_time"}, format="json")
+    assert response.status_code == 200, response.content
+    assert Product.objects.get(code="gpu").recognition == "point_in_time"
