@@ -1,8 +1,11 @@
 """Price overrides beyond the threshold need a second person (maker-checker).
 
 A contract line's ``unit_price`` replaces its plan's list price (billing.contracts.terms._override).
-When that price is more than ``PRICE_OVERRIDE_APPROVAL_PCT`` percent (default 20) below the list
-price of the plan version in force on the line's start, the contract does not activate — and an
+When what the line pays (price × quantity, or a one-time amount) is more than
+``PRICE_OVERRIDE_APPROVAL_PCT`` percent (default 20) below what the list of the plan version in force
+on the line's start charges for the same thing, when the line carries a custom price with no list to
+compare with (no plan), or when an amendment lowers what a line pays by more than that percent
+(:func:`line_override`), the contract does not activate — and an
 amendment does not apply — until an approver other than the requester approves a ``price_override``
 request. The request's payload holds exactly what will be applied (the lines with their list and
 override prices, the contract version, the amendment's changes); approving re-derives the overrides
@@ -31,10 +34,10 @@ def threshold_pct() -> Decimal:
     return Decimal(str(getattr(settings, "PRICE_OVERRIDE_APPROVAL_PCT", "20")))
 
 
-def plan_list_price(plan, on: date) -> Decimal | None:
-    """The list price a line's ``unit_price`` overrides: the plan's fee charge (flat ``amount`` or
-    standard ``unit_amount``, no meter) in the published version in force on ``on``. The highest one
-    when the version has several; None when the plan has no such fee."""
+def plan_list_fee(plan, on: date) -> tuple[Decimal, str] | None:
+    """The list price a line's ``unit_price`` overrides and its model: the plan's fee charge (flat
+    ``amount`` or standard ``unit_amount``, no meter) in the published version in force on ``on``. The
+    highest one when the version has several; None when the plan has no such fee."""
     versions = [version_def(v) for v in published_versions(plan)]
     if not versions:
         return None
@@ -43,32 +46,117 @@ def plan_list_price(plan, on: date) -> Decimal | None:
     for charge in version.charges:
         key = FEE_PRICE_KEYS.get(charge.model)
         if charge.meter is None and key and charge.properties.get(key) not in (None, ""):
-            prices.append(Decimal(str(charge.properties[key])))
-    return max(prices) if prices else None
+            prices.append((Decimal(str(charge.properties[key])), charge.model))
+    return max(prices, key=lambda p: p[0]) if prices else None
+
+
+def plan_list_price(plan, on: date) -> Decimal | None:
+    fee = plan_list_fee(plan, on)
+    return fee[0] if fee else None
+
+
+def line_pays(line: ContractLine, contract: Contract) -> tuple[Decimal | None, Decimal | None]:
+    """(what the customer pays for the line, what the list would charge for the same thing), per
+    billing period for a recurring line and once for a one-time line; None where there is no price
+    (a usage-only line) or no list (no plan, or a plan without a fee).
+
+    The list charges the plan's fee × quantity. A flat fee is priced per 1 unit of the fee: the list
+    charges at least one whole fee, so a quantity below 1 on a flat fee (200 × 0.0001) is a discount
+    measured like any other, not a way around it. A one-time line pays its ``amount`` (or unit_price
+    × quantity) against the plan's fee for the same quantity."""
+    start = line.service_start or contract.start_date
+    quantity = Decimal(line.quantity)
+    fee = plan_list_fee(line.plan, start) if line.plan_id else None
+    listed = None
+    if fee is not None:
+        list_unit, model = fee
+        listed = list_unit * (max(quantity, Decimal(1)) if model == "flat" else quantity)
+    if line.billing == ContractLine.Billing.ONE_TIME and line.amount is not None:
+        return Decimal(line.amount), listed
+    price = line.unit_price if line.unit_price is not None else (fee[0] if fee else None)
+    if price is None:
+        return None, listed
+    return Decimal(price) * quantity, listed
 
 
 def line_override(line: ContractLine, contract: Contract) -> dict | None:
-    """The line's override as the approval shows and binds it, when it is beyond the threshold."""
-    if line.plan_id is None or line.unit_price is None:
+    """The line's price as the approval shows and binds it, when it needs an approver (the one rule
+    used by activation, amendments and the control ``price_overrides_approved``):
+
+    - ``list``: the line pays more than the threshold below what the list charges for the same thing
+      (price × quantity against list × quantity; a flat fee's list is at least one whole fee);
+    - ``custom``: the line carries its own price and has no list to compare with (no plan, or a plan
+      without a fee) — a custom-priced line always needs approval (an amended revision keeping the
+      same custom price carries the earlier decision); a line without any price (usage only) does not;
+    - ``reduced``: an amendment lowers what the line pays (quantity or price) by more than the
+      threshold against the revision it replaces."""
+    paid, listed = line_pays(line, contract)
+    if paid is None:
+        return None
+    thr = threshold_pct()
+    reasons, discount, reduction, before = [], None, None, None
+    previous = line.supersedes if line.supersedes_id else None
+    if listed is None:
+        carried = previous is not None and (previous.unit_price, previous.amount, previous.plan_id) == (
+            line.unit_price,
+            line.amount,
+            line.plan_id,
+        )  # the same custom price as the revision it replaces: decided then (a drop is caught below)
+        if (line.unit_price is not None or line.amount is not None) and not carried:
+            reasons.append("custom")
+    elif listed > 0:
+        discount = (listed - paid) * HUNDRED / listed
+        if discount > thr:
+            reasons.append("list")
+    if previous is not None:
+        before, _ = line_pays(previous, contract)
+        if before is not None and before > 0:
+            reduction = (before - paid) * HUNDRED / before
+            if reduction > thr:
+                reasons.append("reduced")
+    if not reasons:
         return None
     start = line.service_start or contract.start_date
-    list_price = plan_list_price(line.plan, start)
-    if not list_price or list_price <= 0:
-        return None
-    discount = (list_price - line.unit_price) * HUNDRED / list_price
-    if discount <= threshold_pct():
-        return None
+    list_unit = plan_list_price(line.plan, start) if line.plan_id else None
+    pct = Decimal("0.01")
     return {
         "key": line.key,
         "revision": line.revision,
         "product": line.product.code,
-        "plan": line.plan.code,
+        "plan": line.plan.code if line.plan_id else None,
+        "billing": line.billing,
         "quantity": norm(line.quantity),
-        "list_price": str(list_price),
-        "unit_price": norm(line.unit_price),
-        "discount_pct": str(discount.quantize(Decimal("0.01"))),
+        "list_price": str(list_unit) if list_unit is not None else None,
+        "unit_price": norm(line.unit_price) if line.unit_price is not None else None,
+        "amount": norm(line.amount) if line.amount is not None else None,
+        "pays": norm(paid),
+        "list_pays": norm(listed) if listed is not None else None,
+        "discount_pct": str(discount.quantize(pct)) if discount is not None else None,
+        "previous_pays": norm(before) if reduction is not None else None,
+        "reduction_pct": str(reduction.quantize(pct)) if reduction is not None else None,
+        "reasons": reasons,
         "service_start": str(start),
     }
+
+
+def override_headline(override: dict, currency: str) -> str:
+    """One line for a summary: why this line needs an approver."""
+    head = f"{override['key']} pays {override['pays']} {currency}"
+    parts = []
+    if "list" in override["reasons"]:
+        parts.append(f"against {override['list_pays']} at list ({override['discount_pct']}% off)")
+    if "custom" in override["reasons"]:
+        parts.append("a custom price with no list price")
+    if "reduced" in override["reasons"]:
+        parts.append(f"down from {override['previous_pays']} ({override['reduction_pct']}% less)")
+    return f"{head}: " + "; ".join(parts)
+
+
+def override_weight(override: dict) -> Decimal:
+    """How far below what it is measured against the line goes (100 for a custom price)."""
+    if "custom" in override["reasons"]:
+        return HUNDRED
+    return max(Decimal(override.get("discount_pct") or 0), Decimal(override.get("reduction_pct") or 0))
 
 
 def contract_overrides(contract: Contract, *, version: int | None = None) -> list[dict]:
@@ -85,8 +173,23 @@ def norm(value) -> str:
     return format(Decimal(str(value)).normalize(), "f")
 
 
-def approved_override_keys(contract: Contract) -> set[tuple[str, int, str]]:
-    """(key, revision, unit_price) of every override an approver signed off on this contract."""
+def _opt(value) -> str:
+    return "" if value in (None, "") else norm(value)
+
+
+def override_key(item: dict) -> tuple:
+    """What identifies an approved price on a line revision: key, revision, unit price, quantity, amount."""
+    return (
+        item.get("key"),
+        int(item.get("revision") or 0),
+        _opt(item.get("unit_price")),
+        _opt(item.get("quantity")),
+        _opt(item.get("amount")),
+    )
+
+
+def approved_override_keys(contract: Contract) -> set[tuple]:
+    """:func:`override_key` of every override an approver signed off on this contract."""
     from compliance.models import Approval
 
     out = set()
@@ -97,20 +200,19 @@ def approved_override_keys(contract: Contract) -> set[tuple[str, int, str]]:
         status=Approval.Status.APPROVED,
     ).values_list("payload", flat=True):
         for item in (payload or {}).get("overrides", []):
-            out.add((item.get("key"), int(item.get("revision") or 0), norm(item.get("unit_price"))))
+            out.add(override_key(item))
     return out
 
 
 def signature(overrides: list[dict]) -> list[tuple]:
-    """What binds an approval to the lines: key, revision, plan, list and override price, quantity."""
+    """What binds an approval to the lines: key, revision, plan, list and override price, quantity,
+    amount, and what the line pays."""
     return sorted(
         (
-            o["key"],
-            int(o["revision"]),
-            o["plan"],
-            norm(o["list_price"]),
-            norm(o["unit_price"]),
-            norm(o["quantity"]),
+            *override_key(o),
+            o.get("plan") or "",
+            _opt(o.get("list_price")),
+            _opt(o.get("pays")),
         )
         for o in overrides
     )

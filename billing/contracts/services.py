@@ -14,7 +14,13 @@ from django.db.models import Max
 from django.utils import timezone
 
 from billing.contracts.overrides import KIND as OVERRIDE_KIND
-from billing.contracts.overrides import contract_overrides, signature, threshold_pct
+from billing.contracts.overrides import (
+    contract_overrides,
+    override_headline,
+    override_weight,
+    signature,
+    threshold_pct,
+)
 from billing.contracts.terms import line_range, plan_interval, plan_versions_for_line
 from billing.contracts.variable import FIELDS as VARIABLE_FIELDS
 from billing.contracts.variable import clean_variable_terms, variable_in_price
@@ -28,7 +34,7 @@ from revops.contracts.models import Contract, ContractLine, ContractVersion, Pro
 from revops.contracts.services.customers import customer_by_external_id
 from revops.core.outbox import outbox_publish
 from revops.dates import RANGE_MESSAGE, date_in_range
-from revops.errors import Conflict, FieldError, InvalidTransition, ValidationFailed
+from revops.errors import Conflict, DomainError, FieldError, InvalidTransition, ValidationFailed
 from revops.fields import AMOUNT_DIGITS, AMOUNT_PLACES
 from revops.jsonsafe import jsonable
 from revops.money import MoneyError, is_currency, minor_units, parse_decimal, round_money
@@ -495,11 +501,9 @@ def _pending_override(contract: Contract):
 
 
 def _override_summary(contract: Contract, overrides: list[dict], what: str) -> str:
-    worst = max(overrides, key=lambda o: Decimal(o["discount_pct"]))
-    return (
-        f"{contract.number} {what}: {worst['key']} at {worst['unit_price']} against a list price of "
-        f"{worst['list_price']} {contract.currency} ({worst['discount_pct']}% off)"
-        + (f" and {len(overrides) - 1} more line(s)" if len(overrides) > 1 else "")
+    worst = max(overrides, key=override_weight)
+    return f"{contract.number} {what}: {override_headline(worst, contract.currency)}" + (
+        f" and {len(overrides) - 1} more line(s)" if len(overrides) > 1 else ""
     )
 
 
@@ -639,8 +643,71 @@ def contract_amend(
             actor=actor,
         )
     transaction.savepoint_commit(savepoint)
+    if approval is None:
+        override_rebind(amended, actor=actor)
     amended.override_approval = None
     return amended
+
+
+def override_rebind(contract: Contract, *, actor=None):
+    """Bind a pending price override to the contract as it now is (called by every service that moves
+    the contract to a new version, in its transaction). A request asked for an earlier version can no
+    longer be applied as shown: it is voided (``superseded``, audited). A pending amendment that still
+    applies to the new version and still needs an approver is re-derived against it and opened again
+    in its place (the new request names the old one); one that no longer applies, or no longer needs
+    approval, is only voided — the requester asks again."""
+    from compliance.approvals import approval_request, approval_void
+
+    pending = _pending_override(contract)
+    if pending is None or (pending.payload or {}).get("version") == contract.version:
+        return None
+    payload = pending.payload or {}
+    moved = f"{contract.number} moved from version {payload.get('version')} to {contract.version}"
+    overrides = None
+    if payload.get("action") == "amend" and contract.status == Contract.Status.ACTIVE:
+        savepoint = transaction.savepoint()
+        try:
+            trial = _amend(
+                contract=contract,
+                effective_date=payload["effective_date"],
+                changes=payload["changes"],
+                end_date=payload.get("end_date") or None,
+                actor=actor,
+            )
+            overrides = contract_overrides(trial, version=trial.version)
+        except DomainError:
+            overrides = None
+        finally:
+            transaction.savepoint_rollback(savepoint)
+        contract = Contract.objects.select_for_update().select_related("customer").get(pk=contract.pk)
+    if not overrides:
+        approval_void(
+            approval=pending,
+            actor=actor,
+            reason=f"{moved}; the request no longer applies as shown. Ask again if it is still wanted.",
+        )
+        audit_record(
+            actor=actor,
+            action="contract.price_override_voided",
+            obj=contract,
+            changes={"approval": pending.pk, "version": contract.version},
+        )
+        return None
+    renewed = approval_request(
+        kind=OVERRIDE_KIND,
+        obj=contract,
+        summary=_override_summary(contract, overrides, f"amendment from {payload['effective_date']}"),
+        payload={**payload, "version": contract.version, "overrides": overrides},
+        requested_by=pending.requested_by,
+        replace_pending=True,
+    )
+    audit_record(
+        actor=actor,
+        action="contract.price_override_requested",
+        obj=contract,
+        changes={"approval": renewed.pk, "supersedes": pending.pk, "reason": moved, "overrides": overrides},
+    )
+    return renewed
 
 
 def _request_amendment_override(contract: Contract, overrides, *, effective_date, changes, end_date, actor):
@@ -930,6 +997,7 @@ def contract_terminate(*, contract: Contract, effective_date, actor=None) -> Con
         obj=contract,
         payload={"contract": contract.pk, "effective_date": eff, "actor_id": getattr(actor, "pk", None)},
     )
+    override_rebind(contract, actor=actor)
     return contract
 
 

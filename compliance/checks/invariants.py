@@ -540,21 +540,23 @@ def usage_inside_invoice_period() -> list[Finding]:
 @check(
     "price_overrides_approved",
     title="Price overrides carry an approval",
-    invariant="Contract prices discounted beyond the threshold below the plan's list price carry an approval",
+    invariant="Contract lines paying beyond the threshold below list (or custom-priced, or cut by an "
+    "amendment beyond it) carry an approval",
     severity="high",
 )
 def price_overrides_approved() -> list[Finding]:
     """Detective twin of the preventive control (billing.contracts.overrides): no contract line
     billed at more than the threshold below its list price without an approved price_override."""
-    from billing.contracts.overrides import approved_override_keys, line_override, norm
+    from billing.contracts.overrides import (
+        approved_override_keys,
+        line_override,
+        override_headline,
+        override_key,
+    )
 
     out = []
     lines = (
-        ContractLine.objects.filter(
-            unit_price__isnull=False,
-            plan__isnull=False,
-            contract__status__in=["active", "terminated", "expired"],
-        )
+        ContractLine.objects.filter(contract__status__in=["active", "terminated", "expired"])
         .select_related("plan", "product", "contract")
         .order_by("contract_id", "id")
     )
@@ -565,18 +567,21 @@ def price_overrides_approved() -> list[Finding]:
             continue
         if line.contract_id not in approved:
             approved[line.contract_id] = approved_override_keys(line.contract)
-        if (line.key, line.revision, norm(line.unit_price)) in approved[line.contract_id]:
+        if override_key(override) in approved[line.contract_id]:
             continue
         out.append(
             Finding(
                 *ref(line),
-                f"{line.contract.number}/{line.key}: price {override['unit_price']} is "
-                f"{override['discount_pct']}% below the list price {override['list_price']} without an "
-                "approved price override.",
+                f"{line.contract.number}/{override_headline(override, line.contract.currency)} — without "
+                "an approved price override.",
                 {
                     "price": override["unit_price"],
-                    "list": override["list_price"],
+                    "amount": override["amount"],
+                    "quantity": override["quantity"],
+                    "pays": override["pays"],
+                    "list": override["list_pays"],
                     "discount_pct": override["discount_pct"],
+                    "reasons": override["reasons"],
                 },
             )
         )

@@ -18,6 +18,26 @@ def finance(api_for, catalog):
     return api
 
 
+@pytest.fixture
+def approver(api_for):
+    return api_for("approver")
+
+
+def _approved(api, approver, response):
+    """A custom-priced line (no plan, so no list) waits for a second person (billing.contracts.overrides):
+    the approver signs off; returns the contract as it is then."""
+    assert response.status_code in (200, 202), response.json()
+    if response.status_code == 202:
+        approval = response.json()["approval"]
+        assert approval["kind"] == "price_override"
+        decided = approver.post(
+            f"/api/v1/approvals/{approval['id']}/approve", {"comment": "ok"}, format="json"
+        )
+        assert decided.status_code == 200, decided.json()
+        return api.get(f"/api/v1/contracts/{response.json()['id']}").json()
+    return response.json()
+
+
 def _bill(api, capture, as_of):
     with capture(execute=True):
         response = api.post("/api/v1/billing-runs", {"as_of": as_of}, format="json")
@@ -36,7 +56,7 @@ def _one_time_billed(key: str) -> list[Decimal]:
 
 
 def test_amending_a_billed_one_time_line_replaces_its_price_and_bills_the_difference_once(
-    finance, django_capture_on_commit_callbacks
+    finance, approver, django_capture_on_commit_callbacks
 ):
     contract = finance.post(
         "/api/v1/contracts",
@@ -52,26 +72,33 @@ def test_amending_a_billed_one_time_line_replaces_its_price_and_bills_the_differ
         format="json",
     ).json()
     with django_capture_on_commit_callbacks(execute=True):
-        finance.post(f"/api/v1/contracts/{contract['id']}/activate")
+        _approved(finance, approver, finance.post(f"/api/v1/contracts/{contract['id']}/activate"))
     _bill(finance, django_capture_on_commit_callbacks, "2026-01-01")
     assert _one_time_billed("build") == [Decimal("1000000.00")]
 
-    amended = finance.post(
-        f"/api/v1/contracts/{contract['id']}/amend",
-        {"effective_date": "2026-04-01", "changes": [{"line": "build", "unit_price": "1350000.00"}]},
-        format="json",
+    amended = _approved(
+        finance,
+        approver,
+        finance.post(
+            f"/api/v1/contracts/{contract['id']}/amend",
+            {"effective_date": "2026-04-01", "changes": [{"line": "build", "unit_price": "1350000.00"}]},
+            format="json",
+        ),
     )
-    assert amended.status_code == 200, amended.json()
-    assert amended.json()["transaction_price"] == "1350000.00"  # replaced, not 2,350,000.00
+    assert amended["transaction_price"] == "1350000.00"  # replaced, not 2,350,000.00
     for _ in range(2):  # a second run bills nothing more
         _bill(finance, django_capture_on_commit_callbacks, "2026-04-01")
     assert _one_time_billed("build") == [Decimal("1000000.00"), Decimal("350000.00")]
 
     # Lowered again: the difference is credited once.
-    finance.post(
-        f"/api/v1/contracts/{contract['id']}/amend",
-        {"effective_date": "2026-06-01", "changes": [{"line": "build", "amount": "1200000.00"}]},
-        format="json",
+    _approved(
+        finance,
+        approver,
+        finance.post(
+            f"/api/v1/contracts/{contract['id']}/amend",
+            {"effective_date": "2026-06-01", "changes": [{"line": "build", "amount": "1200000.00"}]},
+            format="json",
+        ),
     )
     assert finance.get(f"/api/v1/contracts/{contract['id']}").json()["transaction_price"] == "1200000.00"
     _bill(finance, django_capture_on_commit_callbacks, "2026-06-01")
@@ -81,7 +108,7 @@ def test_amending_a_billed_one_time_line_replaces_its_price_and_bills_the_differ
 
 
 def test_one_time_line_amended_before_it_was_billed_is_billed_once_at_the_new_price(
-    finance, django_capture_on_commit_callbacks
+    finance, approver, django_capture_on_commit_callbacks
 ):
     contract = finance.post(
         "/api/v1/contracts",
@@ -102,17 +129,21 @@ def test_one_time_line_amended_before_it_was_billed_is_billed_once_at_the_new_pr
         },
         format="json",
     ).json()
-    finance.post(f"/api/v1/contracts/{contract['id']}/activate")
-    finance.post(
-        f"/api/v1/contracts/{contract['id']}/amend",
-        {"effective_date": "2026-03-01", "changes": [{"line": "build", "amount": "800.00"}]},
-        format="json",
+    _approved(finance, approver, finance.post(f"/api/v1/contracts/{contract['id']}/activate"))
+    _approved(
+        finance,
+        approver,
+        finance.post(
+            f"/api/v1/contracts/{contract['id']}/amend",
+            {"effective_date": "2026-03-01", "changes": [{"line": "build", "amount": "800.00"}]},
+            format="json",
+        ),
     )
     _bill(finance, django_capture_on_commit_callbacks, "2026-03-01")
     assert _one_time_billed("build") == [Decimal("800.00")]
 
 
-def test_amendment_extends_the_term_and_a_line_and_adds_a_line_beyond_the_old_term(finance):
+def test_amendment_extends_the_term_and_a_line_and_adds_a_line_beyond_the_old_term(finance, approver):
     contract = finance.post(
         "/api/v1/contracts",
         {
@@ -128,8 +159,8 @@ def test_amendment_extends_the_term_and_a_line_and_adds_a_line_beyond_the_old_te
         format="json",
     ).json()
     assert contract["transaction_price"] == "1260.00"
-    finance.post(f"/api/v1/contracts/{contract['id']}/activate")
-    response = finance.post(
+    _approved(finance, approver, finance.post(f"/api/v1/contracts/{contract['id']}/activate"))
+    response = finance.post(  # adds a custom-priced line: held for an approver
         f"/api/v1/contracts/{contract['id']}/amend",
         {
             "effective_date": "2026-06-01",
@@ -149,8 +180,8 @@ def test_amendment_extends_the_term_and_a_line_and_adds_a_line_beyond_the_old_te
         },
         format="json",
     )
-    assert response.status_code == 200, response.json()
-    body = response.json()
+    assert response.status_code == 202, response.json()
+    body = _approved(finance, approver, response)
     assert body["end_date"] == "2027-07-01"
     # svc follows the term (18 months × 100), seats runs to 2027-01-01 (12 × 10), extra 6 × 5.
     assert body["transaction_price"] == "1950.00"

@@ -143,9 +143,10 @@ def test_api_amendment_to_a_deep_discount_applies_only_once_approved(
     assert [ln.amount for ln in april.lines.filter(kind="fee")] == [Decimal("0.01")]
 
 
-def test_an_approval_applies_only_to_the_contract_it_was_asked_for(finance, approver):
-    """Bound to content: once the contract moved on (another amendment), the pending override no
-    longer applies — approving it fails and changes nothing."""
+def test_a_stale_override_is_voided_and_asked_again_for_the_contract_as_it_now_is(finance, approver):
+    """Bound to content: once the contract moved on (another amendment, version 2 → 3), the pending
+    override is voided (superseded) at once and, since the amendment still needs an approver, a new
+    request re-derived against the new version takes its place; approving it applies the amendment."""
     body = {
         **CONTRACT,
         "lines": [
@@ -154,18 +155,49 @@ def test_an_approval_applies_only_to_the_contract_it_was_asked_for(finance, appr
         ],
     }
     contract = finance.post("/api/v1/contracts", body, format="json").json()
-    finance.post(f"/api/v1/contracts/{contract['id']}/activate")
+    held = finance.post(f"/api/v1/contracts/{contract['id']}/activate").json()["approval"]
+    assert [o["reasons"] for o in held["payload"]["overrides"]] == [["custom"]]  # seats: no plan, no list
+    approver.post(f"/api/v1/approvals/{held['id']}/approve", {"comment": ""}, format="json")
     deep = {"effective_date": "2026-04-01", "changes": [{"line": "platform", "unit_price": "1.00"}]}
     approval = finance.post(f"/api/v1/contracts/{contract['id']}/amend", deep, format="json").json()[
         "approval"
     ]
+    assert approval["payload"]["version"] == 1
     other = {"effective_date": "2026-03-01", "changes": [{"line": "seats", "quantity": "6"}]}
     assert finance.post(f"/api/v1/contracts/{contract['id']}/amend", other, format="json").status_code == 200
-    response = approver.post(f"/api/v1/approvals/{approval['id']}/approve", {"comment": ""}, format="json")
-    assert response.status_code == 409
-    assert Approval.objects.get(pk=approval["id"]).status == "pending"
-    lines = Contract.objects.get(pk=contract["id"]).lines.filter(key="platform")
-    assert [ln.unit_price for ln in lines] == [None]
+    stale = Approval.objects.get(pk=approval["id"])
+    assert stale.status == "superseded"
+    renewed = Approval.objects.get(kind="price_override", status="pending")
+    assert renewed.supersedes_id == stale.pk and renewed.payload["version"] == 2
+    assert renewed.payload["changes"] == deep["changes"]
+    assert AuditEvent.objects.filter(action="approval.superseded", object_id=str(stale.pk)).exists()
+    # the stale one can no longer be decided; the new one applies the amendment to version 2
+    again = approver.post(f"/api/v1/approvals/{stale.pk}/approve", {"comment": ""}, format="json")
+    assert again.status_code == 409
+    decided = approver.post(f"/api/v1/approvals/{renewed.pk}/approve", {"comment": ""}, format="json")
+    assert decided.status_code == 200, decided.json()
+    amended = Contract.objects.get(pk=contract["id"])
+    assert amended.version == 3
+    assert [ln.unit_price for ln in amended.lines.filter(key="platform").order_by("revision")] == [
+        None,
+        Decimal("1.00"),
+    ]
+
+
+def test_a_stale_override_that_no_longer_applies_is_only_voided(finance, approver):
+    body = {**CONTRACT, "lines": [{"key": "platform", "product": "platform", "plan": "hybrid"}]}
+    contract = finance.post("/api/v1/contracts", body, format="json").json()
+    finance.post(f"/api/v1/contracts/{contract['id']}/activate")
+    deep = {"effective_date": "2026-09-01", "changes": [{"line": "platform", "unit_price": "1.00"}]}
+    approval = finance.post(f"/api/v1/contracts/{contract['id']}/amend", deep, format="json").json()[
+        "approval"
+    ]
+    ended = finance.post(
+        f"/api/v1/contracts/{contract['id']}/terminate", {"effective_date": "2026-06-01"}, format="json"
+    )
+    assert ended.status_code == 200, ended.json()
+    assert Approval.objects.get(pk=approval["id"]).status == "superseded"
+    assert not Approval.objects.filter(kind="price_override", status="pending").exists()
 
 
 def test_ui_activation_waits_and_the_queue_shows_list_override_and_discount(
