@@ -237,3 +237,45 @@ def approved_credit_grant(
         )
     approve_as_checker(approval)
     return CreditGrant.objects.get(approval=approval)
+
+
+def through_override(api, response):
+    """A contract response that may wait for a price override (202: a custom-priced or discounted
+    line, billing.contracts.overrides): an approver other than the requester approves it through the
+    API; returns the response, or the approval's outcome re-read as the contract (status 200)."""
+    if response.status_code != 202 or "approval" not in response.json():
+        return response
+    from django.db import transaction
+    from rest_framework.test import APIClient
+
+    from revops.core.services.tokens import api_token_create
+
+    with transaction.atomic():
+        _token, raw = api_token_create(
+            username=f"override-checker-{response.json()['approval']['id']}", role="approver"
+        )
+    checker_api = APIClient()
+    checker_api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    decided = checker_api.post(
+        f"/api/v1/approvals/{response.json()['approval']['id']}/approve",
+        {"comment": "test set-up"},
+        format="json",
+    )
+    assert decided.status_code == 200, decided.json()
+    return api.get(f"/api/v1/contracts/{response.json()['id']}")
+
+
+def api_activate(api, contract_id):
+    """POST /contracts/{id}/activate, approved by a second person when it waits for a price override."""
+    return through_override(api, api.post(f"/api/v1/contracts/{contract_id}/activate"))
+
+
+def amend_approved(**kwargs):
+    """contract_amend, approved by a second person when it waits for a price override."""
+    from billing.contracts.services import contract_amend
+
+    amended = contract_amend(**kwargs)
+    if getattr(amended, "override_approval", None) is not None:
+        approve_as_checker(amended.override_approval)
+        amended.refresh_from_db()
+    return amended

@@ -86,8 +86,8 @@ def line_override(line: ContractLine, contract: Contract) -> dict | None:
     - ``list``: the line pays more than the threshold below what the list charges for the same thing
       (price × quantity against list × quantity; a flat fee's list is at least one whole fee);
     - ``custom``: the line carries its own price and has no list to compare with (no plan, or a plan
-      without a fee) — a custom-priced line always needs approval (an amended revision keeping the
-      same custom price carries the earlier decision); a line without any price (usage only) does not;
+      without a fee) — a custom-priced line always needs approval (an amended revision of a line
+      that was custom-priced already needs one only when it cuts what the line pays, ``reduced``); a line without any price (usage only) does not;
     - ``reduced``: an amendment lowers what the line pays (quantity or price) by more than the
       threshold against the revision it replaces."""
     paid, listed = line_pays(line, contract)
@@ -97,11 +97,9 @@ def line_override(line: ContractLine, contract: Contract) -> dict | None:
     reasons, discount, reduction, before = [], None, None, None
     previous = line.supersedes if line.supersedes_id else None
     if listed is None:
-        carried = previous is not None and (previous.unit_price, previous.amount, previous.plan_id) == (
-            line.unit_price,
-            line.amount,
-            line.plan_id,
-        )  # the same custom price as the revision it replaces: decided then (a drop is caught below)
+        # A revision of a line that was custom-priced already (same product, still no list): its price
+        # was decided when the line was; only a cut beyond the threshold needs a new decision (below).
+        carried = previous is not None and previous.plan_id == line.plan_id
         if (line.unit_price is not None or line.amount is not None) and not carried:
             reasons.append("custom")
     elif listed > 0:

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from billing.models import Invoice
-from tests.builders import day, send_events
+from tests.builders import api_activate, day, send_events
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def book(api_for, catalog, django_capture_on_commit_callbacks):
         format="json",
     ).json()
     with django_capture_on_commit_callbacks(execute=True):
-        finance.post(f"/api/v1/contracts/{contract['id']}/activate")
+        api_activate(finance, contract["id"])
     for sched in finance.get("/api/v1/schedules?status=pending_approval").json()["results"]:
         approver.post(f"/api/v1/schedules/{sched['id']}/approve", {"comment": "ok"}, format="json")
     from revops.contracts.models import Customer

@@ -183,16 +183,21 @@ def test_amended_line_awaiting_its_modification_still_maps_by_key(book, django_c
     lines belong to the obligation of the same line key (as the postings treat them), so the control
     stays green for them; a line whose key no obligation covers still opens an exception."""
     finance, contract = book["finance"], book["contract"]
-    amended = finance.post(
-        f"/api/v1/contracts/{contract['id']}/amend",
-        {
-            "effective_date": "2026-04-15",
-            "changes": [
-                {"line": "platform", "quantity": "2"},
-                {"add": {"key": "extra", "product": "platform", "unit_price": "10.00"}},
-            ],
-        },
-        format="json",
+    from tests.builders import through_override
+
+    amended = through_override(  # the added custom-priced line waits for a second person first
+        finance,
+        finance.post(
+            f"/api/v1/contracts/{contract['id']}/amend",
+            {
+                "effective_date": "2026-04-15",
+                "changes": [
+                    {"line": "platform", "quantity": "2"},
+                    {"add": {"key": "extra", "product": "platform", "unit_price": "10.00"}},
+                ],
+            },
+            format="json",
+        ),
     )
     assert amended.status_code == 200, amended.content
     with django_capture_on_commit_callbacks(execute=True):

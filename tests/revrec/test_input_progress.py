@@ -10,6 +10,7 @@ import pytest
 from compliance.checks.invariants import allocation_equals_price, schedule_equals_allocation
 from compliance.models import AuditEvent
 from revrec.models import ObligationCost
+from tests.builders import api_activate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +43,7 @@ def building(api_for, catalog, django_capture_on_commit_callbacks):
         body = {"customer": "bld", "currency": "USD", "start_date": "2026-01-01", "end_date": "2028-01-01"}
         contract = finance.post("/api/v1/contracts", {**body, "lines": [line]}, format="json").json()
         with django_capture_on_commit_callbacks(execute=True):
-            finance.post(f"/api/v1/contracts/{contract['id']}/activate")
+            api_activate(finance, contract["id"])
         for s in finance.get("/api/v1/schedules?status=pending_approval").json()["results"]:
             approver.post(f"/api/v1/schedules/{s['id']}/approve", {}, format="json")
         po = finance.get(f"/api/v1/contracts/{contract['id']}").json()["performance_obligations"][0]

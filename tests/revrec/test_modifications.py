@@ -11,6 +11,7 @@ from compliance.models import Approval
 from revrec.models import ContractModification, JournalLine, RevenueSchedule
 from revrec.services.modifications import modification_analyze
 from revrec.services.periods import period_close
+from tests.builders import api_activate, through_override
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,7 +35,7 @@ def running(api_for, catalog, django_capture_on_commit_callbacks):
         format="json",
     ).json()
     with django_capture_on_commit_callbacks(execute=True):
-        finance.post(f"/api/v1/contracts/{contract['id']}/activate")
+        api_activate(finance, contract["id"])
     for s in finance.get("/api/v1/schedules?status=pending_approval").json()["results"]:
         approver.post(f"/api/v1/schedules/{s['id']}/approve", {}, format="json")
     for period in ("2026-01", "2026-02", "2026-03"):
@@ -110,13 +111,16 @@ def test_catch_up_posts_in_the_modification_period_not_in_a_closed_one(
 
 def test_added_line_at_ssp_is_a_separate_contract(running):
     finance, _approver, contract = running
-    finance.post(
-        f"/api/v1/contracts/{contract['id']}/amend",
-        {
-            "effective_date": "2026-05-01",
-            "changes": [{"add": {"key": "extra", "product": "seats", "unit_price": "5.00"}}],
-        },
-        format="json",
+    through_override(  # a custom-priced line (no plan) waits for a second person first
+        finance,
+        finance.post(
+            f"/api/v1/contracts/{contract['id']}/amend",
+            {
+                "effective_date": "2026-05-01",
+                "changes": [{"add": {"key": "extra", "product": "seats", "unit_price": "5.00"}}],
+            },
+            format="json",
+        ),
     )
     analysis = modification_analyze(contract=ContractModification.objects.get().contract)
     assert analysis["proposed"] == "separate_contract"
@@ -155,7 +159,7 @@ def test_series_flag_decides_between_catch_up_and_prospective(
         format="json",
     ).json()
     with django_capture_on_commit_callbacks(execute=True):
-        finance.post(f"/api/v1/contracts/{contract['id']}/activate")
+        api_activate(finance, contract["id"])
     for s in finance.get("/api/v1/schedules?status=pending_approval").json()["results"]:
         approver.post(f"/api/v1/schedules/{s['id']}/approve", {}, format="json")
     assert (

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from billing.models import Invoice
+from tests.builders import api_activate
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +80,9 @@ def test_contract_create_activate_and_read(finance):
     assert body["status"] == "draft" and body["number"].startswith("C-")
     assert body["transaction_price"] == "2700.00"  # 12 x 100.00 platform fee + 1,500.00 setup
     assert [ln["key"] for ln in body["lines"]] == ["platform", "setup"]
-    activated = finance.post(f"/api/v1/contracts/{body['id']}/activate")
+    held = finance.post(f"/api/v1/contracts/{body['id']}/activate")  # setup: a custom price (no plan)
+    assert held.status_code == 202 and held.json()["status"] == "pending_approval"
+    activated = api_activate(finance, body["id"])
     assert activated.status_code == 200 and activated.json()["status"] == "active"
     again = finance.post(f"/api/v1/contracts/{body['id']}/activate")
     assert again.status_code == 409
@@ -112,7 +115,7 @@ def test_amend_preview_then_amend_then_terminate(finance):
         },
         format="json",
     ).json()
-    finance.post(f"/api/v1/contracts/{contract['id']}/activate")
+    api_activate(finance, contract["id"])
     change = {"effective_date": "2026-07-01", "changes": [{"line": "seats", "quantity": "8"}]}
     preview = finance.post(f"/api/v1/contracts/{contract['id']}/amend/preview", change, format="json")
     assert preview.status_code == 200, preview.json()
@@ -133,7 +136,7 @@ def test_amend_preview_then_amend_then_terminate(finance):
 def test_billing_run_api_returns_202_and_progress(finance, django_capture_on_commit_callbacks):
     _customer(finance)
     contract = finance.post("/api/v1/contracts", CONTRACT, format="json").json()
-    finance.post(f"/api/v1/contracts/{contract['id']}/activate")
+    api_activate(finance, contract["id"])
     with django_capture_on_commit_callbacks(execute=True):
         response = finance.post("/api/v1/billing-runs", {"as_of": "2026-02-01"}, format="json")
     assert response.status_code == 202

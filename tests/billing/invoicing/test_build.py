@@ -6,10 +6,9 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from billing.contracts.services import contract_amend
 from billing.invoicing.build import invoice_build, invoice_refresh_draft
 from billing.models import BillingClaim, Invoice, InvoiceLine
-from tests.builders import NOW, day, send_events
+from tests.builders import NOW, amend_approved, day, send_events
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +44,7 @@ def test_golden_upgrade_halfway_nets_plus_5(make_contract):
     )
     assert build(contract, date(2026, 4, 1)).total == Decimal("10.00")
     with transaction.atomic():
-        contract_amend(
+        amend_approved(
             contract=contract,
             effective_date=date(2026, 4, 16),
             changes=[{"line": "svc", "unit_price": "20.00"}],
@@ -66,7 +65,7 @@ def test_downgrade_mid_period_nets_a_credit(make_contract):
     )
     build(contract, date(2026, 4, 1))
     with transaction.atomic():
-        contract_amend(
+        amend_approved(
             contract=contract,
             effective_date=date(2026, 4, 16),
             changes=[{"line": "svc", "unit_price": "10.00"}],

@@ -112,7 +112,11 @@ def test_submit_activate_and_terminate_buttons_call_the_services(finance, make_c
     contract = make_contract([{"key": "svc", "product": "platform", "unit_price": "10.00"}], activate=False)
     assert finance.post(f"/contracts/{contract.pk}/submit/").status_code == 302
     assert Contract.objects.get(pk=contract.pk).status == "pending_approval"
-    finance.post(f"/contracts/{contract.pk}/activate/")
+    finance.post(f"/contracts/{contract.pk}/activate/")  # a custom price (no plan): held for an approver
+    from compliance.models import Approval
+    from tests.builders import approve_as_checker
+
+    approve_as_checker(Approval.objects.get(kind="price_override", status="pending"))
     assert Contract.objects.get(pk=contract.pk).status == "active"
     finance.post(f"/contracts/{contract.pk}/terminate/", {"effective_date": "2026-07-01"})
     contract.refresh_from_db()
