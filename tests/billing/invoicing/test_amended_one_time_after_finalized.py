@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from billing.models import Invoice, InvoiceLine
+from tests.builders import api_activate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,8 +59,8 @@ def test_the_difference_of_an_amended_finalized_one_time_line_bills_on_the_next_
             format="json",
         )
     )
-    with capture(execute=True):
-        _ok(finance.post(f"/api/v1/contracts/{contract['id']}/activate"))
+    with capture(execute=True):  # a custom price (no plan): a second person approves it first
+        assert api_activate(finance, contract["id"]).json()["status"] == "active"
     _approve_pending(finance, approver)
     run = _run(finance, capture, "2026-12-15")
     assert run["failures"] == [], run
