@@ -45,6 +45,8 @@ class Workers:
                 "CELERY_QUEUE": self.queue,
                 "DB_CONN_MAX_AGE": "0",
                 "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",  # as in the test settings: receivers on 127.0.0.1
+                # Workers chain audit events under the same key as the test process that verifies them.
+                "AUDIT_CHAIN_KEY": settings.AUDIT_CHAIN_KEY,
                 "PYTHONUNBUFFERED": "1",
             }
         )

@@ -252,8 +252,7 @@ def send_usage(live_server, world, login, shot):
 def run_billing(login, shot) -> None:
     page = login("finance")
     page.goto("/billing/runs/")
-    page.fill("#id_as_of", "2026-11-01")
-    page.fill("#id_customers", CUSTOMER)
+    page.fill("#id_as_of", "2026-11-01")  # every customer: only a full run completes the close checklist
     shot("billing-run-form")
     page.get_by_role("button", name="Start billing run").click()
     expect(flash(page)).to_contain_text("as of 1 Nov 2026 started.")
@@ -439,13 +438,15 @@ def reopen_needs_another_approver(login, shot, closed: str) -> None:
 
 def run_revenue_and_close(login, shot) -> None:
     page = login("finance")
-    page.goto("/revenue/runs/")
-    page.fill("#f-period", "2026-10")
-    page.get_by_role("button", name="Start run").click()
-    expect(flash(page)).to_contain_text("for 2026-10 started.")
-    row = page.locator("table tbody tr", has_text="2026-10").first
-    expect(row.locator(".progress-meta .badge")).to_have_text("Completed")
-    expect(row.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+    # September was reopened above; periods close strictly in order, so it closes again first.
+    for period in ("2026-09", "2026-10"):
+        page.goto("/revenue/runs/")
+        page.fill("#f-period", period)
+        page.get_by_role("button", name="Start run").click()
+        expect(flash(page)).to_contain_text(f"for {period} started.")
+        row = page.locator("table tbody tr", has_text=period).first
+        expect(row.locator(".progress-meta .badge")).to_have_text("Completed")
+        expect(row.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
     shot("revenue-run-completed")
 
     page.goto("/compliance/")
@@ -458,16 +459,23 @@ def run_revenue_and_close(login, shot) -> None:
     )
     shot("no-open-exceptions")
 
+    # October cannot close while September is open
     page.goto("/compliance/periods/2026-10/")
     checklist = page.locator("section", has_text="Close checklist")
-    expect(checklist.locator(".card-head .badge")).to_have_text("All 8 done")
-    expect(checklist.locator("li.bad")).to_have_count(0)
-    expect(checklist).to_contain_text("as of 2026-11-01")
-    shot("close-checklist-green")
-    page.get_by_role("button", name="Close period 2026-10").click()
-    expect(flash(page)).to_contain_text("2026-10 is closed")
-    expect(page.locator("h1 .badge")).to_have_text("Closed")
-    expect(page.locator("section", has_text="History")).to_contain_text("period.closed")
+    expect(checklist.locator("li.bad")).to_contain_text("2026-09 is still open: periods close in order.")
+    shot("close-checklist-previous-open")
+
+    for period in ("2026-09", "2026-10"):
+        page.goto(f"/compliance/periods/{period}/")
+        checklist = page.locator("section", has_text="Close checklist")
+        expect(checklist.locator(".card-head .badge")).to_have_text("All 8 done")
+        expect(checklist.locator("li.bad")).to_have_count(0)
+        expect(checklist).to_contain_text("(all customers) as of 2026-11-01")
+        shot(f"close-checklist-green-{period}")
+        page.get_by_role("button", name=f"Close period {period}").click()
+        expect(flash(page)).to_contain_text(f"{period} is closed")
+        expect(page.locator("h1 .badge")).to_have_text("Closed")
+        expect(page.locator("section", has_text="History")).to_contain_text("period.closed")
     shot("period-closed")
 
 

@@ -218,13 +218,26 @@ def pricing_refresh(api_for, invoice) -> Decimal:
 
 
 def test_the_requester_cannot_approve_their_own_price_version(api_for, draft_invoice):
-    admin = api_for("admin")
-    response = admin.post(
+    """The maker never checks: not even a pricing admin who also holds the approver role under a
+    recorded segregation-of-duties exception; the admin role decides nothing at all (403)."""
+    from django.contrib.auth.models import Group
+    from django.db import transaction
+
+    from revops.core.services.roles import sod_exception_record
+
+    maker = api_for("pricing", username="pricing-maker")
+    with transaction.atomic():
+        sod_exception_record(user=maker.user, reason="Two-person team, signed off by the CFO", actor="cli")
+        maker.user.groups.add(Group.objects.get(name="approver"))
+    response = maker.post(
         "/api/v1/plans/hybrid/versions", {"effective_from": "2026-10-01", "charges": priced()}, format="json"
     )
     assert response.status_code == 202
-    own = admin.post(f"/api/v1/approvals/{response.json()['approval']['id']}/approve", {}, format="json")
+    approval_id = response.json()["approval"]["id"]
+    own = maker.post(f"/api/v1/approvals/{approval_id}/approve", {}, format="json")
     assert own.status_code == 409 and own.json()["type"] == "/problems/self-approval"
+    admin = api_for("admin").post(f"/api/v1/approvals/{approval_id}/approve", {}, format="json")
+    assert admin.status_code == 403
     assert PlanVersion.objects.get(plan__code="hybrid", number=2).status == "draft"
 
 
