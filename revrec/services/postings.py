@@ -14,6 +14,7 @@ from django.db.models import Sum
 from billing.models import CreditExpiry, CreditGrant, CreditNote, Invoice, InvoiceLine, Payment
 from revops.money import round_money, stored_sum
 from revrec.models import (
+    ContractModification,
     JournalEntry,
     JournalLine,
     PerformanceObligation,
@@ -250,6 +251,10 @@ def _recognize(
     draft.cr(revenue_account(po.product.revenue_account), amount, **kw)
 
 
+def _month_before(day) -> str:
+    return f"{day.year - 1}-12" if day.month == 1 else f"{day.year:04d}-{day.month - 1:02d}"
+
+
 def recognize_contract_period(*, contract, period: str) -> JournalEntry | None:
     """Post the contract's revenue for ``period``: approved schedule lines of fixed POs up to the period,
     and usage billed for service that started before the period ends (as-invoiced practical expedient).
@@ -260,10 +265,21 @@ def recognize_contract_period(*, contract, period: str) -> JournalEntry | None:
     pos = {po.pk: po for po in obligations}
     deferred = balances_by_obligation("deferred", list(pos), through=entry_date(last_day(period)))
     draft = Draft()
+    # A contract modification waiting for approval holds the contract's revenue for the periods on or
+    # after its effective date (accounting.md §10): what it applies is measured at that date.
+    held = (
+        ContractModification.objects.filter(
+            contract=contract, status=ContractModification.Status.PENDING_APPROVAL
+        )
+        .order_by("effective_date")
+        .values_list("effective_date", flat=True)
+        .first()
+    )
+    through = min(period, _month_before(held)) if held else period
     schedule_lines = list(
         ScheduleLine.objects.filter(
             schedule__obligation__contract=contract,
-            period__lte=period,
+            period__lte=through,
             schedule__status=RevenueSchedule.Status.APPROVED,
             posted_entry__isnull=True,
         )
