@@ -93,3 +93,21 @@ def ui_for(client, make_user):
         return client
 
     return make
+
+
+BOOKS_CLOCK = "2035-12"
+
+
+@pytest.fixture(autouse=True)
+def books_clock(request, monkeypatch):
+    """The golden examples and properties live through years of a contract (IFRS 15 IE 7 runs to 2029,
+    IE 8 into 2027) while the books refuse revenue for a month that has not begun. For them the books'
+    current period (revrec.services.periods.current_key, the one clock behind that limit) is moved to
+    BOOKS_CLOCK, as if those years had passed. Tests of the limit itself are marked
+    ``real_books_clock`` and keep today's period."""
+    if request.node.get_closest_marker("real_books_clock"):
+        return
+    from revrec.services import periods, runs
+
+    monkeypatch.setattr(periods, "current_key", lambda: BOOKS_CLOCK)
+    monkeypatch.setattr(runs, "current_key", lambda: BOOKS_CLOCK)

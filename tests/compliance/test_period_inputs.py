@@ -9,7 +9,7 @@ import pytest
 from billing.models import Invoice
 from revrec.models import AccountingPeriod, JournalEntry
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.real_books_clock]
 
 
 @pytest.mark.parametrize("period", ["10000-01", "2026-13", "0999-01", "2200-01"])

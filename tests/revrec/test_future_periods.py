@@ -15,7 +15,7 @@ from revrec.services.periods import current_key, ensure_period, next_key, period
 from revrec.services.runs import revenue_run_execute, revenue_run_start
 from tests.compliance.conftest import book  # noqa: F401 - the fixture
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.real_books_clock]
 
 
 @pytest.fixture
