@@ -29,6 +29,12 @@ HUNDRED = Decimal(100)
 FEE_PRICE_KEYS = {"flat": "amount", "standard": "unit_amount"}
 
 
+def custom_prices_need_approval() -> bool:
+    """Whether a priced line with no list to compare with (no plan, or a plan without a fee) always
+    waits for an approver (PRICE_OVERRIDE_CUSTOM_APPROVAL, on unless switched off)."""
+    return bool(getattr(settings, "PRICE_OVERRIDE_CUSTOM_APPROVAL", True))
+
+
 def threshold_pct() -> Decimal:
     """The largest discount off list (percent) a contract line may carry without approval."""
     return Decimal(str(getattr(settings, "PRICE_OVERRIDE_APPROVAL_PCT", "20")))
@@ -100,7 +106,8 @@ def line_override(line: ContractLine, contract: Contract) -> dict | None:
         # A revision of a line that was custom-priced already (same product, still no list): its price
         # was decided when the line was; only a cut beyond the threshold needs a new decision (below).
         carried = previous is not None and previous.plan_id == line.plan_id
-        if (line.unit_price is not None or line.amount is not None) and not carried:
+        priced = line.unit_price is not None or line.amount is not None
+        if priced and not carried and custom_prices_need_approval():
             reasons.append("custom")
     elif listed > 0:
         discount = (listed - paid) * HUNDRED / listed

@@ -276,6 +276,8 @@ CELERY_BEAT_SCHEDULE: dict = {
 # A contract line priced more than this many percent below its plan's list price needs a second
 # person's approval (a ``price_override`` request) before the contract activates or the amendment applies.
 PRICE_OVERRIDE_APPROVAL_PCT = env("PRICE_OVERRIDE_APPROVAL_PCT", "20")
+# A priced contract line with no list price to compare with (no plan) waits for an approver.
+PRICE_OVERRIDE_CUSTOM_APPROVAL = env("PRICE_OVERRIDE_CUSTOM_APPROVAL", "1") == "1"
 BILLING_RUN_PARALLELISM = int(env("BILLING_RUN_PARALLELISM", "4"))
 # A run whose job has not reported progress for this long is re-queued by the beat job.
 BILLING_RUN_STALL_SECONDS = int(env("BILLING_RUN_STALL_SECONDS", "120"))

@@ -33,3 +33,8 @@ _MEDIA_DIR = (
 MEDIA_ROOT = _MEDIA_DIR
 os.environ["MEDIA_ROOT"] = str(_MEDIA_DIR)
 atexit.register(shutil.rmtree, _MEDIA_DIR, ignore_errors=True)
+
+# The suites' fixtures build plan-less, custom-priced contracts by the dozen (allocation, recognition,
+# reports); the custom-price rule is exercised by its own tests, which switch it on
+# (tests/billing/contracts/test_price_override_bypasses.py and test_price_overrides.py).
+PRICE_OVERRIDE_CUSTOM_APPROVAL = False

@@ -11,6 +11,12 @@ from billing.models import InvoiceLine
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def custom_prices_need_approval(settings):
+    """As in production: a priced line with no list price waits for an approver."""
+    settings.PRICE_OVERRIDE_CUSTOM_APPROVAL = True
+
+
 @pytest.fixture
 def finance(api_for, catalog):
     api = api_for("finance")

@@ -23,6 +23,13 @@ CONTRACT = {
 }
 
 
+@pytest.fixture(autouse=True)
+def custom_prices_need_approval(settings):
+    """The rule under test: a priced line with no list price waits for an approver (on by default;
+    the test settings switch it off for the other suites' fixtures)."""
+    settings.PRICE_OVERRIDE_CUSTOM_APPROVAL = True
+
+
 @pytest.fixture
 def finance(api_for, catalog, make_customer):
     make_customer("acme")
