@@ -72,7 +72,8 @@ CONTRACT = {
 }
 
 
-def test_contract_create_activate_and_read(finance):
+def test_contract_create_activate_and_read(finance, settings):
+    settings.PRICE_OVERRIDE_CUSTOM_APPROVAL = True  # as in production: its custom-priced line waits
     _customer(finance)
     created = finance.post("/api/v1/contracts", CONTRACT, format="json")
     assert created.status_code == 201, created.json()

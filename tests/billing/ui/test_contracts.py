@@ -108,7 +108,8 @@ def test_contract_page_shows_lifecycle_lines_versions_and_invoices(finance, mont
     assert f"Draft #{invoice.pk}" in html and "Amend…" in html and "Terminate contract" in html
 
 
-def test_submit_activate_and_terminate_buttons_call_the_services(finance, make_contract):
+def test_submit_activate_and_terminate_buttons_call_the_services(finance, make_contract, settings):
+    settings.PRICE_OVERRIDE_CUSTOM_APPROVAL = True  # as in production: its custom-priced line waits
     contract = make_contract([{"key": "svc", "product": "platform", "unit_price": "10.00"}], activate=False)
     assert finance.post(f"/contracts/{contract.pk}/submit/").status_code == 302
     assert Contract.objects.get(pk=contract.pk).status == "pending_approval"
