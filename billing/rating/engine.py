@@ -14,7 +14,7 @@ from revops.fields import AMOUNT_DIGITS, AMOUNT_PLACES
 from revops.money import MoneyError, minor_units, round_money
 
 from ._exact import Inexact, exact_context, normalize, wide_context
-from .models import EVENT_RATERS, QUANTITY_RATERS
+from .charge_models import EVENT_RATERS, QUANTITY_RATERS
 from .types import (
     EVENT_MODELS,
     QUANTITY_MODELS,
