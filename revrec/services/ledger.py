@@ -113,7 +113,7 @@ class Draft:
         return sum((ln["debit"] for ln in self.lines), ZERO), sum((ln["credit"] for ln in self.lines), ZERO)
 
 
-def post(
+def journal_entry_post(
     *,
     draft: Draft,
     day: date,
@@ -193,7 +193,7 @@ def reverse(entry: JournalEntry, *, day: date, memo: str, source_key: str) -> Jo
             draft.cr(line.account, line.debit, **kw)
         else:
             draft.dr(line.account, line.credit, **kw)
-    return post(
+    return journal_entry_post(
         draft=draft,
         day=day,
         source=JournalEntry.Source.REVERSAL,
@@ -209,7 +209,7 @@ def reverse(entry: JournalEntry, *, day: date, memo: str, source_key: str) -> Jo
 
 def entry_date(day: date) -> date:
     """The date an entry for ``day`` gets: the day itself, or the first day of the open period it is
-    moved into when its own period is closed (see :func:`post`)."""
+    moved into when its own period is closed (see :func:`journal_entry_post`)."""
     period, correction_for = posting_period(day)
     return first_day(period) if correction_for else day
 

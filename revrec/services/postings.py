@@ -27,7 +27,7 @@ from revrec.services.ledger import (
     account,
     balances_by_obligation,
     entry_date,
-    post,
+    journal_entry_post,
     revenue_account,
     reverse,
 )
@@ -69,7 +69,7 @@ def post_invoice(invoice: Invoice) -> JournalEntry | None:
             draft.cr(account("deferred"), amount - to_unbilled, **kw)
         else:
             draft.cr(account("deferred"), amount, **kw)
-    entry = post(
+    entry = journal_entry_post(
         draft=draft,
         day=invoice.issue_date,
         source=JournalEntry.Source.INVOICE,
@@ -141,7 +141,7 @@ def post_credit_note(note: CreditNote) -> JournalEntry | None:
         kw = {"contract": contract, "obligation": po, "product": line.product, "memo": line.description[:300]}
         draft.dr(account("contra"), contra, **kw)
         draft.dr(account("deferred"), cn_line.amount - contra, **kw)
-    return post(
+    return journal_entry_post(
         draft=draft,
         day=note.issue_date,
         source=JournalEntry.Source.CREDIT_NOTE,
@@ -160,7 +160,7 @@ def post_payment(payment: Payment) -> JournalEntry | None:
     contract = payment.invoice.contract
     draft.dr(account("cash"), payment.amount, contract=contract, memo=f"Payment {payment.reference}".strip())
     draft.cr(account("ar"), payment.amount, contract=contract, memo=f"Invoice {payment.invoice.number}")
-    return post(
+    return journal_entry_post(
         draft=draft,
         day=payment.date,
         source=JournalEntry.Source.PAYMENT,
@@ -179,7 +179,7 @@ def _post_credit_movement(*, debit, credit, amount, grant, day, source, obj, mem
     draft = Draft()
     draft.dr(debit, amount, contract=grant.contract, memo=memo)
     draft.cr(credit, amount, contract=grant.contract, memo=memo)
-    return post(
+    return journal_entry_post(
         draft=draft,
         day=day,
         source=source,
@@ -309,7 +309,7 @@ def recognize_contract_period(*, contract, period: str) -> JournalEntry | None:
         return None
     ids = ",".join([f"s{sl.pk}" for sl in schedule_lines] + [f"u{ln.pk}" for ln in usage_lines])
     key = "recognition:" + hashlib.sha256(f"{contract.pk}:{period}:{ids}".encode()).hexdigest()
-    entry = post(
+    entry = journal_entry_post(
         draft=draft,
         day=last_day(period),
         source=JournalEntry.Source.RECOGNITION,
@@ -362,7 +362,7 @@ def net_out_of_order(entry: JournalEntry, obligations: list[PerformanceObligatio
             memo = f"{po.key}: contract liability and asset netted"
             draft.dr(account("deferred"), amount, memo=memo, **kw)
             draft.cr(account("unbilled"), amount, memo=memo, **kw)
-    return post(
+    return journal_entry_post(
         draft=draft,
         day=later,
         source=JournalEntry.Source.CORRECTION,

@@ -160,7 +160,7 @@ def hostile(api_for, catalog, django_capture_on_commit_callbacks, settings, tmp_
         draft = ledger.Draft()
         draft.dr(ledger.account("cash"), Decimal("1.00"), memo=LINE_MEMO)
         draft.cr(ledger.account("ar"), Decimal("1.00"), memo=CR_MEMO)
-        entry = ledger.post(
+        entry = ledger.journal_entry_post(
             draft=draft,
             day=date(2026, 1, 15),
             source=JournalEntry.Source.CORRECTION,
