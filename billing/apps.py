@@ -7,15 +7,15 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         from billing import checks  # noqa: F401 - registers the system checks
-        from billing.catalog import setup as catalog_setup
-        from billing.invoicing import setup as invoicing_setup
-        from billing.usage import setup as usage_setup
-        from billing.webhooks import setup as webhooks_setup
+        from billing.catalog import registrations as catalog_registrations
+        from billing.invoicing import registrations as invoicing_registrations
+        from billing.usage import registrations as usage_registrations
+        from billing.webhooks import registrations as webhooks_registrations
 
-        catalog_setup.ready()
-        usage_setup.ready()
-        invoicing_setup.ready()
-        webhooks_setup.ready()
+        catalog_registrations.register()
+        usage_registrations.register()
+        invoicing_registrations.register()
+        webhooks_registrations.register()
 
         from billing import approvals
 

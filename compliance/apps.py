@@ -16,6 +16,6 @@ class ComplianceConfig(AppConfig):
         exceptions.register()
         close.register()
         register_inline_consumer(consumer="compliance", topics=triggers.TOPICS, handle=triggers.handle)
-        from compliance import setup
+        from compliance import registrations
 
-        setup.ready()
+        registrations.register()

@@ -29,6 +29,6 @@ class RevrecConfig(AppConfig):
         register_books(
             closed_through=closed_through, account=account_info, product_has_postings=product_has_postings
         )
-        from revrec import setup as revenue_setup
+        from revrec import registrations
 
-        revenue_setup.ready()
+        registrations.register()

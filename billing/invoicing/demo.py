@@ -274,7 +274,7 @@ def seed_billing() -> str:
     from django.db import transaction
     from django.utils import timezone
 
-    from billing.catalog.setup import seed_catalog
+    from billing.catalog.demo import seed_catalog
     from billing.contracts.services import (
         contract_activate,
         contract_amend,

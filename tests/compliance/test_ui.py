@@ -365,11 +365,11 @@ def test_audit_trail_keeps_its_filters_when_paging_and_verifies(fault, login):
 
 
 def test_navigation_and_dashboard_card(fault, login):
-    from compliance import setup
+    from compliance import registrations
     from revops.navigation import nav_for
 
-    setup.ready()
-    setup.ready()  # idempotent
+    registrations.register()
+    registrations.register()  # idempotent
     finance = login("finance")
     section = next(s for s in nav_for(finance.user) if s["title"] == "Compliance")
     assert [i.url_name for i in section["items"]] == [

@@ -97,11 +97,11 @@ def test_non_approvers_read_the_queue_without_controls(queue, ui_for):
 def test_dashboard_widgets_and_navigation(queue, ui_for):
     from revops import navigation
     from revops.core import dashboard
-    from revrec import setup
+    from revrec import registrations
 
     nav, providers = list(navigation.NAV), list(dashboard._PROVIDERS)
-    try:  # registered here too, in case RevrecConfig.ready() does not call setup.ready() yet
-        setup.ready()
+    try:  # registered here too, in case RevrecConfig.ready() does not call registrations.register() yet
+        registrations.register()
         html = ui_for("approver", "approver-ui").get(reverse("dashboard")).content.decode()
     finally:
         navigation.NAV[:], dashboard._PROVIDERS[:] = nav, providers

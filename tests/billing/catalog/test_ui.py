@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from billing.catalog import services
-from billing.catalog.setup import seed_catalog
+from billing.catalog.demo import seed_catalog
 from billing.models import Charge, Plan, PlanVersion
 from compliance.models import AuditEvent
 

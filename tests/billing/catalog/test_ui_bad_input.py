@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from billing.catalog.setup import seed_catalog
+from billing.catalog.demo import seed_catalog
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "sim-results"}

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from billing.catalog.demo import seed_catalog
 from billing.catalog.forms import PROPERTY_INPUTS, TIER_COLUMNS, match_text, parse_events_text, parse_match
-from billing.catalog.setup import seed_catalog
 from billing.models import Meter, PlanVersion
 from billing.rating.validation import _PROPERTIES, _TIER_KEYS
 from billing.views.catalog_display import properties_summary, tier_ranges

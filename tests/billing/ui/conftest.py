@@ -18,14 +18,14 @@ from tests.builders import NOW
 def billing_ui(settings, tmp_path):
     """Mount the pages and register their navigation, widgets and seeder (what billing/urls.py and
     billing/apps.py do once wired), restoring the registries afterwards."""
-    from billing.invoicing import setup
+    from billing.invoicing import registrations
     from revops import navigation
     from revops.core import dashboard, demo
 
     settings.ROOT_URLCONF = "tests.billing.ui.urls"
     settings.MEDIA_ROOT = tmp_path / "media"
     saved = (list(navigation.NAV), list(dashboard._PROVIDERS), list(demo._SEEDERS))
-    setup.ready()
+    registrations.register()
     yield
     navigation.NAV[:], dashboard._PROVIDERS[:], demo._SEEDERS[:] = saved
 

@@ -127,13 +127,13 @@ def test_retry_now_swaps_the_row(ui_for, log, monkeypatch, django_capture_on_com
     assert "already succeeded" in html
 
 
-def test_setup_registers_the_nav_item(ui_for, monkeypatch):
-    from billing.webhooks import setup
+def test_registrations_register_the_nav_item(ui_for, monkeypatch):
+    from billing.webhooks import registrations
     from revops import navigation
 
     monkeypatch.setattr(navigation, "NAV", list(navigation.NAV))  # keep the global registry untouched
-    setup.ready()
-    setup.ready()  # idempotent
+    registrations.register()
+    registrations.register()  # idempotent
     billing = [s for s in navigation.NAV if s.title == "Billing"]
     assert len(billing) == 1 and [i.url_name for i in billing[0].items].count("webhooks") == 1
     html = ui_for("finance").get(PAGE).content.decode()

@@ -1,16 +1,17 @@
-"""Wires the finance pages of billing into the app: navigation (the "Billing" section), dashboard
+"""Registers the finance pages of billing with the kernel: navigation (the "Billing" section), dashboard
 widgets and the "billing" demo seeder (which runs after "catalog" and "usage")."""
 
 from __future__ import annotations
 
 
-def ready() -> None:
+def register() -> None:
     from billing.invoicing.demo import seed_billing
     from revops.core.dashboard import register_widgets
     from revops.core.demo import register_seeder
-    from revops.navigation import NavItem, register
+    from revops.navigation import NavItem
+    from revops.navigation import register as register_nav
 
-    register(
+    register_nav(
         "Billing",
         NavItem("Customers", "customers", "customers", "◎"),
         NavItem("Contracts", "contracts", "contracts", "▭"),

@@ -1,4 +1,4 @@
-"""Wires the usage feature into the app: navigation, dashboard widgets, demo data."""
+"""Registers the usage feature with the kernel: navigation, the dashboard card, the demo seeder."""
 
 from __future__ import annotations
 
@@ -28,13 +28,14 @@ def usage_widgets(user) -> list[dict]:
     ]
 
 
-def ready() -> None:
+def register() -> None:
     from billing.usage.demo import seed_usage
     from revops.core.dashboard import register_widgets
     from revops.core.demo import register_seeder
-    from revops.navigation import NavItem, register
+    from revops.navigation import NavItem
+    from revops.navigation import register as register_nav
 
-    register(
+    register_nav(
         "Usage",
         NavItem("Usage explorer", "usage-explorer", "usage", "▥"),
         NavItem("Quarantine", "usage-quarantine", "usage", "⚠"),

@@ -1,4 +1,4 @@
-"""Wires the compliance pages into the app: the "Compliance" navigation section (in the order a
+"""Registers the compliance pages with the kernel: the "Compliance" navigation section (in the order a
 controller works: dashboard, exceptions, approvals, close, audit trail, evidence) and the dashboard
 card "open exceptions by severity". Called from ``ComplianceConfig.ready()``."""
 
@@ -14,11 +14,12 @@ ORDER = (
 )
 
 
-def ready() -> None:
+def register() -> None:
     from revops.core.dashboard import register_widgets
-    from revops.navigation import NAV, NavItem, NavSection, register
+    from revops.navigation import NAV, NavItem, NavSection
+    from revops.navigation import register as register_nav
 
-    register(
+    register_nav(
         "Compliance",
         NavItem("Compliance", "compliance", "compliance", "✔"),
         NavItem("Exceptions", "compliance-exceptions", "compliance", "⚠"),

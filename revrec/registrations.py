@@ -1,17 +1,18 @@
-"""Wires the revenue pages into the app: the "Revenue" navigation section, the dashboard cards and the
+"""Registers the revenue pages with the kernel: the "Revenue" navigation section, the dashboard cards and the
 "revenue" demo seeder (after "billing").
 Called from ``RevrecConfig.ready()``."""
 
 from __future__ import annotations
 
 
-def ready() -> None:
+def register() -> None:
     from revops.core.dashboard import register_widgets
     from revops.core.demo import register_seeder
-    from revops.navigation import NavItem, register
+    from revops.navigation import NavItem
+    from revops.navigation import register as register_nav
     from revrec.demo import seed_revenue
 
-    register(
+    register_nav(
         "Revenue",
         NavItem("Revenue", "revenue", "revenue", "◔"),
         NavItem("Reports", "revenue-reports", "reports", "▤"),
