@@ -1,4 +1,8 @@
-"""Factories for invoice documents: contracts, invoices and their lines (money as Decimal strings)."""
+"""Invoice documents for the PDF tests: a finalized invoice's rows as a document shows them, with the
+figures a test chooses (60 lines, a long name, a zero total) rather than the ones a build would
+compute. The contract and customer are real (tests.billing.factories); the invoice row carries its
+``invoice.finalized`` audit event as a finalized invoice must. Tests of how an invoice is built,
+numbered and finalized use tests.billing.factories.InvoiceFactory, which goes through the services."""
 
 from __future__ import annotations
 
@@ -8,25 +12,14 @@ from decimal import Decimal
 import factory
 
 from billing.models import Invoice, InvoiceLine
-from revops.contracts.models import Contract
-from tests.factories import CustomerFactory, LegalEntityFactory
-
-
-class ContractFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Contract
-
-    number = factory.Sequence(lambda n: f"C-2026-{n:04d}")
-    customer = factory.SubFactory(CustomerFactory)
-    currency = "USD"
-    start_date = date(2026, 1, 1)
-    end_date = date(2027, 1, 1)
-    status = Contract.Status.ACTIVE
+from tests.billing.factories import ContractFactory
+from tests.revops.factories import LegalEntityFactory
 
 
 class InvoiceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Invoice
+        skip_postgeneration_save = True
 
     contract = factory.SubFactory(ContractFactory)
     customer = factory.SelfAttribute("contract.customer")
@@ -43,6 +36,18 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
     subtotal = Decimal("0")
     tax_rate = Decimal("0")
     finalized_at = datetime(2026, 9, 1, 9, 30, tzinfo=UTC)
+
+    @factory.post_generation
+    def audited(invoice, create, extracted, **kwargs):
+        if create and invoice.status != Invoice.Status.DRAFT:
+            from compliance.audit import audit_record
+
+            audit_record(
+                actor=None,
+                action="invoice.finalized",
+                obj=invoice,
+                changes={"number": invoice.number, "total": invoice.total, "tax": invoice.tax},
+            )
 
 
 class InvoiceLineFactory(factory.django.DjangoModelFactory):

@@ -27,7 +27,7 @@ from billing.documents.pdf import (
     unit_price_text,
 )
 from tests.billing.documents.factories import InvoiceFactory, InvoiceLineFactory
-from tests.factories import CustomerFactory, LegalEntityFactory
+from tests.revops.factories import CustomerFactory, LegalEntityFactory
 
 LONG_NAME = (
     "Ōsaka Żółć Trading Company — 株式会社 “Global” Holdings ✓ International Limited Partnership "

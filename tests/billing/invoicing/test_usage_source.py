@@ -12,7 +12,8 @@ import pytest
 from billing.catalog.selectors import meter_def
 from billing.invoicing.usage_source import SqlUsage
 from billing.usage.ingest import ingest_events
-from tests.factories import CustomerFactory, MeterFactory
+from tests.billing.factories import MeterFactory
+from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

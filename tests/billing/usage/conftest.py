@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.factories import CustomerFactory, MeterFactory
+from tests.billing.factories import MeterFactory
+from tests.revops.factories import CustomerFactory
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from billing.usage.aggregation import (
     usage_total,
 )
 from billing.usage.ingest import ingest_events
-from tests.factories import CustomerFactory, MeterFactory
+from tests.billing.factories import MeterFactory
+from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from django.db import connection
 
 from billing.models import EventKey, IngestionBatch, QuarantinedEvent, UsageEvent
 from billing.usage.ingest import ingest_events
+from tests.billing.factories import MeterFactory
 from tests.billing.usage.conftest import event, stamp
-from tests.factories import MeterFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/events"

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 
 from billing.models import QuarantinedEvent, UsageEvent
+from tests.billing.factories import MeterFactory
 from tests.billing.usage.conftest import event
-from tests.factories import MeterFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/events"

@@ -11,7 +11,8 @@ from django.db import connection, connections
 from billing.models import EventKey, UsageEvent
 from billing.usage.ingest import ingest_events
 from billing.usage.partitions import ensure_partitions, partition_list, partition_name
-from tests.factories import CustomerFactory, MeterFactory
+from tests.billing.factories import MeterFactory
+from tests.revops.factories import CustomerFactory
 
 PROCESSES = 4
 BATCHES = 5

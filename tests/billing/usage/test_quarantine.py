@@ -9,7 +9,7 @@ from billing.usage.ingest import ingest_events
 from billing.usage.services import quarantine_replay_open
 from compliance.models import AuditEvent
 from tests.billing.usage.conftest import event
-from tests.factories import CustomerFactory
+from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from billing.models import QuarantinedEvent, UsageEvent
 from billing.usage.ingest import ingest_events
 from compliance.models import AuditEvent
 from tests.billing.usage.conftest import event
-from tests.factories import CustomerFactory
+from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
