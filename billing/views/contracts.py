@@ -22,7 +22,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from billing.contracts import services
+from billing.contracts import selectors, services
 from billing.contracts.forms import (
     COMMON_CURRENCIES,
     Amendment,
@@ -215,7 +215,7 @@ def _contract_context(request: HttpRequest, contract: Contract, *, terminate_for
         "can_terminate": editable and status == Contract.Status.ACTIVE,
         "terminate_form": terminate_form or TerminateForm(),
         "open_terminate": terminate_form is not None,
-        "pending_override": services._pending_override(contract),
+        "pending_override": selectors.pending_override(contract),
     }
 
 
@@ -309,7 +309,7 @@ def _current(contract: Contract) -> list[ContractLine]:
     """The latest revision of every line (what an amendment can change). Whether a line is still in
     service on the chosen effective date is the service's call, not the page's."""
     lines = []
-    for line in services.current_lines(contract).values():
+    for line in selectors.current_lines(contract).values():
         start, end = line_range(line, contract)
         if end > start:
             lines.append(line)

@@ -1,0 +1,35 @@
+"""Contract writes (one module per concern): ``lifecycle`` (create, submit, activate, terminate),
+``amend`` (amendments and their preview), ``changes`` (applying an amendment),
+``override_requests`` (price-override requests and their re-binding) and ``revert`` (undoing a rejected
+amendment). Input is checked by ``billing.contracts.validation``; what a contract is worth by
+``billing.contracts.value``; reads are in ``billing.contracts.selectors``.
+
+The names below are the services other apps and the API/UI call."""
+
+from billing.contracts.services.amend import contract_amend, proration_preview
+from billing.contracts.services.lifecycle import (
+    TRANSITIONS,
+    contract_activate,
+    contract_create,
+    contract_submit,
+    contract_terminate,
+    transition,
+)
+from billing.contracts.services.override_requests import override_rebind
+from billing.contracts.services.revert import contract_amendment_revert
+from billing.contracts.value import contract_transaction_price, line_fixed_value
+
+__all__ = [
+    "TRANSITIONS",
+    "contract_activate",
+    "contract_amend",
+    "contract_amendment_revert",
+    "contract_create",
+    "contract_submit",
+    "contract_terminate",
+    "contract_transaction_price",
+    "line_fixed_value",
+    "override_rebind",
+    "proration_preview",
+    "transition",
+]
