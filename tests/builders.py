@@ -4,6 +4,7 @@ through the real services (registered as a pytest plugin in tests/conftest.py)."
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -25,6 +26,11 @@ NOW = datetime(2030, 1, 1, tzinfo=UTC)  # "now" for watermarks: far after every 
 
 @pytest.fixture
 def catalog(db):
+    return build_catalog()
+
+
+def build_catalog() -> bool:
+    """The shared catalog (products, meters, the hybrid and tokens plans), made through the services."""
     with transaction.atomic():
         for code, method in (
             ("platform", "ratable_daily"),
@@ -122,6 +128,34 @@ def approve_price_versions() -> None:
     checker.groups.add(Group.objects.get(name="approver"))
     for approval in pending:
         approval_decide(approval=approval, user=checker, approve=True, comment="Test price list.")
+
+
+@contextmanager
+def built_once(django_db_blocker):
+    """For a module-scoped world of read-only tests: build it inside a transaction that the module's
+    tests run within (each test in its own savepoint, as pytest-django's ``db`` nests them) and that
+    is rolled back when the module is done. Work the world schedules on commit runs as it is built
+    (``settle``). Every test of such a module must be a plain ``django_db`` test."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+def settle_now():
+    """``settle`` outside a test: run what the block schedules on commit when it ends."""
+    from django.test import TestCase
+
+    return TestCase.captureOnCommitCallbacks(execute=True)
+
+
+@pytest.fixture
+def scenario(db, django_capture_on_commit_callbacks):
+    """A Scenario (tests/scenario.py) whose steps run what they schedule on commit."""
+    from functools import partial
+
+    from tests.scenario import Scenario
+
+    return Scenario(settle=partial(django_capture_on_commit_callbacks, execute=True))
 
 
 @pytest.fixture

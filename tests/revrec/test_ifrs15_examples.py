@@ -16,106 +16,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 TREATMENTS = {"separate_contract", "prospective", "cumulative_catch_up"}
 
 
-class World:
-    def __init__(self, api_for, capture):
-        self.admin, self.finance, self.approver = api_for("admin"), api_for("finance"), api_for("approver")
-        self.capture = capture
-
-    def ok(self, response, status=(200, 201, 202)):
-        assert response.status_code in ((status,) if isinstance(status, int) else status), response.json()
-        return response.json()
-
-    def product(self, code, recognition):
-        self.ok(
-            self.admin.post(
-                "/api/v1/products",
-                {"code": code, "name": code.title(), "recognition": recognition},
-                format="json",
-            )
-        )
-
-    def ssp(self, product, ssp, effective_from):
-        self.ok(
-            self.finance.post(
-                "/api/v1/ssp",
-                {
-                    "product": product,
-                    "currency": "USD",
-                    "effective_from": effective_from,
-                    "ssp": ssp,
-                    "method": "observable",
-                },
-                format="json",
-            )
-        )
-        self.approve_pending()
-
-    def approve_pending(self):
-        """Approve what waits, as a second person, until nothing does: approving a custom price's
-        override activates the contract, which opens its initial schedules' requests in turn."""
-        for _ in range(5):
-            pending = self.ok(self.finance.get("/api/v1/approvals?status=pending"))["results"]
-            if not pending:
-                return
-            with self.capture(execute=True):
-                for a in pending:
-                    self.ok(self.approver.post(f"/api/v1/approvals/{a['id']}/approve", {}, format="json"))
-        raise AssertionError("approvals keep opening")
-
-    def contract(self, start, end, lines):
-        self.ok(
-            self.finance.post(
-                "/api/v1/customers", {"external_id": "ie", "name": "IE Co", "currency": "USD"}, format="json"
-            )
-        )
-        contract = self.ok(
-            self.finance.post(
-                "/api/v1/contracts",
-                {"customer": "ie", "currency": "USD", "start_date": start, "end_date": end, "lines": lines},
-                format="json",
-            )
-        )
-        with self.capture(execute=True):
-            self.ok(self.finance.post(f"/api/v1/contracts/{contract['id']}/activate"))
-        self.approve_pending()  # the initial schedules
-        self.id = contract["id"]
-        return contract
-
-    def amend(self, body):
-        """Amend as finance; an added or re-priced custom line first waits for its price override,
-        which a second person approves here, so the modification itself is what the test looks at."""
-        result = self.ok(self.finance.post(f"/api/v1/contracts/{self.id}/amend", body, format="json"))
-        for a in self.ok(self.finance.get("/api/v1/approvals?status=pending"))["results"]:
-            if a["kind"] == "price_override":
-                with self.capture(execute=True):
-                    self.ok(self.approver.post(f"/api/v1/approvals/{a['id']}/approve", {}, format="json"))
-                result = self.ok(self.finance.get(f"/api/v1/contracts/{self.id}"))  # as amended
-        return result
-
-    def modification(self):
-        return self.ok(self.finance.get(f"/api/v1/contracts/{self.id}/modifications"))["results"][0]
-
-    def allocations(self) -> dict[str, Decimal]:
-        pos = self.ok(self.finance.get(f"/api/v1/contracts/{self.id}"))["performance_obligations"]
-        return {po["line_keys"][0]: Decimal(po["allocated_amount"]) for po in pos if not po["variable"]}
-
-    def schedule(self) -> dict[str, dict[str, Decimal]]:
-        """{line key: {period: amount}} from the approved schedules."""
-        keys = {
-            po["id"]: po["line_keys"][0]
-            for po in self.ok(self.finance.get(f"/api/v1/contracts/{self.id}"))["performance_obligations"]
-        }
-        out = {}
-        for po in self.ok(self.finance.get(f"/api/v1/contracts/{self.id}/schedule"))[
-            "performance_obligations"
-        ]:
-            out[keys[po["id"]]] = {p["period"]: Decimal(p["amount"]) for p in po["schedule"]["periods"]}
-        return out
-
-
 @pytest.fixture
-def world(api_for, catalog, django_capture_on_commit_callbacks):
-    return World(api_for, django_capture_on_commit_callbacks)
+def scenario(scenario, catalog):
+    """The examples' customer, "IE Co", on the shared catalog (tests/scenario.py)."""
+    return scenario.customer("ie", name="IE Co")
 
 
 def _side_by_side(mod, price):
@@ -133,14 +37,14 @@ def _side_by_side(mod, price):
     }
 
 
-def _widgets(world, case_price):
+def _widgets(scenario, case_price):
     """IE 5: 120 products for 12,000 (100 each), control at a point in time, over six months; after 60
     have transferred the contract is modified to add 30 products. SSP per product: 100 at inception,
     95 from the modification date (the book entry in force then, 15.20)."""
-    world.product("widget", "point_in_time")
-    world.ssp("widget", "100.00", "2025-01-01")
-    world.ssp("widget", "95.00", "2026-03-01")
-    world.contract(
+    scenario.product("widget", "point_in_time")
+    scenario.ssp("widget", "100.00", "2025-01-01")
+    scenario.ssp("widget", "95.00", "2026-03-01")
+    scenario.contract(
         "2026-01-01",
         "2026-07-01",
         [
@@ -161,8 +65,9 @@ def _widgets(world, case_price):
                 "service_start": "2026-04-15",
             },
         ],
+        approved_by="approver",
     )
-    assert world.allocations() == {"batch-1": Decimal("6000.00"), "batch-2": Decimal("6000.00")}
+    assert scenario.allocations() == {"batch-1": Decimal("6000.00"), "batch-2": Decimal("6000.00")}
     return {
         "add": {
             "key": "batch-3",
@@ -175,51 +80,51 @@ def _widgets(world, case_price):
     }
 
 
-def test_ie5_case_a_products_added_at_their_ssp_are_a_separate_contract(world):
+def test_ie5_case_a_products_added_at_their_ssp_are_a_separate_contract(scenario):
     """IFRS 15 IE19–IE21 (Example 5 Case A), 15.20: the 30 products are added at 95 each, the SSP as of
     the modification date: a separate contract; 100 per product for the 120, 95 for the 30."""
-    added = _widgets(world, "95.00")
-    world.amend({"effective_date": "2026-03-01", "changes": [added]})
-    mod = world.modification()
+    added = _widgets(scenario, "95.00")
+    scenario.amend({"effective_date": "2026-03-01", "changes": [added]})
+    mod = scenario.modification()
     assert mod["proposed_treatment"] == "separate_contract", mod["reason"]
     options = _side_by_side(mod, "14850.00")
     assert options["batch-3"]["separate_contract"] == Decimal("2850.00")
-    world.approve_pending()
-    allocations = world.allocations()
+    scenario.approve_as("approver")
+    allocations = scenario.allocations()
     assert allocations == {
         "batch-1": Decimal("6000.00"),
         "batch-2": Decimal("6000.00"),
         "batch-3": Decimal("2850.00"),
     }
     assert allocations["batch-2"] / 60 == Decimal("100") and allocations["batch-3"] / 30 == Decimal("95")
-    schedule = world.schedule()
+    schedule = scenario.schedule()
     assert schedule["batch-1"] == {"2026-01": Decimal("6000.00")}
     assert schedule["batch-3"] == {"2026-05": Decimal("2850.00")}
 
 
-def test_ie5_case_b_products_added_below_ssp_terminate_and_start_a_new_contract(world):
+def test_ie5_case_b_products_added_below_ssp_terminate_and_start_a_new_contract(scenario):
     """IFRS 15 IE22–IE24 (Example 5 Case B), 15.21(a), 15.87–88: 30 more products at 80 (not their SSP)
     and a 15-per-product credit (900) for defects in the 60 delivered, which reduces the price of the
     goods already transferred and is recognized at once. The 90 remaining products take the blended
     (100 × 60 + 80 × 30) ÷ 90 = 93.33 each: 5,600 and 2,800."""
-    added = _widgets(world, "80.00")
-    world.amend(
+    added = _widgets(scenario, "80.00")
+    scenario.amend(
         {"effective_date": "2026-03-01", "changes": [{"line": "batch-1", "amount": "5100.00"}, added]}
     )
-    mod = world.modification()
+    mod = scenario.modification()
     assert mod["proposed_treatment"] == "prospective", mod["reason"]
     options = _side_by_side(mod, "13500.00")
     assert options["batch-2"]["prospective"] == Decimal("5600.00")
     assert mod["analysis"]["treatments"]["separate_contract"]["applicable"] is False  # goods changed
-    world.approve_pending()
-    allocations = world.allocations()
+    scenario.approve_as("approver")
+    allocations = scenario.allocations()
     assert allocations == {
         "batch-1": Decimal("5100.00"),
         "batch-2": Decimal("5600.00"),
         "batch-3": Decimal("2800.00"),
     }
     assert (allocations["batch-2"] + allocations["batch-3"]) / 90 == Decimal("8400") / 90  # 93.33 each
-    schedule = world.schedule()
+    schedule = scenario.schedule()
     # The credit reduces revenue in the modification's period; January's 6,000 stays as recognized.
     assert schedule["batch-1"] == {"2026-01": Decimal("6000.00"), "2026-03": Decimal("-900.00")}
     assert schedule["batch-2"] == {"2026-04": Decimal("5600.00")}
@@ -227,15 +132,15 @@ def test_ie5_case_b_products_added_below_ssp_terminate_and_start_a_new_contract(
 
 
 def test_ie6_modification_keeps_the_delivered_product_and_reallocates_the_rest(
-    world, django_capture_on_commit_callbacks
+    scenario, django_capture_on_commit_callbacks
 ):
     """IFRS 15 IE25–IE29 (Example 6, the modification), 15.21(a): X (delivered, 600) and Y (600); Z is
     added for 300, which is not its SSP (600, like X and Y). Termination + new contract: X keeps the 600
     it has recognized; the remaining 600 + 300 are allocated over Y and Z at their SSPs: 450 each."""
     for code in ("px", "py", "pz"):
-        world.product(code, "point_in_time")
-        world.ssp(code, "600.00", "2025-01-01")
-    world.contract(
+        scenario.product(code, "point_in_time")
+        scenario.ssp(code, "600.00", "2025-01-01")
+    scenario.contract(
         "2026-07-01",
         "2027-07-01",
         [
@@ -254,11 +159,12 @@ def test_ie6_modification_keeps_the_delivered_product_and_reallocates_the_rest(
                 "service_start": "2027-03-31",
             },
         ],
+        approved_by="approver",
     )
     with django_capture_on_commit_callbacks(execute=True):
-        world.ok(world.finance.post("/api/v1/revenue-runs", {"period": "2026-07"}, format="json"))
-    assert world.schedule()["x"] == {"2026-07": Decimal("600.00")}
-    world.amend(
+        scenario.ok(scenario.finance.post("/api/v1/revenue-runs", {"period": "2026-07"}, format="json"))
+    assert scenario.schedule()["x"] == {"2026-07": Decimal("600.00")}
+    scenario.amend(
         {
             "effective_date": "2026-11-30",
             "changes": [
@@ -274,14 +180,14 @@ def test_ie6_modification_keeps_the_delivered_product_and_reallocates_the_rest(
             ],
         }
     )
-    mod = world.modification()
+    mod = scenario.modification()
     assert mod["proposed_treatment"] == "prospective", mod["reason"]
     options = _side_by_side(mod, "1500.00")
     assert options["z"]["separate_contract"] == Decimal("300.00")  # shown, not proposed: not at SSP
     assert options["y"]["prospective"] == options["z"]["prospective"] == Decimal("450.00")
-    world.approve_pending()
-    assert world.allocations() == {"x": Decimal("600.00"), "y": Decimal("450.00"), "z": Decimal("450.00")}
-    schedule = world.schedule()
+    scenario.approve_as("approver")
+    assert scenario.allocations() == {"x": Decimal("600.00"), "y": Decimal("450.00"), "z": Decimal("450.00")}
+    schedule = scenario.schedule()
     assert schedule == {
         "x": {"2026-07": Decimal("600.00")},
         "y": {"2027-03": Decimal("450.00")},
@@ -289,15 +195,15 @@ def test_ie6_modification_keeps_the_delivered_product_and_reallocates_the_rest(
     }
 
 
-def test_ie7_services_contract_repriced_and_extended_is_prospective_over_the_series(world):
+def test_ie7_services_contract_repriced_and_extended_is_prospective_over_the_series(scenario):
     """IFRS 15 IE30–IE33 (Example 7), 15.21(a), 15.22(b): three years of annual service at 100,000 a
     year (its SSP). At the start of year 3 the fee for year 3 drops to 80,000 and the contract is
     extended by three years for 200,000 (SSP then 80,000 a year, so not a separate contract). The
     remaining services are distinct periods of a series: termination + new contract; 80,000 + 200,000
     = 280,000 over the four remaining years: 70,000 a year."""
-    world.product("svc", "ratable_monthly")
-    world.ok(
-        world.admin.post(
+    scenario.product("svc", "ratable_monthly")
+    scenario.ok(
+        scenario.admin.post(
             "/api/v1/plans",
             {
                 "code": "svc-annual",
@@ -318,15 +224,16 @@ def test_ie7_services_contract_repriced_and_extended_is_prospective_over_the_ser
             format="json",
         )
     )
-    world.ssp("svc", "100000.00", "2020-01-01")  # per year of service (a unit price, §10)
-    world.ssp("svc", "80000.00", "2026-01-01")
-    world.contract(
+    scenario.ssp("svc", "100000.00", "2020-01-01")  # per year of service (a unit price, §10)
+    scenario.ssp("svc", "80000.00", "2026-01-01")
+    scenario.contract(
         "2024-01-01",
         "2027-01-01",
         [{"key": "svc", "product": "svc", "plan": "svc-annual", "unit_price": "100000.00", "series": True}],
+        approved_by="approver",
     )
-    assert world.allocations() == {"svc": Decimal("300000.00")}
-    amended = world.amend(
+    assert scenario.allocations() == {"svc": Decimal("300000.00")}
+    amended = scenario.amend(
         {
             "effective_date": "2026-01-01",
             "end_date": "2030-01-01",
@@ -349,15 +256,15 @@ def test_ie7_services_contract_repriced_and_extended_is_prospective_over_the_ser
         }
     )
     assert amended["end_date"] == "2030-01-01" and amended["transaction_price"] == "480000.00"
-    mod = world.modification()
+    mod = scenario.modification()
     assert mod["proposed_treatment"] == "prospective", mod["reason"]
     options = _side_by_side(mod, "480000.00")
     assert mod["analysis"]["treatments"]["prospective"]["remaining_consideration"] == "280000.00"
     assert options["svc"]["prospective"] == Decimal("270000.00")  # 200,000 recognized + 70,000
     assert options["svc-ext"]["prospective"] == Decimal("210000.00")
-    world.approve_pending()
+    scenario.approve_as("approver")
     by_year: dict[str, Decimal] = defaultdict(Decimal)
-    for periods in world.schedule().values():
+    for periods in scenario.schedule().values():
         for period, amount in periods.items():
             by_year[period[:4]] += amount
     assert dict(by_year) == {
@@ -370,13 +277,13 @@ def test_ie7_services_contract_repriced_and_extended_is_prospective_over_the_ser
     }
 
 
-def test_ie6_preview_in_the_approval_queue_shows_the_three_treatments_and_the_required_one(world, ui_for):
+def test_ie6_preview_in_the_approval_queue_shows_the_three_treatments_and_the_required_one(scenario, ui_for):
     """The modification preview (UI): the three treatments side by side for IE 6 (15.21(a)), the
     prospective one marked as required, its 450 / 450 next to the separate contract's 600 / 300."""
     for code in ("px", "py", "pz"):
-        world.product(code, "point_in_time")
-        world.ssp(code, "600.00", "2025-01-01")
-    world.contract(
+        scenario.product(code, "point_in_time")
+        scenario.ssp(code, "600.00", "2025-01-01")
+    scenario.contract(
         "2026-07-01",
         "2027-07-01",
         [
@@ -395,8 +302,9 @@ def test_ie6_preview_in_the_approval_queue_shows_the_three_treatments_and_the_re
                 "service_start": "2027-03-31",
             },
         ],
+        approved_by="approver",
     )
-    world.amend(
+    scenario.amend(
         {
             "effective_date": "2026-11-30",
             "changes": [

@@ -1,14 +1,17 @@
 """FIFO attribution behind the waterfall and the unbilled ageing (pure, no database): every billed
 amount ends up recognized in some month or still deferred, every recognized amount is matched to
-some billing month or not yet billed — exactly, whatever the signs."""
+some billing month or not yet billed — exactly, whatever the signs. Last, the waterfall of empty
+books (a database test without the report world)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from revrec.reports import waterfall
 from revrec.reports.fifo import ObligationFlows, _sweep, attribute_fifo
 
 PERIODS = [f"2026-{m:02d}" for m in range(1, 13)]
@@ -75,3 +78,15 @@ def test_row_and_column_totals_hold_with_voids_and_reversals(billed, recognized)
     # Net: what is left unbilled minus what is left deferred is recognized minus billed.
     left = sum(flows.unbilled_by_recognized().values()) - sum(flows.deferred_by_billed().values())
     assert left == sum(a for _, a in recognized) - sum(a for _, a in billed)
+
+
+@pytest.mark.django_db
+def test_waterfall_of_books_without_a_chart_of_accounts_is_empty_not_a_server_error():
+    # Given books where nothing was ever posted (no chart of accounts yet)
+    from revrec.models import Account
+
+    Account.objects.all().delete()
+    # When the waterfall is asked for, then every figure is zero (this was an EmptyResultSet 500)
+    report = waterfall(start="2026-01", end="2026-04", currency="USD")
+    amounts = [cell["amount"] for row in report["rows"] for cell in row["cells"]]
+    assert amounts and all(amount == 0 for amount in amounts)

@@ -17,7 +17,7 @@ from tests.revrec.test_reports_world import URLS
 
 world = _world.world  # the shared fixture
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls(URLS)]
+pytestmark = [pytest.mark.django_db, pytest.mark.urls(URLS)]
 
 
 def test_every_revenue_page_renders_for_finance(world, ui_for):
