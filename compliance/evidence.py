@@ -25,7 +25,7 @@ ZERO = Decimal(0)
 
 
 def _csv(rows: list[list], header: list[str]) -> bytes:
-    from revrec.api.views import safe_cell
+    from revrec.exports import safe_cell
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

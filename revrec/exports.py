@@ -16,7 +16,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.http import HttpResponse, StreamingHttpResponse
 from openpyxl import Workbook
@@ -26,7 +26,6 @@ from openpyxl.utils import get_column_letter
 
 from revops.core.api.fields import money_str
 from revops.money import minor_units
-from revrec.api.views import safe_cell
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("csv", "xlsx")
@@ -56,6 +55,22 @@ class Book:
 
 
 # --- cell conversion -------------------------------------------------------------------------------------
+
+
+def safe_cell(value) -> str:
+    """CSV/XLSX formula-injection guard: a cell starting with = + - @ (or tab/CR) is prefixed with '."""
+    text = "" if value is None else str(value)
+    if text and text[0] in "=+@\t\r" or (text.startswith("-") and not _is_number(text)):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except InvalidOperation:
+        return False
+    return True
 
 
 def _text(value) -> str:

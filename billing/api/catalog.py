@@ -1,4 +1,5 @@
-"""Catalog and pricing API (api.md: Catalog and pricing)."""
+"""Catalog API (api.md: Catalog and pricing): products, meters, plans and price versions; pricing
+previews are in billing/api/pricing.py."""
 
 from __future__ import annotations
 
@@ -8,24 +9,24 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.catalog import selectors, services
-from billing.catalog.simulator import preview_charge, simulate_version
 from billing.models import Meter, Plan, PlanVersion
 from revops.contracts.models import Product, RecognitionMethod
 from revops.contracts.services.products import product_create, product_update_requested
 from revops.core.api.fields import (
     BoundedDateField,
-    BoundedDateTimeField,
     DecimalStringField,
-    QuantityInput,
+    JSONValueField,
     decimal_str,
 )
 from revops.core.api.schema import page_of
+from revops.core.api.serializers import InputModelSerializer, InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
+from revops.jsonsafe import jsonable
 
 # --- serializers ---------------------------------------------------------------------------------
 
 
-class ProductSerializer(serializers.ModelSerializer):
+class ProductSerializer(InputModelSerializer):
     code = serializers.SlugField(max_length=64)
     recognition = serializers.ChoiceField(
         choices=RecognitionMethod.choices, default=RecognitionMethod.RATABLE_DAILY
@@ -53,12 +54,12 @@ class ProductSerializer(serializers.ModelSerializer):
         return value.strip()
 
 
-class MeterSerializer(serializers.ModelSerializer):
+class MeterSerializer(InputModelSerializer):
     code = serializers.SlugField(max_length=64)
     aggregation = serializers.ChoiceField(choices=Meter.Aggregation.choices)
     field = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     filters = serializers.DictField(
-        child=serializers.ListField(child=serializers.JSONField()), required=False, default=dict
+        child=serializers.ListField(child=JSONValueField()), required=False, default=dict
     )
     group_by = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
 
@@ -79,7 +80,7 @@ class MeterSerializer(serializers.ModelSerializer):
         extra_kwargs = {"description": {"required": False}, "allow_negative": {"required": False}}
 
 
-class ChargeIn(serializers.Serializer):
+class ChargeIn(InputSerializer):
     """Shape only; the catalog service checks the pricing rules (with full field paths)."""
 
     code = serializers.CharField(max_length=64)
@@ -87,14 +88,14 @@ class ChargeIn(serializers.Serializer):
     product = serializers.CharField(max_length=64, required=False, allow_null=True)
     meter = serializers.CharField(max_length=64, required=False, allow_null=True)
     model = serializers.CharField(max_length=32)
-    properties = serializers.JSONField(required=False, default=dict)
+    properties = JSONValueField(required=False, default=dict)
     timing = serializers.CharField(required=False, default="in_arrears")
     field = serializers.CharField(max_length=64, required=False, allow_blank=True)
     currency = serializers.CharField(max_length=3, required=False)
-    filters = serializers.JSONField(required=False, default=list)
+    filters = JSONValueField(required=False, default=list)
 
 
-class PlanIn(serializers.Serializer):
+class PlanIn(InputSerializer):
     code = serializers.SlugField(max_length=64)
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -106,7 +107,7 @@ class PlanIn(serializers.Serializer):
     charges = ChargeIn(many=True)
 
 
-class VersionIn(serializers.Serializer):
+class VersionIn(InputSerializer):
     effective_from = BoundedDateField()
     charges = ChargeIn(many=True)
     minimum_amount = DecimalStringField(required=False, allow_null=True, min_value=0)
@@ -119,8 +120,9 @@ class VersionIn(serializers.Serializer):
 
 
 def _raw_charges(request_data) -> list:
-    """The charges exactly as sent (the serializer only checked their shape)."""
-    return list(request_data.get("charges") or [])
+    """The charges as sent (the serializer only checked their shape), their fractional numbers
+    (Decimals, as the API parser reads them) as exact decimal strings."""
+    return list(jsonable(request_data.get("charges") or []))
 
 
 def approval_ref(approval) -> dict | None:
@@ -429,99 +431,3 @@ class PlanVersionPublishView(ApiView):
         version = get_object_or_404(PlanVersion, plan__code=code, number=number)
         version = services.plan_version_publish(version=version, actor=request.user)
         return published_or_pending(version_payload(version), version, status=200)
-
-
-# --- pricing preview and simulation -----------------------------------------------------------
-
-
-class PreviewChargeIn(serializers.Serializer):
-    model = serializers.CharField()
-    properties = serializers.JSONField(default=dict)
-    field = serializers.CharField(required=False, allow_blank=True)
-
-
-class PreviewIn(serializers.Serializer):
-    currency = serializers.CharField(max_length=3)
-    charge = PreviewChargeIn()
-    quantity = QuantityInput(required=False, min_value=0)
-    events = serializers.ListField(child=serializers.DictField(), required=False, max_length=100000)
-
-
-PreviewOut = inline_serializer(
-    "PricingPreview",
-    fields={
-        "currency": serializers.CharField(),
-        "amount": serializers.CharField(),
-        "breakdown": serializers.ListField(child=serializers.DictField()),
-    },
-)
-
-
-class PricingPreviewView(ApiView):
-    area = "pricing"
-
-    @extend_schema(request=PreviewIn, responses=PreviewOut)
-    def post(self, request):
-        data = PreviewIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        return Response(
-            preview_charge(
-                currency=v["currency"],
-                model=v["charge"]["model"],
-                properties=request.data["charge"].get("properties", {}),
-                field=v["charge"].get("field") or None,
-                quantity=v.get("quantity"),
-                events=v.get("events"),
-            )
-        )
-
-
-class SimulateIn(serializers.Serializer):
-    plan = serializers.CharField()
-    version = serializers.IntegerField(required=False, help_text="Default: the version in force on start")
-    start = BoundedDateTimeField()
-    end = BoundedDateTimeField()
-    quantities = serializers.DictField(child=QuantityInput(min_value=0), required=False, default=dict)
-    events = serializers.ListField(
-        child=serializers.DictField(), required=False, default=list, max_length=100000
-    )
-
-
-class PricingSimulateView(ApiView):
-    """Rate a whole price version over a window of usage, without saving anything."""
-
-    area = "pricing"
-
-    @extend_schema(
-        request=SimulateIn,
-        responses=inline_serializer(
-            "Simulation",
-            fields={
-                "plan": serializers.CharField(),
-                "version": serializers.IntegerField(),
-                "currency": serializers.CharField(),
-                "lines": serializers.ListField(child=serializers.DictField()),
-                "subtotal": serializers.CharField(),
-            },
-        ),
-    )
-    def post(self, request):
-        data = SimulateIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        plan = get_object_or_404(Plan, code=v["plan"])
-        version = (
-            get_object_or_404(PlanVersion, plan=plan, number=v["version"])
-            if v.get("version")
-            else selectors.version_for_date(plan, v["start"].date())
-        )
-        return Response(
-            simulate_version(
-                version=version,
-                start=v["start"],
-                end=v["end"],
-                events=v["events"],
-                quantities=v["quantities"],
-            )
-        )

@@ -1,6 +1,7 @@
 from django.urls import re_path
 
 from billing.api import catalog as views
+from billing.api import pricing
 
 CODE = r"(?P<code>[-a-zA-Z0-9_]+)"
 
@@ -22,6 +23,6 @@ urlpatterns = [
         views.PlanVersionPublishView.as_view(),
         name="api-plan-version-publish",
     ),
-    re_path(r"^pricing/preview/?$", views.PricingPreviewView.as_view(), name="api-pricing-preview"),
-    re_path(r"^pricing/simulate/?$", views.PricingSimulateView.as_view(), name="api-pricing-simulate"),
+    re_path(r"^pricing/preview/?$", pricing.PricingPreviewView.as_view(), name="api-pricing-preview"),
+    re_path(r"^pricing/simulate/?$", pricing.PricingSimulateView.as_view(), name="api-pricing-simulate"),
 ]

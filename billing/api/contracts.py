@@ -19,15 +19,17 @@ from revops.contracts.services.customers import (
 from revops.core.api.fields import (
     BoundedDateField,
     DecimalStringField,
+    MoneyField,
     QuantityInput,
     UnitPriceInput,
     decimal_str,
     money_str,
 )
+from revops.core.api.serializers import InputModelSerializer, InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(InputModelSerializer):
     timezone = serializers.CharField(max_length=64, required=False, default="UTC")
     tax_rate = DecimalStringField(required=False, min_value=0, max_value=100, max_digits=7, decimal_places=4)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
@@ -84,7 +86,7 @@ class CustomerDetailView(ApiGenericView):
 # --- contracts --------------------------------------------------------------------------------------
 
 
-class LineIn(serializers.Serializer):
+class LineIn(InputSerializer):
     key = serializers.SlugField(max_length=64)
     product = serializers.CharField(max_length=64)
     plan = serializers.CharField(max_length=64, required=False, allow_null=True)
@@ -113,7 +115,7 @@ class LineIn(serializers.Serializer):
     progress_places = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=6)
 
 
-class ContractIn(serializers.Serializer):
+class ContractIn(InputSerializer):
     customer = serializers.CharField(help_text="external_id (or id)")
     currency = serializers.CharField(max_length=3)
     start_date = BoundedDateField()
@@ -123,7 +125,7 @@ class ContractIn(serializers.Serializer):
     lines = LineIn(many=True)
 
 
-class AmendIn(serializers.Serializer):
+class AmendIn(InputSerializer):
     effective_date = BoundedDateField()
     end_date = BoundedDateField(
         required=False, allow_null=True, help_text="Extends the contract term (exclusive end)"
@@ -136,7 +138,7 @@ class AmendIn(serializers.Serializer):
     )
 
 
-class TerminateIn(serializers.Serializer):
+class TerminateIn(InputSerializer):
     effective_date = BoundedDateField()
 
 
@@ -303,26 +305,52 @@ class ContractAmendView(ApiView):
         return _maybe_pending(contract)
 
 
+class PriceChangeOut(serializers.Serializer):
+    # "from" is a Python keyword: the field is named in build_fields below.
+    to = MoneyField()
+
+
+PriceChangeOut._declared_fields["from"] = MoneyField()
+
+
+class ProrationCreditOut(serializers.Serializer):
+    description = serializers.CharField()
+    amount = MoneyField()
+
+
+class ProrationLineOut(serializers.Serializer):
+    line = serializers.CharField()
+    revision = serializers.IntegerField()
+    starts = serializers.DateField()
+    first_period = serializers.ListField(child=serializers.DateField(), allow_null=True)
+    first_period_days = serializers.CharField(allow_null=True)
+    first_period_amount = MoneyField()
+
+
+class AmendmentPreviewOut(serializers.Serializer):
+    """What an amendment would bill; every amount at the contract currency's minor unit."""
+
+    currency = serializers.CharField()
+    transaction_price = PriceChangeOut()
+    credits = ProrationCreditOut(many=True)
+    new_lines = ProrationLineOut(many=True)
+    net_first_period = MoneyField()
+
+
 class ContractAmendPreviewView(ApiView):
     area = "contracts"
 
-    @extend_schema(
-        request=AmendIn,
-        responses=inline_serializer(
-            "AmendmentPreview",
-            fields={
-                "transaction_price": serializers.DictField(),
-                "credits": serializers.ListField(child=serializers.DictField()),
-                "new_lines": serializers.ListField(child=serializers.DictField()),
-                "net_first_period": serializers.CharField(),
-            },
-        ),
-    )
+    @extend_schema(request=AmendIn, responses=AmendmentPreviewOut)
     def post(self, request, pk):
         contract = _contract(pk)
         data = AmendIn(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(services.proration_preview(contract=contract, **data.validated_data))
+        preview = services.proration_preview(contract=contract, **data.validated_data)
+        return Response(
+            AmendmentPreviewOut(
+                {**preview, "currency": contract.currency}, context={"currency": contract.currency}
+            ).data
+        )
 
 
 class ContractTerminateView(ApiView):

@@ -17,6 +17,7 @@ from billing.models import Coupon, CreditGrant
 from revops.contracts.models import Contract
 from revops.contracts.services.customers import customer_by_ref
 from revops.core.api.fields import BoundedDateField, DecimalStringField, decimal_str, money_str
+from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
 from revops.errors import ValidationFailed
 
@@ -25,7 +26,7 @@ ZERO = 0
 # --- prepaid credit grants --------------------------------------------------------------------------
 
 
-class CreditGrantIn(serializers.Serializer):
+class CreditGrantIn(InputSerializer):
     kind = serializers.ChoiceField(
         choices=CreditGrant.Kind.values,
         default=CreditGrant.Kind.PURCHASED,
@@ -131,7 +132,7 @@ class CreditGrantListView(ApiGenericView):
 # --- coupons -----------------------------------------------------------------------------------------
 
 
-class CouponTermsIn(serializers.Serializer):
+class CouponTermsIn(InputSerializer):
     name = serializers.CharField(max_length=200, required=False)
     kind = serializers.ChoiceField(choices=Coupon.Kind.values, required=False)
     value = DecimalStringField(required=False, min_value=0)

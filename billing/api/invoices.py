@@ -5,31 +5,78 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.invoicing import lifecycle
 from billing.invoicing.build import invoice_refresh_draft
-from billing.invoicing.runs import billing_run_payload, billing_run_start
-from billing.invoicing.selectors import invoice_list, invoice_payload, invoice_with_lines
+from billing.invoicing.runs import billing_run_start
+from billing.invoicing.selectors import (
+    billing_run_failures,
+    billing_run_invoice_count,
+    billing_run_usage_cutoff,
+    invoice_list,
+    invoice_payload,
+    invoice_with_lines,
+)
 from billing.models import BillingRun, CreditNote, Invoice
 from revops.books import posting_period_for
 from revops.contracts.services.customers import customer_from_params
 from revops.core.api.fields import BoundedDateField, DecimalStringField, money_str
+from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
 
-RunOut = inline_serializer(
-    "BillingRun",
-    fields={
-        "id": serializers.IntegerField(),
-        "as_of": BoundedDateField(),
-        "status": serializers.CharField(),
-        "progress": serializers.DictField(),
-        "invoices_created": serializers.IntegerField(),
-        "failures": serializers.ListField(child=serializers.DictField()),
-    },
-)
+
+class BillingRunProgressOut(serializers.Serializer):
+    done = serializers.IntegerField(source="progress_done")
+    total = serializers.IntegerField(source="progress_total")
+
+
+class RunFailureOut(serializers.Serializer):
+    customer = serializers.CharField(source="customer.external_id")
+    contract = serializers.CharField(source="contract.number")
+    billing_date = serializers.DateField()
+    error = serializers.CharField()
+
+
+class UsageCutoffOut(serializers.Serializer):
+    """As the run page shows it: usage received up to ``watermark`` is billed; ``held_back`` events
+    received later fall in periods this run billed and are billed by the next run as late usage."""
+
+    watermark = serializers.DateTimeField()
+    settle_seconds = serializers.IntegerField(help_text="How long before each invoice was built")
+    held_back = serializers.IntegerField(min_value=0)
+
+
+class RunOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    as_of = serializers.DateField()
+    status = serializers.ChoiceField(choices=BillingRun.Status.choices)
+    customers = serializers.ListField(child=serializers.CharField(), help_text="external ids; empty = all")
+    progress = BillingRunProgressOut(source="job")
+    invoices_created = serializers.SerializerMethodField()
+    failures = serializers.SerializerMethodField()
+    usage_cutoff = serializers.SerializerMethodField(
+        help_text="null until the run finishes, or when it rated no usage"
+    )
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    job = serializers.IntegerField(source="job_id")
+
+    def get_invoices_created(self, run: BillingRun) -> int:
+        return billing_run_invoice_count(run=run)
+
+    @extend_schema_field(RunFailureOut(many=True))
+    def get_failures(self, run: BillingRun):
+        return RunFailureOut(billing_run_failures(run=run), many=True).data
+
+    @extend_schema_field(UsageCutoffOut(allow_null=True))
+    def get_usage_cutoff(self, run: BillingRun):
+        cutoff = billing_run_usage_cutoff(run=run)
+        return UsageCutoffOut(cutoff).data if cutoff else None
+
+
 InvoiceOut = inline_serializer(
     "Invoice",
     fields={
@@ -52,7 +99,7 @@ InvoiceOut = inline_serializer(
 )
 
 
-class RunIn(serializers.Serializer):
+class RunIn(InputSerializer):
     as_of = BoundedDateField()
     customers = serializers.ListField(
         child=serializers.CharField(), required=False, default=list, max_length=10000
@@ -67,7 +114,7 @@ class BillingRunListView(ApiGenericView):
     @extend_schema(responses=RunOut)
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([billing_run_payload(r) for r in page])
+        return self.get_paginated_response([RunOut(r).data for r in page])
 
     @extend_schema(request=RunIn, responses={202: RunOut})
     def post(self, request):
@@ -75,9 +122,7 @@ class BillingRunListView(ApiGenericView):
         data.is_valid(raise_exception=True)
         run = billing_run_start(actor=request.user, **data.validated_data)
         run.refresh_from_db()
-        return Response(
-            billing_run_payload(run), status=202, headers={"Location": f"/api/v1/billing-runs/{run.pk}"}
-        )
+        return Response(RunOut(run).data, status=202, headers={"Location": f"/api/v1/billing-runs/{run.pk}"})
 
 
 class BillingRunDetailView(ApiView):
@@ -85,9 +130,7 @@ class BillingRunDetailView(ApiView):
 
     @extend_schema(responses=RunOut)
     def get(self, request, pk):
-        return Response(
-            billing_run_payload(get_object_or_404(BillingRun.objects.select_related("job"), pk=pk))
-        )
+        return Response(RunOut(get_object_or_404(BillingRun.objects.select_related("job"), pk=pk)).data)
 
 
 def _invoice(pk) -> Invoice:
@@ -154,7 +197,7 @@ class InvoiceRefreshView(ApiView):
         return Response(invoice_payload(invoice_with_lines(invoice.pk)))
 
 
-class VoidIn(serializers.Serializer):
+class VoidIn(InputSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
 
@@ -169,7 +212,7 @@ class InvoiceVoidView(ApiView):
         return Response(invoice_payload(invoice_with_lines(invoice.pk)))
 
 
-class PaymentIn(serializers.Serializer):
+class PaymentIn(InputSerializer):
     amount = DecimalStringField(min_value=0)
     date = BoundedDateField()
     reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
@@ -245,12 +288,12 @@ class InvoicePdfView(ApiView):
         return response
 
 
-class CreditNoteLineIn(serializers.Serializer):
+class CreditNoteLineIn(InputSerializer):
     invoice_line = serializers.IntegerField()
     amount = DecimalStringField(min_value=0)
 
 
-class CreditNoteIn(serializers.Serializer):
+class CreditNoteIn(InputSerializer):
     invoice = serializers.IntegerField()
     lines = CreditNoteLineIn(many=True, min_length=1)
     reason = serializers.CharField(max_length=300)

@@ -23,6 +23,7 @@ from billing.usage.services import (
 from revops.core.api.fields import BoundedDateField
 from revops.core.api.parsers import JSONParser
 from revops.core.api.problems import problem_json
+from revops.core.api.serializers import InputSerializer, refuse_unknown
 from revops.core.api.views import ApiGenericView, ApiView
 from revops.dates import RANGE_MESSAGE, date_in_range
 from revops.errors import FieldError, NotFound, ValidationFailed
@@ -33,17 +34,26 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 _ERROR = inline_serializer(
     "UsageFieldError", {"field": serializers.CharField(), "message": serializers.CharField()}
 )
-_EVENT_IN = inline_serializer(
-    "UsageEventIn",
-    {
-        "transaction_id": serializers.CharField(max_length=255),
-        "customer": serializers.CharField(help_text="The customer's external_id"),
-        "code": serializers.CharField(help_text="Meter code"),
-        "timestamp": serializers.DateTimeField(help_text="ISO 8601 with an offset; at most 5 minutes ahead"),
-        "properties": serializers.DictField(required=False),
-    },
-)
-_INGEST_IN = inline_serializer("UsageBatchIn", {"events": _EVENT_IN.__class__(many=True)})
+
+
+class UsageEventIn(InputSerializer):
+    """One event (checked by ingest_events: an invalid one is rejected and quarantined, naming each
+    field, including unknown ones; ``billing.usage.ingest.EVENT_FIELDS``)."""
+
+    transaction_id = serializers.CharField(max_length=255)
+    customer = serializers.CharField(help_text="The customer's external_id")
+    code = serializers.CharField(help_text="Meter code")
+    timestamp = serializers.DateTimeField(help_text="ISO 8601 with an offset; at most 5 minutes ahead")
+    properties = serializers.DictField(required=False)
+
+
+class UsageBatchIn(InputSerializer):
+    """The batch's envelope (each event is validated, and rejected or accepted, by ingest_events)."""
+
+    events = UsageEventIn(many=True)
+
+
+_INGEST_IN = UsageBatchIn
 _INGEST_OUT = inline_serializer(
     "UsageBatchResult",
     {
@@ -98,6 +108,7 @@ class EventIngestView(ApiView):
         body = request.data
         if not isinstance(body, dict) or "events" not in body:
             raise ValidationFailed('Send a JSON object {"events": [...]}.', field="events")
+        refuse_unknown(body, UsageBatchIn)
         events = body["events"]
         if not isinstance(events, list):
             raise ValidationFailed("events must be a list of event objects.", field="events")
@@ -190,23 +201,26 @@ class QuarantineReplayView(ApiView):
         return Response({**data, "result": outcome.result})
 
 
+class QuarantineDiscardIn(InputSerializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+
 class QuarantineDiscardView(ApiView):
     area = "usage"
 
     @extend_schema(
-        request=inline_serializer("QuarantineDiscardIn", {"reason": serializers.CharField()}),
+        request=QuarantineDiscardIn,
         responses={200: QuarantinedEventSerializer},
     )
     def post(self, request, pk: int):
         _item(int(pk))  # the record first: 404 before any complaint about the body
-        reason = request.data.get("reason") if isinstance(request.data, dict) else None
-        quarantine_discard(
-            item_id=int(pk), actor=request.user, reason=reason if isinstance(reason, str) else ""
-        )
+        data = QuarantineDiscardIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        quarantine_discard(item_id=int(pk), actor=request.user, reason=data.validated_data["reason"])
         return Response(QuarantinedEventSerializer(_item(int(pk))).data)
 
 
-class QuarantineBulkReplayIn(serializers.Serializer):
+class QuarantineBulkReplayIn(InputSerializer):
     customer = serializers.CharField(required=False, allow_blank=True, max_length=255)
     meter = serializers.CharField(required=False, allow_blank=True, max_length=255)
 

@@ -14,12 +14,13 @@ from rest_framework.response import Response
 from billing.models import WebhookDelivery, WebhookEndpoint
 from billing.webhooks import services
 from billing.webhooks.services import EVENT_TYPES
+from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
 
 # --- serializers ---------------------------------------------------------------------------------
 
 
-class EndpointIn(serializers.Serializer):
+class EndpointIn(InputSerializer):
     url = serializers.URLField(max_length=500, help_text="http(s) URL that receives signed POSTs")
     description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     event_types = serializers.ListField(
@@ -30,7 +31,7 @@ class EndpointIn(serializers.Serializer):
     )
 
 
-class EndpointPatchIn(serializers.Serializer):
+class EndpointPatchIn(InputSerializer):
     url = serializers.URLField(max_length=500, required=False)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES), required=False)

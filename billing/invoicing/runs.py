@@ -36,6 +36,7 @@ from billing.invoicing.build import (
     invoices_build,
     lines_and_claims,
 )
+from billing.invoicing.selectors import billing_run_invoice_count
 from billing.models import BillingRun, BillingRunItem, Invoice, PendingCharge
 from billing.schedule import billing_horizon
 from compliance.audit import audit_record
@@ -402,7 +403,7 @@ def billing_run_payload(run: BillingRun) -> dict:
         "status": run.status,
         "customers": run.customers,
         "progress": {"done": job.progress_done, "total": job.progress_total},
-        "invoices_created": run.items.exclude(invoice__isnull=True).values("invoice").distinct().count(),
+        "invoices_created": billing_run_invoice_count(run=run),
         "failures": failures,
         "created_at": run.created_at,
         "finished_at": run.finished_at,

@@ -165,13 +165,15 @@ def _lookup(events: list) -> tuple[dict[str, int], dict[str, _MeterInfo]]:
 
 
 _INT_LIMIT = 10**26
+# The fields of an event (api.md "Customers, contracts, usage"); any other is a rejection naming it.
+EVENT_FIELDS = frozenset({"transaction_id", "customer", "code", "timestamp", "properties"})
 
 
 def _fast(event, customers: dict, meters: dict, latest_allowed: datetime) -> tuple | None:
     """The common case in as few operations as possible: a well-formed event is returned as
     ``(transaction_id, customer_id, meter_id, timestamp, properties, value, dim)``; anything unusual
     returns None and goes through the full checks (which give the reasons). Never accepts more."""
-    if type(event) is not dict:
+    if type(event) is not dict or not event.keys() <= EVENT_FIELDS:
         return None
     tid = event.get("transaction_id")
     if type(tid) is not str or not tid or len(tid) > MAX_TEXT or tid.isspace():
@@ -236,7 +238,7 @@ def validate_events(events: list, *, now: datetime) -> Validation:
         if not isinstance(event, dict):
             out.rejected.append(Rejection(index, None, [_err("", "an event must be a JSON object")], event))
             continue
-        errors: list[dict] = []
+        errors: list[dict] = [_err(str(key), "unknown field") for key in event if key not in EVENT_FIELDS]
         tid = event.get("transaction_id")
         if not isinstance(tid, str) or not tid.strip():
             errors.append(_err("transaction_id", "required: a non-empty string"))

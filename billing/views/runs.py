@@ -10,14 +10,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from billing.invoicing.forms import BillingRunForm, apply_errors
 from billing.invoicing.runs import billing_run_start
-from billing.models import BillingRun, BillingRunItem, Invoice, InvoiceLine, UsageEvent
-from billing.usage.aggregation import settle
+from billing.invoicing.selectors import billing_run_usage_cutoff
+from billing.models import BillingRun, BillingRunItem, Invoice
 from billing.views.invoices import day, decorate_invoices
 from revops.core.ui import require_area
 from revops.errors import DomainError
@@ -88,8 +88,10 @@ def _run_context(run: BillingRun) -> dict:
         .order_by("billing_date", "customer__name", "id")[:500]
     )
     finished = run.status in (BillingRun.Status.COMPLETED, BillingRun.Status.FAILED)
+    cutoff = billing_run_usage_cutoff(run=run)
     return {
-        "cutoff": usage_cutoff(run) if finished else None,
+        "cutoff": cutoff,
+        "cutoff_lag": settle_text(cutoff.settle_seconds) if cutoff else "",
         "run": run,
         "job": run.job,
         "failures": failures,
@@ -106,33 +108,11 @@ def _run_context(run: BillingRun) -> dict:
     }
 
 
-def usage_cutoff(run: BillingRun) -> dict | None:
-    """The run's usage cut-off (the earliest watermark of its invoices) and the events held back by it:
-    received after the watermark of an invoice whose usage window they fall in. The next run bills
-    them as a late-usage adjustment."""
-    invoices = Invoice.objects.filter(
-        pk__in=run.items.filter(invoice__isnull=False).values("invoice"), usage_watermark__isnull=False
-    )
-    first = invoices.aggregate(m=Min("usage_watermark"))["m"]
-    if first is None:
-        return None
-    billed_window = InvoiceLine.objects.filter(
-        invoice__in=invoices,
-        kind=InvoiceLine.Kind.USAGE,
-        invoice__customer_id=OuterRef("customer_id"),
-        meter_id=OuterRef("meter_id"),
-        usage_start__lte=OuterRef("timestamp"),
-        usage_end__gt=OuterRef("timestamp"),
-        invoice__usage_watermark__lt=OuterRef("received_at"),
-    )
-    held = UsageEvent.objects.filter(
-        customer_id__in=invoices.values("customer_id"), received_at__gt=first
-    ).filter(Exists(billed_window))
-    seconds = int(settle().total_seconds())
-    lag = (
-        f"{seconds // 60} minute{'s' if seconds != 60 else ''}" if seconds % 60 == 0 else f"{seconds} seconds"
-    )
-    return {"watermark": first, "lag": lag, "held_back": held.count()}
+def settle_text(seconds: int) -> str:
+    """The settle lag in words ("2 minutes", "90 seconds")."""
+    if seconds % 60 == 0:
+        return f"{seconds // 60} minute{'s' if seconds != 60 else ''}"
+    return f"{seconds} seconds"
 
 
 @login_required

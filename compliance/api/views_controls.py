@@ -16,6 +16,7 @@ from compliance.models import CheckRun, ComplianceException
 from compliance.services.close import close_checklist, period_close_request, period_reopen_request
 from compliance.services.exceptions import compliance_run, exception_resolve, exception_waive_request
 from revops.core.api.fields import PeriodField
+from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
 from revops.errors import ValidationFailed
 
@@ -105,7 +106,7 @@ class ExceptionListView(ApiGenericView):
         return self.get_paginated_response([exception_payload(x) for x in page])
 
 
-class ResolutionIn(serializers.Serializer):
+class ResolutionIn(InputSerializer):
     comment = serializers.CharField(max_length=2000)
 
 
@@ -209,7 +210,7 @@ class PeriodCloseView(ApiView):
         )
 
 
-class ReasonIn(serializers.Serializer):
+class ReasonIn(InputSerializer):
     reason = serializers.CharField(max_length=2000)
 
 

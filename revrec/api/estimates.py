@@ -10,8 +10,8 @@ from rest_framework.response import Response
 
 from revops.contracts.models import Contract
 from revops.core.api.fields import BoundedDateField, DecimalStringField, money_str
+from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiView
-from revrec.api.views import StrictSerializer
 from revrec.models import ObligationCost, PerformanceObligation, VariableEstimate
 from revrec.services.estimates import estimate_request
 from revrec.services.progress import obligation_cost_request, percent, progress_of
@@ -50,7 +50,7 @@ def estimate_payload(e: VariableEstimate) -> dict:
     }
 
 
-class EstimateIn(StrictSerializer):
+class EstimateIn(InputSerializer):
     line = serializers.CharField(max_length=64, help_text="the contract line's key")
     method = serializers.ChoiceField(choices=VariableEstimate.Method.values)
     estimate = DecimalStringField(min_value=0)
@@ -121,7 +121,7 @@ def progress_payload(po: PerformanceObligation) -> dict:
     }
 
 
-class CostIn(StrictSerializer):
+class CostIn(InputSerializer):
     kind = serializers.ChoiceField(choices=ObligationCost.Kind.values)
     period = serializers.RegexField(r"^[0-9]{4}-(0[1-9]|1[0-2])$", help_text="YYYY-MM")
     amount = DecimalStringField()

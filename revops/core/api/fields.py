@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.serializers.json import DjangoJSONEncoder
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -16,6 +17,7 @@ from revops.fields import (
     UNIT_PRICE_DIGITS,
     UNIT_PRICE_PLACES,
 )
+from revops.jsonsafe import jsonable
 from revops.money import MoneyError, check_digits, parse_decimal, round_money
 
 DECIMAL_SCHEMA = {
@@ -124,3 +126,56 @@ class BoundedDateTimeField(serializers.DateTimeField):
         if not date_in_range(result):
             raise serializers.ValidationError(RANGE_MESSAGE)
         return result
+
+
+MONEY_SCHEMA = {
+    "type": "string",
+    "format": "decimal",
+    "pattern": r"^-?[0-9]+(\.[0-9]+)?$",
+    "description": "At the currency's minor unit: 127.50 USD, 1200 JPY, 1.250 KWD.",
+    "example": "127.50",
+}
+
+
+@extend_schema_field(MONEY_SCHEMA)
+class MoneyField(serializers.Field):
+    """An amount in a response: a decimal string quantized to its currency's minor unit
+    (:func:`revops.money.round_money`), never the stored scale ("-2334.2000"). The currency is read
+    from the object (``currency``, or the dotted path given) or, failing that, from the serializer
+    context's ``currency``. Output only."""
+
+    def __init__(self, *, currency: str = "currency", **kwargs):
+        self.currency_path = currency
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def _currency(self, instance) -> str | None:
+        value = instance
+        for part in self.currency_path.split("."):
+            value = value.get(part) if isinstance(value, dict) else getattr(value, part, None)
+            if value is None:
+                break
+        return value or self.context.get("currency")
+
+    def get_attribute(self, instance):
+        return (super().get_attribute(instance), self._currency(instance))
+
+    def to_representation(self, value):
+        amount, currency = value
+        if amount is None or amount == "":
+            return None
+        return money_str(Decimal(str(amount)), currency)
+
+
+class JSONValueField(serializers.JSONField):
+    """Free-form JSON (charge properties, filters) as the API parser reads it: its fractional
+    numbers are Decimals (revops.core.api.parsers), which DRF's own check (``json.dumps``) would
+    refuse as "not valid JSON". They become the exact decimal strings every amount is sent as
+    (revops.jsonsafe.jsonable), so what is stored is JSON and never a float."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("encoder", DjangoJSONEncoder)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        return jsonable(super().to_internal_value(data))

@@ -1,11 +1,15 @@
 """The API's JSON parser: DRF's, with a depth limit. A body nested 100,000 deep made the C decoder
 raise RecursionError (not a ValueError, so DRF let it through as a 500); anything nested deeper than
-:data:`revops.jsonsafe.MAX_JSON_DEPTH` is now a 400 problem before any view sees it."""
+:data:`revops.jsonsafe.MAX_JSON_DEPTH` is now a 400 problem before any view sees it.
+
+A JSON number with a fraction or an exponent is read as the ``Decimal`` it spells (``0.1`` is one
+tenth, not the nearest binary float), never through ``float()``: money stays exact from the wire on
+(accounting.md §1)."""
 
 from __future__ import annotations
 
 import codecs
-import math
+from decimal import Decimal, InvalidOperation
 
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
@@ -13,12 +17,19 @@ from rest_framework.utils.json import strict_constant
 
 from revops.jsonsafe import MAX_JSON_DEPTH, JSONTooDeep, loads_bounded
 
+# Beyond any amount, quantity or rate a column holds (revops.fields: at most 30 digits) by far; a
+# number past it (1e400) is refused as the parser reads it, as it was when it overflowed a float.
+MAX_EXPONENT = 308
 
-def _finite_float(text: str) -> float:
-    """A JSON number as Python reads it, except that 1e400 is refused instead of becoming Infinity
-    (which nothing downstream can store, multiply or render)."""
-    value = float(text)
-    if not math.isfinite(value):
+
+def _finite_decimal(text: str) -> Decimal:
+    """A JSON number with a fraction or exponent as the exact Decimal it spells; 1e400 (or 1e-400)
+    is refused as out of range instead of reaching a service."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"the number {text[:40]} is not a number")
+    if not value.is_finite() or (not value.is_zero() and abs(value.adjusted()) > MAX_EXPONENT):
         raise ValueError(f"the number {text[:40]} is out of range")
     return value
 
@@ -34,7 +45,7 @@ class JSONParser(parsers.JSONParser):
                 text,
                 max_depth=self.max_depth,
                 parse_constant=strict_constant if self.strict else None,
-                parse_float=_finite_float,
+                parse_float=_finite_decimal,
             )
         except JSONTooDeep as exc:
             raise ParseError(str(exc))

@@ -88,6 +88,14 @@ class AutoSchema(_AutoSchema):
                 return get_doc(cls)
         return ""
 
+    def _map_basic_serializer(self, serializer, direction):
+        """A request body of a strict serializer (revops.core.api.serializers) admits no other
+        properties: the schema says what the view answers (400 naming the field)."""
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and getattr(serializer, "strict_fields", False):
+            schema["additionalProperties"] = False
+        return schema
+
     def _is_list_view(self, serializer=None) -> bool:
         if self.method == "GET" and getattr(self.view, "list_view", False):
             return True

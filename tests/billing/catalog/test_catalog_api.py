@@ -317,17 +317,18 @@ def test_preview_bad_tiers_have_field_paths(api_for):
     assert response.json()["errors"][0]["field"] == "charge.properties.tiers[0].up_to"
 
 
-def test_preview_float_quantity_not_exact_is_refused(api_for):
+def test_preview_json_number_is_read_as_the_decimal_it_spells(api_for):
+    """The API parser reads 0.1 as one tenth (Decimal), never as the binary float nearest to it."""
     response = api_for("finance").post(
         "/api/v1/pricing/preview",
         {
             "currency": "USD",
-            "charge": {"model": "standard", "properties": {"unit_amount": "1"}},
+            "charge": {"model": "standard", "properties": {"unit_amount": "3.3"}},
             "quantity": 0.1,
         },
         format="json",
     )
-    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "quantity"
+    assert response.status_code == 200 and response.json()["amount"] == "0.33"
 
 
 def test_preview_unknown_currency(api_for):

@@ -5,6 +5,7 @@ from datetime import date
 from unittest import mock
 
 import pytest
+from django.utils.dateparse import parse_datetime
 
 from billing.invoicing import build as build_module
 from billing.models import BillingRun, Invoice
@@ -64,7 +65,7 @@ def test_a_running_run_polls_for_its_progress_and_failures(finance):
 
 
 def test_the_run_page_shows_its_usage_cut_off_and_the_events_held_back(
-    finance, make_contract, settings, django_capture_on_commit_callbacks
+    finance, api_for, make_contract, settings, django_capture_on_commit_callbacks
 ):
     """Usage received after a run's watermark (USAGE_SETTLE_SECONDS before each invoice is built) is not
     on its invoices; the run page says so and counts those events — only those in periods it billed."""
@@ -102,6 +103,11 @@ def test_the_run_page_shows_its_usage_cut_off_and_the_events_held_back(
     html = finance.get(f"/billing/runs/{run.pk}/").content.decode()
     assert "<strong>3 events</strong> received after the cut-off fall in periods this run billed" in html
     assert "They are held back, not lost" in html
+
+    # The API's billing-run resource reports the same cut-off and count (issue 14 §5).
+    cutoff = api_for("finance").get(f"/api/v1/billing-runs/{run.pk}").json()["usage_cutoff"]
+    assert parse_datetime(cutoff.pop("watermark")) == min(i.usage_watermark for i in invoices)
+    assert cutoff == {"settle_seconds": 600, "held_back": 3}
 
 
 def test_a_usage_cut_off_shorter_than_the_ingestion_timeout_fails_the_system_check(settings):

@@ -1,0 +1,109 @@
+"""Pricing previews (api.md: Catalog and pricing): rate one charge, or a whole price version over a
+window of usage, without saving anything."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from billing.catalog import selectors
+from billing.catalog.simulator import preview_charge, simulate_version
+from billing.models import Plan, PlanVersion
+from revops.core.api.fields import BoundedDateTimeField, JSONValueField, QuantityInput
+from revops.core.api.serializers import InputSerializer
+from revops.core.api.views import ApiView
+
+
+class PreviewChargeIn(InputSerializer):
+    model = serializers.CharField()
+    properties = JSONValueField(default=dict)
+    field = serializers.CharField(required=False, allow_blank=True)
+
+
+class PreviewIn(InputSerializer):
+    currency = serializers.CharField(max_length=3)
+    charge = PreviewChargeIn()
+    quantity = QuantityInput(required=False, min_value=0)
+    events = serializers.ListField(child=serializers.DictField(), required=False, max_length=100000)
+
+
+PreviewOut = inline_serializer(
+    "PricingPreview",
+    fields={
+        "currency": serializers.CharField(),
+        "amount": serializers.CharField(),
+        "breakdown": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+class PricingPreviewView(ApiView):
+    area = "pricing"
+
+    @extend_schema(request=PreviewIn, responses=PreviewOut)
+    def post(self, request):
+        data = PreviewIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        return Response(
+            preview_charge(
+                currency=v["currency"],
+                model=v["charge"]["model"],
+                properties=request.data["charge"].get("properties", {}),
+                field=v["charge"].get("field") or None,
+                quantity=v.get("quantity"),
+                events=v.get("events"),
+            )
+        )
+
+
+class SimulateIn(InputSerializer):
+    plan = serializers.CharField()
+    version = serializers.IntegerField(required=False, help_text="Default: the version in force on start")
+    start = BoundedDateTimeField()
+    end = BoundedDateTimeField()
+    quantities = serializers.DictField(child=QuantityInput(min_value=0), required=False, default=dict)
+    events = serializers.ListField(
+        child=serializers.DictField(), required=False, default=list, max_length=100000
+    )
+
+
+class PricingSimulateView(ApiView):
+    """Rate a whole price version over a window of usage, without saving anything."""
+
+    area = "pricing"
+
+    @extend_schema(
+        request=SimulateIn,
+        responses=inline_serializer(
+            "Simulation",
+            fields={
+                "plan": serializers.CharField(),
+                "version": serializers.IntegerField(),
+                "currency": serializers.CharField(),
+                "lines": serializers.ListField(child=serializers.DictField()),
+                "subtotal": serializers.CharField(),
+            },
+        ),
+    )
+    def post(self, request):
+        data = SimulateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        plan = get_object_or_404(Plan, code=v["plan"])
+        version = (
+            get_object_or_404(PlanVersion, plan=plan, number=v["version"])
+            if v.get("version")
+            else selectors.version_for_date(plan, v["start"].date())
+        )
+        return Response(
+            simulate_version(
+                version=version,
+                start=v["start"],
+                end=v["end"],
+                events=v["events"],
+                quantities=v["quantities"],
+            )
+        )

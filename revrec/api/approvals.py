@@ -1,0 +1,90 @@
+"""Approvals and accounting periods (api.md: Compliance): the generic maker-checker endpoints."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from compliance.approvals import approval_decide
+from compliance.models import Approval
+from revops.core.api.serializers import CommentIn
+from revops.core.api.views import ApiGenericView, ApiView
+from revrec.models import AccountingPeriod
+
+
+class ApprovalOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    object_type = serializers.CharField()
+    object_id = serializers.CharField()
+    summary = serializers.CharField()
+    status = serializers.ChoiceField(choices=Approval.Status.choices)
+    requested_by = serializers.CharField(source="requested_by.username", allow_null=True, default=None)
+    requested_at = serializers.DateTimeField()
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    comment = serializers.CharField()
+    content = serializers.JSONField(help_text="What approving applies, as bound when requested")
+    content_hash = serializers.CharField(help_text="SHA-256 of content")
+    supersedes = serializers.IntegerField(source="supersedes_id", allow_null=True)
+
+
+class ApprovalListView(ApiGenericView):
+    area = "approvals"
+    list_view = True
+
+    def get_queryset(self):
+        qs = Approval.objects.select_related("requested_by", "decided_by")
+        status = self.request.query_params.get("status")
+        return qs.filter(status=status) if status else qs
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=Approval.Status.values)],
+        responses=ApprovalOut,
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ApprovalOut(page, many=True).data)
+
+
+class ApprovalDecideView(ApiView):
+    area = "approvals"
+    approve = True
+
+    @extend_schema(request=CommentIn, responses=ApprovalOut)
+    def post(self, request, pk):
+        data = CommentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        approval = approval_decide(
+            approval=get_object_or_404(Approval, pk=pk),
+            user=request.user,
+            approve=self.approve,
+            comment=data.validated_data["comment"],
+        )
+        return Response(ApprovalOut(approval).data)
+
+
+class ApprovalRejectView(ApprovalDecideView):
+    approve = False
+
+
+class AccountingPeriodOut(serializers.Serializer):
+    period = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    status = serializers.ChoiceField(choices=AccountingPeriod.Status.choices)
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+
+class PeriodListView(ApiGenericView):
+    area = "periods"
+    list_view = True
+    queryset = AccountingPeriod.objects.all()
+    cursor_ordering = "-period"
+
+    @extend_schema(responses=AccountingPeriodOut)
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(AccountingPeriodOut(page, many=True).data)

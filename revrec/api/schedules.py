@@ -1,0 +1,145 @@
+"""Revenue schedules (api.md: Revenue recognition): a contract's schedule, the list, and decisions."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from revops.contracts.models import Contract
+from revops.core.api.fields import MoneyField
+from revops.core.api.serializers import CommentIn
+from revops.core.api.views import ApiGenericView, ApiView
+from revrec.models import RevenueSchedule
+from revrec.models.obligations import RecognitionMethod
+from revrec.selectors import contract_revenue
+from revrec.services.schedules import schedule_decide
+
+
+class ScheduleLineOut(serializers.Serializer):
+    period = serializers.CharField()
+    amount = MoneyField(currency="schedule.currency")
+    recognized = serializers.SerializerMethodField()
+
+    def get_recognized(self, line) -> bool:
+        return line.posted_entry_id is not None
+
+
+class ScheduleOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=RevenueSchedule.Status.choices)
+    treatment = serializers.ChoiceField(choices=RevenueSchedule.Treatment.choices)
+    method = serializers.ChoiceField(choices=RecognitionMethod.choices)
+    amount = MoneyField()
+    currency = serializers.CharField()
+    contract = serializers.IntegerField(source="obligation.contract_id")
+    contract_number = serializers.CharField(source="obligation.contract.number")
+    performance_obligation = serializers.IntegerField(source="obligation_id")
+    po_key = serializers.CharField(source="obligation.key")
+    prepared_by = serializers.CharField(source="prepared_by.username", allow_null=True, default=None)
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+    comment = serializers.CharField(source="decision_comment")
+    periods = ScheduleLineOut(source="lines", many=True)
+
+
+# The contract's schedule comes from revrec.selectors.contract_revenue with amounts already at the
+# currency's minor unit; these serializers state its shape.
+class ContractSchedulePeriodOut(serializers.Serializer):
+    period = serializers.CharField()
+    amount = MoneyField()
+    recognized = serializers.BooleanField()
+
+
+class ContractScheduleVersionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=RevenueSchedule.Status.choices)
+    treatment = serializers.ChoiceField(choices=RevenueSchedule.Treatment.choices)
+    periods = ContractSchedulePeriodOut(many=True)
+
+
+class ObligationRevenueOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    key = serializers.CharField()
+    line_keys = serializers.ListField(child=serializers.CharField())
+    product = serializers.CharField()
+    ssp = MoneyField()
+    ssp_source = serializers.CharField()
+    allocated_amount = MoneyField()
+    variable = serializers.BooleanField()
+    recognition = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    recognized_to_date = MoneyField()
+    deferred = MoneyField()
+    unbilled = MoneyField()
+    schedule = ContractScheduleVersionOut(allow_null=True)
+
+
+class ContractScheduleOut(serializers.Serializer):
+    contract = serializers.IntegerField()
+    currency = serializers.CharField()
+    performance_obligations = ObligationRevenueOut(many=True)
+
+
+class ContractScheduleView(ApiView):
+    area = "revenue"
+
+    @extend_schema(responses=ContractScheduleOut)
+    def get(self, request, pk):
+        revenue = contract_revenue(get_object_or_404(Contract, pk=pk))
+        return Response(ContractScheduleOut(revenue, context={"currency": revenue["currency"]}).data)
+
+
+class ScheduleListView(ApiGenericView):
+    area = "revenue"
+    list_view = True
+
+    def get_queryset(self):
+        qs = RevenueSchedule.objects.select_related(
+            "obligation__contract", "prepared_by", "decided_by"
+        ).prefetch_related("lines")
+        status = self.request.query_params.get("status")
+        if status:
+            if status not in RevenueSchedule.Status.values:
+                raise serializers.ValidationError(
+                    {"status": [f"One of: {', '.join(RevenueSchedule.Status.values)}."]}
+                )
+            qs = qs.filter(status=status)
+        return qs
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=RevenueSchedule.Status.values)],
+        responses=ScheduleOut,
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ScheduleOut(page, many=True).data)
+
+
+def _schedule(pk) -> RevenueSchedule:
+    return get_object_or_404(RevenueSchedule.objects.select_related("obligation__contract"), pk=pk)
+
+
+class ScheduleApproveView(ApiView):
+    area = "revenue"
+    write_area = "approvals"
+    approve = True
+
+    @extend_schema(request=CommentIn, responses=ScheduleOut)
+    def post(self, request, pk):
+        data = CommentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        sched = schedule_decide(
+            schedule=_schedule(pk),
+            user=request.user,
+            approve=self.approve,
+            comment=data.validated_data["comment"],
+        )
+        return Response(ScheduleOut(sched).data)
+
+
+class ScheduleRejectView(ScheduleApproveView):
+    approve = False
