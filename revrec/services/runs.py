@@ -110,20 +110,6 @@ def revenue_run_execute(*, run_id: int) -> int:
     return created
 
 
-def revenue_run_payload(run: RevenueRun) -> dict:
-    job = run.job
-    return {
-        "id": run.pk,
-        "period": run.period,
-        "status": run.status,
-        "progress": {"done": job.progress_done, "total": job.progress_total},
-        "entries_created": run.entries_created,
-        "error": run.error or None,
-        "created_at": run.created_at,
-        "finished_at": run.finished_at,
-    }
-
-
 def revenue_runs_resume() -> int:
     """Beat: re-queue revenue runs whose task was lost (broker restart, dead worker). Idempotent."""
     from django.conf import settings
