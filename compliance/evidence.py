@@ -19,14 +19,13 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from revops.formatting import safe_cell
 from revops.money import stored_sum
 
 ZERO = Decimal(0)
 
 
 def _csv(rows: list[list], header: list[str]) -> bytes:
-    from revrec.exports import safe_cell
-
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)

@@ -136,13 +136,6 @@ def check_digits(value: Decimal, *, max_digits: int, decimal_places: int, field:
     return value
 
 
-def format_money(amount: Decimal, currency: str) -> str:
-    """Display string, e.g. '1,234.50 USD' (never used for storage)."""
-    places = minor_units(currency)
-    q = amount.quantize(quantum(currency), rounding=ROUND_HALF_UP) if places >= 0 else amount
-    return f"{q:,.{places}f} {currency.upper()}"
-
-
 STORAGE_QUANTUM = Decimal("0.0001")  # document amounts are stored with 4 decimal places
 
 

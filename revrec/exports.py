@@ -16,7 +16,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.http import HttpResponse, StreamingHttpResponse
 from openpyxl import Workbook
@@ -25,6 +25,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from revops.core.api.fields import money_str
+from revops.formatting import plain_money, safe_cell
 from revops.money import minor_units
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -57,22 +58,6 @@ class Book:
 # --- cell conversion -------------------------------------------------------------------------------------
 
 
-def safe_cell(value) -> str:
-    """CSV/XLSX formula-injection guard: a cell starting with = + - @ (or tab/CR) is prefixed with '."""
-    text = "" if value is None else str(value)
-    if text and text[0] in "=+@\t\r" or (text.startswith("-") and not _is_number(text)):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        Decimal(text)
-    except InvalidOperation:
-        return False
-    return True
-
-
 def _text(value) -> str:
     if value is None:
         return ""
@@ -85,7 +70,7 @@ def csv_value(value, kind: str, currency: str) -> str:
     if value is None or value == "":
         return ""
     if kind == "money":
-        return money_str(Decimal(value), currency)
+        return plain_money(value, currency)
     if kind in ("int", "percent"):
         return str(value)
     return _text(value)
@@ -102,7 +87,7 @@ def xlsx_value(value, kind: str, currency: str):
     if value is None or value == "":
         return None
     if kind == "money":
-        return Decimal(money_str(Decimal(value), currency))
+        return Decimal(plain_money(value, currency))
     if kind == "int":
         return int(value)
     if kind == "percent":

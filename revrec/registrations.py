@@ -56,7 +56,7 @@ def revenue_widgets(user) -> list[dict]:
     from django.urls import reverse
     from django.utils import timezone
 
-    from revops.money import format_money
+    from revops.formatting import money
     from revrec import reports
 
     currency = reports.default_currency()
@@ -71,16 +71,16 @@ def revenue_widgets(user) -> list[dict]:
     return [
         {
             "title": "Revenue recognized this month",
-            "value": format_money(kpis["recognized_period"], currency),
+            "value": money(kpis["recognized_period"], currency),
             "note": note,
             "url": reverse("revenue"),
             "link_label": "Revenue",
         },
         {
             "title": "Deferred revenue",
-            "value": format_money(kpis["deferred"], currency),
+            "value": money(kpis["deferred"], currency),
             "note": f"Balance of the deferred revenue account; unbilled receivables "
-            f"{format_money(kpis['unbilled'], currency)}.",
+            f"{money(kpis['unbilled'], currency)}.",
             "url": reverse("revenue-report-deferred"),
             "link_label": "Rollforward",
         },

@@ -22,16 +22,15 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from revops import formatting as fmt
 from revops.errors import Conflict, DomainError, NotFound
-from revops.money import minor_units, quantum
 
 log = logging.getLogger(__name__)
 
@@ -165,57 +164,6 @@ def pdf_text(value, *, multiline: bool = False) -> str:
     return "\n".join(line.strip() for line in "".join(out).split("\n")).strip("\n")
 
 
-# --- numbers and dates ---------------------------------------------------------------------------
-
-
-def money_text(amount, currency: str) -> str:
-    """A document amount in the currency's minor unit with thousands separators: "1,234.50"."""
-    q = Decimal(amount).quantize(quantum(currency), rounding=ROUND_HALF_UP)
-    if q == 0:
-        q = abs(q)
-    return f"{q:,.{minor_units(currency)}f}"
-
-
-def _grouped(text: str) -> str:
-    sign = "-" if text.startswith("-") else ""
-    whole, _, frac = text.lstrip("-").partition(".")
-    whole = f"{int(whole):,}"
-    return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
-
-
-def unit_price_text(value, currency: str) -> str:
-    """A unit price at full precision, trailing zeros trimmed but never below the minor unit:
-    50 → "50.00", 0.000002 → "0.000002"."""
-    text = format(Decimal(value).normalize(), "f")
-    whole, _, frac = text.partition(".")
-    frac = frac.ljust(minor_units(currency), "0")
-    return _grouped(f"{whole}.{frac}" if frac else whole)
-
-
-def quantity_text(value) -> str:
-    return _grouped(format(Decimal(value).normalize(), "f"))
-
-
-def percent_text(value) -> str:
-    return format(Decimal(value).normalize(), "f")
-
-
-def date_text(value: date | None) -> str:
-    return value.strftime("%d %b %Y") if value else "-"
-
-
-def period_text(start: date | None, end: date | None) -> str:
-    """A half-open stored period [start, end) shown inclusive, the way customers read invoices."""
-    if not start:
-        return ""
-    if not end or end <= start + timedelta(days=1):
-        return date_text(start)
-    last = end - timedelta(days=1)
-    if start.year == last.year:
-        return f"{start.strftime('%d %b')} \u2013 {date_text(last)}"
-    return f"{date_text(start)} \u2013 {date_text(last)}"
-
-
 # --- the document --------------------------------------------------------------------------------
 
 
@@ -258,19 +206,19 @@ def invoice_doc(invoice) -> InvoiceDoc:
     lines = tuple(
         DocLine(
             description=pdf_text(line.description),
-            period=period_text(line.service_start, line.service_end),
-            quantity=quantity_text(line.quantity),
-            unit_price=unit_price_text(line.unit_amount, currency) if line.unit_amount is not None else "",
-            amount=money_text(line.amount, currency),
+            period=fmt.period_span(line.service_start, line.service_end),
+            quantity=fmt.quantity(line.quantity),
+            unit_price=fmt.unit_price(line.unit_amount, currency, code=False, empty=""),
+            amount=fmt.amount(line.amount, currency),
         )
         for line in invoice.lines.all()
     )
-    totals: list[tuple[str, str]] = [("Subtotal", money_text(invoice.subtotal, currency))]
+    totals: list[tuple[str, str]] = [("Subtotal", fmt.amount(invoice.subtotal, currency))]
     if invoice.discount:
-        totals.append(("Discount", money_text(-abs(invoice.discount), currency)))
-    totals.append((f"Tax ({percent_text(invoice.tax_rate)}%)", money_text(invoice.tax, currency)))
+        totals.append(("Discount", fmt.amount(-abs(invoice.discount), currency)))
+    totals.append((f"Tax ({fmt.percent(invoice.tax_rate)}%)", fmt.amount(invoice.tax, currency)))
     if invoice.credits_applied:
-        totals.append(("Credits applied", money_text(-abs(invoice.credits_applied), currency)))
+        totals.append(("Credits applied", fmt.amount(-abs(invoice.credits_applied), currency)))
     created = invoice.finalized_at or invoice.created_at or datetime(2000, 1, 1, tzinfo=UTC)
     return InvoiceDoc(
         draft=not invoice.number,
@@ -285,12 +233,12 @@ def invoice_doc(invoice) -> InvoiceDoc:
         customer_email=pdf_text(customer.email),
         customer_external_id=pdf_text(customer.external_id),
         contract_number=pdf_text(invoice.contract.number),
-        issue_date=date_text(invoice.issue_date),
-        due_date=date_text(invoice.due_date),
-        billing_period=period_text(invoice.period_start, invoice.period_end),
+        issue_date=fmt.day(invoice.issue_date, empty="-"),
+        due_date=fmt.day(invoice.due_date, empty="-"),
+        billing_period=fmt.period_span(invoice.period_start, invoice.period_end),
         lines=lines,
         totals=tuple(totals),
-        total_due=money_text(invoice.total, currency),
+        total_due=fmt.amount(invoice.total, currency),
         footnote=(
             f"Amounts in {currency}. Each line is rounded once to the minor unit (ROUND_HALF_UP). "
             "Service periods are inclusive."

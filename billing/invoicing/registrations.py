@@ -31,7 +31,7 @@ def billing_widgets(user) -> list[dict]:
     from django.utils import timezone
 
     from billing.models import BillingRun, Invoice
-    from billing.views.invoices import day, money
+    from revops.formatting import day, money
 
     drafts = Invoice.objects.filter(status=Invoice.Status.DRAFT)
     n_drafts = drafts.count()

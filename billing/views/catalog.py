@@ -30,9 +30,10 @@ from billing.catalog.forms import (
 )
 from billing.catalog.ui_support import in_force, plan_overview
 from billing.models import Plan, PlanVersion
-from billing.views.catalog_display import charge_view, diff_rows, money
+from billing.views.catalog_display import charge_view, diff_rows
 from revops.core.ui import require_area
 from revops.errors import DomainError, InvalidTransition, ValidationFailed
+from revops.formatting import money
 from revops.roles import can_write
 
 
@@ -130,7 +131,7 @@ def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
             versions=versions,
             rows=rows,
             current=current,
-            charges=[charge_view(selectors.charge_payload(c)) for c in current.charges.all()]
+            charges=[charge_view(selectors.charge_payload(c), plan.currency) for c in current.charges.all()]
             if current
             else [],
             current_minimum=_minimum(current, plan.currency),
@@ -258,7 +259,7 @@ def version_detail(request: HttpRequest, code: str, number: int) -> HttpResponse
             version=version,
             state_css=css,
             state_label=label,
-            charges=[charge_view(p) for p in charge_payloads(version)],
+            charges=[charge_view(p, version.plan.currency) for p in charge_payloads(version)],
             previous=_previous_number(versions, version),
             minimum=_minimum(version, version.plan.currency),
             pending=None if version.is_published else catalog.publish_request_for(version),
@@ -311,7 +312,7 @@ def version_edit(request: HttpRequest, code: str, number: int) -> HttpResponse:
             plan=version.plan,
             version=version,
             form=form,
-            charges=[charge_view(p) for p in charge_payloads(version)],
+            charges=[charge_view(p, version.plan.currency) for p in charge_payloads(version)],
             previous=_compare_base(version),
             pending=catalog.publish_request_for(version),
         ),
@@ -389,7 +390,7 @@ def version_publish(request: HttpRequest, code: str, number: int) -> HttpRespons
             plan=version.plan,
             version=version,
             current=current,
-            charges=[charge_view(p) for p in charge_payloads(version)],
+            charges=[charge_view(p, version.plan.currency) for p in charge_payloads(version)],
             error=error,
             pending=pending,
             reasons=reasons,
@@ -465,7 +466,7 @@ def version_diff(request: HttpRequest, code: str) -> HttpResponse:
     )
     old, new = by_number.get(a), by_number.get(b)
     diff = selectors.version_diff(old, new) if old and new else None
-    rows = diff_rows(diff) if diff else []
+    rows = diff_rows(diff, plan.currency) if diff else []
     return render(
         request,
         "billing/catalog/version_diff.html",

@@ -16,9 +16,10 @@ from django.views.decorators.http import require_POST
 from billing.catalog.forms import ChargeEditor, products_and_meters
 from billing.catalog.simulator import preview_charge
 from billing.views.catalog import _base, charge_payloads, get_version, update_draft
-from billing.views.catalog_display import money, price, properties_summary, quantity
+from billing.views.catalog_display import price, properties_summary, quantity
 from revops.core.ui import require_area
 from revops.errors import InvalidTransition, ValidationFailed
+from revops.formatting import money
 
 TEMPLATE = "billing/catalog/charge_edit.html"
 
@@ -184,9 +185,9 @@ def charge_preview(request: HttpRequest, code: str, number: int) -> HttpResponse
                 {
                     "description": b["description"],
                     "units": quantity(b["units"]) if "units" in b else "",
-                    "unit_amount": price(b["unit_amount"]) if "unit_amount" in b else "",
-                    "flat_amount": price(b["flat_amount"]) if "flat_amount" in b else "",
-                    "amount": price(b["amount"]),
+                    "unit_amount": price(b["unit_amount"], currency) if "unit_amount" in b else "",
+                    "flat_amount": price(b["flat_amount"], currency) if "flat_amount" in b else "",
+                    "amount": price(b["amount"], currency),
                 }
                 for b in result["breakdown"]
             ],
@@ -196,7 +197,7 @@ def charge_preview(request: HttpRequest, code: str, number: int) -> HttpResponse
                 else f"a quantity of {quantity(args.get('quantity', 1))}"
             ),
             summary_line=properties_summary(
-                editor.model, args["properties"], field_name=args.get("field") or ""
+                editor.model, args["properties"], field_name=args.get("field") or "", currency=currency
             ),
         )
     return render(request, f"{TEMPLATE}#preview", context)

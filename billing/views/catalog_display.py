@@ -12,7 +12,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from billing.models import Charge
-from revops.money import format_money
+from revops.formatting import quantity as _quantity
+from revops.formatting import unit_price
 
 MODEL_LABELS = dict(Charge.Model.choices)
 TIMING_LABELS = dict(Charge.Timing.choices)
@@ -30,37 +31,22 @@ def _dec(value: Any) -> Decimal | None:
     return d if d.is_finite() else None
 
 
-def price(value: Any) -> str:
-    """A unit price: at least two decimals, never fewer digits than stored (0.0000025 stays)."""
-    d = _dec(value)
-    if d is None:
-        return str(value)
-    try:
-        if d == d.quantize(CENT):
-            return f"{d.quantize(CENT):,}"
-    except InvalidOperation:  # beyond the context's precision (a stored 1e30): shown as stored
-        return str(value)
-    return f"{d.normalize():,f}"
+def price(value: Any, currency: str | None = None) -> str:
+    """A unit price as the kernel shows it, without the code: full stored precision (0.0000025 stays),
+    never fewer decimals than the currency's minor unit (two when the currency is not known)."""
+    return unit_price(value, currency, code=False, empty=str(value))
 
 
 def quantity(value: Any) -> str:
-    d = _dec(value)
-    if d is None:
-        return str(value)
-    return f"{d.normalize():,f}" if d != d.to_integral_value() else f"{d.to_integral_value():,}"
+    return _quantity(value, empty=str(value))
 
 
-def money(value: Any, currency: str) -> str:
-    d = _dec(value)
-    return format_money(d, currency) if d is not None else str(value)
-
-
-def per_million(value: Any) -> str:
+def per_million(value: Any, currency: str | None = None) -> str:
     """' (2.50 per million)' for tiny unit prices such as AI tokens; '' otherwise."""
     d = _dec(value)
     if d is None or d <= 0 or d >= CENT:
         return ""
-    return f" ({price(d * MILLION)} per million)"
+    return f" ({price(d * MILLION, currency)} per million)"
 
 
 def _is_int(d: Decimal | None) -> bool:
@@ -90,15 +76,15 @@ def tier_ranges(tiers: list[dict], *, continuous: bool = False) -> list[str]:
     return labels
 
 
-def tiers_summary(model: str, tiers: Any) -> str:
+def tiers_summary(model: str, tiers: Any, currency: str | None = None) -> str:
     if not isinstance(tiers, list) or not all(isinstance(t, dict) for t in tiers):
         return json.dumps(tiers)
     percent = model == "graduated_percentage"
     parts = []
     for label, tier in zip(tier_ranges(tiers, continuous=percent), tiers, strict=True):
-        amount = f"{quantity(tier.get('rate'))}%" if percent else price(tier.get("unit_amount"))
+        amount = f"{quantity(tier.get('rate'))}%" if percent else price(tier.get("unit_amount"), currency)
         flat = _dec(tier.get("flat_amount"))
-        extra = f" + {price(flat)} flat" if flat else ""
+        extra = f" + {price(flat, currency)} flat" if flat else ""
         if not flat and _dec(tier.get("rate" if percent else "unit_amount")) == 0:
             parts.append(f"{label} free")
         else:
@@ -106,38 +92,40 @@ def tiers_summary(model: str, tiers: Any) -> str:
     return ", ".join(parts)
 
 
-def properties_summary(model: str, props: Any, *, field_name: str = "") -> str:
+def properties_summary(model: str, props: Any, *, field_name: str = "", currency: str | None = None) -> str:
     """One line a pricing admin can check at a glance."""
     if not isinstance(props, dict):
         return str(props)
     p = props
     if model == "flat":
-        return f"{price(p.get('amount'))} per period"
+        return f"{price(p.get('amount'), currency)} per period"
     if model == "standard":
-        return f"{price(p.get('unit_amount'))} per unit{per_million(p.get('unit_amount'))}"
+        return (
+            f"{price(p.get('unit_amount'), currency)} per unit{per_million(p.get('unit_amount'), currency)}"
+        )
     if model in ("graduated", "volume"):
-        return f"{model.capitalize()}: {tiers_summary(model, p.get('tiers'))}"
+        return f"{model.capitalize()}: {tiers_summary(model, p.get('tiers'), currency)}"
     if model == "graduated_percentage":
-        return f"Graduated %: {tiers_summary(model, p.get('tiers'))}"
+        return f"Graduated %: {tiers_summary(model, p.get('tiers'), currency)}"
     if model == "package":
-        text = f"{price(p.get('amount'))} per package of {quantity(p.get('package_size'))} units"
+        text = f"{price(p.get('amount'), currency)} per package of {quantity(p.get('package_size'))} units"
         if _dec(p.get("free_units")):
             text += f" (first {quantity(p.get('free_units'))} free)"
         return text
     if model == "percentage":
         text = f"{quantity(p.get('rate'))}%"
         if _dec(p.get("fixed_amount")):
-            text += f" + {price(p.get('fixed_amount'))}"
+            text += f" + {price(p.get('fixed_amount'), currency)}"
         text += " per transaction"
         notes = []
         if _dec(p.get("per_transaction_min_amount")) is not None:
-            notes.append(f"min {price(p.get('per_transaction_min_amount'))}")
+            notes.append(f"min {price(p.get('per_transaction_min_amount'), currency)}")
         if _dec(p.get("per_transaction_max_amount")) is not None:
-            notes.append(f"max {price(p.get('per_transaction_max_amount'))}")
+            notes.append(f"max {price(p.get('per_transaction_max_amount'), currency)}")
         if _dec(p.get("free_units_per_events")):
             notes.append(f"first {quantity(p.get('free_units_per_events'))} transactions free")
         if _dec(p.get("free_units_per_total_aggregation")):
-            notes.append(f"first {price(p.get('free_units_per_total_aggregation'))} free")
+            notes.append(f"first {price(p.get('free_units_per_total_aggregation'), currency)} free")
         return text + (f" ({'; '.join(notes)})" if notes else "")
     if model == "dynamic":
         return f"Price carried in each event ({field_name or 'the amount property'})"
@@ -171,13 +159,15 @@ class ChargeView:
         return TIMING_LABELS.get(self.payload.get("timing"), self.payload.get("timing", ""))
 
 
-def charge_view(payload: dict) -> ChargeView:
+def charge_view(payload: dict, currency: str | None = None) -> ChargeView:
     model = payload.get("model", "")
     dims = [
         (
             f.get("name") or "",
             match_label(f.get("match")),
-            properties_summary(model, f.get("properties") or {}, field_name=payload.get("field", "")),
+            properties_summary(
+                model, f.get("properties") or {}, field_name=payload.get("field", ""), currency=currency
+            ),
         )
         for f in payload.get("filters") or []
         if isinstance(f, dict)
@@ -185,7 +175,7 @@ def charge_view(payload: dict) -> ChargeView:
     return ChargeView(
         payload=payload,
         summary=properties_summary(
-            model, payload.get("properties") or {}, field_name=payload.get("field", "")
+            model, payload.get("properties") or {}, field_name=payload.get("field", ""), currency=currency
         ),
         dimensions=dims,
     )
@@ -213,20 +203,20 @@ def _path_label(path: str) -> str:
     return re.sub(r"(\w+)s\[(\d+)\]\.?", lambda m: f"{m.group(1)} {int(m.group(2)) + 1} ", path).strip()
 
 
-def _shown(value: Any, key: str = "") -> str:
+def _shown(value: Any, key: str = "", currency: str | None = None) -> str:
     if value is None:
         return "—"
     leaf = key.rsplit(".", 1)[-1]
     if _dec(value) is not None and not isinstance(value, bool):
         if "amount" in leaf:
-            return price(value)
+            return price(value, currency)
         if leaf == "rate":
             return f"{quantity(value)}%"
         return quantity(value)
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def property_changes(old: Any, new: Any) -> list[dict]:
+def property_changes(old: Any, new: Any, currency: str | None = None) -> list[dict]:
     a, b = _flatten(old or {}), _flatten(new or {})
     rows = []
     for key in list(a) + [k for k in b if k not in a]:
@@ -234,14 +224,14 @@ def property_changes(old: Any, new: Any) -> list[dict]:
             rows.append(
                 {
                     "label": _path_label(key),
-                    "old": _shown(a[key], key) if key in a else "—",
-                    "new": _shown(b[key], key) if key in b else "—",
+                    "old": _shown(a[key], key, currency) if key in a else "—",
+                    "new": _shown(b[key], key, currency) if key in b else "—",
                 }
             )
     return rows
 
 
-def _filter_changes(old: Any, new: Any) -> list[dict]:
+def _filter_changes(old: Any, new: Any, currency: str | None = None) -> list[dict]:
     a = {match_label(f.get("match")): f for f in old or [] if isinstance(f, dict)}
     b = {match_label(f.get("match")): f for f in new or [] if isinstance(f, dict)}
     rows = []
@@ -251,7 +241,7 @@ def _filter_changes(old: Any, new: Any) -> list[dict]:
         elif key not in a:
             rows.append({"label": f"dimension {key}", "old": "—", "new": "added"})
         else:
-            for change in property_changes(a[key].get("properties"), b[key].get("properties")):
+            for change in property_changes(a[key].get("properties"), b[key].get("properties"), currency):
                 rows.append({**change, "label": f"{key}: {change['label']}"})
             if a[key].get("name") != b[key].get("name"):
                 rows.append(
@@ -266,7 +256,7 @@ def _filter_changes(old: Any, new: Any) -> list[dict]:
     return rows
 
 
-def diff_rows(diff: dict) -> list[dict]:
+def diff_rows(diff: dict, currency: str | None = None) -> list[dict]:
     """:func:`billing.catalog.selectors.version_diff` rows, with readable summaries and every changed
     property listed one by one (e.g. 'tier 2 unit_amount 6.50 → 6.00')."""
     rows = []
@@ -275,12 +265,16 @@ def diff_rows(diff: dict) -> list[dict]:
         for change in row["changes"]:
             key = change["field"]
             if key == "properties":
-                details.extend(property_changes(change["old"], change["new"]))
+                details.extend(property_changes(change["old"], change["new"], currency))
             elif key == "filters":
-                details.extend(_filter_changes(change["old"], change["new"]))
+                details.extend(_filter_changes(change["old"], change["new"], currency))
             else:
                 details.append(
-                    {"label": key, "old": _shown(change["old"], key), "new": _shown(change["new"], key)}
+                    {
+                        "label": key,
+                        "old": _shown(change["old"], key, currency),
+                        "new": _shown(change["new"], key, currency),
+                    }
                 )
         rows.append(
             {
@@ -289,8 +283,8 @@ def diff_rows(diff: dict) -> list[dict]:
                 "css": {"added": "diff-add", "removed": "diff-del", "changed": "diff-chg"}.get(
                     row["status"], ""
                 ),
-                "old": charge_view(row["old"]) if row["old"] else None,
-                "new": charge_view(row["new"]) if row["new"] else None,
+                "old": charge_view(row["old"], currency) if row["old"] else None,
+                "new": charge_view(row["new"], currency) if row["new"] else None,
                 "details": details,
             }
         )

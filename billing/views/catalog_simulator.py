@@ -119,13 +119,14 @@ def _run(form: SimulatorForm, version: PlanVersion | None, data, qty_fields) -> 
             else:
                 form.add_error(None, f"{error.field}: {error.message}" if error.field else error.message)
         return out
+    currency = version.plan.currency
     for line in result["lines"]:
         line["quantity_shown"] = quantity(line["quantity"])
-        line["unit_shown"] = price(line["unit_amount"]) if line["unit_amount"] is not None else ""
+        line["unit_shown"] = price(line["unit_amount"], currency) if line["unit_amount"] is not None else ""
         for b in line["breakdown"]:
             b["units_shown"] = quantity(b["units"]) if b.get("units") is not None else ""
-            b["unit_shown"] = price(b["unit_amount"]) if b.get("unit_amount") is not None else ""
-            b["amount_shown"] = price(b["amount"])
+            b["unit_shown"] = price(b["unit_amount"], currency) if b.get("unit_amount") is not None else ""
+            b["amount_shown"] = price(b["amount"], currency)
     out.update(failed=False, result=result, event_count=len(events))
     return out
 

@@ -35,10 +35,11 @@ from billing.contracts.forms import (
 from billing.contracts.terms import line_range
 from billing.invoicing.forms import apply_errors, error_text
 from billing.models import Invoice, Plan
-from billing.views.invoices import day, decorate_invoices, money, number, unit_price
+from billing.views.invoices import decorate_invoices
 from revops.contracts.models import Contract, ContractLine, Customer, Product
 from revops.core.ui import require_area
 from revops.errors import DomainError
+from revops.formatting import day, money, quantity, unit_price
 from revops.roles import can_write
 
 PAGE_SIZE = 50
@@ -170,7 +171,7 @@ def describe_change(change: dict) -> str:
     for name, label in (("quantity", "quantity"), ("plan", "plan"), ("unit_price", "unit price")):
         if name in change:
             value = change[name]
-            parts.append(f"{label} → {number(value) if name != 'plan' else value}")
+            parts.append(f"{label} → {quantity(value) if name != 'plan' else value}")
     revisions = (
         f" (revision {change['from_revision']} → {change['to_revision']})" if "to_revision" in change else ""
     )
@@ -187,7 +188,7 @@ def _contract_context(request: HttpRequest, contract: Contract, *, terminate_for
         line.range_start, line.range_end = start, end
         line.is_superseded = line.pk in superseded
         line.has_ended = not line.is_superseded and end <= today and end < contract.end_date
-        line.m_quantity = number(line.quantity)
+        line.m_quantity = quantity(line.quantity)
         line.m_unit = (
             unit_price(line.unit_price, c)
             if line.unit_price is not None
@@ -320,7 +321,7 @@ def _amend_context(contract: Contract, amendment: Amendment, *, preview=None, er
     c = contract.currency
     for item in amendment.lines:
         line = item.line
-        item.m_quantity = number(line.quantity)
+        item.m_quantity = quantity(line.quantity)
         item.m_unit = (
             unit_price(line.unit_price, c)
             if line.unit_price is not None

@@ -26,11 +26,12 @@ from billing.invoicing.lifecycle import credit_grant_request
 from billing.models import CreditExpiry, CreditGrant, Invoice, Meter
 from billing.usage.aggregation import local_bounds, usage_total
 from billing.usage.partitions import add_months
-from billing.views.invoices import decorate_invoices, money, number, usage_explorer_url
+from billing.views.invoices import decorate_invoices, usage_explorer_url
 from revops.contracts.models import Contract, Customer
 from revops.contracts.services.customers import customer_create
 from revops.core.ui import require_area
 from revops.errors import DomainError
+from revops.formatting import money, percent, quantity
 from revops.money import stored_sum
 from revops.roles import can_write
 
@@ -118,7 +119,7 @@ def _usage_summary(customer: Customer) -> dict:
         rows.append(
             {
                 "meter": meter,
-                "total": number(total),
+                "total": quantity(total),
                 "is_zero": total == 0,
                 "url": usage_explorer_url(customer, meter.code, start, end),
             }
@@ -175,7 +176,7 @@ def _customer_context(request: HttpRequest, customer: Customer, *, grant_form=No
         "can_edit_customers": can_write(request.user, "customers"),
         "can_edit_contracts": can_write(request.user, "contracts"),
         "can_edit_billing": can_write(request.user, "billing"),
-        "tax_rate": number(customer.tax_rate),
+        "tax_rate": percent(customer.tax_rate),
     }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -43,7 +43,8 @@ from revops.books import posting_period_for
 from revops.contracts.models import Customer
 from revops.core.ui import require_area
 from revops.errors import DomainError
-from revops.money import format_money, round_money
+from revops.formatting import day, money, percent, quantity, unit_price
+from revops.money import round_money
 from revops.roles import can_write
 
 log = logging.getLogger(__name__)
@@ -51,41 +52,6 @@ PAGE_SIZE = 50
 EVENTS_SHOWN = 50
 
 # --- display helpers (shared by the customer, contract and run pages) ---------------------------------
-
-
-def money(amount, currency: str) -> str:
-    """'1,234.50 USD' in the currency's minor unit; '—' for nothing."""
-    if amount is None or amount == "":
-        return "—"
-    return format_money(Decimal(amount), currency)
-
-
-def number(value) -> str:
-    """A quantity: thousands separators, no float noise, no trailing zeros ('1,250', '0.5')."""
-    if value is None or value == "":
-        return "—"
-    try:
-        d = Decimal(value)
-    except (InvalidOperation, ValueError, TypeError):
-        return str(value)
-    if d == d.to_integral_value():
-        return f"{d.to_integral_value():,}"
-    return f"{d.normalize():,f}"
-
-
-def unit_price(value, currency: str) -> str:
-    """A unit price at full stored precision, never fewer than two decimals ('0.0000025 USD')."""
-    if value is None or value == "":
-        return "—"
-    d = Decimal(value)
-    cents = Decimal("0.01")
-    text = f"{d.quantize(cents):,}" if d == d.quantize(cents) else f"{d.normalize():,f}"
-    return f"{text} {currency}"
-
-
-def day(value) -> str:
-    """'1 Mar 2026' (the date format of every billing page)."""
-    return f"{value.day} {value:%b %Y}" if value else "—"
 
 
 def decorate_invoices(invoices) -> list[Invoice]:
@@ -235,7 +201,7 @@ def _line_rows(invoice: Invoice) -> list[InvoiceLine]:
     for line in lines:
         line.m_amount = money(line.amount, c)
         line.m_unit = unit_price(line.unit_amount, c) if line.unit_amount is not None else ""
-        line.m_quantity = number(line.quantity)
+        line.m_quantity = quantity(line.quantity)
         line.m_credited = money(credited[line.pk], c) if credited.get(line.pk) else ""
         line.is_negative = line.amount < 0
     return lines
@@ -278,7 +244,7 @@ def _invoice_context(request: HttpRequest, invoice: Invoice, **forms) -> dict:
     totals = [
         ("Subtotal", money(invoice.subtotal, c), ""),
         *([("Discount (included above)", money(-invoice.discount, c), "muted")] if invoice.discount else []),
-        (f"Tax ({number(invoice.tax_rate)}%)", money(invoice.tax, c), ""),
+        (f"Tax ({percent(invoice.tax_rate)}%)", money(invoice.tax, c), ""),
         *(
             [("Prepaid credits applied", money(-invoice.credits_applied, c), "")]
             if invoice.credits_applied
@@ -479,7 +445,7 @@ def credit_note_view(request: HttpRequest, pk: int) -> HttpResponse:
             "invoice": invoice,
             "form": form,
             "rows": rows,
-            "tax_rate": number(invoice.tax_rate),
+            "tax_rate": percent(invoice.tax_rate),
             "finalizable": invoice.status in (Invoice.Status.FINALIZED, Invoice.Status.PAID),
         },
         status=400 if form.is_bound else 200,
@@ -543,7 +509,7 @@ def line_drilldown(line: InvoiceLine) -> dict:
         breakdown.append(
             {
                 "description": step.get("description", ""),
-                "units": number(step["units"]) if step.get("units") not in (None, "") else "",
+                "units": quantity(step["units"]) if step.get("units") not in (None, "") else "",
                 "unit_amount": unit_price(step["unit_amount"], c)
                 if step.get("unit_amount") not in (None, "")
                 else "",
@@ -557,7 +523,7 @@ def line_drilldown(line: InvoiceLine) -> dict:
         "line": line,
         "invoice": invoice,
         "breakdown": breakdown,
-        "exact": f"{Decimal(line.exact_amount).normalize():,f} {c}" if line.exact_amount is not None else "",
+        "exact": unit_price(line.exact_amount, c) if line.exact_amount is not None else "",
         "m_amount": money(line.amount, c),
         "version_url": pricing_version_url(line),
         "usage": None,
@@ -579,8 +545,8 @@ def line_drilldown(line: InvoiceLine) -> dict:
             "explorer_url": usage_explorer_url(
                 invoice.customer, line.meter.code, line.service_start, line.service_end
             ),
-            "live_count": number(live_count),
-            "stored_count": number(line.event_count),
+            "live_count": quantity(live_count),
+            "stored_count": quantity(line.event_count),
         }
     return context
 

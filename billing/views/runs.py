@@ -18,9 +18,10 @@ from billing.invoicing.forms import BillingRunForm, apply_errors
 from billing.invoicing.runs import billing_run_start
 from billing.invoicing.selectors import billing_run_usage_cutoff
 from billing.models import BillingRun, BillingRunItem, Invoice
-from billing.views.invoices import day, decorate_invoices
+from billing.views.invoices import decorate_invoices
 from revops.core.ui import require_area
 from revops.errors import DomainError
+from revops.formatting import day
 from revops.roles import can_write
 
 PAGE_SIZE = 30

@@ -34,14 +34,10 @@ from revops.contracts.models import Customer
 from revops.core.ui import require_area
 from revops.dates import date_in_range
 from revops.errors import DomainError
+from revops.formatting import quantity
 from revops.roles import can_write
 
 MAX_DAYS = 366
-
-
-def fmt(value) -> str:
-    """Finance-friendly number: thousands separators, no float noise, no trailing zeros."""
-    return f"{Decimal(value).normalize():,f}"
 
 
 def _parse_date(raw: str | None) -> date | None:
@@ -84,13 +80,13 @@ def explorer(request: HttpRequest) -> HttpResponse:
             customer=customer, meter=meter, start=start, end=end, group_by=[group_by] if group_by else []
         )
         total = Decimal(report["total"])
-        report["total_display"] = fmt(total)
+        report["total_display"] = quantity(total)
         for day in report["days"]:
-            day["display"] = fmt(day["value"])
+            day["display"] = quantity(day["value"])
         report["active_days"] = sum(1 for d in report["days"] if Decimal(d["value"]) != 0)
         for group in report.get("groups", []):
             group["label"] = group["key"].get(group_by)
-            group["display"] = fmt(group["total"])
+            group["display"] = quantity(group["total"])
             group["share"] = (
                 f"{Decimal(group['total']) / total * 100:.1f}%"
                 if total and meter.aggregation in ("count", "sum")

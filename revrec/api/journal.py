@@ -16,7 +16,7 @@ from revops.core.api.renderers import JSONRenderer
 from revops.core.api.views import ApiGenericView
 from revops.dates import check_period
 from revops.errors import ValidationFailed
-from revrec.exports import safe_cell
+from revops.formatting import safe_cell
 from revrec.models import JournalEntry
 
 

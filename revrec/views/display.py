@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from revops.money import minor_units, round_money
+from revops.formatting import MINUS, amount
 from revrec import reports
 
 ZERO = Decimal(0)
@@ -24,12 +24,9 @@ POSITION = "deferred,unbilled"
 
 
 def fmt_amount(value, currency: str) -> str:
-    """'1,234.50' in the currency's minor unit, a real minus sign for negatives."""
-    places = minor_units(currency)
-    # Rounded as money is (half up), so -0.001 shows as "0.00", never "−0.00".
-    value = round_money(Decimal(value or 0), currency)
-    text = f"{abs(value):,.{places}f}"
-    return f"−{text}" if value < 0 else text
+    """'1,234.50' in the currency's minor unit, a real minus sign for negatives (the kernel's
+    ``amount``; nothing shows as zero)."""
+    return amount(value or ZERO, currency, minus=MINUS)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -17,14 +17,10 @@ from billing.documents.pdf import (
     InvoicePdfMissing,
     InvoicePdfTampered,
     _encodable,
-    money_text,
     open_invoice_pdf,
     pdf_text,
-    period_text,
-    quantity_text,
     render_invoice_pdf,
     store_invoice_pdf,
-    unit_price_text,
 )
 from tests.billing.documents.factories import InvoiceFactory, InvoiceLineFactory
 from tests.revops.factories import CustomerFactory, LegalEntityFactory
@@ -67,25 +63,6 @@ def test_pdf_text_keeps_windows_1252_and_replaces_everything_else():
 def test_every_replacement_is_for_a_character_the_fonts_lack():
     assert [hex(ord(c)) for c in _REPLACEMENTS if _encodable(c)] == []
     assert all(_encodable(c) for v in _REPLACEMENTS.values() for c in v)
-
-
-def test_number_formats():
-    assert money_text(Decimal("1234567.5"), "USD") == "1,234,567.50"
-    assert money_text(Decimal("-0.004"), "USD") == "0.00"
-    assert money_text(Decimal("1200"), "JPY") == "1,200"
-    assert money_text(Decimal("1.2345"), "KWD") == "1.235"
-    assert unit_price_text(Decimal("50.000000000000"), "USD") == "50.00"
-    assert unit_price_text(Decimal("0.000002000000"), "USD") == "0.000002"
-    assert unit_price_text(Decimal("1234.5"), "USD") == "1,234.50"
-    assert unit_price_text(Decimal("7"), "JPY") == "7"
-    assert quantity_text(Decimal("1234567.0000000000")) == "1,234,567"
-    assert quantity_text(Decimal("1.5000")) == "1.5"
-
-
-def test_periods_are_printed_inclusive():
-    assert period_text(date(2026, 8, 10), date(2026, 9, 1)) == "10 Aug – 31 Aug 2026"
-    assert period_text(date(2025, 12, 15), date(2026, 1, 15)) == "15 Dec 2025 – 14 Jan 2026"
-    assert period_text(date(2026, 8, 10), date(2026, 8, 11)) == "10 Aug 2026"
 
 
 # --- rendering -----------------------------------------------------------------------------------
