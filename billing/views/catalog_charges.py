@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from billing.catalog.forms import ChargeEditor, products_and_meters
 from billing.catalog.simulator import preview_charge
@@ -95,8 +96,7 @@ def charge_properties(request: HttpRequest, code: str, number: int) -> HttpRespo
     response = render(
         request, f"{TEMPLATE}#model-swap", _fragment_context(request, code, number, editor, oob=True)
     )
-    response["HX-Trigger-After-Settle"] = "pricing-changed"
-    return response
+    return trigger_client_event(response, "pricing-changed", after="settle")
 
 
 @login_required
@@ -111,10 +111,8 @@ def tier_row(request: HttpRequest, code: str, number: int) -> HttpResponse:
         _fragment_context(request, code, number, editor, row=editor.new_tier()),
     )
     if editor.tiers and not editor.tiers[-1].up_to:
-        response["HX-Retarget"] = "#tier-rows > tr:last-child"
-        response["HX-Reswap"] = "beforebegin"
-    response["HX-Trigger-After-Settle"] = "pricing-changed"
-    return response
+        reswap(retarget(response, "#tier-rows > tr:last-child"), "beforebegin")
+    return trigger_client_event(response, "pricing-changed", after="settle")
 
 
 @login_required

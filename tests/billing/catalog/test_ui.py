@@ -6,6 +6,7 @@ tiers 1–5 at 7.00, 6–10 at 6.50, 11+ at 6.00 → graduated 6 units = 41.50, 
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from decimal import Decimal
@@ -305,7 +306,7 @@ def test_changing_the_model_swaps_the_properties_fieldset(ui_for, draft_plan):
         'name="p-package_size"' in html and 'name="p-amount" value="25"' in html and "tier-up_to" not in html
     )
     assert 'id="preview-input" class="preview-input" hx-swap-oob="true"' in html
-    assert response["HX-Trigger-After-Settle"] == "pricing-changed"
+    assert json.loads(response["HX-Trigger-After-Settle"]) == {"pricing-changed": {}}
 
 
 # --- drafts: settings, order, new version, publish, discard --------------------------------------
