@@ -2,7 +2,6 @@
 
 import billing.models.webhooks
 import django.db.models.deletion
-import djmoney.models.fields
 from django.conf import settings
 from django.db import migrations, models
 
@@ -54,7 +53,7 @@ class Migration(migrations.Migration):
             name='CreditGrant',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('currency', djmoney.models.fields.CurrencyField(default='USD', max_length=3)),
+                ('currency', models.CharField(default='USD', max_length=3)),
                 ('amount', models.DecimalField(decimal_places=4, max_digits=20)),
                 ('granted_on', models.DateField()),
                 ('expires_on', models.DateField(blank=True, null=True)),
@@ -80,7 +79,7 @@ class Migration(migrations.Migration):
             name='Invoice',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('currency', djmoney.models.fields.CurrencyField(default='USD', max_length=3)),
+                ('currency', models.CharField(default='USD', max_length=3)),
                 ('status', models.CharField(choices=[('draft', 'Draft'), ('finalized', 'Finalized'), ('paid', 'Paid'), ('void', 'Void')], db_index=True, default='draft', max_length=12)),
                 ('number', models.CharField(blank=True, max_length=32, null=True)),
                 ('sequence', models.PositiveBigIntegerField(blank=True, null=True)),
@@ -121,7 +120,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('number', models.CharField(max_length=32, unique=True)),
-                ('currency', djmoney.models.fields.CurrencyField(default='USD', max_length=3)),
+                ('currency', models.CharField(default='USD', max_length=3)),
                 ('reason', models.CharField(max_length=300)),
                 ('subtotal', models.DecimalField(decimal_places=4, max_digits=20)),
                 ('tax', models.DecimalField(decimal_places=4, default=0, max_digits=20)),
@@ -226,7 +225,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('amount', models.DecimalField(decimal_places=4, max_digits=20)),
-                ('currency', djmoney.models.fields.CurrencyField(default='USD', max_length=3)),
+                ('currency', models.CharField(default='USD', max_length=3)),
                 ('date', models.DateField()),
                 ('reference', models.CharField(blank=True, default='', max_length=100)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
