@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TypeVar
 
-from billing.catalog.selectors import published_versions, version_def
+from billing.catalog.reader import Catalog
 from billing.models import Plan
 from billing.pricing import ChargeDef, VersionDef
 from billing.schedule import FEE_ADVANCE, FEE_ARREARS, ONE_TIME, USAGE, LineTerms
@@ -36,46 +32,10 @@ def _override(charge: ChargeDef, unit_price: Decimal | None) -> ChargeDef:
     return ChargeDef(**{**charge.__dict__, "properties": {**charge.properties, key: str(unit_price)}})
 
 
-T = TypeVar("T")
-_CATALOG_MEMO: ContextVar[dict | None] = ContextVar("billing_catalog_memo", default=None)
-
-
-@contextmanager
-def catalog_memo() -> Iterator[None]:
-    """Within the block, catalog reads made through :func:`catalog_read` (a plan's published
-    versions, its version ids, products and meters by code) happen once instead of once per contract
-    line, item or invoice line. Used around one invoice build, one planning pass of a billing run,
-    and a billing-run worker's next ``CATALOG_BATCH`` items. Published versions never change, so the
-    only difference a memo makes is when a version published during the block is first seen: by the
-    next block (within that many items of a run) rather than half-way through this one, which is
-    also what gives one invoice a single, consistent view of its prices. Nested blocks share the
-    outer memo."""
-    if _CATALOG_MEMO.get() is not None:
-        yield
-        return
-    token = _CATALOG_MEMO.set({})
-    try:
-        yield
-    finally:
-        _CATALOG_MEMO.reset(token)
-
-
-def catalog_read(key: tuple, compute: Callable[[], T]) -> T:
-    """``compute()``, once per ``key`` inside a :func:`catalog_memo` block; every time outside one."""
-    memo = _CATALOG_MEMO.get()
-    if memo is None:
-        return compute()
-    if key not in memo:
-        memo[key] = compute()
-    return memo[key]
-
-
-def plan_versions_for_line(line: ContractLine) -> list[VersionDef]:
-    """The plan's published versions as pure definitions, with the line's price override applied."""
-    plan = line.plan
-    versions = catalog_read(
-        ("published_versions", plan.pk), lambda: [version_def(v) for v in published_versions(plan)]
-    )
+def plan_versions_for_line(line: ContractLine, *, catalog: Catalog | None = None) -> list[VersionDef]:
+    """The plan's published versions as pure definitions, with the line's price override applied
+    (read through ``catalog``; a fresh one when none is given)."""
+    versions = (catalog or Catalog()).published_versions(line.plan)
     unit_price = line.unit_price
     return [
         VersionDef(**{**v.__dict__, "charges": tuple(_override(c, unit_price) for c in v.charges)})
@@ -83,13 +43,13 @@ def plan_versions_for_line(line: ContractLine) -> list[VersionDef]:
     ]
 
 
-def line_kinds(line: ContractLine) -> tuple[str, ...]:
+def line_kinds(line: ContractLine, *, catalog: Catalog | None = None) -> tuple[str, ...]:
     if line.billing == ContractLine.Billing.ONE_TIME:
         return (ONE_TIME,)
     if line.plan_id is None:
         return (FEE_ADVANCE,)
     kinds: set[str] = set()
-    for version in plan_versions_for_line(line):
+    for version in plan_versions_for_line(line, catalog=catalog):
         for charge in version.charges:
             if charge.meter is not None:
                 kinds.add(USAGE)
@@ -104,10 +64,14 @@ def plan_interval(line: ContractLine) -> str:
     return line.plan.interval if line.plan_id else Plan.Interval.MONTH
 
 
-def line_terms(line: ContractLine, contract: Contract) -> LineTerms:
+def line_terms(line: ContractLine, contract: Contract, *, catalog: Catalog | None = None) -> LineTerms:
     start, end = line_range(line, contract)
     return LineTerms(
-        line_id=line.pk, start=start, end=end, interval=plan_interval(line), kinds=line_kinds(line)
+        line_id=line.pk,
+        start=start,
+        end=end,
+        interval=plan_interval(line),
+        kinds=line_kinds(line, catalog=catalog),
     )
 
 

@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from billing.contracts.terms import catalog_memo
+from billing.catalog.reader import Catalog
 from billing.invoicing.build import (
     BILLABLE_CONTRACT_STATUSES,
     contract_due_items,
@@ -130,13 +130,15 @@ def _billing_dates(
     lines: list | None = None,
     claimed: set[tuple] | None = None,
     waiting: list[PendingCharge] | None = None,
+    catalog: Catalog | None = None,
 ) -> list[date]:
     """Dates with something to bill: due items, and credits or charges waiting from an amendment or a
     termination even when no regular item falls on a date (e.g. a fee-only contract terminated mid-period).
     ``lines``, ``claimed`` and ``waiting`` (the contract's unbilled pending charges up to ``as_of``)
-    may be passed preloaded by the planner."""
+    may be passed preloaded by the planner, with the ``catalog`` it reads plans through."""
     dates = [
-        item.billing_date for item in contract_due_items(contract, as_of=as_of, lines=lines, claimed=claimed)
+        item.billing_date
+        for item in contract_due_items(contract, as_of=as_of, lines=lines, claimed=claimed, catalog=catalog)
     ]
     if waiting is None:
         waiting = list(
@@ -175,15 +177,15 @@ def billing_run_plan(*, run_id: int) -> int:
     if run.customers:
         contracts = contracts.filter(customer__external_id__in=run.customers)
     ids = list(contracts.order_by("pk").values_list("pk", flat=True))
-    with catalog_memo():
-        for start in range(0, len(ids), PLAN_CHUNK):
-            _plan_chunk(run, ids[start : start + PLAN_CHUNK])
+    catalog = Catalog()  # one read of the catalog for the whole planning pass
+    for start in range(0, len(ids), PLAN_CHUNK):
+        _plan_chunk(run, ids[start : start + PLAN_CHUNK], catalog=catalog)
     total = run.items.count()
     job_set_total(job_id=run.job_id, total=total)
     return total
 
 
-def _plan_chunk(run: BillingRun, ids: list[int]) -> None:
+def _plan_chunk(run: BillingRun, ids: list[int], *, catalog: Catalog) -> None:
     """Plan a chunk of contracts with a handful of queries: their lines, claims and pending charges
     are loaded for the whole chunk (not per contract); the due dates are computed in memory."""
     contracts = Contract.objects.filter(pk__in=ids).order_by("pk")
@@ -201,6 +203,7 @@ def _plan_chunk(run: BillingRun, ids: list[int]) -> None:
             lines=lines[contract.pk],
             claimed=claimed[contract.pk],
             waiting=waiting[contract.pk],
+            catalog=catalog,
         )
         items.extend(
             BillingRunItem(run=run, customer_id=contract.customer_id, contract=contract, billing_date=d)
@@ -233,7 +236,7 @@ def _rounds(items: list[BillingRunItem]) -> list[list[BillingRunItem]]:
     return rounds
 
 
-def _build_round(run: BillingRun, items: list[BillingRunItem]) -> None:
+def _build_round(run: BillingRun, items: list[BillingRunItem], *, catalog: Catalog) -> None:
     """Build one round's invoices (at most one per contract) together; if that hits a database error,
     roll the round back to its savepoint and build its items one at a time, each in a savepoint of
     its own, so a failing contract is parked alone."""
@@ -241,14 +244,14 @@ def _build_round(run: BillingRun, items: list[BillingRunItem]) -> None:
     errors: dict[tuple, Exception] = {}
     try:
         with transaction.atomic():
-            built = invoices_build(requests, run=run, actor="billing_run", errors=errors)
+            built = invoices_build(requests, run=run, actor="billing_run", errors=errors, catalog=catalog)
     except Exception as exc:  # noqa: BLE001 - retried one by one below, where each failure is parked
         log.info("billing run %s: a batch failed (%s); building its items one at a time", run.pk, exc)
         built, errors = {}, {}
         for request in requests:
             try:
                 with transaction.atomic():
-                    built.update(invoices_build([request], run=run, actor="billing_run"))
+                    built.update(invoices_build([request], run=run, actor="billing_run", catalog=catalog))
             except Exception as exc:  # noqa: BLE001 - parked: rolled back to its savepoint, recorded
                 errors[request] = exc
     for item, request in zip(items, requests, strict=True):
@@ -311,7 +314,7 @@ def _replan_foreign_key_checks() -> None:
             cursor.execute("DISCARD PLANS")
 
 
-def _work_batch(run: BillingRun, size: int) -> int:
+def _work_batch(run: BillingRun, size: int, *, catalog: Catalog) -> int:
     """Claim up to ``size`` items and finish them in ONE transaction: their invoices, the items'
     status and the job's progress commit together, or (a killed worker, a lost connection) not at
     all — the items are then pending again for any worker, and nothing of them was written. Returns
@@ -322,7 +325,7 @@ def _work_batch(run: BillingRun, size: int) -> int:
             return 0
         _replan_foreign_key_checks()
         for round_items in _rounds(items):
-            _build_round(run, round_items)
+            _build_round(run, round_items, catalog=catalog)
         now = timezone.now()  # the batch's items share their finish time: one per transaction
         for item in items:
             item.finished_at = now
@@ -341,15 +344,15 @@ def billing_run_work(*, run_id: int, limit: int | None = None) -> int:
         # The catalog (plans' published versions, products, meters) is read once per CATALOG_BATCH
         # items rather than once per invoice; a version published during a run is picked up within
         # that many items (published versions themselves never change).
-        with catalog_memo():
-            in_memo = 0
-            while in_memo < CATALOG_BATCH and (limit is None or done < limit):
-                claimed = _work_batch(run, size if limit is None else min(size, limit - done))
-                if not claimed:
-                    drained = True
-                    break
-                done += claimed
-                in_memo += claimed
+        catalog = Catalog()
+        in_catalog = 0
+        while in_catalog < CATALOG_BATCH and (limit is None or done < limit):
+            claimed = _work_batch(run, size if limit is None else min(size, limit - done), catalog=catalog)
+            if not claimed:
+                drained = True
+                break
+            done += claimed
+            in_catalog += claimed
     billing_run_finish(run_id=run_id)
     return done
 

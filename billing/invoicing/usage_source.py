@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import BigIntegerField, DateTimeField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+from billing.catalog.reader import Catalog
 from billing.models import Meter, UsageEvent
 from billing.pricing import MeterDef
 from billing.usage.aggregation import _aggregate_rows, plain, usage_queryset
@@ -20,19 +21,20 @@ from billing.usage.aggregation import _aggregate_rows, plain, usage_queryset
 
 class SqlUsage:
     def __init__(
-        self, customer, *, received_through: datetime | None, received_after: datetime | None = None
+        self,
+        customer,
+        *,
+        received_through: datetime | None,
+        received_after: datetime | None = None,
+        catalog: Catalog | None = None,
     ):
         self.customer = customer
         self.received_through = received_through
         self.received_after = received_after
-        self._meters: dict[str, Meter] = {}
+        self.catalog = catalog or Catalog()
 
     def meter(self, code: str) -> Meter:
-        if code not in self._meters:
-            from billing.contracts.terms import catalog_read
-
-            self._meters[code] = catalog_read(("meter", code), lambda: Meter.objects.get(code=code))
-        return self._meters[code]
+        return self.catalog.meter(code)
 
     def queryset(
         self,
@@ -137,9 +139,16 @@ class PreparedUsage:
 
     CHUNK = 500  # windows per query
 
-    def __init__(self, *, received_through: datetime | None, received_after: datetime | None = None):
+    def __init__(
+        self,
+        *,
+        received_through: datetime | None,
+        received_after: datetime | None = None,
+        catalog: Catalog | None = None,
+    ):
         self.received_through = received_through
         self.received_after = received_after
+        self.catalog = catalog or Catalog()
         self.answers: dict[tuple, dict] = {}
         self.misses = 0  # questions answered by a fallback query (tests check it stays 0)
 
@@ -175,6 +184,7 @@ class PreparedUsage:
             RawSQL("w.customer_id", (), output_field=BigIntegerField()),
             received_through=self.received_through,
             received_after=self.received_after,
+            catalog=self.catalog,
         )
         model = probe.meter(meter.code)
         qs = probe.queryset(
@@ -213,7 +223,10 @@ class PreparedUsage:
 class _PreparedSqlUsage(SqlUsage):
     def __init__(self, customer, *, prepared: PreparedUsage):
         super().__init__(
-            customer, received_through=prepared.received_through, received_after=prepared.received_after
+            customer,
+            received_through=prepared.received_through,
+            received_after=prepared.received_after,
+            catalog=prepared.catalog,
         )
         self.prepared = prepared
 

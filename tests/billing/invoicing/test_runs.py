@@ -46,7 +46,7 @@ def test_a_failing_customer_is_parked_and_the_others_are_billed(make_contract):
     bad = make_contract(
         [{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 3, 1)
     )
-    from billing.invoicing import build
+    from billing.invoicing.build import batch as build
 
     real = build.lines_for_item
 

@@ -14,7 +14,8 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from billing.catalog.selectors import meter_def
-from billing.invoicing import build, runs
+from billing.invoicing import runs
+from billing.invoicing.build import batch as build
 from billing.invoicing.build import invoices_build
 from billing.invoicing.usage_source import PreparedUsage, SqlUsage
 from billing.models import BillingClaim, BillingRun, BillingRunItem, Invoice, InvoiceLine, Meter

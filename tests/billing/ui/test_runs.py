@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 from django.utils.dateparse import parse_datetime
 
-from billing.invoicing import build as build_module
+from billing.invoicing.build import batch as build_module
 from billing.models import BillingRun, Invoice
 from revops.core.services.jobs import job_create
 
