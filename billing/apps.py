@@ -21,7 +21,7 @@ class BillingConfig(AppConfig):
 
         approvals.ready()
 
-        from billing.webhooks.services import webhooks_dispatch_on_commit
+        from billing.webhooks.dispatch import webhooks_dispatch_on_commit
         from revops.core.outbox import register_inline_consumer
 
         # Webhooks leave as soon as the change commits (the beat task catches anything missed).

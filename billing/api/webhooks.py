@@ -12,8 +12,16 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.models import WebhookDelivery, WebhookEndpoint
-from billing.webhooks import services
-from billing.webhooks.services import EVENT_TYPES
+from billing.webhooks.delivery import webhook_delivery_retry
+from billing.webhooks.endpoints import (
+    EVENT_TYPES,
+    webhook_delivery_list,
+    webhook_endpoint_create,
+    webhook_endpoint_deactivate,
+    webhook_endpoint_list,
+    webhook_endpoint_rotate_secret,
+    webhook_endpoint_update,
+)
 from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
 
@@ -99,7 +107,7 @@ class WebhookEndpointListView(ApiGenericView):
     idempotency_secret_fields = ("secret",)  # never kept in the idempotency table
 
     def get_queryset(self):
-        return services.webhook_endpoint_list()
+        return webhook_endpoint_list()
 
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
@@ -109,7 +117,7 @@ class WebhookEndpointListView(ApiGenericView):
     def post(self, request):
         data = EndpointIn(data=request.data)
         data.is_valid(raise_exception=True)
-        endpoint = services.webhook_endpoint_create(actor=request.user, **data.validated_data)
+        endpoint = webhook_endpoint_create(actor=request.user, **data.validated_data)
         return Response(EndpointWithSecretOut(endpoint).data, status=201)
 
 
@@ -127,9 +135,7 @@ class WebhookEndpointDetailView(ApiView):
         endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
         data = EndpointPatchIn(data=request.data)
         data.is_valid(raise_exception=True)
-        endpoint = services.webhook_endpoint_update(
-            endpoint=endpoint, actor=request.user, **data.validated_data
-        )
+        endpoint = webhook_endpoint_update(endpoint=endpoint, actor=request.user, **data.validated_data)
         return Response(EndpointOut(endpoint).data)
 
     @extend_schema(
@@ -139,7 +145,7 @@ class WebhookEndpointDetailView(ApiView):
     )
     def delete(self, request, pk):
         endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
-        endpoint = services.webhook_endpoint_deactivate(endpoint=endpoint, actor=request.user)
+        endpoint = webhook_endpoint_deactivate(endpoint=endpoint, actor=request.user)
         return Response(EndpointOut(endpoint).data)
 
 
@@ -152,7 +158,7 @@ class WebhookEndpointRotateSecretView(ApiView):
     @extend_schema(request=None, responses=EndpointWithSecretOut)
     def post(self, request, pk):
         endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
-        endpoint = services.webhook_endpoint_rotate_secret(endpoint=endpoint, actor=request.user)
+        endpoint = webhook_endpoint_rotate_secret(endpoint=endpoint, actor=request.user)
         return Response(EndpointWithSecretOut(endpoint).data)
 
 
@@ -169,7 +175,7 @@ class WebhookDeliveryListView(ApiGenericView):
     def get_queryset(self):
         filters = DeliveryFilter(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        return services.webhook_delivery_list(**filters.validated_data)
+        return webhook_delivery_list(**filters.validated_data)
 
     @extend_schema(
         parameters=[
@@ -201,6 +207,6 @@ class WebhookDeliveryRetryView(ApiView):
     @extend_schema(request=None, responses={202: DeliveryOut})
     def post(self, request, pk):
         delivery = get_object_or_404(WebhookDelivery, pk=pk)
-        delivery = services.webhook_delivery_retry(delivery=delivery, actor=request.user)
+        delivery = webhook_delivery_retry(delivery=delivery, actor=request.user)
         delivery.refresh_from_db()  # in-process (eager) mode has already made the attempt
         return Response(DeliveryOut(delivery).data, status=202)

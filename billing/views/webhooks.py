@@ -19,8 +19,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from billing.models import WebhookDelivery, WebhookEndpoint
-from billing.webhooks import services
-from billing.webhooks.services import EVENT_TYPE_LABELS, EVENT_TYPES, MAX_ATTEMPTS
+from billing.webhooks.delivery import MAX_ATTEMPTS, webhook_delivery_retry
+from billing.webhooks.endpoints import (
+    EVENT_TYPE_LABELS,
+    EVENT_TYPES,
+    webhook_delivery_list,
+    webhook_endpoint_create,
+    webhook_endpoint_deactivate,
+    webhook_endpoint_list,
+    webhook_endpoint_rotate_secret,
+    webhook_endpoint_update,
+)
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.roles import can_write
@@ -69,7 +78,7 @@ def _short(endpoint: WebhookEndpoint) -> str:
 
 
 def _endpoints():
-    return services.webhook_endpoint_list().annotate(
+    return webhook_endpoint_list().annotate(
         n_succeeded=Count("deliveries", filter=Q(deliveries__status=WebhookDelivery.Status.SUCCEEDED)),
         n_pending=Count("deliveries", filter=Q(deliveries__status=WebhookDelivery.Status.PENDING)),
         n_failed=Count("deliveries", filter=Q(deliveries__status=WebhookDelivery.Status.FAILED)),
@@ -81,7 +90,7 @@ def _context(request: HttpRequest, **extra) -> dict:
     filters = DeliveryFilterForm(request.GET or None, endpoints=endpoints)
     values = filters.cleaned_data if filters.is_valid() else {}
     chosen = {k: v for k, v in values.items() if v}
-    page = Paginator(services.webhook_delivery_list(**chosen), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(webhook_delivery_list(**chosen), PAGE_SIZE).get_page(request.GET.get("page"))
     query = "&".join(f"{k}={v}" for k, v in chosen.items())
     return {
         "endpoints": endpoints,
@@ -121,7 +130,7 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
     form = EndpointForm(request.POST)
     if form.is_valid():
         try:
-            endpoint = services.webhook_endpoint_create(actor=request.user, **form.cleaned_data)
+            endpoint = webhook_endpoint_create(actor=request.user, **form.cleaned_data)
         except DomainError as exc:
             for error in exc.errors or []:
                 field = error.field.split("[", 1)[0]
@@ -139,7 +148,7 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 def endpoint_rotate_secret(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
-    endpoint = services.webhook_endpoint_rotate_secret(endpoint=endpoint, actor=request.user)
+    endpoint = webhook_endpoint_rotate_secret(endpoint=endpoint, actor=request.user)
     return _endpoints_response(request, new_secret={"endpoint": endpoint, "verb": "rotated"})
 
 
@@ -148,7 +157,7 @@ def endpoint_rotate_secret(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def endpoint_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
-    services.webhook_endpoint_deactivate(endpoint=endpoint, actor=request.user)
+    webhook_endpoint_deactivate(endpoint=endpoint, actor=request.user)
     if request.htmx:
         return _endpoints_response(request, notice=f"Deactivated {endpoint.url}. Its delivery log is kept.")
     messages.success(request, f"Deactivated {endpoint.url}. Its delivery log is kept.")
@@ -160,7 +169,7 @@ def endpoint_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def endpoint_activate(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
-    services.webhook_endpoint_update(endpoint=endpoint, actor=request.user, active=True)
+    webhook_endpoint_update(endpoint=endpoint, actor=request.user, active=True)
     if request.htmx:
         return _endpoints_response(request, notice=f"Reactivated {endpoint.url}.")
     messages.success(request, f"Reactivated {endpoint.url}.")
@@ -174,7 +183,7 @@ def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = get_object_or_404(WebhookDelivery, pk=pk)
     error = ""
     try:
-        services.webhook_delivery_retry(delivery=delivery, actor=request.user)
+        webhook_delivery_retry(delivery=delivery, actor=request.user)
     except DomainError as exc:
         error = exc.detail
     if request.htmx:

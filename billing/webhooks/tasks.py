@@ -8,7 +8,7 @@ __all__ = ["deliver_webhook", "dispatch_webhooks", "retry_due_webhooks"]
 @shared_task(name="billing.deliver_webhook")
 def deliver_webhook(delivery_id: int) -> str:
     """One signed POST of a delivery; records the outcome and schedules the next attempt."""
-    from billing.webhooks.services import webhook_deliver
+    from billing.webhooks.delivery import webhook_deliver
 
     return webhook_deliver(delivery_id=delivery_id)
 
@@ -16,7 +16,7 @@ def deliver_webhook(delivery_id: int) -> str:
 @shared_task(name="billing.dispatch_webhooks")
 def dispatch_webhooks() -> int:
     """Outbox consumer (on commit of each webhook event, and every 30 s by beat)."""
-    from billing.webhooks.services import webhooks_dispatch_outbox
+    from billing.webhooks.dispatch import webhooks_dispatch_outbox
 
     return webhooks_dispatch_outbox().deliveries
 
@@ -24,6 +24,6 @@ def dispatch_webhooks() -> int:
 @shared_task(name="billing.retry_due_webhooks")
 def retry_due_webhooks() -> int:
     """Beat, every minute: re-enqueue deliveries whose next attempt is due."""
-    from billing.webhooks.services import webhooks_retry_due
+    from billing.webhooks.delivery import webhooks_retry_due
 
     return webhooks_retry_due()

@@ -168,12 +168,12 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
     """Seed once for every operation (committed); each operation's own writes are rolled back by its
     test transaction. Afterwards the database is emptied and its post-migration contents restored,
     as Django's TransactionTestCase does with ``serialized_rollback``."""
-    from billing.webhooks import services as webhook_services
+    from billing.webhooks import delivery as webhook_delivery
 
     patcher = pytest.MonkeyPatch()
     # The outside world: webhook receivers are not called from tests.
     patcher.setattr(
-        webhook_services, "post_webhook", lambda *a, **k: webhook_services.AttemptResult(status_code=200)
+        webhook_delivery, "post_webhook", lambda *a, **k: webhook_delivery.AttemptResult(status_code=200)
     )
     # Invoice PDFs of this module only (a finalized PDF is checked against its SHA-256 when served).
     media = override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media")))

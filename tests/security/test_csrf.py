@@ -205,11 +205,11 @@ def _audit(html: str) -> FormAudit:
 
 @pytest.fixture
 def world(django_capture_on_commit_callbacks, settings, tmp_path, monkeypatch):
-    from billing.webhooks import services as webhook_services
+    from billing.webhooks import delivery as webhook_delivery
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
     monkeypatch.setattr(
-        webhook_services, "post_webhook", lambda *a, **k: webhook_services.AttemptResult(status_code=200)
+        webhook_delivery, "post_webhook", lambda *a, **k: webhook_delivery.AttemptResult(status_code=200)
     )
     return seed_world(lambda: django_capture_on_commit_callbacks(execute=True))
 

@@ -92,7 +92,8 @@ def test_webhook_secret_at_creation_rotation_and_delivery(
     api_for, logs, monkeypatch, django_capture_on_commit_callbacks
 ):
     from billing.models import WebhookDelivery, WebhookEndpoint
-    from billing.webhooks import services
+    from billing.webhooks import delivery as webhook_delivery
+    from billing.webhooks.dispatch import webhooks_dispatch_outbox
     from billing.webhooks.signing import verify
     from revops.core.models import OutboxEvent
 
@@ -100,9 +101,9 @@ def test_webhook_secret_at_creation_rotation_and_delivery(
 
     def receiver(url, body, headers, **kwargs):
         sent.append((body, headers))
-        return services.AttemptResult(status_code=200)
+        return webhook_delivery.AttemptResult(status_code=200)
 
-    monkeypatch.setattr(services, "post_webhook", receiver)
+    monkeypatch.setattr(webhook_delivery, "post_webhook", receiver)
     api = api_for("admin")
     created = api.post(
         "/api/v1/webhook-endpoints",
@@ -118,9 +119,9 @@ def test_webhook_secret_at_creation_rotation_and_delivery(
     OutboxEvent.objects.create(  # what finalizing an invoice publishes (no inline consumers here)
         topic="invoice.finalized", object_type="billing.invoice", object_id="1", payload={"id": 1}
     )
-    services.webhooks_dispatch_outbox()
+    webhooks_dispatch_outbox()
     delivery = WebhookDelivery.objects.get()
-    assert services.webhook_deliver(delivery_id=delivery.pk) == "succeeded"
+    assert webhook_delivery.webhook_deliver(delivery_id=delivery.pk) == "succeeded"
     body, headers = sent[-1]
     verify(rotated, headers, body, now=int(headers["webhook-timestamp"]))  # signed with the current secret
 

@@ -10,18 +10,19 @@ import pytest
 from django.utils import timezone
 
 from billing.models import WebhookDelivery
-from billing.webhooks import services, tasks
-from billing.webhooks.services import (
+from billing.webhooks import delivery as webhook_delivery
+from billing.webhooks import tasks
+from billing.webhooks.delivery import (
     LEASE,
     MAX_ATTEMPTS,
     RETRY_SCHEDULE,
     retry_delay,
     webhook_deliver,
     webhook_delivery_retry,
-    webhook_endpoint_deactivate,
-    webhooks_dispatch_outbox,
     webhooks_retry_due,
 )
+from billing.webhooks.dispatch import webhooks_dispatch_on_commit, webhooks_dispatch_outbox
+from billing.webhooks.endpoints import webhook_endpoint_deactivate
 from billing.webhooks.signing import verify
 from compliance.models import AuditEvent
 from revops.errors import Conflict
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def no_jitter(monkeypatch):
-    monkeypatch.setattr(services.random, "random", lambda: 0.0)
+    monkeypatch.setattr(webhook_delivery.random, "random", lambda: 0.0)
 
 
 def make_delivery(url: str, **endpoint) -> WebhookDelivery:
@@ -94,7 +95,7 @@ def test_running_the_task_twice_sends_once(receiver):
 
 def test_an_in_flight_delivery_is_leased_so_a_duplicate_task_skips_it(receiver):
     delivery = make_delivery(receiver.url)
-    outcome, claim = services._claim(delivery.pk, timezone.now())
+    outcome, claim = webhook_delivery._claim(delivery.pk, timezone.now())
     assert outcome == "claimed" and claim["attempt"] == 1
     delivery.refresh_from_db()
     assert delivery.next_attempt_at >= timezone.now() + LEASE - timedelta(seconds=5)
@@ -106,7 +107,7 @@ def test_end_to_end_through_the_tasks_with_on_commit(receiver, django_capture_on
     EndpointFactory(url=receiver.url)
     OutboxEventFactory(topic="billing_run.completed", payload={"id": 3, "invoices_created": 12})
     with django_capture_on_commit_callbacks(execute=True):
-        services.webhooks_dispatch_on_commit()  # what a billing service calls after writing the event
+        webhooks_dispatch_on_commit()  # what a billing service calls after writing the event
     assert len(receiver.requests) == 1
     assert WebhookDelivery.objects.get().status == "succeeded"
 

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from billing.models import WebhookDelivery
-from billing.webhooks.services import CONSUMER, DispatchResult, webhooks_dispatch_outbox
+from billing.webhooks.dispatch import CONSUMER, DispatchResult, webhooks_dispatch_outbox
 from revops.core.models import OutboxReceipt
 from tests.billing.webhooks.conftest import EndpointFactory, OutboxEventFactory
 

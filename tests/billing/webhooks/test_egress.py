@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from billing.models import WebhookEndpoint
+from billing.webhooks.delivery import post_webhook
 from billing.webhooks.egress import is_public_ip, url_problem
-from billing.webhooks.services import post_webhook
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.billing.webhooks.urls")]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from billing.models import WebhookDelivery, WebhookEndpoint
-from billing.webhooks.services import webhooks_dispatch_outbox
+from billing.webhooks.dispatch import webhooks_dispatch_outbox
 from compliance.models import AuditEvent
 from tests.billing.webhooks.conftest import EndpointFactory, OutboxEventFactory
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from billing.models import WebhookDelivery, WebhookEndpoint
-from billing.webhooks.services import webhooks_dispatch_outbox
+from billing.webhooks.dispatch import webhooks_dispatch_outbox
 from tests.billing.webhooks.conftest import EndpointFactory, OutboxEventFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.billing.webhooks.urls")]

@@ -1,0 +1,131 @@
+"""The webhooks outbox consumer: unprocessed outbox events → one delivery per subscribed active
+endpoint, claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` and receipted in the same transaction;
+the deliveries are enqueued on commit (billing.webhooks.delivery attempts them)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing.models import WebhookDelivery, WebhookEndpoint
+from billing.webhooks.endpoints import EVENT_TYPES
+from revops.core.models import OutboxEvent, OutboxReceipt
+
+log = logging.getLogger(__name__)
+
+CONSUMER = "webhooks"  # the OutboxReceipt consumer name
+
+
+def event_id_for(event: OutboxEvent) -> str:
+    """Stable per outbox event: the ``webhook-id`` of every attempt to every endpoint."""
+    return f"evt_{event.pk}"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def event_body(event: OutboxEvent) -> dict:
+    """The Standard Webhooks payload: ``type``, ``timestamp`` (when the event happened), ``data``."""
+    return {
+        "id": event_id_for(event),
+        "type": event.topic,
+        "timestamp": _iso(event.created_at),
+        "data": event.payload,
+    }
+
+
+def subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
+    return not endpoint.event_types or event_type in endpoint.event_types
+
+
+@dataclass(frozen=True)
+class DispatchResult:
+    events: int
+    deliveries: int
+
+
+def enqueue_deliveries(delivery_ids: list[int]) -> None:
+    from billing.webhooks.tasks import deliver_webhook
+
+    for delivery_id in delivery_ids:
+        try:
+            deliver_webhook.delay(delivery_id)
+        except Exception:  # a broker hiccup: the sweeper enqueues it within a minute
+            log.exception("could not enqueue webhook delivery %s; the sweeper will", delivery_id)
+
+
+def webhooks_dispatch_outbox(*, batch_size: int = 100) -> DispatchResult:
+    """Turn unprocessed outbox events into deliveries, one batch per transaction. Safe to run twice
+    or concurrently: claimed events are skipped by other consumers (SKIP LOCKED), and the unique
+    (endpoint, event id) delivery and (consumer, event) receipt make a repeat a no-op."""
+    events_done = deliveries_done = 0
+    while True:
+        with transaction.atomic():
+            events = list(
+                OutboxEvent.objects.filter(topic__in=EVENT_TYPES)
+                .exclude(receipts__consumer=CONSUMER)
+                .order_by("id")
+                .select_for_update(skip_locked=True, of=("self",))[:batch_size]
+            )
+            if not events:
+                break
+            endpoints = list(WebhookEndpoint.objects.filter(active=True).order_by("id"))
+            event_ids = [event_id_for(e) for e in events]
+            existing = set(
+                WebhookDelivery.objects.filter(event_id__in=event_ids).values_list("id", flat=True)
+            )
+            now = timezone.now()
+            WebhookDelivery.objects.bulk_create(
+                [
+                    WebhookDelivery(
+                        endpoint=endpoint,
+                        event_id=event_id_for(event),
+                        event_type=event.topic,
+                        payload=event_body(event),
+                        next_attempt_at=now,
+                    )
+                    for event in events
+                    for endpoint in endpoints
+                    if subscribed(endpoint, event.topic)
+                ],
+                ignore_conflicts=True,
+            )
+            OutboxReceipt.objects.bulk_create(
+                [OutboxReceipt(consumer=CONSUMER, event=event) for event in events], ignore_conflicts=True
+            )
+            new_ids = [
+                pk
+                for pk in WebhookDelivery.objects.filter(event_id__in=event_ids)
+                .order_by("id")
+                .values_list("id", flat=True)
+                if pk not in existing
+            ]
+            transaction.on_commit(partial(enqueue_deliveries, new_ids))
+        events_done += len(events)
+        deliveries_done += len(new_ids)
+        if len(events) < batch_size:
+            break
+    if events_done:
+        log.info("webhooks: %s outbox events -> %s deliveries", events_done, deliveries_done)
+    return DispatchResult(events=events_done, deliveries=deliveries_done)
+
+
+def webhooks_dispatch_on_commit() -> None:
+    """For the services that write webhook outbox events: dispatch them once the transaction commits
+    (the beat task ``billing.dispatch_webhooks`` catches anything this misses)."""
+
+    def enqueue() -> None:
+        from billing.webhooks.tasks import dispatch_webhooks
+
+        try:
+            dispatch_webhooks.delay()
+        except Exception:
+            log.exception("could not enqueue webhook dispatch; beat will run it")
+
+    transaction.on_commit(enqueue)
