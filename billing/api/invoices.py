@@ -280,7 +280,7 @@ class InvoicePdfView(ApiView):
             raise Conflict(
                 "The PDF is rendered when the invoice is finalized; this invoice is still a draft."
             )
-        from billing.documents.pdf import open_invoice_pdf
+        from billing.documents.storage import open_invoice_pdf
 
         response = HttpResponse(open_invoice_pdf(invoice), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'

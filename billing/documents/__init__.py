@@ -1,1 +1,13 @@
-"""Customer-facing documents rendered from stored records (invoice PDFs)."""
+"""Customer-facing documents rendered from stored records (invoice PDFs).
+
+- ``invoice_doc``: the document model — every string that goes on the page, prepared from the stored
+  invoice (it computes nothing), with ``text`` making each one printable (Windows-1252 core fonts:
+  any other character is transliterated or replaced, so no customer name can break rendering).
+- ``drawing``: :func:`~billing.documents.drawing.render_invoice_pdf` draws the document with fpdf2;
+  the same invoice always gives the same bytes (dates from ``finalized_at``, fixed producer metadata).
+- ``storage``: :func:`~billing.documents.storage.store_invoice_pdf` writes
+  ``MEDIA_ROOT/invoices/<legal entity code>/<number>.pdf`` and returns (relative path, SHA-256); the
+  finalize service saves both on the invoice in its transaction and never renders again.
+  :func:`~billing.documents.storage.open_invoice_pdf` reads the file back and refuses it if it no
+  longer matches its SHA-256.
+"""

@@ -114,7 +114,7 @@ def invoice_finalize(*, invoice: Invoice, actor=None, now=None, issue_date: date
         invoice.status = Invoice.Status.PAID
         invoice.paid_at = invoice.finalized_at
     invoice.save()
-    from billing.documents.pdf import store_invoice_pdf
+    from billing.documents.storage import store_invoice_pdf
 
     invoice = invoice_with_lines(invoice.pk)
     invoice.pdf_path, invoice.pdf_sha256 = store_invoice_pdf(invoice)

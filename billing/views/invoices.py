@@ -456,7 +456,7 @@ def credit_note_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_area("billing")
 def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """The PDF stored at finalization, checked against its SHA-256 (never re-rendered)."""
-    from billing.documents.pdf import open_invoice_pdf
+    from billing.documents.storage import open_invoice_pdf
 
     invoice = get_object_or_404(Invoice.objects.select_related("customer", "legal_entity"), pk=pk)
     try:

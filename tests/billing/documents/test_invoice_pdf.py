@@ -10,17 +10,19 @@ from decimal import Decimal
 
 import pytest
 
-from billing.documents.pdf import (
-    _REPLACEMENTS,
+from billing.documents.drawing import render_invoice_pdf
+from billing.documents.storage import (
     InvoicePdfConflict,
     InvoicePdfError,
     InvoicePdfMissing,
     InvoicePdfTampered,
-    _encodable,
     open_invoice_pdf,
-    pdf_text,
-    render_invoice_pdf,
     store_invoice_pdf,
+)
+from billing.documents.text import (
+    _REPLACEMENTS,
+    _encodable,
+    pdf_text,
 )
 from tests.billing.documents.factories import InvoiceFactory, InvoiceLineFactory
 from tests.revops.factories import CustomerFactory, LegalEntityFactory

@@ -1,0 +1,116 @@
+"""Stored invoice PDFs: written once at finalization under ``MEDIA_ROOT`` with their SHA-256, and read
+back only if they still match it."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+
+from billing.documents.drawing import render_invoice_pdf
+from revops.errors import Conflict, DomainError, NotFound
+
+log = logging.getLogger(__name__)
+
+
+class InvoicePdfError(DomainError):
+    """The invoice PDF cannot be produced or served."""
+
+
+class InvoicePdfMissing(NotFound):
+    pass
+
+
+class InvoicePdfConflict(Conflict):
+    """A different PDF is already stored (and recorded) under this invoice's number."""
+
+
+class InvoicePdfTampered(DomainError):
+    """The stored file no longer matches the SHA-256 recorded at finalization."""
+
+    status = 500
+    slug = "server-error"
+    title = "Stored document failed its integrity check"
+
+
+def _safe(part: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", part).strip("._") or "_"
+
+
+def invoice_pdf_path(invoice) -> str:
+    """Relative to MEDIA_ROOT: ``invoices/<legal entity code>/<number>.pdf``."""
+    return f"invoices/{_safe(invoice.legal_entity.code)}/{_safe(invoice.number)}.pdf"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _media_root() -> Path:
+    return Path(settings.MEDIA_ROOT)
+
+
+def store_invoice_pdf(invoice) -> tuple[str, str]:
+    """Render and write the finalized invoice's PDF; return (path relative to MEDIA_ROOT, SHA-256).
+
+    Writing is atomic (temporary file, then a hard link that fails if the name exists). An existing
+    file with the same content is accepted (a retried finalization). An existing file with other
+    content is refused if an invoice records it; otherwise it is an orphan left by a finalization
+    that rolled back after writing (the number was then handed out again) and is replaced."""
+    if not invoice.number:
+        raise InvoicePdfError("Only a finalized invoice (with a number) has a stored PDF.", field="number")
+    data = render_invoice_pdf(invoice)
+    digest = _sha256(data)
+    relative = invoice_pdf_path(invoice)
+    path = _media_root() / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        with open(tmp, "xb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            existing = _sha256(path.read_bytes())
+            if existing != digest:
+                from billing.models import Invoice
+
+                if Invoice.objects.filter(pdf_path=relative, pdf_sha256=existing).exists():
+                    raise InvoicePdfConflict(
+                        f"A different PDF is already stored for invoice {invoice.number} at {relative}; "
+                        "a finalized invoice's PDF is never replaced.",
+                        field="number",
+                    )
+                log.warning("replacing orphaned invoice PDF %s (recorded by no invoice)", relative)
+                os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return relative, digest
+
+
+def open_invoice_pdf(invoice) -> bytes:
+    """The stored PDF, after checking it against the SHA-256 recorded at finalization."""
+    if not invoice.pdf_path or not invoice.pdf_sha256:
+        raise InvoicePdfMissing(f"Invoice {invoice} has no stored PDF (it is rendered at finalization).")
+    root = _media_root().resolve()
+    path = (root / invoice.pdf_path).resolve()
+    if root not in path.parents:
+        raise InvoicePdfTampered(f"The stored PDF path of invoice {invoice} points outside the media root.")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InvoicePdfMissing(f"The PDF of invoice {invoice} is missing from storage ({invoice.pdf_path}).")
+    actual = _sha256(data)
+    if actual != invoice.pdf_sha256:
+        raise InvoicePdfTampered(
+            f"The stored PDF of invoice {invoice} does not match the SHA-256 recorded at finalization "
+            f"(expected {invoice.pdf_sha256[:16]}…, found {actual[:16]}…). It was changed after it was issued."
+        )
+    return data
