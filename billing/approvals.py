@@ -6,7 +6,7 @@
 - ``coupon_change``: a coupon is created or changed to exactly the payload's terms
   (billing.invoicing.coupons);
 - ``goodwill_credit`` / ``purchased_credit``: a credit grant is created from the payload
-  (billing.invoicing.lifecycle.credit_grant_request); a purchased one names the payment that backs it.
+  (billing.invoicing.credits.credit_grant_request); a purchased one names the payment that backs it.
 
 Each handler runs inside ``approval_decide``'s transaction, so the decision, the change and their
 audit events commit together or not at all. Called from ``BillingConfig.ready()``."""
@@ -88,7 +88,7 @@ def override_previews(approvals) -> dict[int, dict]:
 def _credit_approved(approval, user) -> None:
     from datetime import date
 
-    from billing.invoicing.lifecycle import credit_grant_create
+    from billing.invoicing.credits import credit_grant_create
     from revops.contracts.models import Contract, Customer
 
     payload = approval.payload or {}

@@ -260,7 +260,7 @@ def approved_credit_grant(
     approver other than the requester (issue 12.4: every grant is a money lever)."""
     from django.db import transaction
 
-    from billing.invoicing.lifecycle import credit_grant_request
+    from billing.invoicing.credits import credit_grant_request
     from billing.models import CreditGrant
 
     if kind == "purchased" and payment_reference is None:

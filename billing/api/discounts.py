@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from billing.api.contracts import approval_ref
 from billing.invoicing.coupons import coupon_request, pending_coupon_request
-from billing.invoicing.lifecycle import credit_grant_request
+from billing.invoicing.credits import credit_grant_request
 from billing.models import Coupon, CreditGrant
 from revops.contracts.models import Contract
 from revops.contracts.services.customers import customer_by_ref

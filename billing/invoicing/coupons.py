@@ -5,16 +5,18 @@ the terms before and exactly the terms after; nothing changes until an approver 
 requester approves it. Approving applies the payload's terms only if the coupon is still exactly as
 the request saw it (its terms and version), bumps the coupon's ``version``, and records
 ``coupon.created`` / ``coupon.changed`` with before and after in the same transaction. Django admin
-shows coupons read-only, so there is no other way to change one."""
+shows coupons read-only, so there is no other way to change one. Applying an approved coupon to a
+contract (:func:`coupon_apply`) records a redemption the invoices of the contract discount from."""
 
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
 
-from billing.models import Coupon
+from billing.models import Coupon, CouponRedemption
 from compliance.audit import audit_record
 from revops.errors import Conflict, FieldError, ValidationFailed
 from revops.money import MoneyError, is_currency, parse_decimal
@@ -213,3 +215,17 @@ def coupon_change_apply(approval, user) -> Coupon:
         },
     )
     return coupon
+
+
+@transaction.atomic
+def coupon_apply(*, coupon, contract, applied_from: date, actor=None) -> CouponRedemption:
+    if CouponRedemption.objects.filter(coupon=coupon, contract=contract).exists():
+        raise Conflict(f"Coupon {coupon.code} is already applied to {contract.number}.")
+    redemption = CouponRedemption.objects.create(coupon=coupon, contract=contract, applied_from=applied_from)
+    audit_record(
+        actor=actor,
+        action="coupon.applied",
+        obj=redemption,
+        changes={"coupon": coupon.code, "contract": contract.number, "applied_from": applied_from},
+    )
+    return redemption

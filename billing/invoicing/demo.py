@@ -281,16 +281,9 @@ def seed_billing() -> str:
         contract_create,
         contract_terminate,
     )
-    from billing.invoicing.coupons import coupon_request
-    from billing.invoicing.lifecycle import (
-        coupon_apply,
-        credit_grant_request,
-        credit_note_create,
-        credits_expire,
-        goodwill_credit_request,
-        invoice_void,
-        payment_record,
-    )
+    from billing.invoicing.coupons import coupon_apply, coupon_request
+    from billing.invoicing.credits import credit_grant_request, credits_expire, goodwill_credit_request
+    from billing.invoicing.lifecycle import credit_note_create, invoice_void, payment_record
     from billing.models import Coupon, Invoice, InvoiceLine
     from compliance.approvals import approval_decide
     from revops.contracts.models import Contract, Customer

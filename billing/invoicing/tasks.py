@@ -52,6 +52,6 @@ def expire_credits() -> int:
     """Beat, daily: release the unused part of prepaid credits that expired (breakage)."""
     from django.utils import timezone
 
-    from billing.invoicing.lifecycle import credits_expire
+    from billing.invoicing.credits import credits_expire
 
     return len(credits_expire(on=timezone.localdate()))

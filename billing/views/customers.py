@@ -2,7 +2,7 @@
 the customer page (facts, balance, contracts, invoices, this month's usage, prepaid credits).
 
 Function views calling the same services as the API (revops.contracts.services.customers,
-billing.invoicing.lifecycle.credit_grant_request: every grant waits for an approver)."""
+billing.invoicing.credits.credit_grant_request: every grant waits for an approver)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from billing.contracts.forms import COMMON_CURRENCIES, COMMON_TIMEZONES, CustomerForm
+from billing.invoicing.credits import credit_grant_request
 from billing.invoicing.forms import CreditGrantForm, apply_errors
-from billing.invoicing.lifecycle import credit_grant_request
 from billing.models import CreditExpiry, CreditGrant, Invoice, Meter
 from billing.usage.aggregation import local_bounds, usage_total
 from billing.usage.partitions import add_months

@@ -19,7 +19,8 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from billing.invoicing.lifecycle import credits_expire, invoice_finalize
+from billing.invoicing.credits import credits_expire
+from billing.invoicing.lifecycle import invoice_finalize
 from billing.models import CreditExpiry, CreditGrant, Invoice, InvoiceLine
 from compliance.checks.invariants import nothing_posted_in_closed_periods
 from compliance.models import Approval

@@ -230,7 +230,7 @@ def test_prepaid_credits_are_a_liability_from_the_grant_and_drawn_down_by_invoic
 def test_unused_prepaid_credits_are_released_to_revenue_when_they_expire(world):
     """Breakage: what is left of a grant on its expiry date leaves the prepaid-credits liability for
     revenue, once; a draw returned to the expired grant later (a voided invoice) is released next time."""
-    from billing.invoicing.lifecycle import credits_expire
+    from billing.invoicing.credits import credits_expire
     from billing.models import CreditApplication, CreditExpiry
     from compliance.models import AuditEvent
 
@@ -259,7 +259,7 @@ def test_unused_prepaid_credits_are_released_to_revenue_when_they_expire(world):
 
 
 def test_the_prepaid_credits_control_passes_through_grant_draw_and_expiry(world):
-    from billing.invoicing.lifecycle import credits_expire
+    from billing.invoicing.credits import credits_expire
     from compliance.services.exceptions import compliance_run
 
     def control() -> str:

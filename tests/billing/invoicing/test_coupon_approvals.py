@@ -110,7 +110,7 @@ def test_coupon_request_validation(api_for):
 
 def test_approved_coupon_applies_to_the_invoice(api_for, make_contract):
     from billing.invoicing.build import invoice_build
-    from billing.invoicing.lifecycle import coupon_apply
+    from billing.invoicing.coupons import coupon_apply
     from tests.builders import NOW
 
     coupon, *_ = _approved_coupon(api_for)

@@ -125,7 +125,7 @@ def test_api_purchased_grant_waits_for_an_approver_who_sees_the_payment_then_is_
 
 
 def test_the_service_refuses_a_purchased_grant_without_an_approval(acme):
-    from billing.invoicing.lifecycle import credit_grant_create
+    from billing.invoicing.credits import credit_grant_create
     from revops.errors import Conflict
 
     with pytest.raises(Conflict), transaction.atomic():
@@ -174,7 +174,7 @@ def test_api_grant_validation(acme, api_for):
 
 
 def test_the_service_refuses_a_goodwill_grant_without_an_approval(acme):
-    from billing.invoicing.lifecycle import credit_grant_create
+    from billing.invoicing.credits import credit_grant_create
     from revops.errors import Conflict
 
     with pytest.raises(Conflict), transaction.atomic():
@@ -204,7 +204,8 @@ def test_ui_goodwill_grant_waits_for_an_approver(acme, ui_for, make_user, client
 
 def test_goodwill_drawn_and_expired_ties_out_and_reverses_the_unused_concession(acme, api_for):
     from billing.invoicing.build import invoice_build
-    from billing.invoicing.lifecycle import credits_expire, invoice_finalize
+    from billing.invoicing.credits import credits_expire
+    from billing.invoicing.lifecycle import invoice_finalize
     from compliance.checks.invariants import prepaid_credits_tie_out
     from tests.builders import NOW
 

@@ -100,7 +100,7 @@ def test_a_refused_credit_grant_is_a_form_error_not_a_500(finance, monthly):
 def test_the_credits_table_shows_what_expired_unused(finance, monthly):
     from django.db import transaction
 
-    from billing.invoicing.lifecycle import credits_expire
+    from billing.invoicing.credits import credits_expire
     from tests.builders import approved_credit_grant
 
     with transaction.atomic():
