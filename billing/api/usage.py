@@ -38,7 +38,7 @@ _ERROR = inline_serializer(
 
 class UsageEventIn(InputSerializer):
     """One event (checked by ingest_events: an invalid one is rejected and quarantined, naming each
-    field, including unknown ones; ``billing.usage.ingest.EVENT_FIELDS``)."""
+    field, including unknown ones; ``billing.usage.validation.EVENT_FIELDS``)."""
 
     transaction_id = serializers.CharField(max_length=255)
     customer = serializers.CharField(help_text="The customer's external_id")
