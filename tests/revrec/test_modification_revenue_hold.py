@@ -8,19 +8,15 @@ from decimal import Decimal
 import pytest
 
 from revrec.models import ScheduleLine
-from tests.revrec.test_ifrs15_examples import World, _widgets
+from tests.revrec.test_ifrs15_examples import _widgets
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def world(api_for, catalog, django_capture_on_commit_callbacks):
-    return World(api_for, django_capture_on_commit_callbacks)
-
-
-def _revenue_run(world, period):
-    with world.capture(execute=True):
-        world.ok(world.finance.post("/api/v1/revenue-runs", {"period": period}, format="json"))
+def world(scenario, catalog):
+    """IE 5's customer on the shared catalog (tests/scenario.py)."""
+    return scenario.customer("ie", name="IE Co")
 
 
 def test_a_revenue_run_before_approval_is_held_and_ie5_case_b_still_ends_at_5600_and_2800(world):
@@ -28,18 +24,16 @@ def test_a_revenue_run_before_approval_is_held_and_ie5_case_b_still_ends_at_5600
     world.amend(
         {"effective_date": "2026-03-01", "changes": [{"line": "batch-1", "amount": "5100.00"}, added]}
     )
-    for a in world.ok(world.finance.get("/api/v1/approvals?status=pending"))["results"]:
-        if a["kind"] != "contract_modification":  # a price cut below list waits for a second person
-            world.ok(world.approver.post(f"/api/v1/approvals/{a['id']}/approve", {}, format="json"))
+    world.approve_as("approver", kind="price_override")  # a price cut below list waits for a second person
     assert world.modification()["status"] == "pending_approval"
-    _revenue_run(world, "2026-04")  # before the approver decides: April's delivery is held
+    world.recognize("2026-04")  # before the approver decides: April's delivery is held
     posted = set(
         ScheduleLine.objects.filter(
             schedule__obligation__contract_id=world.id, posted_entry__isnull=False
         ).values_list("schedule__obligation__key", "period")
     )
     assert posted == {("batch-1", "2026-01")}  # January was delivered before the modification
-    world.approve_pending()
+    world.approve_as("approver")
     assert world.allocations() == {
         "batch-1": Decimal("5100.00"),
         "batch-2": Decimal("5600.00"),
@@ -48,7 +42,7 @@ def test_a_revenue_run_before_approval_is_held_and_ie5_case_b_still_ends_at_5600
     schedule = world.schedule()
     assert schedule["batch-1"] == {"2026-01": Decimal("6000.00"), "2026-03": Decimal("-900.00")}
     assert schedule["batch-2"] == {"2026-04": Decimal("5600.00")}
-    _revenue_run(world, "2026-04")  # released: the held months post under the approved terms
+    world.recognize("2026-04")  # released: the held months post under the approved terms
     amounts = dict(
         ScheduleLine.objects.filter(
             schedule__obligation__contract_id=world.id,
