@@ -27,7 +27,7 @@ from django.utils import timezone
 from billing.models import IngestionBatch, QuarantinedEvent
 from billing.usage.validation import MAX_TEXT, Rejection, ValidEvent, dumps_compact, validate_events
 from revops.errors import DomainError
-from revops.jsonsafe import has_surrogate, nul_visible
+from revops.jsonsafe import has_surrogate, jsonable, nul_visible
 
 MAX_BATCH = 10_000
 STATEMENT_TIMEOUT_SECONDS = 60  # bounds how long an ingestion can hold received_at before it commits
@@ -179,7 +179,9 @@ def _quarantine_rows(
 ) -> list[QuarantinedEvent]:
     rows = []
     for r in rejected:
-        payload = r.payload
+        # As received, except that a fractional JSON number (a Decimal, as the API parser reads it)
+        # is kept as its exact decimal string: a JSON column cannot hold a Decimal.
+        payload = jsonable(r.payload)
         ref = payload.get("customer") if isinstance(payload, dict) else None
         code = payload.get("code") if isinstance(payload, dict) else None
         text = dumps_compact(payload)

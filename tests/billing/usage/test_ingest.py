@@ -260,3 +260,11 @@ def test_a_json_number_with_a_fraction_is_stored_exactly(api_for, customer, toke
     assert response.json()["accepted"] == 2
     stored = sorted(str(e.properties["tokens"]) for e in UsageEvent.objects.all())
     assert stored == ["0.1", "2.5"]
+
+
+def test_a_rejected_event_with_a_fractional_number_is_quarantined_with_it_as_a_decimal_string(
+    api_for, customer, tokens_meter
+):
+    response = post(api_for("finance"), [event("frac-bad", customer="nobody", tokens=2.5)])
+    assert response.status_code == 200 and len(response.json()["rejected"]) == 1
+    assert QuarantinedEvent.objects.get().payload["properties"]["tokens"] == "2.5"
