@@ -1,0 +1,366 @@
+"""The files of the evidence pack, one builder each, registered in the order the pack lists them:
+the policy in force, the revenue records of the period (SSP book, allocations, schedules, journal,
+rollforward), then its controls (approvals, audit trail and signed checkpoints, exceptions)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from compliance.evidence.registry import EvidenceFile, Pack, csv_file, evidence_file
+from compliance.evidence.rollforward import rollforward
+from revops.money import stored_sum
+
+
+def _accounting_doc():
+    return settings.BASE_DIR / "docs" / "accounting.md"
+
+
+@evidence_file("policy.json")
+def policy(pack: Pack) -> EvidenceFile:
+    """The settings and the penny policy in force (its document's hash)."""
+    from revrec.models import AccountingPeriod
+
+    accounting_doc = _accounting_doc()
+    document = {
+        "period": pack.period,
+        "generated_at": timezone.now(),
+        "legal_entity": settings.CONCORD["LEGAL_ENTITY"],
+        "rounding": "ROUND_HALF_UP to the currency minor unit, once per document line",
+        "allocation": "relative SSP, largest remainder; residual with range check",
+        "recognition_methods": ["ratable_daily", "ratable_monthly", "point_in_time", "usage", "milestone"],
+        "period_status": AccountingPeriod.objects.filter(period=pack.period)
+        .values_list("status", flat=True)
+        .first()
+        or "open",
+        "penny_policy_sha256": hashlib.sha256(accounting_doc.read_bytes()).hexdigest()
+        if accounting_doc.exists()
+        else None,
+    }
+    return EvidenceFile(json.dumps(document, cls=DjangoJSONEncoder, indent=2).encode())
+
+
+@evidence_file("penny_policy.md")
+def penny_policy(pack: Pack) -> EvidenceFile | None:
+    """The accounting policy document itself, when the installation has it."""
+    accounting_doc = _accounting_doc()
+    return EvidenceFile(accounting_doc.read_bytes()) if accounting_doc.exists() else None
+
+
+@evidence_file("ssp_versions.csv")
+def ssp_versions(pack: Pack) -> EvidenceFile:
+    """Every SSP book entry in effect before the period ends."""
+    from revrec.models import SSPEntry
+
+    ssp = (
+        SSPEntry.objects.filter(effective_from__lt=pack.end)
+        .select_related("product")
+        .order_by("product__code", "version")
+    )
+    return csv_file(
+        [
+            [
+                e.product.code,
+                e.currency,
+                e.version,
+                e.effective_from,
+                e.ssp,
+                e.ssp_low,
+                e.ssp_high,
+                e.method,
+                e.status,
+                e.evidence,
+            ]
+            for e in ssp
+        ],
+        [
+            "product",
+            "currency",
+            "version",
+            "effective_from",
+            "ssp",
+            "ssp_low",
+            "ssp_high",
+            "method",
+            "status",
+            "evidence",
+        ],
+    )
+
+
+@evidence_file("allocations.csv")
+def allocations(pack: Pack) -> EvidenceFile:
+    """The performance obligations started before the period ends, with their allocated prices."""
+    from revrec.models import PerformanceObligation
+
+    pos = (
+        PerformanceObligation.objects.filter(start__lt=pack.end)
+        .select_related("contract", "product")
+        .order_by("contract_id", "id")
+    )
+    return csv_file(
+        [
+            [
+                p.contract.number,
+                p.key,
+                p.product.code,
+                p.currency,
+                p.ssp,
+                p.ssp_source,
+                p.fixed_price,
+                p.allocated_amount,
+                p.variable,
+                p.recognition,
+                p.start,
+                p.end,
+                p.status,
+            ]
+            for p in pos
+        ],
+        [
+            "contract",
+            "po",
+            "product",
+            "currency",
+            "ssp",
+            "ssp_source",
+            "fixed_price",
+            "allocated",
+            "variable",
+            "method",
+            "start",
+            "end",
+            "status",
+        ],
+        controls={
+            "rows": pos.count(),
+            "allocated_total": str(stored_sum(pos.aggregate(s=Sum("allocated_amount"))["s"])),
+        },
+    )
+
+
+@evidence_file("schedules.csv")
+def schedules(pack: Pack) -> EvidenceFile:
+    """The revenue schedules with a line in the period, one row per schedule line."""
+    from revrec.models import RevenueSchedule
+
+    found = (
+        RevenueSchedule.objects.filter(lines__period=pack.period)
+        .distinct()
+        .select_related("obligation__contract")
+    )
+    rows = []
+    for s in found.prefetch_related("lines"):
+        for ln in s.lines.all():
+            rows.append(
+                [
+                    s.obligation.contract.number,
+                    s.obligation.key,
+                    s.version,
+                    s.status,
+                    s.treatment,
+                    ln.period,
+                    ln.amount,
+                    ln.posted_entry_id or "",
+                ]
+            )
+    return csv_file(
+        rows, ["contract", "po", "version", "status", "treatment", "period", "amount", "posted_entry"]
+    )
+
+
+@evidence_file("journal_entries.csv")
+def journal_entries(pack: Pack) -> EvidenceFile:
+    """The period's journal, one row per line, with debit and credit totals."""
+    from revrec.models import JournalEntry, JournalLine
+
+    lines = (
+        JournalLine.objects.filter(entry__period=pack.period)
+        .select_related("entry", "account", "product")
+        .order_by("entry_id", "id")
+    )
+    totals = lines.aggregate(d=Sum("debit"), c=Sum("credit"))
+    return csv_file(
+        [
+            [
+                ln.entry_id,
+                ln.entry.date,
+                ln.entry.period,
+                ln.entry.source,
+                ln.entry.source_type,
+                ln.entry.source_id,
+                ln.entry.memo,
+                ln.account.code,
+                ln.debit,
+                ln.credit,
+                ln.entry.currency,
+                ln.contract_id or "",
+                ln.obligation_id or "",
+            ]
+            for ln in lines
+        ],
+        [
+            "entry",
+            "date",
+            "period",
+            "source",
+            "source_type",
+            "source_id",
+            "memo",
+            "account",
+            "debit",
+            "credit",
+            "currency",
+            "contract",
+            "po",
+        ],
+        controls={
+            "rows": lines.count(),
+            "entries": JournalEntry.objects.filter(period=pack.period).count(),
+            "debits": str(stored_sum(totals["d"])),
+            "credits": str(stored_sum(totals["c"])),
+        },
+    )
+
+
+@evidence_file("rollforward.csv")
+def rollforward_file(pack: Pack) -> EvidenceFile:
+    """The deferred revenue rollforward per contract and in total, with whether each ties out."""
+    roll = rollforward(pack.period)
+    return csv_file(
+        [
+            [r["contract"], r["opening"], r["billed"], r["recognized"], r["closing"], r["ties"]]
+            for r in roll["by_contract"]
+        ]
+        + [["TOTAL", roll["opening"], roll["billed"], roll["recognized"], roll["closing"], roll["ties"]]],
+        ["contract", "opening", "billed", "recognized", "closing", "ties_out"],
+        controls={k: str(v) for k, v in roll.items() if k != "by_contract"},
+    )
+
+
+@evidence_file("approvals.csv")
+def approvals(pack: Pack) -> EvidenceFile:
+    """Sign-offs of a period happen after it ends (schedules, the close itself): every approval
+    requested before the period ended or decided since it began, up to the time the pack is built."""
+    from compliance.models import Approval
+
+    found = Approval.objects.filter(
+        Q(requested_at__date__lt=pack.end) | Q(decided_at__date__gte=pack.start)
+    ).select_related("requested_by", "decided_by")
+    return csv_file(
+        [
+            [
+                a.pk,
+                a.kind,
+                a.object_type,
+                a.object_id,
+                a.summary,
+                a.status,
+                a.requested_by.username if a.requested_by_id else "",
+                a.requested_at,
+                a.decided_by.username if a.decided_by_id else "",
+                a.decided_at,
+                a.comment,
+            ]
+            for a in found
+        ],
+        [
+            "id",
+            "kind",
+            "object_type",
+            "object_id",
+            "summary",
+            "status",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "comment",
+        ],
+    )
+
+
+@evidence_file("audit_trail.csv")
+def audit_trail(pack: Pack) -> EvidenceFile:
+    """The trail from the period's start to the time the pack is built (its close happens afterwards)."""
+    from compliance.models import AuditEvent
+
+    events = AuditEvent.objects.filter(occurred_at__date__gte=pack.start).order_by("seq")
+    return csv_file(
+        [
+            [
+                e.seq,
+                e.occurred_at.isoformat(),
+                e.actor_label,
+                e.action,
+                e.object_type,
+                e.object_id,
+                json.dumps(e.changes, sort_keys=True),
+                e.prev_hash,
+                e.hash,
+            ]
+            for e in events
+        ],
+        ["seq", "occurred_at", "actor", "action", "object_type", "object_id", "changes", "prev_hash", "hash"],
+    )
+
+
+@evidence_file("audit_checkpoints.json")
+def audit_checkpoints(pack: Pack) -> EvidenceFile:
+    """Signed checkpoints of the chain head (HMAC-SHA256 under the chain key): every stored one (each
+    period close, each `audit_anchor`) and one of the head as this pack is built. Kept with the pack,
+    they let `verify_audit_chain --checkpoint` detect a later rewrite of the chain up to them."""
+    from compliance.audit import audit_checkpoint_document, checkpoint_document
+    from compliance.models import AuditCheckpoint
+
+    return EvidenceFile(
+        json.dumps(
+            {
+                "algorithm": "HMAC-SHA256 under AUDIT_CHAIN_KEY; verify with manage.py verify_audit_chain "
+                "--checkpoint audit_checkpoints.json",
+                "checkpoints": [checkpoint_document(c) for c in AuditCheckpoint.objects.order_by("seq", "id")]
+                + [audit_checkpoint_document(source=f"evidence_pack:{pack.period}")],
+            },
+            indent=2,
+        ).encode()
+    )
+
+
+@evidence_file("exceptions.csv")
+def exceptions(pack: Pack) -> EvidenceFile:
+    """The compliance exceptions raised before the period ends, with how each was resolved."""
+    from compliance.models import ComplianceException
+
+    found = ComplianceException.objects.filter(created_at__date__lt=pack.end)
+    return csv_file(
+        [
+            [
+                x.pk,
+                x.check_code,
+                x.severity,
+                x.object_type,
+                x.object_id,
+                x.explanation,
+                x.status,
+                x.resolution,
+                x.resolved_at,
+            ]
+            for x in found
+        ],
+        [
+            "id",
+            "check",
+            "severity",
+            "object_type",
+            "object_id",
+            "explanation",
+            "status",
+            "resolution",
+            "resolved_at",
+        ],
+    )
