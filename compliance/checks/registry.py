@@ -35,5 +35,14 @@ def check(code: str, *, title: str, invariant: str, severity: str = "high"):
     return decorator
 
 
+def order_checks(codes: tuple[str, ...]) -> None:
+    """Put the registry in the order ``codes`` names (the order a run raises exceptions and the
+    controls page lists the checks); a check ``codes`` does not name keeps its place after them."""
+    rank = {code: i for i, code in enumerate(codes)}
+    ordered = sorted(CHECKS.items(), key=lambda item: rank.get(item[0], len(codes)))
+    CHECKS.clear()
+    CHECKS.update(ordered)
+
+
 def ref(obj) -> tuple[str, str]:
     return f"{obj._meta.app_label}.{obj._meta.model_name}", str(obj.pk)

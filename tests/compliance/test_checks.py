@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from billing.models import Invoice, InvoiceLine
-from compliance.checks import CHECKS
+from compliance.checks import CHECKS, ORDER
 from compliance.models import AuditEvent, ComplianceException
 from compliance.services.exceptions import compliance_run
 from revrec.models import JournalEntry, JournalLine, PerformanceObligation, RevenueSchedule, ScheduleLine
@@ -166,6 +166,10 @@ CASES = {
 
 def test_every_check_has_a_planted_fault_test():
     assert set(CASES) == set(CHECKS)
+
+
+def test_checks_run_in_the_stated_order_whatever_family_module_holds_them():
+    assert tuple(CHECKS) == ORDER
 
 
 @pytest.mark.parametrize("code", sorted(CASES))

@@ -22,7 +22,7 @@ from django.utils import timezone
 from billing.invoicing.credits import credits_expire
 from billing.invoicing.lifecycle import invoice_finalize
 from billing.models import CreditExpiry, CreditGrant, Invoice, InvoiceLine
-from compliance.checks.invariants import nothing_posted_in_closed_periods
+from compliance.checks.ledger import nothing_posted_in_closed_periods
 from compliance.models import Approval
 from revops.contracts.models import Customer
 from revrec.models import AccountingPeriod, ContractModification, JournalEntry

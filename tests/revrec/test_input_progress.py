@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from compliance.checks.invariants import allocation_equals_price, schedule_equals_allocation
+from compliance.checks.revenue import allocation_equals_price, schedule_equals_allocation
 from compliance.models import AuditEvent
 from revrec.models import ObligationCost
 from tests.builders import api_activate

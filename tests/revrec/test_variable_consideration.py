@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from compliance.checks.invariants import allocation_equals_price, schedule_equals_allocation
+from compliance.checks.revenue import allocation_equals_price, schedule_equals_allocation
 from revrec.models import VariableEstimate
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -60,7 +60,7 @@ def _approve(approver, approval):
 
 
 def _unapproved_findings():
-    from compliance.checks.invariants import price_overrides_approved
+    from compliance.checks.invoices import price_overrides_approved
 
     return price_overrides_approved()
 

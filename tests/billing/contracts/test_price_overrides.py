@@ -257,7 +257,7 @@ def test_ui_amendment_beyond_the_threshold_is_held(catalog, make_contract, ui_fo
 
 
 def test_the_control_flags_an_unapproved_override_and_not_an_approved_one(finance, approver):
-    from compliance.checks.invariants import price_overrides_approved
+    from compliance.checks.invoices import price_overrides_approved
 
     contract = finance.post("/api/v1/contracts", CONTRACT, format="json").json()
     approval = finance.post(f"/api/v1/contracts/{contract['id']}/activate").json()["approval"]

@@ -206,7 +206,7 @@ def test_goodwill_drawn_and_expired_ties_out_and_reverses_the_unused_concession(
     from billing.invoicing.build import invoice_build
     from billing.invoicing.credits import credits_expire
     from billing.invoicing.lifecycle import invoice_finalize
-    from compliance.checks.invariants import prepaid_credits_tie_out
+    from compliance.checks.ledger import prepaid_credits_tie_out
     from tests.builders import NOW
 
     finance, approver = api_for("finance"), api_for("approver")
