@@ -19,13 +19,13 @@ from django.views.decorators.http import require_POST
 
 from billing.catalog import selectors
 from billing.catalog import services as catalog
-from billing.catalog.forms import (
+from billing.catalog.forms.errors import apply_errors
+from billing.catalog.forms.plans import (
     COMMON_CURRENCIES,
     DraftSettingsForm,
     PlanCreateForm,
     PlanDetailsForm,
     VersionCreateForm,
-    apply_errors,
     payloads_moved,
 )
 from billing.catalog.ui_support import in_force, plan_overview

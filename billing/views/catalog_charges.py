@@ -14,7 +14,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
-from billing.catalog.forms import ChargeEditor, products_and_meters
+from billing.catalog.forms.charge_editor import ChargeEditor
+from billing.catalog.forms.products import products_and_meters
 from billing.catalog.simulator import preview_charge
 from billing.views.catalog import _base, charge_payloads, get_version, update_draft
 from billing.views.catalog_display import price, properties_summary, quantity

@@ -10,7 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from billing.catalog import services as catalog
-from billing.catalog.forms import MeterForm, ProductForm, apply_errors
+from billing.catalog.forms.errors import apply_errors
+from billing.catalog.forms.products import MeterForm, ProductForm
 from billing.models import Meter
 from billing.views.catalog import _base
 from revops.contracts.models import Product

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from billing.catalog.forms import (
+from billing.catalog.forms.simulator import (
     SimulatorForm,
     event_error_label,
     parse_events_text,

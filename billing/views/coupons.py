@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from billing.catalog.forms import apply_errors
+from billing.catalog.forms.errors import apply_errors
 from billing.invoicing.coupons import coupon_request, coupon_terms, pending_coupon_request
 from billing.models import Coupon
 from billing.views.catalog import _base

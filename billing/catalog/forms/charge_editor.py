@@ -1,8 +1,5 @@
-"""Forms of the pricing-admin UI: typed fields → api.md payloads, service ``FieldError``s → inputs.
-
-No pricing rule lives here. The catalog services and ``billing.catalog.validation`` decide what is
-valid; these forms only reshape what was typed — numbers stay the decimal *strings* the user typed,
-never floats — and put each error the services return next to the input it is about (a
+"""The charge editor: one charge of a draft version as typed inputs (properties, tier rows, filter rows)
+→ the api.md Charge payload, and each service error back onto the input it is about (a
 ``charges[2].properties.tiers[1].up_to`` error lands on tier row 2's "up to" input)."""
 
 from __future__ import annotations
@@ -11,209 +8,25 @@ import json
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from django import forms
-from django.utils import timezone
 
-from billing.models import Charge, Meter, Plan
+from billing.catalog.forms.charge_inputs import (
+    MODEL_HELP,
+    PROPERTY_INPUTS,
+    TIER_COLUMNS,
+    TIERED,
+    PropSpec,
+    match_text,
+    parse_match,
+)
+from billing.catalog.forms.errors import ui_message
+from billing.models import Charge, Meter
 from billing.rating import EVENT_MODELS
-from revops.contracts.models import Product, RecognitionMethod
-from revops.core.forms import BoundedDateField
-from revops.dates import RANGE_MESSAGE, date_in_range
 from revops.errors import FieldError
 from revops.jsonsafe import loads_text, nul_visible
 from revops.money import MoneyError, parse_decimal
-
-TIERED = ("graduated", "volume", "graduated_percentage")
-COMMON_CURRENCIES = (
-    "USD",
-    "EUR",
-    "GBP",
-    "CAD",
-    "AUD",
-    "CHF",
-    "JPY",
-    "SEK",
-    "NOK",
-    "DKK",
-    "INR",
-    "BRL",
-    "KWD",
-)
-
-
-@dataclass(frozen=True)
-class PropSpec:
-    """One property input of a pricing model (the keys mirror ``billing.rating.validation``)."""
-
-    key: str
-    label: str
-    help: str = ""
-    required: bool = False
-    percent: bool = False
-
-
-PROPERTY_INPUTS: dict[str, tuple[PropSpec, ...]] = {
-    "flat": (PropSpec("amount", "Amount per period", "Times the quantity for seat-style lines.", True),),
-    "standard": (
-        PropSpec("unit_amount", "Price per unit", "Any precision, e.g. 0.0000025 per token.", True),
-    ),
-    "graduated": (),
-    "volume": (),
-    "package": (
-        PropSpec("package_size", "Package size (units)", "A started package is billed in full.", True),
-        PropSpec("amount", "Price per package", required=True),
-        PropSpec("free_units", "Free units", "Consumed before the first package."),
-    ),
-    "percentage": (
-        PropSpec("rate", "Rate (%)", "0–100, of each transaction's amount.", True, percent=True),
-        PropSpec("fixed_amount", "Fixed fee per transaction"),
-        PropSpec("free_units_per_events", "Free transactions", "The first N transactions are free."),
-        PropSpec(
-            "free_units_per_total_aggregation", "Free amount", "The first amount of the period is free."
-        ),
-        PropSpec("per_transaction_min_amount", "Minimum per transaction"),
-        PropSpec("per_transaction_max_amount", "Maximum per transaction"),
-    ),
-    "graduated_percentage": (),
-    "dynamic": (),
-}
-
-# Tier columns per tiered model: (key, column label).
-TIER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
-    "graduated": (("up_to", "Up to (inclusive)"), ("unit_amount", "Unit price"), ("flat_amount", "Flat fee")),
-    "volume": (("up_to", "Up to (inclusive)"), ("unit_amount", "Unit price"), ("flat_amount", "Flat fee")),
-    "graduated_percentage": (
-        ("up_to", "Up to (amount, inclusive)"),
-        ("rate", "Rate (%)"),
-        ("flat_amount", "Flat fee on entry"),
-    ),
-}
-
-MODEL_HELP = {
-    "flat": "A fixed amount per billing period.",
-    "standard": "Quantity × unit price.",
-    "graduated": "Each unit is priced by the tier it falls in; a tier's flat fee is added once it is reached.",
-    "volume": "All units are priced at the one tier that contains the total quantity.",
-    "package": "Units are sold in packages; a started package is billed in full.",
-    "percentage": "Each transaction pays a percentage of its amount, plus an optional fixed fee.",
-    "graduated_percentage": "Tiers over the period's cumulative amount, each with its own rate.",
-    "dynamic": "The price travels in each event; the line is the sum of the events' amounts.",
-}
-
-
-_UI_WORDING = (
-    ("only the last tier can be open-ended (null)", "only the last tier can be open-ended (blank “up to”)"),
-    ("the last tier must be open-ended (null)", "the last tier must be open-ended: leave its “up to” blank"),
-    ("this property is required (null on the last tier)", "required (leave it blank only on the last tier)"),
-    ("previous tier's up_to", "previous tier's “up to”"),
-)
-
-
-def _cap(message: str) -> str:
-    """The service's message, capitalised, with API words ('null') in the words of the form."""
-    for api, ui in _UI_WORDING:
-        message = message.replace(api, ui)
-    return message[:1].upper() + message[1:] if message else message
-
-
-def apply_errors(form: forms.Form, errors: list[FieldError], *, rename: dict | None = None) -> None:
-    """Put each service error on the form field of the same name (or at the top of the form)."""
-    rename = rename or {}
-    for error in errors:
-        name = rename.get(error.field, error.field)
-        if name in form.fields:
-            form.add_error(name, _cap(error.message))
-        else:
-            label = f"{error.field}: " if error.field else ""
-            form.add_error(None, f"{label}{_cap(error.message)}")
-
-
-def _date_input() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-# --- plans and versions -------------------------------------------------------------------------
-
-
-class PlanCreateForm(forms.Form):
-    code = forms.SlugField(
-        max_length=64, help_text="Lower-case letters, digits and dashes. Contracts and the API use it."
-    )
-    name = forms.CharField(max_length=200)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    currency = forms.CharField(
-        max_length=3,
-        initial="USD",
-        help_text="ISO 4217 code. Every price in the plan is in this currency.",
-        widget=forms.TextInput(attrs={"list": "currency-codes", "autocomplete": "off", "size": 5}),
-    )
-    interval = forms.ChoiceField(choices=Plan.Interval.choices, initial=Plan.Interval.MONTH)
-    version_policy = forms.ChoiceField(
-        label="When prices change",
-        choices=Plan.VersionPolicy.choices,
-        initial=Plan.VersionPolicy.ON_EFFECTIVE_DATE,
-        widget=forms.RadioSelect,
-    )
-    effective_from = BoundedDateField(
-        label="First version effective from", widget=_date_input(), initial=timezone.localdate
-    )
-
-
-class PlanDetailsForm(forms.Form):
-    """What ``plan_update`` may change: name, description, version policy."""
-
-    name = forms.CharField(max_length=200)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    version_policy = forms.ChoiceField(label="When prices change", choices=Plan.VersionPolicy.choices)
-
-
-class VersionCreateForm(forms.Form):
-    effective_from = BoundedDateField(label="Effective from", widget=_date_input())
-    copy_from = forms.TypedChoiceField(
-        label="Start from the charges of", coerce=int, required=False, empty_value=None
-    )
-
-    def __init__(self, *args, versions=(), current=None, default=None, **kwargs):
-        """``current``: the version in force today (labelled so); ``default``: the one preselected."""
-        super().__init__(*args, **kwargs)
-        self.fields["copy_from"].choices = [
-            (
-                v.number,
-                f"v{v.number} · {v.get_status_display().lower()}"
-                + (" · in force" if current is not None and v.pk == current.pk else ""),
-            )
-            for v in versions
-        ] + [("", "— no charges (empty draft) —")]
-        default = default or current
-        if default is not None:
-            self.fields["copy_from"].initial = default.number
-
-
-class DraftSettingsForm(forms.Form):
-    effective_from = BoundedDateField(label="Effective from", widget=_date_input())
-    minimum_amount = forms.CharField(
-        label="Minimum amount per period",
-        required=False,
-        help_text="When the rated charges of a period fall short, a true-up line makes up the difference.",
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-
-
-def payloads_moved(payloads: list[dict], index: int, direction: str) -> list[dict]:
-    """The charge list with one charge moved up or down (its position is its order)."""
-    other = index - 1 if direction == "up" else index + 1
-    if not (0 <= index < len(payloads) and 0 <= other < len(payloads)):
-        return payloads
-    moved = list(payloads)
-    moved[index], moved[other] = moved[other], moved[index]
-    return moved
-
-
-# --- the charge editor --------------------------------------------------------------------------
 
 
 class ChargeForm(forms.Form):
@@ -266,50 +79,6 @@ class FilterRow:
     tiers: str = ""
     uid: str = field(default_factory=lambda: secrets.token_hex(4))
     errors: dict[str, list[str]] = field(default_factory=dict)
-
-
-def match_text(match: dict) -> str:
-    """``{"model": "gpt-4o", "n": 1}`` → ``model=gpt-4o, n=1`` (text that looks like a number is quoted)."""
-    parts = []
-    for key, value in (match or {}).items():
-        if isinstance(value, str):
-            shown = (
-                json.dumps(value)
-                if (_literal(value) is not None or "," in value or value != value.strip())
-                else value
-            )
-        else:
-            shown = json.dumps(value)
-        parts.append(f"{key}={shown}")
-    return ", ".join(parts)
-
-
-def _literal(text: str):
-    """An unquoted integer or true/false typed in a match is that JSON value; anything else is text."""
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    return {"true": True, "false": False}.get(text)
-
-
-def parse_match(text: str) -> dict:
-    """``model=gpt-4o, token_type=input`` → ``{"model": "gpt-4o", "token_type": "input"}``.
-    Raises ``ValueError`` with a message for the user."""
-    match: dict = {}
-    for raw in re.split(r',(?=(?:[^"]*"[^"]*")*[^"]*$)', text):
-        part = raw.strip()
-        if not part:
-            continue
-        if "=" not in part:
-            raise ValueError(f"'{part}' is not key=value. Write e.g. model=gpt-4o, token_type=input.")
-        key, value = (s.strip() for s in part.split("=", 1))
-        if not key:
-            raise ValueError(f"'{part}' has no property name before '='.")
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            match[key] = loads_text(value)
-        else:
-            literal = _literal(value)
-            match[key] = value if literal is None else literal
-    return match
 
 
 class ChargeEditor:
@@ -540,13 +309,13 @@ class ChargeEditor:
                 self._place(path, error.message)
 
     def _summary(self, label: str, message: str) -> None:
-        self.summary.append((label, _cap(message)))
+        self.summary.append((label, ui_message(message)))
 
     def _section(self, name: str, message: str) -> None:
-        self.section_errors.setdefault(name, []).append(_cap(message))
+        self.section_errors.setdefault(name, []).append(ui_message(message))
 
     def _place(self, rel: str, message: str) -> None:  # noqa: C901 - one branch per kind of path
-        msg = _cap(message)
+        msg = ui_message(message)
         if m := re.fullmatch(r"properties\.tiers\[(\d+)\]\.(\w+)", rel):
             j, key = int(m.group(1)), m.group(2)
             key = "amount" if key == self.amount_key else key
@@ -681,198 +450,3 @@ def _at(values: list, index: int) -> str:
 
 def _find(meters, code: str) -> Meter | None:
     return next((m for m in meters if m.code == code), None) if code else None
-
-
-# --- simulator ----------------------------------------------------------------------------------
-
-
-def parse_when(text: str) -> datetime:
-    """'2026-01-01' or '2026-01-01T12:00' (UTC unless an offset is given) → an aware UTC datetime."""
-    value = datetime.fromisoformat(text.strip())
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def parse_events_text(text: str) -> tuple[list[dict], list[int | None], list[str]]:
-    """NDJSON (one event per line) or a JSON array → (events, line number of each, errors).
-    Numbers are read as Decimal, never float."""
-    text = (text or "").strip()
-    if not text:
-        return [], [], []
-    events: list[dict] = []
-    lines: list[int | None] = []
-    errors: list[str] = []
-    if text.startswith("["):
-        try:
-            data = loads_text(text, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            return [], [], [f"Line {exc.lineno}: {exc.msg}."]
-        except ValueError as exc:
-            return [], [], [nul_visible(str(exc))]
-        if not isinstance(data, list):
-            return [], [], ["A JSON array of events is expected."]
-        for i, item in enumerate(data):
-            if isinstance(item, dict):
-                events.append(item)
-                lines.append(None)
-            else:
-                errors.append(f"Event {i + 1}: must be an object with code, timestamp and properties.")
-        return events, lines, errors
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = loads_text(line, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            errors.append(f"Line {number}: {exc.msg}.")
-            continue
-        except ValueError as exc:
-            errors.append(f"Line {number}: {nul_visible(str(exc))}")
-            continue
-        if not isinstance(item, dict):
-            errors.append(f"Line {number}: must be an object with code, timestamp and properties.")
-            continue
-        events.append(item)
-        lines.append(number)
-    return events, lines, errors
-
-
-def event_error_label(path: str, lines: list[int | None]) -> str:
-    m = re.match(r"events\[(\d+)\]\.?(.*)", path)
-    if not m:
-        return path
-    i = int(m.group(1))
-    where = f"Event {i + 1}"
-    if i < len(lines) and lines[i] is not None:
-        where += f" (line {lines[i]})"
-    return f"{where} · {m.group(2)}" if m.group(2) else where
-
-
-class SimulatorForm(forms.Form):
-    version = forms.ChoiceField(label="Plan and version")
-    start = forms.CharField(
-        label="From (UTC)",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        help_text="Inclusive.",
-    )
-    end = forms.CharField(
-        label="To (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="Exclusive."
-    )
-    events = forms.CharField(
-        label="Usage events",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 9, "spellcheck": "false", "class": "mono"}),
-        help_text='NDJSON (one event per line) or a JSON array of {"code", "timestamp", "properties"}; '
-        "code is the meter code, timestamps need an offset.",
-    )
-
-    def __init__(self, *args, versions=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        groups: dict[str, list] = {}
-        for v in versions:
-            label = f"{v.plan.code} v{v.number} · from {v.effective_from:%Y-%m-%d} · {v.get_status_display().lower()}"
-            groups.setdefault(f"{v.plan.name} ({v.plan.code})", []).append(
-                (f"{v.plan.code}:{v.number}", label)
-            )
-        self.fields["version"].choices = list(groups.items())
-
-    def clean_start(self):
-        return self._when("start")
-
-    def clean_end(self):
-        return self._when("end")
-
-    def _when(self, name: str) -> datetime:
-        try:
-            value = parse_when(self.cleaned_data[name])
-        except ValueError:
-            raise forms.ValidationError("Enter a date (2026-01-01) or a date and time (2026-01-01T09:30).")
-        if not date_in_range(value):
-            raise forms.ValidationError(RANGE_MESSAGE)
-        return value
-
-
-def quantity_fields(charges) -> list[dict]:
-    """Inputs for the quantity of each charge without a meter (seats, fees); blank means 1."""
-    return [
-        {"code": c.code, "name": f"q-{c.code}", "label": c.name or c.code, "model": c.get_model_display()}
-        for c in charges
-        if not c.meter_id
-    ]
-
-
-def parse_quantities(data, fields: list[dict]) -> tuple[dict[str, Decimal], dict[str, str]]:
-    quantities, errors = {}, {}
-    for f in fields:
-        text = (data.get(f["name"]) or "").strip()
-        if not text:
-            continue
-        try:
-            value = parse_decimal(text, field=f["code"])
-        except MoneyError:
-            errors[f["code"]] = f"'{text}' is not a decimal number."
-            continue
-        if value < 0:
-            errors[f["code"]] = "Must not be negative."
-        else:
-            quantities[f["code"]] = value
-    return quantities, errors
-
-
-# --- products and meters ------------------------------------------------------------------------
-
-
-class ProductForm(forms.Form):
-    code = forms.SlugField(max_length=64)
-    name = forms.CharField(max_length=200)
-    recognition = forms.ChoiceField(
-        choices=RecognitionMethod.choices, initial=RecognitionMethod.RATABLE_DAILY
-    )
-    revenue_account = forms.CharField(
-        max_length=32, initial="4000", help_text="A revenue account (4000, or a sub-account 4001–4799)."
-    )
-    description = forms.CharField(required=False)
-
-    def clean_revenue_account(self):
-        from revops.books import revenue_account_errors
-
-        code = self.cleaned_data["revenue_account"].strip()
-        errors = revenue_account_errors(code)
-        if errors:
-            raise forms.ValidationError(errors[0].message)
-        return code
-
-
-class MeterForm(forms.Form):
-    code = forms.SlugField(max_length=64, help_text="Events are sent with this code.")
-    name = forms.CharField(max_length=200)
-    aggregation = forms.ChoiceField(choices=Meter.Aggregation.choices)
-    field = forms.CharField(
-        max_length=64, required=False, label="Property aggregated", help_text="Not needed for count."
-    )
-    group_by = forms.CharField(
-        required=False, label="Group by", help_text="Comma-separated property names, e.g. model, token_type."
-    )
-    description = forms.CharField(required=False)
-    allow_negative = forms.BooleanField(
-        required=False,
-        label="Allow negative values",
-        help_text="Off: an event with a negative value is quarantined at ingestion.",
-    )
-
-    def service_kwargs(self) -> dict:
-        cd = self.cleaned_data
-        return {
-            "code": cd["code"],
-            "name": cd["name"],
-            "aggregation": cd["aggregation"],
-            "field": cd["field"].strip(),
-            "group_by": [g.strip() for g in cd["group_by"].split(",") if g.strip()],
-            "description": cd["description"],
-            "allow_negative": cd["allow_negative"],
-        }
-
-
-def products_and_meters() -> tuple[list[Product], list[Meter]]:
-    return list(Product.objects.filter(active=True).order_by("code")), list(Meter.objects.order_by("code"))

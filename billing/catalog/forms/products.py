@@ -1,0 +1,63 @@
+"""Product and meter forms of the pricing UI."""
+
+from __future__ import annotations
+
+from django import forms
+
+from billing.models import Meter
+from revops.contracts.models import Product, RecognitionMethod
+
+
+class ProductForm(forms.Form):
+    code = forms.SlugField(max_length=64)
+    name = forms.CharField(max_length=200)
+    recognition = forms.ChoiceField(
+        choices=RecognitionMethod.choices, initial=RecognitionMethod.RATABLE_DAILY
+    )
+    revenue_account = forms.CharField(
+        max_length=32, initial="4000", help_text="A revenue account (4000, or a sub-account 4001–4799)."
+    )
+    description = forms.CharField(required=False)
+
+    def clean_revenue_account(self):
+        from revops.books import revenue_account_errors
+
+        code = self.cleaned_data["revenue_account"].strip()
+        errors = revenue_account_errors(code)
+        if errors:
+            raise forms.ValidationError(errors[0].message)
+        return code
+
+
+class MeterForm(forms.Form):
+    code = forms.SlugField(max_length=64, help_text="Events are sent with this code.")
+    name = forms.CharField(max_length=200)
+    aggregation = forms.ChoiceField(choices=Meter.Aggregation.choices)
+    field = forms.CharField(
+        max_length=64, required=False, label="Property aggregated", help_text="Not needed for count."
+    )
+    group_by = forms.CharField(
+        required=False, label="Group by", help_text="Comma-separated property names, e.g. model, token_type."
+    )
+    description = forms.CharField(required=False)
+    allow_negative = forms.BooleanField(
+        required=False,
+        label="Allow negative values",
+        help_text="Off: an event with a negative value is quarantined at ingestion.",
+    )
+
+    def service_kwargs(self) -> dict:
+        cd = self.cleaned_data
+        return {
+            "code": cd["code"],
+            "name": cd["name"],
+            "aggregation": cd["aggregation"],
+            "field": cd["field"].strip(),
+            "group_by": [g.strip() for g in cd["group_by"].split(",") if g.strip()],
+            "description": cd["description"],
+            "allow_negative": cd["allow_negative"],
+        }
+
+
+def products_and_meters() -> tuple[list[Product], list[Meter]]:
+    return list(Product.objects.filter(active=True).order_by("code")), list(Meter.objects.order_by("code"))
