@@ -3,7 +3,7 @@ invoices."""
 
 from django.urls import path
 
-from billing.views import contracts, customers, invoices, runs
+from billing.views import contracts, credit_notes, customers, invoice_lines, invoices, runs
 
 urlpatterns = [
     # customers
@@ -35,7 +35,7 @@ urlpatterns = [
     path("invoices/<int:pk>/finalize/", invoices.invoice_finalize_view, name="invoice-finalize"),
     path("invoices/<int:pk>/void/", invoices.invoice_void_view, name="invoice-void"),
     path("invoices/<int:pk>/payments/", invoices.invoice_payment_view, name="invoice-payment"),
-    path("invoices/<int:pk>/credit-note/", invoices.credit_note_view, name="invoice-credit-note"),
+    path("invoices/<int:pk>/credit-note/", credit_notes.credit_note_view, name="invoice-credit-note"),
     path("invoices/<int:pk>/pdf/", invoices.invoice_pdf, name="invoice-pdf"),
-    path("invoices/<int:pk>/lines/<int:line_id>/", invoices.invoice_line_detail, name="invoice-line"),
+    path("invoices/<int:pk>/lines/<int:line_id>/", invoice_lines.invoice_line_detail, name="invoice-line"),
 ]

@@ -1,17 +1,15 @@
-"""Invoice pages: the review queue (drafts → finalize in bulk), the invoice page with its actions
-(refresh usage, finalize, void, payment, credit note, PDF) and the line drill-down.
+"""Invoice pages: the review queue (drafts → finalize in bulk) and the invoice page with its actions
+(refresh usage, finalize, void, payment, PDF). The credit-note page is in ``credit_notes``, the line
+drill-down in ``invoice_lines``.
 
 Function views calling the same services and selectors as the API (billing.invoicing.lifecycle,
 build, selectors); what a service refuses comes back as a form error or a flash message. The small
-display helpers at the top (money with its currency, quantities, unit prices) are shared by the
-other billing pages."""
+display helpers at the top (invoice display strings, links to a line's price version and usage) are
+shared by the other billing pages."""
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -28,7 +26,6 @@ from django.views.decorators.http import require_POST
 from billing.invoicing import lifecycle
 from billing.invoicing.build import invoice_refresh_draft
 from billing.invoicing.forms import (
-    CreditNoteForm,
     InvoiceFilterForm,
     PaymentForm,
     VoidForm,
@@ -36,7 +33,6 @@ from billing.invoicing.forms import (
     error_text,
 )
 from billing.invoicing.selectors import invoice_list, invoice_with_lines
-from billing.invoicing.usage_source import SqlUsage
 from billing.models import CreditNoteLine, Invoice, InvoiceLine
 from compliance.selectors import audit_event_list
 from revops.books import posting_period_for
@@ -49,7 +45,6 @@ from revops.roles import can_write
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
-EVENTS_SHOWN = 50
 
 # --- display helpers (shared by the customer, contract and run pages) ---------------------------------
 
@@ -280,7 +275,7 @@ def _invoice_context(request: HttpRequest, invoice: Invoice, **forms) -> dict:
     }
 
 
-def _load(pk: int) -> Invoice:
+def load_invoice(pk: int) -> Invoice:
     get_object_or_404(Invoice, pk=pk)
     return invoice_with_lines(pk)
 
@@ -288,7 +283,7 @@ def _load(pk: int) -> Invoice:
 @login_required
 @require_area("billing")
 def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = _load(pk)
+    invoice = load_invoice(pk)
     return render(request, "billing/invoices/detail.html", _invoice_context(request, invoice))
 
 
@@ -345,7 +340,7 @@ def invoice_void_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Invoice {invoice.number} is void. It keeps its number.")
             return redirect("invoice", pk=pk)
-    context = _invoice_context(request, _load(pk), void_form=form, open_form="void")
+    context = _invoice_context(request, load_invoice(pk), void_form=form, open_form="void")
     return render(request, "billing/invoices/detail.html", context, status=400)
 
 
@@ -384,72 +379,8 @@ def invoice_payment_view(request: HttpRequest, pk: int) -> HttpResponse:
                 f"Payment of {money(payment.amount, payment.currency)} recorded; the invoice is {status}.{note}",
             )
             return redirect("invoice", pk=pk)
-    context = _invoice_context(request, _load(pk), payment_form=form, open_form="payment")
+    context = _invoice_context(request, load_invoice(pk), payment_form=form, open_form="payment")
     return render(request, "billing/invoices/detail.html", context, status=400)
-
-
-@login_required
-@require_area("billing")
-def credit_note_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """GET: the credit-note form (one amount per line); POST (finance/admin): credit_note_create."""
-    invoice = _load(pk)
-    lines = [ln for ln in invoice.lines.all() if ln.amount > 0]
-    credited = dict(
-        CreditNoteLine.objects.filter(invoice_line__invoice=invoice)
-        .values("invoice_line")
-        .annotate(s=Sum("amount"))
-        .values_list("invoice_line", "s")
-    )
-    if request.method == "POST":
-        form = CreditNoteForm(request.POST, lines=lines)
-        if form.is_valid():
-            payload = form.payload()
-            try:
-                note = lifecycle.credit_note_create(
-                    invoice=invoice, lines=payload, reason=form.cleaned_data["reason"], actor=request.user
-                )
-            except DomainError as exc:
-                apply_errors(form, exc.errors, rename=form.rename(payload))
-                if not exc.errors:
-                    form.add_error(None, exc.detail)
-            else:
-                messages.success(
-                    request,
-                    f"Credit note {note.number} issued for {money(note.total, note.currency)} "
-                    f"(tax {money(note.tax, note.currency)} included).",
-                )
-                return redirect("invoice", pk=pk)
-    else:
-        if not can_write(request.user, "billing"):
-            messages.info(request, "Your role can read invoices but not issue credit notes.")
-            return redirect("invoice", pk=pk)
-        form = CreditNoteForm(lines=lines)
-    c = invoice.currency
-    rows = []
-    for line, bound in form.bound_lines():
-        already = credited.get(line.pk) or Decimal(0)
-        rows.append(
-            {
-                "line": line,
-                "field": bound,
-                "amount": money(line.amount, c),
-                "credited": money(already, c) if already else "",
-                "remaining": money(line.amount - already, c),
-                "remaining_raw": line.amount - already,
-            }
-        )
-    return render(
-        request,
-        "billing/invoices/credit_note.html",
-        {
-            "invoice": invoice,
-            "form": form,
-            "rows": rows,
-            "tax_rate": percent(invoice.tax_rate),
-            "finalizable": invoice.status in (Invoice.Status.FINALIZED, Invoice.Status.PAID),
-        },
-        status=400 if form.is_bound else 200,
-    )
 
 
 @login_required
@@ -469,107 +400,3 @@ def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     response["Content-Disposition"] = f'{disposition}; filename="{invoice.number}.pdf"'
     response["X-Content-SHA256"] = invoice.pdf_sha256
     return response
-
-
-# --- line drill-down ---------------------------------------------------------------------------------
-
-
-@dataclass
-class UsageCheck:
-    stored_count: int | None
-    stored_hash: str
-    live_count: int
-    live_hash: str
-
-    @property
-    def matches(self) -> bool:
-        return self.stored_count == self.live_count and self.stored_hash == self.live_hash
-
-
-def line_usage(line: InvoiceLine) -> tuple[SqlUsage, dict]:
-    """The exact selection the line covered: its meter, window, receipt watermarks and filter group
-    (what ``SqlUsage.queryset`` selected when the line was rated)."""
-    source = SqlUsage(
-        line.invoice.customer, received_through=line.received_through, received_after=line.received_after
-    )
-    args = {
-        "match": line.event_match or None,
-        "exclude": line.event_exclude or [],
-        "start": line.usage_start,
-        "end": line.usage_end,
-    }
-    return source, args
-
-
-def line_drilldown(line: InvoiceLine) -> dict:
-    invoice = line.invoice
-    c = invoice.currency
-    breakdown = []
-    for step in line.breakdown or []:
-        breakdown.append(
-            {
-                "description": step.get("description", ""),
-                "units": quantity(step["units"]) if step.get("units") not in (None, "") else "",
-                "unit_amount": unit_price(step["unit_amount"], c)
-                if step.get("unit_amount") not in (None, "")
-                else "",
-                "flat_amount": unit_price(step["flat_amount"], c)
-                if step.get("flat_amount") not in (None, "")
-                else "",
-                "amount": unit_price(step["amount"], c) if step.get("amount") not in (None, "") else "",
-            }
-        )
-    context = {
-        "line": line,
-        "invoice": invoice,
-        "breakdown": breakdown,
-        "exact": unit_price(line.exact_amount, c) if line.exact_amount is not None else "",
-        "m_amount": money(line.amount, c),
-        "version_url": pricing_version_url(line),
-        "usage": None,
-    }
-    if line.meter_id and line.usage_start and line.usage_end:
-        source, args = line_usage(line)
-        events = list(source.queryset(line.meter, **args).order_by("timestamp", "id")[:EVENTS_SHOWN])
-        for event in events:
-            event.props = json.dumps(event.properties, sort_keys=True, ensure_ascii=False)
-        live_count, live_hash = source.fingerprint(line.meter, **args)
-        check = UsageCheck(line.event_count, line.event_hash, live_count, live_hash)
-        context["usage"] = {
-            "meter": line.meter,
-            "check": check,
-            "events": events,
-            "shown": len(events),
-            "match": json.dumps(line.event_match, sort_keys=True) if line.event_match else "",
-            "exclude": [json.dumps(x, sort_keys=True) for x in line.event_exclude or []],
-            "explorer_url": usage_explorer_url(
-                invoice.customer, line.meter.code, line.service_start, line.service_end
-            ),
-            "live_count": quantity(live_count),
-            "stored_count": quantity(line.event_count),
-        }
-    return context
-
-
-@login_required
-@require_area("billing")
-def invoice_line_detail(request: HttpRequest, pk: int, line_id: int) -> HttpResponse:
-    line = get_object_or_404(
-        InvoiceLine.objects.select_related(
-            "invoice",
-            "invoice__customer",
-            "meter",
-            "price_version",
-            "price_version__plan",
-            "product",
-            "contract_line",
-            "adjusts",
-            "adjusts__invoice",
-        ),
-        pk=line_id,
-        invoice_id=pk,
-    )
-    context = line_drilldown(line)
-    if request.htmx:
-        return render(request, "billing/invoices/line.html#drill", context)
-    return render(request, "billing/invoices/line.html", context)

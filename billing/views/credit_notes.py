@@ -1,0 +1,84 @@
+"""The credit-note page of an invoice: one amount per line, issued through ``credit_note_create``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from billing.invoicing import lifecycle
+from billing.invoicing.forms import CreditNoteForm, apply_errors
+from billing.models import CreditNoteLine, Invoice
+from billing.views.invoices import load_invoice
+from revops.core.ui import require_area
+from revops.errors import DomainError
+from revops.formatting import money, percent
+from revops.roles import can_write
+
+
+@login_required
+@require_area("billing")
+def credit_note_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the credit-note form (one amount per line); POST (finance/admin): credit_note_create."""
+    invoice = load_invoice(pk)
+    lines = [ln for ln in invoice.lines.all() if ln.amount > 0]
+    credited = dict(
+        CreditNoteLine.objects.filter(invoice_line__invoice=invoice)
+        .values("invoice_line")
+        .annotate(s=Sum("amount"))
+        .values_list("invoice_line", "s")
+    )
+    if request.method == "POST":
+        form = CreditNoteForm(request.POST, lines=lines)
+        if form.is_valid():
+            payload = form.payload()
+            try:
+                note = lifecycle.credit_note_create(
+                    invoice=invoice, lines=payload, reason=form.cleaned_data["reason"], actor=request.user
+                )
+            except DomainError as exc:
+                apply_errors(form, exc.errors, rename=form.rename(payload))
+                if not exc.errors:
+                    form.add_error(None, exc.detail)
+            else:
+                messages.success(
+                    request,
+                    f"Credit note {note.number} issued for {money(note.total, note.currency)} "
+                    f"(tax {money(note.tax, note.currency)} included).",
+                )
+                return redirect("invoice", pk=pk)
+    else:
+        if not can_write(request.user, "billing"):
+            messages.info(request, "Your role can read invoices but not issue credit notes.")
+            return redirect("invoice", pk=pk)
+        form = CreditNoteForm(lines=lines)
+    c = invoice.currency
+    rows = []
+    for line, bound in form.bound_lines():
+        already = credited.get(line.pk) or Decimal(0)
+        rows.append(
+            {
+                "line": line,
+                "field": bound,
+                "amount": money(line.amount, c),
+                "credited": money(already, c) if already else "",
+                "remaining": money(line.amount - already, c),
+                "remaining_raw": line.amount - already,
+            }
+        )
+    return render(
+        request,
+        "billing/invoices/credit_note.html",
+        {
+            "invoice": invoice,
+            "form": form,
+            "rows": rows,
+            "tax_rate": percent(invoice.tax_rate),
+            "finalizable": invoice.status in (Invoice.Status.FINALIZED, Invoice.Status.PAID),
+        },
+        status=400 if form.is_bound else 200,
+    )
