@@ -1,6 +1,6 @@
 """What approving a revenue request would do, shown under it in the one approval queue
 (compliance/views/approvals.py): a schedule's months against the approved version, a contract
-modification's treatments side by side. Registered in revrec/setup.py."""
+modification's treatments side by side. Registered in revrec/registrations.py."""
 
 from __future__ import annotations
 
