@@ -83,8 +83,9 @@ class Scenario:
 
     # --- given ----------------------------------------------------------------------------------------
 
-    def product(self, code: str, recognition: str, *, role: str = "admin") -> Scenario:
-        self.post("products", {"code": code, "name": code.title(), "recognition": recognition}, role=role)
+    def product(self, code: str, recognition: str, *, name: str | None = None, role: str = "admin"):
+        body = {"code": code, "name": name or code.title(), "recognition": recognition}
+        self.post("products", body, role=role)
         return self
 
     def meter(self, code: str, *, name: str | None = None, aggregation: str = "count", **fields) -> Scenario:
@@ -143,7 +144,26 @@ class Scenario:
             self.post(f"contracts/{self.id}/activate")
         return self.approve_as(approved_by) if approved_by else self
 
+    def webhook_endpoint(self, url: str) -> Scenario:
+        self.post("webhook-endpoints", {"url": url}, status=201)
+        return self
+
+    def closed(self, period: str, *, actor=None) -> Scenario:
+        """A period of the books closed by the revenue service (as ``actor``, by default finance):
+        a given the story starts from, not the close checklist under test (POST periods/…/close)."""
+        from revrec.services.periods import period_close
+
+        with transaction.atomic(), self.settle():
+            period_close(key=period, actor=actor or self.finance.user)
+        return self
+
     # --- when -----------------------------------------------------------------------------------------
+
+    def events(self, events: list[dict], *, status=200) -> Scenario:
+        """Usage through the public ingestion API (POST /events): events are sent as given, so a bad
+        one is quarantined as a client's would be."""
+        self.post("events", {"events": events}, status=status)
+        return self
 
     def usage(self, events: list[dict], *, customer: str | None = None, received_at: datetime | None = None):
         """Usage events of a customer, ingested by the service (``received_at`` pins the server's
@@ -162,13 +182,20 @@ class Scenario:
             self.post("billing-runs", {"as_of": day}, status=202)
         return self
 
-    def finalize(self, *, actor_role: str = "finance") -> Scenario:
-        """Finalize every draft invoice in billing-date order, issued on its billing date."""
+    def finalize(
+        self, *, actor_role: str = "finance", limit: int | None = None, through_api: bool = False
+    ) -> Scenario:
+        """Finalize every draft invoice (or the first ``limit``) in billing-date order, issued on its
+        billing date — or, ``through_api``, each by POST invoices/{id}/finalize as ``actor_role``,
+        issued today as a user's click issues it."""
         from billing.invoicing.lifecycle import invoice_finalize
         from billing.models import Invoice
 
         actor = self.as_(actor_role).user
-        for invoice in Invoice.objects.filter(status="draft").order_by("billing_date", "id"):
+        for invoice in Invoice.objects.filter(status="draft").order_by("billing_date", "id")[:limit]:
+            if through_api:
+                self.post(f"invoices/{invoice.pk}/finalize", role=actor_role, status=200)
+                continue
             with transaction.atomic(), self.settle():
                 invoice_finalize(invoice=invoice, actor=actor, issue_date=invoice.billing_date)
         return self
@@ -191,21 +218,38 @@ class Scenario:
                 result = self.get(f"contracts/{self.id}")
         return result
 
-    def approve_as(self, role: str = "approver", *, kind: str | None = None) -> Scenario:
+    def approve_as(
+        self, role: str = "approver", *, kind: str | None = None, limit: int | None = None
+    ) -> Scenario:
         """Approve what waits (of ``kind``), as ``role`` — a person who requested none of it — until
         nothing does: approving a price override activates a contract, which opens its schedules'
-        requests in turn."""
+        requests in turn. ``limit`` approves only the oldest ``limit`` requests and leaves the rest
+        waiting."""
         for _ in range(5):
             pending = [
                 a
                 for a in self.get("approvals?status=pending")["results"]
                 if kind is None or a["kind"] == kind
             ]
+            if limit is not None:
+                pending = sorted(pending, key=lambda a: a["id"])[:limit]
             if not pending:
                 return self
             for approval in pending:
                 self.post(f"approvals/{approval['id']}/approve", {"comment": "ok"}, role=role)
+            if limit is not None:
+                return self
         raise AssertionError("approvals keep opening")
+
+    def check(self) -> Scenario:
+        """A compliance run of every check (POST compliance/runs)."""
+        self.post("compliance/runs", status=201)
+        return self
+
+    def reopen(self, period: str, *, reason: str, status=(200, 201, 202)) -> Scenario:
+        """Ask to reopen a closed period (an approver other than the requester decides)."""
+        self.post(f"periods/{period}/reopen", {"reason": reason}, status=status)
+        return self
 
     # --- then -----------------------------------------------------------------------------------------
 

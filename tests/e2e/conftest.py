@@ -227,16 +227,13 @@ class World:
 def e2e_world(live_server, settings, tmp_path) -> World:
     """Users (one per role, two approvers), the products and the token meter the pricing admin
     prices, a finance API token for the usage feed, and September 2026 closed (the approver asks
-    to reopen it). Built through the services, in the live server's (transactional) database."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
+    to reopen it). Told as a Scenario (tests/scenario.py) in the live server's (transactional)
+    database; the people are factory users who sign in through the login form."""
     from django.db import transaction
 
-    from billing.catalog.services import meter_create
-    from revops.contracts.services.products import product_create
-    from revops.core.services.roles import sync_role_groups
     from revops.core.services.tokens import api_token_create
-    from revrec.services.periods import period_close
+    from tests.revops.factories import UserFactory
+    from tests.scenario import Scenario
 
     settings.MEDIA_ROOT = tmp_path / "media"  # invoice PDFs of this run only
     # Usage is billed up to a watermark five minutes behind "now" (USAGE_SETTLE_SECONDS, so a still-open
@@ -244,25 +241,18 @@ def e2e_world(live_server, settings, tmp_path) -> World:
     # billing run, so it bills up to "now" instead.
     settings.USAGE_SETTLE_SECONDS = 0
 
-    with transaction.atomic():
-        sync_role_groups()
-        users = {}
-        for key, (username, role, full_name) in USERS.items():
-            first, last = full_name.split(" ", 1)
-            user = get_user_model().objects.create_user(
-                username=username, password=PASSWORD, first_name=first, last_name=last
-            )
-            user.groups.add(Group.objects.get(name=role))
-            users[key] = user
-        product_create(code="platform", name="Platform", recognition="ratable_daily")
-        product_create(code="tokens", name="AI tokens", recognition="usage")
-        meter_create(
-            code="llm_tokens",
-            name="LLM tokens",
-            aggregation="sum",
-            field="tokens",
-            group_by=["model", "token_type"],
+    users = {}
+    for key, (username, role, full_name) in USERS.items():
+        first, last = full_name.split(" ", 1)
+        users[key] = UserFactory(
+            username=username, password=PASSWORD, first_name=first, last_name=last, role=role
         )
+    s = Scenario(name="e2e")
+    s.product("platform", "ratable_daily", name="Platform").product("tokens", "usage", name="AI tokens")
+    s.meter(
+        "llm_tokens", name="LLM tokens", aggregation="sum", field="tokens", group_by=["model", "token_type"]
+    )
+    s.closed("2026-09", actor=users["finance"])
+    with transaction.atomic():
         _, raw = api_token_create(username=USERS["finance"][0], role="finance", name="e2e usage feed")
-        period_close(key="2026-09", actor=users["finance"])
     return World(users=users, api_token=raw, closed_period="2026-09")

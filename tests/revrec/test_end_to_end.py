@@ -11,7 +11,7 @@ from django.db.models import Sum
 
 from billing.models import Invoice
 from revrec.models import JournalEntry, JournalLine, PerformanceObligation, RevenueSchedule
-from tests.builders import day, send_events
+from tests.builders import day
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,32 +31,22 @@ def balance(role: str, *, through: str | None = None, contract=None) -> Decimal:
 
 
 @pytest.fixture
-def world(api_for, catalog, django_capture_on_commit_callbacks):
-    finance, approver = api_for("finance"), api_for("approver")
-    finance.post(
-        "/api/v1/customers",
-        {"external_id": "e2e", "name": "E2E Ltd", "currency": "USD", "tax_rate": "10"},
-        format="json",
-    )
-    body = {
-        "customer": "e2e",
-        "currency": "USD",
-        "start_date": "2026-01-01",
-        "end_date": "2027-01-01",
-        "lines": [
+def world(catalog, scenario):
+    """Given the shared catalog, customer E2E (tax 10%) and an activated contract: the hybrid plan's
+    platform fee and API usage plus a 1,200.00 one-time setup; its schedules wait for an approver."""
+    return scenario.customer("e2e", name="E2E Ltd", tax_rate="10").contract(
+        "2026-01-01",
+        "2027-01-01",
+        [
             {"key": "platform", "product": "platform", "plan": "hybrid"},
             {"key": "setup", "product": "onboarding", "amount": "1200.00", "billing": "one_time"},
         ],
-    }
-    contract = finance.post("/api/v1/contracts", body, format="json").json()
-    with django_capture_on_commit_callbacks(execute=True):
-        assert finance.post(f"/api/v1/contracts/{contract['id']}/activate").status_code == 200
-    return finance, approver, contract
+    )
 
 
 def test_pos_allocation_and_schedules_follow_activation(world):
-    finance, approver, contract = world
-    body = finance.get(f"/api/v1/contracts/{contract['id']}").json()
+    finance, approver = world.finance, world.approver
+    body = finance.get(f"/api/v1/contracts/{world.id}").json()
     pos = {
         po["line_keys"][0] + ("-usage" if po["variable"] else ""): po
         for po in body["performance_obligations"]
@@ -113,7 +103,7 @@ def test_requester_approving_own_schedule_gets_409(api_for, catalog, django_capt
 def test_end_to_end_rollforward_ties_out_and_trial_balance_balances(
     world, django_capture_on_commit_callbacks
 ):
-    finance, approver, contract = world
+    finance, approver = world.finance, world.approver
     for sched in finance.get("/api/v1/schedules?status=pending_approval").json()["results"]:
         assert (
             approver.post(
@@ -121,21 +111,14 @@ def test_end_to_end_rollforward_ties_out_and_trial_balance_balances(
             ).status_code
             == 200
         )
-    from revops.contracts.models import Customer
-
-    customer = Customer.objects.get(external_id="e2e")
-    send_events(
-        customer,
+    world.usage(
         [
             {"code": "api_calls", "timestamp": day(date(2026, m, 10)), "transaction_id": f"u{m}-{i}"}
             for m in (1, 2, 3)
             for i in range(1000 + 500 * m)
         ],
         received_at=datetime(2026, 4, 1, tzinfo=UTC),
-    )
-    for as_of in ("2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01"):
-        with django_capture_on_commit_callbacks(execute=True):
-            finance.post("/api/v1/billing-runs", {"as_of": as_of}, format="json")
+    ).bill("2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01")
     for invoice in Invoice.objects.filter(status="draft").order_by("billing_date"):
         assert finance.post(f"/api/v1/invoices/{invoice.pk}/finalize").status_code == 200
     for period in ("2026-01", "2026-02", "2026-03"):
@@ -187,8 +170,8 @@ def _granted_and_drawn(world, amount: str, *, expires_on=None, reason: str = "")
     from revops.contracts.models import Contract
     from tests.builders import NOW, approved_credit_grant
 
-    finance, _approver, body = world
-    contract = Contract.objects.get(pk=body["id"])
+    finance = world.finance
+    contract = Contract.objects.get(pk=world.id)
     grant = approved_credit_grant(
         customer=contract.customer,
         contract=contract,

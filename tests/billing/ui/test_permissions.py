@@ -1,12 +1,18 @@
 """Roles: every role reads the billing pages; only finance and admin see the action buttons, and any
-other role's POST is refused with 403 (issue 5 §7; revops.roles)."""
+other role's POST is refused with 403 (issue 5 §7; revops.roles).
+
+The world — Northwind's monthly contract with a finalized April and a draft May invoice — is built
+once for the module (``built_once``); each test runs in its own savepoint on top of it."""
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
 from billing.models import Invoice
-from tests.billing.ui.conftest import build, finalize
+from tests.billing.factories import ContractFactory, ContractLineFactory, InvoiceFactory
+from tests.builders import built_once
+from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,11 +32,21 @@ BUTTONS = (
 )
 
 
-@pytest.fixture
-def world(monthly):
-    final = finalize(build(monthly, date(2026, 4, 1)))
-    draft = build(monthly, date(2026, 5, 1))
-    return {"contract": monthly, "final": final, "draft": draft}
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """10.00 a month from 1 April 2026 for Northwind Traders (tax 10%), April finalized, May a draft."""
+    with built_once(django_db_blocker):
+        contract = ContractFactory(
+            customer=CustomerFactory(
+                external_id="northwind", name="Northwind Traders", tax_rate=Decimal("10")
+            ),
+            lines=[ContractLineFactory(key="svc", product="platform", unit_price="10.00")],
+            start_date=date(2026, 4, 1),
+            end_date=date(2027, 4, 1),
+        )
+        final = InvoiceFactory(contract=contract, billing_date=date(2026, 4, 1), finalized=True)
+        draft = InvoiceFactory(contract=contract, billing_date=date(2026, 5, 1))
+        yield {"contract": contract, "final": final, "draft": draft}
 
 
 def _pages(world):
@@ -106,18 +122,16 @@ def test_dashboard_widgets_and_navigation(finance, world):
         assert f'href="{url}"' in html and label in html
 
 
-def test_receivables_card_heads_with_the_house_currency_not_the_biggest_number(
-    finance, world, make_customer, make_contract
-):
+def test_receivables_card_heads_with_the_house_currency_not_the_biggest_number(finance, world):
     """65,000 JPY is not more than 11.00 USD: amounts in different currencies do not compare, so the
     card's headline is the house currency and the others follow."""
-    yen = make_customer("tokyo", name="Tokyo KK", currency="JPY")
-    contract = make_contract(
-        [{"key": "svc", "product": "platform", "unit_price": "65000"}],
-        start=date(2026, 4, 1),
+    yen = CustomerFactory(external_id="tokyo", name="Tokyo KK", currency="JPY")
+    contract = ContractFactory(
         customer=yen,
+        lines=[ContractLineFactory(key="svc", product="platform", unit_price="65000")],
+        start_date=date(2026, 4, 1),
     )
-    finalize(build(contract, date(2026, 4, 1)))
+    InvoiceFactory(contract=contract, billing_date=date(2026, 4, 1), finalized=True)
     html = finance.get("/").content.decode()
     card = html.split("Open receivables", 1)[1].split("</a>", 1)[0]
     assert card.index("11.00 USD") < card.index("65,000 JPY"), card
