@@ -1,5 +1,7 @@
-"""Builders shared by billing, revenue and compliance tests: a catalog, customers and contracts made
-through the real services (registered as a pytest plugin in tests/conftest.py)."""
+"""Builders shared by billing, revenue and compliance tests (registered as a pytest plugin in
+tests/conftest.py): the shared catalog, usage ingestion, the ``scenario`` fixture and ``built_once``
+for module-scoped worlds. Customers, contracts, invoices and the revenue side's records come from the
+factories (tests/revops, tests/billing, tests/revrec factories.py), stories from tests/scenario.py."""
 
 from __future__ import annotations
 
@@ -12,11 +14,9 @@ import pytest
 from django.db import transaction
 
 from billing.catalog.services import meter_create, plan_create
-from billing.contracts.services import contract_activate, contract_create
 from billing.models import Meter, Plan
 from billing.usage.ingest import ingest_events
 from revops.contracts.models import Product
-from revops.contracts.services.customers import customer_create
 from revops.contracts.services.products import product_create
 
 # A script or stylesheet loaded from another host (a CDN): pages must use the self-hosted copies.
@@ -112,22 +112,12 @@ def build_catalog() -> bool:
 def approve_price_versions() -> None:
     """Sign off the pending publication of back-dated price versions (maker-checker, issue 12 §3), as
     a separate approver: the builders' plans take effect in 2020."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
     from billing.catalog.services import PUBLISH_KIND
-    from compliance.approvals import approval_decide
     from compliance.models import Approval
-    from revops.core.services.roles import sync_role_groups
+    from tests.revops.factories import approve, approver
 
-    pending = Approval.objects.filter(kind=PUBLISH_KIND, status=Approval.Status.PENDING)
-    if not pending.exists():
-        return
-    sync_role_groups()
-    checker, _ = get_user_model().objects.get_or_create(username="catalog-checker")
-    checker.groups.add(Group.objects.get(name="approver"))
-    for approval in pending:
-        approval_decide(approval=approval, user=checker, approve=True, comment="Test price list.")
+    for approval in Approval.objects.filter(kind=PUBLISH_KIND, status=Approval.Status.PENDING):
+        approve(approval, user=approver("catalog-checker"), comment="Test price list.")
 
 
 @contextmanager
@@ -158,56 +148,6 @@ def scenario(db, django_capture_on_commit_callbacks):
     return Scenario(settle=partial(django_capture_on_commit_callbacks, execute=True))
 
 
-@pytest.fixture
-def make_customer(db):
-    counter = {"n": 0}
-
-    def make(external_id: str | None = None, **kwargs):
-        counter["n"] += 1
-        with transaction.atomic():
-            return customer_create(
-                external_id=external_id or f"cust-{counter['n']}",
-                name=kwargs.pop("name", "Acme"),
-                currency=kwargs.pop("currency", "USD"),
-                **kwargs,
-            )
-
-    return make
-
-
-@pytest.fixture
-def make_contract(catalog, make_customer):
-    def make(
-        lines,
-        *,
-        start=date(2026, 1, 1),
-        end=date(2027, 1, 1),
-        customer=None,
-        anchor="calendar",
-        activate=True,
-    ):
-        customer = customer or make_customer()
-        with transaction.atomic():
-            contract = contract_create(
-                customer=customer.external_id,
-                currency=customer.currency,
-                start_date=start,
-                end_date=end,
-                billing_anchor=anchor,
-                lines=lines,
-            )
-            if activate:
-                contract = contract_activate(contract=contract)
-        if activate and getattr(contract, "override_approval", None) is not None:
-            # A custom-priced or discounted line waits for an approver (billing.contracts.overrides):
-            # the builder signs off as a second person; tests of the control go through the API.
-            approve_as_checker(contract.override_approval)
-            contract.refresh_from_db()
-        return contract
-
-    return make
-
-
 def send_events(customer, events, *, received_at: datetime | None = None):
     """Ingest through the real service; ``received_at`` pins the server receipt time (late events)."""
     payload = [
@@ -233,26 +173,6 @@ ONE_DAY = timedelta(days=1)
 ZERO = Decimal(0)
 
 
-def checker():
-    """An approver who requested nothing (the second person of maker-checker in test set-ups)."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
-    from revops.core.services.roles import sync_role_groups
-
-    sync_role_groups()
-    user, created = get_user_model().objects.get_or_create(username="test-checker")
-    if created:
-        user.groups.add(Group.objects.get(name="approver"))
-    return user
-
-
-def approve_as_checker(approval):
-    from compliance.approvals import approval_decide
-
-    return approval_decide(approval=approval, user=checker(), approve=True, comment="test set-up")
-
-
 def approved_credit_grant(
     *, customer, kind: str = "purchased", payment_reference: str | None = None, **kwargs
 ):
@@ -262,6 +182,7 @@ def approved_credit_grant(
 
     from billing.invoicing.credits import credit_grant_request
     from billing.models import CreditGrant
+    from tests.revops.factories import approve
 
     if kind == "purchased" and payment_reference is None:
         payment_reference = f"RCPT-{CreditGrant.objects.count() + 1}-{kwargs.get('amount')}"
@@ -269,7 +190,7 @@ def approved_credit_grant(
         approval = credit_grant_request(
             customer=customer, kind=kind, payment_reference=payment_reference or "", **kwargs
         )
-    approve_as_checker(approval)
+    approve(approval)
     return CreditGrant.objects.get(approval=approval)
 
 
@@ -307,9 +228,10 @@ def api_activate(api, contract_id):
 def amend_approved(**kwargs):
     """contract_amend, approved by a second person when it waits for a price override."""
     from billing.contracts.services import contract_amend
+    from tests.revops.factories import approve
 
     amended = contract_amend(**kwargs)
     if getattr(amended, "override_approval", None) is not None:
-        approve_as_checker(amended.override_approval)
+        approve(amended.override_approval)
         amended.refresh_from_db()
     return amended

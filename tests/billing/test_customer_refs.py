@@ -7,16 +7,20 @@ from datetime import date
 import pytest
 
 from revops.contracts.models import Contract
+from tests.billing.factories import ContractFactory
+from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def two(make_customer, make_contract):
+def two(catalog):
     """``alpha`` and a customer whose external_id is alpha's id written as a number."""
-    alpha = make_customer("alpha", name="Alpha")
-    numeric = make_customer(str(alpha.pk + 1000), name="Numeric")
-    contract = make_contract([{"key": "svc", "product": "platform", "unit_price": "10.00"}], customer=alpha)
+    alpha = CustomerFactory(external_id="alpha", name="Alpha")
+    numeric = CustomerFactory(external_id=str(alpha.pk + 1000), name="Numeric")
+    contract = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], customer=alpha
+    )
     return alpha, numeric, contract
 
 

@@ -12,23 +12,24 @@ from django.urls import reverse
 from compliance.models import Approval
 from revrec.models import PerformanceObligation, RevenueSchedule
 from revrec.services.schedules import schedule_create
+from tests.billing.factories import ContractFactory
 from tests.revrec.test_reports_world import URLS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(URLS)]
 
 
 @pytest.fixture
-def queue(make_contract, make_user, django_capture_on_commit_callbacks):
+def queue(catalog, make_user, django_capture_on_commit_callbacks):
     """Two initial schedules (requested by the system) and a new version of one of them requested by
     approver 'maker' — which voids that obligation's pending v1 (its lines are no longer proposed)."""
     with django_capture_on_commit_callbacks(execute=True):
-        contract = make_contract(
-            [
+        contract = ContractFactory(
+            lines=[
                 {"key": "svc", "product": "platform", "unit_price": "10.00"},
                 {"key": "setup", "product": "onboarding", "amount": "500.00", "billing": "one_time"},
             ],
-            start=date(2026, 1, 1),
-            end=date(2026, 7, 1),
+            start_date=date(2026, 1, 1),
+            end_date=date(2026, 7, 1),
         )
     maker = make_user("maker", "approver")
     po = PerformanceObligation.objects.get(contract=contract, key="svc")

@@ -13,6 +13,7 @@ from compliance.models import Approval
 from revrec.models import ObligationCost, PerformanceObligation, VariableEstimate
 from revrec.services.obligations import obligations_create
 from revrec.services.schedules import schedules_generate
+from tests.billing.factories import ContractFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,9 +21,9 @@ HX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def contract(make_contract):
-    contract = make_contract(
-        [
+def contract(catalog):
+    contract = ContractFactory(
+        lines=[
             {
                 "key": "x",
                 "product": "onboarding",
@@ -52,8 +53,8 @@ def contract(make_contract):
                 "progress_measure": "input",
             },
         ],
-        start=date(2026, 1, 1),
-        end=date(2027, 1, 1),
+        start_date=date(2026, 1, 1),
+        end_date=date(2027, 1, 1),
     )
     obligations_create(contract=contract)
     schedules_generate(contract=contract)

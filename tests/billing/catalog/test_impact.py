@@ -10,19 +10,25 @@ from django.db import transaction
 from billing.catalog.impact import version_impact
 from billing.catalog.services import plan_version_create
 from billing.models import Plan
+from tests.billing.factories import ContractFactory
 from tests.builders import day, send_events
+from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def test_draft_version_impact_per_customer(make_contract, make_customer, api_for):
-    heavy = make_customer("heavy")
-    light = make_customer("light")
-    make_contract(
-        [{"key": "sub", "product": "platform", "plan": "hybrid"}], start=date(2026, 1, 1), customer=heavy
+def test_draft_version_impact_per_customer(catalog, api_for):
+    heavy = CustomerFactory(external_id="heavy")
+    light = CustomerFactory(external_id="light")
+    ContractFactory(
+        lines=[{"key": "sub", "product": "platform", "plan": "hybrid"}],
+        start_date=date(2026, 1, 1),
+        customer=heavy,
     )
-    make_contract(
-        [{"key": "sub", "product": "platform", "plan": "hybrid"}], start=date(2026, 1, 1), customer=light
+    ContractFactory(
+        lines=[{"key": "sub", "product": "platform", "plan": "hybrid"}],
+        start_date=date(2026, 1, 1),
+        customer=light,
     )
     send_events(
         heavy,
@@ -71,8 +77,10 @@ def test_draft_version_impact_per_customer(make_contract, make_customer, api_for
     }
 
 
-def test_impact_page_renders(ui_for, make_contract):
-    make_contract([{"key": "sub", "product": "platform", "plan": "hybrid"}], start=date(2026, 1, 1))
+def test_impact_page_renders(ui_for, catalog):
+    ContractFactory(
+        lines=[{"key": "sub", "product": "platform", "plan": "hybrid"}], start_date=date(2026, 1, 1)
+    )
     client = ui_for("pricing")
     html = client.get("/pricing/plans/hybrid/versions/1/impact?as_of=2026-11-15").content.decode()
     assert "Impact on customers" in html and "100.00" in html

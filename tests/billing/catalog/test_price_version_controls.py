@@ -13,7 +13,9 @@ from django.utils import timezone
 from billing.models import Invoice, PlanVersion
 from compliance.models import Approval, AuditEvent
 from revrec.models import AccountingPeriod
+from tests.billing.factories import ContractFactory
 from tests.builders import NOW, day, send_events
+from tests.revops.factories import CustomerFactory
 
 RECEIVED = datetime(2026, 11, 1, tzinfo=UTC)  # October's usage arrived before the invoice was built
 
@@ -64,15 +66,16 @@ def close(period: str) -> None:
 
 
 @pytest.fixture
-def draft_invoice(catalog, make_contract, django_capture_on_commit_callbacks):
+def draft_invoice(catalog, django_capture_on_commit_callbacks):
     """An open draft invoice (billing date 1 Nov 2026) with October's API calls on the hybrid plan."""
     from billing.invoicing.build import invoice_build
 
     with django_capture_on_commit_callbacks(execute=True):
-        contract = make_contract(
-            [{"key": "sub", "product": "platform", "plan": "hybrid"}],
-            start=date(2026, 1, 1),
-            end=date(2036, 1, 1),
+        contract = ContractFactory(
+            customer=CustomerFactory(name="Acme"),
+            lines=[{"key": "sub", "product": "platform", "plan": "hybrid"}],
+            start_date=date(2026, 1, 1),
+            end_date=date(2036, 1, 1),
         )
     send_events(
         contract.customer,

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from billing.models import Charge, PlanVersion
 from compliance.models import Approval, AuditEvent
+from tests.billing.factories import ContractFactory
 from tests.builders import approve_price_versions
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +24,7 @@ def _charges(unit_amount: str) -> list[dict]:
 
 
 @pytest.fixture
-def team_seats(api_for, make_contract):
+def team_seats(api_for, catalog):
     pricing = api_for("pricing")
     response = pricing.post(
         "/api/v1/plans",
@@ -40,10 +41,10 @@ def team_seats(api_for, make_contract):
     assert response.status_code == 202, response.json()  # back-dated: published once approved
     with transaction.atomic():
         approve_price_versions()
-    make_contract(
-        [{"key": "seats", "product": "seats", "plan": "team-seats", "quantity": "25"}],
-        start=date(2026, 1, 1),
-        end=date(2028, 1, 1),
+    ContractFactory(
+        lines=[{"key": "seats", "product": "seats", "plan": "team-seats", "quantity": "25"}],
+        start_date=date(2026, 1, 1),
+        end_date=date(2028, 1, 1),
     )
     return pricing
 

@@ -13,6 +13,8 @@ import pytest
 from billing.models import Invoice
 from compliance.models import Approval
 from revops.contracts.models import Contract
+from tests.billing.factories import ContractFactory
+from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +32,8 @@ def custom_prices_need_approval(settings):
 
 
 @pytest.fixture
-def finance(api_for, catalog, make_customer):
-    make_customer("acme")
+def finance(api_for, catalog):
+    CustomerFactory(external_id="acme")
     return api_for("finance")
 
 
@@ -157,8 +159,8 @@ def test_amendment_adding_a_plan_less_line_is_held(finance):
     assert contract.version == 1 and not contract.lines.filter(key="z").exists()
 
 
-def test_ui_amendment_cutting_the_quantity_is_held(catalog, make_contract, ui_for):
-    contract = make_contract([AT_LIST], start=TERM_START, end=TERM_END)
+def test_ui_amendment_cutting_the_quantity_is_held(catalog, ui_for):
+    contract = ContractFactory(lines=[AT_LIST], start_date=TERM_START, end_date=TERM_END)
     response = ui_for("finance").post(
         f"/contracts/{contract.pk}/amend/",
         {"effective_date": "2027-01-01", "price-p": "", "q-p": "0.0001"},
@@ -171,11 +173,11 @@ def test_ui_amendment_cutting_the_quantity_is_held(catalog, make_contract, ui_fo
     assert Approval.objects.get(kind="price_override").payload["changes"][0]["quantity"] == "0.0001"
 
 
-def test_the_control_flags_each_bypass_written_around_the_services(catalog, make_contract):
+def test_the_control_flags_each_bypass_written_around_the_services(catalog):
     """The detective twin uses the same rule: lines written straight to the table are flagged."""
     from revops.contracts.models import ContractLine
 
-    contract = make_contract([AT_LIST], start=TERM_START, end=TERM_END)
+    contract = ContractFactory(lines=[AT_LIST], start_date=TERM_START, end_date=TERM_END)
     assert _unapproved_findings() == []
     line = contract.lines.get()
     ContractLine.objects.filter(pk=line.pk).update(quantity=Decimal("0.0001"))  # fractional flat fee

@@ -10,6 +10,8 @@ import pytest
 from billing.models import Invoice, InvoiceLine
 from compliance.models import Approval, AuditEvent
 from revops.contracts.models import Contract
+from tests.billing.factories import ContractFactory
+from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,8 +33,8 @@ def custom_prices_need_approval(settings):
 
 
 @pytest.fixture
-def finance(api_for, catalog, make_customer):
-    make_customer("acme")
+def finance(api_for, catalog):
+    CustomerFactory(external_id="acme")
     return api_for("finance")
 
 
@@ -208,11 +210,11 @@ def test_a_stale_override_that_no_longer_applies_is_only_voided(finance, approve
 
 
 def test_ui_activation_waits_and_the_queue_shows_list_override_and_discount(
-    catalog, make_customer, ui_for, make_user, client
+    catalog, ui_for, make_user, client
 ):
     from billing.contracts.services import contract_create
 
-    make_customer("acme")
+    CustomerFactory(external_id="acme")
     from django.db import transaction
 
     with transaction.atomic():
@@ -240,8 +242,8 @@ def test_ui_activation_waits_and_the_queue_shows_list_override_and_discount(
     assert contract.status == "active"
 
 
-def test_ui_amendment_beyond_the_threshold_is_held(catalog, make_contract, ui_for):
-    contract = make_contract([{"key": "platform", "product": "platform", "plan": "hybrid"}])
+def test_ui_amendment_beyond_the_threshold_is_held(catalog, ui_for):
+    contract = ContractFactory(lines=[{"key": "platform", "product": "platform", "plan": "hybrid"}])
     ui = ui_for("finance")
     line = contract.lines.get()
     response = ui.post(
@@ -268,10 +270,10 @@ def test_the_control_flags_an_unapproved_override_and_not_an_approved_one(financ
     assert len(findings) == 1 and "0.02" in findings[0].explanation
 
 
-def test_django_admin_is_no_way_around_the_override_approval(catalog, make_contract, make_user, client):
+def test_django_admin_is_no_way_around_the_override_approval(catalog, make_user, client):
     """Contracts (and so their line prices) are read-only in Django admin: the only ways to a price are
     the contract services, which hold a deep discount for approval."""
-    contract = make_contract([{"key": "platform", "product": "platform", "plan": "hybrid"}])
+    contract = ContractFactory(lines=[{"key": "platform", "product": "platform", "plan": "hybrid"}])
     root = make_user("root", "admin")
     root.is_staff = root.is_superuser = True
     root.save()

@@ -24,7 +24,9 @@ from django.urls import reverse
 
 from billing.invoicing.build import invoice_build
 from billing.invoicing.lifecycle import invoice_finalize
+from tests.billing.factories import ContractFactory
 from tests.builders import NOW
+from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -49,14 +51,17 @@ def pdf_strings(pdf: bytes) -> list[str]:
 
 
 @pytest.fixture
-def invoice_in(make_contract, make_customer):
+def invoice_in(catalog):
     def make(currency: str, unit_price: str):
-        customer = make_customer(
-            f"agree-{currency.lower()}", name=f"Agree {currency}", currency=currency, tax_rate=Decimal("10")
+        customer = CustomerFactory(
+            external_id=f"agree-{currency.lower()}",
+            name=f"Agree {currency}",
+            currency=currency,
+            tax_rate=Decimal("10"),
         )
-        contract = make_contract(
-            [{"key": "svc", "product": "platform", "unit_price": unit_price, "quantity": "300"}],
-            start=date(2026, 4, 1),
+        contract = ContractFactory(
+            lines=[{"key": "svc", "product": "platform", "unit_price": unit_price, "quantity": "300"}],
+            start_date=date(2026, 4, 1),
             customer=customer,
         )
         with transaction.atomic():

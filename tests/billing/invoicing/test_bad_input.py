@@ -15,6 +15,8 @@ from billing.models import BillingRun, Invoice, Payment
 from billing.periods import add_months
 from revops.contracts.models import Contract
 from revrec.models import RevenueRun
+from tests.billing.factories import ContractFactory
+from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 PROBLEM = "application/problem+json"
@@ -31,9 +33,9 @@ def fields(body: dict) -> set[str]:
 
 
 @pytest.fixture
-def finalized(make_contract):
-    contract = make_contract(
-        [{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 4, 1)
+def finalized(catalog):
+    contract = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], start_date=date(2026, 4, 1)
     )
     with transaction.atomic():
         invoice = invoice_build(contract_id=contract.pk, billing_date=date(2026, 4, 1))
@@ -61,8 +63,8 @@ def test_the_payment_service_refuses_an_out_of_range_date_too(finalized):
     assert not Payment.objects.exists()
 
 
-def test_a_contract_to_9999_12_31_is_a_400_and_not_created(api_for, catalog, make_customer):
-    make_customer("acme")
+def test_a_contract_to_9999_12_31_is_a_400_and_not_created(api_for, catalog):
+    CustomerFactory(external_id="acme")
     body = problem(
         api_for("finance").post(
             "/api/v1/contracts",
@@ -145,15 +147,17 @@ def test_the_billing_run_form_shows_the_refusal_as_a_form_error(ui_for, settings
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_run_bills_each_line_at_most_one_interval_ahead(make_contract):
+def test_a_run_bills_each_line_at_most_one_interval_ahead(catalog):
     """A run as of eleven months ahead is allowed (a yearly line may bill its next year), but a monthly
     line still bills only the current period and the next one, not eleven months in advance."""
     from billing.invoicing.runs import billing_run_start
 
     today = timezone.localdate()
     first = today.replace(day=1)
-    contract = make_contract(
-        [{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=first, end=add_months(first, 24)
+    contract = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}],
+        start_date=first,
+        end_date=add_months(first, 24),
     )
     run = BillingRun.objects.get(pk=billing_run_start(as_of=add_months(today, 11)).pk)
     assert run.status == BillingRun.Status.COMPLETED

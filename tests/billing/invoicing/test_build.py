@@ -8,7 +8,9 @@ from django.db import transaction
 
 from billing.invoicing.build import invoice_build, invoice_refresh_draft
 from billing.models import BillingClaim, Invoice, InvoiceLine
+from tests.billing.factories import ContractFactory
 from tests.builders import NOW, amend_approved, day, send_events
+from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,12 +20,12 @@ def build(contract, on: date, now=NOW):
         return invoice_build(contract_id=contract.pk, billing_date=on, now=now)
 
 
-def test_golden_50_per_month_from_10_august_is_35_48(make_contract):
+def test_golden_50_per_month_from_10_august_is_35_48(catalog):
     # accounting.md §3: 50.00 per month from 10 August (calendar billing) -> 50 x 22/31 = 35.48.
-    contract = make_contract(
-        [{"key": "svc", "product": "platform", "unit_price": "50.00", "billing": "recurring"}],
-        start=date(2026, 8, 10),
-        end=date(2027, 8, 10),
+    contract = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "50.00", "billing": "recurring"}],
+        start_date=date(2026, 8, 10),
+        end_date=date(2027, 8, 10),
     )
     invoice = build(contract, date(2026, 8, 10))
     [line] = invoice.lines.all()
@@ -34,13 +36,13 @@ def test_golden_50_per_month_from_10_august_is_35_48(make_contract):
     assert second.lines.get().amount == Decimal("50.00")
 
 
-def test_golden_upgrade_halfway_nets_plus_5(make_contract):
+def test_golden_upgrade_halfway_nets_plus_5(catalog):
     # An upgrade from 10.00 to 20.00 per month exactly halfway through April (30 days): credit the
     # unused half of the old price (-5.00) and charge the remaining half of the new one (+10.00).
-    contract = make_contract(
-        [{"key": "svc", "product": "platform", "unit_price": "10.00"}],
-        start=date(2026, 4, 1),
-        end=date(2027, 4, 1),
+    contract = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}],
+        start_date=date(2026, 4, 1),
+        end_date=date(2027, 4, 1),
     )
     assert build(contract, date(2026, 4, 1)).total == Decimal("10.00")
     with transaction.atomic():
@@ -57,11 +59,11 @@ def test_golden_upgrade_halfway_nets_plus_5(make_contract):
     assert may.lines.get().amount == Decimal("20.00")
 
 
-def test_downgrade_mid_period_nets_a_credit(make_contract):
-    contract = make_contract(
-        [{"key": "svc", "product": "platform", "unit_price": "20.00"}],
-        start=date(2026, 4, 1),
-        end=date(2027, 4, 1),
+def test_downgrade_mid_period_nets_a_credit(catalog):
+    contract = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "20.00"}],
+        start_date=date(2026, 4, 1),
+        end_date=date(2027, 4, 1),
     )
     build(contract, date(2026, 4, 1))
     with transaction.atomic():
@@ -73,9 +75,9 @@ def test_downgrade_mid_period_nets_a_credit(make_contract):
     assert build(contract, date(2026, 4, 16)).subtotal == Decimal("-5.00")
 
 
-def test_building_twice_creates_one_invoice_and_one_claim_per_period(make_contract):
-    contract = make_contract(
-        [{"key": "svc", "product": "platform", "unit_price": "50.00"}], start=date(2026, 3, 1)
+def test_building_twice_creates_one_invoice_and_one_claim_per_period(catalog):
+    contract = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "50.00"}], start_date=date(2026, 3, 1)
     )
     first = build(contract, date(2026, 3, 1))
     again = build(contract, date(2026, 3, 1))
@@ -85,11 +87,11 @@ def test_building_twice_creates_one_invoice_and_one_claim_per_period(make_contra
     assert first.lines.count() == 1
 
 
-def test_claim_uniqueness_is_enforced_by_the_database(make_contract):
+def test_claim_uniqueness_is_enforced_by_the_database(catalog):
     from django.db import IntegrityError
 
-    contract = make_contract(
-        [{"key": "svc", "product": "platform", "unit_price": "50.00"}], start=date(2026, 3, 1)
+    contract = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "50.00"}], start_date=date(2026, 3, 1)
     )
     invoice = build(contract, date(2026, 3, 1))
     claim = BillingClaim.objects.get()
@@ -103,9 +105,9 @@ def test_claim_uniqueness_is_enforced_by_the_database(make_contract):
         )
 
 
-def test_hybrid_plan_bills_fee_in_advance_and_usage_in_arrears(make_contract):
-    contract = make_contract(
-        [{"key": "sub", "product": "platform", "plan": "hybrid"}], start=date(2026, 3, 1)
+def test_hybrid_plan_bills_fee_in_advance_and_usage_in_arrears(catalog):
+    contract = ContractFactory(
+        lines=[{"key": "sub", "product": "platform", "plan": "hybrid"}], start_date=date(2026, 3, 1)
     )
     customer = contract.customer
     send_events(
@@ -135,9 +137,10 @@ def test_hybrid_plan_bills_fee_in_advance_and_usage_in_arrears(make_contract):
     assert usage.breakdown and usage.price_version.number == 1
 
 
-def test_token_plan_one_line_per_dimension_and_minimum_true_up(make_contract):
-    contract = make_contract(
-        [{"key": "ai", "product": "tokens", "plan": "tokens", "billing": "usage"}], start=date(2026, 3, 1)
+def test_token_plan_one_line_per_dimension_and_minimum_true_up(catalog):
+    contract = ContractFactory(
+        lines=[{"key": "ai", "product": "tokens", "plan": "tokens", "billing": "usage"}],
+        start_date=date(2026, 3, 1),
     )
     send_events(
         contract.customer,
@@ -163,11 +166,11 @@ def test_token_plan_one_line_per_dimension_and_minimum_true_up(make_contract):
     assert invoice.subtotal == Decimal("50.00")
 
 
-def test_tax_is_exclusive_and_rounded_once(make_contract, make_customer):
-    customer = make_customer(tax_rate=Decimal("8.875"))
-    contract = make_contract(
-        [{"key": "svc", "product": "platform", "unit_price": "99.99"}],
-        start=date(2026, 3, 1),
+def test_tax_is_exclusive_and_rounded_once(catalog):
+    customer = CustomerFactory(tax_rate=Decimal("8.875"))
+    contract = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "99.99"}],
+        start_date=date(2026, 3, 1),
         customer=customer,
     )
     invoice = build(contract, date(2026, 3, 1))
@@ -175,18 +178,19 @@ def test_tax_is_exclusive_and_rounded_once(make_contract, make_customer):
     assert invoice.total == Decimal("108.86")
 
 
-def test_one_time_line_billed_once_on_its_start(make_contract):
-    contract = make_contract(
-        [{"key": "setup", "product": "onboarding", "amount": "1500.00", "billing": "one_time"}],
-        start=date(2026, 3, 1),
+def test_one_time_line_billed_once_on_its_start(catalog):
+    contract = ContractFactory(
+        lines=[{"key": "setup", "product": "onboarding", "amount": "1500.00", "billing": "one_time"}],
+        start_date=date(2026, 3, 1),
     )
     assert build(contract, date(2026, 3, 1)).lines.get().amount == Decimal("1500.00")
     assert build(contract, date(2026, 4, 1)) is None
 
 
-def test_late_usage_refreshes_a_draft(make_contract):
-    contract = make_contract(
-        [{"key": "sub", "product": "platform", "plan": "hybrid", "billing": "usage"}], start=date(2026, 3, 1)
+def test_late_usage_refreshes_a_draft(catalog):
+    contract = ContractFactory(
+        lines=[{"key": "sub", "product": "platform", "plan": "hybrid", "billing": "usage"}],
+        start_date=date(2026, 3, 1),
     )
     send_events(
         contract.customer,
@@ -211,11 +215,11 @@ def test_late_usage_refreshes_a_draft(make_contract):
     assert usage.amount == Decimal("2.00") and usage.event_count == 1200
 
 
-def test_usage_in_customer_time_zone(make_contract, make_customer):
-    customer = make_customer(timezone="Asia/Tokyo")
-    contract = make_contract(
-        [{"key": "sub", "product": "api", "plan": "hybrid", "billing": "usage"}],
-        start=date(2026, 3, 1),
+def test_usage_in_customer_time_zone(catalog):
+    customer = CustomerFactory(timezone="Asia/Tokyo")
+    contract = ContractFactory(
+        lines=[{"key": "sub", "product": "api", "plan": "hybrid", "billing": "usage"}],
+        start_date=date(2026, 3, 1),
         customer=customer,
     )
     # 2026-03-31T16:30Z is 1 April 01:30 in Tokyo: April's usage.
@@ -233,9 +237,10 @@ def test_usage_in_customer_time_zone(make_contract, make_customer):
     assert april.lines.get(kind="usage").quantity == 1500
 
 
-def test_invoice_line_explains_itself(make_contract):
-    contract = make_contract(
-        [{"key": "sub", "product": "platform", "plan": "hybrid", "billing": "usage"}], start=date(2026, 3, 1)
+def test_invoice_line_explains_itself(catalog):
+    contract = ContractFactory(
+        lines=[{"key": "sub", "product": "platform", "plan": "hybrid", "billing": "usage"}],
+        start_date=date(2026, 3, 1),
     )
     send_events(
         contract.customer,

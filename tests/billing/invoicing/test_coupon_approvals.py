@@ -9,6 +9,7 @@ from django.db import transaction
 
 from billing.models import Coupon, InvoiceLine
 from compliance.models import Approval, AuditEvent
+from tests.billing.factories import ContractFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -108,13 +109,13 @@ def test_coupon_request_validation(api_for):
     assert not Approval.objects.filter(kind="coupon_change").exists()
 
 
-def test_approved_coupon_applies_to_the_invoice(api_for, make_contract):
+def test_approved_coupon_applies_to_the_invoice(api_for, catalog):
     from billing.invoicing.build import invoice_build
     from billing.invoicing.coupons import coupon_apply
     from tests.builders import NOW
 
     coupon, *_ = _approved_coupon(api_for)
-    contract = make_contract([{"key": "platform", "product": "platform", "plan": "hybrid"}])
+    contract = ContractFactory(lines=[{"key": "platform", "product": "platform", "plan": "hybrid"}])
     with transaction.atomic():
         coupon_apply(coupon=coupon, contract=contract, applied_from=contract.start_date)
         invoice = invoice_build(contract_id=contract.pk, billing_date=date(2026, 1, 1), now=NOW)

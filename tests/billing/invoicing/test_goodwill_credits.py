@@ -12,6 +12,8 @@ from django.db import transaction
 from billing.models import CreditGrant
 from compliance.models import Approval, AuditEvent
 from revrec.models import JournalEntry, JournalLine
+from tests.billing.factories import ContractFactory
+from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,9 +26,9 @@ GOODWILL = {
 
 
 @pytest.fixture
-def acme(catalog, make_contract, make_customer):
-    customer = make_customer("acme")
-    make_contract([{"key": "platform", "product": "platform", "plan": "hybrid"}], customer=customer)
+def acme(catalog):
+    customer = CustomerFactory(external_id="acme")
+    ContractFactory(lines=[{"key": "platform", "product": "platform", "plan": "hybrid"}], customer=customer)
     return customer
 
 

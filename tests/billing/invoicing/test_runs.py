@@ -9,6 +9,8 @@ import pytest
 from billing.invoicing.runs import billing_run_payload, billing_run_start
 from billing.models import BillingRun, BillingRunItem, Invoice
 from revops.core.models import Job, OutboxEvent
+from tests.billing.factories import ContractFactory
+from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,9 +20,13 @@ def run(as_of, customers=None):
     return BillingRun.objects.get(pk=billing_run_start(as_of=as_of, customers=customers).pk)
 
 
-def test_run_bills_every_due_period_once_and_completes(make_contract):
-    a = make_contract([{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 1, 1))
-    b = make_contract([{"key": "svc", "product": "platform", "unit_price": "20.00"}], start=date(2026, 2, 15))
+def test_run_bills_every_due_period_once_and_completes(catalog):
+    a = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], start_date=date(2026, 1, 1)
+    )
+    b = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "20.00"}], start_date=date(2026, 2, 15)
+    )
     first = run(date(2026, 3, 1))
     assert first.status == BillingRun.Status.COMPLETED
     assert Invoice.objects.filter(contract=a).count() == 3  # Jan 1, Feb 1, Mar 1
@@ -31,20 +37,22 @@ def test_run_bills_every_due_period_once_and_completes(make_contract):
     assert OutboxEvent.objects.filter(topic="billing_run.completed", object_id=str(first.pk)).exists()
 
 
-def test_running_the_same_as_of_again_creates_no_second_invoice(make_contract):
-    make_contract([{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 1, 1))
+def test_running_the_same_as_of_again_creates_no_second_invoice(catalog):
+    ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], start_date=date(2026, 1, 1)
+    )
     run(date(2026, 3, 1))
     again = run(date(2026, 3, 1))
     assert again.status == BillingRun.Status.COMPLETED and again.invoices_created == 0
     assert Invoice.objects.count() == 3
 
 
-def test_a_failing_customer_is_parked_and_the_others_are_billed(make_contract):
-    good = make_contract(
-        [{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 3, 1)
+def test_a_failing_customer_is_parked_and_the_others_are_billed(catalog):
+    good = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], start_date=date(2026, 3, 1)
     )
-    bad = make_contract(
-        [{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 3, 1)
+    bad = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], start_date=date(2026, 3, 1)
     )
     from billing.invoicing.build import batch as build
 
@@ -69,25 +77,27 @@ def test_a_failing_customer_is_parked_and_the_others_are_billed(make_contract):
     assert Invoice.objects.filter(contract=bad).get().total == Decimal("10.00")
 
 
-def test_customer_filter(make_contract, make_customer):
-    only = make_customer("only-me")
-    make_contract(
-        [{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 3, 1), customer=only
+def test_customer_filter(catalog):
+    only = CustomerFactory(external_id="only-me")
+    ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}],
+        start_date=date(2026, 3, 1),
+        customer=only,
     )
-    other = make_contract(
-        [{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 3, 1)
+    other = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], start_date=date(2026, 3, 1)
     )
     run(date(2026, 3, 1), customers=["only-me"])
     assert Invoice.objects.filter(customer=only).count() == 1
     assert not Invoice.objects.filter(contract=other).exists()
 
 
-def test_termination_credit_is_billed_even_without_a_regular_item(make_contract):
+def test_termination_credit_is_billed_even_without_a_regular_item(catalog):
     from billing.contracts.services import contract_terminate
     from billing.models import PendingCharge
 
-    contract = make_contract(
-        [{"key": "svc", "product": "platform", "unit_price": "30.00"}], start=date(2026, 4, 1)
+    contract = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "30.00"}], start_date=date(2026, 4, 1)
     )
     run(date(2026, 4, 1))  # April billed in advance: 30.00
     from django.db import transaction

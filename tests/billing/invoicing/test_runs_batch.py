@@ -22,17 +22,19 @@ from billing.models import BillingClaim, BillingRun, BillingRunItem, Invoice, In
 from compliance.audit import audit_verify_chain
 from compliance.models import AuditEvent
 from revops.core.models import Job
+from tests.billing.factories import ContractFactory
 from tests.builders import day, send_events
+from tests.revops.factories import CustomerFactory
 
 MARCH_DONE = datetime(2026, 4, 1, tzinfo=UTC)  # when the March events below were received
 
 
-def _hybrid(make_contract, n: int) -> list:
+def _hybrid(n: int) -> list:
     """``n`` hybrid contracts from 1 March (fee in advance, API calls in arrears), with March calls."""
     contracts = []
     for k in range(n):
-        contract = make_contract(
-            [{"key": "sub", "product": "platform", "plan": "hybrid"}], start=date(2026, 3, 1)
+        contract = ContractFactory(
+            lines=[{"key": "sub", "product": "platform", "plan": "hybrid"}], start_date=date(2026, 3, 1)
         )
         send_events(
             contract.customer,
@@ -51,12 +53,13 @@ def _hybrid(make_contract, n: int) -> list:
     return contracts
 
 
-def _tokens(make_contract, n: int) -> list:
+def _tokens(n: int) -> list:
     """``n`` token contracts (a sum meter, two filter groups and the default group, a minimum)."""
     contracts = []
     for k in range(n):
-        contract = make_contract(
-            [{"key": "ai", "product": "tokens", "plan": "tokens", "billing": "usage"}], start=date(2026, 3, 1)
+        contract = ContractFactory(
+            lines=[{"key": "ai", "product": "tokens", "plan": "tokens", "billing": "usage"}],
+            start_date=date(2026, 3, 1),
         )
         send_events(
             contract.customer,
@@ -106,8 +109,8 @@ def _assert_usage_lines_match_sql_usage() -> int:
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_a_batch_builds_its_invoices_with_a_few_statements_for_all_of_them(make_contract):
-    contracts = _hybrid(make_contract, 12) + _tokens(make_contract, 8)
+def test_a_batch_builds_its_invoices_with_a_few_statements_for_all_of_them(catalog):
+    contracts = _hybrid(12) + _tokens(8)
     run = _planned_run(date(2026, 4, 1))
     items = BillingRunItem.objects.filter(run=run).count()
     assert items == 12 * 2 + 8  # hybrid: 1 March and 1 April; tokens (usage only): 1 April
@@ -129,8 +132,8 @@ def test_a_batch_builds_its_invoices_with_a_few_statements_for_all_of_them(make_
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_prepared_usage_answers_what_sql_usage_answers_and_falls_back_for_the_rest(make_customer, catalog):
-    customers = [make_customer(timezone=tz) for tz in ("UTC", "America/New_York", "Asia/Tokyo")]
+def test_prepared_usage_answers_what_sql_usage_answers_and_falls_back_for_the_rest(catalog):
+    customers = [CustomerFactory(timezone=tz) for tz in ("UTC", "America/New_York", "Asia/Tokyo")]
     for k, customer in enumerate(customers):
         send_events(
             customer,
@@ -210,10 +213,10 @@ def test_prepared_usage_answers_what_sql_usage_answers_and_falls_back_for_the_re
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_commits_entirely_or_not_at_all(make_contract):
+def test_a_batch_commits_entirely_or_not_at_all(catalog):
     """A worker killed in the middle of a batch: nothing of the batch was committed (its invoices,
     claims, audit events and items roll back together), so running again bills each item once."""
-    contracts = _hybrid(make_contract, 6)
+    contracts = _hybrid(6)
     run = _planned_run(date(2026, 4, 1))
     events_before = AuditEvent.objects.count()
 
@@ -237,13 +240,15 @@ def test_a_batch_commits_entirely_or_not_at_all(make_contract):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_database_error_in_a_batch_builds_its_items_one_at_a_time_and_parks_only_the_bad_one(make_contract):
+def test_a_database_error_in_a_batch_builds_its_items_one_at_a_time_and_parks_only_the_bad_one(catalog):
     good = [
-        make_contract([{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 3, 1))
+        ContractFactory(
+            lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], start_date=date(2026, 3, 1)
+        )
         for _ in range(3)
     ]
-    bad = make_contract(
-        [{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 3, 1)
+    bad = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], start_date=date(2026, 3, 1)
     )
     run = _planned_run(date(2026, 3, 1))
     real = build.write_drafts
@@ -266,9 +271,13 @@ def test_a_database_error_in_a_batch_builds_its_items_one_at_a_time_and_parks_on
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_pricing_error_parks_its_item_and_the_rest_of_the_batch_is_built(make_contract):
-    good = make_contract([{"key": "sub", "product": "platform", "plan": "hybrid"}], start=date(2026, 3, 1))
-    bad = make_contract([{"key": "sub", "product": "platform", "plan": "hybrid"}], start=date(2026, 3, 1))
+def test_a_pricing_error_parks_its_item_and_the_rest_of_the_batch_is_built(catalog):
+    good = ContractFactory(
+        lines=[{"key": "sub", "product": "platform", "plan": "hybrid"}], start_date=date(2026, 3, 1)
+    )
+    bad = ContractFactory(
+        lines=[{"key": "sub", "product": "platform", "plan": "hybrid"}], start_date=date(2026, 3, 1)
+    )
     run = _planned_run(date(2026, 3, 1))
     real = build._draft
 
@@ -286,9 +295,11 @@ def test_a_pricing_error_parks_its_item_and_the_rest_of_the_batch_is_built(make_
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_claim_disjoint_batches(make_contract, settings):
+def test_two_workers_claim_disjoint_batches(catalog, settings):
     for _ in range(6):
-        make_contract([{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 3, 1))
+        ContractFactory(
+            lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], start_date=date(2026, 3, 1)
+        )
     run = _planned_run(date(2026, 3, 1))
     claimed, holding, release = {}, threading.Event(), threading.Event()
 
@@ -319,21 +330,23 @@ def test_two_workers_claim_disjoint_batches(make_contract, settings):
 
 
 @pytest.mark.django_db
-def test_invoices_build_takes_one_date_per_contract(make_contract):
-    contract = make_contract([{"key": "svc", "product": "platform", "unit_price": "10.00"}])
+def test_invoices_build_takes_one_date_per_contract(catalog):
+    contract = ContractFactory(lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}])
     with pytest.raises(ValueError, match="at most one billing date per contract"):
         invoices_build([(contract.pk, date(2026, 1, 1)), (contract.pk, date(2026, 2, 1))])
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_tops_up_an_existing_draft_and_recomputes_its_coupon(make_contract):
+def test_a_batch_tops_up_an_existing_draft_and_recomputes_its_coupon(catalog):
     """The rarer paths, inside batches: a draft that gets new items for its date (its discount is
     replaced by one on the new base) and a repeating coupon whose one period is used up."""
     from billing.models import Coupon, CouponRedemption
     from revops.contracts.models import ContractLine, Product
 
     contracts = [
-        make_contract([{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 3, 1))
+        ContractFactory(
+            lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], start_date=date(2026, 3, 1)
+        )
         for _ in range(3)
     ]
     coupon = Coupon.objects.create(
@@ -388,10 +401,10 @@ def test_a_batch_tops_up_an_existing_draft_and_recomputes_its_coupon(make_contra
 
 
 @pytest.mark.django_db(transaction=True)
-def test_invoices_build_runs_only_inside_a_transaction(make_contract):
+def test_invoices_build_runs_only_inside_a_transaction(catalog):
     from django.db.transaction import TransactionManagementError
 
-    contract = make_contract([{"key": "svc", "product": "platform", "unit_price": "10.00"}])
+    contract = ContractFactory(lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}])
     with pytest.raises(TransactionManagementError):
         invoices_build([(contract.pk, date(2026, 1, 1))])
     with transaction.atomic():

@@ -11,7 +11,9 @@ from django.db import transaction
 
 from billing.invoicing.build import invoice_build
 from billing.invoicing.lifecycle import invoice_finalize
+from tests.billing.factories import ContractFactory
 from tests.builders import NOW
+from tests.revops.factories import CustomerFactory
 
 
 @pytest.fixture(autouse=True)
@@ -46,12 +48,12 @@ def finalize(invoice):
 
 
 @pytest.fixture
-def monthly(make_contract, make_customer):
+def monthly(catalog):
     """10.00 a month from 1 April 2026 (a 30-day month), for Northwind Traders."""
-    customer = make_customer("northwind", name="Northwind Traders", tax_rate=Decimal("10"))
-    return make_contract(
-        [{"key": "svc", "product": "platform", "unit_price": "10.00"}],
-        start=date(2026, 4, 1),
-        end=date(2027, 4, 1),
+    customer = CustomerFactory(external_id="northwind", name="Northwind Traders", tax_rate=Decimal("10"))
+    return ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}],
+        start_date=date(2026, 4, 1),
+        end_date=date(2027, 4, 1),
         customer=customer,
     )

@@ -9,7 +9,9 @@ import pytest
 
 from billing.models import PendingCharge
 from revops.contracts.models import Contract, ContractLine, ContractVersion
+from tests.billing.factories import ContractFactory
 from tests.billing.ui.conftest import build
+from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -56,8 +58,8 @@ def _rows_html(html: str) -> list[str]:
     return re.findall(r'<tr class="bu-row[^"]*".*?</tr>', html, flags=re.S)
 
 
-def test_new_contract_form_renders_a_row_and_the_add_line_partial(finance, catalog, make_customer):
-    make_customer("acme", name="Acme")
+def test_new_contract_form_renders_a_row_and_the_add_line_partial(finance, catalog):
+    CustomerFactory(external_id="acme", name="Acme")
     html = finance.get("/contracts/new/?customer=acme").content.decode()
     assert "End date (exclusive)" in html and "+ Add line" in html
     assert '<option value="acme" selected>' in html
@@ -65,8 +67,8 @@ def test_new_contract_form_renders_a_row_and_the_add_line_partial(finance, catal
     assert row.strip().startswith("<tr") and 'name="line-key"' in row and "<html" not in row
 
 
-def test_creating_a_contract_through_the_form(finance, catalog, make_customer):
-    customer = make_customer("acme")
+def test_creating_a_contract_through_the_form(finance, catalog):
+    customer = CustomerFactory(external_id="acme")
     rows = [
         *ROWS[:2],
         {"key": "api", "product": "api", "plan": "hybrid", "billing": "usage", "quantity": "1"},
@@ -80,8 +82,8 @@ def test_creating_a_contract_through_the_form(finance, catalog, make_customer):
     assert contract.lines.get(key="onboarding").amount == Decimal("1500.00")
 
 
-def test_a_line_error_lands_on_its_row_and_every_typed_value_is_kept(finance, catalog, make_customer):
-    customer = make_customer("acme")
+def test_a_line_error_lands_on_its_row_and_every_typed_value_is_kept(finance, catalog):
+    customer = CustomerFactory(external_id="acme")
     response = finance.post("/contracts/new/", _contract_post(customer, ROWS, notes="Signed in March"))
     html = response.content.decode()
     assert response.status_code == 400
@@ -108,16 +110,18 @@ def test_contract_page_shows_lifecycle_lines_versions_and_invoices(finance, mont
     assert f"Draft #{invoice.pk}" in html and "Amend…" in html and "Terminate contract" in html
 
 
-def test_submit_activate_and_terminate_buttons_call_the_services(finance, make_contract, settings):
+def test_submit_activate_and_terminate_buttons_call_the_services(finance, catalog, settings):
     settings.PRICE_OVERRIDE_CUSTOM_APPROVAL = True  # as in production: its custom-priced line waits
-    contract = make_contract([{"key": "svc", "product": "platform", "unit_price": "10.00"}], activate=False)
+    contract = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], active=False
+    )
     assert finance.post(f"/contracts/{contract.pk}/submit/").status_code == 302
     assert Contract.objects.get(pk=contract.pk).status == "pending_approval"
     finance.post(f"/contracts/{contract.pk}/activate/")  # a custom price (no plan): held for an approver
     from compliance.models import Approval
-    from tests.builders import approve_as_checker
+    from tests.revops.factories import approve
 
-    approve_as_checker(Approval.objects.get(kind="price_override", status="pending"))
+    approve(Approval.objects.get(kind="price_override", status="pending"))
     assert Contract.objects.get(pk=contract.pk).status == "active"
     finance.post(f"/contracts/{contract.pk}/terminate/", {"effective_date": "2026-07-01"})
     contract.refresh_from_db()
@@ -182,20 +186,18 @@ def test_an_amendment_error_lands_on_its_line_and_saves_nothing(finance, monthly
     assert monthly.version == 1
 
 
-def test_amendment_page_extends_the_term_and_a_line_and_replaces_a_one_time_amount(
-    finance, make_contract, make_customer
-):
+def test_amendment_page_extends_the_term_and_a_line_and_replaces_a_one_time_amount(finance, catalog):
     """Issue 13 points 3 and 6 in the UI: the amend page extends the contract term and a line's service
     end, and a one-time line's new amount replaces its price (counted once)."""
-    customer = make_customer("fabrikam", name="Fabrikam")
-    contract = make_contract(
-        [
+    customer = CustomerFactory(external_id="fabrikam", name="Fabrikam")
+    contract = ContractFactory(
+        lines=[
             {"key": "svc", "product": "platform", "unit_price": "10.00"},
             {"key": "seats", "product": "seats", "unit_price": "1.00", "service_end": "2026-10-01"},
             {"key": "setup", "product": "onboarding", "billing": "one_time", "amount": "500.00"},
         ],
-        start=date(2026, 4, 1),
-        end=date(2027, 4, 1),
+        start_date=date(2026, 4, 1),
+        end_date=date(2027, 4, 1),
         customer=customer,
     )
     page = finance.get(f"/contracts/{contract.pk}/amend/").content.decode()

@@ -9,12 +9,13 @@ import pytest
 from billing.models import CreditGrant
 from revops.contracts.models import Customer
 from tests.billing.ui.conftest import build, finalize
+from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def test_list_searches_and_shows_contracts_and_open_balance(finance, monthly, make_customer):
-    make_customer("globex", name="Globex Corporation")
+def test_list_searches_and_shows_contracts_and_open_balance(finance, monthly):
+    CustomerFactory(external_id="globex", name="Globex Corporation")
     finalize(build(monthly, date(2026, 4, 1)))  # 10.00 + 10% tax, unpaid
     html = finance.get("/customers/").content.decode()
     assert "Northwind Traders" in html and "Globex Corporation" in html
@@ -41,8 +42,8 @@ def test_new_customer_form_creates_the_customer(finance):
     assert (customer.currency, customer.timezone, customer.tax_rate) == ("EUR", "Europe/Paris", Decimal(20))
 
 
-def test_new_customer_form_shows_the_services_errors_on_their_fields(finance, make_customer):
-    make_customer("acme")
+def test_new_customer_form_shows_the_services_errors_on_their_fields(finance):
+    CustomerFactory(external_id="acme")
     response = finance.post(
         "/customers/new/",
         {"external_id": "acme", "name": "Acme 2", "currency": "USD", "timezone": "Mars/Base"},

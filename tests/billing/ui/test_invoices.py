@@ -9,21 +9,23 @@ from decimal import Decimal
 import pytest
 
 from billing.models import CreditNote, Invoice, InvoiceLine
+from tests.billing.factories import ContractFactory
 from tests.billing.ui.conftest import build, finalize
 from tests.builders import day, send_events
+from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def drafts(make_contract, make_customer):
+def drafts(catalog):
     """Three drafts billed on 1 April 2026, one per customer."""
     out = []
     for name in ("Alpha", "Beta", "Gamma"):
-        customer = make_customer(name.lower(), name=f"{name} Ltd")
-        contract = make_contract(
-            [{"key": "svc", "product": "platform", "unit_price": "10.00"}],
-            start=date(2026, 4, 1),
+        customer = CustomerFactory(external_id=name.lower(), name=f"{name} Ltd")
+        contract = ContractFactory(
+            lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}],
+            start_date=date(2026, 4, 1),
             customer=customer,
         )
         out.append(build(contract, date(2026, 4, 1)))
@@ -152,11 +154,13 @@ def test_pdf_is_served_from_storage_with_its_sha256(finance, monthly):
     assert missing.status_code == 200 and "no stored PDF" in missing.content.decode()
 
 
-def test_line_drilldown_lists_exactly_the_events_the_line_covers(finance, make_contract, make_customer):
-    customer = make_customer("tok")
-    other = make_customer("other")
-    contract = make_contract(
-        [{"key": "ai", "product": "tokens", "plan": "tokens"}], start=date(2026, 3, 1), customer=customer
+def test_line_drilldown_lists_exactly_the_events_the_line_covers(finance, catalog):
+    customer = CustomerFactory(external_id="tok")
+    other = CustomerFactory(external_id="other")
+    contract = ContractFactory(
+        lines=[{"key": "ai", "product": "tokens", "plan": "tokens"}],
+        start_date=date(2026, 3, 1),
+        customer=customer,
     )
     received = datetime(2026, 4, 1, 6, tzinfo=UTC)
 

@@ -10,18 +10,19 @@ from django.utils.dateparse import parse_datetime
 from billing.invoicing.build import batch as build_module
 from billing.models import BillingRun, Invoice
 from revops.core.services.jobs import job_create
+from tests.billing.factories import ContractFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_starting_a_run_creates_invoices_and_the_page_shows_progress_and_parked_failures(
-    finance, make_contract, django_capture_on_commit_callbacks
+    finance, catalog, django_capture_on_commit_callbacks
 ):
-    good = make_contract(
-        [{"key": "svc", "product": "platform", "unit_price": "10.00"}], start=date(2026, 3, 1)
+    good = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], start_date=date(2026, 3, 1)
     )
-    bad = make_contract(
-        [{"key": "svc", "product": "platform", "unit_price": "20.00"}], start=date(2026, 3, 1)
+    bad = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "20.00"}], start_date=date(2026, 3, 1)
     )
     real = build_module.lines_for_item
 
@@ -65,7 +66,7 @@ def test_a_running_run_polls_for_its_progress_and_failures(finance):
 
 
 def test_the_run_page_shows_its_usage_cut_off_and_the_events_held_back(
-    finance, api_for, make_contract, settings, django_capture_on_commit_callbacks
+    finance, api_for, catalog, settings, django_capture_on_commit_callbacks
 ):
     """Usage received after a run's watermark (USAGE_SETTLE_SECONDS before each invoice is built) is not
     on its invoices; the run page says so and counts those events — only those in periods it billed."""
@@ -74,7 +75,9 @@ def test_the_run_page_shows_its_usage_cut_off_and_the_events_held_back(
     from tests.builders import day, send_events
 
     settings.USAGE_SETTLE_SECONDS = 600
-    contract = make_contract([{"key": "api", "product": "api", "plan": "hybrid"}], start=date(2026, 3, 1))
+    contract = ContractFactory(
+        lines=[{"key": "api", "product": "api", "plan": "hybrid"}], start_date=date(2026, 3, 1)
+    )
     march = [
         {"code": "api_calls", "timestamp": day(date(2026, 3, 10)), "transaction_id": f"m{i}"}
         for i in range(5)

@@ -13,6 +13,7 @@ from compliance.approvals import approval_decide
 from compliance.models import Approval, AuditEvent
 from revops.contracts.models import Product
 from revrec.models import Account, JournalLine
+from tests.billing.factories import ContractFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -128,17 +129,17 @@ def test_account_types_are_enforced_by_the_database():
 
 
 @pytest.fixture
-def posted(catalog, make_contract, django_capture_on_commit_callbacks):
+def posted(catalog, django_capture_on_commit_callbacks):
     """The onboarding product has revenue posted (a one-time service recognized in January 2026)."""
     from revrec.models import RevenueSchedule
     from revrec.services.postings import recognize_contract_period
     from revrec.services.schedules import schedule_decide
 
     with django_capture_on_commit_callbacks(execute=True):
-        contract = make_contract(
-            [{"key": "setup", "product": "onboarding", "amount": "1200.00", "billing": "one_time"}],
-            start=date(2026, 1, 1),
-            end=date(2026, 7, 1),
+        contract = ContractFactory(
+            lines=[{"key": "setup", "product": "onboarding", "amount": "1200.00", "billing": "one_time"}],
+            start_date=date(2026, 1, 1),
+            end_date=date(2026, 7, 1),
         )
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group

@@ -8,6 +8,7 @@ import pytest
 from billing.models import Meter
 from revops.contracts.models import Product
 from revops.core.models import IdempotencyKey
+from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -143,10 +144,8 @@ def test_a_32_digit_ssp_is_a_400_not_a_database_error(api_for, catalog):
         ("ssp", "1.00001", "4 decimal places"),
     ],
 )
-def test_contract_line_numbers_beyond_their_columns_are_a_400(
-    api_for, catalog, make_customer, field, value, message
-):
-    make_customer("acme")
+def test_contract_line_numbers_beyond_their_columns_are_a_400(api_for, catalog, field, value, message):
+    CustomerFactory(external_id="acme")
     line = {"key": "platform", "product": "platform", "unit_price": "10.00", field: value}
     body = problem(
         api_for("finance").post(
@@ -190,12 +189,10 @@ def test_a_huge_quantity_is_refused_at_the_boundary(api_for, quantity):
     assert response["errors"][0]["field"] == "quantity"
 
 
-def test_a_contract_whose_quantity_times_price_overflows_is_refused_not_a_500(
-    api_for, catalog, make_customer
-):
+def test_a_contract_whose_quantity_times_price_overflows_is_refused_not_a_500(api_for, catalog):
     from revops.contracts.models import Contract
 
-    make_customer("acme")
+    CustomerFactory(external_id="acme")
     line = {"key": "platform", "product": "platform", "quantity": "9" * 20, "unit_price": "9" * 18}
     response = api_for("finance").post(
         "/api/v1/contracts",
