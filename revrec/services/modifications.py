@@ -33,7 +33,7 @@ from compliance.approvals import approval_rebind, approval_request, register_app
 from compliance.audit import audit_record
 from compliance.models import Approval
 from revops.contracts.models import Contract, ContractLine, ContractVersion, RecognitionMethod
-from revops.errors import InvalidTransition, ValidationFailed
+from revops.errors import Conflict, InvalidTransition, ValidationFailed
 from revops.jsonsafe import jsonable
 from revops.money import round_money
 from revrec import recognition
@@ -74,6 +74,30 @@ def _shift(key: str, months: int) -> str:
 def _effective(contract: Contract):
     latest = ContractVersion.objects.filter(contract=contract).order_by("-version").first()
     return latest.effective_date if latest else contract.start_date
+
+
+def _removed_keys(contract: Contract) -> set[str]:
+    """The lines the latest amendment removes (``{"remove": key}``): their obligations end there."""
+    latest = ContractVersion.objects.filter(contract=contract).order_by("-version").first()
+    if latest is None or latest.kind != "amendment":
+        return set()
+    return {c["line"] for c in latest.changes or [] if isinstance(c, dict) and c.get("removed")}
+
+
+def _earned_by(existing: list, cut_off: str, effective: date, currency: str) -> list[tuple[str, Decimal]]:
+    """The schedule lines an obligation removed on ``effective`` keeps: every month through the
+    cut-off, and the days of the removal month before ``effective`` (by days, §3), nothing after."""
+    kept = [(ln.period, ln.amount) for ln in existing if ln.period <= cut_off]
+    month = recognition.period_key(effective)
+    if month > cut_off:
+        for ln in existing:
+            if ln.period == month and ln.start < effective < ln.end:
+                part = round_money(
+                    Decimal(ln.amount) * (effective - ln.start).days / (ln.end - ln.start).days, currency
+                )
+                if part:
+                    kept.append((month, part))
+    return kept
 
 
 def _satisfied_on(spec: dict) -> date:
@@ -160,8 +184,9 @@ class _State:
     """One obligation key as the modification finds it: its PO (None if added), its new spec (None if
     removed), the live schedule, the cut-off month and what the schedule holds through it."""
 
-    def __init__(self, key, po, spec, effective: date, mod_period: str, currency: str):
+    def __init__(self, key, po, spec, effective: date, mod_period: str, currency: str, removed=False):
         self.key, self.po, self.spec = key, po, spec
+        self.removed = spec is None or bool(removed and po)
         sched = _live_schedule(po) if po else None
         rows = list(sched.lines.order_by("period")) if sched else []
         self.existing = [
@@ -177,16 +202,24 @@ class _State:
         self.new_fixed = round_money(spec["fixed"], currency) if spec else ZERO
         method = (spec or {}).get("recognition") or (po.recognition if po else "")
         self.over_time = method in RATABLE
-        if spec is None:
+        if self.removed:
             self.open = False
         elif self.over_time:
             self.open = spec["end"] > self.remaining_from
         else:
             day = _satisfied_on(spec)
             self.open = not (day < effective or recognition.period_key(day) <= self.cut_off)
-        through = sum((ln.amount for ln in self.existing if ln.period <= self.cut_off), ZERO)
+        self.kept_lines = [(ln.period, ln.amount) for ln in self.existing if ln.period <= self.cut_off]
+        through = sum((a for _p, a in self.kept_lines), ZERO)
         if po and spec and not self.over_time and not self.open:
-            through = self.old_allocation  # delivered before the effective date: all of it
+            day = _satisfied_on(spec)
+            delivered = day < effective or recognition.period_key(day) <= self.cut_off
+            through = self.old_allocation if delivered else ZERO  # delivered before the effective date: all
+            self.kept_lines = _pairs(self.existing) if delivered else []
+        if self.removed and spec is not None and self.over_time:
+            # F4: a removed obligation keeps what it earned through the removal date, nothing after
+            self.kept_lines = _earned_by(self.existing, self.cut_off, effective, currency)
+            through = sum((a for _p, a in self.kept_lines), ZERO)
         self.satisfied = round_money(through, currency)
         self.changed = bool(
             po
@@ -209,9 +242,15 @@ def _closed_option(st: _State, currency: str) -> dict:
     """A satisfied obligation: unchanged, unless the amendment changed its own consideration (a
     concession on goods already delivered), which it takes at once (15.88). A removed obligation keeps
     only what it has satisfied (its lines through the cut-off); it is superseded when applied."""
-    if st.spec is None:
-        past = [(ln.period, ln.amount) for ln in st.existing if ln.period <= st.cut_off]
-        return {"allocation": st.satisfied, "lines": past, "adjustment": ZERO, "removed": True}
+    if st.removed:
+        return {
+            "allocation": st.satisfied,
+            "lines": st.kept_lines,
+            "adjustment": ZERO,
+            "removed": True,
+            "note": "removed: keeps what it earned through the removal date; the rest of its "
+            "consideration goes to the remaining obligations (IFRS 15.21(a))",
+        }
     if not st.po or st.new_fixed == st.old_fixed:
         return _unchanged(st)
     amount = st.old_allocation + st.new_fixed - st.old_fixed
@@ -261,12 +300,16 @@ def modification_analyze(*, contract: Contract) -> dict:
     effective = _effective(contract)
     mod_period = recognition.period_key(effective)
     keys = list(by_key) + [k for k in current if k not in by_key]
-    states = {k: _State(k, current.get(k), by_key.get(k), effective, mod_period, currency) for k in keys}
+    gone = _removed_keys(contract)
+    states = {
+        k: _State(k, current.get(k), by_key.get(k), effective, mod_period, currency, removed=k in gone)
+        for k in keys
+    }
     # the transaction price includes the constrained variable consideration (§10a)
     price = sum((round_money(s["fixed"] + s.get("variable_amount", ZERO), currency) for s in specs), ZERO)
     added = [st for st in states.values() if st.po is None]
     changed = [st for st in states.values() if st.changed]
-    removed = [st.key for st in states.values() if st.spec is None]
+    removed = [st.key for st in states.values() if st.removed]
 
     options: dict[str, dict] = {}
     per_key: dict[str, dict] = {k: {} for k in keys}
@@ -308,7 +351,9 @@ def modification_analyze(*, contract: Contract) -> dict:
         orphan = ZERO
         if remaining < 0 or (not open_states and remaining):
             orphan, remaining = remaining, ZERO
-        targets = [k for k, o in closed.items() if not o.get("removed") and o["allocation"] > 0]
+        targets = [k for k, o in closed.items() if not o.get("removed") and o["allocation"] > 0] or [
+            k for k, o in closed.items() if o["allocation"] > 0 and states[k].spec is not None
+        ]
         try:
             if orphan and not targets:
                 raise AllocationError(f"Nothing can absorb the change in price of {orphan}.")
@@ -408,7 +453,7 @@ def modification_analyze(*, contract: Contract) -> dict:
                 "method": spec.get("recognition") or st.po.recognition,
                 "series": bool(spec.get("series")) if spec else st.po.series,
                 "new": st.po is None,
-                "removed": st.spec is None,
+                "removed": st.removed,
                 "changed": st.changed,
                 "satisfied": not st.open,
                 "old_fixed_price": st.old_fixed,
@@ -450,21 +495,31 @@ def modification_propose(*, contract: Contract, actor=None) -> ContractModificat
     ).first()
     if existing:
         return existing
-    analysis = modification_analyze(contract=contract)
-    for stale in ContractModification.objects.filter(
-        contract=contract, status=ContractModification.Status.PENDING_APPROVAL
-    ):
-        stale.status = ContractModification.Status.REJECTED
-        stale.save(update_fields=["status"])
-        Approval.objects.filter(
+    pending = (
+        ContractModification.objects.filter(
+            contract=contract, status=ContractModification.Status.PENDING_APPROVAL
+        )
+        .exclude(contract_version=contract.version)
+        .first()
+    )
+    if pending is not None:
+        # F5: each modification keeps its own effective date. Folding a second amendment into one still
+        # waiting would re-date the first (the combined analysis takes the later date), so the new
+        # version is refused — this runs inline in the amendment's transaction, which rolls back.
+        approval = Approval.objects.filter(
             kind=KIND,
             object_type="revrec.contractmodification",
-            object_id=str(stale.pk),
+            object_id=str(pending.pk),
             status=Approval.Status.PENDING,
-        ).update(status=Approval.Status.CANCELLED, comment=f"Superseded by version {contract.version}")
-        audit_record(
-            actor=actor, action="modification.superseded", obj=stale, changes={"by_version": contract.version}
+        ).first()
+        raise Conflict(
+            f"Contract {contract.number}: the modification of version {pending.contract_version} "
+            f"(effective {pending.effective_date}) waits for approval"
+            f"{f' #{approval.pk}' if approval else ''}; approve or reject it before changing the "
+            "contract again.",
+            field="effective_date",
         )
+    analysis = modification_analyze(contract=contract)
     mod = ContractModification.objects.create(
         contract=contract,
         contract_version=contract.version,
@@ -611,7 +666,7 @@ def _apply(approval: Approval, user) -> None:
     specs = {s["key"]: s for s in obligation_specs(contract)}
     current = {po.key: po for po in active_obligations(contract)}
     for row in analysis["obligations"]:
-        if row["removed"]:
+        if row["key"] not in specs:  # removed before it started: superseded below
             continue
         chosen = row["options"][mod.chosen_treatment]
         if chosen.get("unchanged"):
@@ -675,7 +730,7 @@ def _apply(approval: Approval, user) -> None:
                 ssp_source="variable consideration",
             )
             created.lines.set(spec["lines"])
-    for key in analysis["removed"]:
+    for key in (k for k in analysis["removed"] if k not in specs):
         PerformanceObligation.objects.filter(pk=current[key].pk).update(
             status=PerformanceObligation.Status.SUPERSEDED
         )
