@@ -239,15 +239,28 @@ def post_credit_expiry(expiry: CreditExpiry) -> JournalEntry | None:
 
 
 def _recognize(
-    draft: Draft, po: PerformanceObligation, amount: Decimal, deferred: dict, contract, memo: str
+    draft: Draft,
+    po: PerformanceObligation,
+    amount: Decimal,
+    deferred: dict,
+    unbilled: dict,
+    contract,
+    memo: str,
 ) -> None:
-    """Dr deferred up to the PO's deferred balance, Dr unbilled for the rest; Cr revenue."""
-    available = max(-deferred[po.pk], ZERO)  # deferred is a credit balance
-    from_deferred = min(amount, available) if amount > 0 else amount
+    """Dr deferred up to the PO's deferred balance, Dr unbilled for the rest; Cr revenue. A reduction
+    (a negative line: a downward re-estimate's catch-up) reverses the contract asset first — Cr unbilled
+    up to the PO's unbilled balance — and only the excess becomes a contract liability (Cr deferred)."""
     kw = {"contract": contract, "obligation": po, "product": po.product, "memo": memo}
+    if amount >= 0:
+        available = max(-deferred[po.pk], ZERO)  # deferred is a credit balance
+        from_deferred = min(amount, available)
+    else:
+        from_unbilled = min(-amount, max(unbilled[po.pk], ZERO))  # unbilled is a debit balance
+        from_deferred = amount + from_unbilled
     draft.dr(account("deferred"), from_deferred, **kw)
     draft.dr(account("unbilled"), amount - from_deferred, **kw)
     deferred[po.pk] += from_deferred
+    unbilled[po.pk] += amount - from_deferred
     draft.cr(revenue_account(po.product.revenue_account), amount, **kw)
 
 
@@ -264,6 +277,7 @@ def recognize_contract_period(*, contract, period: str) -> JournalEntry | None:
     obligations = _obligations(contract)
     pos = {po.pk: po for po in obligations}
     deferred = balances_by_obligation("deferred", list(pos), through=entry_date(last_day(period)))
+    unbilled = balances_by_obligation("unbilled", list(pos), through=entry_date(last_day(period)))
     draft = Draft()
     # A contract modification waiting for approval holds the contract's revenue for the periods on or
     # after its effective date (accounting.md §10): what it applies is measured at that date.
@@ -288,7 +302,7 @@ def recognize_contract_period(*, contract, period: str) -> JournalEntry | None:
     )
     for sl in schedule_lines:
         po = sl.schedule.obligation
-        _recognize(draft, po, sl.amount, deferred, contract, f"{po.key} {sl.period}")
+        _recognize(draft, po, sl.amount, deferred, unbilled, contract, f"{po.key} {sl.period}")
     usage_lines = list(
         InvoiceLine.objects.filter(
             invoice__contract=contract,
@@ -304,7 +318,7 @@ def recognize_contract_period(*, contract, period: str) -> JournalEntry | None:
         if po is not None:
             by_po[po.pk] += line.amount
     for po_id, amount in by_po.items():
-        _recognize(draft, pos[po_id], amount, deferred, contract, f"{pos[po_id].key} usage")
+        _recognize(draft, pos[po_id], amount, deferred, unbilled, contract, f"{pos[po_id].key} usage")
     if not schedule_lines and not usage_lines:
         return None
     ids = ",".join([f"s{sl.pk}" for sl in schedule_lines] + [f"u{ln.pk}" for ln in usage_lines])
