@@ -24,6 +24,7 @@ from revops.money import MoneyError, parse_decimal, round_money
 from revrec import recognition
 from revrec.allocation import AllocationError, split_change
 from revrec.models import ContractModification, PerformanceObligation, RevenueSchedule, VariableEstimate
+from revrec.services.judgements import judgement_request, register_judgement
 from revrec.services.progress import catch_up, cut_off, existing_lines, revised_lines
 
 ZERO = Decimal(0)
@@ -245,8 +246,6 @@ def estimate_request(
     changes until someone other than the requester, with the approver role, approves it; approving
     records the estimate and accounts for the change exactly as the request's payload says. Asking
     again for the same figures returns the pending request; different figures while one waits → 409."""
-    from compliance.approvals import approval_request
-
     contract = Contract.objects.select_for_update().get(pk=contract.pk)
     terms, estimate, constrained = _validated(
         contract=contract, line=line, method=method, estimate=estimate, constrained=constrained, as_of=as_of
@@ -262,20 +261,15 @@ def estimate_request(
         as_of=as_of,
         reason=reason,
     )
-    approval = approval_request(
+    return judgement_request(
         kind=ESTIMATE,
         obj=contract,
         summary=f"{contract.number} · re-estimate '{line}' as of {as_of}: constrained "
         f"{plan['previous']} → {constrained} ({contract.currency})",
         payload=payload,
-        requested_by=actor,
+        actor=actor,
+        what=f"A re-estimate of {contract.number}",
     )
-    if approval.payload != payload:
-        raise Conflict(
-            f"A re-estimate of {contract.number} waits for approval (request #{approval.pk}); "
-            "decide it before submitting another."
-        )
-    return approval
 
 
 def _estimate_content(approval) -> dict:
@@ -311,35 +305,25 @@ def _estimate_approved(approval, user) -> None:
     )
 
 
-def _estimate_rejected(approval, user) -> None:
-    payload = approval.payload or {}
-    audit_record(
-        actor=user,
-        action="variable_consideration.re_estimate_rejected",
-        object_type=approval.object_type,
-        object_id=approval.object_id,
-        changes={
-            "approval": approval.pk,
-            "contract": payload.get("contract"),
-            "line": payload.get("line"),
-            "constrained": {
-                "from": (payload.get("previous") or {}).get("constrained"),
-                "to": payload.get("constrained"),
-            },
-            "comment": approval.comment,
+def _estimate_rejected_changes(payload: dict) -> dict:
+    return {
+        "contract": payload.get("contract"),
+        "line": payload.get("line"),
+        "constrained": {
+            "from": (payload.get("previous") or {}).get("constrained"),
+            "to": payload.get("constrained"),
         },
-    )
+    }
 
 
 def register() -> None:
-    from compliance.approvals import register_approval_kind
-
-    register_approval_kind(
+    register_judgement(
         ESTIMATE,
-        on_approved=_estimate_approved,
-        on_rejected=_estimate_rejected,
         label="Variable consideration re-estimate",
+        on_approved=_estimate_approved,
         content=_estimate_content,
+        rejected_action="variable_consideration.re_estimate_rejected",
+        rejected_changes=_estimate_rejected_changes,
     )
 
 

@@ -13,10 +13,11 @@ from django.db import transaction
 
 from compliance.audit import audit_record
 from revops.contracts.models import Contract, RecognitionMethod
-from revops.errors import Conflict, InvalidTransition, ValidationFailed
+from revops.errors import InvalidTransition, ValidationFailed
 from revops.money import MoneyError, parse_decimal, round_money
 from revrec import recognition
 from revrec.models import ObligationCost, PerformanceObligation, RevenueSchedule
+from revrec.services.judgements import judgement_request, register_judgement
 
 ZERO = Decimal(0)
 RATABLE = (RecognitionMethod.RATABLE_DAILY, RecognitionMethod.RATABLE_MONTHLY)
@@ -251,8 +252,6 @@ def obligation_cost_request(
         return _cost_record(
             obligation=obligation, kind=kind, period=period, amount=amount, note=note, actor=actor
         )
-    from compliance.approvals import approval_request
-
     Contract.objects.select_for_update().get(pk=obligation.contract_id)
     po = PerformanceObligation.objects.select_related("contract").get(pk=obligation.pk)
     value = _validated_cost(po, kind=kind, period=period, amount=amount)
@@ -266,20 +265,15 @@ def obligation_cost_request(
         "note": note or "",
         "expected_before": str(before.expected_total) if before.expected_total is not None else None,
     }
-    approval = approval_request(
+    return judgement_request(
         kind=EXPECTED_COSTS,
         obj=po,
         summary=f"{po.contract.number} · {po.key}: total expected costs "
         f"{before.expected_total if before.expected_total is not None else '—'} → {value} ({po.currency})",
         payload=payload,
-        requested_by=actor,
+        actor=actor,
+        what=f"A change of {po.key}'s total expected costs",
     )
-    if approval.payload != payload:
-        raise Conflict(
-            f"A change of {po.key}'s total expected costs waits for approval (request #{approval.pk}); "
-            "decide it before submitting another."
-        )
-    return approval
 
 
 def _expected_costs_content(approval) -> dict:
@@ -308,32 +302,22 @@ def _expected_costs_approved(approval, user) -> None:
     )
 
 
-def _expected_costs_rejected(approval, user) -> None:
-    payload = approval.payload or {}
-    audit_record(
-        actor=user,
-        action="obligation.expected_costs_rejected",
-        object_type=approval.object_type,
-        object_id=approval.object_id,
-        changes={
-            "approval": approval.pk,
-            "po": payload.get("obligation"),
-            "contract": payload.get("contract"),
-            "expected_total": {"from": payload.get("expected_before"), "to": payload.get("amount")},
-            "comment": approval.comment,
-        },
-    )
+def _expected_costs_rejected_changes(payload: dict) -> dict:
+    return {
+        "po": payload.get("obligation"),
+        "contract": payload.get("contract"),
+        "expected_total": {"from": payload.get("expected_before"), "to": payload.get("amount")},
+    }
 
 
 def register() -> None:
-    from compliance.approvals import register_approval_kind
-
-    register_approval_kind(
+    register_judgement(
         EXPECTED_COSTS,
-        on_approved=_expected_costs_approved,
-        on_rejected=_expected_costs_rejected,
         label="Total expected costs (input method)",
+        on_approved=_expected_costs_approved,
         content=_expected_costs_content,
+        rejected_action="obligation.expected_costs_rejected",
+        rejected_changes=_expected_costs_rejected_changes,
     )
 
 
@@ -407,31 +391,3 @@ def _cost_record(
         actor=actor,
     )
     return cost
-
-
-def input_option(spec: dict, amount: Decimal, existing: list, cut_off: str, currency: str) -> dict:
-    """A modification's schedule for an input-method obligation (15.21(b) with progress by costs, IFRS
-    15 IE Example 8): the new amount × progress from the recorded costs, the cumulative catch-up in the
-    first month after ``cut_off``. For the modification engine (``spec`` as obligation_specs gives it)."""
-    contract_id = spec["lines"][-1].contract_id
-    po = PerformanceObligation.objects.filter(
-        contract_id=contract_id, key=spec["key"], status=PerformanceObligation.Status.ACTIVE, variable=False
-    ).first()
-    progress = progress_of(po) if po is not None else Progress(None, {})
-    lines = recognition.input_schedule(
-        currency=currency,
-        amount=round_money(amount, currency),
-        start=spec["start"],
-        end=spec["end"],
-        incurred=progress.incurred,
-        expected_total=progress.expected_total,
-        existing=existing,
-        recognized_through=cut_off,
-        places=spec.get("progress_places"),
-    )
-    return {
-        "lines": [(ln.period, ln.amount) for ln in lines],
-        "adjustment": catch_up(existing, lines, cut_off),
-        "note": f"input-method progress {percent(progress.measure(spec.get('progress_places')))} % "
-        "(costs incurred ÷ total expected costs)",
-    }

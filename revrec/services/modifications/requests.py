@@ -1,0 +1,119 @@
+"""A modification's request: recorded with its analysis and sent for approval, one at a time per
+contract (accounting.md §10); the treatment chosen before an approver decides."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from compliance.approvals import approval_rebind, approval_request
+from compliance.audit import audit_record
+from compliance.models import Approval
+from revops.contracts.models import Contract
+from revops.errors import Conflict, InvalidTransition, ValidationFailed
+from revops.jsonsafe import jsonable
+from revrec.models import ContractModification, PerformanceObligation
+from revrec.services.modifications.analysis import T, modification_analyze
+
+KIND = "contract_modification"
+
+
+@transaction.atomic
+def modification_propose(*, contract: Contract, actor=None) -> ContractModification | None:
+    """Record the amendment's analysis and ask for approval (one per contract version)."""
+    if not PerformanceObligation.objects.filter(contract=contract).exists():
+        return None
+    existing = ContractModification.objects.filter(
+        contract=contract, contract_version=contract.version
+    ).first()
+    if existing:
+        return existing
+    pending = (
+        ContractModification.objects.filter(
+            contract=contract, status=ContractModification.Status.PENDING_APPROVAL
+        )
+        .exclude(contract_version=contract.version)
+        .first()
+    )
+    if pending is not None:
+        # F5: each modification keeps its own effective date. Folding a second amendment into one still
+        # waiting would re-date the first (the combined analysis takes the later date), so the new
+        # version is refused — this runs inline in the amendment's transaction, which rolls back.
+        approval = Approval.objects.filter(
+            kind=KIND,
+            object_type="revrec.contractmodification",
+            object_id=str(pending.pk),
+            status=Approval.Status.PENDING,
+        ).first()
+        raise Conflict(
+            f"Contract {contract.number}: the modification of version {pending.contract_version} "
+            f"(effective {pending.effective_date}) waits for approval"
+            f"{f' #{approval.pk}' if approval else ''}; approve or reject it before changing the "
+            "contract again.",
+            field="effective_date",
+        )
+    analysis = modification_analyze(contract=contract)
+    mod = ContractModification.objects.create(
+        contract=contract,
+        contract_version=contract.version,
+        effective_date=analysis["effective_date"],
+        proposed_treatment=analysis["proposed"],
+        chosen_treatment=analysis["proposed"],
+        reason=analysis["reason"],
+        analysis=jsonable(analysis),
+        requested_by=actor if getattr(actor, "pk", None) else None,
+    )
+    audit_record(
+        actor=actor,
+        action="modification.proposed",
+        obj=mod,
+        changes={
+            "contract": contract.number,
+            "version": contract.version,
+            "treatment": mod.proposed_treatment,
+        },
+    )
+    approval_request(
+        kind=KIND,
+        obj=mod,
+        requested_by=actor,
+        summary=f"{contract.number} v{contract.version}: {mod.get_proposed_treatment_display()} "
+        f"from {analysis['effective_date']}",
+    )
+    return mod
+
+
+@transaction.atomic
+def modification_choose(
+    *, modification: ContractModification, treatment: str, actor=None
+) -> ContractModification:
+    mod = ContractModification.objects.select_for_update().get(pk=modification.pk)
+    if mod.status != ContractModification.Status.PENDING_APPROVAL:
+        raise InvalidTransition("The modification was already decided.")
+    if treatment not in (T.SEPARATE, T.PROSPECTIVE, T.CATCH_UP):
+        raise ValidationFailed(
+            "Choose separate_contract, prospective or cumulative_catch_up.", field="treatment"
+        )
+    option = (mod.analysis or {}).get("treatments", {}).get(treatment)
+    if option is not None and not option.get("applicable", True):
+        raise ValidationFailed(
+            f"{treatment} does not apply to this modification: {option.get('note', '')}", field="treatment"
+        )
+    before = mod.chosen_treatment
+    mod.chosen_treatment = treatment
+    mod.save(update_fields=["chosen_treatment"])
+    audit_record(
+        actor=actor,
+        action="modification.treatment_chosen",
+        obj=mod,
+        changes={"from": before, "to": treatment},
+    )
+    # The pending approval was for the old treatment: void it and ask again for what will now apply.
+    approval_rebind(
+        kind=KIND,
+        obj=mod,
+        actor=actor,
+        reason=f"Treatment changed from {before} to {treatment}.",
+        summary=f"{mod.contract.number} v{mod.contract_version}: {mod.get_chosen_treatment_display()} "
+        f"from {mod.effective_date}",
+    )
+    return mod
