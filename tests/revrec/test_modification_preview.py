@@ -6,17 +6,22 @@ from decimal import Decimal
 
 import pytest
 
-from tests.revrec.test_ifrs15_variable_examples import _ie8, world  # noqa: F401
+from tests.revrec.test_ifrs15_variable_examples import _ie8
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_input_method_preview_shows_prospective_and_catch_up_apart(world):  # noqa: F811
+@pytest.fixture
+def scenario(scenario, catalog):
+    return scenario.customer("ie", name="IE Co")
+
+
+def test_input_method_preview_shows_prospective_and_catch_up_apart(scenario):
     """IE Example 8 (progress stated as 51.2 %): catch-up books 91,200 at the modification; the
     prospective alternative keeps the 600,000 recognized and earns the other 750,000 by the remaining
     work (costs incurred from 2027 ÷ the 400,000 still expected), nothing caught up."""
-    _ie8(world, places=1)
-    row = world.modification()["analysis"]["obligations"][0]
+    _ie8(scenario, places=1)
+    row = scenario.modification()["analysis"]["obligations"][0]
     catch_up, prospective = row["options"]["cumulative_catch_up"], row["options"]["prospective"]
     assert dict(catch_up["lines"])["2027-01"] == "91200.00"  # 691,200 cumulative − 600,000
     assert Decimal(catch_up["adjustment"]) > 0

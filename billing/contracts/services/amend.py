@@ -14,6 +14,7 @@ from billing.contracts.terms import line_range, plan_interval
 from billing.contracts.value import first_period_amount
 from billing.models import PendingCharge
 from billing.schedule import line_periods
+from revops.contracts.extensions import check_contract_change
 from revops.contracts.models import Contract
 from revops.errors import Conflict
 from revops.money import round_money
@@ -29,6 +30,7 @@ def contract_amend(
     below its list price: then nothing changes, a ``price_override`` request holding exactly the
     amendment is opened (returned as ``contract.override_approval``), and the amendment applies when
     an approver other than the requester approves it (``approval``: the approval being applied)."""
+    check_contract_change(contract)  # e.g. a contract modification still waiting (accounting.md §10)
     savepoint = transaction.savepoint()
     amended = amendment_apply(
         contract=contract,

@@ -17,6 +17,7 @@ from billing.contracts.terms import line_range
 from billing.contracts.validation import clean_date, clean_lines, raise_if_invalid
 from billing.contracts.value import contract_transaction_price
 from compliance.audit import audit_record
+from revops.contracts.extensions import check_contract_change
 from revops.contracts.models import Contract, ContractLine, ContractVersion
 from revops.contracts.services.customers import customer_by_external_id
 from revops.core.outbox import outbox_publish
@@ -227,6 +228,7 @@ def activation_override_request(contract: Contract, overrides: list[dict], *, ac
 @transaction.atomic
 def contract_terminate(*, contract: Contract, effective_date, actor=None) -> Contract:
     contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    check_contract_change(contract)  # e.g. a contract modification still waiting (accounting.md §10)
     errors: list[FieldError] = []
     eff = clean_date(effective_date, "effective_date", errors)
     if eff and not contract.start_date < eff <= contract.end_date:

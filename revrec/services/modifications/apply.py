@@ -228,6 +228,10 @@ def _content(approval: Approval) -> dict:
 
 
 def register() -> None:
+    from revops.contracts.extensions import register_contract_change_guard
+    from revrec.services.modifications.requests import modification_pending_guard
+
     register_approval_kind(
         KIND, on_approved=_apply, on_rejected=_reject, label="Contract modification", content=_content
     )
+    register_contract_change_guard(modification_pending_guard)

@@ -27,31 +27,23 @@ def modification_propose(*, contract: Contract, actor=None) -> ContractModificat
     ).first()
     if existing:
         return existing
-    pending = (
-        ContractModification.objects.filter(
-            contract=contract, status=ContractModification.Status.PENDING_APPROVAL
-        )
-        .exclude(contract_version=contract.version)
-        .first()
-    )
-    if pending is not None:
-        # F5: each modification keeps its own effective date. Folding a second amendment into one still
-        # waiting would re-date the first (the combined analysis takes the later date), so the new
-        # version is refused — this runs inline in the amendment's transaction, which rolls back.
-        approval = Approval.objects.filter(
+    analysis = modification_analyze(contract=contract)
+    # Amend and terminate are refused while a modification waits (``modification_pending_guard``); a
+    # version made otherwise (a trial amendment, rolled back) supersedes the one waiting.
+    for stale in ContractModification.objects.filter(
+        contract=contract, status=ContractModification.Status.PENDING_APPROVAL
+    ):
+        stale.status = ContractModification.Status.REJECTED
+        stale.save(update_fields=["status"])
+        Approval.objects.filter(
             kind=KIND,
             object_type="revrec.contractmodification",
-            object_id=str(pending.pk),
+            object_id=str(stale.pk),
             status=Approval.Status.PENDING,
-        ).first()
-        raise Conflict(
-            f"Contract {contract.number}: the modification of version {pending.contract_version} "
-            f"(effective {pending.effective_date}) waits for approval"
-            f"{f' #{approval.pk}' if approval else ''}; approve or reject it before changing the "
-            "contract again.",
-            field="effective_date",
+        ).update(status=Approval.Status.CANCELLED, comment=f"Superseded by version {contract.version}")
+        audit_record(
+            actor=actor, action="modification.superseded", obj=stale, changes={"by_version": contract.version}
         )
-    analysis = modification_analyze(contract=contract)
     mod = ContractModification.objects.create(
         contract=contract,
         contract_version=contract.version,
@@ -117,3 +109,27 @@ def modification_choose(
         f"from {mod.effective_date}",
     )
     return mod
+
+
+def modification_pending_guard(contract: Contract) -> None:
+    """F5 (accounting.md §10): while a modification waits for approval the contract takes no new version
+    (amend, terminate): folding a second amendment into the waiting one would re-date it to the later
+    date. 409 naming the pending approval; each modification keeps its own effective date."""
+    pending = ContractModification.objects.filter(
+        contract_id=contract.pk, status=ContractModification.Status.PENDING_APPROVAL
+    ).first()
+    if pending is None:
+        return
+    approval = Approval.objects.filter(
+        kind=KIND,
+        object_type="revrec.contractmodification",
+        object_id=str(pending.pk),
+        status=Approval.Status.PENDING,
+    ).first()
+    raise Conflict(
+        f"Contract {contract.number}: the modification of version {pending.contract_version} "
+        f"(effective {pending.effective_date}) waits for approval"
+        f"{f' #{approval.pk}' if approval else ''}; approve or reject it before changing the "
+        "contract again.",
+        field="effective_date",
+    )

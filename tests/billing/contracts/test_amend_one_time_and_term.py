@@ -44,6 +44,15 @@ def _approved(api, approver, response):
     return response.json()
 
 
+def _decide_modification(api, approver):
+    """The amendment's contract modification, approved by a second person: a further amendment waits
+    until it is decided (accounting.md §10, one modification at a time)."""
+    for approval in api.get("/api/v1/approvals?status=pending").json()["results"]:
+        if approval["kind"] == "contract_modification":
+            decided = approver.post(f"/api/v1/approvals/{approval['id']}/approve", {}, format="json")
+            assert decided.status_code == 200, decided.json()
+
+
 def _bill(api, capture, as_of):
     with capture(execute=True):
         response = api.post("/api/v1/billing-runs", {"as_of": as_of}, format="json")
@@ -95,6 +104,7 @@ def test_amending_a_billed_one_time_line_replaces_its_price_and_bills_the_differ
     for _ in range(2):  # a second run bills nothing more
         _bill(finance, django_capture_on_commit_callbacks, "2026-04-01")
     assert _one_time_billed("build") == [Decimal("1000000.00"), Decimal("350000.00")]
+    _decide_modification(finance, approver)
 
     # Lowered again: the difference is credited once.
     _approved(
@@ -194,6 +204,7 @@ def test_amendment_extends_the_term_and_a_line_and_adds_a_line_beyond_the_old_te
     extra = next(ln for ln in body["lines"] if ln["key"] == "extra")
     assert (extra["service_start"], extra["service_end"]) == ("2027-01-01", "2027-07-01")
 
+    _decide_modification(finance, approver)
     # Shortening by amendment is refused (that is a termination), and a line end beyond the term too.
     refused = finance.post(
         f"/api/v1/contracts/{contract['id']}/amend",

@@ -183,6 +183,11 @@ def test_a_stale_override_is_voided_and_asked_again_for_the_contract_as_it_now_i
     # the stale one can no longer be decided; the new one applies the amendment to version 2
     again = approver.post(f"/api/v1/approvals/{stale.pk}/approve", {"comment": ""}, format="json")
     assert again.status_code == 409
+    # version 2's contract modification waits: the held amendment cannot apply before it is decided
+    waiting = approver.post(f"/api/v1/approvals/{renewed.pk}/approve", {"comment": ""}, format="json")
+    assert waiting.status_code == 409 and "waits for approval" in waiting.json()["detail"]
+    modification = Approval.objects.get(kind="contract_modification", status="pending")
+    approver.post(f"/api/v1/approvals/{modification.pk}/approve", {"comment": ""}, format="json")
     decided = approver.post(f"/api/v1/approvals/{renewed.pk}/approve", {"comment": ""}, format="json")
     assert decided.status_code == 200, decided.json()
     amended = Contract.objects.get(pk=contract["id"])
