@@ -106,7 +106,7 @@ def test_contract_validation_reports_line_paths(finance):
     assert {"end_date", "lines[0].product", "lines[1].key", "lines[1].plan", "lines[2].quantity"} <= fields
 
 
-def test_amend_preview_then_amend_then_terminate(finance):
+def test_amend_preview_then_amend_then_terminate(finance, api_for):
     _customer(finance)
     contract = finance.post(
         "/api/v1/contracts",
@@ -126,6 +126,16 @@ def test_amend_preview_then_amend_then_terminate(finance):
     assert amended["version"] == 2 and amended["transaction_price"] == "780.00"
     revisions = [(ln["key"], ln["revision"], ln["quantity"]) for ln in amended["lines"]]
     assert revisions == [("seats", 1, "5"), ("seats", 2, "8")]
+    terminate = {"effective_date": "2026-10-01"}
+    waiting = finance.post(f"/api/v1/contracts/{contract['id']}/terminate", terminate, format="json")
+    assert waiting.status_code == 409  # the amendment's contract modification waits (accounting.md §10)
+    [approval] = [
+        a
+        for a in finance.get("/api/v1/approvals?status=pending").json()["results"]
+        if a["kind"] == "contract_modification"
+    ]
+    decided = api_for("approver").post(f"/api/v1/approvals/{approval['id']}/approve", {}, format="json")
+    assert decided.status_code == 200, decided.json()
     ended = finance.post(
         f"/api/v1/contracts/{contract['id']}/terminate", {"effective_date": "2026-10-01"}, format="json"
     )
