@@ -1,5 +1,5 @@
 """Revenue reports (issue 6 §8) against hand-computed figures on a two-contract ledger (see
-test_reports_world), their tie-outs to the journal, and the CSV/XLSX exports.
+reports_world.py), their tie-outs to the journal, and the CSV/XLSX exports.
 
 Hand computation (USD):
 - A platform, 1,200.00 ratable daily over 365 days: Jan round(1200×31/365)=101.92, Feb 193.97−101.92=92.05,
@@ -22,8 +22,8 @@ from openpyxl import load_workbook
 
 from revrec import exports, reports
 from revrec.models import JournalLine
-from tests.revrec import test_reports_world as _world
-from tests.revrec.test_reports_world import FORMULA_NAME, URLS
+from tests.revrec import reports_world as _world
+from tests.revrec.reports_world import FORMULA_NAME, URLS
 
 world = _world.world  # the shared fixture
 

@@ -1,4 +1,4 @@
-"""Revenue pages render on the report ledger (test_reports_world), figures drill down to journal lines
+"""Revenue pages render on the report ledger (reports_world.py), figures drill down to journal lines
 and from an entry to its source document; downloads match the API; runs start from the page."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 
 from revrec.models import JournalEntry, RevenueRun
 from tests.builders import EXTERNAL_ASSET
-from tests.revrec import test_reports_world as _world
-from tests.revrec.test_reports_world import URLS
+from tests.revrec import reports_world as _world
+from tests.revrec.reports_world import URLS
 
 world = _world.world  # the shared fixture
 

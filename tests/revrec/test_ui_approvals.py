@@ -13,7 +13,7 @@ from compliance.models import Approval
 from revrec.models import PerformanceObligation, RevenueSchedule
 from revrec.services.schedules import schedule_create
 from tests.billing.factories import ContractFactory
-from tests.revrec.test_reports_world import URLS
+from tests.revrec.reports_world import URLS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(URLS)]
 
