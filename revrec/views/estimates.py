@@ -128,6 +128,7 @@ def contract_estimate_record(request: HttpRequest, pk: int) -> HttpResponse:
     contract.refresh_from_db()
     context = {
         **variable_context(contract, request.user),
+        "currency": contract.currency,
         "estimate_errors": errors,
         "estimate_form": form,
         "estimate_notice": notice,
@@ -172,6 +173,7 @@ def obligation_cost_record_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("revenue-contract", pk=po.contract_id)
     context = {
         **variable_context(po.contract, request.user),
+        "currency": po.contract.currency,
         "cost_errors": errors,
         "cost_form": form,
         "cost_po": po.pk,
