@@ -139,7 +139,7 @@ def test_a_billing_run_more_than_one_interval_ahead_is_refused(api_for):
     [("9999-12-31", "between 1900-01-01 and 2199-12-31"), ("2199-12-31", "one billing interval ahead")],
 )
 def test_the_billing_run_form_shows_the_refusal_as_a_form_error(ui_for, settings, as_of, message):
-    settings.ROOT_URLCONF = "tests.billing.ui.urls"
+    settings.ROOT_URLCONF = "tests.billing.views.urls"
     response = ui_for("finance").post("/billing/runs/", {"as_of": as_of})
     assert response.status_code in (200, 400)
     assert message in response.content.decode()
@@ -177,7 +177,7 @@ def test_reperform_refuses_a_period_out_of_range_with_a_command_error(period):
 
 
 def test_the_payment_form_refuses_9999_12_31_with_a_form_error(ui_for, settings, finalized):
-    settings.ROOT_URLCONF = "tests.billing.ui.urls"
+    settings.ROOT_URLCONF = "tests.billing.views.urls"
     response = ui_for("finance").post(
         f"/invoices/{finalized.pk}/payments/", {"amount": "1.00", "date": "9999-12-31"}
     )

@@ -24,7 +24,7 @@ def billing_ui(settings, tmp_path):
     from revops import navigation
     from revops.core import dashboard, demo
 
-    settings.ROOT_URLCONF = "tests.billing.ui.urls"
+    settings.ROOT_URLCONF = "tests.billing.views.urls"
     settings.MEDIA_ROOT = tmp_path / "media"
     saved = (list(navigation.NAV), list(dashboard._PROVIDERS), list(demo._SEEDERS))
     registrations.register()

@@ -8,7 +8,7 @@ import pytest
 
 from billing.models import CreditGrant
 from revops.contracts.models import Customer
-from tests.billing.ui.conftest import build, finalize
+from tests.billing.views.conftest import build, finalize
 from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db

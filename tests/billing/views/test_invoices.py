@@ -10,7 +10,7 @@ import pytest
 
 from billing.models import CreditNote, Invoice, InvoiceLine
 from tests.billing.factories import ContractFactory
-from tests.billing.ui.conftest import build, finalize
+from tests.billing.views.conftest import build, finalize
 from tests.builders import day, send_events
 from tests.revops.factories import CustomerFactory
 

@@ -10,7 +10,7 @@ import pytest
 from billing.models import PendingCharge
 from revops.contracts.models import Contract, ContractLine, ContractVersion
 from tests.billing.factories import ContractFactory
-from tests.billing.ui.conftest import build
+from tests.billing.views.conftest import build
 from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
