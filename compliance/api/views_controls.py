@@ -32,32 +32,39 @@ def _period(value) -> str:
         raise ValidationFailed(str(detail), field="period") from None
 
 
-def run_payload(run: CheckRun) -> dict:
-    return {
-        "id": run.pk,
-        "trigger": run.trigger,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "results": run.results,
-        "failing": sorted(c for c, r in run.results.items() if r.get("status") == "fail"),
-    }
+class CheckResultOut(serializers.Serializer):
+    """One check's outcome in a run."""
+
+    title = serializers.CharField(required=False, default="")
+    findings = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["pass", "fail"])
 
 
-def exception_payload(x: ComplianceException) -> dict:
-    return {
-        "id": x.pk,
-        "check": x.check_code,
-        "severity": x.severity,
-        "object_type": x.object_type,
-        "object_id": x.object_id,
-        "explanation": x.explanation,
-        "details": x.details,
-        "status": x.status,
-        "owner": x.owner.username if x.owner_id else None,
-        "created_at": x.created_at,
-        "resolved_at": x.resolved_at,
-        "resolution": x.resolution,
-    }
+class CheckRunOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    trigger = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    results = serializers.DictField(child=CheckResultOut(), help_text="by check code")
+    failing = serializers.SerializerMethodField()
+
+    def get_failing(self, run: CheckRun) -> list[str]:
+        return sorted(c for c, r in run.results.items() if r.get("status") == "fail")
+
+
+class ExceptionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    check = serializers.CharField(source="check_code")
+    severity = serializers.ChoiceField(choices=ComplianceException.Severity.choices)
+    object_type = serializers.CharField()
+    object_id = serializers.CharField()
+    explanation = serializers.CharField()
+    details = serializers.JSONField(help_text="the check's own findings for the object")
+    status = serializers.ChoiceField(choices=ComplianceException.Status.choices)
+    owner = serializers.CharField(source="owner.username", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolution = serializers.CharField(allow_blank=True)
 
 
 class ComplianceRunView(ApiGenericView):
@@ -65,17 +72,14 @@ class ComplianceRunView(ApiGenericView):
     list_view = True
     queryset = CheckRun.objects.all()
 
-    @extend_schema(responses=inline_serializer("CheckRun", fields={"id": serializers.IntegerField()}))
+    @extend_schema(responses=CheckRunOut)
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([run_payload(r) for r in page])
+        return self.get_paginated_response(CheckRunOut(page, many=True).data)
 
-    @extend_schema(
-        request=None,
-        responses={201: inline_serializer("CheckRunCreated", fields={"id": serializers.IntegerField()})},
-    )
+    @extend_schema(request=None, responses={201: CheckRunOut})
     def post(self, request):
-        return Response(run_payload(compliance_run(trigger="manual", actor=request.user)), status=201)
+        return Response(CheckRunOut(compliance_run(trigger="manual", actor=request.user)).data, status=201)
 
 
 class ExceptionListView(ApiGenericView):
@@ -99,11 +103,11 @@ class ExceptionListView(ApiGenericView):
             OpenApiParameter("severity", str),
             OpenApiParameter("check", str),
         ],
-        responses=inline_serializer("ComplianceException", fields={"id": serializers.IntegerField()}),
+        responses=ExceptionOut,
     )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([exception_payload(x) for x in page])
+        return self.get_paginated_response(ExceptionOut(page, many=True).data)
 
 
 class ResolutionIn(InputSerializer):
@@ -115,7 +119,7 @@ class ExceptionResolveView(ApiView):
 
     @extend_schema(
         request=ResolutionIn,
-        responses=inline_serializer("ExceptionResolved", fields={"id": serializers.IntegerField()}),
+        responses=ExceptionOut,
     )
     def post(self, request, pk):
         exception = get_object_or_404(ComplianceException, pk=pk)  # 404 before a body complaint
@@ -126,7 +130,7 @@ class ExceptionResolveView(ApiView):
             comment=data.validated_data["comment"],
             actor=request.user,
         )
-        return Response(exception_payload(exc))
+        return Response(ExceptionOut(exc).data)
 
 
 class ExceptionWaiveView(ApiView):

@@ -221,6 +221,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "VariableMethodEnum": ["expected_value", "most_likely_amount"],
         "CouponKindEnum": ["percent", "fixed"],
+        "ObligationCostKindEnum": "revrec.models.ObligationCost.Kind",
+        "PlanVersionStatusEnum": "billing.models.PlanVersion.Status",
         "SspMethodEnum": ["observable", "adjusted_market", "cost_plus", "residual"],
         "RunStatusEnum": "billing.models.BillingRun.Status",
         "ScheduleStatusEnum": "revrec.models.RevenueSchedule.Status",

@@ -4,50 +4,58 @@ progress; accounting.md §10a)."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from revops.contracts.models import Contract
-from revops.core.api.fields import BoundedDateField, DecimalStringField, money_str
-from revops.core.api.serializers import InputSerializer
+from revops.core.api.fields import BoundedDateField, DecimalStringField, MoneyField, PeriodField
+from revops.core.api.schema import page_of
+from revops.core.api.serializers import ApprovalRefOut, InputSerializer
 from revops.core.api.views import ApiView
 from revrec.models import ObligationCost, PerformanceObligation, VariableEstimate
 from revrec.services.estimates import estimate_request
 from revrec.services.progress import obligation_cost_request, percent, progress_of
 
 
-def approval_ref(approval) -> dict:
-    """The approval request a re-estimate waits for (``GET /approvals`` has the rest)."""
-    return {
-        "id": approval.pk,
-        "kind": approval.kind,
-        "status": approval.status,
-        "summary": approval.summary,
-        "payload": approval.payload,
-    }
+class EstimateAllocationOut(serializers.Serializer):
+    """The change allocated to one obligation when the estimate was recorded."""
+
+    po = serializers.IntegerField()
+    key = serializers.CharField()
+    share = serializers.CharField(help_text="the obligation's share of the change (a decimal string)")
+    basis = serializers.CharField()
+    allocated_amount = MoneyField()
+    catch_up = MoneyField(help_text="recognized at once, by the revenue run of catch_up_period")
+    catch_up_period = serializers.CharField(allow_null=True)
 
 
-def estimate_payload(e: VariableEstimate) -> dict:
-    c = e.currency
-    return {
-        "id": e.pk,
-        "contract": e.contract_id,
-        "line": e.line_key,
-        "sequence": e.sequence,
-        "method": e.method,
-        "estimate": money_str(e.estimate, c),
-        "constrained": money_str(e.constrained, c),
-        "previous_constrained": money_str(e.previous_constrained, c),
-        "change": money_str(e.change, c),
-        "currency": c,
-        "as_of": e.as_of,
-        "period": e.period,
-        "reason": e.reason,
-        "allocation": e.allocation,
-        "recorded_by": e.recorded_by.username if e.recorded_by_id else None,
-        "created_at": e.created_at,
-    }
+class EstimateOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    contract = serializers.IntegerField(source="contract_id")
+    line = serializers.CharField(source="line_key")
+    sequence = serializers.IntegerField()
+    method = serializers.ChoiceField(choices=VariableEstimate.Method.choices)
+    estimate = MoneyField()
+    constrained = MoneyField()
+    previous_constrained = MoneyField()
+    change = MoneyField()
+    currency = serializers.CharField()
+    as_of = serializers.DateField()
+    period = serializers.CharField()
+    reason = serializers.CharField(allow_blank=True)
+    allocation = serializers.SerializerMethodField()
+    recorded_by = serializers.CharField(source="recorded_by.username", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(EstimateAllocationOut(many=True))
+    def get_allocation(self, e: VariableEstimate) -> list:
+        return EstimateAllocationOut(e.allocation, many=True, context={"currency": e.currency}).data
+
+
+class EstimatePendingOut(serializers.Serializer):
+    approval = ApprovalRefOut()
+    detail = serializers.CharField()
 
 
 class EstimateIn(InputSerializer):
@@ -59,71 +67,78 @@ class EstimateIn(InputSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-PendingOut = inline_serializer(
-    "EstimatePendingApproval", fields={"approval": serializers.DictField(), "detail": serializers.CharField()}
-)
-
-
 class ContractEstimatesView(ApiView):
     area = "revenue"
 
-    @extend_schema(
-        responses=inline_serializer("VariableEstimates", fields={"results": serializers.ListField()})
-    )
+    @extend_schema(responses=page_of("VariableEstimates", EstimateOut(many=True)))
     def get(self, request, pk):
         contract = get_object_or_404(Contract, pk=pk)
         rows = VariableEstimate.objects.filter(contract=contract).select_related("recorded_by")
-        return Response({"results": [estimate_payload(e) for e in rows], "next": None, "previous": None})
+        return Response({"results": EstimateOut(rows, many=True).data, "next": None, "previous": None})
 
-    @extend_schema(request=EstimateIn, responses={202: PendingOut})
+    @extend_schema(request=EstimateIn, responses={202: EstimatePendingOut})
     def post(self, request, pk):
         """202: the re-estimate waits for an approver other than the requester; nothing changed yet."""
         contract = get_object_or_404(Contract, pk=pk)
         data = EstimateIn(data=request.data)
         data.is_valid(raise_exception=True)
         approval = estimate_request(contract=contract, actor=request.user, **data.validated_data)
-        return Response(
-            {
-                "approval": approval_ref(approval),
-                "detail": "Submitted for approval: the re-estimate is recorded and the schedules revised "
-                "when someone other than you approves it (POST /approvals/{id}/approve).",
-            },
-            status=202,
+        detail = (
+            "Submitted for approval: the re-estimate is recorded and the schedules revised "
+            "when someone other than you approves it (POST /approvals/{id}/approve)."
         )
+        return Response(EstimatePendingOut({"approval": approval, "detail": detail}).data, status=202)
 
 
-def cost_payload(cost: ObligationCost) -> dict:
-    return {
-        "id": cost.pk,
-        "obligation": cost.obligation_id,
-        "kind": cost.kind,
-        "period": cost.period,
-        "amount": money_str(cost.amount, cost.currency),
-        "currency": cost.currency,
-        "note": cost.note,
-        "recorded_by": cost.recorded_by.username if cost.recorded_by_id else None,
-        "created_at": cost.created_at,
-    }
+class ProgressOut(serializers.Serializer):
+    """An input-method obligation's progress (``revrec.services.progress``)."""
+
+    obligation = serializers.IntegerField(source="po.pk")
+    key = serializers.CharField(source="po.key")
+    progress_measure = serializers.CharField(source="po.progress_measure")
+    progress_places = serializers.IntegerField(source="po.progress_places", allow_null=True)
+    expected_total = MoneyField(source="progress.expected_total")
+    incurred_to_date = MoneyField(source="progress.incurred_to_date")
+    progress_percent = serializers.SerializerMethodField()
+    currency = serializers.CharField(source="po.currency")
+
+    def get_progress_percent(self, value) -> str:
+        """A decimal string for display (4 decimals at most), "—" before an expected total exists."""
+        return percent(value["progress"].measure(value["po"].progress_places))
 
 
-def progress_payload(po: PerformanceObligation) -> dict:
-    progress = progress_of(po)
-    c = po.currency
-    return {
-        "obligation": po.pk,
-        "key": po.key,
-        "progress_measure": po.progress_measure,
-        "progress_places": po.progress_places,
-        "expected_total": money_str(progress.expected_total, c),
-        "incurred_to_date": money_str(progress.incurred_to_date, c),
-        "progress_percent": percent(progress.measure(po.progress_places)),
-        "currency": c,
-    }
+def progress_out(po: PerformanceObligation) -> dict:
+    return {"po": po, "progress": progress_of(po), "currency": po.currency}
+
+
+class CostOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    obligation = serializers.IntegerField(source="obligation_id")
+    kind = serializers.ChoiceField(choices=ObligationCost.Kind.choices)
+    period = serializers.CharField()
+    amount = MoneyField()
+    currency = serializers.CharField()
+    note = serializers.CharField(allow_blank=True)
+    recorded_by = serializers.CharField(source="recorded_by.username", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+
+
+class CostRecordedOut(CostOut):
+    progress = ProgressOut()
+
+
+class CostsOut(ProgressOut):
+    results = CostOut(many=True)
+
+
+class ExpectedCostsPendingOut(ProgressOut):
+    approval = ApprovalRefOut()
+    detail = serializers.CharField()
 
 
 class CostIn(InputSerializer):
     kind = serializers.ChoiceField(choices=ObligationCost.Kind.values)
-    period = serializers.RegexField(r"^[0-9]{4}-(0[1-9]|1[0-2])$", help_text="YYYY-MM")
+    period = PeriodField(max_length=7, help_text="YYYY-MM")
     amount = DecimalStringField()
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
@@ -131,21 +146,13 @@ class CostIn(InputSerializer):
 class ObligationCostsView(ApiView):
     area = "revenue"
 
-    @extend_schema(
-        responses=inline_serializer("ObligationCosts", fields={"results": serializers.ListField()})
-    )
+    @extend_schema(responses=CostsOut)
     def get(self, request, pk):
         po = get_object_or_404(PerformanceObligation, pk=pk)
         rows = po.costs.select_related("recorded_by")
-        return Response({**progress_payload(po), "results": [cost_payload(c) for c in rows]})
+        return Response(CostsOut({**progress_out(po), "results": rows}).data)
 
-    @extend_schema(
-        request=CostIn,
-        responses={
-            201: inline_serializer("ObligationCost", fields={"id": serializers.IntegerField()}),
-            202: PendingOut,
-        },
-    )
+    @extend_schema(request=CostIn, responses={201: CostRecordedOut, 202: ExpectedCostsPendingOut})
     def post(self, request, pk):
         """201 for costs incurred (recorded at once); 202 for total expected costs (an estimate: it waits
         for an approver other than the requester)."""
@@ -155,13 +162,11 @@ class ObligationCostsView(ApiView):
         cost = obligation_cost_request(obligation=po, actor=request.user, **data.validated_data)
         po.refresh_from_db()
         if not isinstance(cost, ObligationCost):
-            return Response(
-                {
-                    **progress_payload(po),
-                    "approval": approval_ref(cost),
-                    "detail": "Submitted for approval: the total expected costs are recorded and the "
-                    "schedule revised when someone other than you approves them.",
-                },
-                status=202,
+            detail = (
+                "Submitted for approval: the total expected costs are recorded and the "
+                "schedule revised when someone other than you approves them."
             )
-        return Response({**cost_payload(cost), "progress": progress_payload(po)}, status=201)
+            pending = {**progress_out(po), "approval": cost, "detail": detail}
+            return Response(ExpectedCostsPendingOut(pending).data, status=202)
+        cost.progress = progress_out(po)
+        return Response(CostRecordedOut(cost).data, status=201)

@@ -94,6 +94,9 @@ class AutoSchema(_AutoSchema):
         schema = super()._map_basic_serializer(serializer, direction)
         if direction == "request" and getattr(serializer, "strict_fields", False):
             schema["additionalProperties"] = False
+        omitted = set(getattr(serializer, "omit_null", ()))  # revops.core.api.serializers.OmitNullMixin
+        if omitted and "required" in schema:
+            schema["required"] = [name for name in schema["required"] if name not in omitted]
         return schema
 
     def _is_list_view(self, serializer=None) -> bool:

@@ -65,3 +65,27 @@ class CommentIn(InputSerializer):
     """The body of a decision (approve, reject): an optional comment."""
 
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class ApprovalRefOut(serializers.Serializer):
+    """An approval request a response points to (202: nothing changed yet); ``GET /approvals`` has
+    the rest. ``payload`` is exactly what approving applies; its shape depends on ``kind``."""
+
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    summary = serializers.CharField(allow_blank=True)
+    payload = serializers.JSONField(help_text="what approving applies; shaped by kind")
+
+
+class OmitNullMixin:
+    """Keys in ``omit_null`` are left out when null, as api.md writes them with ``?``."""
+
+    omit_null: tuple[str, ...] = ()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        for key in self.omit_null:
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
