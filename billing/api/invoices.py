@@ -11,13 +11,13 @@ from rest_framework.response import Response
 
 from billing.invoicing import lifecycle
 from billing.invoicing.build import invoice_refresh_draft
+from billing.invoicing.representation import CreditNoteOut, InvoiceOut
 from billing.invoicing.runs import billing_run_start
 from billing.invoicing.selectors import (
     billing_run_failures,
     billing_run_invoice_count,
     billing_run_usage_cutoff,
     invoice_list,
-    invoice_payload,
     invoice_with_lines,
 )
 from billing.models import BillingRun, CreditNote, Invoice
@@ -75,28 +75,6 @@ class RunOut(serializers.Serializer):
     def get_usage_cutoff(self, run: BillingRun):
         cutoff = billing_run_usage_cutoff(run=run)
         return UsageCutoffOut(cutoff).data if cutoff else None
-
-
-InvoiceOut = inline_serializer(
-    "Invoice",
-    fields={
-        "id": serializers.IntegerField(),
-        "number": serializers.CharField(allow_null=True),
-        "status": serializers.CharField(),
-        "customer": serializers.CharField(),
-        "contract": serializers.IntegerField(),
-        "currency": serializers.CharField(),
-        "period_start": BoundedDateField(),
-        "period_end": BoundedDateField(),
-        "issue_date": BoundedDateField(allow_null=True),
-        "due_date": BoundedDateField(allow_null=True),
-        "subtotal": serializers.CharField(),
-        "tax": serializers.CharField(),
-        "credits_applied": serializers.CharField(),
-        "total": serializers.CharField(),
-        "lines": serializers.ListField(child=serializers.DictField(), required=False),
-    },
-)
 
 
 class RunIn(InputSerializer):
@@ -167,7 +145,7 @@ class InvoiceListView(ApiGenericView):
     )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([invoice_payload(i) for i in page])
+        return self.get_paginated_response(InvoiceOut(page, many=True).data)
 
 
 class InvoiceDetailView(ApiView):
@@ -176,7 +154,7 @@ class InvoiceDetailView(ApiView):
     @extend_schema(responses=InvoiceOut)
     def get(self, request, pk):
         _invoice(pk)
-        return Response(invoice_payload(invoice_with_lines(pk)))
+        return Response(InvoiceOut(invoice_with_lines(pk)).data)
 
 
 class InvoiceFinalizeView(ApiView):
@@ -185,7 +163,7 @@ class InvoiceFinalizeView(ApiView):
     @extend_schema(request=None, responses=InvoiceOut)
     def post(self, request, pk):
         invoice = lifecycle.invoice_finalize(invoice=_invoice(pk), actor=request.user)
-        return Response(invoice_payload(invoice_with_lines(invoice.pk)))
+        return Response(InvoiceOut(invoice_with_lines(invoice.pk)).data)
 
 
 class InvoiceRefreshView(ApiView):
@@ -194,7 +172,7 @@ class InvoiceRefreshView(ApiView):
     @extend_schema(request=None, responses=InvoiceOut)
     def post(self, request, pk):
         invoice = invoice_refresh_draft(invoice=_invoice(pk), actor=request.user)
-        return Response(invoice_payload(invoice_with_lines(invoice.pk)))
+        return Response(InvoiceOut(invoice_with_lines(invoice.pk)).data)
 
 
 class VoidIn(InputSerializer):
@@ -209,7 +187,7 @@ class InvoiceVoidView(ApiView):
         data = VoidIn(data=request.data)
         data.is_valid(raise_exception=True)
         invoice = lifecycle.invoice_void(invoice=_invoice(pk), actor=request.user, **data.validated_data)
-        return Response(invoice_payload(invoice_with_lines(invoice.pk)))
+        return Response(InvoiceOut(invoice_with_lines(invoice.pk)).data)
 
 
 class PaymentIn(InputSerializer):
@@ -299,54 +277,20 @@ class CreditNoteIn(InputSerializer):
     reason = serializers.CharField(max_length=300)
 
 
-def credit_note_payload(note: CreditNote) -> dict:
-    c = note.currency
-    return {
-        "id": note.pk,
-        "number": note.number,
-        "invoice": note.invoice_id,
-        "currency": c,
-        "reason": note.reason,
-        "issue_date": note.issue_date,
-        "subtotal": money_str(note.subtotal, c),
-        "tax": money_str(note.tax, c),
-        "total": money_str(note.total, c),
-        "lines": [
-            {
-                "invoice_line": ln.invoice_line_id,
-                "amount": money_str(ln.amount, c),
-                "tax": money_str(ln.tax, c),
-            }
-            for ln in note.lines.all()
-        ],
-    }
-
-
 class CreditNoteListView(ApiGenericView):
     area = "billing"
     list_view = True
     queryset = CreditNote.objects.prefetch_related("lines")
 
-    @extend_schema(
-        responses=inline_serializer(
-            "CreditNote", fields={"id": serializers.IntegerField(), "number": serializers.CharField()}
-        )
-    )
+    @extend_schema(responses=CreditNoteOut)
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([credit_note_payload(n) for n in page])
+        return self.get_paginated_response(CreditNoteOut(page, many=True).data)
 
     @extend_schema(
         request=CreditNoteIn,
         responses={
-            201: inline_serializer(
-                "CreditNoteCreated",
-                fields={
-                    "id": serializers.IntegerField(),
-                    "number": serializers.CharField(),
-                    "total": serializers.CharField(),
-                },
-            )
+            201: CreditNoteOut,
         },
     )
     def post(self, request):
@@ -359,4 +303,4 @@ class CreditNoteListView(ApiGenericView):
             reason=v["reason"],
             actor=request.user,
         )
-        return Response(credit_note_payload(note), status=201)
+        return Response(CreditNoteOut(note).data, status=201)

@@ -16,7 +16,8 @@ from django.utils import timezone
 from billing.invoicing.build import invoice_refresh_draft
 from billing.invoicing.credits import credit_balances
 from billing.invoicing.numbering import next_number
-from billing.invoicing.selectors import invoice_payload, invoice_with_lines
+from billing.invoicing.representation import invoice_data
+from billing.invoicing.selectors import invoice_with_lines
 from billing.models import (
     CreditApplication,
     CreditNote,
@@ -110,9 +111,9 @@ def invoice_finalize(*, invoice: Invoice, actor=None, now=None, issue_date: date
             "pdf_sha256": invoice.pdf_sha256,
         },
     )
-    outbox_publish(topic="invoice.finalized", obj=invoice, payload=invoice_payload(invoice))
+    outbox_publish(topic="invoice.finalized", obj=invoice, payload=invoice_data(invoice))
     if invoice.status == Invoice.Status.PAID:
-        outbox_publish(topic="invoice.paid", obj=invoice, payload=invoice_payload(invoice, lines=False))
+        outbox_publish(topic="invoice.paid", obj=invoice, payload=invoice_data(invoice, lines=False))
     return invoice
 
 
@@ -142,7 +143,7 @@ def invoice_void(*, invoice: Invoice, reason: str = "", actor=None) -> Invoice:
             "reason": reason,
         },
     )
-    outbox_publish(topic="invoice.voided", obj=invoice, payload=invoice_payload(invoice, lines=False))
+    outbox_publish(topic="invoice.voided", obj=invoice, payload=invoice_data(invoice, lines=False))
     return invoice
 
 
@@ -206,7 +207,7 @@ def payment_record(*, invoice: Invoice, amount, paid_on, reference: str = "", ac
     )
     if invoice.status == Invoice.Status.PAID:
         audit_record(actor=actor, action="invoice.paid", obj=invoice, changes={"number": invoice.number})
-        outbox_publish(topic="invoice.paid", obj=invoice, payload=invoice_payload(invoice, lines=False))
+        outbox_publish(topic="invoice.paid", obj=invoice, payload=invoice_data(invoice, lines=False))
     return payment
 
 
