@@ -8,6 +8,14 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from billing.api.catalog_out import (
+    PlanOut,
+    PlanPendingOut,
+    PublishRequestOut,
+    VersionOut,
+    VersionPendingOut,
+    plan_view,
+)
 from billing.catalog import selectors, services
 from billing.models import Meter, Plan, PlanVersion
 from revops.contracts.models import Product, RecognitionMethod
@@ -16,7 +24,6 @@ from revops.core.api.fields import (
     BoundedDateField,
     DecimalStringField,
     JSONValueField,
-    decimal_str,
 )
 from revops.core.api.schema import page_of
 from revops.core.api.serializers import InputModelSerializer, InputSerializer
@@ -125,30 +132,6 @@ def _raw_charges(request_data) -> list:
     return list(jsonable(request_data.get("charges") or []))
 
 
-def approval_ref(approval) -> dict | None:
-    if approval is None:
-        return None
-    return {
-        "id": approval.pk,
-        "kind": approval.kind,
-        "status": approval.status,
-        "reasons": approval.payload.get("reasons", []),
-    }
-
-
-def version_payload(version: PlanVersion) -> dict:
-    return {
-        "number": version.number,
-        "effective_from": version.effective_from,
-        "status": version.status,
-        "minimum_amount": decimal_str(version.minimum_amount),
-        "notes": version.notes,
-        "published_at": version.published_at,
-        "charges": [selectors.charge_payload(c) for c in version.charges.all()],
-        "approval": None if version.is_published else approval_ref(services.publish_request_for(version)),
-    }
-
-
 def published_or_pending(body: dict, version: PlanVersion, *, status: int) -> Response:
     """``status`` when the version was published; 202 when publishing waits for an approver."""
     if version.is_published:
@@ -157,80 +140,13 @@ def published_or_pending(body: dict, version: PlanVersion, *, status: int) -> Re
     return Response(
         {
             **body,
-            "approval": approval_ref(pending),
+            "approval": PublishRequestOut(pending).data,
             "detail": "Publishing this version needs an approver's sign-off: "
             + "; ".join(pending.payload.get("reasons", []))
             + ". It stays a draft until someone other than you approves it.",
         },
         status=202,
     )
-
-
-def plan_payload(plan: Plan, *, as_of=None) -> dict:
-    versions = list(selectors.versions_of(plan))
-    published = [v for v in versions if v.is_published]
-    from django.utils import timezone
-
-    current = selectors.version_for_date(plan, as_of or timezone.localdate()) if published else None
-    return {
-        "id": plan.pk,
-        "code": plan.code,
-        "name": plan.name,
-        "description": plan.description,
-        "currency": plan.currency,
-        "interval": plan.interval,
-        "version_policy": plan.version_policy,
-        "minimum_amount": decimal_str(current.minimum_amount) if current else None,
-        "current_version": current.number if current else None,
-        "charges": [selectors.charge_payload(c) for c in current.charges.all()] if current else [],
-        "versions": [
-            {"number": v.number, "effective_from": v.effective_from, "status": v.status} for v in versions
-        ],
-    }
-
-
-PlanOut = inline_serializer(
-    "Plan",
-    fields={
-        "id": serializers.IntegerField(),
-        "code": serializers.CharField(),
-        "name": serializers.CharField(),
-        "description": serializers.CharField(),
-        "currency": serializers.CharField(),
-        "interval": serializers.CharField(),
-        "version_policy": serializers.CharField(),
-        "minimum_amount": serializers.CharField(allow_null=True),
-        "current_version": serializers.IntegerField(allow_null=True),
-        "charges": serializers.ListField(child=serializers.DictField()),
-        "versions": serializers.ListField(child=serializers.DictField()),
-    },
-)
-
-
-class VersionOut(serializers.Serializer):
-    number = serializers.IntegerField()
-    effective_from = BoundedDateField()
-    status = serializers.CharField()
-    minimum_amount = serializers.CharField(allow_null=True)
-    notes = serializers.CharField()
-    published_at = serializers.DateTimeField(allow_null=True)
-    charges = serializers.ListField(child=serializers.DictField())
-    approval = serializers.DictField(
-        allow_null=True,
-        required=False,
-        help_text="The pending price_version_publish request of a draft: {id, kind, status, reasons}",
-    )
-
-
-class VersionPending(VersionOut):
-    detail = serializers.CharField()
-
-
-class PlanPending(serializers.Serializer):
-    code = serializers.CharField()
-    versions = serializers.ListField(child=serializers.DictField())
-    approval = serializers.DictField()
-    detail = serializers.CharField()
 
 
 # --- products and meters -----------------------------------------------------------------------
@@ -349,16 +265,16 @@ class PlanListView(ApiGenericView):
     @extend_schema(responses=PlanOut)
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([plan_payload(p) for p in page])
+        return self.get_paginated_response(PlanOut([plan_view(p) for p in page], many=True).data)
 
-    @extend_schema(request=PlanIn, responses={201: PlanOut, 202: PlanPending})
+    @extend_schema(request=PlanIn, responses={201: PlanOut, 202: PlanPendingOut})
     def post(self, request):
         data = PlanIn(data=request.data)
         data.is_valid(raise_exception=True)
         values = {k: v for k, v in data.validated_data.items() if k != "charges"}
         plan = services.plan_create(actor=request.user, charges=_raw_charges(request.data), **values)
         first = plan.versions.get(number=1)
-        return published_or_pending(plan_payload(plan), first, status=201)
+        return published_or_pending(PlanOut(plan_view(plan)).data, first, status=201)
 
 
 class PlanDetailView(ApiView):
@@ -375,7 +291,7 @@ class PlanDetailView(ApiView):
             if "as_of" in request.query_params
             else None
         )
-        return Response(plan_payload(plan, as_of=as_of))
+        return Response(PlanOut(plan_view(plan, as_of=as_of)).data)
 
 
 class PlanVersionListView(ApiView):
@@ -388,13 +304,13 @@ class PlanVersionListView(ApiView):
         plan = get_object_or_404(Plan, code=code)
         return Response(
             {
-                "results": [version_payload(v) for v in selectors.versions_of(plan)],
+                "results": VersionOut(selectors.versions_of(plan), many=True).data,
                 "next": None,
                 "previous": None,
             }
         )
 
-    @extend_schema(request=VersionIn, responses={201: VersionOut, 202: VersionPending})
+    @extend_schema(request=VersionIn, responses={201: VersionOut, 202: VersionPendingOut})
     def post(self, request, code):
         plan = get_object_or_404(Plan, code=code)
         data = VersionIn(data=request.data)
@@ -410,8 +326,8 @@ class PlanVersionListView(ApiView):
             actor=request.user,
         )
         if v["status"] != "published":
-            return Response(version_payload(version), status=201)
-        return published_or_pending(version_payload(version), version, status=201)
+            return Response(VersionOut(version).data, status=201)
+        return published_or_pending(VersionOut(version).data, version, status=201)
 
 
 class PlanVersionDetailView(ApiView):
@@ -420,14 +336,14 @@ class PlanVersionDetailView(ApiView):
     @extend_schema(responses=VersionOut)
     def get(self, request, code, number):
         version = get_object_or_404(PlanVersion, plan__code=code, number=number)
-        return Response(version_payload(version))
+        return Response(VersionOut(version).data)
 
 
 class PlanVersionPublishView(ApiView):
     area = "catalog"
 
-    @extend_schema(request=None, responses={200: VersionOut, 202: VersionPending})
+    @extend_schema(request=None, responses={200: VersionOut, 202: VersionPendingOut})
     def post(self, request, code, number):
         version = get_object_or_404(PlanVersion, plan__code=code, number=number)
         version = services.plan_version_publish(version=version, actor=request.user)
-        return published_or_pending(version_payload(version), version, status=200)
+        return published_or_pending(VersionOut(version).data, version, status=200)
