@@ -4,20 +4,22 @@ and coupons. Every credit grant (purchased or goodwill) and any coupon creation 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.db.models import Sum
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from billing.api.contracts import approval_ref
 from billing.invoicing.coupons import coupon_request, pending_coupon_request
 from billing.invoicing.credits import credit_grant_request
 from billing.models import Coupon, CreditGrant
 from revops.contracts.models import Contract
 from revops.contracts.services.customers import customer_by_ref
-from revops.core.api.fields import BoundedDateField, DecimalStringField, decimal_str, money_str
-from revops.core.api.serializers import InputSerializer
+from revops.core.api.fields import BoundedDateField, DecimalStringField, MoneyField
+from revops.core.api.serializers import ApprovalRefOut, InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
 from revops.errors import ValidationFailed
 
@@ -47,48 +49,48 @@ class CreditGrantIn(InputSerializer):
     contract = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
 
 
-def credit_grant_payload(grant: CreditGrant) -> dict:
-    c = grant.currency
+@dataclass(frozen=True)
+class GrantBalance:
+    """A credit grant with what was used of it and what expired."""
+
+    grant: CreditGrant
+    used: Decimal
+    expired: Decimal
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.grant.amount - self.used - self.expired
+
+    @property
+    def currency(self) -> str:
+        return self.grant.currency
+
+
+def grant_balance(grant: CreditGrant) -> GrantBalance:
     used = grant.applications.aggregate(s=Sum("amount"))["s"] or ZERO
     expired = grant.expiries.aggregate(s=Sum("amount"))["s"] or ZERO
-    return {
-        "id": grant.pk,
-        "customer": grant.customer.external_id,
-        "contract": grant.contract_id,
-        "kind": grant.kind,
-        "currency": c,
-        "amount": money_str(grant.amount, c),
-        "granted_on": grant.granted_on,
-        "expires_on": grant.expires_on,
-        "reason": grant.reason,
-        "used": money_str(used, c),
-        "expired": money_str(expired, c),
-        "remaining": money_str(grant.amount - used - expired, c),
-        "payment_reference": grant.payment_reference,
-        "approval": grant.approval_id,
-    }
+    return GrantBalance(grant=grant, used=used, expired=expired)
 
 
-CreditGrantOut = inline_serializer(
-    "CreditGrant",
-    fields={
-        "id": serializers.IntegerField(),
-        "customer": serializers.CharField(),
-        "contract": serializers.IntegerField(allow_null=True),
-        "kind": serializers.CharField(),
-        "currency": serializers.CharField(),
-        "amount": serializers.CharField(),
-        "granted_on": BoundedDateField(),
-        "expires_on": BoundedDateField(allow_null=True),
-        "reason": serializers.CharField(),
-        "used": serializers.CharField(),
-        "expired": serializers.CharField(),
-        "remaining": serializers.CharField(),
-        "payment_reference": serializers.CharField(),
-        "approval": serializers.IntegerField(allow_null=True),
-    },
-)
-ApprovalPending = inline_serializer("ApprovalPending", fields={"approval": serializers.DictField()})
+class CreditGrantOut(serializers.Serializer):
+    id = serializers.IntegerField(source="grant.pk")
+    customer = serializers.CharField(source="grant.customer.external_id")
+    contract = serializers.IntegerField(source="grant.contract_id", allow_null=True)
+    kind = serializers.ChoiceField(source="grant.kind", choices=CreditGrant.Kind.choices)
+    currency = serializers.CharField()
+    amount = MoneyField(source="grant.amount")
+    granted_on = serializers.DateField(source="grant.granted_on")
+    expires_on = serializers.DateField(source="grant.expires_on", allow_null=True)
+    reason = serializers.CharField(source="grant.reason", allow_blank=True)
+    used = MoneyField()
+    expired = MoneyField()
+    remaining = MoneyField()
+    payment_reference = serializers.CharField(source="grant.payment_reference", allow_blank=True)
+    approval = serializers.IntegerField(source="grant.approval_id", allow_null=True)
+
+
+class ApprovalPendingOut(serializers.Serializer):
+    approval = ApprovalRefOut()
 
 
 class CreditGrantListView(ApiGenericView):
@@ -100,9 +102,9 @@ class CreditGrantListView(ApiGenericView):
         customer = customer_by_ref(ref)
         qs = CreditGrant.objects.filter(customer=customer).select_related("customer").order_by("id")
         page = self.paginate_queryset(qs)
-        return self.get_paginated_response([credit_grant_payload(g) for g in page])
+        return self.get_paginated_response(CreditGrantOut([grant_balance(g) for g in page], many=True).data)
 
-    @extend_schema(request=CreditGrantIn, responses={202: ApprovalPending})
+    @extend_schema(request=CreditGrantIn, responses={202: ApprovalPendingOut})
     def post(self, request, ref):
         customer = customer_by_ref(ref)
         data = CreditGrantIn(data=request.data)
@@ -126,7 +128,7 @@ class CreditGrantListView(ApiGenericView):
         }
         # Every grant is a money lever: it waits for an approver other than the requester.
         approval = credit_grant_request(**args)
-        return Response({"approval": approval_ref(approval)}, status=202)
+        return Response(ApprovalPendingOut({"approval": approval}).data, status=202)
 
 
 # --- coupons -----------------------------------------------------------------------------------------
@@ -146,37 +148,25 @@ class CouponIn(CouponTermsIn):
     code = serializers.SlugField(max_length=64)
 
 
-def coupon_payload(coupon: Coupon) -> dict:
-    pending = pending_coupon_request(coupon.code)
-    return {
-        "code": coupon.code,
-        "name": coupon.name,
-        "kind": coupon.kind,
-        "value": decimal_str(coupon.value),
-        "currency": coupon.currency,
-        "duration": coupon.duration,
-        "duration_periods": coupon.duration_periods,
-        "active": coupon.active,
-        "version": coupon.version,
-        "pending_approval": pending.pk if pending else None,
-    }
+class CouponOut(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Coupon.Kind.choices)
+    value = DecimalStringField(help_text="percent (0–100), or a fixed amount of currency")
+    currency = serializers.CharField(allow_null=True)
+    duration = serializers.ChoiceField(choices=Coupon.Duration.choices)
+    duration_periods = serializers.IntegerField(allow_null=True)
+    active = serializers.BooleanField()
+    version = serializers.IntegerField()
+    pending_approval = serializers.SerializerMethodField()
+
+    def get_pending_approval(self, coupon: Coupon) -> int | None:
+        pending = pending_coupon_request(coupon.code)
+        return pending.pk if pending else None
 
 
-CouponOut = inline_serializer(
-    "Coupon",
-    fields={
-        "code": serializers.CharField(),
-        "name": serializers.CharField(),
-        "kind": serializers.CharField(),
-        "value": serializers.CharField(),
-        "currency": serializers.CharField(allow_null=True),
-        "duration": serializers.CharField(),
-        "duration_periods": serializers.IntegerField(allow_null=True),
-        "active": serializers.BooleanField(),
-        "version": serializers.IntegerField(),
-        "pending_approval": serializers.IntegerField(allow_null=True),
-    },
-)
+class CouponPendingOut(CouponOut):
+    approval = ApprovalRefOut()
 
 
 def _terms(validated: dict) -> dict:
@@ -191,9 +181,9 @@ class CouponListView(ApiGenericView):
     @extend_schema(responses=CouponOut)
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([coupon_payload(c) for c in page])
+        return self.get_paginated_response(CouponOut(page, many=True).data)
 
-    @extend_schema(request=CouponIn, responses={202: ApprovalPending})
+    @extend_schema(request=CouponIn, responses={202: ApprovalPendingOut})
     def post(self, request):
         data = CouponIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -201,7 +191,7 @@ class CouponListView(ApiGenericView):
         if Coupon.objects.filter(code=code).exists():
             raise ValidationFailed(f"Coupon {code} exists; change it with PATCH.", field="code")
         approval = coupon_request(code=code, changes=_terms(data.validated_data), actor=request.user)
-        return Response({"approval": approval_ref(approval)}, status=202)
+        return Response(ApprovalPendingOut({"approval": approval}).data, status=202)
 
 
 class CouponDetailView(ApiView):
@@ -209,12 +199,13 @@ class CouponDetailView(ApiView):
 
     @extend_schema(responses=CouponOut)
     def get(self, request, code):
-        return Response(coupon_payload(get_object_or_404(Coupon, code=code)))
+        return Response(CouponOut(get_object_or_404(Coupon, code=code)).data)
 
-    @extend_schema(request=CouponTermsIn, responses={202: ApprovalPending})
+    @extend_schema(request=CouponTermsIn, responses={202: CouponPendingOut})
     def patch(self, request, code):
         coupon = get_object_or_404(Coupon, code=code)
         data = CouponTermsIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         approval = coupon_request(code=coupon.code, changes=_terms(data.validated_data), actor=request.user)
-        return Response({**coupon_payload(coupon), "approval": approval_ref(approval)}, status=202)
+        coupon.approval = approval
+        return Response(CouponPendingOut(coupon).data, status=202)
