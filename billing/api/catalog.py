@@ -186,7 +186,16 @@ class ProductDetailView(ApiGenericView):
                 fields={
                     **{k: serializers.CharField() for k in ("code", "name", "revenue_account", "detail")},
                     "id": serializers.IntegerField(),
-                    "approval": serializers.DictField(),
+                    "approval": inline_serializer(
+                        "ProductChangeApproval",
+                        fields={
+                            "id": serializers.IntegerField(),
+                            "kind": serializers.CharField(),
+                            "status": serializers.CharField(),
+                            "revenue_account": serializers.CharField(required=False),
+                            "recognition": serializers.CharField(required=False),
+                        },
+                    ),
                 },
             ),
         },

@@ -2,52 +2,62 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.catalog.impact import version_impact
 from billing.models import PlanVersion
 from revops.contracts.services.customers import customer_from_params
-from revops.core.api.fields import BoundedDateField, money_str
+from revops.core.api.fields import BoundedDateField, MoneyField
 from revops.core.api.views import ApiView
 
 
-def impact_payload(result: dict) -> dict:
-    customers = []
-    for row in result["customers"]:
-        c = row["currency"]
-        customers.append(
-            {
-                "customer": row["customer"],
-                "name": row["name"],
-                "currency": c,
-                "old_total": money_str(row["old"], c),
-                "new_total": money_str(row["new"], c),
-                "difference": money_str(row["delta"], c),
-                "difference_pct": str(row["delta_pct"]) if row["delta_pct"] is not None else None,
-                "contracts": [
-                    {
-                        "contract": x["contract"],
-                        "line": x["line"],
-                        "period_start": x["period"][0],
-                        "period_end": x["period"][1],
-                        "old": money_str(x["old"], c),
-                        "new": money_str(x["new"], c),
-                    }
-                    for x in row["contracts"]
-                ],
-            }
-        )
-    return {
-        "plan": result["plan"],
-        "version": result["version"],
-        "status": result["status"],
-        "as_of": result["as_of"],
-        "customers": customers,
-    }
+class ImpactLineOut(serializers.Serializer):
+    contract = serializers.CharField(help_text="the contract's number")
+    line = serializers.CharField()
+    period_start = serializers.SerializerMethodField()
+    period_end = serializers.SerializerMethodField()
+    old = MoneyField()
+    new = MoneyField()
+
+    def get_period_start(self, row: dict) -> date:
+        return row["period"][0]
+
+    def get_period_end(self, row: dict) -> date:
+        """Exclusive."""
+        return row["period"][1]
+
+
+class ImpactCustomerOut(serializers.Serializer):
+    customer = serializers.CharField()
+    name = serializers.CharField()
+    currency = serializers.CharField()
+    old_total = MoneyField(source="old")
+    new_total = MoneyField(source="new")
+    difference = MoneyField(source="delta")
+    difference_pct = serializers.SerializerMethodField()
+    contracts = serializers.SerializerMethodField()
+
+    def get_difference_pct(self, row: dict) -> str | None:
+        """A percent with one decimal ("-12.5"), null when the old total was zero."""
+        return str(row["delta_pct"]) if row["delta_pct"] is not None else None
+
+    @extend_schema_field(ImpactLineOut(many=True))
+    def get_contracts(self, row: dict) -> list:
+        return ImpactLineOut(row["contracts"], many=True, context={"currency": row["currency"]}).data
+
+
+class VersionImpactOut(serializers.Serializer):
+    plan = serializers.CharField()
+    version = serializers.IntegerField()
+    status = serializers.CharField()
+    as_of = serializers.DateField()
+    customers = ImpactCustomerOut(many=True)
 
 
 class VersionImpactView(ApiView):
@@ -65,16 +75,7 @@ class VersionImpactView(ApiView):
             ),
             OpenApiParameter("customer_id", int, description="The customer's id (instead of customer)"),
         ],
-        responses=inline_serializer(
-            "VersionImpact",
-            fields={
-                "plan": serializers.CharField(),
-                "version": serializers.IntegerField(),
-                "status": serializers.CharField(),
-                "as_of": BoundedDateField(),
-                "customers": serializers.ListField(child=serializers.DictField()),
-            },
-        ),
+        responses=VersionImpactOut,
     )
     def get(self, request, code, number):
         version = get_object_or_404(
@@ -83,4 +84,6 @@ class VersionImpactView(ApiView):
         params = request.query_params
         as_of = BoundedDateField().run_validation(params["as_of"]) if params.get("as_of") else None
         customer = customer_from_params(params)
-        return Response(impact_payload(version_impact(version=version, as_of=as_of, customer=customer)))
+        return Response(
+            VersionImpactOut(version_impact(version=version, as_of=as_of, customer=customer)).data
+        )

@@ -4,15 +4,21 @@ window of usage, without saving anything."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.catalog import selectors
 from billing.catalog.simulator import preview_charge, simulate_version
 from billing.models import Plan, PlanVersion
-from revops.core.api.fields import BoundedDateTimeField, JSONValueField, QuantityInput
-from revops.core.api.serializers import InputSerializer
+from revops.core.api.fields import (
+    BoundedDateTimeField,
+    DecimalStringField,
+    JSONValueField,
+    MoneyField,
+    QuantityInput,
+)
+from revops.core.api.serializers import InputSerializer, OmitNullMixin
 from revops.core.api.views import ApiView
 
 
@@ -29,14 +35,46 @@ class PreviewIn(InputSerializer):
     events = serializers.ListField(child=serializers.DictField(), required=False, max_length=100000)
 
 
-PreviewOut = inline_serializer(
-    "PricingPreview",
-    fields={
-        "currency": serializers.CharField(),
-        "amount": serializers.CharField(),
-        "breakdown": serializers.ListField(child=serializers.DictField()),
-    },
-)
+# The previews answer what billing.catalog.simulator computes; these serializers state its shape.
+class PreviewBreakdownOut(OmitNullMixin, serializers.Serializer):
+    """One rating step; units, unit_amount and flat_amount only where the model has them."""
+
+    omit_null = ("units", "unit_amount", "flat_amount")
+
+    description = serializers.CharField()
+    units = DecimalStringField(required=False)
+    unit_amount = DecimalStringField(required=False)
+    flat_amount = DecimalStringField(required=False)
+    amount = DecimalStringField(help_text="exact, before rounding to the minor unit")
+
+
+class PreviewOut(serializers.Serializer):
+    currency = serializers.CharField()
+    amount = MoneyField()
+    breakdown = PreviewBreakdownOut(many=True)
+
+
+class SimulationLineOut(serializers.Serializer):
+    kind = serializers.CharField()
+    charge = serializers.CharField()
+    product = serializers.CharField(allow_null=True)
+    description = serializers.CharField()
+    dimension = serializers.JSONField(help_text="the group's {prop: value}, else {}")
+    quantity = DecimalStringField()
+    unit_amount = DecimalStringField(allow_null=True)
+    amount = MoneyField()
+    service_start = serializers.DateField()
+    service_end = serializers.DateField()
+    version = serializers.IntegerField()
+    breakdown = PreviewBreakdownOut(many=True)
+
+
+class SimulationOut(serializers.Serializer):
+    plan = serializers.CharField()
+    version = serializers.IntegerField()
+    currency = serializers.CharField()
+    lines = SimulationLineOut(many=True)
+    subtotal = MoneyField()
 
 
 class PricingPreviewView(ApiView):
@@ -48,14 +86,16 @@ class PricingPreviewView(ApiView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         return Response(
-            preview_charge(
-                currency=v["currency"],
-                model=v["charge"]["model"],
-                properties=request.data["charge"].get("properties", {}),
-                field=v["charge"].get("field") or None,
-                quantity=v.get("quantity"),
-                events=v.get("events"),
-            )
+            PreviewOut(
+                preview_charge(
+                    currency=v["currency"],
+                    model=v["charge"]["model"],
+                    properties=request.data["charge"].get("properties", {}),
+                    field=v["charge"].get("field") or None,
+                    quantity=v.get("quantity"),
+                    events=v.get("events"),
+                )
+            ).data
         )
 
 
@@ -77,16 +117,7 @@ class PricingSimulateView(ApiView):
 
     @extend_schema(
         request=SimulateIn,
-        responses=inline_serializer(
-            "Simulation",
-            fields={
-                "plan": serializers.CharField(),
-                "version": serializers.IntegerField(),
-                "currency": serializers.CharField(),
-                "lines": serializers.ListField(child=serializers.DictField()),
-                "subtotal": serializers.CharField(),
-            },
-        ),
+        responses=SimulationOut,
     )
     def post(self, request):
         data = SimulateIn(data=request.data)
@@ -99,11 +130,13 @@ class PricingSimulateView(ApiView):
             else selectors.version_for_date(plan, v["start"].date())
         )
         return Response(
-            simulate_version(
-                version=version,
-                start=v["start"],
-                end=v["end"],
-                events=v["events"],
-                quantities=v["quantities"],
-            )
+            SimulationOut(
+                simulate_version(
+                    version=version,
+                    start=v["start"],
+                    end=v["end"],
+                    events=v["events"],
+                    quantities=v["quantities"],
+                )
+            ).data
         )

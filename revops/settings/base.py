@@ -223,6 +223,7 @@ SPECTACULAR_SETTINGS = {
         "CouponKindEnum": ["percent", "fixed"],
         "ObligationCostKindEnum": "revrec.models.ObligationCost.Kind",
         "PlanVersionStatusEnum": "billing.models.PlanVersion.Status",
+        "CreditGrantKindEnum": ["purchased", "goodwill"],
         "SspMethodEnum": ["observable", "adjusted_market", "cost_plus", "residual"],
         "RunStatusEnum": "billing.models.BillingRun.Status",
         "ScheduleStatusEnum": "revrec.models.RevenueSchedule.Status",
