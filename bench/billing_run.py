@@ -98,8 +98,8 @@ def _seed_main(customers: int, events: int) -> None:
     from billing.catalog.services import meter_create, plan_create
     from billing.contracts.services import contract_activate, contract_create
     from billing.usage.partitions import ensure_partitions
-    from revops.contracts.services.customers import customer_create
-    from revops.contracts.services.products import product_create
+    from revops.parties.services.customers import customer_create
+    from revops.parties.services.products import product_create
 
     started = time.perf_counter()
     ensure_partitions(months_ahead=1, months_back=1, today=date(2026, 10, 15))

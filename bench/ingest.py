@@ -345,7 +345,7 @@ def _seed_main() -> None:
 
     django.setup()
     from billing.models import Meter
-    from revops.contracts.models import Customer
+    from revops.parties.models import Customer
 
     Meter.objects.get_or_create(
         code="llm_tokens",

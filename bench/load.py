@@ -72,7 +72,7 @@ def _session_main() -> None:
     from django.test import Client
 
     from billing.models import Meter
-    from revops.contracts.models import Customer
+    from revops.parties.models import Customer
 
     user = get_user_model().objects.get(username="finance")
     client = Client()

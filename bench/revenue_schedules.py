@@ -91,8 +91,8 @@ def _seed_main(contracts: int) -> None:
     from django.db import connection, transaction
 
     from billing.contracts.services import contract_activate, contract_create
-    from revops.contracts.services.customers import customer_create
-    from revops.contracts.services.products import product_create
+    from revops.parties.services.customers import customer_create
+    from revops.parties.services.products import product_create
     from revrec import tasks as revrec_tasks
 
     started = time.perf_counter()
@@ -138,7 +138,7 @@ def _run_main() -> None:
     from django.db import connection
     from django.db.models import Count, F, Sum
 
-    from revops.contracts.models import Contract
+    from billing.contracts.models import Contract
     from revrec.models import PerformanceObligation, RevenueSchedule, ScheduleLine
     from revrec.services.schedules import schedules_generate
 

@@ -145,8 +145,8 @@ def _seed_main(contracts: int) -> None:
     from django.db import connection, transaction
 
     from billing.contracts.services import contract_activate, contract_create
-    from revops.contracts.services.customers import customer_create
-    from revops.contracts.services.products import product_create
+    from revops.parties.services.customers import customer_create
+    from revops.parties.services.products import product_create
     from revrec import tasks as revrec_tasks
     from revrec.services.ledger import ensure_chart
     from revrec.services.periods import ensure_period

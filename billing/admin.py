@@ -10,8 +10,9 @@ from django.contrib import admin
 from django.db.models import Count
 
 from billing.catalog import services
+from billing.contracts import admin as contracts_admin  # noqa: F401  (registers the contract admin)
 from billing.models import Charge, Coupon, Meter, Plan, PlanVersion
-from revops.contracts.admin import ServiceForm, changed_values
+from revops.parties.admin import ServiceForm, changed_values
 
 # --- meters -------------------------------------------------------------------------------------
 

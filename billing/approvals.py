@@ -24,8 +24,8 @@ def _requester(approval):
 
 
 def _override_approved(approval, user) -> None:
+    from billing.contracts.models import Contract
     from billing.contracts.services import contract_activate, contract_amend
-    from revops.contracts.models import Contract
 
     payload = approval.payload or {}
     contract = Contract.objects.select_for_update().get(pk=int(approval.object_id))
@@ -50,8 +50,8 @@ def _override_approved(approval, user) -> None:
 
 
 def _override_rejected(approval, user) -> None:
+    from billing.contracts.models import Contract
     from compliance.audit import audit_record
-    from revops.contracts.models import Contract
 
     contract = Contract.objects.select_for_update().get(pk=int(approval.object_id))
     changes = {"approval": approval.pk, "action": (approval.payload or {}).get("action")}
@@ -88,8 +88,9 @@ def override_previews(approvals) -> dict[int, dict]:
 def _credit_approved(approval, user) -> None:
     from datetime import date
 
+    from billing.contracts.models import Contract
     from billing.invoicing.credits import credit_grant_create
-    from revops.contracts.models import Contract, Customer
+    from revops.parties.models import Customer
 
     payload = approval.payload or {}
     customer = Customer.objects.get(pk=int(approval.object_id))

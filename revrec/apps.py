@@ -18,7 +18,7 @@ class RevrecConfig(AppConfig):
         ssp.register()
         estimates.register()
         progress.register()
-        from revops.contracts.extensions import register_contract_payload_extender
+        from billing.contracts.extensions import register_contract_payload_extender
         from revrec.selectors import extend_contract_payload
 
         register_contract_payload_extender(extend_contract_payload)

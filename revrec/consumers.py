@@ -24,8 +24,8 @@ TOPICS = (
 
 
 def handle(event: OutboxEvent) -> None:
+    from billing.contracts.models import Contract
     from billing.models import CreditExpiry, CreditGrant, CreditNote, Invoice, Payment
-    from revops.contracts.models import Contract
     from revrec.services import postings
     from revrec.services.obligations import obligations_create
 

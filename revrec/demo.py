@@ -46,11 +46,11 @@ def seed_revenue() -> str:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
+    from billing.contracts.models import Contract
     from compliance.approvals import approval_decide
     from compliance.models import Approval, ComplianceException
     from compliance.services.close import close_checklist, period_close_request
     from compliance.services.exceptions import compliance_run
-    from revops.contracts.models import Contract
     from revrec.models import RevenueRun, RevenueSchedule
     from revrec.services.periods import is_closed, period_key
 

@@ -114,7 +114,7 @@ def contract_revenue(contract) -> dict:
 
 
 def extend_contract_payload(contract, payload: dict) -> None:
-    """Registered with revops.contracts.extensions: the contract API shows its POs (api.md)."""
+    """Registered with billing.contracts.extensions: the contract API shows its POs (api.md)."""
     c = contract.currency
     payload["performance_obligations"] = [
         {
@@ -161,8 +161,8 @@ def estimates_not_reassessed(period: str) -> list[dict]:
     """Lines with variable consideration, on contracts in force during ``period``, whose estimate was
     not (re-)assessed in it: neither estimated at inception in the period nor re-estimated as of a date
     in it (IFRS 15.59: re-estimated at the end of each reporting period; accounting.md §10a)."""
+    from billing.contracts.models import Contract, ContractLine
     from billing.contracts.variable import variable_terms
-    from revops.contracts.models import Contract, ContractLine
     from revrec.models import VariableEstimate
     from revrec.services.periods import period_bounds
 

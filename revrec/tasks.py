@@ -5,7 +5,7 @@ from celery import shared_task
 def generate_schedules(contract_id: int, actor_id: int | None = None) -> int:
     from django.contrib.auth import get_user_model
 
-    from revops.contracts.models import Contract
+    from billing.contracts.models import Contract
     from revrec.services.schedules import schedules_generate
 
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else "revrec"

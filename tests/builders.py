@@ -16,8 +16,8 @@ from django.db import transaction
 from billing.catalog.services import meter_create, plan_create
 from billing.models import Meter, Plan
 from billing.usage.ingest import ingest_events
-from revops.contracts.models import Product
-from revops.contracts.services.products import product_create
+from revops.parties.models import Product
+from revops.parties.services.products import product_create
 
 # A script or stylesheet loaded from another host (a CDN): pages must use the self-hosted copies.
 EXTERNAL_ASSET = re.compile(rb"<(?:script|link)\b[^>]*\b(?:src|href)=\"(?:https?:)?//", re.IGNORECASE)

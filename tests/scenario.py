@@ -168,7 +168,7 @@ class Scenario:
     def usage(self, events: list[dict], *, customer: str | None = None, received_at: datetime | None = None):
         """Usage events of a customer, ingested by the service (``received_at`` pins the server's
         receipt time, as late events need; events are ``{"code", "timestamp", ...}``)."""
-        from revops.contracts.models import Customer
+        from revops.parties.models import Customer
         from tests.builders import send_events
 
         send_events(

@@ -1,13 +1,13 @@
 from django.urls import re_path
 
-from billing.api import contracts, discounts, invoices
+from billing.api import customers, discounts, invoices
 
 ID = r"(?P<pk>[0-9]+)"
 REF = r"(?P<ref>[-a-zA-Z0-9_.:@]+)"
 
 urlpatterns = [
-    re_path(r"^customers/?$", contracts.CustomerListView.as_view(), name="api-customers"),
-    re_path(rf"^customers/{REF}/?$", contracts.CustomerDetailView.as_view(), name="api-customer"),
+    re_path(r"^customers/?$", customers.CustomerListView.as_view(), name="api-customers"),
+    re_path(rf"^customers/{REF}/?$", customers.CustomerDetailView.as_view(), name="api-customer"),
     re_path(
         rf"^customers/{REF}/credit-grants/?$",
         discounts.CreditGrantListView.as_view(),
@@ -15,24 +15,6 @@ urlpatterns = [
     ),
     re_path(r"^coupons/?$", discounts.CouponListView.as_view(), name="api-coupons"),
     re_path(r"^coupons/(?P<code>[-a-zA-Z0-9_]+)/?$", discounts.CouponDetailView.as_view(), name="api-coupon"),
-    re_path(r"^contracts/?$", contracts.ContractListView.as_view(), name="api-contracts"),
-    re_path(rf"^contracts/{ID}/?$", contracts.ContractDetailView.as_view(), name="api-contract"),
-    re_path(
-        rf"^contracts/{ID}/activate/?$",
-        contracts.ContractActivateView.as_view(),
-        name="api-contract-activate",
-    ),
-    re_path(rf"^contracts/{ID}/amend/?$", contracts.ContractAmendView.as_view(), name="api-contract-amend"),
-    re_path(
-        rf"^contracts/{ID}/amend/preview/?$",
-        contracts.ContractAmendPreviewView.as_view(),
-        name="api-contract-amend-preview",
-    ),
-    re_path(
-        rf"^contracts/{ID}/terminate/?$",
-        contracts.ContractTerminateView.as_view(),
-        name="api-contract-terminate",
-    ),
     re_path(r"^billing-runs/?$", invoices.BillingRunListView.as_view(), name="api-billing-runs"),
     re_path(rf"^billing-runs/{ID}/?$", invoices.BillingRunDetailView.as_view(), name="api-billing-run"),
     re_path(r"^invoices/?$", invoices.InvoiceListView.as_view(), name="api-invoices"),

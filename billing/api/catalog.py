@@ -18,8 +18,6 @@ from billing.api.catalog_out import (
 )
 from billing.catalog import selectors, services
 from billing.models import Meter, Plan, PlanVersion
-from revops.contracts.models import Product, RecognitionMethod
-from revops.contracts.services.products import product_create, product_update_requested
 from revops.core.api.fields import (
     BoundedDateField,
     DecimalStringField,
@@ -29,6 +27,8 @@ from revops.core.api.schema import page_of
 from revops.core.api.serializers import InputModelSerializer, InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
 from revops.jsonsafe import jsonable
+from revops.parties.models import Product, RecognitionMethod
+from revops.parties.services.products import product_create, product_update_requested
 
 # --- serializers ---------------------------------------------------------------------------------
 

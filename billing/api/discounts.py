@@ -13,15 +13,15 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from billing.contracts.models import Contract
 from billing.invoicing.coupons import coupon_request, pending_coupon_request
 from billing.invoicing.credits import credit_grant_request
 from billing.models import Coupon, CreditGrant
-from revops.contracts.models import Contract
-from revops.contracts.services.customers import customer_by_ref
 from revops.core.api.fields import BoundedDateField, DecimalStringField, MoneyField
 from revops.core.api.serializers import ApprovalRefOut, InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
 from revops.errors import ValidationFailed
+from revops.parties.services.customers import customer_by_ref
 
 ZERO = 0
 

@@ -12,9 +12,9 @@ from rest_framework.response import Response
 
 from billing.catalog.impact import version_impact
 from billing.models import PlanVersion
-from revops.contracts.services.customers import customer_from_params
 from revops.core.api.fields import BoundedDateField, MoneyField
 from revops.core.api.views import ApiView
+from revops.parties.services.customers import customer_from_params
 
 
 class ImpactLineOut(serializers.Serializer):

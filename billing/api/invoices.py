@@ -22,10 +22,10 @@ from billing.invoicing.selectors import (
 )
 from billing.models import BillingRun, CreditNote, Invoice
 from revops.books import posting_period_for
-from revops.contracts.services.customers import customer_from_params
 from revops.core.api.fields import BoundedDateField, DecimalStringField, money_str
 from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
+from revops.parties.services.customers import customer_from_params
 
 
 class BillingRunProgressOut(serializers.Serializer):

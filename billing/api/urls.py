@@ -5,5 +5,6 @@ urlpatterns = [
     path("", include("billing.api.impact_urls")),
     path("", include("billing.api.usage_urls")),
     path("", include("billing.api.billing_urls")),
+    path("", include("billing.contracts.api_urls")),
     path("", include("billing.api.webhook_urls")),
 ]

@@ -148,8 +148,8 @@ def seed_catalog() -> str:
     from billing.models import Meter, Plan, PlanVersion
     from compliance.approvals import approval_decide
     from compliance.models import Approval
-    from revops.contracts.models import Product
-    from revops.contracts.services.products import product_create
+    from revops.parties.models import Product
+    from revops.parties.services.products import product_create
 
     users = get_user_model().objects
     actor = users.filter(username="pricing").first() or "seed_demo"

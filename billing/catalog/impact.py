@@ -10,13 +10,13 @@ from decimal import Decimal
 from django.utils import timezone
 
 from billing.catalog.selectors import version_def
+from billing.contracts.models import Contract, ContractLine
 from billing.contracts.terms import _override, line_range, plan_interval, plan_versions_for_line
 from billing.invoicing.usage_source import SqlUsage
 from billing.models import PlanVersion
 from billing.periods import Period, period_containing
 from billing.pricing import VersionDef, rate_period
 from billing.rating import RatingError
-from revops.contracts.models import Contract, ContractLine
 from revops.errors import FieldError, ValidationFailed
 from revops.money import round_money
 

@@ -46,7 +46,7 @@ class Catalog:
         )
 
     def product(self, code: str):
-        from revops.contracts.models import Product
+        from revops.parties.models import Product
 
         return self._read(("product", code), lambda: Product.objects.filter(code=code).first())
 
@@ -54,6 +54,6 @@ class Catalog:
         return self._read(("meter", code), lambda: Meter.objects.get(code=code))
 
     def default_legal_entity(self):
-        from revops.contracts.services.customers import default_legal_entity
+        from revops.parties.services.customers import default_legal_entity
 
         return self._read(("legal_entity",), default_legal_entity)

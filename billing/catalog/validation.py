@@ -10,9 +10,9 @@ from typing import Any
 
 from billing.models import Meter
 from billing.rating import EVENT_MODELS, MODELS, validate_charge
-from revops.contracts.models import Product
 from revops.errors import FieldError
 from revops.money import MoneyError, parse_decimal
+from revops.parties.models import Product
 
 TIMINGS = ("in_advance", "in_arrears")
 CHARGE_KEYS = {

@@ -16,8 +16,8 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.utils import timezone
 
+from billing.contracts.models import Contract, ContractLine
 from billing.invoicing.forms import date_input
-from revops.contracts.models import Contract, ContractLine
 from revops.core.forms import BoundedDateField
 from revops.errors import FieldError
 

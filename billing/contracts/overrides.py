@@ -20,8 +20,8 @@ from decimal import Decimal
 from django.conf import settings
 
 from billing.catalog.selectors import published_versions, version_def
+from billing.contracts.models import Contract, ContractLine
 from billing.pricing import version_in_force
-from revops.contracts.models import Contract, ContractLine
 
 KIND = "price_override"
 ZERO = Decimal(0)

@@ -3,9 +3,9 @@ the price-override request waiting on a contract."""
 
 from __future__ import annotations
 
+from billing.contracts.models import Contract, ContractLine
 from billing.contracts.overrides import KIND as OVERRIDE_KIND
 from billing.contracts.variable import FIELDS as VARIABLE_FIELDS
-from revops.contracts.models import Contract, ContractLine
 from revops.jsonsafe import jsonable
 
 

@@ -7,10 +7,10 @@ from datetime import date
 from decimal import Decimal
 
 from billing.catalog.reader import Catalog
+from billing.contracts.models import Contract, ContractLine
 from billing.models import Plan
 from billing.pricing import ChargeDef, VersionDef
 from billing.schedule import FEE_ADVANCE, FEE_ARREARS, ONE_TIME, USAGE, LineTerms
-from revops.contracts.models import Contract, ContractLine
 
 
 def line_range(line: ContractLine, contract: Contract) -> tuple[date, date]:

@@ -13,14 +13,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from billing.contracts.models import Contract, ContractLine
 from billing.contracts.terms import line_range
 from billing.contracts.variable import FIELDS as VARIABLE_FIELDS
 from billing.contracts.variable import clean_variable_terms
 from billing.models import Plan
-from revops.contracts.models import Contract, ContractLine, Product, RecognitionMethod
 from revops.dates import RANGE_MESSAGE, date_in_range
 from revops.errors import FieldError, ValidationFailed
 from revops.money import MoneyError, minor_units, parse_decimal
+from revops.parties.models import Product, RecognitionMethod
 
 ZERO = Decimal(0)
 BILLINGS = [c[0] for c in ContractLine.Billing.choices]

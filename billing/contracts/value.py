@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from billing.contracts.models import Contract, ContractLine
 from billing.contracts.terms import line_range, plan_interval, plan_versions_for_line
 from billing.contracts.variable import variable_in_price
 from billing.pricing import InMemoryUsage, rate_period
 from billing.rating import RatingError
 from billing.rating.engine import MAX_AMOUNT as MAX_DOCUMENT_AMOUNT
 from billing.schedule import line_periods
-from revops.contracts.models import Contract, ContractLine
 from revops.errors import ValidationFailed
 from revops.fields import AMOUNT_DIGITS, AMOUNT_PLACES
 from revops.money import round_money

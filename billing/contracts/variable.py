@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from revops.contracts.models import ContractLine, RecognitionMethod
+from billing.contracts.models import ContractLine
 from revops.errors import FieldError
 from revops.money import MoneyError, parse_decimal
+from revops.parties.models import RecognitionMethod
 
 ZERO = Decimal(0)
 FIELDS = (

@@ -76,6 +76,7 @@ def seed_billing() -> str:
     from django.utils import timezone
 
     from billing.catalog.demo import seed_catalog
+    from billing.contracts.models import Contract
     from billing.contracts.services import (
         contract_activate,
         contract_amend,
@@ -87,8 +88,8 @@ def seed_billing() -> str:
     from billing.invoicing.lifecycle import credit_note_create, invoice_void, payment_record
     from billing.models import Coupon, Invoice, InvoiceLine
     from compliance.approvals import approval_decide
-    from revops.contracts.models import Contract, Customer
-    from revops.contracts.services.customers import customer_create
+    from revops.parties.models import Customer
+    from revops.parties.services.customers import customer_create
 
     if Customer.objects.filter(external_id=MARKER).exists():
         return "nothing new (demo billing data already there)"

@@ -134,7 +134,7 @@ def _drawn_contract(index: int, ext: str, m0: date) -> dict:
 
 def extra_contracts(m0: date) -> list[dict]:
     """Contracts for the customers the usage seeder made (if they are there), in their currencies."""
-    from revops.contracts.models import Customer
+    from revops.parties.models import Customer
 
     out = []
     spec = {

@@ -30,6 +30,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from billing.catalog.reader import Catalog
+from billing.contracts.models import Contract
 from billing.invoicing.build import (
     BILLABLE_CONTRACT_STATUSES,
     contract_due_items,
@@ -40,7 +41,6 @@ from billing.invoicing.selectors import billing_run_invoice_count
 from billing.models import BillingRun, BillingRunItem, Invoice, PendingCharge
 from billing.schedule import billing_horizon
 from compliance.audit import audit_record
-from revops.contracts.models import Contract
 from revops.core.models import Job
 from revops.core.outbox import outbox_publish
 from revops.core.services.jobs import (
@@ -84,7 +84,7 @@ def billing_run_start(*, as_of: date, customers: list[str] | None = None, actor=
         )
     customers = sorted(set(customers or []))
     if customers:
-        from revops.contracts.models import Customer
+        from revops.parties.models import Customer
 
         known = set(Customer.objects.filter(external_id__in=customers).values_list("external_id", flat=True))
         unknown = [c for c in customers if c not in known]

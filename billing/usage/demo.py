@@ -24,8 +24,8 @@ MODELS = ("gpt-large", "gpt-small")
 def _customers():
     """The three demo customers, created through the customer service (so they belong to the default
     legal entity and can be invoiced); existing ones are reused."""
-    from revops.contracts.models import Customer
-    from revops.contracts.services.customers import customer_create
+    from revops.parties.models import Customer
+    from revops.parties.services.customers import customer_create
 
     out = []
     for ext, name, currency, tz in DEMO_CUSTOMERS:

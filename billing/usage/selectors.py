@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from billing.models import IngestionBatch, Meter, QuarantinedEvent
 from billing.usage import aggregation
-from revops.contracts.models import Customer
 from revops.core.api.fields import decimal_str
 from revops.errors import NotFound
+from revops.parties.models import Customer
 
 
 def customer_resolve(*, ref: str) -> Customer:

@@ -13,9 +13,9 @@ from json.encoder import c_make_encoder, encode_basestring
 from django.db import connection
 
 from billing.models import Meter
-from revops.contracts.models import Customer
 from revops.jsonsafe import has_surrogate, nul_visible
 from revops.money import MoneyError, parse_decimal
+from revops.parties.models import Customer
 
 
 def _compact_json():

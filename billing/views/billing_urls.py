@@ -1,9 +1,9 @@
-"""Finance pages of billing, mounted at "" by billing/urls.py: customers, contracts, billing runs and
-invoices."""
+"""Finance pages of billing, mounted at "" by billing/urls.py: customers, billing runs and invoices
+(contract pages: billing/contracts/urls.py)."""
 
 from django.urls import path
 
-from billing.views import contracts, credit_notes, customers, invoice_lines, invoices, runs
+from billing.views import credit_notes, customers, invoice_lines, invoices, runs
 
 urlpatterns = [
     # customers
@@ -11,18 +11,6 @@ urlpatterns = [
     path("customers/new/", customers.customer_create_view, name="customer-create"),
     path("customers/<int:pk>/", customers.customer_detail, name="customer"),
     path("customers/<int:pk>/credits/", customers.credit_grant_view, name="customer-credit-grant"),
-    # contracts
-    path("contracts/", contracts.contract_list, name="contracts"),
-    path("contracts/new/", contracts.contract_create_view, name="contract-create"),
-    path("contracts/_line-row/", contracts.contract_line_row, name="contract-line-row"),
-    path("contracts/<int:pk>/", contracts.contract_detail, name="contract"),
-    path("contracts/<int:pk>/submit/", contracts.contract_submit_view, name="contract-submit"),
-    path("contracts/<int:pk>/activate/", contracts.contract_activate_view, name="contract-activate"),
-    path("contracts/<int:pk>/terminate/", contracts.contract_terminate_view, name="contract-terminate"),
-    path("contracts/<int:pk>/amend/", contracts.contract_amend_view, name="contract-amend"),
-    path(
-        "contracts/<int:pk>/amend/preview/", contracts.contract_amend_preview, name="contract-amend-preview"
-    ),
     # billing runs
     path("billing/runs/", runs.run_list, name="billing-runs"),
     path("billing/runs/<int:pk>/", runs.run_detail, name="billing-run"),

@@ -14,10 +14,10 @@ from billing.catalog.forms.errors import apply_errors
 from billing.catalog.forms.products import MeterForm, ProductForm
 from billing.models import Meter
 from billing.views.catalog import _base
-from revops.contracts.models import Product
-from revops.contracts.services.products import product_create
 from revops.core.ui import require_area
 from revops.errors import ValidationFailed
+from revops.parties.models import Product
+from revops.parties.services.products import product_create
 
 
 @login_required

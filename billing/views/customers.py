@@ -1,7 +1,7 @@
 """Customer pages: the list (search, currency, contracts, open balance), the new-customer form, and
 the customer page (facts, balance, contracts, invoices, this month's usage, prepaid credits).
 
-Function views calling the same services as the API (revops.contracts.services.customers,
+Function views calling the same services as the API (revops.parties.services.customers,
 billing.invoicing.credits.credit_grant_request: every grant waits for an approver)."""
 
 from __future__ import annotations
@@ -21,18 +21,19 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from billing.contracts.forms import COMMON_CURRENCIES, COMMON_TIMEZONES, CustomerForm
+from billing.contracts.models import Contract
 from billing.invoicing.credits import credit_grant_request
 from billing.invoicing.forms import CreditGrantForm, apply_errors
 from billing.models import CreditExpiry, CreditGrant, Invoice, Meter
 from billing.usage.aggregation import local_bounds, usage_total
 from billing.usage.partitions import add_months
 from billing.views.invoices import decorate_invoices, usage_explorer_url
-from revops.contracts.models import Contract, Customer
-from revops.contracts.services.customers import customer_create
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import money, percent, quantity
 from revops.money import stored_sum
+from revops.parties.models import Customer
+from revops.parties.services.customers import customer_create
 from revops.roles import can_write
 
 PAGE_SIZE = 50

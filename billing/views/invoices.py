@@ -36,11 +36,11 @@ from billing.invoicing.selectors import invoice_list, invoice_with_lines
 from billing.models import CreditNoteLine, Invoice, InvoiceLine
 from compliance.selectors import audit_event_list
 from revops.books import posting_period_for
-from revops.contracts.models import Customer
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import day, money, percent, quantity, unit_price
 from revops.money import round_money
+from revops.parties.models import Customer
 from revops.roles import can_write
 
 log = logging.getLogger(__name__)

@@ -30,11 +30,11 @@ from billing.usage.selectors import (
     usage_report,
 )
 from billing.usage.services import quarantine_discard, quarantine_replay, quarantine_replay_open
-from revops.contracts.models import Customer
 from revops.core.ui import require_area
 from revops.dates import date_in_range
 from revops.errors import DomainError
 from revops.formatting import quantity
+from revops.parties.models import Customer
 from revops.roles import can_write
 
 MAX_DAYS = 366

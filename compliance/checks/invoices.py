@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from django.db.models import Count, Exists, OuterRef, Sum
 
+from billing.contracts.models import Contract, ContractLine
 from billing.models import Invoice, InvoiceLine
 from compliance.checks.registry import Finding, check, ref
-from revops.contracts.models import Contract, ContractLine
 from revops.money import round_money, stored_sum
 
 

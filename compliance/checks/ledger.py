@@ -9,9 +9,9 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import F, Q, Sum
 
+from billing.contracts.models import Contract
 from billing.models import Invoice
 from compliance.checks.registry import Finding, check, ref
-from revops.contracts.models import Contract
 from revops.money import stored_sum
 
 ZERO = Decimal(0)

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
+from billing.contracts.models import Contract
 from compliance.checks.registry import Finding, check, ref
-from revops.contracts.models import Contract
 from revops.money import stored_sum
 
 

@@ -39,7 +39,7 @@ def rollforward(period: str) -> dict:
             account__role__in=balance_roles, entry__period=period, entry__source="recognition"
         )
     )
-    from revops.contracts.models import Contract
+    from billing.contracts.models import Contract
 
     numbers = dict(Contract.objects.filter(pk__in=set(closing) | set(opening)).values_list("pk", "number"))
     rows = []

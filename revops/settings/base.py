@@ -64,7 +64,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "revops.core",
-    "revops.contracts",
+    "revops.parties",
     "compliance",
     "billing",
     "revrec",
@@ -232,7 +232,7 @@ SPECTACULAR_SETTINGS = {
         "PeriodStatusEnum": "revrec.models.AccountingPeriod.Status",
         "ApprovalStatusEnum": "compliance.models.Approval.Status",
         "JournalSourceEnum": "revrec.models.JournalEntry.Source",
-        "RecognitionMethodEnum": "revops.contracts.models.RecognitionMethod",
+        "RecognitionMethodEnum": "revops.parties.models.RecognitionMethod",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from revops.contracts.models import Contract
+from billing.contracts.models import Contract
 from revops.core.api.fields import BoundedDateField, DecimalStringField, MoneyField, PeriodField
 from revops.core.api.schema import page_of
 from revops.core.api.serializers import ApprovalRefOut, InputSerializer

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from revops.contracts.models import Contract
+from billing.contracts.models import Contract
 from revops.core.api.schema import page_of
 from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiView

@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from revops.contracts.models import Contract
+from billing.contracts.models import Contract
 from revops.core.api.fields import MoneyField
 from revops.core.api.serializers import CommentIn
 from revops.core.api.views import ApiGenericView, ApiView

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from revops.contracts.models import RecognitionMethod
 from revops.fields import AmountField, CurrencyField
+from revops.parties.models import RecognitionMethod
 
 
 class SSPEntry(models.Model):

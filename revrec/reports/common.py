@@ -123,7 +123,7 @@ def parse_range(start, end, *, max_months: int = MAX_MONTHS) -> tuple[str, str]:
 
 
 def currencies() -> list[str]:
-    from revops.contracts.models import Contract
+    from billing.contracts.models import Contract
 
     found = set(JournalEntry.objects.values_list("currency", flat=True).distinct())
     found |= set(Contract.objects.values_list("currency", flat=True).distinct())
@@ -132,7 +132,7 @@ def currencies() -> list[str]:
 
 def default_currency() -> str:
     """The currency with the most journal entries (else the most common contract currency, else USD)."""
-    from revops.contracts.models import Contract
+    from billing.contracts.models import Contract
 
     row = JournalEntry.objects.values("currency").annotate(n=Count("id")).order_by("-n", "currency").first()
     if row is None:

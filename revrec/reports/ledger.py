@@ -204,8 +204,8 @@ def ledger_totals(qs) -> dict:
 
 def entry_source(entry: JournalEntry) -> dict:
     """The business document behind an entry: {type, id, label, invoice_id, contract_id}."""
+    from billing.contracts.models import Contract
     from billing.models import CreditNote, Invoice, Payment
-    from revops.contracts.models import Contract
 
     out = {
         "type": entry.source_type,

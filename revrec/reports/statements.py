@@ -219,7 +219,7 @@ def deferred_rollforward(*, period: str, currency: str) -> dict:
 
 
 def _contract_labels(ids) -> dict[int, dict]:
-    from revops.contracts.models import Contract
+    from billing.contracts.models import Contract
 
     return {
         pk: {"number": number, "customer": name, "customer_id": cid}
@@ -412,14 +412,14 @@ def revenue_by(*, start: str, end: str, group_by: str, currency: str) -> dict:
     rows = list(rows)
     ids = [r[key] for r in rows if r[key]]
     if group_by == "product":
-        from revops.contracts.models import Product
+        from revops.parties.models import Product
 
         names = {
             pk: (code, name)
             for pk, code, name in Product.objects.filter(pk__in=ids).values_list("pk", "code", "name")
         }
     else:
-        from revops.contracts.models import Customer
+        from revops.parties.models import Customer
 
         names = {
             pk: (ext, name)

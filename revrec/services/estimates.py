@@ -16,11 +16,12 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from billing.contracts.models import Contract, ContractLine
 from billing.contracts.variable import variable_terms
 from compliance.audit import audit_record
-from revops.contracts.models import Contract, ContractLine, RecognitionMethod
 from revops.errors import Conflict, InvalidTransition, ValidationFailed
 from revops.money import MoneyError, parse_decimal, round_money
+from revops.parties.models import RecognitionMethod
 from revrec import recognition
 from revrec.allocation import AllocationError, split_change
 from revrec.models import ContractModification, PerformanceObligation, RevenueSchedule, VariableEstimate

@@ -9,12 +9,13 @@ from fractions import Fraction
 
 from django.db import transaction
 
+from billing.contracts.models import Contract, ContractLine
 from billing.contracts.terms import line_kinds, line_range, plan_interval, plan_versions_for_line
 from billing.contracts.value import line_fixed_value
 from billing.contracts.variable import variable_terms
 from billing.schedule import USAGE, line_periods
 from compliance.audit import audit_record
-from revops.contracts.models import Contract, ContractLine, Product, RecognitionMethod
+from revops.parties.models import Product, RecognitionMethod
 from revrec.allocation import AllocationError, AllocationLine, allocate
 from revrec.models import PerformanceObligation, SSPEntry
 

@@ -11,10 +11,11 @@ from fractions import Fraction
 
 from django.db import transaction
 
+from billing.contracts.models import Contract
 from compliance.audit import audit_record
-from revops.contracts.models import Contract, RecognitionMethod
 from revops.errors import InvalidTransition, ValidationFailed
 from revops.money import MoneyError, parse_decimal, round_money
+from revops.parties.models import RecognitionMethod
 from revrec import recognition
 from revrec.models import ObligationCost, PerformanceObligation, RevenueSchedule
 from revrec.services.judgements import judgement_request, register_judgement

@@ -18,8 +18,8 @@ from compliance.approvals import (
 )
 from compliance.audit import audit_record
 from compliance.models import Approval
-from revops.contracts.models import RecognitionMethod
 from revops.errors import InvalidTransition
+from revops.parties.models import RecognitionMethod
 from revrec.models import PerformanceObligation, RevenueSchedule, ScheduleLine
 from revrec.recognition import schedule as compute_schedule
 

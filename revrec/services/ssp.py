@@ -12,9 +12,9 @@ from django.utils import timezone
 from compliance.approvals import approval_request, register_approval_kind
 from compliance.audit import audit_record
 from compliance.models import Approval
-from revops.contracts.models import Product
 from revops.errors import FieldError, ValidationFailed
 from revops.money import is_currency
+from revops.parties.models import Product
 from revrec.models import SSPEntry
 
 KIND = "ssp_change"

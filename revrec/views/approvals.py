@@ -151,8 +151,8 @@ def estimate_previews(approvals) -> dict[int, dict]:
     after and the catch-up recognized at once (computed now, without writing anything)."""
     from datetime import date
 
+    from billing.contracts.models import Contract
     from billing.contracts.variable import variable_terms
-    from revops.contracts.models import Contract
     from revops.errors import DomainError
     from revrec.services.estimates import estimate_plan
 

@@ -12,9 +12,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from billing.contracts.models import Contract
 from billing.contracts.variable import variable_terms
 from compliance.models import Approval
-from revops.contracts.models import Contract
 from revops.core.ui import require_area
 from revops.errors import DomainError, FieldError
 from revops.roles import can_write

@@ -12,8 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from billing.contracts.models import Contract
 from compliance.models import Approval
-from revops.contracts.models import Contract
 from revops.core.ui import require_area
 from revops.errors import DomainError, ValidationFailed
 from revops.roles import can_write

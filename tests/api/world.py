@@ -57,10 +57,11 @@ HYBRID = {
 
 
 def seed_world(settle: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> World:
+    from billing.contracts.models import Contract
     from billing.models import BillingRun, Invoice, QuarantinedEvent, WebhookDelivery, WebhookEndpoint
     from compliance.models import Approval, ComplianceException
-    from revops.contracts.models import Contract, Customer
     from revops.core.models import Job
+    from revops.parties.models import Customer
     from revrec.models import ContractModification, RevenueRun, RevenueSchedule
 
     s = Scenario(settle=settle, name="world")

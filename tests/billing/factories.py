@@ -15,8 +15,8 @@ import factory
 from django.db import transaction
 from django.test import TestCase
 
+from billing.contracts.models import Contract
 from billing.models import Invoice, Meter, Plan, PlanVersion
-from revops.contracts.models import Contract
 from tests.revops.factories import CustomerFactory, ProductFactory, ServiceFactory, approve
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)  # "now" for usage watermarks: after every test period

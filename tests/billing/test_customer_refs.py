@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from revops.contracts.models import Contract
+from billing.contracts.models import Contract
 from tests.billing.factories import ContractFactory
 from tests.revops.factories import CustomerFactory
 

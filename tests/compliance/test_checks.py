@@ -86,7 +86,7 @@ def plant_unmapped_line():
 def plant_credit_grant_without_posting():
     """A grant written straight to the table: granted, but never posted as a liability."""
     from billing.models import CreditGrant
-    from revops.contracts.models import Customer
+    from revops.parties.models import Customer
 
     CreditGrant.objects.create(
         customer=Customer.objects.get(external_id="book"),
@@ -97,7 +97,7 @@ def plant_credit_grant_without_posting():
 
 
 def plant_billed_over_value():
-    from revops.contracts.models import Contract
+    from billing.contracts.models import Contract
 
     Contract.objects.update(transaction_price=Decimal("10.00"))
 
@@ -108,13 +108,13 @@ def plant_usage_outside_period():
 
 
 def plant_unapproved_override():
-    from revops.contracts.models import ContractLine
+    from billing.contracts.models import ContractLine
 
     ContractLine.objects.filter(key="platform").update(unit_price=Decimal("50.00"))  # list price 100.00
 
 
 def plant_stale_ssp():
-    from revops.contracts.models import Product
+    from revops.parties.models import Product
     from revrec.models import SSPEntry
 
     SSPEntry.objects.create(

@@ -23,7 +23,7 @@ def _invoice(currency: str, unit_price: str):
     from billing.contracts.services import contract_activate, contract_create
     from billing.invoicing.build import invoice_build
     from billing.invoicing.lifecycle import invoice_finalize
-    from revops.contracts.services.customers import customer_create
+    from revops.parties.services.customers import customer_create
 
     with transaction.atomic():
         customer = customer_create(

@@ -12,7 +12,7 @@ from billing.contracts.services import contract_activate, contract_create
 from billing.invoicing.runs import billing_run_start, stalled_runs_resume
 from billing.models import BillingClaim, BillingRun, Invoice
 from compliance.services.exceptions import compliance_run
-from revops.contracts.services.customers import customer_create
+from revops.parties.services.customers import customer_create
 from revrec.models import JournalEntry, RevenueRun, RevenueSchedule
 from revrec.services.runs import revenue_run_start, revenue_runs_resume
 from revrec.services.schedules import schedule_decide

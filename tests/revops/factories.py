@@ -12,7 +12,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from revops.contracts.models import Customer, LegalEntity, Product
+from revops.parties.models import Customer, LegalEntity, Product
 
 
 class ServiceFactory(factory.django.DjangoModelFactory):
@@ -60,7 +60,7 @@ class CustomerFactory(ServiceFactory):
 
     @classmethod
     def _service(cls, **kwargs):
-        from revops.contracts.services.customers import customer_create
+        from revops.parties.services.customers import customer_create
 
         return customer_create(**kwargs)
 
@@ -78,7 +78,7 @@ class ProductFactory(ServiceFactory):
 
     @classmethod
     def _service(cls, **kwargs):
-        from revops.contracts.services.products import product_create
+        from revops.parties.services.products import product_create
 
         existing = Product.objects.filter(code=kwargs["code"]).first()
         return existing or product_create(**kwargs)

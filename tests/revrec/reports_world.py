@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime
 import pytest
 from django.urls import include, path
 
+from billing.contracts.models import Contract
 from revops import urls as project_urls
-from revops.contracts.models import Contract
 from tests.builders import build_catalog, built_once, day, settle_now
 from tests.scenario import Scenario
 

@@ -24,7 +24,7 @@ from billing.invoicing.lifecycle import invoice_finalize
 from billing.models import CreditExpiry, CreditGrant, Invoice, InvoiceLine
 from compliance.checks.ledger import nothing_posted_in_closed_periods
 from compliance.models import Approval
-from revops.contracts.models import Customer
+from revops.parties.models import Customer
 from revrec.models import AccountingPeriod, ContractModification, JournalEntry
 from tests.builders import approved_credit_grant, day, send_events
 

@@ -165,9 +165,9 @@ def test_end_to_end_rollforward_ties_out_and_trial_balance_balances(
 def _granted_and_drawn(world, amount: str, *, expires_on=None, reason: str = ""):
     """Grant ``amount`` of prepaid credit on 1 January 2026, then finalize the contract's 1 January
     invoice (issued 2 January), which draws on it. Returns (contract, grant, invoice)."""
+    from billing.contracts.models import Contract
     from billing.invoicing.build import invoice_build
     from billing.invoicing.lifecycle import invoice_finalize
-    from revops.contracts.models import Contract
     from tests.builders import NOW, approved_credit_grant
 
     finance = world.finance

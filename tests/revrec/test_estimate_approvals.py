@@ -120,7 +120,7 @@ def test_a_rejected_re_estimate_changes_nothing_and_is_audited(world):  # noqa: 
 def test_a_re_estimate_cannot_be_applied_without_an_approved_request(world):  # noqa: F811
     contract = _ie6(world)
     before = _state(contract)
-    from revops.contracts.models import Contract
+    from billing.contracts.models import Contract
 
     pending = Approval.objects.get(pk=world.submit(contract, **RE_ESTIMATE).json()["approval"]["id"])
     for approval in (None, pending):

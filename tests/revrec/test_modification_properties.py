@@ -20,11 +20,12 @@ from django.db import transaction
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
+from billing.contracts.models import Contract
 from billing.contracts.services import contract_activate, contract_create
 from compliance.approvals import approval_decide
 from compliance.models import Approval
-from revops.contracts.models import Contract, Product
 from revops.errors import DomainError
+from revops.parties.models import Product
 from revrec.models import ContractModification, PerformanceObligation, RevenueSchedule, SSPEntry
 from revrec.recognition import period_key
 from revrec.services.modifications import modification_choose
@@ -144,7 +145,7 @@ def test_random_modifications_keep_the_invariants(make_user, catalog, contract_l
 
 
 def _run(make_user, contract_lines, steps, book):
-    from revops.contracts.models import Customer
+    from revops.parties.models import Customer
 
     approver = make_user(f"prop-approver-{Approval.objects.count()}-{id(steps)}", "approver")
     if book:  # unit SSPs, one changing mid-year (the entry in force at the modification date counts)
@@ -163,7 +164,7 @@ def _run(make_user, contract_lines, steps, book):
                 status="approved",
             )
     if not Customer.objects.filter(external_id="prop").exists():
-        from revops.contracts.services.customers import customer_create
+        from revops.parties.services.customers import customer_create
 
         customer_create(external_id="prop", name="Prop Co", currency="USD")
     contract = contract_create(

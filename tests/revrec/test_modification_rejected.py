@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from billing.contracts.models import ContractVersion
 from billing.models import InvoiceLine
 from compliance.models import AuditEvent
-from revops.contracts.models import ContractVersion
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

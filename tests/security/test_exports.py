@@ -112,8 +112,8 @@ def hostile(api_for, catalog, django_capture_on_commit_callbacks, settings, tmp_
     a journal entry whose memos are formulas."""
     from billing.invoicing.lifecycle import invoice_finalize
     from billing.models import Invoice
-    from revops.contracts.models import Product
-    from revops.contracts.services.products import product_create, product_update
+    from revops.parties.models import Product
+    from revops.parties.services.products import product_create, product_update
     from revrec.models import JournalEntry
     from revrec.services import ledger
     from revrec.services.runs import revenue_run_start

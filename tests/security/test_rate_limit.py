@@ -41,7 +41,7 @@ def test_the_n_plus_first_request_is_a_429_problem_with_retry_after(api_for, low
 
 
 def test_writes_count_and_are_refused_before_they_run(api_for, low_rate):
-    from revops.contracts.models import Customer
+    from revops.parties.models import Customer
 
     api = api_for("finance")
     for n in range(LIMIT):

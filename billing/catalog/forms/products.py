@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from billing.models import Meter
-from revops.contracts.models import Product, RecognitionMethod
+from revops.parties.models import Product, RecognitionMethod
 
 
 class ProductForm(forms.Form):

@@ -75,7 +75,7 @@ def publish_reasons(version: PlanVersion, *, today: date | None = None) -> tuple
     differ from the version in force on that date (or the impact view shows a difference)."""
     from billing.catalog.impact import version_impact
     from billing.catalog.selectors import published_versions
-    from revops.contracts.models import ContractLine
+    from billing.contracts.models import ContractLine
 
     today = today or timezone.localdate()
     reasons: list[str] = []

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from billing.contracts.extensions import check_contract_change
+from billing.contracts.models import Contract
 from billing.contracts.overrides import contract_overrides, signature
 from billing.contracts.services.changes import amendment_apply
 from billing.contracts.services.override_requests import amendment_override_request, override_rebind
@@ -14,8 +16,6 @@ from billing.contracts.terms import line_range, plan_interval
 from billing.contracts.value import first_period_amount
 from billing.models import PendingCharge
 from billing.schedule import line_periods
-from revops.contracts.extensions import check_contract_change
-from revops.contracts.models import Contract
 from revops.errors import Conflict
 from revops.money import round_money
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from billing.contracts.models import Contract, ContractLine, ContractVersion
 from billing.contracts.selectors import contract_snapshot, current_lines
 from billing.contracts.terms import line_range
 from billing.contracts.validation import CHANGE_FIELDS, clean_amendment, clean_date, raise_if_invalid
@@ -15,7 +16,6 @@ from billing.contracts.value import contract_transaction_price
 from billing.models import BillingClaim, InvoiceLine, PendingCharge
 from billing.schedule import FEE_ADVANCE
 from compliance.audit import audit_record
-from revops.contracts.models import Contract, ContractLine, ContractVersion
 from revops.core.outbox import outbox_publish
 from revops.errors import InvalidTransition
 from revops.jsonsafe import jsonable

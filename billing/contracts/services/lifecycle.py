@@ -8,6 +8,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from billing.contracts.extensions import check_contract_change
+from billing.contracts.models import Contract, ContractLine, ContractVersion
 from billing.contracts.overrides import KIND as OVERRIDE_KIND
 from billing.contracts.overrides import contract_overrides, signature, threshold_pct
 from billing.contracts.selectors import contract_snapshot, current_lines, pending_override
@@ -17,12 +19,10 @@ from billing.contracts.terms import line_range
 from billing.contracts.validation import clean_date, clean_lines, raise_if_invalid
 from billing.contracts.value import contract_transaction_price
 from compliance.audit import audit_record
-from revops.contracts.extensions import check_contract_change
-from revops.contracts.models import Contract, ContractLine, ContractVersion
-from revops.contracts.services.customers import customer_by_external_id
 from revops.core.outbox import outbox_publish
 from revops.errors import Conflict, FieldError, InvalidTransition
 from revops.money import is_currency
+from revops.parties.services.customers import customer_by_external_id
 
 
 def _next_number() -> str:

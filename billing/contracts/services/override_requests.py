@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from billing.contracts.models import Contract
 from billing.contracts.overrides import KIND as OVERRIDE_KIND
 from billing.contracts.overrides import contract_overrides, override_headline, override_weight, threshold_pct
 from billing.contracts.selectors import pending_override
 from billing.contracts.services.changes import amendment_apply
 from compliance.audit import audit_record
-from revops.contracts.models import Contract
 from revops.errors import Conflict, DomainError
 from revops.jsonsafe import jsonable
 

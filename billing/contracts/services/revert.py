@@ -6,11 +6,11 @@ from datetime import date
 
 from django.db import transaction
 
+from billing.contracts.models import Contract, ContractLine, ContractVersion
 from billing.contracts.selectors import contract_snapshot
 from billing.contracts.value import contract_transaction_price
 from billing.contracts.variable import FIELDS as VARIABLE_FIELDS
 from compliance.audit import audit_record
-from revops.contracts.models import Contract, ContractLine, ContractVersion
 from revops.jsonsafe import jsonable
 
 

@@ -17,6 +17,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.transaction import TransactionManagementError
 
 from billing.catalog.reader import Catalog
+from billing.contracts.models import Contract, ContractLine
 from billing.invoicing.build.coupon_lines import coupon_lines
 from billing.invoicing.build.due import BILLABLE_CONTRACT_STATUSES, contract_due_items, lines_and_claims
 from billing.invoicing.build.late_usage import FINAL_STATUSES, late_usage_adjustments
@@ -27,7 +28,6 @@ from billing.models import BillingClaim, CouponRedemption, Invoice, InvoiceLine,
 from billing.schedule import DueItem
 from billing.usage.aggregation import usage_watermark
 from compliance.audit import audit_record_many
-from revops.contracts.models import Contract, ContractLine
 from revops.errors import Conflict
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+from billing.contracts.models import Contract
 from billing.models import CouponRedemption, Invoice, InvoiceLine
 from billing.rating import apply_discount
-from revops.contracts.models import Contract
 
 ZERO = Decimal(0)
 

@@ -10,10 +10,10 @@ from datetime import date
 from django.utils import timezone
 
 from billing.catalog.reader import Catalog
+from billing.contracts.models import Contract, ContractLine
 from billing.contracts.terms import line_terms
 from billing.models import BillingClaim, Invoice
 from billing.schedule import ONE_TIME, DueItem, due_items
-from revops.contracts.models import Contract, ContractLine
 
 BILLABLE_CONTRACT_STATUSES = (Contract.Status.ACTIVE, Contract.Status.TERMINATED, Contract.Status.EXPIRED)
 

@@ -8,11 +8,11 @@ from decimal import Decimal
 
 from billing.catalog.reader import Catalog
 from billing.catalog.selectors import charge_def
+from billing.contracts.models import Contract
 from billing.invoicing.build.line_rating import persist_draft
 from billing.invoicing.usage_source import SqlUsage
 from billing.models import Charge, Invoice, InvoiceLine
 from billing.pricing import LineDraft, rate_charge
-from revops.contracts.models import Contract
 
 ZERO = Decimal(0)
 FINAL_STATUSES = (Invoice.Status.FINALIZED, Invoice.Status.PAID)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from billing.catalog.reader import Catalog
+from billing.contracts.models import Contract, ContractLine
 from billing.contracts.terms import plan_versions_for_line
 from billing.invoicing.usage_source import RecordingUsage, SqlUsage
 from billing.models import Invoice, InvoiceLine
@@ -24,7 +25,6 @@ from billing.pricing import (
     version_segments,
 )
 from billing.schedule import FEE_ADVANCE, FEE_ARREARS, ONE_TIME, USAGE, DueItem
-from revops.contracts.models import Contract, ContractLine
 from revops.money import round_money
 
 ZERO = Decimal(0)

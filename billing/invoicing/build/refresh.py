@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db import transaction
 
 from billing.catalog.reader import Catalog
+from billing.contracts.models import Contract
 from billing.contracts.terms import plan_interval
 from billing.invoicing.build.coupon_lines import coupon_lines
 from billing.invoicing.build.late_usage import late_usage_adjustments
@@ -18,7 +19,6 @@ from billing.periods import Period, period_containing
 from billing.schedule import USAGE, DueItem
 from billing.usage.aggregation import usage_watermark
 from compliance.audit import audit_record
-from revops.contracts.models import Contract
 from revops.errors import Conflict
 
 

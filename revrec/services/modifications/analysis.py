@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from revops.contracts.models import Contract, ContractLine, ContractVersion
+from billing.contracts.models import Contract, ContractLine, ContractVersion
 from revops.money import round_money
 from revrec import recognition
 from revrec.allocation import AllocationError, AllocationLine, allocate

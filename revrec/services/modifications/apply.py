@@ -8,10 +8,10 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from billing.contracts.models import Contract
 from compliance.approvals import register_approval_kind
 from compliance.audit import audit_record
 from compliance.models import Approval
-from revops.contracts.models import Contract
 from revops.errors import InvalidTransition
 from revops.jsonsafe import jsonable
 from revops.money import round_money
@@ -228,7 +228,7 @@ def _content(approval: Approval) -> dict:
 
 
 def register() -> None:
-    from revops.contracts.extensions import register_contract_change_guard
+    from billing.contracts.extensions import register_contract_change_guard
     from revrec.services.modifications.requests import modification_pending_guard
 
     register_approval_kind(

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from revops.contracts.models import RecognitionMethod
 from revops.money import round_money
+from revops.parties.models import RecognitionMethod
 from revrec import recognition
 
 if TYPE_CHECKING:

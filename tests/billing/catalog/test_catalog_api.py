@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from billing.models import Charge, Meter, Plan, PlanVersion
 from compliance.models import AuditEvent
-from revops.contracts.models import Product
+from revops.parties.models import Product
 
 pytestmark = pytest.mark.django_db
 

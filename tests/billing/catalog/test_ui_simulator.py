@@ -290,7 +290,7 @@ def test_no_float_in_the_pricing_ui_code():
 
 @pytest.mark.django_db
 def test_admin_product_add_goes_through_the_service(client, make_user):
-    from revops.contracts.models import Product
+    from revops.parties.models import Product
 
     admin_user = make_user("root", "admin")
     admin_user.is_staff = admin_user.is_superuser = True

@@ -3,7 +3,7 @@ to the same line, an amount finer than the currency's minor unit, a zero quantit
 
 import pytest
 
-from revops.contracts.models import ContractLine
+from billing.contracts.models import ContractLine
 from tests.builders import api_activate, through_override
 
 pytestmark = pytest.mark.django_db(transaction=True)

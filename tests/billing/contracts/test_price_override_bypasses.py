@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import pytest
 
+from billing.contracts.models import Contract
 from billing.models import Invoice
 from compliance.models import Approval
-from revops.contracts.models import Contract
 from tests.billing.factories import ContractFactory
 from tests.revops.factories import CustomerFactory
 
@@ -175,7 +175,7 @@ def test_ui_amendment_cutting_the_quantity_is_held(catalog, ui_for):
 
 def test_the_control_flags_each_bypass_written_around_the_services(catalog):
     """The detective twin uses the same rule: lines written straight to the table are flagged."""
-    from revops.contracts.models import ContractLine
+    from billing.contracts.models import ContractLine
 
     contract = ContractFactory(lines=[AT_LIST], start_date=TERM_START, end_date=TERM_END)
     assert _unapproved_findings() == []

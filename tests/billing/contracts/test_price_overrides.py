@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from billing.contracts.models import Contract
 from billing.models import Invoice, InvoiceLine
 from compliance.models import Approval, AuditEvent
-from revops.contracts.models import Contract
 from tests.billing.factories import ContractFactory
 from tests.revops.factories import CustomerFactory
 

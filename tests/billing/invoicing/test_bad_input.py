@@ -9,11 +9,11 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from billing.contracts.models import Contract
 from billing.invoicing.build import invoice_build
 from billing.invoicing.lifecycle import invoice_finalize
 from billing.models import BillingRun, Invoice, Payment
 from billing.periods import add_months
-from revops.contracts.models import Contract
 from revrec.models import RevenueRun
 from tests.billing.factories import ContractFactory
 from tests.revops.factories import CustomerFactory

@@ -340,8 +340,9 @@ def test_invoices_build_takes_one_date_per_contract(catalog):
 def test_a_batch_tops_up_an_existing_draft_and_recomputes_its_coupon(catalog):
     """The rarer paths, inside batches: a draft that gets new items for its date (its discount is
     replaced by one on the new base) and a repeating coupon whose one period is used up."""
+    from billing.contracts.models import ContractLine
     from billing.models import Coupon, CouponRedemption
-    from revops.contracts.models import ContractLine, Product
+    from revops.parties.models import Product
 
     contracts = [
         ContractFactory(

@@ -10,7 +10,7 @@ from django.db.models import Count
 from billing.contracts.services import contract_activate, contract_create
 from billing.invoicing.runs import billing_run_start, stalled_runs_resume
 from billing.models import BillingClaim, BillingRun, BillingRunItem, Invoice
-from revops.contracts.services.customers import customer_create
+from revops.parties.services.customers import customer_create
 from tests.workers import real_workers, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.worker, pytest.mark.django_db(transaction=True)]

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from billing.contracts.models import Contract, ContractLine, ContractVersion
 from billing.models import PendingCharge
-from revops.contracts.models import Contract, ContractLine, ContractVersion
 from tests.billing.factories import ContractFactory
 from tests.billing.views.conftest import build
 from tests.revops.factories import CustomerFactory

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from billing.models import CreditGrant
-from revops.contracts.models import Customer
+from revops.parties.models import Customer
 from tests.billing.views.conftest import build, finalize
 from tests.revops.factories import CustomerFactory
 

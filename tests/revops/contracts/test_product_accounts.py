@@ -11,7 +11,7 @@ import pytest
 
 from compliance.approvals import approval_decide
 from compliance.models import Approval, AuditEvent
-from revops.contracts.models import Product
+from revops.parties.models import Product
 from revrec.models import Account, JournalLine
 from tests.billing.factories import ContractFactory
 

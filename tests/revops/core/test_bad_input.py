@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from billing.models import Meter
-from revops.contracts.models import Product
 from revops.core.models import IdempotencyKey
+from revops.parties.models import Product
 from tests.revops.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -190,7 +190,7 @@ def test_a_huge_quantity_is_refused_at_the_boundary(api_for, quantity):
 
 
 def test_a_contract_whose_quantity_times_price_overflows_is_refused_not_a_500(api_for, catalog):
-    from revops.contracts.models import Contract
+    from billing.contracts.models import Contract
 
     CustomerFactory(external_id="acme")
     line = {"key": "platform", "product": "platform", "quantity": "9" * 20, "unit_price": "9" * 18}

@@ -12,9 +12,10 @@ from django.core.management import call_command
 from django.db.models import F
 from django.utils import timezone
 
+from billing.contracts.models import Contract, ContractVersion
 from billing.models import BillingRun, CreditExpiry, Invoice, InvoiceLine, UsageEvent
 from compliance.models import Approval, AuditEvent, CheckRun, ComplianceException
-from revops.contracts.models import Contract, ContractVersion, Customer
+from revops.parties.models import Customer
 from revrec.demo import _quarter_end
 from revrec.models import AccountingPeriod, JournalEntry, RevenueRun, RevenueSchedule
 

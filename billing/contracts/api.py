@@ -1,4 +1,5 @@
-"""Customers and contracts API (api.md: Customers, contracts, usage)."""
+"""Contracts API (api.md: Customers, contracts, usage): create, read, activate, amend (and preview),
+terminate. Customers: billing/api/customers.py."""
 
 from __future__ import annotations
 
@@ -8,14 +9,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.contracts import services
-from revops.contracts.extensions import extend_contract_payload
-from revops.contracts.models import Contract, Customer
-from revops.contracts.services.customers import (
-    customer_by_ref,
-    customer_create,
-    customer_from_params,
-    customer_update,
-)
+from billing.contracts.extensions import extend_contract_payload
+from billing.contracts.models import Contract
 from revops.core.api.fields import (
     BoundedDateField,
     DecimalStringField,
@@ -25,65 +20,9 @@ from revops.core.api.fields import (
     decimal_str,
     money_str,
 )
-from revops.core.api.serializers import InputModelSerializer, InputSerializer
+from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
-
-
-class CustomerSerializer(InputModelSerializer):
-    timezone = serializers.CharField(max_length=64, required=False, default="UTC")
-    tax_rate = DecimalStringField(required=False, min_value=0, max_value=100, max_digits=7, decimal_places=4)
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
-    currency = serializers.CharField(max_length=3)
-    external_id = serializers.CharField(max_length=128)
-
-    class Meta:
-        model = Customer
-        fields = ["id", "external_id", "name", "currency", "timezone", "email", "tax_rate", "address"]
-        read_only_fields = ["id"]
-        extra_kwargs = {"address": {"required": False}}
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["tax_rate"] = decimal_str(instance.tax_rate)
-        return data
-
-
-class CustomerListView(ApiGenericView):
-    area = "customers"
-    list_view = True
-    serializer_class = CustomerSerializer
-    queryset = Customer.objects.all()
-
-    def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(CustomerSerializer(page, many=True).data)
-
-    @extend_schema(request=CustomerSerializer, responses={201: CustomerSerializer})
-    def post(self, request):
-        data = CustomerSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        customer = customer_create(actor=request.user, **data.validated_data)
-        return Response(CustomerSerializer(customer).data, status=201)
-
-
-class CustomerDetailView(ApiGenericView):
-    area = "customers"
-    serializer_class = CustomerSerializer
-
-    def get(self, request, ref):
-        return Response(CustomerSerializer(customer_by_ref(ref)).data)
-
-    def patch(self, request, ref):
-        customer = customer_by_ref(ref)
-        data = CustomerSerializer(customer, data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        changes = {k: v for k, v in data.validated_data.items() if k != "external_id"}
-        return Response(
-            CustomerSerializer(customer_update(customer=customer, actor=request.user, **changes)).data
-        )
-
-
-# --- contracts --------------------------------------------------------------------------------------
+from revops.parties.services.customers import customer_from_params
 
 
 class LineIn(InputSerializer):

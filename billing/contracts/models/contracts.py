@@ -1,4 +1,10 @@
-"""Contracts and their lines: the one model that billing and revenue recognition both read."""
+"""Contracts, their lines (revisions) and versions: the one model that billing and revenue recognition
+both read.
+
+The models keep the ``contracts`` app label they were created under (``Meta.app_label``): their tables
+(``contracts_contract``, ...), their migrations (in the parties app, ``revops/parties/migrations``,
+which owns that label) and the object types recorded about them (``contracts.contract`` in audit
+events, approvals, exceptions and outbox events) are unchanged."""
 
 from __future__ import annotations
 
@@ -6,8 +12,7 @@ from django.conf import settings
 from django.db import models
 
 from revops.fields import AmountField, CurrencyField, QuantityField, UnitPriceField
-
-from .catalog import RecognitionMethod
+from revops.parties.models import RecognitionMethod
 
 
 class Contract(models.Model):
@@ -42,6 +47,7 @@ class Contract(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        app_label = "contracts"
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(
@@ -126,6 +132,7 @@ class ContractLine(models.Model):
     )
 
     class Meta:
+        app_label = "contracts"
         ordering = ["contract", "position", "revision", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -152,6 +159,7 @@ class ContractVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        app_label = "contracts"
         ordering = ["contract", "version"]
         constraints = [
             models.UniqueConstraint(fields=["contract", "version"], name="contract_version_unique")

@@ -13,8 +13,8 @@ from django.db import transaction
 
 from compliance.audit import audit_record
 from revops.books import product_has_postings, revenue_account_errors
-from revops.contracts.models import Product, RecognitionMethod
 from revops.errors import Conflict, FieldError, ValidationFailed
+from revops.parties.models import Product, RecognitionMethod
 
 EDITABLE = ("name", "description", "recognition", "revenue_account", "active")
 ACCOUNT_CHANGE = "product_account_change"

@@ -32,14 +32,15 @@ from billing.contracts.forms import (
     line_rows_from,
     place_line_errors,
 )
+from billing.contracts.models import Contract, ContractLine
 from billing.contracts.terms import line_range
 from billing.invoicing.forms import apply_errors, error_text
 from billing.models import Invoice, Plan
 from billing.views.invoices import decorate_invoices
-from revops.contracts.models import Contract, ContractLine, Customer, Product
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import day, money, quantity, unit_price
+from revops.parties.models import Customer, Product
 from revops.roles import can_write
 
 PAGE_SIZE = 50

@@ -9,9 +9,9 @@ from django.conf import settings
 from django.db import transaction
 
 from compliance.audit import audit_record
-from revops.contracts.models import Customer, LegalEntity
 from revops.errors import FieldError, ValidationFailed
 from revops.money import is_currency
+from revops.parties.models import Customer, LegalEntity
 
 EDITABLE = ("name", "email", "timezone", "tax_rate", "address", "currency")
 

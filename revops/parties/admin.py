@@ -1,5 +1,5 @@
-"""Django admin for products (through the product services, audited) and read-only lists of
-customers and contracts (those change through their own services and pages).
+"""Django admin for products (through the product services, audited) and a read-only list of
+customers (they change through their own services and pages); contracts: billing/contracts/admin.py.
 
 ``ServiceForm`` is shared with the catalog admin (billing/admin.py): admin writes call the same
 services as the API and the UI."""
@@ -11,9 +11,9 @@ from django.contrib import admin, messages
 from django.db import transaction
 
 from revops.books import revenue_account_errors
-from revops.contracts.models import Contract, Customer, Product
-from revops.contracts.services.products import EDITABLE, product_create, product_update_requested
 from revops.errors import DomainError
+from revops.parties.models import Customer, Product
+from revops.parties.services.products import EDITABLE, product_create, product_update_requested
 
 
 class _DryRun(Exception):
@@ -125,11 +125,3 @@ class CustomerAdmin(ReadOnlyAdmin):
     list_display = ("external_id", "name", "currency", "timezone", "legal_entity", "created_at")
     list_filter = ("currency", "legal_entity")
     search_fields = ("external_id", "name", "email")
-
-
-@admin.register(Contract)
-class ContractAdmin(ReadOnlyAdmin):
-    list_display = ("number", "customer", "status", "currency", "start_date", "end_date", "transaction_price")
-    list_filter = ("status", "currency")
-    search_fields = ("number", "customer__name", "customer__external_id")
-    list_select_related = ("customer",)

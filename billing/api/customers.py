@@ -1,0 +1,68 @@
+"""Customers API (api.md: Customers, contracts, usage): list, create, read and update, through the
+kernel's customer services."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from revops.core.api.fields import DecimalStringField, decimal_str
+from revops.core.api.serializers import InputModelSerializer
+from revops.core.api.views import ApiGenericView
+from revops.parties.models import Customer
+from revops.parties.services.customers import customer_by_ref, customer_create, customer_update
+
+
+class CustomerSerializer(InputModelSerializer):
+    timezone = serializers.CharField(max_length=64, required=False, default="UTC")
+    tax_rate = DecimalStringField(required=False, min_value=0, max_value=100, max_digits=7, decimal_places=4)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    currency = serializers.CharField(max_length=3)
+    external_id = serializers.CharField(max_length=128)
+
+    class Meta:
+        model = Customer
+        fields = ["id", "external_id", "name", "currency", "timezone", "email", "tax_rate", "address"]
+        read_only_fields = ["id"]
+        extra_kwargs = {"address": {"required": False}}
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["tax_rate"] = decimal_str(instance.tax_rate)
+        return data
+
+
+class CustomerListView(ApiGenericView):
+    area = "customers"
+    list_view = True
+    serializer_class = CustomerSerializer
+    queryset = Customer.objects.all()
+
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(CustomerSerializer(page, many=True).data)
+
+    @extend_schema(request=CustomerSerializer, responses={201: CustomerSerializer})
+    def post(self, request):
+        data = CustomerSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = customer_create(actor=request.user, **data.validated_data)
+        return Response(CustomerSerializer(customer).data, status=201)
+
+
+class CustomerDetailView(ApiGenericView):
+    area = "customers"
+    serializer_class = CustomerSerializer
+
+    def get(self, request, ref):
+        return Response(CustomerSerializer(customer_by_ref(ref)).data)
+
+    def patch(self, request, ref):
+        customer = customer_by_ref(ref)
+        data = CustomerSerializer(customer, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes = {k: v for k, v in data.validated_data.items() if k != "external_id"}
+        return Response(
+            CustomerSerializer(customer_update(customer=customer, actor=request.user, **changes)).data
+        )

@@ -1,0 +1,3 @@
+from .contracts import Contract, ContractLine, ContractVersion
+
+__all__ = ["Contract", "ContractLine", "ContractVersion"]

@@ -1,0 +1,19 @@
+"""Contract pages, mounted at "" by billing/urls.py."""
+
+from django.urls import path
+
+from billing.contracts import views as contracts
+
+urlpatterns = [
+    path("contracts/", contracts.contract_list, name="contracts"),
+    path("contracts/new/", contracts.contract_create_view, name="contract-create"),
+    path("contracts/_line-row/", contracts.contract_line_row, name="contract-line-row"),
+    path("contracts/<int:pk>/", contracts.contract_detail, name="contract"),
+    path("contracts/<int:pk>/submit/", contracts.contract_submit_view, name="contract-submit"),
+    path("contracts/<int:pk>/activate/", contracts.contract_activate_view, name="contract-activate"),
+    path("contracts/<int:pk>/terminate/", contracts.contract_terminate_view, name="contract-terminate"),
+    path("contracts/<int:pk>/amend/", contracts.contract_amend_view, name="contract-amend"),
+    path(
+        "contracts/<int:pk>/amend/preview/", contracts.contract_amend_preview, name="contract-amend-preview"
+    ),
+]
