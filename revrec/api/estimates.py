@@ -97,7 +97,7 @@ class ProgressOut(serializers.Serializer):
     key = serializers.CharField(source="po.key")
     progress_measure = serializers.CharField(source="po.progress_measure")
     progress_places = serializers.IntegerField(source="po.progress_places", allow_null=True)
-    expected_total = MoneyField(source="progress.expected_total")
+    expected_total = MoneyField(source="progress.expected_total", allow_null=True)
     incurred_to_date = MoneyField(source="progress.incurred_to_date")
     progress_percent = serializers.SerializerMethodField()
     currency = serializers.CharField(source="po.currency")
