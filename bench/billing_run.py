@@ -455,8 +455,8 @@ def _approve_price_versions() -> None:
     from django.contrib.auth.models import Group
 
     from billing.catalog.services import PUBLISH_KIND
-    from compliance.approvals import approval_decide
-    from compliance.models import Approval
+    from revops.core.approvals.models import Approval
+    from revops.core.approvals.services import approval_decide
     from revops.core.services.roles import sync_role_groups
 
     sync_role_groups()

@@ -1,4 +1,4 @@
-"""What approving billing's money levers does (compliance.approvals, maker-checker):
+"""What approving billing's money levers does (revops.core.approvals, maker-checker):
 
 - ``price_override``: a contract line priced beyond the threshold below list activates the contract
   (or applies the amendment) held in the request — only if the contract still prices exactly the
@@ -51,7 +51,7 @@ def _override_approved(approval, user) -> None:
 
 def _override_rejected(approval, user) -> None:
     from billing.contracts.models import Contract
-    from compliance.audit import audit_record
+    from revops.core.audit.services import audit_record
 
     contract = Contract.objects.select_for_update().get(pk=int(approval.object_id))
     changes = {"approval": approval.pk, "action": (approval.payload or {}).get("action")}
@@ -166,7 +166,7 @@ def coupon_previews(approvals) -> dict[int, dict]:
 
 
 def ready() -> None:
-    from compliance.approvals import register_approval_kind, register_approval_preview
+    from revops.core.approvals.registry import register_approval_kind, register_approval_preview
 
     register_approval_kind(
         "price_override",

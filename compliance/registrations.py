@@ -1,6 +1,6 @@
 """Registers the compliance pages with the kernel: the "Compliance" navigation section (in the order a
-controller works: dashboard, exceptions, approvals, close, audit trail, evidence) and the dashboard
-card "open exceptions by severity". Called from ``ComplianceConfig.ready()``."""
+controller works: dashboard, exceptions, approvals, close, audit trail, evidence), the dashboard
+card "open exceptions by severity" and the "close" demo seeder (after "revenue"). Called from ``ComplianceConfig.ready()``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ ORDER = (
 
 
 def register() -> None:
+    from compliance.demo import seed_close
     from revops.core.dashboard import register_widgets
+    from revops.core.demo import register_seeder
     from revops.navigation import NAV, NavItem, NavSection
     from revops.navigation import register as register_nav
 
@@ -34,6 +36,7 @@ def register() -> None:
             items = sorted(section.items, key=lambda item: rank.get(item.url_name, len(ORDER)))
             NAV[index] = NavSection(section.title, tuple(items))
     register_widgets("compliance", compliance_widgets)
+    register_seeder("close", seed_close, after="revenue")
 
 
 def compliance_widgets(user) -> list[dict]:

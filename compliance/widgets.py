@@ -1,6 +1,6 @@
 from django.urls import reverse
 
-from compliance.models import AuditChainHead
+from revops.core.audit.models import AuditChainHead
 
 
 def audit_widgets(user) -> list[dict]:

@@ -5,6 +5,8 @@ from django.urls import include, re_path
 from revops.core.api.views import unknown_api_path
 
 urlpatterns = [
+    re_path(r"^", include("revops.core.audit.api")),
+    re_path(r"^", include("revops.core.approvals.api")),
     re_path(r"^", include("billing.api.urls")),
     re_path(r"^", include("revrec.api.urls")),
     re_path(r"^", include("revrec.api.report_urls")),

@@ -58,3 +58,8 @@ class Forbidden(DomainError):
     status = 403
     slug = "forbidden"
     title = "Forbidden"
+
+
+class AppendOnlyError(RuntimeError):
+    """A record an auditor reads (audit event, checkpoint, journal entry…) was edited or deleted in
+    place: correct it by adding a record, never by changing one. A programming error, not a 4xx."""

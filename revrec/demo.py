@@ -1,26 +1,15 @@
-"""Demo revenue and close (``manage.py seed_demo``, after the "billing" seeder).
+"""Demo revenue (``manage.py seed_demo``, after the "billing" seeder).
 
 The approver signs off the revenue schedules that finance requested (those of contracts that started
-this month stay in the approval queue); a revenue run posts every month from the first contract's
-start through last month; the controls run; and every month up to the end of the last complete
-quarter is closed through the close checklist, so the quick start shows a closed quarter, an open
-one and the work waiting in between.
+this month stay in the approval queue), and a revenue run posts every month from the first contract's
+start through last month. The controls and the close that follow are compliance's seeder ("close").
 
 Everything goes through the real services. Idempotent: once a revenue run exists, nothing is added."""
 
 from __future__ import annotations
 
-from datetime import date
 
-
-def _quarter_end(today: date) -> str:
-    """The last month of the last complete quarter before ``today`` (``YYYY-MM``)."""
-    first_month = (today.month - 1) // 3 * 3 + 1  # first month of the current quarter
-    index = today.year * 12 + first_month - 2  # the month before it, zero-based
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def _months(first: str, last: str) -> list[str]:
+def months_between(first: str, last: str) -> list[str]:
     year, month = map(int, first.split("-"))
     out = []
     while f"{year:04d}-{month:02d}" <= last:
@@ -47,12 +36,10 @@ def seed_revenue() -> str:
     from django.utils import timezone
 
     from billing.contracts.models import Contract
-    from compliance.approvals import approval_decide
-    from compliance.models import Approval, ComplianceException
-    from compliance.services.close import close_checklist, period_close_request
-    from compliance.services.exceptions import compliance_run
+    from revops.core.approvals.models import Approval
+    from revops.core.approvals.services import approval_decide
     from revrec.models import RevenueRun, RevenueSchedule
-    from revrec.services.periods import is_closed, period_key
+    from revrec.services.periods import period_key
 
     if RevenueRun.objects.exists() or not Contract.objects.exists():
         return "nothing new (revenue already run, or no contracts)"
@@ -84,28 +71,7 @@ def seed_revenue() -> str:
 
     # 2. Post revenue month by month, oldest first.
     first = min(Contract.objects.values_list("start_date", flat=True))
-    periods = [p for p in _months(period_key(first), this_month) if p < this_month]
+    periods = [p for p in months_between(period_key(first), this_month) if p < this_month]
     entries = sum(_run_revenue(period, finance).entries_created for period in periods)
 
-    # 3. Controls, then close every month up to the end of the last complete quarter.
-    compliance_run(trigger="seed_demo", actor=finance)
-    closed, blocked = [], []
-    for period in periods:
-        if period > _quarter_end(today) or is_closed(period):
-            continue
-        failing = [item.label for item in close_checklist(period) if not item.ok]
-        if failing:
-            blocked.append(f"{period} ({', '.join(failing)})")
-            break  # periods close in order
-        period_close_request(key=period, actor=finance)
-        closed.append(period)
-    open_exceptions = ComplianceException.objects.filter(status="open").count()
-    report = [
-        f"{approved} schedules approved",
-        f"{len(periods)} revenue runs ({entries} journal entries)",
-        f"closed {closed[0]}…{closed[-1]}" if closed else "no period closed",
-        f"{open_exceptions} open exceptions",
-    ]
-    if blocked:
-        report.append("close stopped at " + blocked[0])
-    return "; ".join(report)
+    return f"{approved} schedules approved; {len(periods)} revenue runs ({entries} journal entries)"

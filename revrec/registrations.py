@@ -24,7 +24,7 @@ def register() -> None:
     register_widgets("approvals", approval_widgets)
     register_seeder("revenue", seed_revenue)
 
-    from compliance.approvals import register_approval_preview
+    from revops.core.approvals.registry import register_approval_preview
     from revrec.services.estimates import ESTIMATE
     from revrec.services.progress import EXPECTED_COSTS
     from revrec.views.approvals import (
@@ -90,7 +90,7 @@ def revenue_widgets(user) -> list[dict]:
 def approval_widgets(user) -> list[dict]:
     from django.urls import reverse
 
-    from compliance.models import Approval
+    from revops.core.approvals.models import Approval
     from revops.roles import can_decide
 
     pending = Approval.objects.filter(status=Approval.Status.PENDING)

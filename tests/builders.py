@@ -113,7 +113,7 @@ def approve_price_versions() -> None:
     """Sign off the pending publication of back-dated price versions (maker-checker, issue 12 §3), as
     a separate approver: the builders' plans take effect in 2020."""
     from billing.catalog.services import PUBLISH_KIND
-    from compliance.models import Approval
+    from revops.core.approvals.models import Approval
     from tests.revops.factories import approve, approver
 
     for approval in Approval.objects.filter(kind=PUBLISH_KIND, status=Approval.Status.PENDING):

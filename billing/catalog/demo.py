@@ -146,8 +146,8 @@ def seed_catalog() -> str:
 
     from billing.catalog import services
     from billing.models import Meter, Plan, PlanVersion
-    from compliance.approvals import approval_decide
-    from compliance.models import Approval
+    from revops.core.approvals.models import Approval
+    from revops.core.approvals.services import approval_decide
     from revops.parties.models import Product
     from revops.parties.services.products import product_create
 

@@ -24,7 +24,7 @@ def register() -> None:
     register_seeder("catalog", seed_catalog)
 
     from billing.catalog import services
-    from compliance.approvals import register_approval_preview
+    from revops.core.approvals.registry import register_approval_preview
 
     services.register()
     register_approval_preview(

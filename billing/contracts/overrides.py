@@ -195,7 +195,7 @@ def override_key(item: dict) -> tuple:
 
 def approved_override_keys(contract: Contract) -> set[tuple]:
     """:func:`override_key` of every override an approver signed off on this contract."""
-    from compliance.models import Approval
+    from revops.core.approvals.models import Approval
 
     out = set()
     for payload in Approval.objects.filter(

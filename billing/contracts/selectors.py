@@ -53,7 +53,7 @@ def contract_snapshot(contract: Contract) -> dict:
 
 def pending_override(contract: Contract):
     """The price-override approval waiting on CONTRACT, if any."""
-    from compliance.models import Approval
+    from revops.core.approvals.models import Approval
 
     return Approval.objects.filter(
         kind=OVERRIDE_KIND,

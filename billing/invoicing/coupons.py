@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from billing.models import Coupon, CouponRedemption
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.errors import Conflict, FieldError, ValidationFailed
 from revops.money import MoneyError, is_currency, parse_decimal
 
@@ -120,7 +120,7 @@ def _describe(terms: dict) -> str:
 
 
 def pending_coupon_request(code: str):
-    from compliance.models import Approval
+    from revops.core.approvals.models import Approval
 
     return Approval.objects.filter(
         kind=KIND, object_type=OBJECT_TYPE, object_id=code, status=Approval.Status.PENDING
@@ -131,7 +131,7 @@ def pending_coupon_request(code: str):
 def coupon_request(*, code: str, changes: dict, actor=None):
     """Ask for a new coupon (``code`` unknown) or a change of an existing one's terms. Returns the
     pending Approval; nothing about the coupon changes until it is approved."""
-    from compliance.approvals import approval_request
+    from revops.core.approvals.services import approval_request
 
     if not isinstance(code, str) or not CODE_RE.match(code):
         raise ValidationFailed("A code of letters, digits, - and _ (at most 64).", field="code")

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from billing.models import CreditExpiry, CreditGrant
 from billing.rating import CreditBalance
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.core.outbox import outbox_publish
 from revops.errors import Conflict, FieldError, ValidationFailed
 from revops.money import MoneyError, parse_decimal, round_money
@@ -194,8 +194,8 @@ def credit_grant_request(
     requester approves; the request's payload is exactly the grant that approving creates, with its
     posting and, for a purchased credit, the payment reference the approver verifies. One pending
     request per customer and kind."""
-    from compliance.approvals import approval_request
-    from compliance.models import Approval
+    from revops.core.approvals.models import Approval
+    from revops.core.approvals.services import approval_request
 
     value = _clean_grant(
         customer=customer,

@@ -87,7 +87,7 @@ def seed_billing() -> str:
     from billing.invoicing.credits import credit_grant_request, credits_expire, goodwill_credit_request
     from billing.invoicing.lifecycle import credit_note_create, invoice_void, payment_record
     from billing.models import Coupon, Invoice, InvoiceLine
-    from compliance.approvals import approval_decide
+    from revops.core.approvals.services import approval_decide
     from revops.parties.models import Customer
     from revops.parties.services.customers import customer_create
 

@@ -26,7 +26,7 @@ from billing.models import (
     Payment,
 )
 from billing.rating import draw_down_credits
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.core.outbox import outbox_publish
 from revops.dates import parse_date
 from revops.errors import Conflict, FieldError, InvalidTransition, ValidationFailed

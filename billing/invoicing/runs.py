@@ -40,7 +40,7 @@ from billing.invoicing.build import (
 from billing.invoicing.selectors import billing_run_invoice_count
 from billing.models import BillingRun, BillingRunItem, Invoice, PendingCharge
 from billing.schedule import billing_horizon
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.core.models import Job
 from revops.core.outbox import outbox_publish
 from revops.core.services.jobs import (

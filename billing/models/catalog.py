@@ -181,7 +181,7 @@ class Coupon(models.Model):
     active = models.BooleanField(default=True)
     version = models.PositiveIntegerField(default=1)
     approval = models.ForeignKey(
-        "compliance.Approval", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "core.Approval", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -306,7 +306,7 @@ class CreditGrant(models.Model):
     # The payment or receipt that backs a purchased credit (verified by the approver); empty for goodwill.
     payment_reference = models.CharField(max_length=100, blank=True, default="")
     approval = models.ForeignKey(
-        "compliance.Approval", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "core.Approval", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

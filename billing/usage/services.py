@@ -21,7 +21,7 @@ from django.utils import timezone
 from billing.models import IngestionBatch, QuarantinedEvent
 from billing.usage.ingest import IngestResult, ingest_events, store_valid
 from billing.usage.validation import validate_events
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
 from revops.jsonsafe import loads_bounded
 

@@ -14,7 +14,7 @@ from billing.catalog.forms.errors import apply_errors
 from billing.invoicing.coupons import coupon_request, coupon_terms, pending_coupon_request
 from billing.models import Coupon
 from billing.views.catalog import _base
-from compliance.models import Approval
+from revops.core.approvals.models import Approval
 from revops.core.ui import require_area
 from revops.errors import DomainError
 

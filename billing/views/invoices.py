@@ -34,8 +34,8 @@ from billing.invoicing.forms import (
 )
 from billing.invoicing.selectors import invoice_list, invoice_with_lines
 from billing.models import CreditNoteLine, Invoice, InvoiceLine
-from compliance.selectors import audit_event_list
 from revops.books import posting_period_for
+from revops.core.audit.selectors import audit_event_list
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import day, money, percent, quantity, unit_price

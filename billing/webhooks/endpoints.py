@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from billing.models import WebhookDelivery, WebhookEndpoint
 from billing.models.webhooks import new_secret
 from billing.webhooks import egress
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.errors import FieldError, ValidationFailed
 
 EVENT_TYPES: tuple[str, ...] = (

@@ -1,10 +1,8 @@
 from django.urls import re_path
 
-from compliance.api import views, views_controls
+from compliance.api import views_controls
 
 urlpatterns = [
-    re_path(r"^audit-events/?$", views.AuditEventListView.as_view(), name="api-audit-events"),
-    re_path(r"^audit-events/verify/?$", views.AuditVerifyView.as_view(), name="api-audit-verify"),
     re_path(r"^compliance/runs/?$", views_controls.ComplianceRunView.as_view(), name="api-compliance-runs"),
     re_path(
         r"^compliance/exceptions/?$",

@@ -10,7 +10,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from compliance.audit import audit_record
 from compliance.evidence import build_evidence_pack
 from compliance.models import CheckRun, ComplianceException
 from compliance.services.close import close_checklist, period_close_request, period_reopen_request
@@ -18,6 +17,7 @@ from compliance.services.exceptions import compliance_run, exception_resolve, ex
 from revops.core.api.fields import PeriodField
 from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
+from revops.core.audit.services import audit_record
 from revops.errors import ValidationFailed
 
 PERIOD = PeriodField()

@@ -12,7 +12,7 @@ from compliance.checks.registry import Finding, check
     severity="critical",
 )
 def audit_chain_intact() -> list[Finding]:
-    from compliance.audit import audit_verify_chain
+    from revops.core.audit.verify import audit_verify_chain
 
     result = audit_verify_chain()
     if result.valid:

@@ -247,7 +247,7 @@ def rollforward_file(pack: Pack) -> EvidenceFile:
 def approvals(pack: Pack) -> EvidenceFile:
     """Sign-offs of a period happen after it ends (schedules, the close itself): every approval
     requested before the period ended or decided since it began, up to the time the pack is built."""
-    from compliance.models import Approval
+    from revops.core.approvals.models import Approval
 
     found = Approval.objects.filter(
         Q(requested_at__date__lt=pack.end) | Q(decided_at__date__gte=pack.start)
@@ -288,7 +288,7 @@ def approvals(pack: Pack) -> EvidenceFile:
 @evidence_file("audit_trail.csv")
 def audit_trail(pack: Pack) -> EvidenceFile:
     """The trail from the period's start to the time the pack is built (its close happens afterwards)."""
-    from compliance.models import AuditEvent
+    from revops.core.audit.models import AuditEvent
 
     events = AuditEvent.objects.filter(occurred_at__date__gte=pack.start).order_by("seq")
     return csv_file(
@@ -315,8 +315,8 @@ def audit_checkpoints(pack: Pack) -> EvidenceFile:
     """Signed checkpoints of the chain head (HMAC-SHA256 under the chain key): every stored one (each
     period close, each `audit_anchor`) and one of the head as this pack is built. Kept with the pack,
     they let `verify_audit_chain --checkpoint` detect a later rewrite of the chain up to them."""
-    from compliance.audit import audit_checkpoint_document, checkpoint_document
-    from compliance.models import AuditCheckpoint
+    from revops.core.audit.models import AuditCheckpoint
+    from revops.core.audit.services import audit_checkpoint_document, checkpoint_document
 
     return EvidenceFile(
         json.dumps(

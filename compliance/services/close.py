@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Sum
 
-from compliance.approvals import approval_request, register_approval_kind
-from compliance.models import Approval, ComplianceException
+from compliance.models import ComplianceException
+from revops.core.approvals.models import Approval
+from revops.core.approvals.registry import register_approval_kind
+from revops.core.approvals.services import approval_request
 from revops.errors import Conflict, FieldError, InvalidTransition
 from revops.money import stored_sum
 
@@ -145,7 +147,7 @@ def period_close_request(*, key: str, actor=None):
         )
     closed = period_close(key=key, actor=actor)
     # Anchor the audit chain at every close: a signed checkpoint of the head, stored append-only.
-    from compliance.audit import audit_checkpoint_create
+    from revops.core.audit.services import audit_checkpoint_create
 
     audit_checkpoint_create(source=f"period_close:{key}")
     return closed

@@ -10,10 +10,12 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from compliance.approvals import approval_rebind, approval_request, register_approval_kind
-from compliance.audit import audit_record
 from compliance.checks import CHECKS
-from compliance.models import Approval, CheckRun, ComplianceException
+from compliance.models import CheckRun, ComplianceException
+from revops.core.approvals.models import Approval
+from revops.core.approvals.registry import register_approval_kind
+from revops.core.approvals.services import approval_rebind, approval_request
+from revops.core.audit.services import audit_record
 from revops.errors import Conflict, InvalidTransition, ValidationFailed
 from revops.jsonsafe import jsonable
 

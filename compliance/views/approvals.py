@@ -17,9 +17,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance.approvals import SelfApproval, approval_decide, approval_kinds, approval_previews
-from compliance.models import Approval
 from compliance.views.display import object_link
+from revops.core.approvals.models import Approval
+from revops.core.approvals.registry import approval_kinds, approval_previews
+from revops.core.approvals.services import SelfApproval, approval_decide
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.roles import can_decide

@@ -8,9 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from compliance.audit import audit_verify_chain
-from compliance.selectors import audit_event_list
 from compliance.views.display import change_items, object_link
+from revops.core.audit.selectors import audit_event_list
+from revops.core.audit.verify import audit_verify_chain
 from revops.core.ui import require_area
 
 

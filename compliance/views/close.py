@@ -11,9 +11,10 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
-from compliance.models import Approval, AuditEvent
 from compliance.services.close import REOPEN, close_checklist, period_close_request, period_reopen_request
 from compliance.views.display import PERIOD_TYPE, recent_periods, with_items
+from revops.core.approvals.models import Approval
+from revops.core.audit.models import AuditEvent
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.roles import can_write

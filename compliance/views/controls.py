@@ -13,9 +13,8 @@ from django.db.models import Case, Count, IntegerField, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from compliance.approvals import approval_decide
 from compliance.checks import CHECKS
-from compliance.models import Approval, AuditEvent, CheckRun, ComplianceException
+from compliance.models import CheckRun, ComplianceException
 from compliance.services.exceptions import (
     WAIVER,
     compliance_run,
@@ -31,6 +30,9 @@ from compliance.views.display import (
     trigger_label,
     with_items,
 )
+from revops.core.approvals.models import Approval
+from revops.core.approvals.services import approval_decide
+from revops.core.audit.models import AuditEvent
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.roles import can_decide, can_write

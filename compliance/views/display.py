@@ -11,8 +11,8 @@ from django.apps import apps
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from compliance.approvals import approval_kinds
 from compliance.models import ComplianceException
+from revops.core.approvals.registry import approval_kinds
 from revops.errors import ValidationFailed
 
 PERIOD_RE = re.compile(r"(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])")  # 1900-01 to 2199-12 (revops.dates)

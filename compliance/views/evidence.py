@@ -8,10 +8,10 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from compliance.audit import audit_record
 from compliance.evidence import build_evidence_pack
-from compliance.models import AuditEvent
 from compliance.views.display import PERIOD_RE, number, recent_periods
+from revops.core.audit.models import AuditEvent
+from revops.core.audit.services import audit_record
 from revops.core.ui import require_area
 from revrec.models import AccountingPeriod
 

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 
+from revops.core.audit.models import AuditEvent
 from revops.core.identity import sod_grant_refusal
 from revops.core.models import ApiToken, Job, RoleGrant, SodException
 from revops.errors import DomainError
@@ -53,7 +54,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {done} token(s).", messages.SUCCESS)
 
     def save_model(self, request, obj, form, change):
-        from compliance.audit import audit_record
+        from revops.core.audit.services import audit_record
 
         super().save_model(request, obj, form, change)
         if change and "name" in form.changed_data:
@@ -167,3 +168,19 @@ class SodExceptionAdmin(admin.ModelAdmin):
 
         for exception in queryset.filter(revoked_at__isnull=True):
             sod_exception_revoke(exception=exception, actor=request.user)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("seq", "occurred_at", "actor_label", "action", "object_type", "object_id")
+    list_filter = ("action",)
+    search_fields = ("object_type", "object_id", "actor_label")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,4 +1,6 @@
-"""Demo data registry. Users first, then each app's seeder in registration order."""
+"""Demo data registry. Users first, then each app's seeder in registration order, except that a seeder
+registered ``after`` another runs once that one has (compliance closes what revrec posted, yet its app is
+ready first)."""
 
 from __future__ import annotations
 
@@ -12,12 +14,24 @@ from revops.core.services.roles import sync_role_groups
 from revops.roles import ADMIN, ROLE_LABELS, ROLES
 
 DEMO_PASSWORD_SUFFIX = "-demo-pass"  # noqa: S105 - published demo credentials, printed by seed_demo
-_SEEDERS: list[tuple[str, Callable]] = []
+_SEEDERS: list[tuple[str, Callable, str | None]] = []
 
 
-def register_seeder(name: str, fn: Callable) -> None:
-    if name not in {n for n, _ in _SEEDERS}:
-        _SEEDERS.append((name, fn))
+def register_seeder(name: str, fn: Callable, *, after: str | None = None) -> None:
+    if name not in {n for n, _, _ in _SEEDERS}:
+        _SEEDERS.append((name, fn, after))
+
+
+def _in_order() -> list[tuple[str, Callable]]:
+    """Registration order, each seeder held back until the one it runs ``after`` (if registered) ran."""
+    known = {name for name, _, _ in _SEEDERS}
+    pending, ran, out = list(_SEEDERS), set(), []
+    while pending:
+        ready = next(i for i, (_, _, after) in enumerate(pending) if after not in known or after in ran)
+        name, fn, _ = pending.pop(ready)
+        ran.add(name)
+        out.append((name, fn))
+    return out
 
 
 def seed_users() -> list[tuple[str, str, str]]:
@@ -69,7 +83,7 @@ def _seed_users() -> list[tuple[str, str, str]]:
 
 def run_seeders(*, log: Callable[[str], None]) -> list[str]:
     lines = []
-    for name, fn in _SEEDERS:
+    for name, fn in _in_order():
         result = fn()
         lines.append(f"seeded {name}: {result}")
     return lines

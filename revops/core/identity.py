@@ -76,7 +76,7 @@ def _label(actor) -> str:
 
 
 def _record(**kwargs) -> None:
-    from compliance.audit import audit_record
+    from revops.core.audit.services import audit_record
 
     with transaction.atomic():
         audit_record(actor=current_actor(), **kwargs)

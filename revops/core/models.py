@@ -223,3 +223,9 @@ class OutboxReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.consumer} ✓ {self.event_id}"
+
+
+# The kernel's audit trail and approvals engine keep their records in their own packages; importing
+# them here registers them with the "core" app.
+from revops.core.approvals.models import Approval  # noqa: E402, F401
+from revops.core.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent  # noqa: E402, F401

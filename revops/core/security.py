@@ -81,7 +81,7 @@ def _username(credentials) -> str:
 def _audit(action: str, *, username: str, request, extra: dict | None = None) -> None:
     from django.db import transaction
 
-    from compliance.audit import audit_record
+    from revops.core.audit.services import audit_record
 
     changes = {"username": username, "ip": client_ip(request) if request is not None else ""}
     if request is not None:
@@ -107,7 +107,7 @@ def login_failed(sender, credentials=None, request=None, **kwargs) -> None:
 
 def locked_out(sender, request=None, username=None, ip_address=None, **kwargs) -> None:
     """One audit event per lockout (axes signals every refused attempt while it lasts)."""
-    from compliance.models import AuditEvent
+    from revops.core.audit.models import AuditEvent
 
     username = str(username or "")[:150]
     since = timezone.now() - timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)

@@ -45,7 +45,7 @@ def derived_key(secret: str, purpose: str) -> str:
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env("SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789abcdef")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
-# The audit chain's HMAC key (compliance.audit). From the environment only, never stored in the
+# The audit chain's HMAC key (revops.core.audit). From the environment only, never stored in the
 # database; production requires it or derives it from SECRET_KEY (revops/settings/production.py).
 AUDIT_CHAIN_KEY = env("AUDIT_CHAIN_KEY", "dev-only-audit-chain-key-change-me-0123456789abcdef")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -230,7 +230,7 @@ SPECTACULAR_SETTINGS = {
         "ScheduleTreatmentEnum": "revrec.models.RevenueSchedule.Treatment",
         "SspStatusEnum": "revrec.models.SSPEntry.Status",
         "PeriodStatusEnum": "revrec.models.AccountingPeriod.Status",
-        "ApprovalStatusEnum": "compliance.models.Approval.Status",
+        "ApprovalStatusEnum": "revops.core.approvals.models.Approval.Status",
         "JournalSourceEnum": "revrec.models.JournalEntry.Source",
         "RecognitionMethodEnum": "revops.parties.models.RecognitionMethod",
     },

@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from revrec.api import approvals, estimates, journal, modifications, previews, runs, schedules, ssp
+from revrec.api import estimates, journal, modifications, periods, previews, runs, schedules, ssp
 
 ID = r"(?P<pk>[0-9]+)"
 
@@ -24,14 +24,7 @@ urlpatterns = [
     re_path(r"^revenue-runs/?$", runs.RevenueRunListView.as_view(), name="api-revenue-runs"),
     re_path(rf"^revenue-runs/{ID}/?$", runs.RevenueRunDetailView.as_view(), name="api-revenue-run"),
     re_path(r"^journal-entries/?$", journal.JournalEntryListView.as_view(), name="api-journal-entries"),
-    re_path(r"^approvals/?$", approvals.ApprovalListView.as_view(), name="api-approvals"),
-    re_path(
-        rf"^approvals/{ID}/approve/?$", approvals.ApprovalDecideView.as_view(), name="api-approval-approve"
-    ),
-    re_path(
-        rf"^approvals/{ID}/reject/?$", approvals.ApprovalRejectView.as_view(), name="api-approval-reject"
-    ),
-    re_path(r"^periods/?$", approvals.PeriodListView.as_view(), name="api-periods"),
+    re_path(r"^periods/?$", periods.PeriodListView.as_view(), name="api-periods"),
     re_path(
         rf"^contracts/{ID}/modifications/?$",
         modifications.ContractModificationListView.as_view(),

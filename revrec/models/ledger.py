@@ -82,13 +82,13 @@ class PeriodCloseSnapshot(models.Model):
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
-            from compliance.models import AppendOnlyError
+            from revops.errors import AppendOnlyError
 
             raise AppendOnlyError("Close snapshots are append-only.")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        from compliance.models import AppendOnlyError
+        from revops.errors import AppendOnlyError
 
         raise AppendOnlyError("Close snapshots are append-only.")
 
@@ -140,7 +140,7 @@ class JournalEntry(models.Model):
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
-            from compliance.models import AppendOnlyError
+            from revops.errors import AppendOnlyError
 
             raise AppendOnlyError("Journal entries are append-only; post a reversing entry instead.")
         super().save(*args, **kwargs)

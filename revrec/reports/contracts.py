@@ -49,7 +49,7 @@ def contract_balances(contract_ids) -> dict[int, dict[str, Decimal]]:
 
 def contract_revenue_detail(contract) -> dict:
     """Everything the contract revenue tab shows, from revrec.selectors and the ledger."""
-    from compliance.models import Approval
+    from revops.core.approvals.models import Approval
     from revrec.selectors import current_schedule, obligations_of, po_balances
 
     currency = contract.currency

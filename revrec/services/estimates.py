@@ -18,7 +18,7 @@ from django.db import transaction
 
 from billing.contracts.models import Contract, ContractLine
 from billing.contracts.variable import variable_terms
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.errors import Conflict, InvalidTransition, ValidationFailed
 from revops.money import MoneyError, parse_decimal, round_money
 from revops.parties.models import RecognitionMethod
@@ -344,7 +344,7 @@ def estimate_record(
     """Record an approved (re-)estimate of a line's variable consideration and account for the change.
     Only the approval handler calls it (``approval`` is the approved request; ``actor`` its approver):
     submit a re-estimate with :func:`estimate_request`."""
-    from compliance.models import Approval
+    from revops.core.approvals.models import Approval
 
     if (
         approval is None

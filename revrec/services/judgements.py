@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.errors import Conflict
 
 
 def judgement_request(*, kind: str, obj, summary: str, payload: dict, actor, what: str):
     """Ask for approval of ``payload``; asking again with the same figures returns the pending request,
     different figures while one waits → 409 naming it (``what`` says what waits)."""
-    from compliance.approvals import approval_request
+    from revops.core.approvals.services import approval_request
 
     approval = approval_request(kind=kind, obj=obj, summary=summary, payload=payload, requested_by=actor)
     if approval.payload != payload:
@@ -35,7 +35,7 @@ def register_judgement(
     """Register the approval kind: approving applies the request's payload (``on_approved``); rejecting
     changes nothing and is audited as ``rejected_action`` with ``rejected_changes(payload)``, the
     approval and the approver's comment."""
-    from compliance.approvals import register_approval_kind
+    from revops.core.approvals.registry import register_approval_kind
 
     def on_rejected(approval, user) -> None:
         audit_record(

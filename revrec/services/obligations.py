@@ -14,7 +14,7 @@ from billing.contracts.terms import line_kinds, line_range, plan_interval, plan_
 from billing.contracts.value import line_fixed_value
 from billing.contracts.variable import variable_terms
 from billing.schedule import USAGE, line_periods
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.parties.models import Product, RecognitionMethod
 from revrec.allocation import AllocationError, AllocationLine, allocate
 from revrec.models import PerformanceObligation, SSPEntry

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.dates import PERIOD_RANGE_MESSAGE, period_error
 from revops.errors import InvalidTransition, ValidationFailed
 from revops.money import stored_sum

@@ -12,7 +12,7 @@ from fractions import Fraction
 from django.db import transaction
 
 from billing.contracts.models import Contract
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.errors import InvalidTransition, ValidationFailed
 from revops.money import MoneyError, parse_decimal, round_money
 from revops.parties.models import RecognitionMethod
@@ -336,7 +336,7 @@ def _cost_record(
     """Append a cost record (total expected costs — only from an approved request — or costs incurred
     in ``period``) and revise the schedule: progress = incurred ÷ expected, catch-up in the first period
     not yet recognized."""
-    from compliance.models import Approval
+    from revops.core.approvals.models import Approval
 
     Contract.objects.select_for_update().get(pk=obligation.contract_id)
     po = PerformanceObligation.objects.select_related("contract").get(pk=obligation.pk)

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.contracts.models import Contract
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.core.outbox import outbox_publish
 from revops.core.services.jobs import job_complete, job_create, job_fail, job_set_progress, job_start
 from revops.errors import ValidationFailed

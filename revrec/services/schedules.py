@@ -1,5 +1,5 @@
 """Revenue schedules (step 5): generated from the pure recognition functions, versioned, approved by
-someone other than the preparer (maker-checker through compliance.approvals), only then posted."""
+someone other than the preparer (maker-checker through revops.core.approvals), only then posted."""
 
 from __future__ import annotations
 
@@ -9,15 +9,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from compliance.approvals import (
-    approval_decide,
-    approval_for,
-    approval_request,
-    approval_void,
-    register_approval_kind,
-)
-from compliance.audit import audit_record
-from compliance.models import Approval
+from revops.core.approvals.models import Approval
+from revops.core.approvals.registry import register_approval_kind
+from revops.core.approvals.services import approval_decide, approval_for, approval_request, approval_void
+from revops.core.audit.services import audit_record
 from revops.errors import InvalidTransition
 from revops.parties.models import RecognitionMethod
 from revrec.models import PerformanceObligation, RevenueSchedule, ScheduleLine

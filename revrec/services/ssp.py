@@ -9,9 +9,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from compliance.approvals import approval_request, register_approval_kind
-from compliance.audit import audit_record
-from compliance.models import Approval
+from revops.core.approvals.models import Approval
+from revops.core.approvals.registry import register_approval_kind
+from revops.core.approvals.services import approval_request
+from revops.core.audit.services import audit_record
 from revops.errors import FieldError, ValidationFailed
 from revops.money import is_currency
 from revops.parties.models import Product

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from billing.contracts.models import Contract
 from billing.contracts.variable import variable_terms
-from compliance.models import Approval
+from revops.core.approvals.models import Approval
 from revops.core.ui import require_area
 from revops.errors import DomainError, FieldError
 from revops.roles import can_write

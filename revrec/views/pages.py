@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from billing.contracts.models import Contract
-from compliance.models import Approval
+from revops.core.approvals.models import Approval
 from revops.core.ui import require_area
 from revops.errors import DomainError, ValidationFailed
 from revops.roles import can_write

@@ -59,7 +59,8 @@ HYBRID = {
 def seed_world(settle: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> World:
     from billing.contracts.models import Contract
     from billing.models import BillingRun, Invoice, QuarantinedEvent, WebhookDelivery, WebhookEndpoint
-    from compliance.models import Approval, ComplianceException
+    from compliance.models import ComplianceException
+    from revops.core.approvals.models import Approval
     from revops.core.models import Job
     from revops.parties.models import Customer
     from revrec.models import ContractModification, RevenueRun, RevenueSchedule

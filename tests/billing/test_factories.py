@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from billing.models import Invoice
-from compliance.models import AuditEvent
+from revops.core.audit.models import AuditEvent
 from tests.billing.factories import (
     ContractFactory,
     ContractLineFactory,

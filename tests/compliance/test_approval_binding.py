@@ -6,9 +6,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from compliance.approvals import approval_content, content_hash
-from compliance.audit import audit_verify_chain
-from compliance.models import Approval, AuditEvent
+from revops.core.approvals.models import Approval
+from revops.core.approvals.services import approval_content, content_hash
+from revops.core.audit.models import AuditEvent
+from revops.core.audit.verify import audit_verify_chain
 from revrec.models import ContractModification, RevenueSchedule
 from tests.revrec.test_modifications import running  # noqa: F401  (fixture)
 
@@ -152,8 +153,8 @@ def test_a_reopen_asked_again_for_another_reason_replaces_the_pending_request(ru
 
 def test_everyone_who_shaped_a_request_is_a_maker(running, make_user):  # noqa: F811
     """Whoever changed a request cannot approve the next version of it, and neither can the first requester."""
-    from compliance.approvals import SelfApproval, approval_decide
     from compliance.services.close import period_reopen_request
+    from revops.core.approvals.services import SelfApproval, approval_decide
 
     first_maker, second_maker = make_user("maker-1", "approver"), make_user("maker-2", "approver")
     period_reopen_request(key="2026-03", reason="late invoice", actor=first_maker)
@@ -167,9 +168,9 @@ def test_everyone_who_shaped_a_request_is_a_maker(running, make_user):  # noqa: 
 @pytest.mark.django_db
 def test_a_waiver_is_bound_to_the_finding_it_waives(make_user):
     """A waiver approved for a finding that changed since would waive something nobody reviewed."""
-    from compliance.approvals import ContentChanged, approval_decide
     from compliance.models import CheckRun, ComplianceException
     from compliance.services.exceptions import exception_waive_request
+    from revops.core.approvals.services import ContentChanged, approval_decide
 
     run = CheckRun.objects.create(trigger="test")
     exc = ComplianceException.objects.create(

@@ -5,8 +5,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 
-from compliance.audit import AuditOutsideTransaction, audit_record, audit_record_many, audit_verify_chain
-from compliance.models import AppendOnlyError, AuditEvent
+from revops.core.audit.models import AuditEvent
+from revops.core.audit.services import AuditOutsideTransaction, audit_record, audit_record_many
+from revops.core.audit.verify import audit_verify_chain
+from revops.errors import AppendOnlyError
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +113,7 @@ def test_deleting_the_newest_events_is_detected_by_the_chain_head():
 def test_recomputed_hash_over_forged_hash_still_fails():
     """Rewriting a row *and* its own (unkeyed) hash: without the key the row itself no longer verifies."""
     events = _record(3)
-    from compliance.audit import event_hash
+    from revops.core.audit.chain import event_hash
 
     forged_changes = {"total": "0.00"}
     victim = events[1]

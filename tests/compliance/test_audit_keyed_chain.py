@@ -6,24 +6,16 @@ import importlib
 import json
 
 import pytest
-from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
+from django.db.migrations.loader import MigrationLoader
 
-from compliance.audit import (
-    GENESIS,
-    SCHEME_LEGACY,
-    audit_checkpoint_create,
-    audit_record,
-    audit_record_many,
-    audit_verify_chain,
-    chain_key,
-    event_hash,
-    head_mac,
-    keyed_event_hash,
-)
-from compliance.models import AppendOnlyError, AuditChainHead, AuditCheckpoint, AuditEvent
+from revops.core.audit.chain import GENESIS, SCHEME_LEGACY, chain_key, event_hash, head_mac, keyed_event_hash
+from revops.core.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
+from revops.core.audit.services import audit_checkpoint_create, audit_record, audit_record_many
+from revops.core.audit.verify import audit_verify_chain
+from revops.errors import AppendOnlyError
 
 pytestmark = pytest.mark.django_db
 
@@ -170,7 +162,7 @@ def test_a_forged_or_truncating_checkpoint_is_refused(tmp_path):
 
 
 def _export() -> dict:
-    from compliance.audit import checkpoint_document
+    from revops.core.audit.services import checkpoint_document
 
     return checkpoint_document(audit_checkpoint_create(source="test"))
 
@@ -199,7 +191,9 @@ def test_legacy_unkeyed_events_are_sealed_by_the_migration_and_still_verify():
     AuditChainHead.objects.filter(id=1).update(mac="")
     assert not audit_verify_chain().valid  # an unsealed unkeyed chain is not trusted
     migration = importlib.import_module("compliance.migrations.0006_keyed_audit_chain")
-    migration.seal_legacy_events(django_apps, None)
+    # The models as that migration saw them (in the compliance app, before they moved to the kernel).
+    state = MigrationLoader(connection).project_state(("compliance", "0006_keyed_audit_chain"))
+    migration.seal_legacy_events(state.apps, None)
     result = audit_verify_chain()
     assert result.valid and result.legacy == 4 and result.checked == 5
     seal = AuditEvent.objects.get(seq=5)

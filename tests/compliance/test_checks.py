@@ -8,8 +8,9 @@ from django.db import connection
 
 from billing.models import Invoice, InvoiceLine
 from compliance.checks import CHECKS, ORDER
-from compliance.models import AuditEvent, ComplianceException
+from compliance.models import ComplianceException
 from compliance.services.exceptions import compliance_run
+from revops.core.audit.models import AuditEvent
 from revrec.models import JournalEntry, JournalLine, PerformanceObligation, RevenueSchedule, ScheduleLine
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,9 @@ from django.core.management.base import CommandError
 from django.db.models import Sum
 
 from billing.models import InvoiceLine
-from compliance.models import Approval, ComplianceException
+from compliance.models import ComplianceException
 from compliance.services.exceptions import compliance_run
+from revops.core.approvals.models import Approval
 from revrec.models import AccountingPeriod, JournalEntry, JournalLine
 
 pytestmark = pytest.mark.django_db

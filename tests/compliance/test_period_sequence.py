@@ -19,7 +19,7 @@ from django.db.models import F
 from billing.invoicing.lifecycle import invoice_finalize
 from billing.models import Invoice
 from compliance.checks.ledger import nothing_posted_in_closed_periods
-from compliance.models import Approval
+from revops.core.approvals.models import Approval
 from revops.errors import InvalidTransition
 from revrec.models import Account, AccountingPeriod, JournalEntry, JournalLine, PeriodCloseSnapshot
 from revrec.services.periods import period_close

@@ -4,8 +4,10 @@ record again with other amounts, the waiver lapses (audited) and the exception i
 import pytest
 
 from billing.models import InvoiceLine
-from compliance.models import Approval, AuditEvent, ComplianceException
+from compliance.models import ComplianceException
 from compliance.services.exceptions import compliance_run
+from revops.core.approvals.models import Approval
+from revops.core.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

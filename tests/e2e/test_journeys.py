@@ -353,7 +353,7 @@ def post_without_a_button(page, action: str, fields: dict) -> int:
 
 
 def approve_schedule(login, shot, contract: str) -> None:
-    from compliance.models import Approval
+    from revops.core.approvals.models import Approval
 
     schedule_request = Approval.objects.get(kind="revenue_schedule", status="pending")
     summary = f"Revenue schedule v1 for {contract} / main: 588.00 USD ratable (daily)"
@@ -391,7 +391,7 @@ def approve_schedule(login, shot, contract: str) -> None:
 
 
 def reopen_needs_another_approver(login, shot, closed: str) -> None:
-    from compliance.models import Approval
+    from revops.core.approvals.models import Approval
 
     page = login("approver")
     page.goto(f"/compliance/periods/{closed}/")

@@ -118,7 +118,7 @@ class ApprovalFactory(ServiceFactory):
     Most tests get theirs from the domain action that opens it; decide it with ``approve``."""
 
     class Meta:
-        model = "compliance.Approval"
+        model = "core.Approval"
 
     summary = "Test request"
     payload = factory.LazyFunction(dict)
@@ -126,13 +126,13 @@ class ApprovalFactory(ServiceFactory):
 
     @classmethod
     def _service(cls, **kwargs):
-        from compliance.approvals import approval_request
+        from revops.core.approvals.services import approval_request
 
         return approval_request(**kwargs)
 
 
 def approve(approval, *, user=None, comment: str = "test set-up"):
     """Approve as a second person (``user``, by default an approver who requested nothing)."""
-    from compliance.approvals import approval_decide
+    from revops.core.approvals.services import approval_decide
 
     return approval_decide(approval=approval, user=user or approver(), approve=True, comment=comment)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from compliance.models import AuditEvent
+from revops.core.audit.models import AuditEvent
 from tests.revops.factories import CustomerFactory, ProductFactory, UserFactory, approver
 
 pytestmark = pytest.mark.django_db

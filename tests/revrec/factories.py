@@ -31,7 +31,7 @@ class SSPEntryFactory(ServiceFactory):
 
     @classmethod
     def _create(cls, model_class, *args, approved=True, **kwargs):
-        from compliance.approvals import approval_for
+        from revops.core.approvals.services import approval_for
         from revrec.services.ssp import ssp_propose
 
         for name in ("ssp", "ssp_low", "ssp_high"):

@@ -23,7 +23,7 @@ from billing.invoicing.credits import credits_expire
 from billing.invoicing.lifecycle import invoice_finalize
 from billing.models import CreditExpiry, CreditGrant, Invoice, InvoiceLine
 from compliance.checks.ledger import nothing_posted_in_closed_periods
-from compliance.models import Approval
+from revops.core.approvals.models import Approval
 from revops.parties.models import Customer
 from revrec.models import AccountingPeriod, ContractModification, JournalEntry
 from tests.builders import approved_credit_grant, day, send_events

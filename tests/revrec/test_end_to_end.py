@@ -215,7 +215,7 @@ def test_unused_prepaid_credits_are_released_to_revenue_when_they_expire(world):
     revenue, once; a draw returned to the expired grant later (a voided invoice) is released next time."""
     from billing.invoicing.credits import credits_expire
     from billing.models import CreditApplication, CreditExpiry
-    from compliance.models import AuditEvent
+    from revops.core.audit.models import AuditEvent
 
     _contract, grant, invoice = _granted_and_drawn(world, "2000.00", expires_on=date(2026, 3, 1))
     used = invoice.credits_applied

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from compliance.models import Approval, AuditEvent
+from revops.core.approvals.models import Approval
+from revops.core.audit.models import AuditEvent
 from revops.errors import InvalidTransition
 from revrec.models import ObligationCost, PerformanceObligation, RevenueSchedule, VariableEstimate
 from revrec.services.estimates import estimate_record

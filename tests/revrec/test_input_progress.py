@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from compliance.checks.revenue import allocation_equals_price, schedule_equals_allocation
-from compliance.models import AuditEvent
+from revops.core.audit.models import AuditEvent
 from revrec.models import ObligationCost
 from tests.builders import api_activate
 

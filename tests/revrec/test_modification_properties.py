@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from billing.contracts.models import Contract
 from billing.contracts.services import contract_activate, contract_create
-from compliance.approvals import approval_decide
-from compliance.models import Approval
+from revops.core.approvals.models import Approval
+from revops.core.approvals.services import approval_decide
 from revops.errors import DomainError
 from revops.parties.models import Product
 from revrec.models import ContractModification, PerformanceObligation, RevenueSchedule, SSPEntry

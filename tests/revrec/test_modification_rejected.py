@@ -8,7 +8,7 @@ import pytest
 
 from billing.contracts.models import ContractVersion
 from billing.models import InvoiceLine
-from compliance.models import AuditEvent
+from revops.core.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import Sum
 
-from compliance.models import Approval
+from revops.core.approvals.models import Approval
 from revrec.models import ContractModification, JournalLine, RevenueSchedule
 from revrec.services.modifications import modification_analyze
 from revrec.services.periods import period_close

@@ -2,7 +2,7 @@
 
 import pytest
 
-from compliance.models import Approval
+from revops.core.approvals.models import Approval
 from revrec.models import PerformanceObligation
 
 pytestmark = pytest.mark.django_db(transaction=True)

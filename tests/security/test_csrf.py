@@ -22,7 +22,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import get_resolver
 
-from compliance.models import AuditEvent
+from revops.core.audit.models import AuditEvent
 from tests.api.world import seed_world
 from tests.security.routes import fill_path, walk_patterns
 

@@ -15,7 +15,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from compliance.models import AuditEvent
+from revops.core.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

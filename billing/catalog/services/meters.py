@@ -6,7 +6,7 @@ from django.db import transaction
 
 from billing.catalog.services.guards import raise_invalid
 from billing.models import Meter
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.errors import Conflict, FieldError
 
 AGGREGATIONS = [c[0] for c in Meter.Aggregation.choices]

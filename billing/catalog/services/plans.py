@@ -14,7 +14,7 @@ from billing.catalog.services.guards import closed_period_errors, raise_invalid
 from billing.catalog.services.publication import plan_version_publish, refuse_if_awaiting_approval
 from billing.catalog.validation import clean_amount, clean_charges
 from billing.models import Charge, Plan, PlanVersion
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.errors import FieldError, InvalidTransition, ValidationFailed
 from revops.money import is_currency
 

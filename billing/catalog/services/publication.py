@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from billing.catalog.services.guards import closed_period_errors, raise_invalid
 from billing.models import PlanVersion
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.errors import Conflict, InvalidTransition, ValidationFailed
 
 PUBLISH_KIND = "price_version_publish"
@@ -24,7 +24,7 @@ PUBLISH_KIND = "price_version_publish"
 
 def publish_request_for(version: PlanVersion):
     """The pending ``price_version_publish`` request of a draft, or None."""
-    from compliance.models import Approval
+    from revops.core.approvals.models import Approval
 
     return Approval.objects.filter(
         kind=PUBLISH_KIND,
@@ -130,7 +130,7 @@ def plan_version_publish(*, version: PlanVersion, actor=None) -> PlanVersion:
 
 
 def _request_publish(version: PlanVersion, *, actor, reasons: list[str], impact: dict | None):
-    from compliance.approvals import approval_request
+    from revops.core.approvals.services import approval_request
 
     content = version_content(version)
     totals = impact["totals"] if impact else None
@@ -221,7 +221,7 @@ def _publish_rejected(approval, user) -> None:
 
 
 def register() -> None:
-    from compliance.approvals import register_approval_kind
+    from revops.core.approvals.registry import register_approval_kind
 
     register_approval_kind(
         PUBLISH_KIND,

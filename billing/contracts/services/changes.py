@@ -15,7 +15,7 @@ from billing.contracts.validation import CHANGE_FIELDS, clean_amendment, clean_d
 from billing.contracts.value import contract_transaction_price
 from billing.models import BillingClaim, InvoiceLine, PendingCharge
 from billing.schedule import FEE_ADVANCE
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.core.outbox import outbox_publish
 from revops.errors import InvalidTransition
 from revops.jsonsafe import jsonable

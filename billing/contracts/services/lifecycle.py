@@ -18,7 +18,7 @@ from billing.contracts.services.override_requests import override_rebind, overri
 from billing.contracts.terms import line_range
 from billing.contracts.validation import clean_date, clean_lines, raise_if_invalid
 from billing.contracts.value import contract_transaction_price
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.core.outbox import outbox_publish
 from revops.errors import Conflict, FieldError, InvalidTransition
 from revops.money import is_currency
@@ -178,7 +178,7 @@ def contract_activate(*, contract: Contract, actor=None, approval=None) -> Contr
 
 
 def activation_override_request(contract: Contract, overrides: list[dict], *, actor) -> Contract:
-    from compliance.approvals import approval_request
+    from revops.core.approvals.services import approval_request
 
     if contract.status not in TRANSITIONS["activate"][0]:
         raise InvalidTransition(f"A {contract.get_status_display().lower()} contract cannot activate.")

@@ -11,7 +11,7 @@ from billing.contracts.overrides import KIND as OVERRIDE_KIND
 from billing.contracts.overrides import contract_overrides, override_headline, override_weight, threshold_pct
 from billing.contracts.selectors import pending_override
 from billing.contracts.services.changes import amendment_apply
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.errors import Conflict, DomainError
 from revops.jsonsafe import jsonable
 
@@ -30,7 +30,7 @@ def override_rebind(contract: Contract, *, actor=None):
     applies to the new version and still needs an approver is re-derived against it and opened again
     in its place (the new request names the old one); one that no longer applies, or no longer needs
     approval, is only voided — the requester asks again."""
-    from compliance.approvals import approval_request, approval_void
+    from revops.core.approvals.services import approval_request, approval_void
 
     pending = pending_override(contract)
     if pending is None or (pending.payload or {}).get("version") == contract.version:
@@ -85,7 +85,7 @@ def override_rebind(contract: Contract, *, actor=None):
 
 
 def amendment_override_request(contract: Contract, overrides, *, effective_date, changes, end_date, actor):
-    from compliance.approvals import approval_request
+    from revops.core.approvals.services import approval_request
 
     contract = Contract.objects.select_for_update().select_related("customer").get(pk=contract.pk)
     pending = pending_override(contract)

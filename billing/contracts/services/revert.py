@@ -10,7 +10,7 @@ from billing.contracts.models import Contract, ContractLine, ContractVersion
 from billing.contracts.selectors import contract_snapshot
 from billing.contracts.value import contract_transaction_price
 from billing.contracts.variable import FIELDS as VARIABLE_FIELDS
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.jsonsafe import jsonable
 
 

@@ -27,7 +27,7 @@ from billing.invoicing.usage_source import PreparedUsage
 from billing.models import BillingClaim, CouponRedemption, Invoice, InvoiceLine, PendingCharge
 from billing.schedule import DueItem
 from billing.usage.aggregation import usage_watermark
-from compliance.audit import audit_record_many
+from revops.core.audit.services import audit_record_many
 from revops.errors import Conflict
 
 

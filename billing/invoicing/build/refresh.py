@@ -18,7 +18,7 @@ from billing.models import Invoice, InvoiceLine
 from billing.periods import Period, period_containing
 from billing.schedule import USAGE, DueItem
 from billing.usage.aggregation import usage_watermark
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.errors import Conflict
 
 

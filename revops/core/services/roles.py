@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
 
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.core.identity import acting_as
 from revops.core.models import SodException
 from revops.errors import InvalidTransition, ValidationFailed
@@ -42,7 +42,7 @@ def _sync_role_groups(*, using: str) -> dict[str, Group]:
 def sod_exception_record(*, user, kind: str = ANY_KIND, reason: str, actor) -> SodException:
     """Record (and audit) that USER may hold a preparing role next to the approver role and decide
     requests of KIND. Needs a reason; nobody records an exception for themselves."""
-    from compliance.approvals import approval_kinds
+    from revops.core.approvals.registry import approval_kinds
 
     reason = (reason or "").strip()
     if len(reason) < 10:

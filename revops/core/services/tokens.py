@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.core.identity import acting_as
 from revops.core.models import ApiToken, hash_token
 from revops.errors import Conflict, InvalidTransition, ValidationFailed

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.db import transaction
 
-from compliance.audit import audit_record
+from revops.core.audit.services import audit_record
 from revops.errors import FieldError, ValidationFailed
 from revops.money import is_currency
 from revops.parties.models import Customer, LegalEntity

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from compliance.audit import audit_record
 from revops.books import product_has_postings, revenue_account_errors
+from revops.core.audit.services import audit_record
 from revops.errors import Conflict, FieldError, ValidationFailed
 from revops.parties.models import Product, RecognitionMethod
 
@@ -129,7 +129,7 @@ def product_update_requested(*, product: Product, actor=None, **changes) -> Prod
 
 
 def _request_account_change(*, product: Product, to: str, actor):
-    from compliance.approvals import approval_request
+    from revops.core.approvals.services import approval_request
 
     payload = {"product": product.code, "revenue_account": {"from": product.revenue_account, "to": to}}
     approval = approval_request(
@@ -193,7 +193,7 @@ def _account_change_rejected(approval, user) -> None:
 
 
 def _request_recognition_change(*, product: Product, to: str, actor):
-    from compliance.approvals import approval_request
+    from revops.core.approvals.services import approval_request
 
     payload = {"product": product.code, "recognition": {"from": product.recognition, "to": to}}
     approval = approval_request(
@@ -256,7 +256,7 @@ def _recognition_change_rejected(approval, user) -> None:
 
 
 def register() -> None:
-    from compliance.approvals import register_approval_kind
+    from revops.core.approvals.registry import register_approval_kind
 
     register_approval_kind(
         ACCOUNT_CHANGE,

@@ -9,9 +9,9 @@ from decimal import Decimal
 from django.utils import timezone
 
 from billing.contracts.models import Contract
-from compliance.approvals import register_approval_kind
-from compliance.audit import audit_record
-from compliance.models import Approval
+from revops.core.approvals.models import Approval
+from revops.core.approvals.registry import register_approval_kind
+from revops.core.audit.services import audit_record
 from revops.errors import InvalidTransition
 from revops.jsonsafe import jsonable
 from revops.money import round_money

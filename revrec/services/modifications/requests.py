@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.db import transaction
 
 from billing.contracts.models import Contract
-from compliance.approvals import approval_rebind, approval_request
-from compliance.audit import audit_record
-from compliance.models import Approval
+from revops.core.approvals.models import Approval
+from revops.core.approvals.services import approval_rebind, approval_request
+from revops.core.audit.services import audit_record
 from revops.errors import Conflict, InvalidTransition, ValidationFailed
 from revops.jsonsafe import jsonable
 from revrec.models import ContractModification, PerformanceObligation

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from billing.models import Charge, Meter, Plan, PlanVersion
-from compliance.models import AuditEvent
+from revops.core.audit.models import AuditEvent
 from revops.parties.models import Product
 
 pytestmark = pytest.mark.django_db

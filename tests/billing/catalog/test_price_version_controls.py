@@ -11,7 +11,8 @@ import pytest
 from django.utils import timezone
 
 from billing.models import Invoice, PlanVersion
-from compliance.models import Approval, AuditEvent
+from revops.core.approvals.models import Approval
+from revops.core.audit.models import AuditEvent
 from revrec.models import AccountingPeriod
 from tests.billing.factories import ContractFactory
 from tests.builders import NOW, day, send_events
@@ -325,7 +326,7 @@ def test_pricing_page_publish_submits_a_backdated_version_for_approval(ui_for, d
 
 
 def test_approval_publishes_only_what_was_submitted(api_for, draft_invoice, make_user):
-    from compliance.approvals import approval_decide
+    from revops.core.approvals.services import approval_decide
     from revops.errors import Conflict
 
     pricing = api_for("pricing")

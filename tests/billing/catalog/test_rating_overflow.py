@@ -10,7 +10,8 @@ import pytest
 from django.db import transaction
 
 from billing.models import Charge, PlanVersion
-from compliance.models import Approval, AuditEvent
+from revops.core.approvals.models import Approval
+from revops.core.audit.models import AuditEvent
 from tests.billing.factories import ContractFactory
 from tests.builders import approve_price_versions
 

@@ -16,7 +16,7 @@ import pytest
 from billing.catalog import services
 from billing.catalog.demo import seed_catalog
 from billing.models import Charge, Plan, PlanVersion
-from compliance.models import AuditEvent
+from revops.core.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from billing.catalog.forms.simulator import parse_events_text
 from billing.models import Meter, PlanVersion
 from billing.rating.validation import _PROPERTIES, _TIER_KEYS
 from billing.views.catalog_display import properties_summary, tier_ranges
-from compliance.models import AuditEvent
+from revops.core.audit.models import AuditEvent
 
 HX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "sim-results"}
 ROOT = Path(__file__).resolve().parents[3]

@@ -12,7 +12,7 @@ import pytest
 
 from billing.contracts.models import Contract
 from billing.models import Invoice
-from compliance.models import Approval
+from revops.core.approvals.models import Approval
 from tests.billing.factories import ContractFactory
 from tests.revops.factories import CustomerFactory
 

@@ -9,7 +9,8 @@ import pytest
 
 from billing.contracts.models import Contract
 from billing.models import Invoice, InvoiceLine
-from compliance.models import Approval, AuditEvent
+from revops.core.approvals.models import Approval
+from revops.core.audit.models import AuditEvent
 from tests.billing.factories import ContractFactory
 from tests.revops.factories import CustomerFactory
 

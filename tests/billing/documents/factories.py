@@ -40,7 +40,7 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def audited(invoice, create, extracted, **kwargs):
         if create and invoice.status != Invoice.Status.DRAFT:
-            from compliance.audit import audit_record
+            from revops.core.audit.services import audit_record
 
             audit_record(
                 actor=None,

@@ -8,7 +8,8 @@ import pytest
 from django.db import transaction
 
 from billing.models import Coupon, InvoiceLine
-from compliance.models import Approval, AuditEvent
+from revops.core.approvals.models import Approval
+from revops.core.audit.models import AuditEvent
 from tests.billing.factories import ContractFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,8 @@ import pytest
 from django.db import transaction
 
 from billing.models import CreditGrant
-from compliance.models import Approval, AuditEvent
+from revops.core.approvals.models import Approval
+from revops.core.audit.models import AuditEvent
 from revrec.models import JournalEntry, JournalLine
 from tests.billing.factories import ContractFactory
 from tests.revops.factories import CustomerFactory

@@ -19,8 +19,8 @@ from billing.invoicing.build import batch as build
 from billing.invoicing.build import invoices_build
 from billing.invoicing.usage_source import PreparedUsage, SqlUsage
 from billing.models import BillingClaim, BillingRun, BillingRunItem, Invoice, InvoiceLine, Meter
-from compliance.audit import audit_verify_chain
-from compliance.models import AuditEvent
+from revops.core.audit.models import AuditEvent
+from revops.core.audit.verify import audit_verify_chain
 from revops.core.models import Job
 from tests.billing.factories import ContractFactory
 from tests.builders import day, send_events

@@ -7,7 +7,7 @@ import pytest
 from billing.models import EventKey, IngestionBatch, QuarantinedEvent, UsageEvent
 from billing.usage.ingest import ingest_events
 from billing.usage.services import quarantine_replay_open
-from compliance.models import AuditEvent
+from revops.core.audit.models import AuditEvent
 from tests.billing.usage.conftest import event
 from tests.revops.factories import CustomerFactory
 

@@ -7,7 +7,7 @@ from django.test import Client
 
 from billing.models import QuarantinedEvent, UsageEvent
 from billing.usage.ingest import ingest_events
-from compliance.models import AuditEvent
+from revops.core.audit.models import AuditEvent
 from tests.billing.usage.conftest import event
 from tests.revops.factories import CustomerFactory
 

@@ -118,7 +118,7 @@ def test_submit_activate_and_terminate_buttons_call_the_services(finance, catalo
     assert finance.post(f"/contracts/{contract.pk}/submit/").status_code == 302
     assert Contract.objects.get(pk=contract.pk).status == "pending_approval"
     finance.post(f"/contracts/{contract.pk}/activate/")  # a custom price (no plan): held for an approver
-    from compliance.models import Approval
+    from revops.core.approvals.models import Approval
     from tests.revops.factories import approve
 
     approve(Approval.objects.get(kind="price_override", status="pending"))

@@ -65,7 +65,7 @@ def test_customer_page_shows_facts_balance_contracts_invoices_and_usage(finance,
 
 
 def test_adding_prepaid_credit_requests_it_and_an_approver_grants_it(finance, monthly, client, make_user):
-    from compliance.models import Approval
+    from revops.core.approvals.models import Approval
 
     response = finance.post(
         f"/customers/{monthly.customer_id}/credits/",

@@ -24,7 +24,7 @@ from billing.webhooks.delivery import (
 from billing.webhooks.dispatch import webhooks_dispatch_on_commit, webhooks_dispatch_outbox
 from billing.webhooks.endpoints import webhook_endpoint_deactivate
 from billing.webhooks.signing import verify
-from compliance.models import AuditEvent
+from revops.core.audit.models import AuditEvent
 from revops.errors import Conflict
 from tests.billing.webhooks.conftest import EndpointFactory, OutboxEventFactory
 

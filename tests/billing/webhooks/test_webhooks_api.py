@@ -6,7 +6,7 @@ import pytest
 
 from billing.models import WebhookDelivery, WebhookEndpoint
 from billing.webhooks.dispatch import webhooks_dispatch_outbox
-from compliance.models import AuditEvent
+from revops.core.audit.models import AuditEvent
 from tests.billing.webhooks.conftest import EndpointFactory, OutboxEventFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.billing.webhooks.urls")]

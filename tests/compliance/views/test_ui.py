@@ -17,8 +17,10 @@ import pytest
 from django.test import Client
 
 from billing.models import Invoice
-from compliance.models import Approval, AuditEvent, CheckRun, ComplianceException
+from compliance.models import CheckRun, ComplianceException
 from compliance.services.exceptions import compliance_run
+from revops.core.approvals.models import Approval
+from revops.core.audit.models import AuditEvent
 from revrec.models import AccountingPeriod
 from tests.builders import build_catalog, built_once, settle_now
 from tests.compliance.conftest import tell_book

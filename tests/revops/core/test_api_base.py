@@ -5,9 +5,9 @@ from django.urls import path
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from compliance.audit import audit_record
-from compliance.models import AuditEvent
 from revops.core.api.views import ApiView
+from revops.core.audit.models import AuditEvent
+from revops.core.audit.services import audit_record
 from revops.core.models import IdempotencyKey, Job
 from revops.core.services.jobs import job_create
 from tests.builders import EXTERNAL_ASSET

@@ -14,9 +14,11 @@ from django.utils import timezone
 
 from billing.contracts.models import Contract, ContractVersion
 from billing.models import BillingRun, CreditExpiry, Invoice, InvoiceLine, UsageEvent
-from compliance.models import Approval, AuditEvent, CheckRun, ComplianceException
+from compliance.demo import _quarter_end
+from compliance.models import CheckRun, ComplianceException
+from revops.core.approvals.models import Approval
+from revops.core.audit.models import AuditEvent
 from revops.parties.models import Customer
-from revrec.demo import _quarter_end
 from revrec.models import AccountingPeriod, JournalEntry, RevenueRun, RevenueSchedule
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,8 +10,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from compliance.audit import audit_verify_chain
-from compliance.models import Approval, AuditEvent
+from revops.core.approvals.models import Approval
+from revops.core.audit.models import AuditEvent
+from revops.core.audit.verify import audit_verify_chain
 from revops.core.identity import SegregationOfDuties
 from revops.core.models import ApiToken, RoleGrant, SodException, TokenReassignment
 from revops.core.services.tokens import api_token_create
@@ -196,7 +197,7 @@ def test_approver_promoted_by_someone_else_may_approve_but_not_one_whose_passwor
     own = Approval.objects.create(
         kind="price_override", object_type="x.y", object_id="1", summary="s", requested_by=root
     )
-    from compliance.approvals import SelfApproval, approval_decide
+    from revops.core.approvals.services import SelfApproval, approval_decide
 
     with pytest.raises(SelfApproval), transaction.atomic():
         approval_decide(approval=own, user=checker, approve=True)
@@ -254,7 +255,7 @@ def test_recorded_exception_allows_the_roles_for_its_kind_only(root_with_token, 
     reopen = Approval.objects.create(
         kind="period_reopen", object_type="x.y", object_id="2", summary="s", requested_by=requester
     )
-    from compliance.approvals import SelfApproval, check_can_decide
+    from revops.core.approvals.services import SelfApproval, check_can_decide
 
     fin = User.objects.get(pk=fin.pk)
     check_can_decide(waiver, fin)  # covered by the exception

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from compliance.audit import audit_verify_chain
-from compliance.models import AuditEvent
+from revops.core.audit.models import AuditEvent
+from revops.core.audit.verify import audit_verify_chain
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "Right-pass-4410"

@@ -9,8 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from compliance.approvals import approval_decide
-from compliance.models import Approval, AuditEvent
+from revops.core.approvals.models import Approval
+from revops.core.approvals.services import approval_decide
+from revops.core.audit.models import AuditEvent
 from revops.parties.models import Product
 from revrec.models import Account, JournalLine
 from tests.billing.factories import ContractFactory

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from compliance.models import Approval
+from revops.core.approvals.models import Approval
 from revrec.models import PerformanceObligation, RevenueSchedule
 from revrec.services.schedules import schedule_create
 from tests.billing.factories import ContractFactory

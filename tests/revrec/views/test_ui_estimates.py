@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from compliance.models import Approval
+from revops.core.approvals.models import Approval
 from revrec.models import ObligationCost, PerformanceObligation, VariableEstimate
 from revrec.services.obligations import obligations_create
 from revrec.services.schedules import schedules_generate

@@ -1,17 +1,18 @@
-"""Approvals and accounting periods (api.md: Compliance): the generic maker-checker endpoints."""
+"""The approvals API (api.md: Compliance): list requests, approve or reject one. Generic: requests of
+every kind, decided through the one engine (revops.core.approvals.services)."""
 
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.urls import re_path
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from compliance.approvals import approval_decide
-from compliance.models import Approval
 from revops.core.api.serializers import CommentIn
 from revops.core.api.views import ApiGenericView, ApiView
-from revrec.models import AccountingPeriod
+from revops.core.approvals.models import Approval
+from revops.core.approvals.services import approval_decide
 
 
 class ApprovalOut(serializers.Serializer):
@@ -70,21 +71,10 @@ class ApprovalRejectView(ApprovalDecideView):
     approve = False
 
 
-class AccountingPeriodOut(serializers.Serializer):
-    period = serializers.CharField()
-    start = serializers.DateField()
-    end = serializers.DateField()
-    status = serializers.ChoiceField(choices=AccountingPeriod.Status.choices)
-    closed_at = serializers.DateTimeField(allow_null=True)
-
-
-class PeriodListView(ApiGenericView):
-    area = "periods"
-    list_view = True
-    queryset = AccountingPeriod.objects.all()
-    cursor_ordering = "-period"
-
-    @extend_schema(responses=AccountingPeriodOut)
-    def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(AccountingPeriodOut(page, many=True).data)
+ID = r"(?P<pk>[0-9]+)"
+# Included in /api/v1/ by revops/api_urls.py (the composition root).
+urlpatterns = [
+    re_path(r"^approvals/?$", ApprovalListView.as_view(), name="api-approvals"),
+    re_path(rf"^approvals/{ID}/approve/?$", ApprovalDecideView.as_view(), name="api-approval-approve"),
+    re_path(rf"^approvals/{ID}/reject/?$", ApprovalRejectView.as_view(), name="api-approval-reject"),
+]

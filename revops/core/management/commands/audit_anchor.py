@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from compliance.audit import audit_checkpoint_create, checkpoint_document
+from revops.core.audit.services import audit_checkpoint_create, checkpoint_document
 
 
 class Command(BaseCommand):

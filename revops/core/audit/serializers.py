@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from compliance.models import AuditEvent
+from revops.core.audit.models import AuditEvent
 
 
 class AuditEventSerializer(serializers.ModelSerializer):

@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from compliance.models import AuditEvent
+from revops.core.audit.models import AuditEvent
 
 
 def audit_event_list(

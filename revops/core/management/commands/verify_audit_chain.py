@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from compliance.audit import audit_verify_chain
+from revops.core.audit.verify import audit_verify_chain
 
 
 class Command(BaseCommand):

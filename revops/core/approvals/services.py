@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
-from compliance.audit import audit_record
-from compliance.models import Approval
+from revops.core.approvals.models import Approval
+from revops.core.approvals.registry import approval_handler
+from revops.core.audit.models import AuditEvent
+from revops.core.audit.services import audit_record, object_ref
 from revops.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from revops.jsonsafe import jsonable
 from revops.roles import can_decide, sod_refusal
@@ -45,52 +45,6 @@ class ContentChanged(Conflict):
         )
 
 
-@dataclass(frozen=True)
-class Handler:
-    on_approved: Callable[[Approval, object], None]
-    on_rejected: Callable[[Approval, object], None] | None = None
-    label: str = ""
-    # content(approval) -> dict: what approving applies beyond the payload (the object's current state
-    # that ``on_approved`` reads), bound into the request's hash.
-    content: Callable[[Approval], dict] | None = None
-
-
-_HANDLERS: dict[str, Handler] = {}
-# kind -> (build, template): the approval queue shows, under a request of that kind, ``template``
-# rendered with ``p`` = build(approvals)[approval.pk] (one call per page, for all requests of the kind).
-_PREVIEWS: dict[str, tuple[Callable[[list[Approval]], dict[int, dict]], str]] = {}
-
-
-def register_approval_preview(kind: str, *, build, template: str) -> None:
-    """Let the app that owns a kind show what approving it would do (a schedule's months, a
-    modification's treatments) in the one approval queue, without the queue importing that app."""
-    _PREVIEWS[kind] = (build, template)
-
-
-def approval_previews(approvals: list[Approval]) -> dict[int, dict]:
-    """{approval pk: {"template", "p"}} for the requests whose kind has a registered preview."""
-    out: dict[int, dict] = {}
-    for kind, (build, template) in _PREVIEWS.items():
-        of_kind = [a for a in approvals if a.kind == kind]
-        if of_kind:
-            for pk, context in build(of_kind).items():
-                out[pk] = {"template": template, "p": context}
-    return out
-
-
-def register_approval_kind(
-    kind: str, *, on_approved, on_rejected=None, label: str = "", content=None
-) -> None:
-    """``content(approval) -> dict``: for a kind whose ``on_approved`` applies the object's current
-    state rather than the payload, that state (everything approving would apply); it is hashed into
-    the request and recomputed when it is decided. Without it, the kind, object and payload are bound."""
-    _HANDLERS[kind] = Handler(on_approved, on_rejected, label or kind.replace("_", " "), content)
-
-
-def approval_kinds() -> dict[str, Handler]:
-    return dict(_HANDLERS)
-
-
 def _canonical(value) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -103,7 +57,7 @@ def approval_content(approval: Approval) -> dict:
         "object_id": str(approval.object_id),
         "payload": jsonable(approval.payload or {}),
     }
-    handler = _HANDLERS.get(approval.kind)
+    handler = approval_handler(approval.kind)
     if handler is not None and handler.content is not None:
         with transaction.atomic():  # a kind's content may lock its object (select_for_update)
             document["content"] = jsonable(handler.content(approval))
@@ -201,10 +155,10 @@ def approval_request(
     one. Asking for different content returns the pending one unchanged too (still bound to its own
     content; the caller may compare its payload and refuse) — unless ``replace_pending``, which voids
     it (``superseded``, audited) and opens a new request for the new content."""
-    if kind not in _HANDLERS:
+    if approval_handler(kind) is None:
         raise ValidationFailed(f"Unknown approval kind '{kind}'.", field="kind")
     if obj is not None:
-        object_type, object_id = f"{obj._meta.app_label}.{obj._meta.model_name}", obj.pk
+        object_type, object_id = object_ref(obj)
     draft = Approval(
         kind=kind,
         object_type=object_type,
@@ -244,7 +198,7 @@ def approval_rebind(
     may be pending for: if what approving would apply changed, the pending request is voided and a new
     one opened, requested by ``actor`` (or the original requester). Returns the pending request, if any."""
     if obj is not None:
-        object_type, object_id = f"{obj._meta.app_label}.{obj._meta.model_name}", obj.pk
+        object_type, object_id = object_ref(obj)
     pending = _pending(kind, object_type, object_id)
     if pending is None:
         return None
@@ -297,11 +251,9 @@ def check_can_decide(approval: Approval, user) -> None:
 
 def _audited_hash(approval: Approval) -> str | None:
     """The content hash recorded in the (hash-chained) audit event that opened the request."""
-    from compliance.models import AuditEvent
-
     event = (
         AuditEvent.objects.filter(
-            action="approval.requested", object_type="compliance.approval", object_id=str(approval.pk)
+            action="approval.requested", object_type=Approval.REFERENCE_TYPE, object_id=str(approval.pk)
         )
         .order_by("seq")
         .first()
@@ -356,7 +308,7 @@ def _decide(*, approval: Approval, user, approve: bool, comment: str):
             "content_hash": approval.content_hash,
         },
     )
-    handler = _HANDLERS[approval.kind]
+    handler = approval_handler(approval.kind)
     if approve:
         handler.on_approved(approval, user)
     elif handler.on_rejected:
@@ -375,9 +327,8 @@ def approval_decide(*, approval: Approval, user, approve: bool, comment: str = "
 
 
 def approval_for(obj, *, kind: str | None = None):
-    qs = Approval.objects.filter(
-        object_type=f"{obj._meta.app_label}.{obj._meta.model_name}", object_id=str(obj.pk)
-    )
+    object_type, object_id = object_ref(obj)
+    qs = Approval.objects.filter(object_type=object_type, object_id=object_id)
     if kind:
         qs = qs.filter(kind=kind)
     return qs.order_by("-id").first()

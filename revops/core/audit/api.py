@@ -1,10 +1,13 @@
+"""The audit trail API (api.md: Audit): search events, verify the chain."""
+
+from django.urls import re_path
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from compliance.api.serializers import AuditEventSerializer, ChainVerificationSerializer
-from compliance.audit import audit_verify_chain
-from compliance.selectors import audit_event_list
 from revops.core.api.views import ApiGenericView, ApiView
+from revops.core.audit.selectors import audit_event_list
+from revops.core.audit.serializers import AuditEventSerializer, ChainVerificationSerializer
+from revops.core.audit.verify import audit_verify_chain
 
 
 class AuditEventListView(ApiGenericView):
@@ -41,3 +44,10 @@ class AuditVerifyView(ApiView):
     @extend_schema(responses=ChainVerificationSerializer)
     def get(self, request):
         return Response(audit_verify_chain().as_dict())
+
+
+# Included in /api/v1/ by revops/api_urls.py (the composition root).
+urlpatterns = [
+    re_path(r"^audit-events/?$", AuditEventListView.as_view(), name="api-audit-events"),
+    re_path(r"^audit-events/verify/?$", AuditVerifyView.as_view(), name="api-audit-verify"),
+]

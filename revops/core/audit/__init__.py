@@ -1,0 +1,1 @@
+"""The hash-chained audit trail, a kernel service every layer calls (house-style: Dependency direction)."""
