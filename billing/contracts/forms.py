@@ -1,5 +1,5 @@
-"""Forms of the customer and contract pages: new customer, the contract editor (a header form plus
-spreadsheet-like line rows), lifecycle steps and the amendment form.
+"""Forms of the contract pages: the contract editor (a header form plus spreadsheet-like line rows),
+lifecycle steps and the amendment form (the customer form: revops/parties/forms.py).
 
 Forms check shape only and turn what was typed into the exact payloads the API sends
 (``contract_create(lines=[Line])``, ``contract_amend(changes=[...])``); the services decide. Their
@@ -20,66 +20,6 @@ from billing.contracts.models import Contract, ContractLine
 from billing.invoicing.forms import date_input
 from revops.core.forms import BoundedDateField
 from revops.errors import FieldError
-
-COMMON_TIMEZONES = (
-    "UTC",
-    "Europe/London",
-    "Europe/Berlin",
-    "Europe/Paris",
-    "America/New_York",
-    "America/Chicago",
-    "America/Denver",
-    "America/Los_Angeles",
-    "America/Sao_Paulo",
-    "Asia/Tokyo",
-    "Asia/Singapore",
-    "Asia/Kolkata",
-    "Australia/Sydney",
-)
-COMMON_CURRENCIES = ("USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD")
-
-
-# --- customers ---------------------------------------------------------------------------------------
-
-
-class CustomerForm(forms.Form):
-    external_id = forms.CharField(
-        max_length=128,
-        label="External id",
-        help_text="The id your CRM or billing pipeline uses; usage events and the API refer to it.",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. acme"}),
-    )
-    name = forms.CharField(max_length=200)
-    currency = forms.CharField(
-        max_length=3,
-        initial="USD",
-        help_text="ISO 4217 code. Every contract and invoice of the customer is in it.",
-        widget=forms.TextInput(attrs={"list": "currency-codes", "autocomplete": "off"}),
-    )
-    timezone = forms.CharField(
-        max_length=64,
-        initial="UTC",
-        label="Billing time zone",
-        help_text="IANA name. Billing periods and usage days are dates in this zone.",
-        widget=forms.TextInput(attrs={"list": "timezone-names", "autocomplete": "off"}),
-    )
-    tax_rate = forms.DecimalField(
-        max_digits=7,
-        required=False,
-        initial=Decimal(0),
-        label="Tax rate (%)",
-        help_text="Exclusive rate added to every invoice, e.g. 8.875.",
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "num"}),
-    )
-    email = forms.EmailField(required=False, label="Billing email")
-    address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-
-    def service_kwargs(self) -> dict:
-        data = dict(self.cleaned_data)
-        data["tax_rate"] = data.get("tax_rate") or Decimal(0)
-        data["currency"] = (data.get("currency") or "").upper()
-        return data
-
 
 # --- contract editor ---------------------------------------------------------------------------------
 

@@ -24,7 +24,6 @@ from django.views.decorators.http import require_POST
 
 from billing.contracts import selectors, services
 from billing.contracts.forms import (
-    COMMON_CURRENCIES,
     Amendment,
     ContractForm,
     LineRow,
@@ -40,6 +39,7 @@ from billing.views.invoices import decorate_invoices
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import day, money, quantity, unit_price
+from revops.parties.forms import COMMON_CURRENCIES
 from revops.parties.models import Customer, Product
 from revops.roles import can_write
 

@@ -20,7 +20,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from billing.contracts.forms import COMMON_CURRENCIES, COMMON_TIMEZONES, CustomerForm
 from billing.contracts.models import Contract
 from billing.invoicing.credits import credit_grant_request
 from billing.invoicing.forms import CreditGrantForm, apply_errors
@@ -32,6 +31,7 @@ from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import money, percent, quantity
 from revops.money import stored_sum
+from revops.parties.forms import COMMON_CURRENCIES, COMMON_TIMEZONES, CustomerForm
 from revops.parties.models import Customer
 from revops.parties.services.customers import customer_create
 from revops.roles import can_write
