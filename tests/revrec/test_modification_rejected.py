@@ -101,3 +101,77 @@ def test_rejecting_a_modification_reverts_the_amendment_and_credits_what_it_bill
     )
     assert billed == [Decimal("1000000.00"), Decimal("350000.00"), Decimal("-350000.00")]
     assert sum(billed) == Decimal("1000000.00")
+
+
+TERMS = ("product", "billing", "quantity", "unit_price", "amount", "recognition", "series", "service_end")
+
+
+def _snapshot(scenario):
+    """Everything a rejected modification must leave as it was: the transaction price, the terms of
+    the lines in force (latest revision of each key), allocations, schedules and the revenue journal."""
+    from revrec.models import JournalEntry
+
+    contract = scenario.get(f"contracts/{scenario.id}")
+    latest = {}
+    for line in sorted(contract["lines"], key=lambda ln: (ln["key"], ln["revision"])):
+        latest[line["key"]] = {k: line[k] for k in TERMS}
+    return {
+        "price": contract["transaction_price"],
+        "lines": latest,
+        "allocations": scenario.allocations(),
+        "schedule": scenario.schedule(),
+        "journal": JournalEntry.objects.filter(contract_id=scenario.id).count(),
+    }
+
+
+@pytest.fixture
+def restored(scenario, catalog):
+    """a: platform 100.00 a month over 2026 (over time, a series); b: a 12,000 build project
+    recognized monthly over 2026; revenue posted through March."""
+    scenario.customer("rj", name="Rj Co").product("build", "ratable_monthly")
+    scenario.contract(
+        "2026-01-01",
+        "2027-01-01",
+        [
+            {"key": "a", "product": "platform", "unit_price": "100.00"},
+            {"key": "b", "product": "build", "billing": "one_time", "amount": "12000.00"},
+        ],
+        approved_by="approver",
+    )
+    scenario.recognize("2026-01", "2026-02", "2026-03")
+    return scenario
+
+
+def _reject(scenario):
+    [approval] = [
+        a for a in scenario.get("approvals?status=pending")["results"] if a["kind"] == "contract_modification"
+    ]
+    scenario.post(f"approvals/{approval['id']}/reject", {"comment": "not agreed"}, role="approver")
+    assert scenario.modification()["status"] == "rejected"
+
+
+@pytest.mark.parametrize(
+    "amendment",
+    [  # a changed over-time line (re-priced, its service and the term extended); a removed line
+        {"end_date": "2027-04-01", "changes": [{"line": "b", "amount": "15000.00", "end": "2027-04-01"}]},
+        {"changes": [{"remove": "b"}]},
+    ],
+    ids=["changed", "removed"],
+)
+def test_rejected_modification_restores_the_contract(restored, amendment):
+    """F2: amended on 1 April (b re-priced and extended, or removed), the modification rejected: the
+    price, the lines' terms, the allocations, the schedules and the journal are as before the
+    amendment (the revenue hold posted nothing of the rejected terms), and April then posts the
+    original terms."""
+    scenario = restored
+    before = _snapshot(scenario)
+    scenario.amend({"effective_date": "2026-04-01", **amendment})
+    assert _snapshot(scenario) != before  # the amendment did change the contract's terms
+    scenario.recognize("2026-04")  # held: the modification waits
+    _reject(scenario)
+    assert _snapshot(scenario) == before
+    scenario.recognize("2026-04")
+    assert scenario.recognized() == {
+        "a": sum((v for p, v in before["schedule"]["a"].items() if p <= "2026-04"), Decimal(0)),
+        "b": Decimal("4000.00"),
+    }

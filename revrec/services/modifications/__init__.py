@@ -17,9 +17,10 @@ functions that will apply it, and the one the standard requires is proposed:
 A satisfied obligation whose own consideration the amendment changes (a price concession on goods
 already delivered, IE Example 5 Case B) takes that change at once (15.88). Nothing changes in
 revenue until an approver signs the modification off (maker-checker); old schedules keep running
-meanwhile. The grain is the accounting month: the satisfied part is what the schedule holds through
-the month before the modification (or the last posted month, if later); a point-in-time obligation
-delivered before the effective date is satisfied."""
+meanwhile. The satisfied part is what the schedule holds through the month before the modification
+(or the last posted month, if later) and, for an obligation recognized by time elapsed, the days of
+the modification month before its date (day-exact, §3); a point-in-time obligation delivered before
+the effective date is satisfied."""
 
 from revrec.services.modifications.analysis import TREATMENTS, modification_analyze
 from revrec.services.modifications.apply import register

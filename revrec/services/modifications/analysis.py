@@ -100,10 +100,13 @@ class _State:
             delivered = day < effective or recognition.period_key(day) <= self.cut_off
             through = self.old_allocation if delivered else ZERO  # delivered before the effective date: all
             self.kept_lines = _pairs(self.existing) if delivered else []
-        if self.removed and spec is not None and self.over_time:
-            # F4: a removed obligation keeps what it earned through the removal date, nothing after
+        if self.over_time and spec is not None and (self.removed or (self.open and not measured)):
+            # day-exact (§3): a removed obligation keeps what it earned through the removal date (F4);
+            # an open one's satisfied part takes the days of the modification month before its date
             self.kept_lines = _earned_by(self.existing, self.cut_off, effective, currency)
             through = sum((a for _p, a in self.kept_lines), ZERO)
+            if self.open and any(p > self.cut_off for p, _a in self.kept_lines):
+                self.remaining_from = effective
         self.satisfied = round_money(through, currency)
         self.changed = bool(
             po
@@ -244,7 +247,16 @@ def modification_analyze(*, contract: Contract) -> dict:
             if treatment == T.PROSPECTIVE:
                 amount = st.satisfied + shares[st.key]
                 try:
-                    option = _prospective(st.spec, amount, st.existing, st.cut_off, currency, st.progress)
+                    option = _prospective(
+                        st.spec,
+                        amount,
+                        st.existing,
+                        st.cut_off,
+                        currency,
+                        st.progress,
+                        kept=st.kept_lines,
+                        since=st.remaining_from,
+                    )
                 except recognition.RecognitionError:
                     option = {
                         **_catch_up(st.spec, amount, st.existing, st.cut_off, currency, st.progress),
@@ -252,7 +264,16 @@ def modification_analyze(*, contract: Contract) -> dict:
                     }
             else:
                 amount = shares[st.key]
-                option = _catch_up(st.spec, amount, st.existing, st.cut_off, currency, st.progress)
+                option = _catch_up(
+                    st.spec,
+                    amount,
+                    st.existing,
+                    st.cut_off,
+                    currency,
+                    st.progress,
+                    kept=st.kept_lines,
+                    since=effective,
+                )
             per_key[st.key][treatment] = {
                 "allocation": amount,
                 "remaining_ssp": weights[st.key].ssp,

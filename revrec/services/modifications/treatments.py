@@ -130,10 +130,19 @@ def _first_open_change(old: list, new: list, cut_off: str) -> Decimal:
 
 
 def _catch_up(
-    spec: dict, amount: Decimal, existing: list, cut_off: str, currency: str, progress=None
+    spec: dict,
+    amount: Decimal,
+    existing: list,
+    cut_off: str,
+    currency: str,
+    progress=None,
+    kept=None,
+    since: date | None = None,
 ) -> dict:
     """The new terms as if they had always applied; the difference to what the schedule holds through
-    the cut-off lands in the first open month (15.21(b))."""
+    the cut-off lands in the first open month (15.21(b)). With ``kept`` holding the days of the
+    modification month before ``since`` (§3), the catch-up is measured at that date: the new amount ×
+    progress by ``since`` − the satisfied part (the month's schedule line is the same either way)."""
     if spec.get("progress_measure") == "input":  # progress by costs (§10a, IE Example 8)
         return _input_catch_up(spec, amount, existing, cut_off, currency, progress)
     if spec["recognition"] in RATABLE:
@@ -146,7 +155,12 @@ def _catch_up(
             existing=existing,
             recognized_through=cut_off,
         )
-        return {"lines": _pairs(result.lines), "adjustment": result.adjustment}
+        adjustment = result.adjustment
+        if since and any(p > cut_off for p, _a in kept or []):
+            fresh = _fresh(spec, round_money(amount, currency), currency)
+            earned = sum((a for _p, a in _earned_by(fresh, cut_off, since, currency)), ZERO)
+            adjustment = earned - sum((a for _p, a in kept), ZERO)
+        return {"lines": _pairs(result.lines), "adjustment": adjustment}
     fresh = _fresh(spec, amount, currency)
     past = [(ln.period, ln.amount) for ln in existing if ln.period <= cut_off]
     adjustment = sum((ln.amount for ln in fresh if ln.period <= cut_off), ZERO) - sum(
@@ -163,11 +177,22 @@ def _catch_up(
 
 
 def _prospective(
-    spec: dict, amount: Decimal, existing: list, cut_off: str, currency: str, progress=None
+    spec: dict,
+    amount: Decimal,
+    existing: list,
+    cut_off: str,
+    currency: str,
+    progress=None,
+    kept=None,
+    since: date | None = None,
 ) -> dict:
-    """The schedule through the cut-off stays; the rest of ``amount`` is spread over what remains."""
+    """The schedule through the cut-off stays; the rest of ``amount`` is spread over what remains.
+    ``kept`` (the satisfied part's lines) may hold the days of the modification month before its date
+    (day-exact, §3): the rest is then spread from that date, and that month holds both parts."""
     if spec.get("progress_measure") == "input":  # over the remaining work, by costs (§10a)
         return _input_prospective(spec, amount, existing, cut_off, currency, progress)
+    if spec["recognition"] in RATABLE and since and any(p > cut_off for p, _a in kept or []):
+        return _prospective_from_day(spec, amount, kept, since, currency)
     if spec["recognition"] in RATABLE:
         result = recognition.prospective_reallocation(
             currency=currency,
@@ -183,6 +208,27 @@ def _prospective(
     rest = amount - sum((a for _p, a in past), ZERO)
     later = [(ln.period, ln.amount) for ln in _fresh(spec, rest, currency)] if rest else []
     return {"lines": past + later, "adjustment": ZERO}
+
+
+def _prospective_from_day(spec: dict, amount: Decimal, kept: list, since: date, currency: str) -> dict:
+    """15.21(a) from a date within a month (§3, by days): ``kept`` — the months through the cut-off and
+    the days of the modification month before ``since`` — stays; the rest is spread from ``since``."""
+    rest = round_money(amount - sum((a for _p, a in kept), ZERO), currency)
+    lines: dict[str, Decimal] = {}
+    for period, part in kept:
+        lines[period] = lines.get(period, ZERO) + part
+    start = max(spec["start"], since)
+    if start < spec["end"]:
+        fresh = recognition.schedule(
+            currency=currency, amount=rest, method=spec["recognition"], start=start, end=spec["end"]
+        )
+        for ln in fresh:
+            lines[ln.period] = lines.get(ln.period, ZERO) + ln.amount
+    elif rest:
+        raise recognition.RecognitionError(
+            f"No service period remains after {since} to recognize {rest} over.", field="new_end"
+        )
+    return {"lines": sorted(lines.items()), "adjustment": ZERO}
 
 
 def _unchanged(st: _State) -> dict:
