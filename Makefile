@@ -63,6 +63,7 @@ fuzz: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check revops billing revrec compliance tests bench
+	$(VENV)/bin/lint-imports
 
 # All benchmarks (or BENCH_ARGS="billing_run load"), on PostgreSQL: DATABASE_URL from the environment,
 # else the local server below. Scratch databases concord_bench_* are created and dropped on it; the

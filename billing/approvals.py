@@ -13,6 +13,7 @@ audit events commit together or not at all. Called from ``BillingConfig.ready()`
 
 from __future__ import annotations
 
+from revops.core.audit.actions import AuditAction
 from revops.errors import Conflict
 
 
@@ -61,7 +62,9 @@ def _override_rejected(approval, user) -> None:
         contract.status = Contract.Status.DRAFT
         contract.save(update_fields=["status"])
         changes["status"] = {"from": Contract.Status.PENDING_APPROVAL, "to": Contract.Status.DRAFT}
-    audit_record(actor=user, action="contract.price_override_rejected", obj=contract, changes=changes)
+    audit_record(
+        actor=user, action=AuditAction.CONTRACT_PRICE_OVERRIDE_REJECTED, obj=contract, changes=changes
+    )
 
 
 def override_previews(approvals) -> dict[int, dict]:

@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from billing.models import Coupon, CouponRedemption
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import Conflict, FieldError, ValidationFailed
 from revops.money import MoneyError, is_currency, parse_decimal
@@ -168,7 +169,7 @@ def coupon_request(*, code: str, changes: dict, actor=None):
     )
     audit_record(
         actor=actor,
-        action="coupon.change_requested",
+        action=AuditAction.COUPON_CHANGE_REQUESTED,
         object_type=OBJECT_TYPE,
         object_id=code,
         changes={"approval": approval.pk, **payload},
@@ -187,7 +188,7 @@ def coupon_change_apply(approval, user) -> Coupon:
         if coupon is not None:
             raise Conflict(f"Coupon {code} exists already; reject this request.")
         coupon = Coupon.objects.create(code=code, version=1, approval=approval, **values)
-        action = "coupon.created"
+        action = AuditAction.COUPON_CREATED
     else:
         if (
             coupon is None
@@ -200,7 +201,7 @@ def coupon_change_apply(approval, user) -> Coupon:
         coupon.version += 1
         coupon.approval = approval
         coupon.save(update_fields=[*TERMS, "version", "approval"])
-        action = "coupon.changed"
+        action = AuditAction.COUPON_CHANGED
     audit_record(
         actor=approval.requested_by or "system",
         action=action,
@@ -224,7 +225,7 @@ def coupon_apply(*, coupon, contract, applied_from: date, actor=None) -> CouponR
     redemption = CouponRedemption.objects.create(coupon=coupon, contract=contract, applied_from=applied_from)
     audit_record(
         actor=actor,
-        action="coupon.applied",
+        action=AuditAction.COUPON_APPLIED,
         obj=redemption,
         changes={"coupon": coupon.code, "contract": contract.number, "applied_from": applied_from},
     )

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from billing.models import CreditExpiry, CreditGrant
 from billing.rating import CreditBalance
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.core.outbox import outbox_publish
 from revops.errors import Conflict, FieldError, ValidationFailed
@@ -48,6 +49,10 @@ PURCHASED_KIND = "purchased_credit"
 # requester. A purchased credit is cash received: it names the payment that backs it
 # (``payment_reference``), which the approver verifies against the bank before approving.
 GRANT_APPROVAL_KINDS = {CreditGrant.Kind.PURCHASED: PURCHASED_KIND, CreditGrant.Kind.GOODWILL: GOODWILL_KIND}
+GRANT_REQUESTED_ACTIONS = {
+    CreditGrant.Kind.PURCHASED: AuditAction.CREDIT_GRANT_PURCHASED_REQUESTED,
+    CreditGrant.Kind.GOODWILL: AuditAction.CREDIT_GRANT_GOODWILL_REQUESTED,
+}
 POSTINGS = {
     CreditGrant.Kind.PURCHASED: {"debit": "1000 Cash", "credit": "2300 Prepaid customer credits"},
     CreditGrant.Kind.GOODWILL: {
@@ -160,7 +165,7 @@ def credit_grant_create(
         "payment_reference": grant.payment_reference,
         "approval": approval.pk,
     }
-    audit_record(actor=actor, action="credit_grant.created", obj=grant, changes=changes)
+    audit_record(actor=actor, action=AuditAction.CREDIT_GRANT_CREATED, obj=grant, changes=changes)
     outbox_publish(
         topic="credit_grant.created",
         obj=grant,
@@ -240,7 +245,7 @@ def credit_grant_request(
     )
     audit_record(
         actor=actor,
-        action=f"credit_grant.{kind}_requested",
+        action=GRANT_REQUESTED_ACTIONS[kind],
         obj=customer,
         changes={"approval": approval.pk, **payload},
     )
@@ -270,7 +275,7 @@ def credits_expire(*, on: date, actor="credits_expiry") -> list[CreditExpiry]:
             expiry = CreditExpiry.objects.create(grant=grant, amount=left, expired_on=grant.expires_on)
             audit_record(
                 actor=actor,
-                action="credit_grant.expired",
+                action=AuditAction.CREDIT_GRANT_EXPIRED,
                 obj=grant,
                 changes={"released": left, "expired_on": grant.expires_on, "expiry": expiry.pk},
             )

@@ -26,6 +26,7 @@ from billing.models import (
     Payment,
 )
 from billing.rating import draw_down_credits
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.core.outbox import outbox_publish
 from revops.dates import parse_date
@@ -101,7 +102,7 @@ def invoice_finalize(*, invoice: Invoice, actor=None, now=None, issue_date: date
     invoice.save(update_fields=["pdf_path", "pdf_sha256"])
     audit_record(
         actor=actor,
-        action="invoice.finalized",
+        action=AuditAction.INVOICE_FINALIZED,
         obj=invoice,
         changes={
             "number": invoice.number,
@@ -135,7 +136,7 @@ def invoice_void(*, invoice: Invoice, reason: str = "", actor=None) -> Invoice:
     invoice.save(update_fields=["status", "voided_at", "void_reason"])
     audit_record(
         actor=actor,
-        action="invoice.voided",
+        action=AuditAction.INVOICE_VOIDED,
         obj=invoice,
         changes={
             "number": invoice.number,
@@ -196,7 +197,7 @@ def payment_record(*, invoice: Invoice, amount, paid_on, reference: str = "", ac
     invoice.save(update_fields=fields)
     audit_record(
         actor=actor,
-        action="payment.recorded",
+        action=AuditAction.PAYMENT_RECORDED,
         obj=payment,
         changes={"invoice": invoice.number, "amount": value, "date": paid_on, "reference": reference},
     )
@@ -206,7 +207,9 @@ def payment_record(*, invoice: Invoice, amount, paid_on, reference: str = "", ac
         payload={"invoice": invoice.pk, "amount": str(value), "currency": invoice.currency, "date": paid_on},
     )
     if invoice.status == Invoice.Status.PAID:
-        audit_record(actor=actor, action="invoice.paid", obj=invoice, changes={"number": invoice.number})
+        audit_record(
+            actor=actor, action=AuditAction.INVOICE_PAID, obj=invoice, changes={"number": invoice.number}
+        )
         outbox_publish(topic="invoice.paid", obj=invoice, payload=invoice_data(invoice, lines=False))
     return payment
 
@@ -277,7 +280,7 @@ def credit_note_create(*, invoice: Invoice, lines: list, reason: str, actor=None
     invoice.save(update_fields=["amount_credited"])
     audit_record(
         actor=actor,
-        action="credit_note.issued",
+        action=AuditAction.CREDIT_NOTE_ISSUED,
         obj=note,
         changes={
             "invoice": invoice.number,

@@ -40,6 +40,7 @@ from billing.invoicing.build import (
 from billing.invoicing.selectors import billing_run_invoice_count
 from billing.models import BillingRun, BillingRunItem, Invoice, PendingCharge
 from billing.schedule import billing_horizon
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.core.models import Job
 from revops.core.outbox import outbox_publish
@@ -102,7 +103,10 @@ def billing_run_start(*, as_of: date, customers: list[str] | None = None, actor=
     )
     run = BillingRun.objects.create(as_of=as_of, customers=customers, job=job, requested_by=user)
     audit_record(
-        actor=actor, action="billing_run.started", obj=run, changes={"as_of": as_of, "customers": customers}
+        actor=actor,
+        action=AuditAction.BILLING_RUN_STARTED,
+        obj=run,
+        changes={"as_of": as_of, "customers": customers},
     )
     from billing.tasks import plan_billing_run
 
@@ -376,7 +380,7 @@ def billing_run_finish(*, run_id: int) -> bool:
     run.save(update_fields=["status", "invoices_created", "finished_at"])
     result = {"invoices_created": run.invoices_created, "failures": counts["failed"]}
     job_complete(job_id=run.job_id, result=result)
-    audit_record(actor="billing_run", action="billing_run.completed", obj=run, changes=result)
+    audit_record(actor="billing_run", action=AuditAction.BILLING_RUN_COMPLETED, obj=run, changes=result)
     outbox_publish(topic="billing_run.completed", obj=run, payload=billing_run_payload(run))
     return True
 

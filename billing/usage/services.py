@@ -21,6 +21,7 @@ from django.utils import timezone
 from billing.models import IngestionBatch, QuarantinedEvent
 from billing.usage.ingest import IngestResult, ingest_events, store_valid
 from billing.usage.validation import validate_events
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
 from revops.jsonsafe import loads_bounded
@@ -98,7 +99,7 @@ def quarantine_replay(*, item_ids: list[int], actor) -> list[ReplayOutcome]:
             item.save(update_fields=["status", "outcome", "resolved_at", "resolved_by"])
             audit_record(
                 actor=actor,
-                action="usage.quarantine.replayed",
+                action=AuditAction.USAGE_QUARANTINE_REPLAYED,
                 obj=item,
                 changes={"transaction_id": item.transaction_id, "outcome": item.outcome},
             )
@@ -170,7 +171,7 @@ def quarantine_discard(*, item_id: int, actor, reason: str) -> QuarantinedEvent:
         item.save(update_fields=["status", "resolved_at", "resolved_by", "note"])
         audit_record(
             actor=actor,
-            action="usage.quarantine.discarded",
+            action=AuditAction.USAGE_QUARANTINE_DISCARDED,
             obj=item,
             changes={"transaction_id": item.transaction_id, "reason": item.note},
         )

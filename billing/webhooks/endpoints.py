@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from billing.models import WebhookDelivery, WebhookEndpoint
 from billing.models.webhooks import new_secret
 from billing.webhooks import egress
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import FieldError, ValidationFailed
 
@@ -87,7 +88,7 @@ def webhook_endpoint_create(
     endpoint = WebhookEndpoint.objects.create(secret=new_secret(), active=True, **clean)
     audit_record(
         actor=actor,
-        action="webhook_endpoint.created",
+        action=AuditAction.WEBHOOK_ENDPOINT_CREATED,
         obj=endpoint,
         changes={**clean, "active": True},
     )
@@ -122,7 +123,7 @@ def webhook_endpoint_update(
     endpoint.save(update_fields=list(changes))
     if changes.get("active") == [True, False]:
         changes["pending_deliveries_cancelled"] = _cancel_pending(endpoint, "Endpoint deactivated.")
-    audit_record(actor=actor, action="webhook_endpoint.updated", obj=endpoint, changes=changes)
+    audit_record(actor=actor, action=AuditAction.WEBHOOK_ENDPOINT_UPDATED, obj=endpoint, changes=changes)
     return endpoint
 
 
@@ -139,7 +140,7 @@ def webhook_endpoint_deactivate(*, endpoint: WebhookEndpoint, actor, reason: str
     changes = {"active": [True, False], "pending_deliveries_cancelled": cancelled}
     if reason:
         changes["reason"] = reason
-    audit_record(actor=actor, action="webhook_endpoint.deactivated", obj=endpoint, changes=changes)
+    audit_record(actor=actor, action=AuditAction.WEBHOOK_ENDPOINT_DEACTIVATED, obj=endpoint, changes=changes)
     return endpoint
 
 
@@ -150,7 +151,7 @@ def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor) -> Webho
     endpoint = _locked(endpoint)
     endpoint.secret = new_secret()
     endpoint.save(update_fields=["secret"])
-    audit_record(actor=actor, action="webhook_endpoint.secret_rotated", obj=endpoint, changes={})
+    audit_record(actor=actor, action=AuditAction.WEBHOOK_ENDPOINT_SECRET_ROTATED, obj=endpoint, changes={})
     return endpoint
 
 

@@ -17,6 +17,7 @@ from compliance.services.exceptions import compliance_run, exception_resolve, ex
 from revops.core.api.fields import PeriodField
 from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import ValidationFailed
 
@@ -255,7 +256,7 @@ class EvidenceView(ApiView):
         with transaction.atomic():
             audit_record(
                 actor=request.user,
-                action="evidence.downloaded",
+                action=AuditAction.EVIDENCE_DOWNLOADED,
                 object_type="evidence",
                 object_id=period,
                 changes={"files": {k: v["sha256"] for k, v in manifest["files"].items()}},

@@ -15,6 +15,7 @@ from compliance.models import CheckRun, ComplianceException
 from revops.core.approvals.models import Approval
 from revops.core.approvals.registry import register_approval_kind
 from revops.core.approvals.services import approval_rebind, approval_request
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import Conflict, InvalidTransition, ValidationFailed
 from revops.jsonsafe import jsonable
@@ -75,7 +76,7 @@ def compliance_run(*, trigger: str = "manual", actor=None, codes: list[str] | No
                 # The waiver was given for other amounts: it lapses, and the finding is open again.
                 audit_record(
                     actor="compliance",
-                    action="exception.waiver_lapsed",
+                    action=AuditAction.EXCEPTION_WAIVER_LAPSED,
                     obj=waived,
                     changes={"by_run": run.pk, "details": {"from": waived.details, "to": details}},
                 )
@@ -103,7 +104,7 @@ def compliance_run(*, trigger: str = "manual", actor=None, codes: list[str] | No
             )
             audit_record(
                 actor="compliance",
-                action="exception.opened",
+                action=AuditAction.EXCEPTION_OPENED,
                 obj=exc,
                 changes={
                     "check": code,
@@ -122,14 +123,16 @@ def compliance_run(*, trigger: str = "manual", actor=None, codes: list[str] | No
             exc.resolved_at = timezone.now()
             exc.resolution = f"No longer detected by check run #{run.pk}."
             exc.save(update_fields=["status", "resolved_at", "resolution"])
-            audit_record(actor="compliance", action="exception.resolved", obj=exc, changes={"by_run": run.pk})
+            audit_record(
+                actor="compliance", action=AuditAction.EXCEPTION_RESOLVED, obj=exc, changes={"by_run": run.pk}
+            )
         results[code] = {"title": check.title, "findings": len(seen), "status": "fail" if seen else "pass"}
     run.results = results
     run.finished_at = timezone.now()
     run.save(update_fields=["results", "finished_at"])
     audit_record(
         actor=actor or "compliance",
-        action="compliance.run",
+        action=AuditAction.COMPLIANCE_RUN,
         obj=run,
         changes={
             "trigger": trigger,
@@ -157,7 +160,7 @@ def exception_resolve(*, exception: ComplianceException, comment: str, actor=Non
     exc.resolved_at = timezone.now()
     exc.resolved_by = actor if getattr(actor, "pk", None) else None
     exc.save(update_fields=["status", "resolution", "resolved_at", "resolved_by"])
-    audit_record(actor=actor, action="exception.resolved", obj=exc, changes={"comment": comment})
+    audit_record(actor=actor, action=AuditAction.EXCEPTION_RESOLVED, obj=exc, changes={"comment": comment})
     return exc
 
 
@@ -185,7 +188,7 @@ def _waived(approval: Approval, user) -> None:
     exc.resolved_at = timezone.now()
     exc.resolved_by = user
     exc.save(update_fields=["status", "resolution", "resolved_at", "resolved_by"])
-    audit_record(actor=user, action="exception.waived", obj=exc, changes={"approval": approval.pk})
+    audit_record(actor=user, action=AuditAction.EXCEPTION_WAIVED, obj=exc, changes={"approval": approval.pk})
 
 
 def _waiver_content(approval: Approval) -> dict:

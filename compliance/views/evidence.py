@@ -10,6 +10,7 @@ from django.shortcuts import render
 
 from compliance.evidence import build_evidence_pack
 from compliance.views.display import PERIOD_RE, number, recent_periods
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.models import AuditEvent
 from revops.core.audit.services import audit_record
 from revops.core.ui import require_area
@@ -41,7 +42,7 @@ def _evidence_page(request, period: str, *, status: int = 200, error: str = ""):
         "files": files,
         "error": error,
         "choices": [(k, statuses.get(k, "open")) for k in choices],
-        "downloads": AuditEvent.objects.filter(action="evidence.downloaded").order_by("-seq")[:10],
+        "downloads": AuditEvent.objects.filter(action=AuditAction.EVIDENCE_DOWNLOADED).order_by("-seq")[:10],
     }
     return render(request, "compliance/evidence.html", context, status=status)
 
@@ -64,7 +65,7 @@ def evidence_download(request):
     with transaction.atomic():
         audit_record(
             actor=request.user,
-            action="evidence.downloaded",
+            action=AuditAction.EVIDENCE_DOWNLOADED,
             object_type="evidence",
             object_id=period,
             changes={"files": {k: v["sha256"] for k, v in manifest["files"].items()}},

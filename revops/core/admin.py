@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.models import AuditEvent
 from revops.core.identity import sod_grant_refusal
 from revops.core.models import ApiToken, Job, RoleGrant, SodException
@@ -58,7 +59,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
         super().save_model(request, obj, form, change)
         if change and "name" in form.changed_data:
-            audit_record(actor=request.user, action="api_token.renamed", obj=obj, changes={"name": obj.name})
+            audit_record(
+                actor=request.user, action=AuditAction.API_TOKEN_RENAMED, obj=obj, changes={"name": obj.name}
+            )
 
 
 class ConcordUserChangeForm(UserChangeForm):

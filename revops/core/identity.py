@@ -21,6 +21,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_sa
 from django.http import HttpRequest
 from django.utils import timezone
 
+from revops.core.audit.actions import AuditAction
 from revops.errors import Forbidden
 from revops.roles import ADMIN, ROLES, sod_conflict
 
@@ -135,7 +136,7 @@ def _user_post_save(sender, instance, created, raw=False, **kwargs):
             user=instance, defaults={"created_by": _actor_user(actor), "created_by_label": _label(actor)}
         )
         _record(
-            action="user.created",
+            action=AuditAction.USER_CREATED,
             obj=instance,
             changes={
                 "username": instance.get_username(),
@@ -150,7 +151,10 @@ def _user_post_save(sender, instance, created, raw=False, **kwargs):
     if not before:
         return
     if before["is_active"] != instance.is_active:
-        _record(action="user.activated" if instance.is_active else "user.deactivated", obj=instance)
+        _record(
+            action=AuditAction.USER_ACTIVATED if instance.is_active else AuditAction.USER_DEACTIVATED,
+            obj=instance,
+        )
     flags = {
         f: [before[f], getattr(instance, f)]
         for f in ("username", "is_staff", "is_superuser")
@@ -158,14 +162,14 @@ def _user_post_save(sender, instance, created, raw=False, **kwargs):
     }
     if flags:
         instance.__dict__.pop("_concord_roles", None)
-        _record(action="user.privileges_changed", obj=instance, changes=flags)
+        _record(action=AuditAction.USER_PRIVILEGES_CHANGED, obj=instance, changes=flags)
     if before["password"] != instance.password:
         by = _actor_user(actor)
         UserOrigin.objects.update_or_create(
             user=instance, defaults={"password_set_by": by if by and by.pk != instance.pk else None}
         )
         _record(
-            action="user.password_changed",
+            action=AuditAction.USER_PASSWORD_CHANGED,
             obj=instance,
             changes={"by_owner": bool(by and by.pk == instance.pk), "usable": instance.has_usable_password()},
         )
@@ -173,7 +177,7 @@ def _user_post_save(sender, instance, created, raw=False, **kwargs):
 
 def _user_post_delete(sender, instance, **kwargs):
     _record(
-        action="user.deleted",
+        action=AuditAction.USER_DELETED,
         object_type="auth.user",
         object_id=instance.pk,
         changes={"username": instance.get_username()},
@@ -226,14 +230,14 @@ def _groups_changed(sender, instance, action, reverse, pk_set, **kwargs):
             RoleGrant.objects.create(
                 user=user, role=group.name, granted_by=_actor_user(actor), granted_by_label=_label(actor)
             )
-            _record(action="user.role_granted", obj=user, changes={"role": group.name})
+            _record(action=AuditAction.USER_ROLE_GRANTED, obj=user, changes={"role": group.name})
     elif action in ("post_remove", "post_clear"):
         for user, group in getattr(instance, "_concord_removing", []):
             user.__dict__.pop("_concord_roles", None)
             RoleGrant.objects.filter(user=user, role=group.name, revoked_at__isnull=True).update(
                 revoked_at=timezone.now(), revoked_by_label=_label(actor)
             )
-            _record(action="user.role_revoked", obj=user, changes={"role": group.name})
+            _record(action=AuditAction.USER_ROLE_REVOKED, obj=user, changes={"role": group.name})
         instance._concord_removing = []
     if isinstance(instance, get_user_model()):
         instance.__dict__.pop("_concord_roles", None)
@@ -241,12 +245,12 @@ def _groups_changed(sender, instance, action, reverse, pk_set, **kwargs):
 
 def _group_saved(sender, instance, created, raw=False, **kwargs):
     if not raw and created and current_actor() != "migrate":
-        _record(action="group.created", obj=instance, changes={"name": instance.name})
+        _record(action=AuditAction.GROUP_CREATED, obj=instance, changes={"name": instance.name})
 
 
 def _group_deleted(sender, instance, **kwargs):
     _record(
-        action="group.deleted",
+        action=AuditAction.GROUP_DELETED,
         object_type="auth.group",
         object_id=instance.pk,
         changes={"name": instance.name},
@@ -260,7 +264,7 @@ def _group_permissions_changed(sender, instance, action, reverse, pk_set, **kwar
         return
     target = instance.name if not reverse else f"permission {instance.pk}"
     _record(
-        action="group.permissions_changed",
+        action=AuditAction.GROUP_PERMISSIONS_CHANGED,
         object_type="auth.group" if not reverse else "auth.permission",
         object_id=instance.pk,
         changes={"group": target, "change": action.removeprefix("post_"), "ids": sorted(pk_set or ())},

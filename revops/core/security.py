@@ -14,6 +14,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from revops.core.audit.actions import AuditAction
+
 
 def _policy_for(path: str) -> str:
     for prefix, policy in getattr(settings, "CSP_ROUTE_POLICIES", {}).items():
@@ -78,7 +80,7 @@ def _username(credentials) -> str:
     return str((credentials or {}).get("username") or "")[:150]
 
 
-def _audit(action: str, *, username: str, request, extra: dict | None = None) -> None:
+def _audit(action: AuditAction, *, username: str, request, extra: dict | None = None) -> None:
     from django.db import transaction
 
     from revops.core.audit.services import audit_record
@@ -102,7 +104,7 @@ def login_failed(sender, credentials=None, request=None, **kwargs) -> None:
     not (the lockout itself is), so a locked-out attacker cannot flood the chain."""
     if request is not None and getattr(request, "axes_locked_out", False):
         return
-    _audit("auth.login_failed", username=_username(credentials), request=request)
+    _audit(AuditAction.AUTH_LOGIN_FAILED, username=_username(credentials), request=request)
 
 
 def locked_out(sender, request=None, username=None, ip_address=None, **kwargs) -> None:
@@ -112,14 +114,14 @@ def locked_out(sender, request=None, username=None, ip_address=None, **kwargs) -
     username = str(username or "")[:150]
     since = timezone.now() - timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
     if AuditEvent.objects.filter(
-        action="auth.locked_out",
+        action=AuditAction.AUTH_LOCKED_OUT,
         object_id=username[:64],
         occurred_at__gte=since,
         changes__ip=ip_address or "",
     ).exists():
         return
     _audit(
-        "auth.locked_out",
+        AuditAction.AUTH_LOCKED_OUT,
         username=username,
         request=request,
         extra={

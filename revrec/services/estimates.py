@@ -18,6 +18,7 @@ from django.db import transaction
 
 from billing.contracts.models import Contract, ContractLine
 from billing.contracts.variable import variable_terms
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import Conflict, InvalidTransition, ValidationFailed
 from revops.money import MoneyError, parse_decimal, round_money
@@ -323,7 +324,7 @@ def register() -> None:
         label="Variable consideration re-estimate",
         on_approved=_estimate_approved,
         content=_estimate_content,
-        rejected_action="variable_consideration.re_estimate_rejected",
+        rejected_action=AuditAction.VARIABLE_CONSIDERATION_RE_ESTIMATE_REJECTED,
         rejected_changes=_estimate_rejected_changes,
     )
 
@@ -384,7 +385,7 @@ def estimate_record(
         po.save(update_fields=fields)
         audit_record(
             actor=actor,
-            action="obligation.reallocated",
+            action=AuditAction.OBLIGATION_REALLOCATED,
             obj=po,
             changes={
                 "cause": "variable consideration re-estimated",
@@ -444,7 +445,7 @@ def estimate_record(
     contract.save(update_fields=["transaction_price"])
     audit_record(
         actor=actor,
-        action="variable_consideration.re_estimated",
+        action=AuditAction.VARIABLE_CONSIDERATION_RE_ESTIMATED,
         obj=record,
         changes={
             "contract": contract.number,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import Conflict
 
@@ -29,7 +30,7 @@ def register_judgement(
     label: str,
     on_approved: Callable,
     content: Callable,
-    rejected_action: str,
+    rejected_action: AuditAction,
     rejected_changes: Callable[[dict], dict],
 ) -> None:
     """Register the approval kind: approving applies the request's payload (``on_approved``); rejecting

@@ -14,6 +14,7 @@ from billing.contracts.terms import line_kinds, line_range, plan_interval, plan_
 from billing.contracts.value import line_fixed_value
 from billing.contracts.variable import variable_terms
 from billing.schedule import USAGE, line_periods
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.parties.models import Product, RecognitionMethod
 from revrec.allocation import AllocationError, AllocationLine, allocate
@@ -302,7 +303,7 @@ def obligations_create(*, contract: Contract, actor=None) -> list[PerformanceObl
     inception = estimates_at_inception(contract=contract)
     audit_record(
         actor=actor,
-        action="obligations.allocated",
+        action=AuditAction.OBLIGATIONS_ALLOCATED,
         obj=contract,
         changes={
             "version": contract.version,

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.dates import PERIOD_RANGE_MESSAGE, period_error
 from revops.errors import InvalidTransition, ValidationFailed
@@ -295,7 +296,10 @@ def period_close(*, key: str, actor=None) -> AccountingPeriod:
         lines=count,
     )
     audit_record(
-        actor=actor, action="period.closed", obj=period, changes={"period": key, "ledger_digest": digest}
+        actor=actor,
+        action=AuditAction.PERIOD_CLOSED,
+        obj=period,
+        changes={"period": key, "ledger_digest": digest},
     )
     return period
 
@@ -323,7 +327,7 @@ def period_reopen_apply(*, key: str, actor=None) -> AccountingPeriod:
         raise InvalidTransition(refusal)
     period.status = OPEN
     period.save(update_fields=["status"])
-    audit_record(actor=actor, action="period.reopened", obj=period, changes={"period": key})
+    audit_record(actor=actor, action=AuditAction.PERIOD_REOPENED, obj=period, changes={"period": key})
     return period
 
 

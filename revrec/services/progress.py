@@ -12,6 +12,7 @@ from fractions import Fraction
 from django.db import transaction
 
 from billing.contracts.models import Contract
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import InvalidTransition, ValidationFailed
 from revops.money import MoneyError, parse_decimal, round_money
@@ -317,7 +318,7 @@ def register() -> None:
         label="Total expected costs (input method)",
         on_approved=_expected_costs_approved,
         content=_expected_costs_content,
-        rejected_action="obligation.expected_costs_rejected",
+        rejected_action=AuditAction.OBLIGATION_EXPECTED_COSTS_REJECTED,
         rejected_changes=_expected_costs_rejected_changes,
     )
 
@@ -374,7 +375,7 @@ def _cost_record(
             "requested_by": requester.username if requester is not None else None,
             "approved_by": getattr(actor, "username", None),
         }
-    audit_record(actor=actor, action="obligation.cost_recorded", obj=cost, changes=changes)
+    audit_record(actor=actor, action=AuditAction.OBLIGATION_COST_RECORDED, obj=cost, changes=changes)
     existing, posted = existing_lines(po)
     cut = cut_off(posted)
     lines = input_lines(po, amount=po.allocated_amount, existing=existing, cut=cut)

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.contracts.models import Contract
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.core.outbox import outbox_publish
 from revops.core.services.jobs import job_complete, job_create, job_fail, job_set_progress, job_start
@@ -28,7 +29,7 @@ def revenue_run_start(*, period: str, actor=None) -> RevenueRun:
     run = RevenueRun.objects.create(period=period, job=job, requested_by=user)
     audit_record(
         actor=actor,
-        action="revenue_run.started",
+        action=AuditAction.REVENUE_RUN_STARTED,
         obj=run,
         changes={"period": period, "closed": is_closed(period)},
     )
@@ -100,7 +101,7 @@ def revenue_run_execute(*, run_id: int) -> int:
         job_complete(job_id=run.job_id, result={"entries_created": created})
         audit_record(
             actor="revenue_run",
-            action="revenue_run.completed",
+            action=AuditAction.REVENUE_RUN_COMPLETED,
             obj=run,
             changes={"period": run.period, "entries_created": created},
         )

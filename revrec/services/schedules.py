@@ -12,6 +12,7 @@ from django.utils import timezone
 from revops.core.approvals.models import Approval
 from revops.core.approvals.registry import register_approval_kind
 from revops.core.approvals.services import approval_decide, approval_for, approval_request, approval_void
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import InvalidTransition
 from revops.parties.models import RecognitionMethod
@@ -78,7 +79,9 @@ def schedule_create(
         pending = approval_for(stale, kind=KIND)
         if pending is not None and pending.status == Approval.Status.PENDING:
             approval_void(approval=pending, actor=actor, reason=f"Replaced by schedule v{version}.")
-        audit_record(actor=actor, action="schedule.superseded", obj=stale, changes={"by_version": version})
+        audit_record(
+            actor=actor, action=AuditAction.SCHEDULE_SUPERSEDED, obj=stale, changes={"by_version": version}
+        )
     sched = RevenueSchedule.objects.create(
         obligation=po,
         version=version,
@@ -98,7 +101,7 @@ def schedule_create(
     )
     audit_record(
         actor=actor,
-        action="schedule.created",
+        action=AuditAction.SCHEDULE_CREATED,
         obj=sched,
         changes={
             "po": po.key,
@@ -142,11 +145,15 @@ def _on_approved(approval: Approval, user) -> None:
     for old in previous:
         old.status = RevenueSchedule.Status.SUPERSEDED
         old.save(update_fields=["status"])
-        audit_record(actor=user, action="schedule.superseded", obj=old, changes={"by_version": sched.version})
+        audit_record(
+            actor=user, action=AuditAction.SCHEDULE_SUPERSEDED, obj=old, changes={"by_version": sched.version}
+        )
     sched.status = RevenueSchedule.Status.APPROVED
     sched.decided_by, sched.decided_at, sched.decision_comment = user, timezone.now(), approval.comment
     sched.save(update_fields=["status", "decided_by", "decided_at", "decision_comment"])
-    audit_record(actor=user, action="schedule.approved", obj=sched, changes={"comment": approval.comment})
+    audit_record(
+        actor=user, action=AuditAction.SCHEDULE_APPROVED, obj=sched, changes={"comment": approval.comment}
+    )
 
 
 def _on_rejected(approval: Approval, user) -> None:
@@ -154,7 +161,9 @@ def _on_rejected(approval: Approval, user) -> None:
     sched.status = RevenueSchedule.Status.REJECTED
     sched.decided_by, sched.decided_at, sched.decision_comment = user, timezone.now(), approval.comment
     sched.save(update_fields=["status", "decided_by", "decided_at", "decision_comment"])
-    audit_record(actor=user, action="schedule.rejected", obj=sched, changes={"comment": approval.comment})
+    audit_record(
+        actor=user, action=AuditAction.SCHEDULE_REJECTED, obj=sched, changes={"comment": approval.comment}
+    )
 
 
 def _content(approval: Approval) -> dict:
@@ -234,13 +243,17 @@ def schedule_revise(
             sched.status = RevenueSchedule.Status.SUPERSEDED
             sched.save(update_fields=["status"])
             _cancel_pending(sched, actor, "Superseded by a revision")
-            audit_record(actor=actor, action="schedule.superseded", obj=sched, changes={"by": treatment})
+            audit_record(
+                actor=actor, action=AuditAction.SCHEDULE_SUPERSEDED, obj=sched, changes={"by": treatment}
+            )
         return schedule_create(po=po, treatment=treatment, note=note[:2000], lines=lines, actor=actor)
     for sched in live:
         sched.status = RevenueSchedule.Status.SUPERSEDED
         sched.save(update_fields=["status"])
         _cancel_pending(sched, actor, "Superseded by a revision")
-        audit_record(actor=actor, action="schedule.superseded", obj=sched, changes={"by": treatment})
+        audit_record(
+            actor=actor, action=AuditAction.SCHEDULE_SUPERSEDED, obj=sched, changes={"by": treatment}
+        )
     version = (RevenueSchedule.objects.filter(obligation=po).aggregate(v=Max("version"))["v"] or 0) + 1
     user = actor if getattr(actor, "pk", None) else None
     new = RevenueSchedule.objects.create(
@@ -272,7 +285,7 @@ def schedule_revise(
     )
     audit_record(
         actor=actor,
-        action="schedule.revised",
+        action=AuditAction.SCHEDULE_REVISED,
         obj=new,
         changes={
             "po": po.key,

@@ -12,6 +12,7 @@ from django.utils import timezone
 from revops.core.approvals.models import Approval
 from revops.core.approvals.registry import register_approval_kind
 from revops.core.approvals.services import approval_request
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import FieldError, ValidationFailed
 from revops.money import is_currency
@@ -69,7 +70,7 @@ def ssp_propose(
     )
     audit_record(
         actor=actor,
-        action="ssp.proposed",
+        action=AuditAction.SSP_PROPOSED,
         obj=entry,
         changes={
             "product": product,
@@ -97,14 +98,16 @@ def _approved(approval: Approval, user) -> None:
     entry.status = SSPEntry.Status.APPROVED
     entry.approved_at = timezone.now()
     entry.save(update_fields=["status", "approved_at"])
-    audit_record(actor=user, action="ssp.approved", obj=entry, changes={"version": entry.version})
+    audit_record(actor=user, action=AuditAction.SSP_APPROVED, obj=entry, changes={"version": entry.version})
 
 
 def _rejected(approval: Approval, user) -> None:
     entry = SSPEntry.objects.select_for_update().get(pk=approval.object_id)
     entry.status = SSPEntry.Status.REJECTED
     entry.save(update_fields=["status"])
-    audit_record(actor=user, action="ssp.rejected", obj=entry, changes={"comment": approval.comment})
+    audit_record(
+        actor=user, action=AuditAction.SSP_REJECTED, obj=entry, changes={"comment": approval.comment}
+    )
 
 
 def _content(approval: Approval) -> dict:

@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.models import AuditEvent
 from revops.core.audit.services import AuditOutsideTransaction, audit_record, audit_record_many
 from revops.core.audit.verify import audit_verify_chain
@@ -18,7 +19,7 @@ def _record(n: int = 3) -> list[AuditEvent]:
         return [
             audit_record(
                 actor="tester",
-                action="invoice.finalized",
+                action=AuditAction.INVOICE_FINALIZED,
                 object_type="billing.invoice",
                 object_id=i,
                 changes={"total": "127.50", "n": i},
@@ -37,7 +38,18 @@ def test_events_link_to_the_previous_hash():
 @pytest.mark.django_db(transaction=True)
 def test_recording_outside_a_transaction_is_refused():
     with pytest.raises(AuditOutsideTransaction):
-        audit_record(actor="x", action="y", object_type="a.b", object_id=1)
+        audit_record(actor="x", action=AuditAction.INVOICE_FINALIZED, object_type="a.b", object_id=1)
+
+
+def test_an_action_must_be_a_member_of_the_typed_enumeration():
+    """Actions are AuditAction members: a free string (even a valid action's value) is refused before
+    anything is written, so a misspelt action fails where it is written."""
+    with transaction.atomic():
+        for free in ("invoice.finalised", "invoice.finalized"):
+            with pytest.raises(TypeError, match="AuditAction"):
+                audit_record(actor="x", action=free, object_type="billing.invoice", object_id=1)
+    assert not AuditEvent.objects.exists()
+    assert AuditAction("invoice.finalized") is AuditAction.INVOICE_FINALIZED  # values are the stored strings
 
 
 def test_recording_many_at_once_chains_them_in_order_like_one_at_a_time():
@@ -47,7 +59,7 @@ def test_recording_many_at_once_chains_them_in_order_like_one_at_a_time():
             [
                 {
                     "actor": "run",
-                    "action": "invoice.drafted",
+                    "action": AuditAction.INVOICE_DRAFTED,
                     "object_type": "billing.invoice",
                     "object_id": i,
                     "changes": {"total": "10.00", "n": i},

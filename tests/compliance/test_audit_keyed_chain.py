@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.chain import GENESIS, SCHEME_LEGACY, chain_key, event_hash, head_mac, keyed_event_hash
 from revops.core.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
 from revops.core.audit.services import audit_checkpoint_create, audit_record, audit_record_many
@@ -25,7 +26,7 @@ def _record(n: int = 4, actor="tester") -> list[AuditEvent]:
         return [
             audit_record(
                 actor=actor,
-                action="invoice.finalized",
+                action=AuditAction.INVOICE_FINALIZED,
                 object_type="billing.invoice",
                 object_id=i,
                 changes={"total": "127.50", "n": i},
@@ -226,7 +227,12 @@ def test_batching_still_writes_one_insert_and_a_valid_chain(django_assert_max_nu
     (SQLite splits the INSERT at its 999-variable limit: about 80 rows a statement)."""
     _record(1)
     records = [
-        {"actor": "run", "action": "invoice.drafted", "object_type": "billing.invoice", "object_id": i}
+        {
+            "actor": "run",
+            "action": AuditAction.INVOICE_DRAFTED,
+            "object_type": "billing.invoice",
+            "object_id": i,
+        }
         for i in range(2000)
     ]
     with transaction.atomic(), django_assert_max_num_queries(2000 // 80 + 6):

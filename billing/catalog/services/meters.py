@@ -6,6 +6,7 @@ from django.db import transaction
 
 from billing.catalog.services.guards import raise_invalid
 from billing.models import Meter
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import Conflict, FieldError
 
@@ -57,7 +58,7 @@ def meter_create(
     )
     audit_record(
         actor=actor,
-        action="meter.created",
+        action=AuditAction.METER_CREATED,
         obj=meter,
         changes={
             "code": code,
@@ -92,5 +93,5 @@ def meter_update(*, meter: Meter, actor=None, **changes) -> Meter:
         setattr(meter, key, value)
     meter.save()
     if diff:
-        audit_record(actor=actor, action="meter.updated", obj=meter, changes=diff)
+        audit_record(actor=actor, action=AuditAction.METER_UPDATED, obj=meter, changes=diff)
     return meter

@@ -14,6 +14,7 @@ from billing.catalog.services.guards import closed_period_errors, raise_invalid
 from billing.catalog.services.publication import plan_version_publish, refuse_if_awaiting_approval
 from billing.catalog.validation import clean_amount, clean_charges
 from billing.models import Charge, Plan, PlanVersion
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import FieldError, InvalidTransition, ValidationFailed
 from revops.money import is_currency
@@ -107,13 +108,13 @@ def plan_create(
     _save_charges(version, cleaned)
     audit_record(
         actor=actor,
-        action="plan.created",
+        action=AuditAction.PLAN_CREATED,
         obj=plan,
         changes={"code": code, "currency": currency, "interval": interval, "version_policy": version_policy},
     )
     audit_record(
         actor=actor,
-        action="plan_version.created",
+        action=AuditAction.PLAN_VERSION_CREATED,
         obj=version,
         changes={
             "number": 1,
@@ -144,7 +145,7 @@ def plan_update(*, plan: Plan, actor=None, **changes) -> Plan:
         setattr(plan, key, value)
     plan.save()
     if diff:
-        audit_record(actor=actor, action="plan.updated", obj=plan, changes=diff)
+        audit_record(actor=actor, action=AuditAction.PLAN_UPDATED, obj=plan, changes=diff)
     return plan
 
 
@@ -192,7 +193,7 @@ def plan_version_create(
     _check_rates(version)
     audit_record(
         actor=actor,
-        action="plan_version.created",
+        action=AuditAction.PLAN_VERSION_CREATED,
         obj=version,
         changes={
             "plan": plan.code,
@@ -249,7 +250,7 @@ def plan_version_update_draft(
     _check_rates(version)
     audit_record(
         actor=actor,
-        action="plan_version.draft_updated",
+        action=AuditAction.PLAN_VERSION_DRAFT_UPDATED,
         obj=version,
         changes={
             "effective_from": effective_from,
@@ -267,7 +268,10 @@ def plan_version_discard_draft(*, version: PlanVersion, actor=None) -> None:
         raise InvalidTransition("A published version is part of the record and cannot be deleted.")
     refuse_if_awaiting_approval(version, "discarded")
     audit_record(
-        actor=actor, action="plan_version.draft_discarded", obj=version, changes={"number": version.number}
+        actor=actor,
+        action=AuditAction.PLAN_VERSION_DRAFT_DISCARDED,
+        obj=version,
+        changes={"number": version.number},
     )
     version.charges.all().delete()
     version.delete()

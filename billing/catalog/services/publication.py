@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from billing.catalog.services.guards import closed_period_errors, raise_invalid
 from billing.models import PlanVersion
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import Conflict, InvalidTransition, ValidationFailed
 
@@ -158,7 +159,7 @@ def _request_publish(version: PlanVersion, *, actor, reasons: list[str], impact:
     )
     audit_record(
         actor=actor,
-        action="plan_version.publish_requested",
+        action=AuditAction.PLAN_VERSION_PUBLISH_REQUESTED,
         obj=version,
         changes={
             "plan": version.plan.code,
@@ -192,7 +193,7 @@ def _publish(version: PlanVersion, *, actor, approval=None) -> PlanVersion:
     if approval is not None:
         changes["approval"] = approval.pk
         changes["requested_by"] = approval.requested_by.username if approval.requested_by_id else None
-    audit_record(actor=actor, action="plan_version.published", obj=version, changes=changes)
+    audit_record(actor=actor, action=AuditAction.PLAN_VERSION_PUBLISHED, obj=version, changes=changes)
     return version
 
 
@@ -213,7 +214,7 @@ def _publish_approved(approval, user) -> None:
 def _publish_rejected(approval, user) -> None:
     audit_record(
         actor=user,
-        action="plan_version.publish_rejected",
+        action=AuditAction.PLAN_VERSION_PUBLISH_REJECTED,
         object_type=approval.object_type,
         object_id=approval.object_id,
         changes={"approval": approval.pk, "comment": approval.comment},

@@ -15,6 +15,7 @@ from billing.contracts.validation import CHANGE_FIELDS, clean_amendment, clean_d
 from billing.contracts.value import contract_transaction_price
 from billing.models import BillingClaim, InvoiceLine, PendingCharge
 from billing.schedule import FEE_ADVANCE
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.core.outbox import outbox_publish
 from revops.errors import InvalidTransition
@@ -162,7 +163,7 @@ def amendment_apply(
     )
     audit_record(
         actor=actor,
-        action="contract.amended",
+        action=AuditAction.CONTRACT_AMENDED,
         obj=contract,
         changes={
             "version": version,

@@ -18,6 +18,7 @@ from billing.contracts.services.override_requests import override_rebind, overri
 from billing.contracts.terms import line_range
 from billing.contracts.validation import clean_date, clean_lines, raise_if_invalid
 from billing.contracts.value import contract_transaction_price
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.core.outbox import outbox_publish
 from revops.errors import Conflict, FieldError, InvalidTransition
@@ -91,7 +92,7 @@ def contract_create(
     )
     audit_record(
         actor=actor,
-        action="contract.created",
+        action=AuditAction.CONTRACT_CREATED,
         obj=contract,
         changes={
             "number": contract.number,
@@ -126,7 +127,7 @@ def contract_submit(*, contract: Contract, actor=None) -> Contract:
     contract.save(update_fields=["status"])
     audit_record(
         actor=actor,
-        action="contract.submitted",
+        action=AuditAction.CONTRACT_SUBMITTED,
         obj=contract,
         changes={"status": {"from": before, "to": contract.status}},
     )
@@ -163,7 +164,7 @@ def contract_activate(*, contract: Contract, actor=None, approval=None) -> Contr
     }
     if approval is not None:
         changes["price_override_approval"] = approval.pk
-    audit_record(actor=actor, action="contract.activated", obj=contract, changes=changes)
+    audit_record(actor=actor, action=AuditAction.CONTRACT_ACTIVATED, obj=contract, changes=changes)
     outbox_publish(
         topic="contract.activated",
         obj=contract,
@@ -210,7 +211,7 @@ def activation_override_request(contract: Contract, overrides: list[dict], *, ac
     )
     audit_record(
         actor=actor,
-        action="contract.price_override_requested",
+        action=AuditAction.CONTRACT_PRICE_OVERRIDE_REQUESTED,
         obj=contract,
         changes={
             "status": {"from": before, "to": contract.status},
@@ -258,7 +259,7 @@ def contract_terminate(*, contract: Contract, effective_date, actor=None) -> Con
     )
     audit_record(
         actor=actor,
-        action="contract.terminated",
+        action=AuditAction.CONTRACT_TERMINATED,
         obj=contract,
         changes={"status": {"from": before, "to": contract.status}, "effective_date": eff},
     )

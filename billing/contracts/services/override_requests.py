@@ -11,6 +11,7 @@ from billing.contracts.overrides import KIND as OVERRIDE_KIND
 from billing.contracts.overrides import contract_overrides, override_headline, override_weight, threshold_pct
 from billing.contracts.selectors import pending_override
 from billing.contracts.services.changes import amendment_apply
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import Conflict, DomainError
 from revops.jsonsafe import jsonable
@@ -62,7 +63,7 @@ def override_rebind(contract: Contract, *, actor=None):
         )
         audit_record(
             actor=actor,
-            action="contract.price_override_voided",
+            action=AuditAction.CONTRACT_PRICE_OVERRIDE_VOIDED,
             obj=contract,
             changes={"approval": pending.pk, "version": contract.version},
         )
@@ -77,7 +78,7 @@ def override_rebind(contract: Contract, *, actor=None):
     )
     audit_record(
         actor=actor,
-        action="contract.price_override_requested",
+        action=AuditAction.CONTRACT_PRICE_OVERRIDE_REQUESTED,
         obj=contract,
         changes={"approval": renewed.pk, "supersedes": pending.pk, "reason": moved, "overrides": overrides},
     )
@@ -111,7 +112,7 @@ def amendment_override_request(contract: Contract, overrides, *, effective_date,
     )
     audit_record(
         actor=actor,
-        action="contract.price_override_requested",
+        action=AuditAction.CONTRACT_PRICE_OVERRIDE_REQUESTED,
         obj=contract,
         changes={"approval": approval.pk, "effective_date": effective_date, "overrides": overrides},
     )

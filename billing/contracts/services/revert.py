@@ -10,6 +10,7 @@ from billing.contracts.models import Contract, ContractLine, ContractVersion
 from billing.contracts.selectors import contract_snapshot
 from billing.contracts.value import contract_transaction_price
 from billing.contracts.variable import FIELDS as VARIABLE_FIELDS
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.jsonsafe import jsonable
 
@@ -106,7 +107,7 @@ def contract_amendment_revert(*, contract: Contract, version: int, actor=None, r
     )
     audit_record(
         actor=actor,
-        action="contract.amendment_reverted",
+        action=AuditAction.CONTRACT_AMENDMENT_REVERTED,
         obj=contract,
         changes={
             "version": new_version,

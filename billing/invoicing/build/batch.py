@@ -27,6 +27,7 @@ from billing.invoicing.usage_source import PreparedUsage
 from billing.models import BillingClaim, CouponRedemption, Invoice, InvoiceLine, PendingCharge
 from billing.schedule import DueItem
 from billing.usage.aggregation import usage_watermark
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record_many
 from revops.errors import Conflict
 
@@ -310,7 +311,7 @@ def write_drafts(drafts: Sequence[InvoiceDraft], *, actor=None) -> None:
         [
             {
                 "actor": actor or "billing",
-                "action": "invoice.topped_up" if d.topped_up else "invoice.drafted",
+                "action": AuditAction.INVOICE_TOPPED_UP if d.topped_up else AuditAction.INVOICE_DRAFTED,
                 "obj": d.invoice,
                 "changes": d.changes,
             }

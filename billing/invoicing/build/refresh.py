@@ -18,6 +18,7 @@ from billing.models import Invoice, InvoiceLine
 from billing.periods import Period, period_containing
 from billing.schedule import USAGE, DueItem
 from billing.usage.aggregation import usage_watermark
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import Conflict
 
@@ -101,7 +102,7 @@ def invoice_refresh_draft(*, invoice: Invoice, now: datetime | None = None, acto
     recompute_totals(invoice)
     audit_record(
         actor=actor or "billing",
-        action="invoice.refreshed",
+        action=AuditAction.INVOICE_REFRESHED,
         obj=invoice,
         changes={"watermark": watermark, "total": {"from": before, "to": invoice.total}},
     )

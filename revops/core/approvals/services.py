@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from revops.core.approvals.models import Approval
 from revops.core.approvals.registry import approval_handler
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.models import AuditEvent
 from revops.core.audit.services import audit_record, object_ref
 from revops.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
@@ -94,7 +95,7 @@ def _open(
     )
     audit_record(
         actor=requested_by,
-        action="approval.requested",
+        action=AuditAction.APPROVAL_REQUESTED,
         obj=approval,
         changes={
             "kind": approval.kind,
@@ -115,7 +116,7 @@ def _void(approval: Approval, *, actor, reason: str, new_hash: str) -> None:
     approval.save(update_fields=["status", "decided_at", "comment"])
     audit_record(
         actor=actor,
-        action="approval.superseded",
+        action=AuditAction.APPROVAL_SUPERSEDED,
         obj=approval,
         changes={
             "kind": approval.kind,
@@ -253,7 +254,9 @@ def _audited_hash(approval: Approval) -> str | None:
     """The content hash recorded in the (hash-chained) audit event that opened the request."""
     event = (
         AuditEvent.objects.filter(
-            action="approval.requested", object_type=Approval.REFERENCE_TYPE, object_id=str(approval.pk)
+            action=AuditAction.APPROVAL_REQUESTED,
+            object_type=Approval.REFERENCE_TYPE,
+            object_id=str(approval.pk),
         )
         .order_by("seq")
         .first()
@@ -299,7 +302,7 @@ def _decide(*, approval: Approval, user, approve: bool, comment: str):
     approval.save(update_fields=["status", "decided_by", "decided_at", "comment"])
     audit_record(
         actor=user,
-        action=f"approval.{approval.status}",
+        action=AuditAction.APPROVAL_APPROVED if approve else AuditAction.APPROVAL_REJECTED,
         obj=approval,
         changes={
             "kind": approval.kind,

@@ -11,6 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.chain import (
     GENESIS,
     SCHEME_KEYED,
@@ -41,7 +42,7 @@ def object_ref(obj) -> tuple[str, str]:
 def audit_record(
     *,
     actor,
-    action: str,
+    action: AuditAction,
     obj=None,
     object_type: str | None = None,
     object_id=None,
@@ -74,6 +75,11 @@ def audit_record_many(records: Sequence[dict]) -> list[AuditEvent]:
         raise AuditOutsideTransaction("audit_record must be called inside the service's transaction.")
     prepared = []
     for record in records:
+        action = record["action"]
+        if not isinstance(action, AuditAction):
+            raise TypeError(
+                f"audit action {action!r} is not an AuditAction member (revops.core.audit.actions)"
+            )
         obj = record.get("obj")
         object_type, object_id = record.get("object_type"), record.get("object_id")
         if obj is not None:
@@ -90,7 +96,7 @@ def audit_record_many(records: Sequence[dict]) -> list[AuditEvent]:
                 actor_user,
                 actor_user.pk if actor_user else None,
                 actor_label,
-                record["action"],
+                action.value,
                 object_type,
                 str(object_id),
                 _jsonable(record.get("changes")),

@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
 
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.core.identity import acting_as
 from revops.core.models import SodException
@@ -63,7 +64,7 @@ def sod_exception_record(*, user, kind: str = ANY_KIND, reason: str, actor) -> S
     )
     audit_record(
         actor=actor,
-        action="sod_exception.recorded",
+        action=AuditAction.SOD_EXCEPTION_RECORDED,
         obj=exception,
         changes={"user": user.get_username(), "kind": kind, "reason": reason},
     )
@@ -79,7 +80,7 @@ def sod_exception_revoke(*, exception: SodException, actor) -> SodException:
     exception.save(update_fields=["revoked_at"])
     audit_record(
         actor=actor,
-        action="sod_exception.revoked",
+        action=AuditAction.SOD_EXCEPTION_REVOKED,
         obj=exception,
         changes={"user": exception.user.get_username(), "kind": exception.kind},
     )

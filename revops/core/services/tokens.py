@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.core.identity import acting_as
 from revops.core.models import ApiToken, hash_token
@@ -48,7 +49,7 @@ def api_token_create(*, username: str, role: str, name: str = "", actor=None) ->
     )
     audit_record(
         actor=actor,
-        action="api_token.created",
+        action=AuditAction.API_TOKEN_CREATED,
         obj=token,
         changes={"user": username, "role": role, "prefix": token.prefix, "user_created": created},
     )
@@ -65,7 +66,7 @@ def api_token_revoke(*, token: ApiToken, actor=None) -> ApiToken:
     token.save(update_fields=["revoked_at"])
     audit_record(
         actor=actor,
-        action="api_token.revoked",
+        action=AuditAction.API_TOKEN_REVOKED,
         obj=token,
         changes={"user": token.user.get_username(), "prefix": token.prefix},
     )

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.db import transaction
 
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import FieldError, ValidationFailed
 from revops.money import is_currency
@@ -76,7 +77,7 @@ def customer_create(
     )
     audit_record(
         actor=actor,
-        action="customer.created",
+        action=AuditAction.CUSTOMER_CREATED,
         obj=customer,
         changes={
             "external_id": external_id,
@@ -115,7 +116,7 @@ def customer_update(*, customer: Customer, actor=None, **changes) -> Customer:
         setattr(customer, key, value)
     customer.save()
     if diff:
-        audit_record(actor=actor, action="customer.updated", obj=customer, changes=diff)
+        audit_record(actor=actor, action=AuditAction.CUSTOMER_UPDATED, obj=customer, changes=diff)
     return customer
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from revops.books import product_has_postings, revenue_account_errors
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import Conflict, FieldError, ValidationFailed
 from revops.parties.models import Product, RecognitionMethod
@@ -67,7 +68,7 @@ def product_create(
     )
     audit_record(
         actor=actor,
-        action="product.created",
+        action=AuditAction.PRODUCT_CREATED,
         obj=product,
         changes={"code": code, "name": name, "recognition": recognition, "revenue_account": revenue_account},
     )
@@ -124,7 +125,7 @@ def product_update_requested(*, product: Product, actor=None, **changes) -> Prod
         setattr(product, key, value)
     product.save()
     if diff:
-        audit_record(actor=actor, action="product.updated", obj=product, changes=diff)
+        audit_record(actor=actor, action=AuditAction.PRODUCT_UPDATED, obj=product, changes=diff)
     return ProductUpdate(product=product, approval=approval)
 
 
@@ -148,7 +149,7 @@ def _request_account_change(*, product: Product, to: str, actor):
         )
     audit_record(
         actor=actor,
-        action="product.account_change_requested",
+        action=AuditAction.PRODUCT_ACCOUNT_CHANGE_REQUESTED,
         obj=product,
         changes={**payload["revenue_account"], "approval": approval.pk},
     )
@@ -172,7 +173,7 @@ def _account_change_approved(approval, user) -> None:
     product.save(update_fields=["revenue_account"])
     audit_record(
         actor=user,
-        action="product.updated",
+        action=AuditAction.PRODUCT_UPDATED,
         obj=product,
         changes={
             "revenue_account": {"from": change["from"], "to": change["to"]},
@@ -185,7 +186,7 @@ def _account_change_approved(approval, user) -> None:
 def _account_change_rejected(approval, user) -> None:
     audit_record(
         actor=user,
-        action="product.account_change_rejected",
+        action=AuditAction.PRODUCT_ACCOUNT_CHANGE_REJECTED,
         object_type=approval.object_type,
         object_id=approval.object_id,
         changes={**approval.payload.get("revenue_account", {}), "approval": approval.pk},
@@ -211,7 +212,7 @@ def _request_recognition_change(*, product: Product, to: str, actor):
         )
     audit_record(
         actor=actor,
-        action="product.recognition_change_requested",
+        action=AuditAction.PRODUCT_RECOGNITION_CHANGE_REQUESTED,
         obj=product,
         changes={**payload["recognition"], "approval": approval.pk},
     )
@@ -235,7 +236,7 @@ def _recognition_change_approved(approval, user) -> None:
     product.save(update_fields=["recognition"])
     audit_record(
         actor=user,
-        action="product.updated",
+        action=AuditAction.PRODUCT_UPDATED,
         obj=product,
         changes={
             "recognition": {"from": change["from"], "to": change["to"]},
@@ -248,7 +249,7 @@ def _recognition_change_approved(approval, user) -> None:
 def _recognition_change_rejected(approval, user) -> None:
     audit_record(
         actor=user,
-        action="product.recognition_change_rejected",
+        action=AuditAction.PRODUCT_RECOGNITION_CHANGE_REJECTED,
         object_type=approval.object_type,
         object_id=approval.object_id,
         changes={**approval.payload.get("recognition", {}), "approval": approval.pk},

@@ -11,6 +11,7 @@ from django.utils import timezone
 from billing.contracts.models import Contract
 from revops.core.approvals.models import Approval
 from revops.core.approvals.registry import register_approval_kind
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import InvalidTransition
 from revops.jsonsafe import jsonable
@@ -41,7 +42,10 @@ def _replace_schedule(po, lines, *, treatment: str, user, note: str) -> RevenueS
             status=Approval.Status.PENDING,
         ).update(status=Approval.Status.CANCELLED)
         audit_record(
-            actor=user, action="schedule.superseded", obj=sched, changes={"by": "contract modification"}
+            actor=user,
+            action=AuditAction.SCHEDULE_SUPERSEDED,
+            obj=sched,
+            changes={"by": "contract modification"},
         )
     version = max([s.version for s in po.schedules.all()] or [0]) + 1
     new = RevenueSchedule.objects.create(
@@ -76,7 +80,7 @@ def _replace_schedule(po, lines, *, treatment: str, user, note: str) -> RevenueS
     ScheduleLine.objects.bulk_create(rows)
     audit_record(
         actor=user,
-        action="schedule.created",
+        action=AuditAction.SCHEDULE_CREATED,
         obj=new,
         changes={
             "po": po.key,
@@ -140,7 +144,10 @@ def _apply(approval: Approval, user) -> None:
             PerformanceObligation.objects.filter(pk=po.pk).update(ssp_entry=entry, **fields)
             po.refresh_from_db()
             audit_record(
-                actor=user, action="obligation.modified", obj=po, changes={"modification": mod.pk, **diff}
+                actor=user,
+                action=AuditAction.OBLIGATION_MODIFIED,
+                obj=po,
+                changes={"modification": mod.pk, **diff},
             )
         po.lines.set(spec["lines"])
         _replace_schedule(
@@ -176,7 +183,7 @@ def _apply(approval: Approval, user) -> None:
     mod.save(update_fields=["status", "applied_at", "analysis"])
     audit_record(
         actor=user,
-        action="modification.applied",
+        action=AuditAction.MODIFICATION_APPLIED,
         obj=mod,
         changes={"treatment": mod.chosen_treatment, "effective_date": mod.effective_date},
     )
@@ -186,7 +193,9 @@ def _reject(approval: Approval, user) -> None:
     mod = ContractModification.objects.select_for_update().get(pk=approval.object_id)
     mod.status = ContractModification.Status.REJECTED
     mod.save(update_fields=["status"])
-    audit_record(actor=user, action="modification.rejected", obj=mod, changes={"comment": approval.comment})
+    audit_record(
+        actor=user, action=AuditAction.MODIFICATION_REJECTED, obj=mod, changes={"comment": approval.comment}
+    )
     # A rejected amendment leaves the contract as it was: a reverting version is appended (billing
     # must not bill terms that were rejected, and the price must match the obligations again).
     from billing.contracts.services import contract_amendment_revert

@@ -8,6 +8,7 @@ from django.db import transaction
 from billing.contracts.models import Contract
 from revops.core.approvals.models import Approval
 from revops.core.approvals.services import approval_rebind, approval_request
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import Conflict, InvalidTransition, ValidationFailed
 from revops.jsonsafe import jsonable
@@ -42,7 +43,10 @@ def modification_propose(*, contract: Contract, actor=None) -> ContractModificat
             status=Approval.Status.PENDING,
         ).update(status=Approval.Status.CANCELLED, comment=f"Superseded by version {contract.version}")
         audit_record(
-            actor=actor, action="modification.superseded", obj=stale, changes={"by_version": contract.version}
+            actor=actor,
+            action=AuditAction.MODIFICATION_SUPERSEDED,
+            obj=stale,
+            changes={"by_version": contract.version},
         )
     mod = ContractModification.objects.create(
         contract=contract,
@@ -56,7 +60,7 @@ def modification_propose(*, contract: Contract, actor=None) -> ContractModificat
     )
     audit_record(
         actor=actor,
-        action="modification.proposed",
+        action=AuditAction.MODIFICATION_PROPOSED,
         obj=mod,
         changes={
             "contract": contract.number,
@@ -95,7 +99,7 @@ def modification_choose(
     mod.save(update_fields=["chosen_treatment"])
     audit_record(
         actor=actor,
-        action="modification.treatment_chosen",
+        action=AuditAction.MODIFICATION_TREATMENT_CHOSEN,
         obj=mod,
         changes={"from": before, "to": treatment},
     )

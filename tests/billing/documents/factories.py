@@ -12,6 +12,7 @@ from decimal import Decimal
 import factory
 
 from billing.models import Invoice, InvoiceLine
+from revops.core.audit.actions import AuditAction
 from tests.billing.factories import ContractFactory
 from tests.revops.factories import LegalEntityFactory
 
@@ -44,7 +45,7 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
 
             audit_record(
                 actor=None,
-                action="invoice.finalized",
+                action=AuditAction.INVOICE_FINALIZED,
                 obj=invoice,
                 changes={"number": invoice.number, "total": invoice.total, "tax": invoice.tax},
             )

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from revops.core.api.views import ApiView
+from revops.core.audit.actions import AuditAction
 from revops.core.audit.models import AuditEvent
 from revops.core.audit.services import audit_record
 from revops.core.models import IdempotencyKey, Job
@@ -32,7 +33,7 @@ class _CreateJobView(ApiView):
         data = _JobIn(data=request.data)
         data.is_valid(raise_exception=True)
         job = job_create(kind=data.validated_data["kind"], started_by=request.user)
-        audit_record(actor=request.user, action="job.created", obj=job)
+        audit_record(actor=request.user, action=AuditAction.COMPLIANCE_RUN, obj=job)
         return Response({"id": job.pk, "kind": job.kind}, status=201)
 
 
@@ -118,7 +119,7 @@ def test_idempotency_same_key_runs_once(api_for):
     assert second["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first
     assert Job.objects.filter(kind="once").count() == 1
-    assert AuditEvent.objects.filter(action="job.created").count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.COMPLIANCE_RUN, object_type="core.job").count() == 1
 
 
 @pytest.mark.urls(__name__)
@@ -154,7 +155,7 @@ def test_cursor_pagination_shape_and_page_size(api_for):
 
     with transaction.atomic():
         for i in range(4):
-            audit_record(actor="test", action="thing.done", object_type="x.y", object_id=i)
+            audit_record(actor="test", action=AuditAction.COMPLIANCE_RUN, object_type="x.y", object_id=i)
     page = api.get("/api/v1/audit-events?page_size=2").json()
     assert set(page) == {"results", "next", "previous"}
     assert len(page["results"]) == 2 and page["previous"] is None and page["next"]
