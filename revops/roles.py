@@ -8,7 +8,8 @@ enforced by the approval service).
 Segregation of duties: a *preparing* role (admin, finance, pricing) makes the requests an approver
 decides. One person does not hold a preparing role and the approver role for the same kind of request
 unless an explicit, audited SoD exception for that person (and kind) is recorded
-(``revops.core.models.SodException``); :func:`sod_refusal` is the check the approval service runs.
+(``revops.core.models.SodException``); ``revops.core.approvals.sod.sod_refusal`` is the check the
+approval service runs. This module reads no database.
 """
 
 from __future__ import annotations
@@ -106,34 +107,6 @@ def sod_conflict(roles: frozenset[str] | set[str], kind: str = ANY_KIND) -> froz
     if APPROVER not in roles:
         return frozenset()
     return frozenset(roles) & (PREPARING_ROLES if kind == ANY_KIND else preparing_roles(kind))
-
-
-def sod_refusal(user, *, kind: str, requester_ids) -> str | None:
-    """Why USER may not decide a request of KIND made by REQUESTER_IDS (segregation of duties), or
-    None. Refused: holding a preparing role for the kind next to the approver role without a recorded
-    exception; an account created, given the approver role, or given its password by the requester
-    (a person cannot mint their own checker)."""
-    from revops.core.models import RoleGrant, SodException, UserOrigin
-
-    conflict = sod_conflict(roles_of(user), kind)
-    if conflict and not SodException.covering(user, kind=kind).exists():
-        return (
-            f"{user.get_username()} holds the {', '.join(sorted(conflict))} role next to the approver "
-            f"role; deciding '{kind}' requests needs a recorded segregation-of-duties exception."
-        )
-    makers = {pk for pk in requester_ids if pk is not None}
-    if not makers:
-        return None
-    if RoleGrant.objects.filter(
-        user=user, role=APPROVER, revoked_at__isnull=True, granted_by_id__in=makers
-    ).exists():
-        return "The requester gave this approver the approver role; someone else must decide it."
-    origin = UserOrigin.objects.filter(user=user).first()
-    if origin and origin.created_by_id in makers:
-        return "The requester created this account; someone else must decide it."
-    if origin and origin.password_set_by_id in makers:
-        return "The requester set this account's password; someone else must decide it."
-    return None
 
 
 def primary_role(user) -> str | None:

@@ -4,9 +4,9 @@ contract activation allocates and queues schedule generation after commit."""
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils import timezone
 
+from revops.core.enqueue import enqueue_on_commit
 from revops.core.models import OutboxEvent
 
 CONSUMER = "revrec"
@@ -45,10 +45,7 @@ def handle(event: OutboxEvent) -> None:
     elif event.topic == "contract.activated":
         contract = Contract.objects.get(pk=event.object_id)
         obligations_create(contract=contract, actor=_actor(event))
-        from revrec.tasks import generate_schedules
-
-        actor_id = event.payload.get("actor_id")
-        transaction.on_commit(lambda: generate_schedules.delay(contract.pk, actor_id))
+        enqueue_on_commit("revrec.generate_schedules", contract.pk, event.payload.get("actor_id"))
     elif event.topic in ("contract.amended", "contract.terminated"):
         from revrec.services.modifications import modification_propose
 

@@ -1,5 +1,5 @@
 """Registers the revenue pages with the kernel: the "Revenue" navigation section, the dashboard cards and the
-"revenue" demo seeder (after "billing").
+"revenue" demo seeder (after "billing") and revenue runs with the kernel's stalled-run resumer.
 Called from ``RevrecConfig.ready()``."""
 
 from __future__ import annotations
@@ -8,9 +8,12 @@ from __future__ import annotations
 def register() -> None:
     from revops.core.dashboard import register_widgets
     from revops.core.demo import register_seeder
+    from revops.core.services.jobs import register_resumable_run
     from revops.navigation import NavItem
     from revops.navigation import register as register_nav
     from revrec.demo import seed_revenue
+    from revrec.models import RevenueRun
+    from revrec.services.runs import revenue_run_resume
 
     register_nav(
         "Revenue",
@@ -23,6 +26,12 @@ def register() -> None:
     register_widgets("revenue", revenue_widgets)
     register_widgets("approvals", approval_widgets)
     register_seeder("revenue", seed_revenue)
+    register_resumable_run(
+        "revenue_run",
+        model=RevenueRun,
+        active=(RevenueRun.Status.QUEUED, RevenueRun.Status.RUNNING),
+        resume=revenue_run_resume,
+    )
 
     from revops.core.approvals.registry import register_approval_preview
     from revrec.services.estimates import ESTIMATE

@@ -38,10 +38,3 @@ def monthly_revenue_run() -> int:
     today = timezone.localdate()
     previous = today.replace(day=1) - timedelta(days=1)
     return revenue_run_start(period=period_key(previous), actor="beat").pk
-
-
-@shared_task(name="revrec.resume_stalled_runs")
-def resume_stalled_runs() -> int:
-    from revrec.services.runs import revenue_runs_resume
-
-    return revenue_runs_resume()

@@ -17,8 +17,7 @@ from django import forms
 from django.utils import timezone
 
 from billing.contracts.models import Contract, ContractLine
-from billing.invoicing.forms import date_input
-from revops.core.forms import BoundedDateField
+from revops.core.forms import BoundedDateField, date_input
 from revops.errors import FieldError
 
 # --- contract editor ---------------------------------------------------------------------------------

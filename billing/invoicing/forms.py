@@ -14,12 +14,8 @@ from django import forms
 from django.utils import timezone
 
 from billing.models import Invoice
-from revops.core.forms import BoundedDateField
+from revops.core.forms import BoundedDateField, date_input
 from revops.errors import DomainError, FieldError
-
-
-def date_input() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def amount_field(**kwargs) -> forms.DecimalField:

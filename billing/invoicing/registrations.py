@@ -1,13 +1,17 @@
 """Registers the finance pages of billing with the kernel: navigation (the "Billing" section), dashboard
-widgets and the "billing" demo seeder (which runs after "catalog" and "usage")."""
+widgets, the "billing" demo seeder (which runs after "catalog" and "usage") and billing runs with the
+kernel's stalled-run resumer."""
 
 from __future__ import annotations
 
 
 def register() -> None:
     from billing.invoicing.demo import seed_billing
+    from billing.invoicing.runs import billing_run_resume
+    from billing.models import BillingRun
     from revops.core.dashboard import register_widgets
     from revops.core.demo import register_seeder
+    from revops.core.services.jobs import register_resumable_run
     from revops.navigation import NavItem
     from revops.navigation import register as register_nav
 
@@ -21,6 +25,12 @@ def register() -> None:
     )
     register_widgets("billing", billing_widgets)
     register_seeder("billing", seed_billing)
+    register_resumable_run(
+        "billing_run",
+        model=BillingRun,
+        active=(BillingRun.Status.QUEUED, BillingRun.Status.RUNNING),
+        resume=billing_run_resume,
+    )
 
 
 def billing_widgets(user) -> list[dict]:

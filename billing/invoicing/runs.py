@@ -42,6 +42,7 @@ from billing.models import BillingRun, BillingRunItem, Invoice, PendingCharge
 from billing.schedule import billing_horizon
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
+from revops.core.enqueue import enqueue, enqueue_on_commit
 from revops.core.models import Job
 from revops.core.outbox import outbox_publish
 from revops.core.services.jobs import (
@@ -62,6 +63,12 @@ CATALOG_BATCH = 100  # items a worker builds on one read of the catalog
 # their contracts are read, their usage aggregated and their invoices written with a few statements
 # for the whole batch. A killed worker loses (rolls back) at most one batch, which is built again.
 BATCH_SIZE = 50
+# The run's tasks, by their stable Celery names (sent through the kernel's enqueue seam).
+PLAN_TASK = "billing.plan_billing_run"
+WORK_TASK = "billing.work_billing_run"
+# Planning that raises is tried again this many times, this many seconds apart, then the run fails.
+PLAN_RETRIES = 5
+PLAN_RETRY_SECONDS = 10
 
 
 def _workers() -> int:
@@ -108,23 +115,9 @@ def billing_run_start(*, as_of: date, customers: list[str] | None = None, actor=
         obj=run,
         changes={"as_of": as_of, "customers": customers},
     )
-    from billing.tasks import plan_billing_run
-
-    transaction.on_commit(lambda: _enqueue(plan_billing_run, run.pk))
+    # If the broker is down the run stays queued and the stalled-run resumer sends it again.
+    enqueue_on_commit(PLAN_TASK, run.pk)
     return run
-
-
-def _enqueue(task, *args) -> None:
-    """Queue a task; if the broker is down the run stays queued and the beat job resumes it."""
-    try:
-        task.delay(*args)
-    except Exception:  # noqa: BLE001 - a broker outage must not fail the request that recorded the run
-        log.warning(
-            "Could not queue %s%s; it will be resumed when the broker is back.",
-            task.name,
-            args,
-            exc_info=True,
-        )
 
 
 def _billing_dates(
@@ -385,6 +378,33 @@ def billing_run_finish(*, run_id: int) -> bool:
     return True
 
 
+def billing_run_fan_out(*, run_id: int) -> None:
+    """Send the run's workers (``BILLING_RUN_PARALLELISM``): each claims batches of pending items
+    (``SKIP LOCKED``) until none is left, so any number of them may run, twice or late."""
+    for _ in range(_workers()):
+        enqueue_on_commit(WORK_TASK, run_id)
+
+
+def billing_run_plan_and_fan_out(*, run_id: int) -> int:
+    """Plan the run's items, then send its workers; a run with nothing due is finished at once.
+    Returns how many items were planned."""
+    total = billing_run_plan(run_id=run_id)
+    if total == 0:
+        billing_run_finish(run_id=run_id)
+        return 0
+    billing_run_fan_out(run_id=run_id)
+    return total
+
+
+def billing_run_plan_failed(*, run_id: int, error: Exception, attempt: int) -> bool:
+    """Whether planning that raised ``error`` on ``attempt`` (0 = the first) is tried again; after
+    ``PLAN_RETRIES`` retries the run fails with the error."""
+    if attempt >= PLAN_RETRIES:
+        billing_run_fail(run_id=run_id, error=f"Planning failed: {error}")
+        return False
+    return True
+
+
 def billing_run_fail(*, run_id: int, error: str) -> None:
     run = BillingRun.objects.get(pk=run_id)
     BillingRun.objects.filter(pk=run_id).update(status=BillingRun.Status.FAILED, finished_at=timezone.now())
@@ -418,29 +438,15 @@ def billing_run_payload(run: BillingRun) -> dict:
     }
 
 
-def stalled_runs_resume() -> int:
-    """Beat: re-queue work for runs nobody is working on — the broker lost a message (Redis restarted
-    without persistence) or every worker died. Safe to over-trigger: items are claimed with row locks
-    and already-billed periods are skipped, so extra workers only find nothing to do."""
-    from billing.tasks import plan_billing_run, work_billing_run
-
-    stall = int(getattr(settings, "BILLING_RUN_STALL_SECONDS", 120))
-    now = timezone.now()
-    count = 0
-    for run in BillingRun.objects.filter(
-        status__in=[BillingRun.Status.QUEUED, BillingRun.Status.RUNNING]
-    ).select_related("job"):
-        last = run.job.heartbeat_at or run.created_at
-        if (now - last).total_seconds() <= stall:
-            continue
-        pending = run.items.filter(status=BillingRunItem.Status.PENDING).exists()
-        if run.status == BillingRun.Status.QUEUED or (not pending and not run.items.exists()):
-            plan_billing_run.delay(run.pk)
-        elif pending:
-            for _ in range(_workers()):
-                work_billing_run.delay(run.pk)
-        else:
-            billing_run_finish(run_id=run.pk)
-            continue
-        count += 1
-    return count
+def billing_run_resume(run: BillingRun) -> bool:
+    """The stalled-run resumer's step for a billing run (revops.core.services.jobs): plan it again if
+    it never got its items, send its workers again if items are pending, or mark it finished."""
+    pending = run.items.filter(status=BillingRunItem.Status.PENDING).exists()
+    if run.status == BillingRun.Status.QUEUED or (not pending and not run.items.exists()):
+        enqueue(PLAN_TASK, run.pk)
+    elif pending:
+        billing_run_fan_out(run_id=run.pk)
+    else:
+        billing_run_finish(run_id=run.pk)
+        return False
+    return True

@@ -3,25 +3,21 @@
 from celery import shared_task
 
 
-@shared_task(name="billing.plan_billing_run", bind=True, max_retries=5)
+@shared_task(name="billing.plan_billing_run", bind=True, max_retries=None)
 def plan_billing_run(self, run_id: int) -> int:
-    from django.conf import settings
-
-    from billing.invoicing.runs import billing_run_fail, billing_run_finish, billing_run_plan
+    """Plan, then send the workers; the retry policy is the service's (billing_run_plan_failed)."""
+    from billing.invoicing.runs import (
+        PLAN_RETRY_SECONDS,
+        billing_run_plan_and_fan_out,
+        billing_run_plan_failed,
+    )
 
     try:
-        total = billing_run_plan(run_id=run_id)
+        return billing_run_plan_and_fan_out(run_id=run_id)
     except Exception as exc:
-        if self.request.retries >= self.max_retries:
-            billing_run_fail(run_id=run_id, error=f"Planning failed: {exc}")
-            raise
-        raise self.retry(exc=exc, countdown=10)
-    if total == 0:
-        billing_run_finish(run_id=run_id)
-        return 0
-    for _ in range(int(getattr(settings, "BILLING_RUN_PARALLELISM", 4))):
-        work_billing_run.delay(run_id)
-    return total
+        if billing_run_plan_failed(run_id=run_id, error=exc, attempt=self.request.retries):
+            raise self.retry(exc=exc, countdown=PLAN_RETRY_SECONDS)
+        raise
 
 
 @shared_task(name="billing.work_billing_run")
@@ -29,13 +25,6 @@ def work_billing_run(run_id: int) -> int:
     from billing.invoicing.runs import billing_run_work
 
     return billing_run_work(run_id=run_id)
-
-
-@shared_task(name="billing.resume_stalled_runs")
-def resume_stalled_runs() -> int:
-    from billing.invoicing.runs import stalled_runs_resume
-
-    return stalled_runs_resume()
 
 
 @shared_task(name="billing.daily_billing_run")
@@ -52,6 +41,6 @@ def expire_credits() -> int:
     """Beat, daily: release the unused part of prepaid credits that expired (breakage)."""
     from django.utils import timezone
 
-    from billing.invoicing.credits import credits_expire
+    from billing.invoicing.lifecycle import credits_expire
 
     return len(credits_expire(on=timezone.localdate()))

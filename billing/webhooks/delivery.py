@@ -21,8 +21,9 @@ from django.utils import timezone
 
 from billing.models import WebhookDelivery
 from billing.webhooks import egress, signing
-from billing.webhooks.dispatch import enqueue_deliveries
+from billing.webhooks.dispatch import DELIVER_TASK, enqueue_deliveries
 from billing.webhooks.endpoints import webhook_endpoint_deactivate
+from revops.core.enqueue import enqueue, enqueue_on_commit
 from revops.errors import Conflict
 
 log = logging.getLogger(__name__)
@@ -138,12 +139,7 @@ def _schedule_retry(delivery_id: int, delay: timedelta) -> None:
     )
     if delay.total_seconds() > visibility / 2:
         return
-    from billing.webhooks.tasks import deliver_webhook
-
-    try:
-        deliver_webhook.apply_async(args=[delivery_id], countdown=max(1, round(delay.total_seconds())))
-    except Exception:
-        log.exception("could not schedule webhook retry %s; the sweeper will", delivery_id)
+    enqueue(DELIVER_TASK, delivery_id, countdown=max(1, round(delay.total_seconds())))
 
 
 def _claim(delivery_id: int, now: datetime) -> tuple[str, dict | None]:
@@ -264,7 +260,7 @@ def webhook_delivery_retry(*, delivery: WebhookDelivery, actor=None) -> WebhookD
     delivery.status = WebhookDelivery.Status.PENDING
     delivery.next_attempt_at = timezone.now()
     delivery.save(update_fields=["status", "next_attempt_at"])
-    transaction.on_commit(partial(enqueue_deliveries, [delivery.pk]))
+    enqueue_on_commit(DELIVER_TASK, delivery.pk)
     return delivery
 
 

@@ -14,11 +14,13 @@ from django.utils import timezone
 
 from billing.models import WebhookDelivery, WebhookEndpoint
 from billing.webhooks.endpoints import EVENT_TYPES
+from revops.core.enqueue import enqueue, enqueue_on_commit
 from revops.core.models import OutboxEvent, OutboxReceipt
 
 log = logging.getLogger(__name__)
 
 CONSUMER = "webhooks"  # the OutboxReceipt consumer name
+DELIVER_TASK = "billing.deliver_webhook"  # its stable Celery name (sent through the enqueue seam)
 
 
 def event_id_for(event: OutboxEvent) -> str:
@@ -51,13 +53,9 @@ class DispatchResult:
 
 
 def enqueue_deliveries(delivery_ids: list[int]) -> None:
-    from billing.webhooks.tasks import deliver_webhook
-
+    """Send one attempt per delivery; a broker hiccup loses none: the sweeper sends what is due."""
     for delivery_id in delivery_ids:
-        try:
-            deliver_webhook.delay(delivery_id)
-        except Exception:  # a broker hiccup: the sweeper enqueues it within a minute
-            log.exception("could not enqueue webhook delivery %s; the sweeper will", delivery_id)
+        enqueue(DELIVER_TASK, delivery_id)
 
 
 def webhooks_dispatch_outbox(*, batch_size: int = 100) -> DispatchResult:
@@ -120,12 +118,4 @@ def webhooks_dispatch_on_commit() -> None:
     """For the services that write webhook outbox events: dispatch them once the transaction commits
     (the beat task ``billing.dispatch_webhooks`` catches anything this misses)."""
 
-    def enqueue() -> None:
-        from billing.webhooks.tasks import dispatch_webhooks
-
-        try:
-            dispatch_webhooks.delay()
-        except Exception:
-            log.exception("could not enqueue webhook dispatch; beat will run it")
-
-    transaction.on_commit(enqueue)
+    enqueue_on_commit("billing.dispatch_webhooks")

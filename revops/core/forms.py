@@ -17,3 +17,8 @@ class BoundedDateField(forms.DateField):
     """A date between 1900-01-01 and 2199-12-31 (a form error otherwise, never a 500)."""
 
     default_validators = [_in_range]
+
+
+def date_input() -> forms.DateInput:
+    """The browser's date picker, ISO dates in and out."""
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

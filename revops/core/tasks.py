@@ -14,6 +14,13 @@ def reap_stale_jobs() -> int:
     return jobs_reap_stale()
 
 
+@shared_task(name="core.resume_stalled_runs")
+def resume_stalled_runs() -> int:
+    from revops.core.services.jobs import runs_resume_stalled
+
+    return runs_resume_stalled()
+
+
 @shared_task(name="core.probe")
 def probe(job_id: int) -> None:
     """Round trip used by the health check and tests: a worker marks the job completed."""

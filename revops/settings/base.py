@@ -258,14 +258,17 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "concord")
+# Task modules Celery imports besides each app's ``tasks`` module (autodiscovery): billing keeps one
+# per feature. Services never import them; they name tasks through revops.core.enqueue.
+CELERY_IMPORTS = ("billing.invoicing.tasks", "billing.usage.tasks", "billing.webhooks.tasks")
 # Recurring jobs. Every entry names a task registered with an explicit, stable name.
 CELERY_BEAT_SCHEDULE: dict = {
     "jobs-reap-stale": {"task": "core.reap_stale_jobs", "schedule": timedelta(minutes=5)},
     "audit-verify-chain": {"task": "compliance.verify_audit_chain", "schedule": crontab(minute=15, hour=2)},
     "billing-daily-run": {"task": "billing.daily_billing_run", "schedule": crontab(minute=30, hour=0)},
     "billing-expire-credits": {"task": "billing.expire_credits", "schedule": crontab(minute=15, hour=0)},
-    "billing-resume-stalled-runs": {"task": "billing.resume_stalled_runs", "schedule": timedelta(minutes=1)},
-    "revrec-resume-stalled-runs": {"task": "revrec.resume_stalled_runs", "schedule": timedelta(minutes=1)},
+    # One resumer for every kind of run an app registers (billing runs, revenue runs).
+    "jobs-resume-stalled-runs": {"task": "core.resume_stalled_runs", "schedule": timedelta(minutes=1)},
     "revrec-consume-billing-events": {
         "task": "revrec.consume_billing_events",
         "schedule": timedelta(seconds=30),

@@ -10,6 +10,7 @@ from django.utils import timezone
 from billing.contracts.models import Contract
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
+from revops.core.enqueue import enqueue, enqueue_on_commit
 from revops.core.outbox import outbox_publish
 from revops.core.services.jobs import job_complete, job_create, job_fail, job_set_progress, job_start
 from revops.errors import ValidationFailed
@@ -18,6 +19,7 @@ from revrec.services.periods import current_key, is_closed, period_bounds
 from revrec.services.postings import recognize_contract_period
 
 log = logging.getLogger(__name__)
+EXECUTE_TASK = "revrec.execute_revenue_run"  # its stable Celery name (sent through the enqueue seam)
 
 
 @transaction.atomic
@@ -33,15 +35,8 @@ def revenue_run_start(*, period: str, actor=None) -> RevenueRun:
         obj=run,
         changes={"period": period, "closed": is_closed(period)},
     )
-    from revrec.tasks import execute_revenue_run
-
-    def enqueue() -> None:
-        try:
-            execute_revenue_run.delay(run.pk)
-        except Exception:  # noqa: BLE001 - broker down: the run stays queued; the beat job resumes it
-            log.warning("Could not queue revenue run %s; it will be resumed.", run.pk, exc_info=True)
-
-    transaction.on_commit(enqueue)
+    # If the broker is down the run stays queued and the stalled-run resumer sends it again.
+    enqueue_on_commit(EXECUTE_TASK, run.pk)
     return run
 
 
@@ -111,20 +106,8 @@ def revenue_run_execute(*, run_id: int) -> int:
     return created
 
 
-def revenue_runs_resume() -> int:
-    """Beat: re-queue revenue runs whose task was lost (broker restart, dead worker). Idempotent."""
-    from django.conf import settings
-
-    from revrec.tasks import execute_revenue_run
-
-    stall = int(getattr(settings, "BILLING_RUN_STALL_SECONDS", 120))
-    now = timezone.now()
-    count = 0
-    for run in RevenueRun.objects.filter(
-        status__in=[RevenueRun.Status.QUEUED, RevenueRun.Status.RUNNING]
-    ).select_related("job"):
-        last = run.job.heartbeat_at or run.created_at
-        if (now - last).total_seconds() > stall:
-            execute_revenue_run.delay(run.pk)
-            count += 1
-    return count
+def revenue_run_resume(run: RevenueRun) -> bool:
+    """The stalled-run resumer's step for a revenue run (revops.core.services.jobs): send it again.
+    Idempotent: a run executed twice posts each entry once."""
+    enqueue(EXECUTE_TASK, run.pk)
+    return True

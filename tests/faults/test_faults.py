@@ -9,12 +9,13 @@ from django.db import transaction
 from django.db.models import Count
 
 from billing.contracts.services import contract_activate, contract_create
-from billing.invoicing.runs import billing_run_start, stalled_runs_resume
+from billing.invoicing.runs import billing_run_start
 from billing.models import BillingClaim, BillingRun, Invoice
 from compliance.services.exceptions import compliance_run
+from revops.core.services.jobs import runs_resume_stalled
 from revops.parties.services.customers import customer_create
 from revrec.models import JournalEntry, RevenueRun, RevenueSchedule
-from revrec.services.runs import revenue_run_start, revenue_runs_resume
+from revrec.services.runs import revenue_run_start
 from revrec.services.schedules import schedule_decide
 from tests.workers import PrivateRedis, real_workers, wait_for
 
@@ -85,7 +86,7 @@ def test_sigkill_worker_during_revenue_run_then_resume(catalog, make_user, setti
         workers.kill(0)
         assert RevenueRun.objects.get(pk=run.pk).status != "completed"
         workers.start(1)
-        assert revenue_runs_resume() == 1  # the beat job re-queues the lost run
+        assert runs_resume_stalled() == 1  # the beat job re-queues the lost run
         wait_for(
             lambda: RevenueRun.objects.get(pk=run.pk).status == "completed",
             timeout=180,
@@ -149,7 +150,7 @@ def test_redis_stopped_during_a_billing_run_resumes_when_it_is_back(catalog, mak
             redis.start()
             wait_for(
                 lambda: (
-                    stalled_runs_resume() == 0 and not BillingRun.objects.exclude(status="completed").exists()
+                    runs_resume_stalled() == 0 and not BillingRun.objects.exclude(status="completed").exists()
                 ),
                 timeout=240,
                 interval=2,
@@ -163,7 +164,7 @@ def test_redis_stopped_during_a_billing_run_resumes_when_it_is_back(catalog, mak
 
 
 def test_the_same_task_delivered_twice_changes_nothing(catalog, make_user):
-    from billing.tasks import plan_billing_run, work_billing_run
+    from billing.invoicing.tasks import plan_billing_run, work_billing_run
     from revrec.tasks import execute_revenue_run
 
     contracts = _book(30, make_user)

@@ -29,7 +29,7 @@ def tree(tmp_path_factory) -> Path:
 
 def _lint(root: Path) -> subprocess.CompletedProcess:
     # The copy comes first on the path, so lint-imports reads it and not the installed tree.
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    env = {**os.environ, "PYTHONPATH": str(root), "COLUMNS": "250"}  # no wrapped report lines
     return subprocess.run(
         [str(LINT_IMPORTS), "--no-cache"], cwd=root, env=env, capture_output=True, text=True, timeout=300
     )
@@ -68,3 +68,20 @@ def test_an_upward_import_fails_the_lint(tree, tmp_path, module, source, importe
     assert result.returncode != 0
     assert "BROKEN" in result.stdout
     assert f"{importer} -> {imported}" in result.stdout, result.stdout
+
+
+def test_a_service_importing_its_task_module_is_a_circle_and_fails_the_lint(tree, tmp_path):
+    """Tasks import services; a service that imported a task module back (even inside a function, the
+    usual way to dodge the circle) closes one. Services name tasks through revops.core.enqueue."""
+    planted = tmp_path / "tree"
+    shutil.copytree(tree, planted)
+    runs = planted / "billing/invoicing/runs.py"
+    runs.write_text(
+        runs.read_text()
+        + "\n\ndef _send(run_id):\n    from billing.invoicing.tasks import plan_billing_run\n\n"
+        "    plan_billing_run.delay(run_id)\n"
+    )
+    result = _lint(planted)
+    assert result.returncode != 0
+    assert "No import cycles between siblings BROKEN" in result.stdout, result.stdout
+    assert ".runs -> .tasks" in result.stdout or ".tasks -> .runs" in result.stdout, result.stdout

@@ -20,12 +20,13 @@ from django.utils import timezone
 
 from revops.core.approvals.models import Approval
 from revops.core.approvals.registry import approval_handler
+from revops.core.approvals.sod import sod_refusal
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.models import AuditEvent
 from revops.core.audit.services import audit_record, object_ref
 from revops.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from revops.jsonsafe import jsonable
-from revops.roles import can_decide, sod_refusal
+from revops.roles import can_decide
 
 
 class SelfApproval(Conflict):

@@ -1,11 +1,15 @@
-"""Job services: any long job creates one and reports progress to it; the UI polls it."""
+"""Job services: any long job creates one and reports progress to it; the UI polls it. A run whose
+job stops reporting is resumed by the one stalled-run resumer (:func:`runs_resume_stalled`, beat)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from revops.core.models import Job
@@ -69,3 +73,42 @@ def jobs_reap_stale(*, older_than: timedelta = timedelta(minutes=30)) -> int:
         "work already done is not repeated.",
         finished_at=timezone.now(),
     )
+
+
+# --- the stalled-run resumer ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResumableRun:
+    """A kind of run driven by a job: ``model`` has ``status``, ``created_at`` and a ``job`` foreign
+    key; ``resume(run)`` sends its lost work again (through the enqueue seam) and says whether it
+    did (``False``: there was nothing left to send, e.g. it only had to be marked finished)."""
+
+    model: type
+    active: tuple[str, ...]
+    resume: Callable[[object], bool]
+
+
+_RESUMABLE: dict[str, ResumableRun] = {}
+
+
+def register_resumable_run(name: str, *, model: type, active: tuple[str, ...], resume) -> None:
+    """Let an app's runs be resumed by the kernel's one resumer (billing runs, revenue runs)."""
+    _RESUMABLE[name] = ResumableRun(model, tuple(active), resume)
+
+
+def runs_resume_stalled(*, stall_seconds: int | None = None) -> int:
+    """Beat: resume every run still queued or running whose job has not reported progress for
+    ``BILLING_RUN_STALL_SECONDS`` (the broker lost its message — Redis restarted without persistence —
+    or every worker died). Safe to over-trigger: the runs' services claim their work with row locks
+    and skip what is done, so extra workers find nothing to do. Returns how many runs were resumed."""
+    stall = stall_seconds if stall_seconds is not None else int(settings.BILLING_RUN_STALL_SECONDS)
+    cutoff = timezone.now() - timedelta(seconds=stall)
+    stalled = Q(job__heartbeat_at__lt=cutoff) | Q(job__heartbeat_at__isnull=True, created_at__lt=cutoff)
+    count = 0
+    for kind in _RESUMABLE.values():
+        runs = kind.model.objects.filter(stalled, status__in=kind.active).select_related("job")
+        for run in runs.order_by("pk"):
+            if kind.resume(run):
+                count += 1
+    return count

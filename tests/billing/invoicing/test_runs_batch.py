@@ -82,7 +82,7 @@ def _tokens(n: int) -> list:
 
 def _planned_run(as_of: date) -> BillingRun:
     """A planned run whose items nobody works on yet (the test works them in-process)."""
-    with mock.patch.object(runs, "_enqueue"):
+    with mock.patch.object(runs, "enqueue_on_commit"):
         run = runs.billing_run_start(as_of=as_of)
     runs.billing_run_plan(run_id=run.pk)
     return BillingRun.objects.get(pk=run.pk)

@@ -8,8 +8,9 @@ from django.db import transaction
 from django.db.models import Count
 
 from billing.contracts.services import contract_activate, contract_create
-from billing.invoicing.runs import billing_run_start, stalled_runs_resume
+from billing.invoicing.runs import billing_run_start
 from billing.models import BillingClaim, BillingRun, BillingRunItem, Invoice
+from revops.core.services.jobs import runs_resume_stalled
 from revops.parties.services.customers import customer_create
 from tests.workers import real_workers, wait_for
 
@@ -91,7 +92,7 @@ def test_killing_a_worker_mid_run_then_running_again_completes_without_duplicate
         wait_for(
             lambda: _finished(rerun.pk), timeout=300, message=f"the re-run to complete\n{workers.output()}"
         )
-        stalled_runs_resume()  # the beat job that picks up the killed run's leftovers
+        runs_resume_stalled()  # the beat job that picks up the killed run's leftovers
         wait_for(lambda: _finished(run.pk), timeout=300, message="the first run to be finished by the resume")
     _assert_exactly_once(contracts)
     assert Invoice.objects.count() == 600
