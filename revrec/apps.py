@@ -18,10 +18,10 @@ class RevrecConfig(AppConfig):
         ssp.register()
         estimates.register()
         progress.register()
-        from billing.contracts.extensions import register_contract_payload_extender
-        from revrec.selectors import extend_contract_payload
+        from billing.contracts.extensions import register_contract_field
+        from revrec.api.contracts import performance_obligations_field
 
-        register_contract_payload_extender(extend_contract_payload)
+        register_contract_field("performance_obligations", performance_obligations_field)
         from revops.books import register_books
         from revrec.selectors import closed_through, product_has_postings
         from revrec.services.ledger import account_info

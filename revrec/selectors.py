@@ -113,29 +113,6 @@ def contract_revenue(contract) -> dict:
     }
 
 
-def extend_contract_payload(contract, payload: dict) -> None:
-    """Registered with billing.contracts.extensions: the contract API shows its POs (api.md)."""
-    c = contract.currency
-    payload["performance_obligations"] = [
-        {
-            "id": po.pk,
-            "line_keys": sorted({ln.key for ln in po.lines.all()}),
-            "product": po.product.code,
-            "ssp": money_str(po.ssp, c),
-            "allocated_amount": money_str(po.allocated_amount, c),
-            "recognition": po.recognition,
-            "start": po.start,
-            "end": po.end,
-            "variable": po.variable,
-            "series": po.series,
-            "key": po.key,
-            "variable_consideration": money_str(po.variable_consideration, c),
-            "progress_measure": po.progress_measure,
-        }
-        for po in obligations_of(contract)
-    ]
-
-
 def closed_through():
     """The last day of the latest closed accounting period, or None (the kernel's ``revops.books``)."""
     from revrec.models import AccountingPeriod

@@ -4,21 +4,19 @@ terminate. Customers: billing/api/customers.py."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.contracts import services
-from billing.contracts.extensions import extend_contract_payload
 from billing.contracts.models import Contract
+from billing.contracts.representation import ContractOut, ContractPendingOut
 from revops.core.api.fields import (
     BoundedDateField,
     DecimalStringField,
     MoneyField,
     QuantityInput,
     UnitPriceInput,
-    decimal_str,
-    money_str,
 )
 from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
@@ -81,74 +79,6 @@ class TerminateIn(InputSerializer):
     effective_date = BoundedDateField()
 
 
-def contract_payload(contract: Contract) -> dict:
-    c = contract.currency
-    lines = []
-    for line in contract.lines.select_related("product", "plan").order_by("position", "revision"):
-        lines.append(
-            {
-                "id": line.pk,
-                "key": line.key,
-                "revision": line.revision,
-                "product": line.product.code,
-                "plan": line.plan.code if line.plan_id else None,
-                "billing": line.billing,
-                "quantity": decimal_str(line.quantity),
-                "unit_price": decimal_str(line.unit_price),
-                "amount": money_str(line.amount, c),
-                "ssp": money_str(line.ssp, c),
-                "recognition": line.recognition or None,
-                "series": line.series,
-                "service_start": line.service_start,
-                "service_end": line.service_end,
-                "variable_method": line.variable_method or None,
-                "variable_estimate": money_str(line.variable_estimate, c),
-                "variable_constrained": money_str(line.variable_constrained, c),
-                "variable_allocation": line.variable_allocation,
-                "relates_specifically": line.relates_specifically,
-                "consistent_with_objective": line.consistent_with_objective,
-                "progress_measure": line.progress_measure,
-                "progress_places": line.progress_places,
-            }
-        )
-    payload = {
-        "id": contract.pk,
-        "number": contract.number,
-        "status": contract.status,
-        "customer": contract.customer.external_id,
-        "currency": c,
-        "start_date": contract.start_date,
-        "end_date": contract.end_date,
-        "billing_anchor": contract.billing_anchor,
-        "version": contract.version,
-        "terminated_on": contract.terminated_on,
-        "transaction_price": money_str(contract.transaction_price, c),
-        "lines": lines,
-        "performance_obligations": [],
-    }
-    return extend_contract_payload(contract, payload)
-
-
-ContractOut = inline_serializer(
-    "Contract",
-    fields={
-        "id": serializers.IntegerField(),
-        "number": serializers.CharField(),
-        "status": serializers.CharField(),
-        "customer": serializers.CharField(),
-        "currency": serializers.CharField(),
-        "start_date": BoundedDateField(),
-        "end_date": BoundedDateField(),
-        "billing_anchor": serializers.CharField(),
-        "version": serializers.IntegerField(),
-        "terminated_on": BoundedDateField(allow_null=True),
-        "transaction_price": serializers.CharField(),
-        "lines": serializers.ListField(child=serializers.DictField()),
-        "performance_obligations": serializers.ListField(child=serializers.DictField()),
-    },
-)
-
-
 class ContractListView(ApiGenericView):
     area = "contracts"
     list_view = True
@@ -173,7 +103,7 @@ class ContractListView(ApiGenericView):
     )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([contract_payload(c) for c in page])
+        return self.get_paginated_response(ContractOut(page, many=True).data)
 
     @extend_schema(request=ContractIn, responses={201: ContractOut})
     def post(self, request):
@@ -190,7 +120,7 @@ class ContractListView(ApiGenericView):
             lines=list(request.data.get("lines") or []),
             actor=request.user,
         )
-        return Response(contract_payload(contract), status=201)
+        return Response(ContractOut(contract).data, status=201)
 
 
 def _contract(pk) -> Contract:
@@ -202,32 +132,20 @@ class ContractDetailView(ApiView):
 
     @extend_schema(responses=ContractOut)
     def get(self, request, pk):
-        return Response(contract_payload(_contract(pk)))
-
-
-def approval_ref(approval) -> dict:
-    """The approval request a change waits for (``GET /approvals`` has the rest)."""
-    return {
-        "id": approval.pk,
-        "kind": approval.kind,
-        "status": approval.status,
-        "summary": approval.summary,
-        "payload": approval.payload,
-    }
+        return Response(ContractOut(_contract(pk)).data)
 
 
 def _maybe_pending(contract: Contract) -> Response:
     """200 with the contract, or 202 with it and ``approval`` when the change waits for an approver."""
-    approval = getattr(contract, "override_approval", None)
-    if approval is None:
-        return Response(contract_payload(contract))
-    return Response({**contract_payload(contract), "approval": approval_ref(approval)}, status=202)
+    if getattr(contract, "override_approval", None) is None:
+        return Response(ContractOut(contract).data)
+    return Response(ContractPendingOut(contract).data, status=202)
 
 
 class ContractActivateView(ApiView):
     area = "contracts"
 
-    @extend_schema(request=None, responses={200: ContractOut, 202: ContractOut})
+    @extend_schema(request=None, responses={200: ContractOut, 202: ContractPendingOut})
     def post(self, request, pk):
         return _maybe_pending(services.contract_activate(contract=_contract(pk), actor=request.user))
 
@@ -235,7 +153,7 @@ class ContractActivateView(ApiView):
 class ContractAmendView(ApiView):
     area = "contracts"
 
-    @extend_schema(request=AmendIn, responses={200: ContractOut, 202: ContractOut})
+    @extend_schema(request=AmendIn, responses={200: ContractOut, 202: ContractPendingOut})
     def post(self, request, pk):
         contract = _contract(pk)  # the record first: 404 before any complaint about the body
         data = AmendIn(data=request.data)
@@ -301,4 +219,4 @@ class ContractTerminateView(ApiView):
         data = TerminateIn(data=request.data)
         data.is_valid(raise_exception=True)
         contract = services.contract_terminate(contract=contract, actor=request.user, **data.validated_data)
-        return Response(contract_payload(contract))
+        return Response(ContractOut(contract).data)

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-_EXTENDERS: list[Callable[[object, dict], None]] = []
+_FIELDS: dict[str, Callable[[], object]] = {}
 
 
-def register_contract_payload_extender(fn: Callable[[object, dict], None]) -> None:
-    if fn not in _EXTENDERS:
-        _EXTENDERS.append(fn)
+def register_contract_field(name: str, field: Callable[[], object]) -> None:
+    """``field()`` makes a fresh read-only serializer field for the contract's API representation
+    (``billing.contracts.representation.ContractOut.<name>``), reading the contract (``source="*"``),
+    so the OpenAPI schema types what the app adds (revrec: ``performance_obligations``)."""
+    _FIELDS[name] = field
 
 
-def extend_contract_payload(contract, payload: dict) -> dict:
-    for fn in _EXTENDERS:
-        fn(contract, payload)
-    return payload
+def contract_fields() -> dict[str, Callable[[], object]]:
+    return dict(_FIELDS)
 
 
 _CHANGE_GUARDS: list[Callable[[object], None]] = []

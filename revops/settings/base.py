@@ -233,6 +233,7 @@ SPECTACULAR_SETTINGS = {
         "ApprovalStatusEnum": "revops.core.approvals.models.Approval.Status",
         "JournalSourceEnum": "revrec.models.JournalEntry.Source",
         "RecognitionMethodEnum": "revops.parties.models.RecognitionMethod",
+        "ContractStatusEnum": ["draft", "pending_approval", "active", "terminated", "expired"],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

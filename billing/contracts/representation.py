@@ -1,0 +1,92 @@
+"""A contract as the API shows it (api.md: Customers, contracts, usage): ``ContractOut`` with its
+lines (``ContractLineOut``); amounts at the contract currency's minor unit, quantities and unit prices
+at their stored precision, normalized.
+
+Apps further up the dependency chain add fields without billing importing them (house style:
+dependency direction): revrec registers ``performance_obligations`` with
+:func:`billing.contracts.extensions.register_contract_field`, a read-only serializer field whose source is the contract itself,
+so the OpenAPI schema types what it adds. Amounts read the currency from the object they belong to
+(a line's contract, an obligation's own), so a page of contracts in several currencies is right."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from billing.contracts.extensions import contract_fields
+from billing.contracts.models import Contract, ContractLine
+from revops.core.api.fields import DecimalStringField, MoneyField
+from revops.core.api.serializers import ApprovalRefOut
+from revops.parties.models import RecognitionMethod
+
+
+def _blank_as_null(value: str) -> str | None:
+    return value or None
+
+
+class ContractLineOut(serializers.Serializer):
+    """One revision of a contract line (an amendment adds a revision; ``revision`` counts them)."""
+
+    id = serializers.IntegerField()
+    key = serializers.SlugField()
+    revision = serializers.IntegerField()
+    product = serializers.CharField(source="product.code")
+    plan = serializers.CharField(source="plan.code", allow_null=True, default=None)
+    billing = serializers.ChoiceField(choices=ContractLine.Billing.values)
+    quantity = DecimalStringField()
+    unit_price = DecimalStringField(allow_null=True)
+    amount = MoneyField(currency="contract.currency", allow_null=True)
+    ssp = MoneyField(currency="contract.currency", allow_null=True)
+    recognition = serializers.ChoiceField(choices=RecognitionMethod.choices, allow_null=True)
+    series = serializers.BooleanField(allow_null=True)
+    service_start = serializers.DateField(allow_null=True)
+    service_end = serializers.DateField(allow_null=True)
+    variable_method = serializers.ChoiceField(
+        choices=[c for c in ContractLine.VariableMethod.values if c], allow_null=True
+    )
+    variable_estimate = MoneyField(currency="contract.currency", allow_null=True)
+    variable_constrained = MoneyField(currency="contract.currency", allow_null=True)
+    variable_allocation = serializers.ChoiceField(choices=ContractLine.VariableAllocation.values)
+    relates_specifically = serializers.BooleanField()
+    consistent_with_objective = serializers.BooleanField()
+    progress_measure = serializers.ChoiceField(choices=ContractLine.ProgressMeasure.values)
+    progress_places = serializers.IntegerField(allow_null=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["recognition"] = _blank_as_null(data["recognition"])
+        data["variable_method"] = _blank_as_null(data["variable_method"])
+        return data
+
+
+class ContractOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    status = serializers.ChoiceField(choices=Contract.Status.values)
+    customer = serializers.CharField(source="customer.external_id")
+    currency = serializers.CharField()
+    start_date = serializers.DateField()
+    end_date = serializers.DateField(help_text="exclusive")
+    billing_anchor = serializers.ChoiceField(choices=Contract.BillingAnchor.values)
+    version = serializers.IntegerField()
+    terminated_on = serializers.DateField(allow_null=True)
+    transaction_price = MoneyField()
+    lines = serializers.SerializerMethodField()
+    # performance_obligations: registered by revrec (register_contract_field)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, make in contract_fields().items():
+            fields[name] = make()
+        return fields
+
+    @extend_schema_field(ContractLineOut(many=True))
+    def get_lines(self, contract) -> list:
+        lines = contract.lines.select_related("product", "plan").order_by("position", "revision")
+        return ContractLineOut(lines, many=True, context=self.context).data
+
+
+class ContractPendingOut(ContractOut):
+    """202: the contract as it still is, and the approval request the change waits for."""
+
+    approval = ApprovalRefOut(source="override_approval")
