@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -22,7 +22,7 @@ from billing.invoicing.selectors import (
 )
 from billing.models import BillingRun, CreditNote, Invoice
 from revops.books import posting_period_for
-from revops.core.api.fields import BoundedDateField, DecimalStringField, money_str
+from revops.core.api.fields import BoundedDateField, DecimalStringField, MoneyField, PeriodField
 from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
 from revops.parties.services.customers import customer_from_params
@@ -196,27 +196,27 @@ class PaymentIn(InputSerializer):
     reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
 
 
+class PaymentOut(serializers.Serializer):
+    """A recorded payment, the invoice's status after it and the accounting period it posts into (a
+    payment dated in a closed period posts into the first open one: accounting.md §9)."""
+
+    id = serializers.IntegerField(source="payment.pk")
+    invoice = serializers.IntegerField(source="payment.invoice_id")
+    amount = MoneyField(source="payment.amount", currency="payment.currency")
+    currency = serializers.CharField(source="payment.currency")
+    date = serializers.DateField(source="payment.date")
+    reference = serializers.CharField(source="payment.reference", allow_blank=True)
+    invoice_status = serializers.ChoiceField(choices=Invoice.Status.values)
+    period = PeriodField()
+    correction_for_period = serializers.CharField(
+        allow_blank=True, help_text='The closed period ("YYYY-MM") this payment corrects, or ""'
+    )
+
+
 class InvoicePaymentsView(ApiView):
     area = "billing"
 
-    @extend_schema(
-        request=PaymentIn,
-        responses={
-            201: inline_serializer(
-                "Payment",
-                fields={
-                    "id": serializers.IntegerField(),
-                    "invoice": serializers.IntegerField(),
-                    "amount": serializers.CharField(),
-                    "currency": serializers.CharField(),
-                    "date": BoundedDateField(),
-                    "invoice_status": serializers.CharField(),
-                    "period": serializers.CharField(),
-                    "correction_for_period": serializers.CharField(),
-                },
-            )
-        },
-    )
+    @extend_schema(request=PaymentIn, responses={201: PaymentOut})
     def post(self, request, pk):
         invoice = _invoice(pk)  # the record first: 404 before any complaint about the body
         data = PaymentIn(data=request.data)
@@ -229,21 +229,14 @@ class InvoicePaymentsView(ApiView):
             reference=v["reference"],
             actor=request.user,
         )
-        return Response(
-            {
-                "id": payment.pk,
-                "invoice": payment.invoice_id,
-                "amount": money_str(payment.amount, payment.currency),
-                "currency": payment.currency,
-                "date": payment.date,
-                "reference": payment.reference,
-                "invoice_status": Invoice.objects.get(pk=pk).status,
-                **dict(
-                    zip(("period", "correction_for_period"), posting_period_for(payment.date), strict=True)
-                ),
-            },
-            status=201,
-        )
+        period, correction_for_period = posting_period_for(payment.date)
+        recorded = {
+            "payment": payment,
+            "invoice_status": Invoice.objects.values_list("status", flat=True).get(pk=pk),
+            "period": period,
+            "correction_for_period": correction_for_period,
+        }
+        return Response(PaymentOut(recorded).data, status=201)
 
 
 class InvoicePdfView(ApiView):

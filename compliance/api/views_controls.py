@@ -17,6 +17,7 @@ from compliance.services.exceptions import compliance_run, exception_resolve, ex
 from revops.core.api.fields import PeriodField
 from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
+from revops.core.approvals.models import Approval
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import ValidationFailed
@@ -134,17 +135,21 @@ class ExceptionResolveView(ApiView):
         return Response(ExceptionOut(exc).data)
 
 
+class ApprovalRequestedOut(serializers.Serializer):
+    """202 of a waiver or a reopening: nothing changed yet; the approval request's id and status
+    (``GET /approvals`` has the rest) and what to do next."""
+
+    approval = serializers.IntegerField(source="approval.pk")
+    status = serializers.ChoiceField(choices=Approval.Status.values, source="approval.status")
+    detail = serializers.CharField()
+
+
 class ExceptionWaiveView(ApiView):
     area = "compliance"
 
     @extend_schema(
         request=ResolutionIn,
-        responses={
-            202: inline_serializer(
-                "WaiverRequested",
-                fields={"approval": serializers.IntegerField(), "status": serializers.CharField()},
-            )
-        },
+        responses={202: ApprovalRequestedOut},
     )
     def post(self, request, pk):
         exception = get_object_or_404(ComplianceException, pk=pk)  # 404 before a body complaint
@@ -155,14 +160,8 @@ class ExceptionWaiveView(ApiView):
             comment=data.validated_data["comment"],
             actor=request.user,
         )
-        return Response(
-            {
-                "approval": approval.pk,
-                "status": approval.status,
-                "detail": "A waiver needs an approver's sign-off: see /api/v1/approvals.",
-            },
-            status=202,
-        )
+        detail = "A waiver needs an approver's sign-off: see /api/v1/approvals."
+        return Response(ApprovalRequestedOut({"approval": approval, "detail": detail}).data, status=202)
 
 
 def _checklist(key: str) -> list[dict]:
@@ -224,23 +223,15 @@ class PeriodReopenView(ApiView):
 
     @extend_schema(
         request=ReasonIn,
-        responses={
-            202: inline_serializer("ReopenRequested", fields={"approval": serializers.IntegerField()})
-        },
+        responses={202: ApprovalRequestedOut},
     )
     def post(self, request, period):
         _period(period)
         data = ReasonIn(data=request.data)
         data.is_valid(raise_exception=True)
         approval = period_reopen_request(key=period, reason=data.validated_data["reason"], actor=request.user)
-        return Response(
-            {
-                "approval": approval.pk,
-                "status": approval.status,
-                "detail": "Reopening needs an approver's sign-off.",
-            },
-            status=202,
-        )
+        detail = "Reopening needs an approver's sign-off."
+        return Response(ApprovalRequestedOut({"approval": approval, "detail": detail}).data, status=202)
 
 
 class EvidenceView(ApiView):
