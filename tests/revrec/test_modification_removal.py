@@ -113,3 +113,70 @@ def test_removed_recurring_line_mid_month_keeps_its_days_and_stops_there(
     assert sum(schedule["b"].values()) == Decimal("320.54")
     assert sum(Decimal(po["allocated_amount"]) for po in pos.values()) == Decimal(after["transaction_price"])
     assert sum(schedule["a"].values()) == Decimal(pos["a"]["allocated_amount"])
+
+
+MONTHS_2026 = [f"2026-{m:02d}" for m in range(1, 13)]
+
+
+def test_removed_amended_one_time_line_keeps_its_price_and_what_it_earned(scenario, catalog):
+    """Reviewer's case: a one-time 12,000 build project (monthly over 2026) amended to 15,000 from
+    1 May (backdated after revenue through October: catch-up 2,500, price 16,200), revenue through
+    November, then removed from 1 December. A one-time charge is not refunded by a removal (§10): the
+    price stays 16,200 and the project keeps the 13,750 it earned (15,000 × 11/12); the platform line takes the rest, 2,450."""
+    project = {"key": "b", "product": "seats", "billing": "one_time", "amount": "12000.00"}
+    project = {**project, "recognition": "ratable_monthly"}
+    lines = [{"key": "a", "product": "platform", "unit_price": "100.00"}, project]
+    s = scenario.customer("rm1").contract("2026-01-01", "2027-01-01", lines, approved_by="approver")
+    s.recognize(*MONTHS_2026[:10])
+    s.amend({"effective_date": "2026-05-01", "changes": [{"line": "b", "amount": "15000.00"}]})
+    first = s.modification()
+    assert Decimal(first["analysis"]["transaction_price"]["to"]) == Decimal("16200.00")
+    s.approve_as("approver", kind="contract_modification").recognize("2026-11")
+    assert s.recognized()["b"] == Decimal("13750.00")
+
+    after = s.amend({"effective_date": "2026-12-01", "changes": [{"remove": "b"}]})
+    assert Decimal(after["transaction_price"]) == Decimal("16200.00")
+    analysis = s.modification()["analysis"]
+    assert Decimal(analysis["transaction_price"]["to"]) == Decimal("16200.00")
+    rows = {r["key"]: r for r in analysis["obligations"]}
+    for treatment in ("prospective", "cumulative_catch_up"):
+        options = {k: r["options"][treatment] for k, r in rows.items()}
+        assert Decimal(options["b"]["allocation"]) == Decimal("13750.00"), treatment
+        assert Decimal(options["a"]["allocation"]) == Decimal("2450.00"), treatment
+    s.approve_as("approver", kind="contract_modification")
+    assert s.allocations() == {"a": Decimal("2450.00"), "b": Decimal("13750.00")}
+    assert max(s.schedule()["b"]) == "2026-11" and s.recognized()["b"] == Decimal("13750.00")
+
+
+def test_backdated_removal_reverses_what_posted_months_recognized_after_it_and_credits_the_fees(
+    scenario, catalog
+):
+    """Reviewer's case: 100.00 and 50.00 a month over 2026, billed (in advance) and recognized through
+    September, then ``b`` removed from 1 July. ``b`` keeps only what it earned through June (297.53 by
+    days); the 151.24 its posted July–September months recognized is reversed in October, the first
+    open month; its fees from July leave the price (1,500), so ``a`` takes 1,500 − 297.53 = 1,202.47.
+    Billing credits the three months billed for after the removal, once each."""
+    lines = [
+        {"key": "a", "product": "platform", "unit_price": "100.00"},
+        {"key": "b", "product": "seats", "unit_price": "50.00"},
+    ]
+    s = scenario.customer("rm2").contract("2026-01-01", "2027-01-01", lines, approved_by="approver")
+    s.bill(*[f"{m}-01" for m in MONTHS_2026[:9]]).finalize().recognize(*MONTHS_2026[:9])
+    assert s.recognized()["b"] == Decimal("448.77")
+
+    after = s.amend({"effective_date": "2026-07-01", "changes": [{"remove": "b"}]})
+    assert Decimal(after["transaction_price"]) == Decimal("1500.00")
+    s.approve_as("approver", kind="contract_modification")
+    assert s.allocations() == {"a": Decimal("1202.47"), "b": Decimal("297.53")}
+    b = s.schedule()["b"]
+    assert sum(v for p, v in b.items() if p <= "2026-06") == Decimal("297.53")
+    assert b["2026-10"] == Decimal("-151.24") and max(b) == "2026-10" and sum(b.values()) == Decimal("297.53")
+    s.recognize("2026-10")
+    assert s.recognized()["b"] == Decimal("297.53")
+
+    s.bill("2026-10-01")
+    [draft] = [i for i in s.get("invoices")["results"] if i["status"] == "draft"]
+    credits = [ln for ln in draft["lines"] if ln["description"].startswith("Unused time on Seats")]
+    assert [Decimal(ln["amount"]) for ln in credits] == [Decimal("-50.00")] * 3
+    assert {ln["description"][-11:] for ln in credits} == {"01 Jul 2026", "01 Aug 2026", "01 Sep 2026"}
+

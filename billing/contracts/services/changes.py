@@ -27,46 +27,46 @@ ZERO = Decimal(0)
 
 def advance_billed_credit(
     line: ContractLine, contract: Contract, *, cut: date, version: int, reason: str
-) -> PendingCharge | None:
-    """When a line ends mid-period after its fees for that period were billed in advance, credit the
-    unused days (accounting.md §3: 'credits the unused part of the old price')."""
-    claim = BillingClaim.objects.filter(
-        contract_line=line, kind=FEE_ADVANCE, period_start__lte=cut, period_end__gt=cut
-    ).first()
-    if claim is None:
-        return None
-    billed = list(
-        InvoiceLine.objects.filter(
-            invoice=claim.invoice,
-            contract_line=line,
-            kind=InvoiceLine.Kind.FEE,
-            service_start__lte=cut,
-            service_end__gt=cut,
+) -> list[PendingCharge]:
+    """When a line ends after its fees were billed in advance for time after the end, credit the
+    unused days (accounting.md §3: 'credits the unused part of the old price'): those of the period
+    the cut falls in and, for a backdated end, every later period already billed — once each."""
+    credits = []
+    claims = BillingClaim.objects.filter(contract_line=line, kind=FEE_ADVANCE, period_end__gt=cut)
+    for claim in claims.select_related("invoice").order_by("period_start"):
+        billed = list(
+            InvoiceLine.objects.filter(
+                invoice=claim.invoice,
+                contract_line=line,
+                kind=InvoiceLine.Kind.FEE,
+                service_start__lt=claim.period_end,
+                service_end__gt=max(cut, claim.period_start),
+            )
         )
-    )
-    if not billed:
-        return None
-    exact = ZERO
-    for record in billed:
-        days = (record.service_end - record.service_start).days
-        unused = (record.service_end - cut).days
-        exact += (
-            Decimal(record.exact_amount if record.exact_amount is not None else record.amount) * unused / days
+        exact = ZERO
+        for record in billed:
+            days = (record.service_end - record.service_start).days
+            unused = (record.service_end - max(cut, record.service_start)).days
+            amount = record.exact_amount if record.exact_amount is not None else record.amount
+            exact += Decimal(amount) * unused / days
+        amount = round_money(-exact, contract.currency)
+        if amount == 0:
+            continue
+        start = max(cut, claim.period_start)
+        credits.append(
+            PendingCharge.objects.create(
+                contract=contract,
+                contract_line=line,
+                contract_version=version,
+                kind="proration",
+                description=f"Unused time on {line.product.name} ({reason}) from {start:%d %b %Y}",
+                amount=amount,
+                exact_amount=-exact,
+                service_start=start,
+                service_end=claim.period_end,
+            )
         )
-    amount = round_money(-exact, contract.currency)
-    if amount == 0:
-        return None
-    return PendingCharge.objects.create(
-        contract=contract,
-        contract_line=line,
-        contract_version=version,
-        kind="proration",
-        description=f"Unused time on {line.product.name} ({reason}) from {cut:%d %b %Y}",
-        amount=amount,
-        exact_amount=-exact,
-        service_start=cut,
-        service_end=claim.period_end,
-    )
+    return credits
 
 
 def amendment_apply(

@@ -20,6 +20,7 @@ from revrec.services.modifications.treatments import (
     _earned_by,
     _pairs,
     _prospective,
+    _removal,
     _satisfied_on,
     _shift,
     _unchanged,
@@ -100,12 +101,19 @@ class _State:
             delivered = day < effective or recognition.period_key(day) <= self.cut_off
             through = self.old_allocation if delivered else ZERO  # delivered before the effective date: all
             self.kept_lines = _pairs(self.existing) if delivered else []
-        if self.over_time and spec is not None and (self.removed or (self.open and not measured)):
-            # day-exact (§3): a removed obligation keeps what it earned through the removal date (F4);
-            # an open one's satisfied part takes the days of the modification month before its date
+        self.removal_adjustment = ZERO
+        if self.removed and spec is not None and self.over_time:
+            # F4: a removed obligation keeps what it earned through the removal date, nothing after
+            # (a backdated removal reverses what posted months recognized beyond it)
+            self.kept_lines, through, self.removal_adjustment = _removal(
+                self.existing, self.cut_off, effective, currency
+            )
+        elif self.over_time and spec is not None and self.open and not measured:
+            # day-exact (§3): an open one's satisfied part takes the days of the modification month
+            # before its date
             self.kept_lines = _earned_by(self.existing, self.cut_off, effective, currency)
             through = sum((a for _p, a in self.kept_lines), ZERO)
-            if self.open and any(p > self.cut_off for p, _a in self.kept_lines):
+            if any(p > self.cut_off for p, _a in self.kept_lines):
                 self.remaining_from = effective
         self.satisfied = round_money(through, currency)
         self.changed = bool(

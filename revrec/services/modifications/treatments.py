@@ -41,6 +41,22 @@ def _earned_by(existing: list, cut_off: str, effective: date, currency: str) -> 
     return kept
 
 
+def _removal(
+    existing: list, cut_off: str, effective: date, currency: str
+) -> tuple[list[tuple[str, Decimal]], Decimal, Decimal]:
+    """A removed over-time obligation (§10): (its schedule lines, what it earned, the catch-up). It
+    earns every month before the removal month and that month's days before ``effective``, whatever
+    was posted since: a backdated removal keeps the months already posted after the removal date
+    (their entries stand) and reverses what they recognized beyond it in the first open month."""
+    earned = _earned_by(existing, _shift(recognition.period_key(effective), -1), effective, currency)
+    total = sum((a for _p, a in earned), ZERO)
+    held = [(ln.period, ln.amount) for ln in existing if ln.period <= cut_off]
+    if cut_off < recognition.period_key(effective):
+        return earned, total, ZERO
+    adjustment = total - sum((a for _p, a in held), ZERO)
+    return held + ([(_shift(cut_off, 1), adjustment)] if adjustment else []), total, adjustment
+
+
 def _satisfied_on(spec: dict) -> date:
     return (
         spec["start"]
@@ -248,7 +264,7 @@ def _closed_option(st: _State, currency: str) -> dict:
         return {
             "allocation": st.satisfied,
             "lines": st.kept_lines,
-            "adjustment": ZERO,
+            "adjustment": st.removal_adjustment,
             "removed": True,
             "note": "removed: keeps what it earned through the removal date; the rest of its "
             "consideration goes to the remaining obligations (IFRS 15.21(a))",
