@@ -21,6 +21,7 @@ from billing.contracts.variable import variable_terms
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import Conflict, InvalidTransition, ValidationFailed
+from revops.formatting import money as money_text
 from revops.money import MoneyError, parse_decimal, round_money
 from revops.parties.models import RecognitionMethod
 from revrec import recognition
@@ -219,7 +220,7 @@ def _estimate_payload(*, contract, terms, line, method, estimate, constrained, a
         "line": line,
         "method": method,
         "estimate": str(estimate),
-        "constrained": str(constrained),
+        "constrained": str(round_money(constrained, contract.currency)),
         "as_of": as_of.isoformat(),
         "reason": reason or "",
         "previous": {  # what the line says now (for the reviewer; the hash binds it too)
@@ -267,7 +268,7 @@ def estimate_request(
         kind=ESTIMATE,
         obj=contract,
         summary=f"{contract.number} · re-estimate '{line}' as of {as_of}: constrained "
-        f"{plan['previous']} → {constrained} ({contract.currency})",
+        f"{money_text(plan['previous'], contract.currency)} → {money_text(constrained, contract.currency)}",
         payload=payload,
         actor=actor,
         what=f"A re-estimate of {contract.number}",

@@ -240,3 +240,13 @@ def test_a_pending_expected_costs_request_is_voided_when_a_re_estimate_changes_i
         world.approver.post(f"/api/v1/approvals/{replacement}/approve", {}, format="json").status_code == 200
     )
     assert ObligationCost.objects.filter(obligation_id=po["id"]).count() == 1
+
+
+def test_the_re_estimate_summary_reads_amounts_at_the_currencys_minor_unit(world):  # noqa: F811
+    """The reviewer read "constrained 200.0000 → 100.00 (USD)": both amounts are money, at cents."""
+    contract = _ie6(world)
+    response = world.submit(contract, **{**RE_ESTIMATE, "estimate": "100", "constrained": "100"})
+    assert response.status_code == 202, response.json()
+    approval = response.json()["approval"]
+    assert approval["summary"].endswith("constrained 200.00 USD → 100.00 USD"), approval["summary"]
+    assert approval["payload"]["constrained"] == "100.00"

@@ -180,3 +180,32 @@ def test_backdated_removal_reverses_what_posted_months_recognized_after_it_and_c
     assert [Decimal(ln["amount"]) for ln in credits] == [Decimal("-50.00")] * 3
     assert {ln["description"][-11:] for ln in credits} == {"01 Jul 2026", "01 Aug 2026", "01 Sep 2026"}
 
+
+def test_partly_delivered_removed_line_is_shown_as_removed_not_satisfied_and_amounts_keep_cents(
+    scenario, catalog, client
+):
+    """A 50.00-a-month line removed on 15 July has earned 320.54 of its 600.00: the analysis and the
+    approval queue say removed (earned 320.54 of 600.00), never satisfied; every adjustment in the
+    analysis and in the approval's bound content is at the currency's minor unit ("0.00")."""
+    lines = [
+        {"key": "a", "product": "platform", "unit_price": "100.00"},
+        {"key": "b", "product": "seats", "unit_price": "50.00"},
+    ]
+    s = scenario.customer("rm3").contract("2026-01-01", "2027-01-01", lines, approved_by="approver")
+    s.amend({"effective_date": "2026-07-15", "changes": [{"remove": "b"}]})
+    rows = {r["key"]: r for r in s.modification()["analysis"]["obligations"]}
+    assert rows["b"]["removed"] is True and rows["b"]["satisfied"] is False
+    assert (rows["b"]["satisfied_to_date"], rows["b"]["old_allocation"]) == ("320.54", "600.00")
+    adjustments = [o["adjustment"] for r in rows.values() for o in r["options"].values() if "adjustment" in o]
+    assert "0.00" in adjustments and all(len(a.split(".")[-1]) == 2 for a in adjustments)
+    [approval] = [
+        a for a in s.get("approvals?status=pending")["results"] if a["kind"] == "contract_modification"
+    ]
+    bound = [o["adjustment"] for o in approval["content"]["content"]["obligations"]]
+    assert bound and all(len(a.split(".")[-1]) == 2 for a in bound)
+
+    client.force_login(s.approver.user)
+    page = client.get("/approvals/").content.decode()
+    assert "earned 320.54 of 600.00" in page
+    [row] = [tr for tr in page.split("<tr>") if "earned 320.54 of 600.00" in tr]
+    assert ">removed<" in row and ">satisfied<" not in row

@@ -288,6 +288,9 @@ def modification_analyze(*, contract: Contract) -> dict:
                 "ssp_source": sources[st.key],
                 **option,
             }
+    for column in per_key.values():  # amounts at the currency's minor unit ("0.00", not "0")
+        for option in column.values():
+            option["adjustment"] = round_money(Decimal(option.get("adjustment") or ZERO), currency)
     for treatment, option in options.items():
         if option["applicable"]:
             option["total"] = sum((per_key[k][treatment]["allocation"] for k in keys), ZERO)
@@ -336,7 +339,9 @@ def modification_analyze(*, contract: Contract) -> dict:
                 "new": st.po is None,
                 "removed": st.removed,
                 "changed": st.changed,
-                "satisfied": not st.open,
+                # a removed obligation is what it is — removed, having earned satisfied_to_date of
+                # old_allocation — never "satisfied" (it may have been delivered only in part)
+                "satisfied": not st.open and not st.removed,
                 "old_fixed_price": st.old_fixed,
                 "new_fixed_price": st.new_fixed,
                 "old_allocation": st.old_allocation,
