@@ -85,7 +85,10 @@ def clean_lines(
     end: date | None,
     prefix: str = "lines",
     existing_keys: set[str] | None = None,
+    single: bool = False,
 ) -> tuple[list[dict], list[FieldError]]:
+    """``single``: ``lines`` wraps one line given as an object (an amendment's ``add``), so its errors
+    are on ``prefix.field``, not ``prefix[0].field``."""
     errors: list[FieldError] = []
     if not isinstance(lines, list):
         return [], [FieldError(prefix, "Must be a list of lines.")]
@@ -99,7 +102,7 @@ def clean_lines(
     }
     cleaned, keys = [], set(existing_keys or ())
     for i, raw in enumerate(lines):
-        path = f"{prefix}[{i}]"
+        path = prefix if single else f"{prefix}[{i}]"
         if not isinstance(raw, dict):
             errors.append(FieldError(path, "Must be an object."))
             continue
@@ -264,6 +267,7 @@ def clean_amendment(
                 end=new_end,
                 prefix=f"{path}.add",
                 existing_keys=set(lines),
+                single=True,
             )
             errors.extend(errs)
             additions.extend(cleaned)

@@ -70,3 +70,24 @@ def test_a_zero_quantity_is_a_400_pointing_at_remove(contract):
     assert response.status_code == 400, response.content
     assert "changes[0].quantity" in _fields(response)
     assert ContractLine.objects.filter(contract_id=pk, key="A").count() == 1
+
+
+def test_an_added_line_is_an_object_so_its_errors_name_add_dot_field(contract):
+    """``add`` is one line (an object), not a list: a constrained amount above the estimate is a 400 on
+    ``changes[0].add.variable_constrained``, in the amendment and in its preview alike."""
+    api, pk = contract
+    line = {
+        "key": "C",
+        "product": "onboarding",
+        "billing": "one_time",
+        "amount": "100.00",
+        "variable_method": "most_likely_amount",
+        "variable_estimate": "10.00",
+        "variable_constrained": "20.00",
+    }
+    body = {"effective_date": "2026-03-01", "changes": [{"add": line}]}
+    for path in (f"/api/v1/contracts/{pk}/amend/preview", f"/api/v1/contracts/{pk}/amend"):
+        response = api.post(path, body, format="json")
+        assert response.status_code == 400, response.content
+        assert "changes[0].add.variable_constrained" in _fields(response), response.json()
+    assert not ContractLine.objects.filter(contract_id=pk, key="C").exists()
