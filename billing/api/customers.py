@@ -10,6 +10,8 @@ from rest_framework.response import Response
 from revops.core.api.fields import DecimalStringField, decimal_str
 from revops.core.api.serializers import InputModelSerializer
 from revops.core.api.views import ApiGenericView
+from revops.core.filters import ApiFilterBackend
+from revops.parties.filters import CustomerFilter
 from revops.parties.models import Customer
 from revops.parties.services.customers import customer_by_ref, customer_create, customer_update
 
@@ -38,9 +40,11 @@ class CustomerListView(ApiGenericView):
     list_view = True
     serializer_class = CustomerSerializer
     queryset = Customer.objects.all()
+    filter_backends = [ApiFilterBackend]
+    filterset_class = CustomerFilter
 
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(CustomerSerializer(page, many=True).data)
 
     @extend_schema(request=CustomerSerializer, responses={201: CustomerSerializer})

@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.invoicing import lifecycle
 from billing.invoicing.build import invoice_refresh_draft
+from billing.invoicing.filters import InvoiceFilter
 from billing.invoicing.representation import CreditNoteOut, InvoiceOut
 from billing.invoicing.runs import billing_run_start
 from billing.invoicing.selectors import (
@@ -25,7 +26,7 @@ from revops.books import posting_period_for
 from revops.core.api.fields import BoundedDateField, DecimalStringField, MoneyField, PeriodField
 from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
-from revops.parties.services.customers import customer_from_params
+from revops.core.filters import ApiFilterBackend
 
 
 class BillingRunProgressOut(serializers.Serializer):
@@ -119,32 +120,17 @@ class InvoiceListView(ApiGenericView):
     area = "billing"
     list_view = True
 
+    filter_backends = [ApiFilterBackend]
+    filterset_class = InvoiceFilter
+
     def get_queryset(self):
-        params = self.request.query_params
-        customer = customer_from_params(params)
-        period_start = (
-            BoundedDateField().run_validation(params["period_start"]) if params.get("period_start") else None
-        )
-        status = params.get("status")
-        if status and status not in Invoice.Status.values:
-            raise serializers.ValidationError(
-                {"status": [f"Must be one of: {', '.join(Invoice.Status.values)}."]}
-            )
-        return invoice_list(customer=customer, status=status, period_start=period_start).prefetch_related(
+        return invoice_list().prefetch_related(
             "lines", "lines__product", "lines__price_version", "lines__price_version__plan", "lines__meter"
         )
 
-    @extend_schema(
-        responses=InvoiceOut,
-        parameters=[
-            OpenApiParameter("customer", str, description="The customer's external_id"),
-            OpenApiParameter("customer_id", int, description="The customer's id (instead of customer)"),
-            OpenApiParameter("status", str, enum=Invoice.Status.values),
-            OpenApiParameter("period_start", OpenApiTypes.DATE),
-        ],
-    )
+    @extend_schema(responses=InvoiceOut)
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(InvoiceOut(page, many=True).data)
 
 

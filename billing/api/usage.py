@@ -13,6 +13,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.models import Meter, QuarantinedEvent
+from billing.usage.filters import QuarantineFilter
 from billing.usage.ingest import MAX_BATCH, ingest_events
 from billing.usage.selectors import customer_resolve, quarantine_list, usage_report
 from billing.usage.services import (
@@ -25,6 +26,7 @@ from revops.core.api.parsers import JSONParser
 from revops.core.api.problems import problem_json
 from revops.core.api.serializers import InputSerializer, refuse_unknown
 from revops.core.api.views import ApiGenericView, ApiView
+from revops.core.filters import ApiFilterBackend
 from revops.dates import RANGE_MESSAGE, date_in_range
 from revops.errors import FieldError, NotFound, ValidationFailed
 
@@ -156,24 +158,14 @@ class QuarantineListView(ApiGenericView):
     list_view = True
     serializer_class = QuarantinedEventSerializer
 
-    def get_queryset(self):
-        params = self.request.query_params
-        status = params.get("status") or None
-        if status and status not in QuarantinedEvent.Status.values:
-            raise ValidationFailed(
-                f"status must be one of: {', '.join(QuarantinedEvent.Status.values)}.", field="status"
-            )
-        return quarantine_list(status=status, customer=params.get("customer"), meter=params.get("meter"))
+    filter_backends = [ApiFilterBackend]
+    filterset_class = QuarantineFilter
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("status", str, enum=QuarantinedEvent.Status.values),
-            OpenApiParameter("customer", str, description="customer as sent (external_id)"),
-            OpenApiParameter("meter", str, description="meter code as sent"),
-        ]
-    )
+    def get_queryset(self):
+        return quarantine_list()
+
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 

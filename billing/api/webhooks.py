@@ -7,7 +7,7 @@ the endpoint and ``POST /webhook-endpoints/{id}/rotate-secret``. Every other res
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -22,8 +22,10 @@ from billing.webhooks.endpoints import (
     webhook_endpoint_rotate_secret,
     webhook_endpoint_update,
 )
+from billing.webhooks.filters import DeliveryFilter
 from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
+from revops.core.filters import ApiFilterBackend
 
 # --- serializers ---------------------------------------------------------------------------------
 
@@ -87,12 +89,6 @@ class DeliveryOut(serializers.ModelSerializer):
             "payload",
         ]
         read_only_fields = fields
-
-
-class DeliveryFilter(serializers.Serializer):
-    endpoint = serializers.IntegerField(required=False, min_value=1)
-    status = serializers.ChoiceField(choices=WebhookDelivery.Status.choices, required=False)
-    event_type = serializers.ChoiceField(choices=EVENT_TYPES, required=False)
 
 
 # --- endpoints -----------------------------------------------------------------------------------
@@ -172,20 +168,14 @@ class WebhookDeliveryListView(ApiGenericView):
     list_view = True
     serializer_class = DeliveryOut
 
-    def get_queryset(self):
-        filters = DeliveryFilter(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        return webhook_delivery_list(**filters.validated_data)
+    filter_backends = [ApiFilterBackend]
+    filterset_class = DeliveryFilter
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("endpoint", int, description="Endpoint id"),
-            OpenApiParameter("status", str, enum=WebhookDelivery.Status.values),
-            OpenApiParameter("event_type", str, enum=list(EVENT_TYPES)),
-        ]
-    )
+    def get_queryset(self):
+        return webhook_delivery_list()
+
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(DeliveryOut(page, many=True).data)
 
 

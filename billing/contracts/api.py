@@ -4,11 +4,12 @@ terminate. Customers: billing/api/customers.py."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.contracts import services
+from billing.contracts.filters import ContractFilter
 from billing.contracts.models import Contract
 from billing.contracts.representation import ContractOut, ContractPendingOut
 from revops.core.api.fields import (
@@ -20,7 +21,7 @@ from revops.core.api.fields import (
 )
 from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
-from revops.parties.services.customers import customer_from_params
+from revops.core.filters import ApiFilterBackend
 
 
 class LineIn(InputSerializer):
@@ -83,26 +84,15 @@ class ContractListView(ApiGenericView):
     area = "contracts"
     list_view = True
 
-    def get_queryset(self):
-        qs = Contract.objects.select_related("customer")
-        params = self.request.query_params
-        customer = customer_from_params(params)
-        if customer is not None:
-            qs = qs.filter(customer=customer)
-        if params.get("status"):
-            qs = qs.filter(status=params["status"])
-        return qs
+    filter_backends = [ApiFilterBackend]
+    filterset_class = ContractFilter
 
-    @extend_schema(
-        responses=ContractOut,
-        parameters=[
-            OpenApiParameter("customer", str, description="The customer's external_id"),
-            OpenApiParameter("customer_id", int, description="The customer's id (instead of customer)"),
-            OpenApiParameter("status", str),
-        ],
-    )
+    def get_queryset(self):
+        return Contract.objects.select_related("customer")
+
+    @extend_schema(responses=ContractOut)
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(ContractOut(page, many=True).data)
 
     @extend_schema(request=ContractIn, responses={201: ContractOut})

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from billing.contracts import selectors, services
+from billing.contracts.filters import ContractFilter
 from billing.contracts.forms import (
     Amendment,
     ContractForm,
@@ -36,6 +37,7 @@ from billing.contracts.terms import line_range
 from billing.invoicing.forms import apply_errors, error_text
 from billing.models import Invoice, Plan
 from billing.views.invoices import decorate_invoices
+from revops.core.filters import filter_page
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import day, money, quantity, unit_price
@@ -61,13 +63,13 @@ def _choices() -> dict:
 @login_required
 @require_area("contracts")
 def contract_list(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status") or ""
-    customer_ref = request.GET.get("customer") or ""
-    qs = Contract.objects.select_related("customer").annotate(n_invoices=Count("invoices", distinct=True))
-    if status in Contract.Status.values:
-        qs = qs.filter(status=status)
-    if customer_ref:
-        qs = qs.filter(customer__external_id=customer_ref)
+    listed = filter_page(
+        ContractFilter,
+        request.GET,
+        Contract.objects.select_related("customer").annotate(n_invoices=Count("invoices", distinct=True)),
+    )
+    status, customer_ref = request.GET.get("status") or "", request.GET.get("customer") or ""
+    qs = listed.qs
     page = Paginator(qs.order_by("-id"), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     for contract in rows:
@@ -77,6 +79,7 @@ def contract_list(request: HttpRequest) -> HttpResponse:
         "contracts": rows,
         "status": status,
         "customer_ref": customer_ref,
+        "filter_errors": listed.errors,
         "statuses": Contract.Status.choices,
         "customers": Customer.objects.order_by("name").only("external_id", "name")[:1000],
         "can_edit": can_write(request.user, "contracts"),

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from django import forms
 from django.utils import timezone
 
-from billing.models import Invoice
 from revops.core.forms import BoundedDateField, date_input
 from revops.errors import DomainError, FieldError
 
@@ -81,26 +80,6 @@ class BillingRunForm(forms.Form):
     def clean_customers(self) -> list[str]:
         raw = self.cleaned_data.get("customers") or ""
         return [part for part in re.split(r"[\s,;]+", raw) if part]
-
-
-# --- review queue ------------------------------------------------------------------------------------
-
-STATUS_FILTERS = [*Invoice.Status.choices, ("all", "All statuses")]
-
-
-class InvoiceFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=STATUS_FILTERS, required=False)
-    customer = forms.CharField(required=False)
-    billing_date = BoundedDateField(required=False, widget=date_input(), label="Billing date")
-
-    def filters(self) -> dict:
-        """The cleaned filters (the review queue shows drafts unless told otherwise)."""
-        data = self.cleaned_data if self.is_valid() else {}
-        return {
-            "status": data.get("status") or "draft",
-            "customer": data.get("customer") or "",
-            "billing_date": data.get("billing_date"),
-        }
 
 
 # --- invoice actions ---------------------------------------------------------------------------------

@@ -27,10 +27,12 @@ from billing.models import CreditExpiry, CreditGrant, Invoice, Meter
 from billing.usage.aggregation import local_bounds, usage_total
 from billing.usage.partitions import add_months
 from billing.views.invoices import decorate_invoices, usage_explorer_url
+from revops.core.filters import filter_page
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import money, percent, quantity
 from revops.money import stored_sum
+from revops.parties.filters import CustomerFilter
 from revops.parties.forms import COMMON_CURRENCIES, COMMON_TIMEZONES, CustomerForm
 from revops.parties.models import Customer
 from revops.parties.services.customers import customer_create
@@ -58,15 +60,13 @@ def _open_balance_subquery():
 def customer_list(request: HttpRequest) -> HttpResponse:
     q = (request.GET.get("q") or "").strip()
     currency = (request.GET.get("currency") or "").strip().upper()
-    qs = Customer.objects.annotate(
+    everyone = Customer.objects.annotate(
         n_contracts=Count("contracts", distinct=True),
         n_active=Count("contracts", filter=Q(contracts__status=Contract.Status.ACTIVE), distinct=True),
         open_balance=Coalesce(_open_balance_subquery(), Value(ZERO), output_field=MONEY),
     ).order_by("name", "id")
-    if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(external_id__icontains=q))
-    if currency:
-        qs = qs.filter(currency=currency)
+    listed = filter_page(CustomerFilter, request.GET, everyone)
+    qs = listed.qs
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     for c in rows:
@@ -76,6 +76,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "customers": rows,
         "q": q,
         "currency": currency,
+        "filter_errors": listed.errors,
         "currencies": sorted(set(Customer.objects.values_list("currency", flat=True))),
         "can_edit": can_write(request.user, "customers"),
         "query": urlencode({k: v for k, v in (("q", q), ("currency", currency)) if v}),

@@ -25,8 +25,8 @@ from django.views.decorators.http import require_POST
 
 from billing.invoicing import lifecycle
 from billing.invoicing.build import invoice_refresh_draft
+from billing.invoicing.filters import InvoiceFilter
 from billing.invoicing.forms import (
-    InvoiceFilterForm,
     PaymentForm,
     VoidForm,
     apply_errors,
@@ -36,6 +36,7 @@ from billing.invoicing.selectors import invoice_list, invoice_with_lines
 from billing.models import CreditNoteLine, Invoice, InvoiceLine
 from revops.books import posting_period_for
 from revops.core.audit.selectors import audit_event_list
+from revops.core.filters import filter_page
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import day, money, percent, quantity, unit_price
@@ -100,20 +101,23 @@ def usage_explorer_url(customer: Customer, meter_code: str, start, end) -> str |
 @login_required
 @require_area("billing")
 def invoice_list_view(request: HttpRequest) -> HttpResponse:
-    form = InvoiceFilterForm(request.GET or None)
-    filters = form.filters()
-    customer = None
-    problem = None
-    if filters["customer"]:
-        customer = Customer.objects.filter(external_id=filters["customer"]).first()
-        if customer is None:
-            problem = f"No customer with external id '{filters['customer']}'."
-    status = None if filters["status"] == "all" else filters["status"]
-    qs = invoice_list(customer=customer, status=status)
-    if filters["billing_date"]:
-        qs = qs.filter(billing_date=filters["billing_date"])
-    if problem:
-        qs = qs.none()
+    # The review queue shows drafts unless told otherwise ("all": every status); the rest is the API's
+    # filter set (an unknown customer or a bad date is a form error above an empty list).
+    shown_status = request.GET.get("status") or Invoice.Status.DRAFT
+    data = request.GET.copy()
+    data.pop("page", None)
+    if shown_status == "all":
+        data.pop("status", None)
+    else:
+        data["status"] = shown_status
+    listed = filter_page(InvoiceFilter, data, invoice_list())
+    filters = {
+        "status": shown_status,
+        "customer": request.GET.get("customer") or "",
+        "billing_date": listed.values.get("billing_date"),
+    }
+    qs = listed.qs
+    status = None if shown_status == "all" else shown_status
     if status == Invoice.Status.DRAFT:
         qs = qs.order_by("billing_date", "customer__name", "id")
     else:
@@ -128,14 +132,14 @@ def invoice_list_view(request: HttpRequest) -> HttpResponse:
     ]
     query = {k: v for k, v in request.GET.items() if k != "page" and v}
     context = {
-        "form": form,
+        "form": listed.form,
+        "filter_errors": listed.errors,
         "filters": filters,
         "page": page,
         "invoices": decorate_invoices(page.object_list),
         "totals": totals,
-        "problem": problem,
         "customers": Customer.objects.order_by("name").only("external_id", "name")[:1000],
-        "statuses": InvoiceFilterForm.base_fields["status"].choices,
+        "statuses": [*Invoice.Status.choices, ("all", "All statuses")],
         "can_edit": can_write(request.user, "billing"),
         "query": urlencode(query),
         "here": request.get_full_path(),

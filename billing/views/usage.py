@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from billing.models import Meter, QuarantinedEvent
+from billing.usage.filters import QuarantineFilter
 from billing.usage.partitions import add_months
 from billing.usage.selectors import (
     ingestion_stats,
@@ -30,6 +31,7 @@ from billing.usage.selectors import (
     usage_report,
 )
 from billing.usage.services import quarantine_discard, quarantine_replay, quarantine_replay_open
+from revops.core.filters import filter_page
 from revops.core.ui import require_area
 from revops.dates import date_in_range
 from revops.errors import DomainError
@@ -118,11 +120,8 @@ def explorer(request: HttpRequest) -> HttpResponse:
 
 
 def _quarantine_filters(source) -> dict:
-    status = source.get("status", "open")
-    if status not in QuarantinedEvent.Status.values and status != "all":
-        status = "open"
     return {
-        "status": status,
+        "status": source.get("status") or QuarantinedEvent.Status.OPEN,
         "customer": (source.get("customer") or "").strip(),
         "meter": (source.get("meter") or "").strip(),
     }
@@ -131,16 +130,15 @@ def _quarantine_filters(source) -> dict:
 @login_required
 @require_area("usage")
 def quarantine(request: HttpRequest) -> HttpResponse:
+    # Open events unless told otherwise ("all": every status); the rest is the API's filter set.
     filters = _quarantine_filters(request.GET)
-    qs = quarantine_list(
-        status=None if filters["status"] == "all" else filters["status"],
-        customer=filters["customer"] or None,
-        meter=filters["meter"] or None,
-    )
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    data = {k: v for k, v in filters.items() if not (k == "status" and v == "all")}
+    listed = filter_page(QuarantineFilter, data, quarantine_list())
+    page = Paginator(listed.qs, 50).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "filters": filters,
+        "filter_errors": listed.errors,
         "statuses": QuarantinedEvent.Status.choices,
         "open_count": quarantine_open_count(),
         "groups": quarantine_open_groups(),

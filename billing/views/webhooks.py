@@ -30,6 +30,8 @@ from billing.webhooks.endpoints import (
     webhook_endpoint_rotate_secret,
     webhook_endpoint_update,
 )
+from billing.webhooks.filters import DeliveryFilter
+from revops.core.filters import filter_page
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.roles import can_write
@@ -60,18 +62,6 @@ class EndpointForm(forms.Form):
     )
 
 
-class DeliveryFilterForm(forms.Form):
-    endpoint = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    status = forms.ChoiceField(choices=[("", "Any status"), *WebhookDelivery.Status.choices], required=False)
-    event_type = forms.ChoiceField(
-        choices=[("", "Any event"), *[(t, t) for t in EVENT_TYPES]], required=False
-    )
-
-    def __init__(self, *args, endpoints=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["endpoint"].choices = [("", "Any endpoint"), *[(e.pk, _short(e)) for e in endpoints]]
-
-
 def _short(endpoint: WebhookEndpoint) -> str:
     label = endpoint.description or endpoint.url
     return label if len(label) <= 48 else label[:47] + "…"
@@ -87,15 +77,20 @@ def _endpoints():
 
 def _context(request: HttpRequest, **extra) -> dict:
     endpoints = list(_endpoints())
-    filters = DeliveryFilterForm(request.GET or None, endpoints=endpoints)
-    values = filters.cleaned_data if filters.is_valid() else {}
-    chosen = {k: v for k, v in values.items() if v}
-    page = Paginator(webhook_delivery_list(**chosen), PAGE_SIZE).get_page(request.GET.get("page"))
+    listed = filter_page(DeliveryFilter, request.GET, webhook_delivery_list())
+    filters = listed.form
+    # The page picks an endpoint from a list (the API takes its id): same field, a select widget.
+    filters.fields["endpoint"].widget = forms.Select(
+        choices=[("", "Any endpoint"), *[(e.pk, _short(e)) for e in endpoints]]
+    )
+    chosen = {k: v for k, v in listed.values.items() if v}
+    page = Paginator(listed.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = "&".join(f"{k}={v}" for k, v in chosen.items())
     return {
         "endpoints": endpoints,
         "form": extra.pop("form", None) or EndpointForm(),
         "filters": filters,
+        "filter_errors": listed.errors,
         "page": page,
         "query": query,
         "can_write": can_write(request.user, "billing"),

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from compliance.evidence import build_evidence_pack
+from compliance.filters import ExceptionFilter
 from compliance.models import CheckRun, ComplianceException
 from compliance.services.close import close_checklist, period_close_request, period_reopen_request
 from compliance.services.exceptions import compliance_run, exception_resolve, exception_waive_request
@@ -20,6 +21,7 @@ from revops.core.api.views import ApiGenericView, ApiView
 from revops.core.approvals.models import Approval
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
+from revops.core.filters import ApiFilterBackend
 from revops.errors import ValidationFailed
 
 PERIOD = PeriodField()
@@ -88,27 +90,17 @@ class ExceptionListView(ApiGenericView):
     area = "compliance"
     list_view = True
 
+    filter_backends = [ApiFilterBackend]
+    filterset_class = ExceptionFilter
+
     def get_queryset(self):
-        qs = ComplianceException.objects.select_related("owner")
-        params = self.request.query_params
-        if params.get("status"):
-            qs = qs.filter(status=params["status"])
-        if params.get("severity"):
-            qs = qs.filter(severity=params["severity"])
-        if params.get("check"):
-            qs = qs.filter(check_code=params["check"])
-        return qs
+        return ComplianceException.objects.select_related("owner")
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("status", str, enum=ComplianceException.Status.values),
-            OpenApiParameter("severity", str),
-            OpenApiParameter("check", str),
-        ],
         responses=ExceptionOut,
     )
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(ExceptionOut(page, many=True).data)
 
 

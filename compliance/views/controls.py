@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from compliance.checks import CHECKS
+from compliance.filters import ExceptionFilter
 from compliance.models import CheckRun, ComplianceException
 from compliance.services.exceptions import (
     WAIVER,
@@ -33,6 +34,7 @@ from compliance.views.display import (
 from revops.core.approvals.models import Approval
 from revops.core.approvals.services import approval_decide
 from revops.core.audit.models import AuditEvent
+from revops.core.filters import filter_page
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.roles import can_decide, can_write
@@ -120,19 +122,15 @@ def _severity_rank():
 @login_required
 @require_area("compliance")
 def exception_list(request):
-    status = request.GET.get("status", "open")
+    # Open exceptions unless told otherwise ("all": every status); the rest is the API's filter set.
     filters = {
-        "status": status if status in ComplianceException.Status.values or status == "all" else "open",
+        "status": request.GET.get("status") or ComplianceException.Status.OPEN,
         "severity": request.GET.get("severity") or "",
         "check": request.GET.get("check") or "",
     }
-    qs = ComplianceException.objects.select_related("owner")
-    if filters["status"] != "all":
-        qs = qs.filter(status=filters["status"])
-    if filters["severity"]:
-        qs = qs.filter(severity=filters["severity"])
-    if filters["check"]:
-        qs = qs.filter(check_code=filters["check"])
+    data = {k: v for k, v in filters.items() if not (k == "status" and v == "all")}
+    listed = filter_page(ExceptionFilter, data, ComplianceException.objects.select_related("owner"))
+    qs = listed.qs
     page = Paginator(qs.annotate(rank=_severity_rank()).order_by("rank", "-id"), 50).get_page(
         request.GET.get("page")
     )
@@ -156,6 +154,7 @@ def exception_list(request):
             for x in page
         ],
         "filters": filters,
+        "filter_errors": listed.errors,
         "query": urlencode({k: v for k, v in filters.items() if v}),
         "statuses": ComplianceException.Status.choices,
         "severities": ComplianceException.Severity.choices,

@@ -14,9 +14,9 @@ from rest_framework.renderers import BaseRenderer
 from revops.core.api.fields import MoneyField, money_str
 from revops.core.api.renderers import JSONRenderer
 from revops.core.api.views import ApiGenericView
-from revops.dates import check_period
-from revops.errors import ValidationFailed
+from revops.core.filters import ApiFilterBackend
 from revops.formatting import safe_cell
+from revrec.filters import JournalEntryFilter
 from revrec.models import JournalEntry
 
 
@@ -105,25 +105,14 @@ class JournalEntryListView(ApiGenericView):
     area = "revenue"
     list_view = True
 
+    filter_backends = [ApiFilterBackend]
+    filterset_class = JournalEntryFilter
+
     def get_queryset(self):
-        qs = JournalEntry.objects.prefetch_related("lines__account", "lines__product")
-        params = self.request.query_params
-        if params.get("period"):
-            qs = qs.filter(period=check_period(params["period"]))
-        if params.get("source"):
-            qs = qs.filter(source=params["source"])
-        if params.get("contract"):
-            contract = params["contract"]
-            if not (contract.isascii() and contract.isdigit() and int(contract) < 2**63):
-                raise ValidationFailed("contract must be a contract id (an integer).", field="contract")
-            qs = qs.filter(contract_id=int(contract))
-        return qs
+        return JournalEntry.objects.prefetch_related("lines__account", "lines__product")
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("period", str),
-            OpenApiParameter("source", str),
-            OpenApiParameter("contract", int),
             OpenApiParameter("format", str, enum=["json", "csv"]),
         ],
         responses={
@@ -135,8 +124,8 @@ class JournalEntryListView(ApiGenericView):
     )
     def get(self, request):
         if request.query_params.get("format") == "csv":
-            return _csv(self.get_queryset().order_by("id"))
-        page = self.paginate_queryset(self.get_queryset())
+            return _csv(self.filter_queryset(self.get_queryset()).order_by("id"))
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(JournalEntryOut(page, many=True).data)
 
     def get_renderers(self):

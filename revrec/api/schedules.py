@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -11,6 +11,8 @@ from billing.contracts.models import Contract
 from revops.core.api.fields import MoneyField
 from revops.core.api.serializers import CommentIn
 from revops.core.api.views import ApiGenericView, ApiView
+from revops.core.filters import ApiFilterBackend
+from revrec.filters import ScheduleFilter
 from revrec.models import RevenueSchedule
 from revrec.models.obligations import RecognitionMethod
 from revrec.selectors import contract_revenue
@@ -97,25 +99,17 @@ class ScheduleListView(ApiGenericView):
     area = "revenue"
     list_view = True
 
+    filter_backends = [ApiFilterBackend]
+    filterset_class = ScheduleFilter
+
     def get_queryset(self):
-        qs = RevenueSchedule.objects.select_related(
+        return RevenueSchedule.objects.select_related(
             "obligation__contract", "prepared_by", "decided_by"
         ).prefetch_related("lines")
-        status = self.request.query_params.get("status")
-        if status:
-            if status not in RevenueSchedule.Status.values:
-                raise serializers.ValidationError(
-                    {"status": [f"One of: {', '.join(RevenueSchedule.Status.values)}."]}
-                )
-            qs = qs.filter(status=status)
-        return qs
 
-    @extend_schema(
-        parameters=[OpenApiParameter("status", str, enum=RevenueSchedule.Status.values)],
-        responses=ScheduleOut,
-    )
+    @extend_schema(responses=ScheduleOut)
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(ScheduleOut(page, many=True).data)
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from revops.core.api.fields import BoundedDateField, DecimalStringField, MoneyField
 from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView
+from revops.core.filters import ApiFilterBackend
+from revrec.filters import SSPFilter
 from revrec.models import SSPEntry
 from revrec.services.ssp import ssp_propose
 
@@ -43,14 +45,15 @@ class SSPListView(ApiGenericView):
     area = "revenue"
     list_view = True
 
-    def get_queryset(self):
-        qs = SSPEntry.objects.select_related("product", "created_by")
-        product = self.request.query_params.get("product")
-        return qs.filter(product__code=product) if product else qs
+    filter_backends = [ApiFilterBackend]
+    filterset_class = SSPFilter
 
-    @extend_schema(parameters=[OpenApiParameter("product", str)], responses=SSPEntryOut)
+    def get_queryset(self):
+        return SSPEntry.objects.select_related("product", "created_by")
+
+    @extend_schema(responses=SSPEntryOut)
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(SSPEntryOut(page, many=True).data)
 
     @extend_schema(request=SSPIn, responses={201: SSPEntryOut})

@@ -14,10 +14,12 @@ from django.urls import reverse
 
 from billing.contracts.models import Contract
 from revops.core.approvals.models import Approval
+from revops.core.filters import filter_page
 from revops.core.ui import require_area
 from revops.errors import DomainError, ValidationFailed
 from revops.roles import can_write
 from revrec import reports
+from revrec.filters import SSPFilter
 from revrec.models import AccountingPeriod, RevenueRun, SSPEntry
 from revrec.services.runs import revenue_run_start
 from revrec.views.display import (
@@ -205,12 +207,14 @@ def runs(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_area("revenue")
 def ssp_book(request: HttpRequest) -> HttpResponse:
-    entries = SSPEntry.objects.select_related("product", "created_by").order_by(
-        "product__code", "currency", "-version"
+    listed = filter_page(
+        SSPFilter,
+        request.GET,
+        SSPEntry.objects.select_related("product", "created_by").order_by(
+            "product__code", "currency", "-version"
+        ),
     )
-    product = (request.GET.get("product") or "").strip()
-    if product:
-        entries = entries.filter(product__code=product)
+    entries, product = listed.qs, (request.GET.get("product") or "").strip()
     rows = []
     for e in entries[:1000]:
         c = e.currency
@@ -222,4 +226,6 @@ def ssp_book(request: HttpRequest) -> HttpResponse:
                 "high": Amt(e.ssp_high, c) if e.ssp_high is not None else None,
             }
         )
-    return render(request, "revrec/ssp.html", {"rows": rows, "product": product})
+    return render(
+        request, "revrec/ssp.html", {"rows": rows, "product": product, "filter_errors": listed.errors}
+    )
