@@ -18,6 +18,7 @@ from revops.core.api.views import ApiView
 from revops.dates import parse_date
 from revops.errors import ValidationFailed
 from revrec import exports, reports
+from revrec.api.report_schemas import DeferredRevenueRollforwardOut, RevenueByGroupOut
 from revrec.reports import common
 
 
@@ -247,10 +248,11 @@ def trial_balance_payload(r: dict) -> dict:
     }
 
 
-def _obj(name: str):
+def _obj(name: str, serializer: serializers.Serializer | None = None):
     """JSON by default; ``?format=csv|xlsx`` answers with the same report as a file."""
     return {
-        (200, "application/json"): inline_serializer(name, fields={"currency": serializers.CharField()}),
+        (200, "application/json"): serializer
+        or inline_serializer(name, fields={"currency": serializers.CharField()}),
         (200, "text/csv"): OpenApiTypes.BINARY,
         (200, exports.XLSX_TYPE): OpenApiTypes.BINARY,
     }
@@ -282,7 +284,7 @@ class DeferredRevenueReportView(ReportView):
 
     @extend_schema(
         parameters=[OpenApiParameter("period", str, required=True, description="YYYY-MM"), CURRENCY, FORMAT],
-        responses=_obj("DeferredRevenueRollforward"),
+        responses=_obj("DeferredRevenueRollforward", DeferredRevenueRollforwardOut),
         description=common.ROLLFORWARD_BASIS,
     )
     def get(self, request):
@@ -337,7 +339,7 @@ class RevenueReportView(ReportView):
             CURRENCY,
             FORMAT,
         ],
-        responses=_obj("RevenueByGroup"),
+        responses=_obj("RevenueByGroup", RevenueByGroupOut),
         description=common.REVENUE_BASIS,
     )
     def get(self, request):
