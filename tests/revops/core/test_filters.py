@@ -13,8 +13,6 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from tests.builders import send_events
-
 
 @dataclass(frozen=True)
 class Case:
@@ -51,25 +49,24 @@ CASES = [
 
 
 @pytest.fixture
-def world(db, make_customer, make_contract):
-    """Two customers with a contract and a draft invoice each, quarantined events for two unknown
-    customers, webhook deliveries of two event types, exceptions of two severities, two SSP entries."""
-    from billing.invoicing.build import invoice_build
+def world(db):
+    """Two customers with a contract and a draft invoice each (and a draft contract), quarantined
+    events of two unknown customers, webhook deliveries of two event types, exceptions of two
+    severities, two SSP entries."""
     from billing.usage.ingest import ingest_events
     from billing.webhooks.dispatch import webhooks_dispatch_outbox
     from compliance.models import CheckRun, ComplianceException
     from revrec.services.ssp import ssp_propose
+    from tests.billing.factories import ContractFactory, InvoiceFactory
     from tests.billing.webhooks.conftest import EndpointFactory, OutboxEventFactory
+    from tests.revops.factories import CustomerFactory, ProductFactory
 
-    alpha = make_customer("alpha", name="Alpha Ltd")
-    beta = make_customer("beta", name="Beta Inc")
-    lines = [{"key": "svc", "product": "platform", "plan": "hybrid"}]
+    alpha = CustomerFactory(external_id="alpha", name="Alpha Ltd")
+    beta = CustomerFactory(external_id="beta", name="Beta Inc")
     for customer, start in ((alpha, date(2026, 2, 1)), (beta, date(2026, 1, 1))):
-        contract = make_contract(lines, customer=customer, start=start, end=date(2027, 1, 1))
-        with transaction.atomic():
-            invoice_build(contract_id=contract.pk, billing_date=start)
-    make_contract(lines, customer=beta, activate=False)
-    send_events(alpha, [{"code": "api_calls", "timestamp": "2026-02-02T00:00:00+00:00"}])
+        InvoiceFactory(contract=ContractFactory(customer=customer, start_date=start), billing_date=start)
+    ContractFactory(customer=beta, active=False)
+    ProductFactory(code="seats")
     for ref in ("nobody", "someone"):
         ingest_events(
             events=[{"transaction_id": f"q-{ref}", "customer": ref, "code": "api_calls",
@@ -149,8 +146,10 @@ def test_api_only_lists_name_a_bad_filter_value(api_for, db, path, params, field
     assert [e["field"] for e in response.json()["errors"]] == [field]
 
 
-def test_customer_and_customer_id_together_are_refused_naming_the_second(api_for, make_customer):
-    alpha = make_customer("alpha")
+def test_customer_and_customer_id_together_are_refused_naming_the_second(api_for, db):
+    from tests.revops.factories import CustomerFactory
+
+    alpha = CustomerFactory(external_id="alpha")
     response = api_for("admin").get("/api/v1/invoices", {"customer": "alpha", "customer_id": alpha.pk})
     assert response.status_code == 400
     assert response.json()["errors"] == [
