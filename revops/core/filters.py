@@ -85,8 +85,7 @@ class PeriodFilter(django_filters.CharFilter):
     """An accounting period ``YYYY-MM`` (1900-01 to 2199-12)."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("max_length", 7)
-        kwargs.setdefault("validators", [_check_period])
+        kwargs.setdefault("validators", [_check_period])  # one message, whatever is wrong
         super().__init__(*args, **kwargs)
 
 
