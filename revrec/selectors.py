@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, Sum
 
-from revops.core.api.fields import money_str
 from revops.money import stored_sum
 from revrec.models import JournalLine, PerformanceObligation, RevenueSchedule, ScheduleLine
 
@@ -62,7 +61,8 @@ def po_balances(po_ids) -> dict[int, dict[str, Decimal]]:
 
 
 def po_payload(po: PerformanceObligation, balances: dict | None = None) -> dict:
-    c = po.currency
+    """An obligation with its balances and current schedule; amounts are Decimals (the API's
+    ``ObligationRevenueOut`` renders them at the currency's minor unit)."""
     sched = current_schedule(po)
     bal = (balances or {}).get(po.pk, {})
     recognized = -bal.get("revenue", ZERO)
@@ -71,16 +71,16 @@ def po_payload(po: PerformanceObligation, balances: dict | None = None) -> dict:
         "key": po.key,
         "line_keys": sorted({ln.key for ln in po.lines.all()}),
         "product": po.product.code,
-        "ssp": money_str(po.ssp, c),
+        "ssp": po.ssp,
         "ssp_source": po.ssp_source,
-        "allocated_amount": money_str(po.allocated_amount, c),
+        "allocated_amount": po.allocated_amount,
         "variable": po.variable,
         "recognition": po.recognition,
         "start": po.start,
         "end": po.end,
-        "recognized_to_date": money_str(recognized, c),
-        "deferred": money_str(-bal.get("deferred", ZERO), c),
-        "unbilled": money_str(bal.get("unbilled", ZERO), c),
+        "recognized_to_date": recognized,
+        "deferred": -bal.get("deferred", ZERO),
+        "unbilled": bal.get("unbilled", ZERO),
     }
     data["schedule"] = (
         None
@@ -93,7 +93,7 @@ def po_payload(po: PerformanceObligation, balances: dict | None = None) -> dict:
             "periods": [
                 {
                     "period": ln.period,
-                    "amount": money_str(ln.amount, c),
+                    "amount": ln.amount,
                     "recognized": ln.posted_entry_id is not None,
                 }
                 for ln in sched.lines.all()

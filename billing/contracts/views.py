@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -368,7 +367,7 @@ def _preview_payload(contract: Contract, result: dict) -> dict:
                 "amount": money(item["first_period_amount"], c),
             }
         )
-    net = Decimal(result["net_first_period"])
+    net = result["net_first_period"]
     return {
         "credits": credits,
         "new_lines": new_lines,
@@ -376,7 +375,8 @@ def _preview_payload(contract: Contract, result: dict) -> dict:
         "net_sign": "pos" if net > 0 else ("neg" if net < 0 else ""),
         "price_from": money(result["transaction_price"]["from"], c),
         "price_to": money(result["transaction_price"]["to"], c),
-        "price_changed": result["transaction_price"]["from"] != result["transaction_price"]["to"],
+        "price_changed": money(result["transaction_price"]["from"], c)
+        != money(result["transaction_price"]["to"], c),
     }
 
 

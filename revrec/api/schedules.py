@@ -46,8 +46,8 @@ class ScheduleOut(serializers.Serializer):
     periods = ScheduleLineOut(source="lines", many=True)
 
 
-# The contract's schedule comes from revrec.selectors.contract_revenue with amounts already at the
-# currency's minor unit; these serializers state its shape.
+# The contract's schedule comes from revrec.selectors.contract_revenue (amounts as Decimals); these
+# serializers state its shape and render each amount at the contract currency's minor unit.
 class ContractSchedulePeriodOut(serializers.Serializer):
     period = serializers.CharField()
     amount = MoneyField()

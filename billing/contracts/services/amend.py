@@ -17,7 +17,6 @@ from billing.contracts.value import first_period_amount
 from billing.models import PendingCharge
 from billing.schedule import line_periods
 from revops.errors import Conflict
-from revops.money import round_money
 
 ZERO = Decimal(0)
 
@@ -65,7 +64,9 @@ def contract_amend(
 
 def proration_preview(*, contract: Contract, effective_date, changes: list, end_date=None) -> dict:
     """What an amendment would bill, without saving anything: the amendment runs for real inside a
-    transaction that is always rolled back (so the preview and the amendment cannot disagree)."""
+    transaction that is always rolled back (so the preview and the amendment cannot disagree).
+    Amounts are Decimals at their stored scale: the API (``AmendmentPreviewOut``) and the page format
+    them in the contract's currency."""
     with transaction.atomic():
         try:
             amended = amendment_apply(
@@ -76,7 +77,7 @@ def proration_preview(*, contract: Contract, effective_date, changes: list, end_
                 actor="preview",
             )
             credits = [
-                {"description": p.description, "amount": str(p.amount)}
+                {"description": p.description, "amount": p.amount}
                 for p in PendingCharge.objects.filter(contract=amended, contract_version=amended.version)
             ]
             new_lines = []
@@ -101,20 +102,20 @@ def proration_preview(*, contract: Contract, effective_date, changes: list, end_
                         "starts": start,
                         "first_period": [first[0][0].start, first[0][0].end] if first else None,
                         "first_period_days": f"{first[0][0].days}/{first[0][1].days}" if first else None,
-                        "first_period_amount": str(first_amount),
+                        "first_period_amount": first_amount,
                     }
                 )
-            net = sum((Decimal(c["amount"]) for c in credits), ZERO) + sum(
-                (Decimal(n["first_period_amount"]) for n in new_lines), ZERO
+            net = sum((c["amount"] for c in credits), ZERO) + sum(
+                (n["first_period_amount"] for n in new_lines), ZERO
             )
             return {
                 "transaction_price": {
-                    "from": str(round_money(contract.transaction_price, contract.currency)),
-                    "to": str(round_money(amended.transaction_price, contract.currency)),
+                    "from": contract.transaction_price,
+                    "to": amended.transaction_price,
                 },
                 "credits": credits,
                 "new_lines": new_lines,
-                "net_first_period": str(net),
+                "net_first_period": net,
             }
         finally:
             transaction.set_rollback(True)
