@@ -7,18 +7,24 @@ from __future__ import annotations
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
-from revops.core.api.fields import money_str
 from revops.core.api.renderers import JSONRenderer
 from revops.core.api.views import ApiView
 from revops.dates import parse_date
 from revops.errors import ValidationFailed
 from revrec import exports, reports
-from revrec.api.report_schemas import DeferredRevenueRollforwardOut, RevenueByGroupOut
+from revrec.api.report_out import (
+    DeferredRevenueRollforwardOut,
+    ReportOut,
+    RevenueByGroupOut,
+    RPOOut,
+    TrialBalanceOut,
+    UnbilledOut,
+    WaterfallOut,
+)
 from revrec.reports import common
 
 
@@ -69,190 +75,17 @@ class ReportView(ApiView):
             return default
         return value
 
-    def respond(self, report: dict, book_fn, payload_fn):
+    def respond(self, report: dict, book_fn, serializer: type[ReportOut]):
         fmt = self.fmt()
         if fmt in exports.FORMATS:
             return exports.export_response(book_fn(report), fmt)
-        return Response(payload_fn(report))
+        return Response(serializer.render(report))
 
 
-def _m(amount, currency):
-    return money_str(amount, currency)
-
-
-def waterfall_payload(r: dict) -> dict:
-    c = r["currency"]
-
-    def row(x):
-        return {
-            "recognized_before": _m(x["recognized_before"], c),
-            "cells": [{"period": cell["period"], "amount": _m(cell["amount"], c)} for cell in x["cells"]],
-            "deferred": _m(x["deferred"], c),
-            "total": _m(x["total"], c),
-        }
-
-    return {
-        "start": r["start"],
-        "end": r["end"],
-        "currency": c,
-        "basis": r["basis"],
-        "months": r["months"],
-        "rows": [{"billed_period": x["billed_period"], "label": x["label"], **row(x)} for x in r["rows"]],
-        "totals": row(r["totals"]),
-        "billed_in_range": _m(r["billed_in_range"], c),
-        "recognized_in_range": _m(r["recognized_in_range"], c),
-    }
-
-
-def rollforward_payload(r: dict) -> dict:
-    c = r["currency"]
-    money = (
-        "opening",
-        "billed",
-        "recognized",
-        "closing",
-        "contract_liability",
-        "contract_asset",
-        "ledger_closing",
-    )
-    tie = r["tie_out"]
-    return {
-        "period": r["period"],
-        "currency": c,
-        "opening": _m(r["opening"], c),
-        "billed": _m(r["billed"], c),
-        "recognized": _m(r["recognized"], c),
-        "closing": _m(r["closing"], c),
-        "contract_assets": _m(r["contract_assets"], c),
-        "contract_liabilities": _m(r["contract_liabilities"], c),
-        "tie_out": {
-            "computed_closing": _m(tie["computed_closing"], c),
-            "ledger_closing": _m(tie["ledger_closing"], c),
-            "difference": _m(tie["difference"], c),
-            "ties": tie["ties"],
-        },
-        "ledger_accounts": {k: _m(v, c) for k, v in r["ledger_accounts"].items()},
-        "basis": r["basis"],
-        "by_contract": [
-            {
-                "contract": x["contract"],
-                "number": x["number"],
-                "customer": x["customer"],
-                "position": x["position"],
-                "ties": x["ties"],
-                **{k: _m(x[k], c) for k in money},
-            }
-            for x in r["by_contract"]
-        ],
-    }
-
-
-def unbilled_payload(r: dict) -> dict:
-    c = r["currency"]
-    return {
-        "period": r["period"],
-        "as_of": r["as_of"],
-        "currency": c,
-        "total": _m(r["total"], c),
-        "billed_ahead": _m(r["billed_ahead"], c),
-        "net": _m(r["net"], c),
-        "ledger_balance": _m(r["ledger_balance"], c),
-        "ledger_deferred": _m(r["ledger_deferred"], c),
-        "ledger_net": _m(r["ledger_net"], c),
-        "ties": r["ties"],
-        "matches_unbilled_account": r["matches_unbilled_account"],
-        "buckets": [{"label": b["label"], "amount": _m(b["amount"], c)} for b in r["buckets"]],
-        "basis": r["basis"],
-        "results": [
-            {
-                "contract": x["contract"],
-                "number": x["number"],
-                "customer": x["customer"],
-                "performance_obligation": x["po_key"],
-                "product": x["product"],
-                "recognized": _m(x["recognized"], c),
-                "billed": _m(x["billed"], c),
-                "amount": _m(x["amount"], c),
-                "oldest_period": x["oldest_period"],
-                "age_days": x["age_days"],
-                "buckets": [{"label": b["label"], "amount": _m(b["amount"], c)} for b in x["buckets"]],
-            }
-            for x in r["rows"]
-        ],
-    }
-
-
-def rpo_payload(r: dict) -> dict:
-    c = r["currency"]
-    return {
-        "as_of": r["as_of"],
-        "currency": c,
-        "total": _m(r["total"], c),
-        "bands": [{"label": b["label"], "amount": _m(b["amount"], c)} for b in r["bands"]],
-        "basis": r["basis"],
-        "excluded": {
-            **r["excluded"],
-            "awaiting_approval_amount": _m(r["excluded"]["awaiting_approval_amount"], c),
-        },
-        "by_contract": [
-            {
-                "contract": x["contract"],
-                "number": x["number"],
-                "customer": x["customer"],
-                "total": _m(x["total"], c),
-                "bands": [{"label": b["label"], "amount": _m(b["amount"], c)} for b in x["bands"]],
-            }
-            for x in r["by_contract"]
-        ],
-    }
-
-
-def revenue_payload(r: dict) -> dict:
-    c = r["currency"]
-    return {
-        "start": r["start"],
-        "end": r["end"],
-        "group_by": r["group_by"],
-        "currency": c,
-        "recognized": _m(r["recognized"], c),
-        "contra": _m(r["contra"], c),
-        "net": _m(r["net"], c),
-        "basis": r["basis"],
-        "results": [
-            {
-                "key": g["code"] or None,
-                "name": g["name"],
-                "recognized": _m(g["recognized"], c),
-                "contra": _m(g["contra"], c),
-                "net": _m(g["net"], c),
-                "share": str(g["share"]) if g["share"] is not None else None,
-            }
-            for g in r["groups"]
-        ],
-    }
-
-
-def trial_balance_payload(r: dict) -> dict:
-    c = r["currency"]
-    money = ("opening", "debits", "credits", "closing")
-    return {
-        "start": r["start"],
-        "end": r["end"],
-        "currency": c,
-        "balanced": r["balanced"],
-        "totals": {k: _m(r["totals"][k], c) for k in money},
-        "accounts": [
-            {"account": a["code"], "name": a["name"], "role": a["role"], **{k: _m(a[k], c) for k in money}}
-            for a in r["accounts"]
-        ],
-    }
-
-
-def _obj(name: str, serializer: serializers.Serializer | None = None):
+def _obj(serializer: type[ReportOut]):
     """JSON by default; ``?format=csv|xlsx`` answers with the same report as a file."""
     return {
-        (200, "application/json"): serializer
-        or inline_serializer(name, fields={"currency": serializers.CharField()}),
+        (200, "application/json"): serializer,
         (200, "text/csv"): OpenApiTypes.BINARY,
         (200, exports.XLSX_TYPE): OpenApiTypes.BINARY,
     }
@@ -270,12 +103,12 @@ class WaterfallReportView(ReportView):
             CURRENCY,
             FORMAT,
         ],
-        responses=_obj("RevenueWaterfall"),
+        responses=_obj(WaterfallOut),
         description=common.WATERFALL_BASIS,
     )
     def get(self, request):
         report = reports.waterfall(start=self.param("start"), end=self.param("end"), currency=self.currency())
-        return self.respond(report, exports.waterfall_book, waterfall_payload)
+        return self.respond(report, exports.waterfall_book, WaterfallOut)
 
 
 class DeferredRevenueReportView(ReportView):
@@ -284,12 +117,12 @@ class DeferredRevenueReportView(ReportView):
 
     @extend_schema(
         parameters=[OpenApiParameter("period", str, required=True, description="YYYY-MM"), CURRENCY, FORMAT],
-        responses=_obj("DeferredRevenueRollforward", DeferredRevenueRollforwardOut),
+        responses=_obj(DeferredRevenueRollforwardOut),
         description=common.ROLLFORWARD_BASIS,
     )
     def get(self, request):
         report = reports.deferred_rollforward(period=self.param("period"), currency=self.currency())
-        return self.respond(report, exports.rollforward_book, rollforward_payload)
+        return self.respond(report, exports.rollforward_book, DeferredRevenueRollforwardOut)
 
 
 class UnbilledReportView(ReportView):
@@ -298,12 +131,12 @@ class UnbilledReportView(ReportView):
 
     @extend_schema(
         parameters=[OpenApiParameter("period", str, required=True, description="YYYY-MM"), CURRENCY, FORMAT],
-        responses=_obj("UnbilledReceivables"),
+        responses=_obj(UnbilledOut),
         description=common.UNBILLED_BASIS,
     )
     def get(self, request):
         report = reports.unbilled_receivables(period=self.param("period"), currency=self.currency())
-        return self.respond(report, exports.unbilled_book, unbilled_payload)
+        return self.respond(report, exports.unbilled_book, UnbilledOut)
 
 
 class RPOReportView(ReportView):
@@ -317,14 +150,14 @@ class RPOReportView(ReportView):
             CURRENCY,
             FORMAT,
         ],
-        responses=_obj("RemainingPerformanceObligations"),
+        responses=_obj(RPOOut),
         description=common.RPO_BASIS,
     )
     def get(self, request):
         raw = self.param("as_of", default=timezone.localdate().isoformat())
         as_of = parse_date(raw, field="as_of")
         report = reports.rpo(as_of=as_of, currency=self.currency())
-        return self.respond(report, exports.rpo_book, rpo_payload)
+        return self.respond(report, exports.rpo_book, RPOOut)
 
 
 class RevenueReportView(ReportView):
@@ -339,7 +172,7 @@ class RevenueReportView(ReportView):
             CURRENCY,
             FORMAT,
         ],
-        responses=_obj("RevenueByGroup", RevenueByGroupOut),
+        responses=_obj(RevenueByGroupOut),
         description=common.REVENUE_BASIS,
     )
     def get(self, request):
@@ -349,7 +182,7 @@ class RevenueReportView(ReportView):
             group_by=self.param("group_by", default="product"),
             currency=self.currency(),
         )
-        return self.respond(report, exports.revenue_book, revenue_payload)
+        return self.respond(report, exports.revenue_book, RevenueByGroupOut)
 
 
 class TrialBalanceReportView(ReportView):
@@ -362,14 +195,14 @@ class TrialBalanceReportView(ReportView):
             CURRENCY,
             FORMAT,
         ],
-        responses=_obj("TrialBalance"),
+        responses=_obj(TrialBalanceOut),
         description=common.TRIAL_BALANCE_BASIS,
     )
     def get(self, request):
         report = reports.trial_balance(
             start=self.param("start"), end=self.param("end"), currency=self.currency()
         )
-        return self.respond(report, exports.trial_balance_book, trial_balance_payload)
+        return self.respond(report, exports.trial_balance_book, TrialBalanceOut)
 
 
 class JournalExportView(ReportView):
