@@ -17,7 +17,7 @@ from billing.api.catalog_out import (
     plan_view,
 )
 from billing.catalog import selectors, services
-from billing.models import Meter, Plan, PlanVersion
+from billing.models import Charge, Meter, Plan, PlanVersion
 from revops.core.api.fields import (
     BoundedDateField,
     DecimalStringField,
@@ -94,9 +94,9 @@ class ChargeIn(InputSerializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     product = serializers.CharField(max_length=64, required=False, allow_null=True)
     meter = serializers.CharField(max_length=64, required=False, allow_null=True)
-    model = serializers.CharField(max_length=32)
+    model = serializers.CharField(max_length=24)  # Charge.model
     properties = JSONValueField(required=False, default=dict)
-    timing = serializers.CharField(required=False, default="in_arrears")
+    timing = serializers.ChoiceField(choices=Charge.Timing.values, required=False, default="in_arrears")
     field = serializers.CharField(max_length=64, required=False, allow_blank=True)
     currency = serializers.CharField(max_length=3, required=False)
     filters = JSONValueField(required=False, default=list)

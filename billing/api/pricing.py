@@ -23,9 +23,9 @@ from revops.core.api.views import ApiView
 
 
 class PreviewChargeIn(InputSerializer):
-    model = serializers.CharField()
+    model = serializers.CharField(max_length=24)  # Charge.model
     properties = JSONValueField(default=dict)
-    field = serializers.CharField(required=False, allow_blank=True)
+    field = serializers.CharField(max_length=64, required=False, allow_blank=True)  # Meter.field's
 
 
 class PreviewIn(InputSerializer):
@@ -100,7 +100,7 @@ class PricingPreviewView(ApiView):
 
 
 class SimulateIn(InputSerializer):
-    plan = serializers.CharField()
+    plan = serializers.SlugField(max_length=64)  # Plan.code
     version = serializers.IntegerField(required=False, help_text="Default: the version in force on start")
     start = BoundedDateTimeField()
     end = BoundedDateTimeField()

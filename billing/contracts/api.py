@@ -22,6 +22,7 @@ from revops.core.api.fields import (
 from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
 from revops.core.filters import ApiFilterBackend
+from revops.parties.models import RecognitionMethod
 
 
 class LineIn(InputSerializer):
@@ -32,7 +33,7 @@ class LineIn(InputSerializer):
     unit_price = UnitPriceInput(required=False, allow_null=True)
     amount = DecimalStringField(required=False, allow_null=True)
     ssp = DecimalStringField(required=False, allow_null=True)
-    recognition = serializers.CharField(required=False, allow_blank=True)
+    recognition = serializers.ChoiceField(choices=RecognitionMethod.choices, required=False, allow_blank=True)
     service_start = BoundedDateField(required=False, allow_null=True)
     service_end = BoundedDateField(required=False, allow_null=True)
     billing = serializers.ChoiceField(choices=["recurring", "one_time", "usage"], required=False)
@@ -54,7 +55,7 @@ class LineIn(InputSerializer):
 
 
 class ContractIn(InputSerializer):
-    customer = serializers.CharField(help_text="external_id (or id)")
+    customer = serializers.CharField(max_length=128, help_text="external_id (or id)")  # Customer.external_id
     currency = serializers.CharField(max_length=3)
     start_date = BoundedDateField()
     end_date = BoundedDateField(help_text="exclusive")
