@@ -40,6 +40,7 @@ from revops.core.filters import filter_page
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import day, money, quantity, unit_price
+from revops.money import round_money
 from revops.parties.forms import COMMON_CURRENCIES
 from revops.parties.models import Customer, Product
 from revops.roles import can_write
@@ -350,9 +351,10 @@ def _default_effective(contract: Contract):
 
 
 def _preview_payload(contract: Contract, result: dict) -> dict:
-    """proration_preview's answer with every amount formatted in the contract's currency."""
+    """proration_preview's answer for the page: amounts stay Decimals, the template formats them in the
+    contract's currency (``{% load formatting %}``)."""
     c = contract.currency
-    credits = [{"description": x["description"], "amount": money(x["amount"], c)} for x in result["credits"]]
+    credits = result["credits"]
     new_lines = []
     for item in result["new_lines"]:
         period = item.get("first_period")
@@ -364,19 +366,20 @@ def _preview_payload(contract: Contract, result: dict) -> dict:
                 "period_start": period[0] if period else None,
                 "period_end": period[1] if period else None,
                 "days": item.get("first_period_days"),
-                "amount": money(item["first_period_amount"], c),
+                "amount": item["first_period_amount"],
             }
         )
     net = result["net_first_period"]
     return {
         "credits": credits,
         "new_lines": new_lines,
-        "net": money(net, c),
+        "currency": c,
+        "net": net,
         "net_sign": "pos" if net > 0 else ("neg" if net < 0 else ""),
-        "price_from": money(result["transaction_price"]["from"], c),
-        "price_to": money(result["transaction_price"]["to"], c),
-        "price_changed": money(result["transaction_price"]["from"], c)
-        != money(result["transaction_price"]["to"], c),
+        "price_from": result["transaction_price"]["from"],
+        "price_to": result["transaction_price"]["to"],
+        "price_changed": round_money(result["transaction_price"]["from"], c)
+        != round_money(result["transaction_price"]["to"], c),
     }
 
 
