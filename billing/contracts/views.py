@@ -33,10 +33,10 @@ from billing.contracts.forms import (
 )
 from billing.contracts.models import Contract, ContractLine
 from billing.contracts.terms import line_range
-from billing.invoicing.forms import apply_errors, error_text
+from billing.display import decorate_invoices
 from billing.models import Invoice, Plan
-from billing.views.invoices import decorate_invoices
 from revops.core.filters import filter_page
+from revops.core.forms import apply_errors, error_text
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import day, money, quantity, unit_price

@@ -3,18 +3,16 @@ credit note) and prepaid credits.
 
 Forms only check the shape of the input (a date is a date, an amount is a decimal); the services
 decide everything else, and what they refuse (``DomainError.errors`` with field paths) is put back
-on the matching field by :func:`apply_errors`."""
+on the matching field by :func:`revops.core.forms.apply_errors`."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 from django import forms
 from django.utils import timezone
 
 from revops.core.forms import BoundedDateField, date_input
-from revops.errors import DomainError, FieldError
 
 
 def amount_field(**kwargs) -> forms.DecimalField:
@@ -22,31 +20,6 @@ def amount_field(**kwargs) -> forms.DecimalField:
     attrs = {"inputmode": "decimal", "autocomplete": "off", "class": "num"}
     attrs.update(kwargs.pop("attrs", {}))
     return forms.DecimalField(max_digits=30, widget=forms.TextInput(attrs=attrs), **kwargs)
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:] if text else text
-
-
-def apply_errors(form: forms.Form, errors: Iterable[FieldError], *, rename: dict | None = None) -> None:
-    """Put each service error on the form field of the same name (or at the top of the form)."""
-    rename = rename or {}
-    for error in errors:
-        name = rename.get(error.field, error.field)
-        if name in form.fields:
-            form.add_error(name, _cap(error.message))
-        else:
-            label = f"{error.field}: " if error.field else ""
-            form.add_error(None, f"{label}{_cap(error.message)}")
-
-
-def error_text(exc: DomainError) -> str:
-    """One line for a flash message: the detail, then each field message it did not already say."""
-    parts = [exc.detail]
-    for error in exc.errors:
-        if error.message not in exc.detail:
-            parts.append(f"{error.field}: {error.message}" if error.field else error.message)
-    return " ".join(p if p.endswith(".") else p + "." for p in parts if p)
 
 
 def form_error_text(form: forms.Form) -> str:

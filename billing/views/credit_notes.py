@@ -11,9 +11,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from billing.invoicing import lifecycle
-from billing.invoicing.forms import CreditNoteForm, apply_errors
+from billing.invoicing.forms import CreditNoteForm
 from billing.models import CreditNoteLine, Invoice
 from billing.views.invoices import load_invoice
+from revops.core.forms import apply_errors
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import money, percent

@@ -21,13 +21,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from billing.contracts.models import Contract
+from billing.display import decorate_invoices
 from billing.invoicing.credits import credit_grant_request
-from billing.invoicing.forms import CreditGrantForm, apply_errors
+from billing.invoicing.forms import CreditGrantForm
 from billing.models import CreditExpiry, CreditGrant, Invoice, Meter
 from billing.usage.aggregation import local_bounds, usage_total
 from billing.usage.partitions import add_months
-from billing.views.invoices import decorate_invoices, usage_explorer_url
+from billing.views.invoices import usage_explorer_url
 from revops.core.filters import filter_page
+from revops.core.forms import apply_errors
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import money, percent, quantity

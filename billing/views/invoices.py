@@ -4,8 +4,8 @@ drill-down in ``invoice_lines``.
 
 Function views calling the same services and selectors as the API (billing.invoicing.lifecycle,
 build, selectors); what a service refuses comes back as a form error or a flash message. The small
-display helpers at the top (invoice display strings, links to a line's price version and usage) are
-shared by the other billing pages."""
+display helpers at the top (links to a line's price version and usage) are shared by the other
+billing pages; the invoice display strings are in ``billing.display``."""
 
 from __future__ import annotations
 
@@ -19,24 +19,20 @@ from django.db.models import Count, Prefetch, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from billing.display import decorate_invoices
 from billing.invoicing import lifecycle
 from billing.invoicing.build import invoice_refresh_draft
 from billing.invoicing.filters import InvoiceFilter
-from billing.invoicing.forms import (
-    PaymentForm,
-    VoidForm,
-    apply_errors,
-    error_text,
-)
+from billing.invoicing.forms import PaymentForm, VoidForm
 from billing.invoicing.selectors import invoice_list, invoice_with_lines
 from billing.models import CreditNoteLine, Invoice, InvoiceLine
 from revops.books import posting_period_for
 from revops.core.audit.selectors import audit_event_list
 from revops.core.filters import filter_page
+from revops.core.forms import apply_errors, error_text
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import day, money, percent, quantity, unit_price
@@ -47,24 +43,7 @@ from revops.roles import can_write
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
 
-# --- display helpers (shared by the customer, contract and run pages) ---------------------------------
-
-
-def decorate_invoices(invoices) -> list[Invoice]:
-    """Attach display strings (``m_total``, ``m_balance``…) so templates stay free of arithmetic."""
-    out = []
-    today = timezone.localdate()
-    for inv in invoices:
-        c = inv.currency
-        inv.m_total = money(inv.total, c)
-        inv.m_subtotal = money(inv.subtotal, c)
-        inv.m_balance = money(inv.balance_due, c)
-        inv.m_paid = money(inv.amount_paid, c)
-        inv.is_open = inv.status == Invoice.Status.FINALIZED and inv.balance_due > 0
-        inv.in_credit = inv.status in (Invoice.Status.FINALIZED, Invoice.Status.PAID) and inv.balance_due < 0
-        inv.is_overdue = inv.is_open and inv.due_date is not None and inv.due_date < today
-        out.append(inv)
-    return out
+# --- display helpers (shared by the other billing pages) ---------------------------------
 
 
 def safe_next(request: HttpRequest, fallback: str) -> str:

@@ -14,11 +14,12 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from billing.invoicing.forms import BillingRunForm, apply_errors
+from billing.display import decorate_invoices
+from billing.invoicing.forms import BillingRunForm
 from billing.invoicing.runs import billing_run_start
 from billing.invoicing.selectors import billing_run_usage_cutoff
 from billing.models import BillingRun, BillingRunItem, Invoice
-from billing.views.invoices import decorate_invoices
+from revops.core.forms import apply_errors
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import day
