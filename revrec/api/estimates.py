@@ -15,7 +15,8 @@ from revops.core.api.serializers import ApprovalRefOut, InputSerializer
 from revops.core.api.views import ApiView
 from revrec.models import ObligationCost, PerformanceObligation, VariableEstimate
 from revrec.services.estimates import estimate_request
-from revrec.services.progress import obligation_cost_request, percent, progress_of
+from revrec.services.input_progress import progress_of
+from revrec.services.progress import obligation_cost_request, percent
 
 
 class EstimateAllocationOut(serializers.Serializer):

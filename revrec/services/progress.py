@@ -1,10 +1,10 @@
 """Input-method progress (accounting.md §10a, IFRS 15.B18–B19): total expected costs and costs incurred
 per period, recorded append-only; every record revises the obligation's schedule so that progress =
-costs incurred ÷ total expected costs, with the cumulative catch-up in the first open period."""
+costs incurred ÷ total expected costs, with the cumulative catch-up in the first open period. The
+measure itself and the lines it gives are in ``input_progress``, which the schedules read too."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -19,25 +19,12 @@ from revops.money import MoneyError, parse_decimal, round_money
 from revops.parties.models import RecognitionMethod
 from revrec import recognition
 from revrec.models import ObligationCost, PerformanceObligation, RevenueSchedule
+from revrec.services.input_progress import Progress, input_lines, progress_of
 from revrec.services.judgements import judgement_request, register_judgement
+from revrec.services.schedules import schedule_revise
 
 ZERO = Decimal(0)
 RATABLE = (RecognitionMethod.RATABLE_DAILY, RecognitionMethod.RATABLE_MONTHLY)
-
-
-@dataclass(frozen=True)
-class Progress:
-    expected_total: Decimal | None
-    incurred: dict[str, Decimal]
-
-    @property
-    def incurred_to_date(self) -> Decimal:
-        return sum(self.incurred.values(), ZERO)
-
-    def measure(self, places: int | None = None) -> Fraction | None:
-        if not self.expected_total:
-            return None
-        return recognition.input_progress(self.incurred_to_date, self.expected_total, places=places)
 
 
 def percent(measure: Fraction | None) -> str:
@@ -46,17 +33,6 @@ def percent(measure: Fraction | None) -> str:
         return "—"
     exact = Decimal(measure.numerator * 100) / Decimal(measure.denominator)
     return format(exact.quantize(Decimal("0.0001")).normalize(), "f")
-
-
-def progress_of(po: PerformanceObligation) -> Progress:
-    """The latest total expected costs and the costs incurred per period (Σ of the period's records)."""
-    expected, incurred = None, {}
-    for cost in po.costs.order_by("id"):
-        if cost.kind == ObligationCost.Kind.EXPECTED_TOTAL:
-            expected = cost.amount
-        else:
-            incurred[cost.period] = incurred.get(cost.period, ZERO) + cost.amount
-    return Progress(expected, incurred)
 
 
 def live_schedule(po: PerformanceObligation) -> RevenueSchedule | None:
@@ -93,21 +69,6 @@ def _shift(key: str, months: int) -> str:
     year, month = (int(x) for x in key.split("-"))
     index = year * 12 + month - 1 + months
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def input_lines(po: PerformanceObligation, *, amount: Decimal, existing, cut: str | None) -> list:
-    progress = progress_of(po)
-    return recognition.input_schedule(
-        currency=po.currency,
-        amount=round_money(amount, po.currency),
-        start=po.start,
-        end=po.end,
-        incurred=progress.incurred,
-        expected_total=progress.expected_total,
-        existing=existing,
-        recognized_through=cut,
-        places=po.progress_places,
-    )
 
 
 def revised_lines(po: PerformanceObligation, *, amount: Decimal, existing, cut: str | None) -> list:
@@ -380,8 +341,6 @@ def _cost_record(
     cut = cut_off(posted)
     lines = input_lines(po, amount=po.allocated_amount, existing=existing, cut=cut)
     measure = after.measure(po.progress_places)
-    from revrec.services.schedules import schedule_revise
-
     schedule_revise(
         po=po,
         lines=lines,

@@ -18,6 +18,7 @@ from revops.errors import InvalidTransition
 from revops.parties.models import RecognitionMethod
 from revrec.models import PerformanceObligation, RevenueSchedule, ScheduleLine
 from revrec.recognition import schedule as compute_schedule
+from revrec.services.input_progress import input_lines
 
 ZERO = Decimal(0)
 KIND = "revenue_schedule"
@@ -26,8 +27,6 @@ KIND = "revenue_schedule"
 def schedule_lines_for(po: PerformanceObligation) -> list:
     method = po.recognition
     if po.progress_measure == "input":
-        from revrec.services.progress import input_lines
-
         return input_lines(po, amount=po.allocated_amount, existing=[], cut=None)
     if method == RecognitionMethod.MILESTONE:
         # Without an approved milestone the promise is satisfied at the end of the service period.

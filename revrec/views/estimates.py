@@ -20,7 +20,8 @@ from revops.errors import DomainError, FieldError
 from revops.roles import can_write
 from revrec.models import PerformanceObligation, VariableEstimate
 from revrec.services.estimates import ESTIMATE, estimate_request
-from revrec.services.progress import EXPECTED_COSTS, obligation_cost_request, percent, progress_of
+from revrec.services.input_progress import progress_of
+from revrec.services.progress import EXPECTED_COSTS, obligation_cost_request, percent
 
 
 def variable_context(contract: Contract, user) -> dict:

@@ -12,6 +12,7 @@ from revops.money import round_money
 from revrec import recognition
 from revrec.allocation import AllocationError, AllocationLine, allocate
 from revrec.models import PerformanceObligation, RevenueSchedule
+from revrec.services.input_progress import Progress, progress_of
 from revrec.services.modifications.treatments import (
     RATABLE,
     ZERO,
@@ -33,7 +34,6 @@ from revrec.services.obligations import (
     spec_units,
     ssp_in_force,
 )
-from revrec.services.progress import Progress, progress_of
 
 T = RevenueSchedule.Treatment
 TREATMENTS = (T.SEPARATE, T.PROSPECTIVE, T.CATCH_UP)
