@@ -5,6 +5,13 @@ class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = "Billing"
 
+    def import_models(self) -> None:
+        """Billing's models, then the contract models: they live with the rest of the contract concept
+        (billing/contracts/models, app label ``contracts``) and are registered here, while Django imports
+        every app's models, so billing.models need not import the contracts package that builds on it."""
+        super().import_models()
+        from billing.contracts import models as contract_models  # noqa: F401
+
     def ready(self) -> None:
         from billing import checks  # noqa: F401 - registers the system checks
         from billing.catalog import registrations as catalog_registrations

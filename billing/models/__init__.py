@@ -1,7 +1,3 @@
-# The contract models live with the rest of the contract concept (billing/contracts) under the
-# ``contracts`` app label; importing them here registers them when Django loads billing's models.
-from billing.contracts.models import Contract, ContractLine, ContractVersion  # noqa: F401
-
 from .catalog import Charge, Coupon, Meter, Plan, PlanVersion
 from .invoices import (
     BillingClaim,
