@@ -24,6 +24,10 @@ class BillingConfig(AppConfig):
         invoicing_registrations.register()
         webhooks_registrations.register()
 
+        from billing import pricing_impact
+
+        pricing_impact.register()
+
         from billing import approvals
 
         approvals.ready()

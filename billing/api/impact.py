@@ -10,8 +10,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from billing.catalog.impact import version_impact
 from billing.models import PlanVersion
+from billing.pricing_impact import version_impact
 from revops.core.api.fields import BoundedDateField, MoneyField
 from revops.core.api.views import ApiView
 from revops.parties.services.customers import customer_from_params

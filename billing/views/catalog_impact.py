@@ -6,8 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.utils.dateparse import parse_date
 
-from billing.catalog.impact import version_impact
 from billing.models import PlanVersion
+from billing.pricing_impact import version_impact
 from revops.core.ui import require_area
 from revops.errors import DomainError
 

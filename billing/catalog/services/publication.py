@@ -74,9 +74,8 @@ def publish_reasons(version: PlanVersion, *, today: date | None = None) -> tuple
     Back-dated (effective before today) always needs one. So does a version that changes what existing
     contracts pay: some contract line on the plan runs past the effective date and the version's prices
     differ from the version in force on that date (or the impact view shows a difference)."""
-    from billing.catalog.impact import version_impact
+    from billing.catalog.impact import affected_contracts, version_impact
     from billing.catalog.selectors import published_versions
-    from billing.contracts.models import ContractLine
 
     today = today or timezone.localdate()
     reasons: list[str] = []
@@ -84,14 +83,7 @@ def publish_reasons(version: PlanVersion, *, today: date | None = None) -> tuple
         reasons.append(
             f"back-dated: takes effect {version.effective_from:%Y-%m-%d}, before today ({today:%Y-%m-%d})"
         )
-    lines = ContractLine.objects.filter(plan=version.plan, superseded_by__isnull=True).select_related(
-        "contract"
-    )
-    from billing.contracts.terms import line_range
-
-    affected = {
-        line.contract.number for line in lines if line_range(line, line.contract)[1] > version.effective_from
-    }
+    affected = affected_contracts(version)
     impact = None
     if affected:
         content = version_content(version)

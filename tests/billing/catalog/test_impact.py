@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from billing.catalog.impact import version_impact
 from billing.catalog.services import plan_version_create
 from billing.models import Plan
+from billing.pricing_impact import version_impact
 from tests.billing.factories import ContractFactory
 from tests.builders import day, send_events
 from tests.revops.factories import CustomerFactory
