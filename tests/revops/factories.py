@@ -27,12 +27,11 @@ class ServiceFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
+        service = getattr(cls, "_service", None)
+        if service is None:
+            raise TypeError(f"{cls.__name__} names no service (_service) to make its record through.")
         with transaction.atomic():
-            return cls._service(**kwargs)
-
-    @classmethod
-    def _service(cls, **kwargs):  # pragma: no cover - every subclass names its service
-        raise NotImplementedError
+            return service(**kwargs)
 
 
 class LegalEntityFactory(factory.django.DjangoModelFactory):

@@ -3,7 +3,7 @@ raise RecursionError (not a ValueError, so DRF let it through as a 500); anythin
 :data:`revops.jsonsafe.MAX_JSON_DEPTH` is now a 400 problem before any view sees it.
 
 A JSON number with a fraction or an exponent is read as the ``Decimal`` it spells (``0.1`` is one
-tenth, not the nearest binary float), never through ``float()``: money stays exact from the wire on
+tenth, not the nearest binary floating-point value): money stays exact from the wire on
 (accounting.md §1)."""
 
 from __future__ import annotations
