@@ -231,13 +231,17 @@ class InvoicePdfView(ApiView):
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     def get(self, request, pk):
         invoice = _invoice(pk)
-        if not invoice.pdf_path:
+        if invoice.status == Invoice.Status.DRAFT:
             from revops.errors import Conflict
 
             raise Conflict(
                 "The PDF is rendered when the invoice is finalized; this invoice is still a draft."
             )
+        from billing.documents.services import invoice_document_ensure
         from billing.documents.storage import open_invoice_pdf
+
+        # Not rendered by the worker yet (it is queued when the finalization commits): render it now.
+        invoice = invoice_document_ensure(invoice=invoice, actor=request.user)
 
         response = HttpResponse(open_invoice_pdf(invoice), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'

@@ -6,8 +6,10 @@
 - ``drawing``: :func:`~billing.documents.drawing.render_invoice_pdf` draws the document with fpdf2;
   the same invoice always gives the same bytes (dates from ``finalized_at``, fixed producer metadata).
 - ``storage``: :func:`~billing.documents.storage.store_invoice_pdf` writes
-  ``MEDIA_ROOT/invoices/<legal entity code>/<number>.pdf`` and returns (relative path, SHA-256); the
-  finalize service saves both on the invoice in its transaction and never renders again.
+  ``MEDIA_ROOT/invoices/<legal entity code>/<number>.pdf`` and returns (relative path, SHA-256).
+- ``services``: after a finalization commits, a task renders the finalized invoice's PDF and records
+  both on the invoice with an audit event; a download that comes first renders it on demand (the same
+  bytes). A recorded document is never rendered again.
   :func:`~billing.documents.storage.open_invoice_pdf` reads the file back and refuses it if it no
   longer matches its SHA-256.
 """

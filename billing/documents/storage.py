@@ -1,4 +1,4 @@
-"""Stored invoice PDFs: written once at finalization under ``MEDIA_ROOT`` with their SHA-256, and read
+"""Stored invoice PDFs: written once, after finalization, under ``MEDIA_ROOT`` with their SHA-256, and read
 back only if they still match it."""
 
 from __future__ import annotations

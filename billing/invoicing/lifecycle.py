@@ -1,8 +1,9 @@
 """Invoice lifecycle: draft → finalized → paid / void, credit notes, payments.
 
 Transitions are one guarded table; numbers come from the locked counter at finalization; the PDF is
-rendered once at finalization and stored with its SHA-256; each step audits and announces itself on
-the outbox (the hook revenue recognition and webhooks consume) in the same transaction."""
+rendered from the finalized invoice by a worker once the finalization has committed, and stored with
+its SHA-256 (billing.documents.services); each step audits and announces itself on the outbox (the
+hook revenue recognition and webhooks consume) in the same transaction."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from billing.documents.services import invoice_documents_queue
 from billing.invoicing.build import invoice_refresh_draft
 from billing.invoicing.credits import credit_balances
 from billing.invoicing.numbering import next_number
@@ -67,7 +69,8 @@ def _lock(invoice: Invoice) -> Invoice:
 @transaction.atomic
 def invoice_finalize(*, invoice: Invoice, actor=None, now=None, issue_date: date | None = None) -> Invoice:
     """Refresh usage one last time, draw prepaid credits (after tax, oldest expiry first), take the next
-    gapless number, render and store the PDF, announce ``invoice.finalized``."""
+    gapless number, announce ``invoice.finalized``. The PDF is rendered by a worker once this
+    transaction commits (queued here; nothing is queued if it rolls back)."""
     invoice = _lock(invoice)
     if invoice.status != Invoice.Status.DRAFT:
         raise InvalidTransition(f"Invoice {invoice.number or invoice.pk} is already {invoice.status}.")
@@ -95,11 +98,7 @@ def invoice_finalize(*, invoice: Invoice, actor=None, now=None, issue_date: date
         invoice.status = Invoice.Status.PAID
         invoice.paid_at = invoice.finalized_at
     invoice.save()
-    from billing.documents.storage import store_invoice_pdf
-
     invoice = invoice_with_lines(invoice.pk)
-    invoice.pdf_path, invoice.pdf_sha256 = store_invoice_pdf(invoice)
-    invoice.save(update_fields=["pdf_path", "pdf_sha256"])
     audit_record(
         actor=actor,
         action=AuditAction.INVOICE_FINALIZED,
@@ -109,12 +108,12 @@ def invoice_finalize(*, invoice: Invoice, actor=None, now=None, issue_date: date
             "total": invoice.total,
             "tax": invoice.tax,
             "credits_applied": invoice.credits_applied,
-            "pdf_sha256": invoice.pdf_sha256,
         },
     )
     outbox_publish(topic="invoice.finalized", obj=invoice, payload=invoice_data(invoice))
     if invoice.status == Invoice.Status.PAID:
         outbox_publish(topic="invoice.paid", obj=invoice, payload=invoice_data(invoice, lines=False))
+    invoice_documents_queue([invoice.pk])
     return invoice
 
 

@@ -44,3 +44,12 @@ def expire_credits() -> int:
     from billing.invoicing.lifecycle import credits_expire
 
     return len(credits_expire(on=timezone.localdate()))
+
+
+@shared_task(name="billing.render_invoice_documents")
+def render_invoice_documents(invoice_ids: list[int]) -> int:
+    """After a finalization commits: render and store the finalized invoices' PDFs (safe to run twice:
+    a recorded document is never rendered again)."""
+    from billing.documents.services import invoice_documents_store
+
+    return invoice_documents_store(invoice_ids=invoice_ids)

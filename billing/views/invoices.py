@@ -249,7 +249,9 @@ def _invoice_context(request: HttpRequest, invoice: Invoice, **forms) -> dict:
         "can_credit": editable
         and invoice.status in (Invoice.Status.FINALIZED, Invoice.Status.PAID)
         and bool(creditable),
-        "has_pdf": bool(invoice.pdf_sha256),
+        # A finalized invoice always offers its PDF: rendered by a worker after the finalization
+        # committed, or on the first download if the worker has not got to it yet.
+        "has_pdf": bool(invoice.number) and invoice.status != Invoice.Status.DRAFT,
         "void_form": forms.get("void_form") or VoidForm(),
         "payment_form": forms.get("payment_form")
         or PaymentForm(balance=round_money(invoice.balance_due, invoice.currency)),
@@ -301,7 +303,7 @@ def invoice_finalize_view(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         pk,
         lambda inv: lifecycle.invoice_finalize(invoice=inv, actor=request.user),
-        "Invoice finalized as {invoice.number}; its PDF is stored with its SHA-256.",
+        "Invoice finalized as {invoice.number}; its PDF is being rendered and stored with its SHA-256.",
     )
 
 
@@ -369,11 +371,15 @@ def invoice_payment_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_area("billing")
 def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    """The PDF stored at finalization, checked against its SHA-256 (never re-rendered)."""
+    """The stored PDF, checked against its SHA-256. A finalized invoice whose document the worker has
+    not rendered yet is rendered now (the same bytes the worker stores); a stored one is never
+    re-rendered."""
+    from billing.documents.services import invoice_document_ensure
     from billing.documents.storage import open_invoice_pdf
 
     invoice = get_object_or_404(Invoice.objects.select_related("customer", "legal_entity"), pk=pk)
     try:
+        invoice = invoice_document_ensure(invoice=invoice, actor=request.user)
         data = open_invoice_pdf(invoice)
     except DomainError as exc:
         messages.error(request, error_text(exc))

@@ -185,4 +185,7 @@ class InvoiceFactory(ServiceFactory):
             if finalized:
                 with transaction.atomic():
                     invoice = invoice_finalize(invoice=invoice, actor=actor, issue_date=billing_date)
+        if finalized:
+            # As stored once the finalization's after-commit work (the PDF, rendered by a worker) has run.
+            invoice.refresh_from_db()
         return invoice

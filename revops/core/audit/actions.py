@@ -65,7 +65,10 @@ class AuditAction(StrEnum):
     GROUP_DELETED = "group.deleted"
     GROUP_PERMISSIONS_CHANGED = "group.permissions_changed"
 
+    INVOICE_DOCUMENT_STORED = "invoice.document_stored"
     INVOICE_DRAFTED = "invoice.drafted"
+    INVOICE_FINALIZATION_COMPLETED = "invoice_finalization.completed"
+    INVOICE_FINALIZATION_STARTED = "invoice_finalization.started"
     INVOICE_FINALIZED = "invoice.finalized"
     INVOICE_PAID = "invoice.paid"
     INVOICE_REFRESHED = "invoice.refreshed"

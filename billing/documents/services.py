@@ -1,0 +1,93 @@
+"""Invoice documents off the finalizing transaction (issue 15 §2).
+
+Finalizing an invoice commits its number, totals, postings and audit event without drawing anything;
+once it has committed, a worker renders the PDF from the finalized invoice (``RENDER_TASK``, queued
+with :func:`invoice_documents_queue`) and records its path and SHA-256 with an audit event. The PDF
+depends only on the finalized invoice's stored fields (its dates come from ``finalized_at``), so the
+worker, a retried task and an on-demand render (:func:`invoice_document_ensure`, when someone
+downloads a document not rendered yet) all produce the same bytes and the same hash; whichever
+records it first wins and the others change nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Prefetch
+
+from billing.documents.storage import store_invoice_pdf
+from billing.models import Invoice, InvoiceLine
+from revops.core.audit.actions import AuditAction
+from revops.core.audit.services import audit_record_many
+from revops.core.enqueue import enqueue_on_commit
+
+RENDER_TASK = "billing.render_invoice_documents"
+# Invoices one render task takes (a finalization batch queues its invoices in tasks of this size).
+RENDER_CHUNK = 50
+
+
+def invoice_documents_queue(invoice_ids: Iterable[int]) -> None:
+    """Queue the rendering of these finalized invoices' PDFs once the current transaction commits
+    (nothing is queued if it rolls back)."""
+    ids = sorted({int(i) for i in invoice_ids})
+    for start in range(0, len(ids), RENDER_CHUNK):
+        enqueue_on_commit(RENDER_TASK, ids[start : start + RENDER_CHUNK])
+
+
+def _unrendered(invoice_ids: Iterable[int]):
+    lines = InvoiceLine.objects.order_by("position", "id")
+    return (
+        Invoice.objects.filter(pk__in=list(invoice_ids), number__isnull=False, pdf_sha256="")
+        .exclude(status=Invoice.Status.DRAFT)
+        .select_related("customer", "contract", "legal_entity")
+        .prefetch_related(Prefetch("lines", queryset=lines))
+        .order_by("pk")
+    )
+
+
+def invoice_documents_store(*, invoice_ids: Iterable[int], actor="documents") -> int:
+    """Render and store the PDF of each finalized invoice among ``invoice_ids`` that has none yet, then
+    record each path and SHA-256 with its audit event in one short transaction. Safe to run twice or
+    concurrently: an invoice whose document another process recorded meanwhile is left as it is (the
+    bytes would be the same). Returns how many documents this call recorded."""
+    rendered = {}
+    for invoice in _unrendered(invoice_ids):
+        rendered[invoice.pk] = store_invoice_pdf(invoice)  # file writes: before the transaction
+    if not rendered:
+        return 0
+    with transaction.atomic():
+        locked = list(
+            Invoice.objects.select_for_update()
+            .filter(pk__in=list(rendered), pdf_sha256="")
+            .only("pk", "number", "pdf_path", "pdf_sha256")
+            .order_by("pk")
+        )
+        for invoice in locked:
+            invoice.pdf_path, invoice.pdf_sha256 = rendered[invoice.pk]
+        Invoice.objects.bulk_update(locked, ["pdf_path", "pdf_sha256"])
+        audit_record_many(
+            [
+                {
+                    "actor": actor,
+                    "action": AuditAction.INVOICE_DOCUMENT_STORED,
+                    "obj": invoice,
+                    "changes": {
+                        "number": invoice.number,
+                        "pdf_path": invoice.pdf_path,
+                        "pdf_sha256": invoice.pdf_sha256,
+                    },
+                }
+                for invoice in locked
+            ]
+        )
+    return len(locked)
+
+
+def invoice_document_ensure(*, invoice: Invoice, actor=None) -> Invoice:
+    """The invoice with its document recorded: a finalized invoice whose PDF the worker has not
+    rendered yet is rendered now (the same bytes the worker would store). Drafts are returned as
+    they are (they have no document)."""
+    if invoice.pdf_sha256 or not invoice.number or invoice.status == Invoice.Status.DRAFT:
+        return invoice
+    invoice_documents_store(invoice_ids=[invoice.pk], actor=actor or "documents")
+    return Invoice.objects.select_related("customer", "contract", "legal_entity").get(pk=invoice.pk)

@@ -1,0 +1,108 @@
+"""Invoice documents off the finalizing transaction (issue 15 §2): finalizing renders nothing; the PDF is
+rendered after commit by a task, stored with its SHA-256 and audited; the same bytes come out of any
+later render (on demand, after a payment, a re-delivered task)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+
+from billing.documents.drawing import render_invoice_pdf
+from billing.documents.services import RENDER_TASK, invoice_document_ensure, invoice_documents_store
+from billing.invoicing.build import invoice_build
+from billing.invoicing.lifecycle import invoice_finalize, payment_record
+from billing.invoicing.selectors import invoice_with_lines
+from billing.models import Invoice
+from revops.core.audit.models import AuditEvent
+from tests.billing.factories import ContractFactory
+from tests.builders import NOW
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def draft(catalog):
+    contract = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], start_date=date(2026, 4, 1)
+    )
+    with transaction.atomic():
+        return invoice_build(contract_id=contract.pk, billing_date=date(2026, 4, 1), now=NOW)
+
+
+def _stored_events(invoice) -> int:
+    return AuditEvent.objects.filter(action="invoice.document_stored", object_id=str(invoice.pk)).count()
+
+
+def test_finalizing_renders_nothing_and_queues_the_document_after_commit(
+    draft, django_capture_on_commit_callbacks, monkeypatch
+):
+    sent = []
+    monkeypatch.setattr("revops.core.enqueue.enqueue", lambda task, *args, **kw: sent.append((task, args)))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        with transaction.atomic():
+            invoice_finalize(invoice=draft, now=NOW)
+        finalized = Invoice.objects.get(pk=draft.pk)
+        assert finalized.status == "finalized" and finalized.number
+        assert (finalized.pdf_path, finalized.pdf_sha256) == ("", "")  # nothing drawn in the transaction
+        assert not list(Path(settings.MEDIA_ROOT).rglob("*.pdf"))
+    for callback in callbacks:
+        callback()
+    assert (RENDER_TASK, ([draft.pk],)) in sent
+
+
+def test_a_rolled_back_finalization_queues_no_document(draft, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            invoice_finalize(invoice=draft, now=NOW)
+            raise RuntimeError("the caller's transaction fails after finalizing")
+    assert callbacks == []
+    assert Invoice.objects.get(pk=draft.pk).status == "draft"
+
+
+def test_the_task_stores_path_and_hash_once_and_any_later_render_is_identical(
+    draft, django_capture_on_commit_callbacks, media
+):
+    with transaction.atomic():
+        invoice_finalize(invoice=draft, now=NOW)
+    before_worker = render_invoice_pdf(invoice_with_lines(draft.pk))  # what an on-demand render gives
+    assert invoice_documents_store(invoice_ids=[draft.pk]) == 1  # the worker's task
+    invoice = Invoice.objects.get(pk=draft.pk)
+    stored = (Path(media) / invoice.pdf_path).read_bytes()
+    assert (
+        invoice.pdf_sha256 == hashlib.sha256(stored).hexdigest() == hashlib.sha256(before_worker).hexdigest()
+    )
+    assert stored == before_worker
+    # A re-delivered task records nothing and audits nothing more.
+    assert invoice_documents_store(invoice_ids=[draft.pk]) == 0
+    assert _stored_events(invoice) == 1
+    # Paying the invoice changes its status, not its document: a re-render is byte-identical.
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        payment_record(invoice=invoice, amount=invoice.total, paid_on=date(2026, 4, 2))
+    paid = invoice_with_lines(draft.pk)
+    assert paid.status == "paid" and paid.total == Decimal("10.00")
+    assert render_invoice_pdf(paid) == stored
+
+
+def test_a_download_before_the_worker_renders_on_demand_and_the_worker_then_changes_nothing(draft, media):
+    with transaction.atomic():
+        invoice_finalize(invoice=draft, now=NOW)
+    invoice = invoice_document_ensure(invoice=Invoice.objects.get(pk=draft.pk), actor="test")
+    on_demand = (Path(media) / invoice.pdf_path).read_bytes()
+    assert hashlib.sha256(on_demand).hexdigest() == invoice.pdf_sha256
+    assert invoice_documents_store(invoice_ids=[draft.pk]) == 0  # the late worker: already recorded
+    assert Invoice.objects.get(pk=draft.pk).pdf_sha256 == invoice.pdf_sha256
+    assert _stored_events(invoice) == 1
+    # Drafts have no document: ensure leaves them alone.
+    assert invoice_document_ensure(invoice=draft).pdf_sha256 == ""
