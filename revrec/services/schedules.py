@@ -3,15 +3,24 @@ someone other than the preparer (maker-checker through revops.core.approvals), o
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterator
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Max
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from revops.core.approvals.models import Approval
 from revops.core.approvals.registry import register_approval_kind
-from revops.core.approvals.services import approval_decide, approval_for, approval_request, approval_void
+from revops.core.approvals.services import (
+    approval_decide,
+    approval_for,
+    approval_request,
+    approval_request_many,
+    approval_void,
+)
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.errors import InvalidTransition
@@ -22,6 +31,9 @@ from revrec.services.input_progress import input_lines
 
 ZERO = Decimal(0)
 KIND = "revenue_schedule"
+# Obligations a worker claims and schedules per transaction (settings.REVREC_SCHEDULE_BATCH_SIZE
+# overrides it); a killed worker rolls back at most one batch, which is claimed again.
+BATCH_SIZE = 500
 
 
 def schedule_lines_for(po: PerformanceObligation) -> list:
@@ -102,28 +114,36 @@ def schedule_create(
         actor=actor,
         action=AuditAction.SCHEDULE_CREATED,
         obj=sched,
-        changes={
-            "po": po.key,
-            "contract": po.contract.number,
-            "version": version,
-            "treatment": treatment,
-            "amount": sched.amount,
-            "lines": [[ln.period, ln.amount] for ln in computed],
-        },
+        changes=_created_changes(po, sched, computed),
     )
-    approval_request(
-        kind=KIND,
-        obj=sched,
-        requested_by=actor,
-        summary=f"Revenue schedule v{version} for {po.contract.number} / {po.key}: "
-        f"{sched.amount} {po.currency} {po.get_recognition_display().lower()}",
-    )
+    approval_request(kind=KIND, obj=sched, requested_by=actor, summary=_summary(po, sched))
     return sched
+
+
+def _created_changes(po: PerformanceObligation, sched: RevenueSchedule, computed) -> dict:
+    """The ``schedule.created`` event's body (one schedule or a batch: the same event)."""
+    return {
+        "po": po.key,
+        "contract": po.contract.number,
+        "version": sched.version,
+        "treatment": sched.treatment,
+        "amount": sched.amount,
+        "lines": [[ln.period, ln.amount] for ln in computed],
+    }
+
+
+def _summary(po: PerformanceObligation, sched: RevenueSchedule) -> str:
+    return (
+        f"Revenue schedule v{sched.version} for {po.contract.number} / {po.key}: "
+        f"{sched.amount} {po.currency} {po.get_recognition_display().lower()}"
+    )
 
 
 @transaction.atomic
 def schedules_generate(*, contract, actor=None) -> list[RevenueSchedule]:
-    """Schedules for every active fixed PO that has none yet (after activation or a new version)."""
+    """Schedules for every active fixed PO that has none yet (after activation or a new version).
+    One contract, one schedule at a time; :func:`schedules_generate_many` does the same for many
+    contracts with a few statements per batch, with identical records."""
     created = []
     pos = PerformanceObligation.objects.filter(
         contract=contract, status=PerformanceObligation.Status.ACTIVE, variable=False
@@ -132,6 +152,126 @@ def schedules_generate(*, contract, actor=None) -> list[RevenueSchedule]:
         if not po.schedules.exists():
             created.append(schedule_create(po=po, actor=actor))
     return created
+
+
+def _needing_schedule():
+    """Active fixed obligations without any schedule: the work :func:`schedules_generate_many` claims."""
+    return PerformanceObligation.objects.filter(
+        status=PerformanceObligation.Status.ACTIVE, variable=False
+    ).exclude(Exists(RevenueSchedule.objects.filter(obligation=OuterRef("pk"))))
+
+
+def _scopes(contract_ids, obligation_ids, size: int) -> Iterator[dict]:
+    """The filters of the successive claims: chunks of the ids given (or everything pending)."""
+    if contract_ids is not None:
+        ids = sorted(set(contract_ids))
+        extra = {} if obligation_ids is None else {"pk__in": sorted(set(obligation_ids))}
+        for start in range(0, len(ids), size):
+            yield {"contract_id__in": ids[start : start + size], **extra}
+    elif obligation_ids is not None:
+        ids = sorted(set(obligation_ids))
+        for start in range(0, len(ids), size):
+            yield {"pk__in": ids[start : start + size]}
+    else:
+        yield {}
+
+
+def _claim(scope: dict, size: int) -> tuple[int, list[PerformanceObligation]]:
+    """Lock up to ``size`` obligations needing a schedule (skipping those another worker holds), then
+    drop any that got one between the claim's snapshot and its lock (a worker that just committed):
+    (how many were locked, the ones to schedule), in the single path's order (contract, id)."""
+    qs = _needing_schedule().filter(**scope).select_related("contract").order_by("contract_id", "id")
+    if connection.vendor == "postgresql":
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
+    locked = list(qs[:size])
+    if not locked:
+        return 0, []
+    done = set(
+        RevenueSchedule.objects.filter(obligation_id__in=[po.pk for po in locked]).values_list(
+            "obligation_id", flat=True
+        )
+    )
+    return len(locked), [po for po in locked if po.pk not in done]
+
+
+def schedules_generate_many(
+    *, contract_ids=None, obligation_ids=None, actor=None, batch_size: int | None = None
+) -> int:
+    """First schedules for many activated contracts (a bulk activation or import, the activation
+    events of a transaction): what :func:`schedules_generate` does per contract — every active fixed
+    obligation without a schedule gets version 1, its lines from :mod:`revrec.recognition`, a
+    ``schedule.created`` event and a maker-checker request (requested by ``actor``) with its
+    ``approval.requested`` event — with identical records, written per batch set-based.
+
+    Obligations are claimed ``batch_size`` at a time (``settings.REVREC_SCHEDULE_BATCH_SIZE``) with
+    ``SELECT … FOR UPDATE SKIP LOCKED`` and each batch is ONE transaction: its lines computed in
+    memory, then its schedules, lines, approval requests and audit events written with a handful of
+    statements. Any number of workers may run it over the same ids: a batch another worker holds is
+    skipped (that worker schedules it), an obligation scheduled meanwhile is dropped after its lock,
+    and a killed worker's batch rolls back whole and is claimed again — nothing is lost or repeated.
+    ``contract_ids`` and/or ``obligation_ids`` narrow the work (neither: every obligation waiting for
+    one). Returns how many schedules it created."""
+    size = max(1, int(batch_size or getattr(settings, "REVREC_SCHEDULE_BATCH_SIZE", BATCH_SIZE)))
+    created = 0
+    for scope in _scopes(contract_ids, obligation_ids, size):
+        while True:
+            with transaction.atomic():
+                locked, pos = _claim(scope, size)
+                if not locked:
+                    break
+                created += len(_generate_batch(pos, actor=actor))
+    return created
+
+
+def _generate_batch(pos: list[PerformanceObligation], *, actor) -> list[RevenueSchedule]:
+    """Version 1 of the schedule of each obligation (none has a schedule: the claim checked it under
+    its lock), written set-based: one INSERT of schedules, one of lines, one of approval requests, one
+    of audit events (hash-chained, in the single path's order: each schedule's ``schedule.created``,
+    then its ``approval.requested``)."""
+    user = actor if getattr(actor, "pk", None) else None
+    planned = []
+    for po in pos:
+        computed = schedule_lines_for(po)
+        sched = RevenueSchedule(
+            obligation=po,
+            version=1,
+            status=RevenueSchedule.Status.PENDING_APPROVAL,
+            treatment=RevenueSchedule.Treatment.INITIAL,
+            treatment_note="",
+            method=po.recognition,
+            amount=sum((ln.amount for ln in computed), ZERO),
+            currency=po.currency,
+            prepared_by=user,
+        )
+        planned.append((po, sched, computed))
+    RevenueSchedule.objects.bulk_create([sched for _po, sched, _c in planned])
+    ScheduleLine.objects.bulk_create(
+        [
+            ScheduleLine(schedule=sched, period=ln.period, start=ln.start, end=ln.end, amount=ln.amount)
+            for _po, sched, computed in planned
+            for ln in computed
+        ]
+    )
+    approval_request_many(
+        kind=KIND,
+        requested_by=actor,
+        requests=[
+            {
+                "obj": sched,
+                "summary": _summary(po, sched),
+                "audit_before": [
+                    {
+                        "actor": actor,
+                        "action": AuditAction.SCHEDULE_CREATED,
+                        "obj": sched,
+                        "changes": _created_changes(po, sched, computed),
+                    }
+                ],
+            }
+            for po, sched, computed in planned
+        ],
+    )
+    return [sched for _po, sched, _c in planned]
 
 
 def _on_approved(approval: Approval, user) -> None:
@@ -181,9 +321,57 @@ def _content(approval: Approval) -> dict:
     }
 
 
+def _content_many(approvals: list[Approval]) -> list[dict]:
+    """:func:`_content` of many requests with two queries (their schedules, then all their lines)."""
+    ids = [int(a.object_id) for a in approvals]
+    heads = {
+        row[0]: row[1:]
+        for row in RevenueSchedule.objects.filter(pk__in=ids).values_list(
+            "pk",
+            "obligation__key",
+            "obligation__contract_id",
+            "version",
+            "status",
+            "treatment",
+            "method",
+            "currency",
+            "amount",
+        )
+    }
+    lines: dict[int, list] = defaultdict(list)
+    for schedule_id, period, start, end, amount in (
+        ScheduleLine.objects.filter(schedule_id__in=ids)
+        .order_by("schedule_id", "period", "id")
+        .values_list("schedule_id", "period", "start", "end", "amount")
+    ):
+        lines[schedule_id].append([period, start, end, amount])
+    out = []
+    for pk in ids:
+        key, contract_id, version, status, treatment, method, currency, amount = heads[pk]
+        out.append(
+            {
+                "obligation": key,
+                "contract": contract_id,
+                "version": version,
+                "status": status,
+                "treatment": treatment,
+                "method": method,
+                "currency": currency,
+                "amount": amount,
+                "lines": lines[pk],
+            }
+        )
+    return out
+
+
 def register() -> None:
     register_approval_kind(
-        KIND, on_approved=_on_approved, on_rejected=_on_rejected, label="Revenue schedule", content=_content
+        KIND,
+        on_approved=_on_approved,
+        on_rejected=_on_rejected,
+        label="Revenue schedule",
+        content=_content,
+        content_many=_content_many,
     )
 
 

@@ -18,6 +18,9 @@ class Handler:
     # content(approval) -> dict: what approving applies beyond the payload (the object's current state
     # that ``on_approved`` reads), bound into the request's hash.
     content: Callable[[Approval], dict] | None = None
+    # content_many(approvals) -> [dict, …]: the same documents as ``content`` for many requests at once
+    # (in order), read with a few queries; used when requests are opened in bulk.
+    content_many: Callable[[list[Approval]], list[dict]] | None = None
 
 
 _HANDLERS: dict[str, Handler] = {}
@@ -44,12 +47,16 @@ def approval_previews(approvals: list[Approval]) -> dict[int, dict]:
 
 
 def register_approval_kind(
-    kind: str, *, on_approved, on_rejected=None, label: str = "", content=None
+    kind: str, *, on_approved, on_rejected=None, label: str = "", content=None, content_many=None
 ) -> None:
     """``content(approval) -> dict``: for a kind whose ``on_approved`` applies the object's current
     state rather than the payload, that state (everything approving would apply); it is hashed into
-    the request and recomputed when it is decided. Without it, the kind, object and payload are bound."""
-    _HANDLERS[kind] = Handler(on_approved, on_rejected, label or kind.replace("_", " "), content)
+    the request and recomputed when it is decided. Without it, the kind, object and payload are bound.
+    ``content_many(approvals) -> list[dict]``: optional, the same documents for many requests at once
+    (:func:`revops.core.approvals.services.approval_request_many`); it must equal ``content`` for each."""
+    _HANDLERS[kind] = Handler(
+        on_approved, on_rejected, label or kind.replace("_", " "), content, content_many
+    )
 
 
 def approval_kinds() -> dict[str, Handler]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,7 +24,7 @@ from revops.core.approvals.registry import approval_handler
 from revops.core.approvals.sod import sod_refusal
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.models import AuditEvent
-from revops.core.audit.services import audit_record, object_ref
+from revops.core.audit.services import audit_record, audit_record_many, object_ref
 from revops.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from revops.jsonsafe import jsonable
 from revops.roles import can_decide
@@ -98,15 +99,20 @@ def _open(
         actor=requested_by,
         action=AuditAction.APPROVAL_REQUESTED,
         obj=approval,
-        changes={
-            "kind": approval.kind,
-            "object": f"{approval.object_type}:{approval.object_id}",
-            "summary": approval.summary,
-            "content_hash": digest,
-            "supersedes": supersedes.pk if supersedes else None,
-        },
+        changes=_requested_changes(approval, digest, supersedes),
     )
     return approval
+
+
+def _requested_changes(approval: Approval, digest: str, supersedes: Approval | None) -> dict:
+    """The body of the ``approval.requested`` event (one request or many: the same event)."""
+    return {
+        "kind": approval.kind,
+        "object": f"{approval.object_type}:{approval.object_id}",
+        "summary": approval.summary,
+        "content_hash": digest,
+        "supersedes": supersedes.pk if supersedes else None,
+    }
 
 
 def _void(approval: Approval, *, actor, reason: str, new_hash: str) -> None:
@@ -184,6 +190,104 @@ def approval_request(
             requested_by=requested_by,
         )
     return _open(template=draft, document=document, digest=digest, requested_by=requested_by, supersedes=None)
+
+
+def approval_contents(approvals: list[Approval]) -> list[dict]:
+    """:func:`approval_content` of many requests of one kind, in order: with the kind's
+    ``content_many`` (a few queries for all of them) when it registered one, else one by one."""
+    if not approvals:
+        return []
+    kinds = {a.kind for a in approvals}
+    if len(kinds) != 1:
+        raise ValueError(f"approval_contents takes requests of one kind, not {sorted(kinds)}")
+    handler = approval_handler(approvals[0].kind)
+    if handler is None or handler.content is None or handler.content_many is None:
+        return [approval_content(a) for a in approvals]
+    with transaction.atomic():
+        contents = handler.content_many(approvals)
+    if len(contents) != len(approvals):
+        raise ValueError(
+            f"{approvals[0].kind}: content_many returned {len(contents)} documents for {len(approvals)}"
+        )
+    return [
+        {
+            "kind": a.kind,
+            "object_type": a.object_type,
+            "object_id": str(a.object_id),
+            "payload": jsonable(a.payload or {}),
+            "content": jsonable(content),
+        }
+        for a, content in zip(approvals, contents, strict=True)
+    ]
+
+
+def approval_request_many(*, kind: str, requests: Sequence[dict], requested_by=None) -> list[Approval]:
+    """:func:`approval_request` (without ``replace_pending``) for many objects of one kind at once,
+    inside the caller's transaction: the same requests, content hashes and ``approval.requested``
+    events, in the same order, as one call per request — with one read of the pending requests, one
+    read of the contents (the kind's ``content_many``), one INSERT and one :func:`audit_record_many`.
+
+    Each request is a dict with ``obj`` (or ``object_type`` and ``object_id``), ``summary``, optional
+    ``payload`` and optional ``audit_before``: audit records (``audit_record``'s keyword arguments)
+    written just before that request's own event, so a service that records "change, request" per
+    object in the single path writes the same hash chain in bulk. An object with a pending request of
+    this kind gets that request back unchanged (as :func:`approval_request` does); maker-checker is
+    untouched: the requester is recorded on each request and can never decide it."""
+    if approval_handler(kind) is None:
+        raise ValidationFailed(f"Unknown approval kind '{kind}'.", field="kind")
+    drafts: list[Approval] = []
+    for request in requests:
+        object_type, object_id = request.get("object_type"), request.get("object_id")
+        if request.get("obj") is not None:
+            object_type, object_id = object_ref(request["obj"])
+        drafts.append(
+            Approval(
+                kind=kind,
+                object_type=object_type,
+                object_id=str(object_id),
+                summary=request["summary"][:300],
+                payload=jsonable(request.get("payload") or {}),
+            )
+        )
+    refs = {(d.object_type, d.object_id) for d in drafts}
+    pending: dict[tuple[str, str], Approval] = {
+        (a.object_type, a.object_id): a
+        for a in Approval.objects.select_for_update()
+        .filter(kind=kind, status=Approval.Status.PENDING, object_id__in={ref[1] for ref in refs})
+        .order_by("id")
+        if (a.object_type, a.object_id) in refs
+    }
+    fresh: list[Approval] = []
+    for draft in drafts:
+        ref = (draft.object_type, draft.object_id)
+        if ref not in pending:
+            pending[ref] = draft  # a second request for the same object in this call gets this one
+            fresh.append(draft)
+    documents = approval_contents(fresh)
+    user = requested_by if getattr(requested_by, "pk", None) else None
+    for draft, document in zip(fresh, documents, strict=True):
+        draft.requested_by = user
+        draft.content = document
+        draft.content_hash = content_hash(document)
+    Approval.objects.bulk_create(fresh)
+    opened = {id(d) for d in fresh}
+    records, out = [], []
+    for request, draft in zip(requests, drafts, strict=True):
+        records.extend(request.get("audit_before") or ())
+        approval = pending[(draft.object_type, draft.object_id)]
+        if id(approval) in opened:
+            opened.discard(id(approval))
+            records.append(
+                {
+                    "actor": requested_by,
+                    "action": AuditAction.APPROVAL_REQUESTED,
+                    "obj": approval,
+                    "changes": _requested_changes(approval, approval.content_hash, None),
+                }
+            )
+        out.append(approval)
+    audit_record_many(records)
+    return out
 
 
 def approval_rebind(
