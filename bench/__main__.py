@@ -1,5 +1,7 @@
 """``python -m bench [names...]``: run ``bench/<name>.py``'s ``run()`` (all benchmarks when no name is
-given) and rewrite only that benchmark's section of docs/benchmarks.md, keeping the others."""
+given) and rewrite only that benchmark's section of docs/benchmarks.md, keeping the others. Words
+after a name that are not benchmarks are that benchmark's options (``month_end --large``), passed to
+its ``run(args)``; a ``run`` returning ``(section, body)`` writes that section."""
 
 from __future__ import annotations
 
@@ -78,9 +80,23 @@ def write_section(name: str, body: str) -> None:
     DOC.write_text(text if text.endswith("\n") else text + "\n")
 
 
+def plan(argv: list[str]) -> tuple[list[tuple[str, list[str]]], list[str]]:
+    """([(benchmark, its options)], unknown words): a benchmark's name, then the options it is given
+    (``month_end --contracts 100000``) up to the next benchmark's name."""
+    runs: list[tuple[str, list[str]]] = []
+    unknown = []
+    for word in argv:
+        if word in available():
+            runs.append((word, []))
+        elif runs and (word.startswith("-") or runs[-1][1]):
+            runs[-1][1].append(word)
+        else:
+            unknown.append(word)
+    return runs or [(name, []) for name in available()], unknown
+
+
 def main(argv: list[str]) -> int:
-    names = argv or available()
-    unknown = [n for n in names if n not in available()]
+    runs, unknown = plan(argv)
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available())}")
         return 2
@@ -94,16 +110,19 @@ def main(argv: list[str]) -> int:
         return 2
     status = 0
     started = time.monotonic()
-    for name in names:
+    for name, args in runs:
         module = importlib.import_module(f"bench.{name}")
-        print(f"== bench {name}", flush=True)
+        print(f"== bench {name}" + (f" {' '.join(args)}" if args else ""), flush=True)
         began = time.monotonic()
-        body = module.run()
+        body = module.run(args) if args else module.run()
         if body is None:
             print(f"bench {name}: skipped (see above); docs/benchmarks.md unchanged for it")
             status = status or 1
             continue
-        write_section(name, body)
+        section = name
+        if isinstance(body, tuple):  # (section, body): a benchmark writing one section per size
+            section, body = body
+        write_section(section, body)
         print(body)
         print(f"bench {name}: written to {DOC.relative_to(ROOT)} ({time.monotonic() - began:.0f} s)")
     print(f"benchmarks done in {time.monotonic() - started:.0f} s")

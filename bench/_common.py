@@ -223,11 +223,12 @@ def clone_rows(cur, table: str, *, source: str, overrides: dict[str, str], where
     return cur.rowcount
 
 
-def clone_contracts(cur, *, template_contract: int, count: int, prefix: str) -> None:
+def clone_contracts(cur, *, template_contract: int, count: int, prefix: str, width: int = 5) -> None:
     """Turn one contract made through the services (customer ``<prefix>-00001``) into ``count``:
     copies of its customer (``<prefix>-00002`` …), contract (``C-00002`` …), lines, versions,
     performance obligations and their line links, in a few ``INSERT … SELECT`` statements. What
-    the copies do not get: audit events and outbox events of their own (the template has them)."""
+    the copies do not get: audit events and outbox events of their own (the template has them).
+    ``width`` digits number the customers and contracts (``lpad`` truncates: 6 for 100,000)."""
     cur.execute("SELECT customer_id FROM contracts_contract WHERE id = %s", [template_contract])
     template_customer = cur.fetchone()[0]
     clone_rows(
@@ -235,7 +236,7 @@ def clone_contracts(cur, *, template_contract: int, count: int, prefix: str) -> 
         "contracts_customer",
         source="CROSS JOIN generate_series(2, %s) AS g(n)",
         overrides={
-            "external_id": f"'{prefix}-' || lpad(g.n::text, 5, '0')",
+            "external_id": f"'{prefix}-' || lpad(g.n::text, {int(width)}, '0')",
             "name": "'Bench customer ' || g.n",
             "created_at": "now()",
         },
@@ -246,7 +247,11 @@ def clone_contracts(cur, *, template_contract: int, count: int, prefix: str) -> 
         cur,
         "contracts_contract",
         source="JOIN contracts_customer AS c ON c.external_id LIKE %s AND c.id <> t.customer_id",
-        overrides={"customer_id": "c.id", "number": "'C-' || right(c.external_id, 5)", "created_at": "now()"},
+        overrides={
+            "customer_id": "c.id",
+            "number": f"'C-' || right(c.external_id, {int(width)})",
+            "created_at": "now()",
+        },
         where="t.id = %s",
         params=[f"{prefix}-%", template_contract],
     )
