@@ -53,3 +53,12 @@ def render_invoice_documents(invoice_ids: list[int]) -> int:
     from billing.documents.services import invoice_documents_store
 
     return invoice_documents_store(invoice_ids=invoice_ids)
+
+
+@shared_task(name="billing.auto_finalize_drafts")
+def auto_finalize_drafts() -> int:
+    """Beat: finalize the drafts whose grace period has ended, late usage refreshed first (safe to run
+    twice, or twice at once). Returns how many were finalized."""
+    from billing.invoicing.auto_finalize import auto_finalize_due_drafts
+
+    return len(auto_finalize_due_drafts().finalized)

@@ -14,6 +14,7 @@ from .invoices import (
     PendingCharge,
 )
 from .runs import BillingRun, BillingRunItem
+from .settings import BillingSettings
 from .usage import EventKey, IngestionBatch, QuarantinedEvent, UsageEvent
 from .webhooks import WebhookDelivery, WebhookEndpoint
 
@@ -21,6 +22,7 @@ __all__ = [
     "BillingClaim",
     "BillingRun",
     "BillingRunItem",
+    "BillingSettings",
     "CouponRedemption",
     "CreditApplication",
     "CreditExpiry",

@@ -262,12 +262,20 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "concord")
 # Task modules Celery imports besides each app's ``tasks`` module (autodiscovery): billing keeps one
 # per feature. Services never import them; they name tasks through revops.core.enqueue.
 CELERY_IMPORTS = ("billing.invoicing.tasks", "billing.usage.tasks", "billing.webhooks.tasks")
+# How often drafts whose grace period ended are looked for (billing.invoicing.auto_finalize): a draft
+# finalizes at most this long after its grace period ends.
+AUTO_FINALIZE_EVERY_SECONDS = int(env("AUTO_FINALIZE_EVERY_SECONDS", "300"))
 # Recurring jobs. Every entry names a task registered with an explicit, stable name.
 CELERY_BEAT_SCHEDULE: dict = {
     "jobs-reap-stale": {"task": "core.reap_stale_jobs", "schedule": timedelta(minutes=5)},
     "audit-verify-chain": {"task": "compliance.verify_audit_chain", "schedule": crontab(minute=15, hour=2)},
     "billing-daily-run": {"task": "billing.daily_billing_run", "schedule": crontab(minute=30, hour=0)},
     "billing-expire-credits": {"task": "billing.expire_credits", "schedule": crontab(minute=15, hour=0)},
+    # Drafts whose grace period ended finalize themselves (billing.invoicing.auto_finalize).
+    "billing-auto-finalize-drafts": {
+        "task": "billing.auto_finalize_drafts",
+        "schedule": timedelta(seconds=AUTO_FINALIZE_EVERY_SECONDS),
+    },
     # One resumer for every kind of run an app registers (billing runs, revenue runs).
     "jobs-resume-stalled-runs": {"task": "core.resume_stalled_runs", "schedule": timedelta(minutes=1)},
     "revrec-consume-billing-events": {
@@ -303,6 +311,9 @@ USAGE_SETTLE_SECONDS = int(env("USAGE_SETTLE_SECONDS", "300"))
 # Webhooks reach public addresses only (billing/webhooks/egress.py); 1 allows loopback and private
 # receivers, for development against a receiver on the same machine.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+# A finalized invoice's document (PDF and its SHA-256) is rendered by a worker after the finalization
+# commits; the control ``invoice_documents_stored`` flags one still without it this long after.
+INVOICE_DOCUMENT_MAX_DELAY_SECONDS = int(env("INVOICE_DOCUMENT_MAX_DELAY_SECONDS", "900"))
 CONCORD = {
     "LEGAL_ENTITY": env("CONCORD_LEGAL_ENTITY", "Concord Demo Inc."),
     "DEFAULT_CURRENCY": env("CONCORD_DEFAULT_CURRENCY", "USD"),

@@ -27,6 +27,8 @@ class AuditAction(StrEnum):
     BILLING_RUN_COMPLETED = "billing_run.completed"
     BILLING_RUN_STARTED = "billing_run.started"
 
+    BILLING_SETTINGS_CHANGED = "billing_settings.changed"
+
     COMPLIANCE_RUN = "compliance.run"
 
     CONTRACT_ACTIVATED = "contract.activated"

@@ -4,6 +4,10 @@ from django.db import models
 
 from revops.fields import CurrencyField
 
+# The longest grace period a draft invoice may wait before it finalizes itself: a year (Lago caps its
+# invoice grace period at 365 days); longer is a typo, not a policy.
+MAX_GRACE_HOURS = 365 * 24
+
 
 class LegalEntity(models.Model):
     """The company that issues invoices. Invoice numbers are gapless per legal entity."""
@@ -38,6 +42,12 @@ class Customer(models.Model):
         LegalEntity, on_delete=models.PROTECT, related_name="customers", null=True, blank=True
     )
     address = models.TextField(blank=True, default="")
+    auto_finalize_grace_hours = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Hours a draft invoice stays open before it finalizes itself; empty = the "
+        "organization's grace period (billing settings), 0 = at once",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -45,6 +55,11 @@ class Customer(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(tax_rate__gte=0, tax_rate__lte=100), name="customer_tax_rate_0_100"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(auto_finalize_grace_hours__isnull=True)
+                | models.Q(auto_finalize_grace_hours__lte=MAX_GRACE_HOURS),
+                name="customer_grace_at_most_a_year",
             ),
         ]
 

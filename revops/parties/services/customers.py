@@ -13,8 +13,9 @@ from revops.core.audit.services import audit_record
 from revops.errors import FieldError, ValidationFailed
 from revops.money import is_currency
 from revops.parties.models import Customer, LegalEntity
+from revops.parties.models.customers import MAX_GRACE_HOURS
 
-EDITABLE = ("name", "email", "timezone", "tax_rate", "address", "currency")
+EDITABLE = ("name", "email", "timezone", "tax_rate", "address", "currency", "auto_finalize_grace_hours")
 
 
 def default_legal_entity() -> LegalEntity:
@@ -26,6 +27,15 @@ def default_legal_entity() -> LegalEntity:
             currency=settings.CONCORD["DEFAULT_CURRENCY"],
         )
     return entity
+
+
+def grace_hours_errors(value, *, field: str = "auto_finalize_grace_hours") -> list[FieldError]:
+    """A grace period in whole hours, 0 (at once) to a year; None (no own grace period) is valid."""
+    if value is None:
+        return []
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_GRACE_HOURS:
+        return [FieldError(field, f"A grace period is a whole number of hours from 0 to {MAX_GRACE_HOURS}.")]
+    return []
 
 
 def _errors(*, currency=None, timezone=None, tax_rate=None) -> list[FieldError]:
@@ -55,10 +65,12 @@ def customer_create(
     tax_rate: Decimal = Decimal(0),
     address: str = "",
     legal_entity: LegalEntity | None = None,
+    auto_finalize_grace_hours: int | None = None,
     actor=None,
 ) -> Customer:
     currency = (currency or "").upper()
     errors = _errors(currency=currency, timezone=timezone, tax_rate=tax_rate)
+    errors += grace_hours_errors(auto_finalize_grace_hours)
     if Customer.objects.filter(external_id=external_id).exists():
         errors.append(
             FieldError("external_id", f"A customer with external_id '{external_id}' already exists.")
@@ -74,6 +86,7 @@ def customer_create(
         tax_rate=tax_rate,
         address=address,
         legal_entity=legal_entity or default_legal_entity(),
+        auto_finalize_grace_hours=auto_finalize_grace_hours,
     )
     audit_record(
         actor=actor,
@@ -85,7 +98,12 @@ def customer_create(
             "currency": currency,
             "timezone": timezone,
             "tax_rate": tax_rate,
-        },
+        }
+        | (
+            {}
+            if auto_finalize_grace_hours is None
+            else {"auto_finalize_grace_hours": auto_finalize_grace_hours}
+        ),
     )
     return customer
 
@@ -102,6 +120,7 @@ def customer_update(*, customer: Customer, actor=None, **changes) -> Customer:
     errors = _errors(
         currency=changes.get("currency"), timezone=changes.get("timezone"), tax_rate=changes.get("tax_rate")
     )
+    errors += grace_hours_errors(changes.get("auto_finalize_grace_hours"))
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     if "currency" in changes and changes["currency"] != customer.currency and customer.contracts.exists():
         errors.append(
