@@ -159,6 +159,11 @@ def _seed_main(contracts: int, events: int, period: str) -> None:
     import django
 
     django.setup()
+    emit(seed(contracts=contracts, events=events, period=period))
+
+
+def seed(*, contracts: int, events: int, period: str) -> dict:
+    """Seed the current database (see the module docstring); returns what it stored."""
     from django.db import connection, transaction
 
     from bench.billing_run import _approve_price_versions
@@ -278,16 +283,14 @@ def _seed_main(contracts: int, events: int, period: str) -> None:
         fixed, approved = cur.fetchone()
         cur.execute("SELECT count(*) FROM revrec_scheduleline")
         lines = cur.fetchone()[0]
-    emit(
-        {
-            "contracts": active,
-            "events": stored,
-            "fixed_obligations": fixed,
-            "approved_schedules": approved,
-            "schedule_lines": lines,
-            "seconds": time.perf_counter() - started,
-        }
-    )
+    return {
+        "contracts": active,
+        "events": stored,
+        "fixed_obligations": fixed,
+        "approved_schedules": approved,
+        "schedule_lines": lines,
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def _users():
@@ -441,12 +444,12 @@ def _timed(conn, statements: list[tuple[str, list]], *, rollback: bool = False, 
                     rows = cur.rowcount
             seconds = time.perf_counter() - started
             if rollback:
-                raise_rollback(tx)
+                _rollback(tx)
         best = seconds if best is None else min(best, seconds)
     return best, rows
 
 
-def raise_rollback(tx) -> None:
+def _rollback(tx) -> None:
     import psycopg
 
     raise psycopg.Rollback(tx)
@@ -534,8 +537,8 @@ def _wait(predicate, what: str, workers) -> None:
     deadline = time.monotonic() + STAGE_TIMEOUT
     while not predicate():
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not finish in {STAGE_TIMEOUT} s:\n{workers.output()}")
-        if any(proc.poll() is not None for proc in workers.procs):
+            raise RuntimeError(f"{what} did not finish in {STAGE_TIMEOUT} s")
+        if workers is not None and any(proc.poll() is not None for proc in workers.procs):
             raise RuntimeError(f"a worker died during {what}:\n{workers.output()}")
         time.sleep(0.05)
 
@@ -632,23 +635,41 @@ class Stages:
             from billing.invoicing.finalization import finalization_start
         except ImportError:
             finalization_start = None
+        began = time.perf_counter()
         if finalization_start is not None:
-            run = finalization_start(filters={"status": "draft"}, actor=self.finance, trigger="manual")
-            job = run.job
-            _wait(lambda: _job_done(job.pk), "the finalization job", self.workers)
-            job.refresh_from_db()
-            return {"how": "job", "status": job.status}
-        # The service per draft, in this process (until the finalization job exists).
-        from billing.invoicing.lifecycle import invoice_finalize
+            run = finalization_start(filters={}, actor=self.finance, trigger="manual")
+            model = type(run)
+            _wait(
+                lambda: model.objects.filter(pk=run.pk, status__in=["completed", "failed"]).exists(),
+                "the finalization job",
+                self.workers,
+            )
+            run.refresh_from_db()
+            outcome = {
+                "how": "the finalization job",
+                "status": run.status,
+                "failed": run.failed,
+                "skipped": run.skipped,
+            }
+        else:  # the service per draft, in this process (before the finalization job existed)
+            from billing.invoicing.lifecycle import invoice_finalize
 
-        for invoice in Invoice.objects.filter(status=Invoice.Status.DRAFT).order_by("id").iterator():
-            invoice_finalize(invoice=invoice, actor=self.finance)
-        return {"how": "invoice_finalize per draft, in the bench process", "status": "completed"}
+            for invoice in Invoice.objects.filter(status=Invoice.Status.DRAFT).order_by("id").iterator():
+                invoice_finalize(invoice=invoice, actor=self.finance)
+            outcome = {"how": "invoice_finalize per draft, in the bench process", "status": "completed"}
+        outcome["numbered_seconds"] = time.perf_counter() - began
+        outcome["documents_missing"] = _wait_documents(self.workers)
+        return outcome
 
     def finalize_check(self, result):
         out = []
-        if result["status"] != "completed":
-            out.append(f"finalization {result['status']}")
+        if result["status"] != "completed" or result.get("failed") or result.get("skipped"):
+            out.append(
+                f"finalization {result['status']}, {result.get('failed', 0)} failed, "
+                f"{result.get('skipped', 0)} skipped"
+            )
+        if result["documents_missing"]:
+            out.append(f"{result['documents_missing']} finalized invoices without their document")
         drafts, final = _one(
             "SELECT count(*) FILTER (WHERE status = 'draft'), "
             "count(*) FILTER (WHERE status IN ('finalized', 'paid')) FROM billing_invoice"
@@ -667,7 +688,10 @@ class Stages:
         )
         if posted != final:
             out.append(f"{posted} invoice journal entries for {final} finalized invoices")
-        return out, f"{final:,} invoices numbered, posted ({result['how']})"
+        return out, (
+            f"{final:,} invoices numbered and posted in {result['numbered_seconds']:.1f} s, every PDF "
+            f"rendered ({result['how']})"
+        )
 
     # 3. revenue run
     def revenue_baseline(self, conn):
@@ -888,10 +912,27 @@ def verify_pack(data: bytes) -> tuple[list[str], int]:
     return out, len(listed)
 
 
-def _job_done(job_id: int) -> bool:
-    from revops.core.models import Job
+DOCUMENT_STALL = 120  # seconds without one more document rendered: the rest are reported missing
 
-    return Job.objects.filter(pk=job_id, status__in=["completed", "failed"]).exists()
+
+def _wait_documents(workers) -> int:
+    """Wait until every finalized invoice has its rendered document (the workers render them after
+    the finalizing commit); the number still missing when none was rendered for DOCUMENT_STALL s."""
+    from billing.models import Invoice
+
+    missing = Invoice.objects.exclude(status=Invoice.Status.DRAFT).filter(pdf_sha256="")
+    last, since = None, time.monotonic()
+    while True:
+        left = missing.count()
+        if not left:
+            return 0
+        if left != last:
+            last, since = left, time.monotonic()
+        elif time.monotonic() - since > DOCUMENT_STALL:
+            return left
+        if workers is not None and any(proc.poll() is not None for proc in workers.procs):
+            raise RuntimeError(f"a worker died while rendering documents:\n{workers.output()}")
+        time.sleep(0.1)
 
 
 STAGES = [
@@ -902,6 +943,40 @@ STAGES = [
     ("close", "Close"),
     ("evidence", "Evidence pack"),
 ]
+
+
+def run_stages(stages: Stages, conn, memory: Memory | None = None) -> list[dict]:
+    """Each stage in order: its baseline on ``conn``, the stage (timed; peak RSS when ``memory`` is
+    given), its check. Stops after the first stage whose check fails."""
+    results = []
+    for name, title in STAGES:
+        base_seconds, base_work = getattr(stages, f"{name}_baseline")(conn)
+        print(f"{title}: baseline {base_seconds:.3f} s ({base_work}); measuring…", flush=True)
+        if memory is not None:
+            memory.start()
+        began = time.perf_counter()
+        try:
+            outcome = getattr(stages, name)()
+        finally:
+            seconds = time.perf_counter() - began
+            rss = memory.stop() if memory is not None else None
+        failures, work = getattr(stages, f"{name}_check")(outcome)
+        print(f"{title}: {seconds:.1f} s, {work}" + (f"; FAILED: {failures}" if failures else ""), flush=True)
+        results.append(
+            {
+                "stage": name,
+                "title": title,
+                "seconds": seconds,
+                "baseline": base_seconds,
+                "baseline_work": base_work,
+                "work": work,
+                "failures": failures,
+                "rss": rss,
+            }
+        )
+        if failures:
+            break
+    return results
 
 
 def _run_main(redis_url: str, period: str, contracts: int) -> None:
@@ -915,7 +990,6 @@ def _run_main(redis_url: str, period: str, contracts: int) -> None:
 
     key, start, end = bounds(period)
     finance, approver = _users()
-    results = []
     dsn = database_url()
     with real_workers(count=2, concurrency=1, broker_url=redis_url) as workers:
         stages = Stages(
@@ -929,35 +1003,7 @@ def _run_main(redis_url: str, period: str, contracts: int) -> None:
         )
         memory = Memory([proc.pid for proc in workers.procs], dsn)
         with psycopg.connect(dsn, autocommit=True) as conn:
-            for name, title in STAGES:
-                base_seconds, base_work = getattr(stages, f"{name}_baseline")(conn)
-                print(f"{title}: baseline {base_seconds:.3f} s ({base_work}); measuring…", flush=True)
-                memory.start()
-                began = time.perf_counter()
-                try:
-                    outcome = getattr(stages, name)()
-                finally:
-                    seconds = time.perf_counter() - began
-                    rss = memory.stop()
-                failures, work = getattr(stages, f"{name}_check")(outcome)
-                print(
-                    f"{title}: {seconds:.1f} s, {work}" + (f"; FAILED: {failures}" if failures else ""),
-                    flush=True,
-                )
-                results.append(
-                    {
-                        "stage": name,
-                        "title": title,
-                        "seconds": seconds,
-                        "baseline": base_seconds,
-                        "baseline_work": base_work,
-                        "work": work,
-                        "failures": failures,
-                        "rss": rss,
-                    }
-                )
-                if failures:
-                    break
+            results = run_stages(stages, conn, memory)
         output = workers.output()
     emit(
         {
