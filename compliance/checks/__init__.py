@@ -18,6 +18,7 @@ ORDER = (
     "recognized_within_allocation",
     "invoice_totals",
     "invoice_numbers_gapless",
+    "invoice_documents_stored",
     "usage_counted_once",
     "nothing_posted_in_closed_periods",
     "invoice_lines_map_to_obligations",

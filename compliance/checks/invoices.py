@@ -203,3 +203,47 @@ def price_overrides_approved() -> list[Finding]:
             )
         )
     return out
+
+
+# At most this many invoices are reported per run (the oldest first); the rest follow once they are
+# dealt with. A worker down for a month end must not turn one run into 100,000 exceptions.
+DOCUMENT_FINDINGS_LIMIT = 1000
+
+
+@check(
+    "invoice_documents_stored",
+    title="Finalized invoices have their document",
+    invariant="Every finalized, paid or void invoice has its stored PDF (path and SHA-256) at most "
+    "INVOICE_DOCUMENT_MAX_DELAY_SECONDS (15 minutes by default) after it was finalized",
+    severity="high",
+)
+def invoice_documents_stored() -> list[Finding]:
+    """The document is rendered by a worker after the finalization commits; this reads only the
+    stored columns (``pdf_path``, ``pdf_sha256``, ``finalized_at``) in one query, so a worker that is
+    down, a failed render or a document row wiped by hand all show up once the delay has passed."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db.models import Q
+    from django.utils import timezone
+
+    delay = timedelta(seconds=settings.INVOICE_DOCUMENT_MAX_DELAY_SECONDS)
+    rows = (
+        Invoice.objects.exclude(status=Invoice.Status.DRAFT)
+        .filter(Q(pdf_sha256="") | Q(pdf_path=""))
+        .filter(Q(finalized_at__lte=timezone.now() - delay) | Q(finalized_at__isnull=True))
+        .order_by("finalized_at", "id")
+        .values_list("pk", "number", "status", "finalized_at")[:DOCUMENT_FINDINGS_LIMIT]
+    )
+    minutes = int(delay.total_seconds() // 60)
+    return [
+        Finding(
+            "billing.invoice",
+            str(pk),
+            f"Invoice {number} ({status}) has no stored document (PDF and SHA-256) more than "
+            f"{minutes} minutes after it was finalized"
+            + (f" at {finalized_at:%Y-%m-%d %H:%M} UTC." if finalized_at else "."),
+            {"number": number, "finalized_at": finalized_at},
+        )
+        for pk, number, status, finalized_at in rows
+    ]

@@ -62,6 +62,15 @@ def plant_number_gap():
     Invoice.objects.filter(pk=invoice.pk).update(sequence=99, number="INV-000099")
 
 
+def plant_missing_document():
+    from django.utils import timezone
+
+    invoice = Invoice.objects.filter(status__in=["finalized", "paid"]).first()
+    Invoice.objects.filter(pk=invoice.pk).update(
+        pdf_path="", pdf_sha256="", finalized_at=timezone.now() - timedelta(hours=1)
+    )
+
+
 def plant_double_usage():
     lines = list(InvoiceLine.objects.filter(kind="usage", meter__isnull=False).order_by("usage_start"))
     later = lines[1]
@@ -152,6 +161,7 @@ CASES = {
     "recognized_within_allocation": plant_over_recognition,
     "invoice_totals": plant_invoice_total,
     "invoice_numbers_gapless": plant_number_gap,
+    "invoice_documents_stored": plant_missing_document,
     "usage_counted_once": plant_double_usage,
     "nothing_posted_in_closed_periods": plant_post_into_closed,
     "invoice_lines_map_to_obligations": plant_unmapped_line,
