@@ -70,16 +70,42 @@ def _lock(invoice: Invoice) -> Invoice:
 def invoice_finalize(*, invoice: Invoice, actor=None, now=None, issue_date: date | None = None) -> Invoice:
     """Refresh usage one last time, draw prepaid credits (after tax, oldest expiry first), take the next
     gapless number, announce ``invoice.finalized``. The PDF is rendered by a worker once this
-    transaction commits (queued here; nothing is queued if it rolls back)."""
+    transaction commits (queued here; nothing is queued if it rolls back).
+
+    A finalization run (billing.invoicing.finalization) does the same per invoice with the same
+    steps below, a batch of drafts to a transaction."""
     invoice = _lock(invoice)
     if invoice.status != Invoice.Status.DRAFT:
         raise InvalidTransition(f"Invoice {invoice.number or invoice.pk} is already {invoice.status}.")
     invoice_refresh_draft(invoice=invoice, now=now, actor=actor)
     invoice = _lock(invoice)
-    transition(invoice, "finalize")
     issued = issue_date or timezone.localdate()
+    due_before_credits = finalize_draw_credits(invoice, issued=issued)
+    sequence, number = next_number(legal_entity=invoice.legal_entity, series="invoice")
+    finalize_issue(
+        invoice,
+        sequence=sequence,
+        number=number,
+        issued=issued,
+        due_before_credits=due_before_credits,
+        actor=actor,
+    )
+    invoice.save()
+    invoice = invoice_with_lines(invoice.pk)
+    audit_record(
+        actor=actor, action=AuditAction.INVOICE_FINALIZED, obj=invoice, changes=finalized_changes(invoice)
+    )
+    finalize_announce(invoice)
+    invoice_documents_queue([invoice.pk])
+    return invoice
+
+
+def finalize_draw_credits(invoice: Invoice, *, issued: date, has_grants: bool = True) -> Decimal:
+    """Draw the customer's prepaid credits against the draft (after tax, oldest expiry first); returns
+    what was due before credits. ``has_grants=False`` (the caller knows the customer has no grant in
+    the currency) skips the lookup."""
     due_before_credits = invoice.subtotal + invoice.tax
-    if due_before_credits > 0:
+    if due_before_credits > 0 and has_grants:
         draws, _remaining = draw_down_credits(
             due_before_credits,
             credit_balances(invoice.customer, currency=invoice.currency, on=issued),
@@ -88,7 +114,16 @@ def invoice_finalize(*, invoice: Invoice, actor=None, now=None, issue_date: date
         for grant_id, amount in draws:
             CreditApplication.objects.create(grant_id=grant_id, invoice=invoice, amount=amount)
         invoice.credits_applied = sum((amount for _gid, amount in draws), ZERO)
-    invoice.sequence, invoice.number = next_number(legal_entity=invoice.legal_entity, series="invoice")
+    return due_before_credits
+
+
+def finalize_issue(
+    invoice: Invoice, *, sequence: int, number: str, issued: date, due_before_credits: Decimal, actor=None
+) -> None:
+    """Number and date the draft, set its total after credits; a total of zero or less (credits covered
+    it) is paid at once. The caller saves."""
+    transition(invoice, "finalize")
+    invoice.sequence, invoice.number = sequence, number
     invoice.issue_date = issued
     invoice.due_date = issued + timedelta(days=PAYMENT_TERMS_DAYS)
     invoice.finalized_at = timezone.now()
@@ -97,24 +132,24 @@ def invoice_finalize(*, invoice: Invoice, actor=None, now=None, issue_date: date
     if invoice.total <= 0 and due_before_credits >= 0:
         invoice.status = Invoice.Status.PAID
         invoice.paid_at = invoice.finalized_at
-    invoice.save()
-    invoice = invoice_with_lines(invoice.pk)
-    audit_record(
-        actor=actor,
-        action=AuditAction.INVOICE_FINALIZED,
-        obj=invoice,
-        changes={
-            "number": invoice.number,
-            "total": invoice.total,
-            "tax": invoice.tax,
-            "credits_applied": invoice.credits_applied,
-        },
-    )
+
+
+def finalized_changes(invoice: Invoice) -> dict:
+    """What the ``invoice.finalized`` audit event records."""
+    return {
+        "number": invoice.number,
+        "total": invoice.total,
+        "tax": invoice.tax,
+        "credits_applied": invoice.credits_applied,
+    }
+
+
+def finalize_announce(invoice: Invoice) -> None:
+    """``invoice.finalized`` (and ``invoice.paid`` when credits paid it) on the outbox; the ledger posts
+    the invoice inline, in the caller's transaction. ``invoice`` has its lines loaded."""
     outbox_publish(topic="invoice.finalized", obj=invoice, payload=invoice_data(invoice))
     if invoice.status == Invoice.Status.PAID:
         outbox_publish(topic="invoice.paid", obj=invoice, payload=invoice_data(invoice, lines=False))
-    invoice_documents_queue([invoice.pk])
-    return invoice
 
 
 @transaction.atomic

@@ -1,14 +1,15 @@
 """Registers the finance pages of billing with the kernel: navigation (the "Billing" section), dashboard
-widgets, the "billing" demo seeder (which runs after "catalog" and "usage") and billing runs with the
-kernel's stalled-run resumer."""
+widgets, the "billing" demo seeder (which runs after "catalog" and "usage") and billing runs and
+finalization runs with the kernel's stalled-run resumer."""
 
 from __future__ import annotations
 
 
 def register() -> None:
     from billing.invoicing.demo import seed_billing
+    from billing.invoicing.finalization import finalization_resume
     from billing.invoicing.runs import billing_run_resume
-    from billing.models import BillingRun
+    from billing.models import BillingRun, FinalizationRun
     from revops.core.dashboard import register_widgets
     from revops.core.demo import register_seeder
     from revops.core.services.jobs import register_resumable_run
@@ -30,6 +31,12 @@ def register() -> None:
         model=BillingRun,
         active=(BillingRun.Status.QUEUED, BillingRun.Status.RUNNING),
         resume=billing_run_resume,
+    )
+    register_resumable_run(
+        "invoice_finalization",
+        model=FinalizationRun,
+        active=(FinalizationRun.Status.QUEUED, FinalizationRun.Status.RUNNING),
+        resume=finalization_resume,
     )
 
 

@@ -62,3 +62,19 @@ def auto_finalize_drafts() -> int:
     from billing.invoicing.auto_finalize import auto_finalize_due_drafts
 
     return len(auto_finalize_due_drafts().finalized)
+
+
+@shared_task(name="billing.plan_finalization_run")
+def plan_finalization_run(run_id: int) -> int:
+    """Plan a finalization run's items, then send its workers (safe to run twice)."""
+    from billing.invoicing.finalization import finalization_plan_and_fan_out
+
+    return finalization_plan_and_fan_out(run_id=run_id)
+
+
+@shared_task(name="billing.work_finalization_run")
+def work_finalization_run(run_id: int) -> int:
+    """Claim and finalize batches of a run's drafts until none is pending (any number of workers)."""
+    from billing.invoicing.finalization import finalization_work
+
+    return finalization_work(run_id=run_id)

@@ -1,4 +1,5 @@
 from .catalog import Charge, Coupon, Meter, Plan, PlanVersion
+from .finalization import FinalizationItem, FinalizationRun
 from .invoices import (
     BillingClaim,
     CouponRedemption,
@@ -30,6 +31,8 @@ __all__ = [
     "CreditNote",
     "CreditNoteLine",
     "DocumentCounter",
+    "FinalizationItem",
+    "FinalizationRun",
     "Invoice",
     "InvoiceLine",
     "Payment",

@@ -302,6 +302,9 @@ PRICE_OVERRIDE_APPROVAL_PCT = env("PRICE_OVERRIDE_APPROVAL_PCT", "20")
 # A priced contract line with no list price to compare with (no plan) waits for an approver.
 PRICE_OVERRIDE_CUSTOM_APPROVAL = env("PRICE_OVERRIDE_CUSTOM_APPROVAL", "1") == "1"
 BILLING_RUN_PARALLELISM = int(env("BILLING_RUN_PARALLELISM", "4"))
+# Finalization runs (billing.invoicing.finalization): workers sent per run, drafts per transaction.
+FINALIZATION_PARALLELISM = int(env("FINALIZATION_PARALLELISM", str(BILLING_RUN_PARALLELISM)))
+FINALIZATION_BATCH_SIZE = int(env("FINALIZATION_BATCH_SIZE", "100"))
 # A run whose job has not reported progress for this long is re-queued by the beat job.
 BILLING_RUN_STALL_SECONDS = int(env("BILLING_RUN_STALL_SECONDS", "120"))
 # Usage cut-off: a billing run bills events received up to this many seconds before it starts. It must

@@ -21,7 +21,7 @@ from .coupon_lines import coupon_lines
 from .due import BILLABLE_CONTRACT_STATUSES, contract_due_items, lines_and_claims
 from .late_usage import FINAL_STATUSES, late_usage_adjustments
 from .line_rating import lines_for_item, usage_questions
-from .refresh import invoice_refresh_draft, recompute_totals
+from .refresh import draft_rerate, invoice_refresh_draft, recompute_totals
 from .totals import InvoiceTotals, invoice_totals, set_totals
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "contract_due_items",
     "coupon_lines",
     "invoice_build",
+    "draft_rerate",
     "invoice_refresh_draft",
     "invoice_totals",
     "invoices_build",

@@ -39,9 +39,19 @@ def invoice_refresh_draft(*, invoice: Invoice, now: datetime | None = None, acto
     )
     if invoice.status != Invoice.Status.DRAFT:
         raise Conflict("Only a draft invoice can be refreshed; later usage goes on the next invoice.")
+    changes = draft_rerate(invoice=invoice, now=now)
+    audit_record(actor=actor or "billing", action=AuditAction.INVOICE_REFRESHED, obj=invoice, changes=changes)
+    return invoice
+
+
+def draft_rerate(*, invoice: Invoice, now: datetime | None = None, catalog: Catalog | None = None) -> dict:
+    """The re-rating itself, for a draft the caller has locked: its usage, true-up, discount and
+    late-usage lines rebuilt from everything received up to the watermark, totals saved. Returns the
+    changes its ``invoice.refreshed`` audit event records (the caller writes it in its transaction:
+    one at a time, or a batch's together)."""
     contract = Contract.objects.select_related("customer").get(pk=invoice.contract_id)
     watermark = usage_watermark(now)
-    catalog = Catalog()
+    catalog = catalog or Catalog()
     before = invoice.total
     claims = list(
         invoice.claims.filter(kind=USAGE).select_related(
@@ -100,10 +110,4 @@ def invoice_refresh_draft(*, invoice: Invoice, now: datetime | None = None, acto
     )
     invoice.usage_watermark = watermark
     recompute_totals(invoice)
-    audit_record(
-        actor=actor or "billing",
-        action=AuditAction.INVOICE_REFRESHED,
-        obj=invoice,
-        changes={"watermark": watermark, "total": {"from": before, "to": invoice.total}},
-    )
-    return invoice
+    return {"watermark": watermark, "total": {"from": before, "to": invoice.total}}
