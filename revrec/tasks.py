@@ -14,9 +14,22 @@ def generate_schedules(contract_id: int, actor_id: int | None = None) -> int:
 
 @shared_task(name="revrec.execute_revenue_run")
 def execute_revenue_run(run_id: int) -> int:
-    from revrec.services.runs import revenue_run_execute
+    """Plan the run (one item per contract), then send its workers (revrec.work_revenue_run)."""
+    from revrec.services.runs import revenue_run_fail, revenue_run_plan_and_fan_out
 
-    return revenue_run_execute(run_id=run_id)
+    try:
+        return revenue_run_plan_and_fan_out(run_id=run_id)
+    except Exception as exc:
+        revenue_run_fail(run_id=run_id, error=f"Planning failed: {exc}")
+        raise
+
+
+@shared_task(name="revrec.work_revenue_run")
+def work_revenue_run(run_id: int) -> int:
+    """Claim batches of the run's items (SKIP LOCKED) and recognize them until none is pending."""
+    from revrec.services.runs import revenue_run_work
+
+    return revenue_run_work(run_id=run_id)
 
 
 @shared_task(name="revrec.consume_billing_events")

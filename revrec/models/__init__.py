@@ -8,7 +8,7 @@ from .obligations import (
     ScheduleLine,
     SSPEntry,
 )
-from .runs import RevenueRun
+from .runs import RevenueRun, RevenueRunItem
 
 __all__ = [
     "Account",
@@ -21,6 +21,7 @@ __all__ = [
     "PeriodCloseSnapshot",
     "RecognizedUsage",
     "RevenueRun",
+    "RevenueRunItem",
     "RevenueSchedule",
     "SSPEntry",
     "ScheduleLine",

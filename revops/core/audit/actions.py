@@ -115,6 +115,8 @@ class AuditAction(StrEnum):
     PRODUCT_RECOGNITION_CHANGE_REQUESTED = "product.recognition_change_requested"
     PRODUCT_UPDATED = "product.updated"
 
+    REVENUE_RECOGNIZED = "revenue.recognized"
+
     REVENUE_RUN_COMPLETED = "revenue_run.completed"
     REVENUE_RUN_STARTED = "revenue_run.started"
 
