@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Prefetch, Sum
+from django.db.models import Count, Prefetch, Q, Sum
 
 from revops.money import stored_sum
-from revrec.models import JournalLine, PerformanceObligation, RevenueSchedule, ScheduleLine
+from revrec.models import JournalLine, PerformanceObligation, RevenueRunItem, RevenueSchedule, ScheduleLine
 
 ZERO = Decimal(0)
 
@@ -168,4 +168,35 @@ def estimates_not_reassessed(period: str) -> list[dict]:
             last = latest.get((contract.pk, key), contract.start_date)
             if last < start:
                 out.append({"contract": contract, "line": key, "last_assessed": last})
+    return out
+
+
+# --- revenue runs ---------------------------------------------------------------------------------------
+
+
+def revenue_run_failures(run, *, limit: int = 100) -> list[dict]:
+    """The run's parked contracts with their errors (at most ``limit``)."""
+    return [
+        {"contract": item.contract.number, "contract_id": item.contract_id, "error": item.error}
+        for item in run.items.filter(status=RevenueRunItem.Status.FAILED)
+        .select_related("contract")
+        .order_by("id")[:limit]
+    ]
+
+
+def revenue_run_outcomes(runs: list, *, failures: int = 20) -> dict[int, dict]:
+    """{run id: {"entries", "failed", "failures"}} for a page of runs: their items counted with one
+    query, the parked contracts (at most ``failures`` per run) read only for runs that have some."""
+    s = RevenueRunItem.Status
+    out = {run.pk: {"entries": run.entries_created, "failed": 0, "failures": []} for run in runs}
+    rows = (
+        RevenueRunItem.objects.filter(run__in=runs)
+        .values("run")
+        .annotate(entries=Count("entry"), failed=Count("id", filter=Q(status=s.FAILED)))
+    )
+    for row in rows:
+        out[row["run"]].update(entries=row["entries"], failed=row["failed"])
+    for run in runs:
+        if out[run.pk]["failed"]:
+            out[run.pk]["failures"] = revenue_run_failures(run, limit=failures)
     return out

@@ -21,6 +21,7 @@ from revops.roles import can_write
 from revrec import reports
 from revrec.filters import SSPFilter
 from revrec.models import AccountingPeriod, RevenueRun, SSPEntry
+from revrec.selectors import revenue_run_outcomes
 from revrec.services.runs import revenue_run_start
 from revrec.views.display import (
     POSITION,
@@ -188,6 +189,9 @@ def runs(request: HttpRequest) -> HttpResponse:
     page = Paginator(RevenueRun.objects.select_related("job", "requested_by"), 25).get_page(
         request.GET.get("page")
     )
+    outcomes = revenue_run_outcomes(list(page.object_list))
+    for run in page.object_list:
+        run.outcome = outcomes[run.pk]
     periods = list(AccountingPeriod.objects.order_by("-period")[:24])
     closed = {p.period for p in periods if p.status == AccountingPeriod.Status.CLOSED}
     context = {

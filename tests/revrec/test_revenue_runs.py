@@ -1,6 +1,6 @@
 """Revenue runs in batches (issue 15 §3): one item per contract claimed in batches, set-based per batch,
 idempotent per (obligation, period), a failing contract parked with its error, progress on the run
-page and API (tests below). The same with real workers killed mid-run: tests/faults/test_faults.py."""
+page and API. The same with real workers killed mid-run: tests/faults/test_faults.py."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def test_a_batch_of_contracts_posts_what_one_contract_at_a_time_posts(book):
 
 
 def test_a_failing_contract_is_parked_with_its_error_and_the_run_goes_on(
-    book, catalog, django_capture_on_commit_callbacks
+    book, catalog, django_capture_on_commit_callbacks, api_for, client, make_user
 ):
     ProductFactory(code="broken-svc")
     broken = ContractFactory(
@@ -143,6 +143,15 @@ def test_a_failing_contract_is_parked_with_its_error_and_the_run_goes_on(
     assert ScheduleLine.objects.filter(
         schedule__obligation__contract=broken, posted_entry__isnull=True
     ).exists()
+
+    body = api_for("finance").get(f"/api/v1/revenue-runs/{run.pk}").json()
+    assert body["progress"] == {"done": 6, "total": 6}
+    assert body["entries_created"] == 5 and body["failed"] == 1
+    assert body["failures"] == [{"contract": broken.number, "contract_id": broken.pk, "error": failed.error}]
+
+    client.force_login(make_user("fin", "finance"))
+    page = client.get("/revenue/runs/").content.decode()
+    assert broken.number in page and "1 failed" in page and "AccountMisconfigured" in page
 
 
 def test_the_resumer_sends_the_workers_again_when_items_are_pending(book, monkeypatch):
