@@ -1,6 +1,6 @@
 """Registers the compliance pages with the kernel: the "Compliance" navigation section (in the order a
-controller works: dashboard, exceptions, approvals, close, audit trail, evidence), the dashboard
-card "open exceptions by severity" and the "close" demo seeder (after "revenue"). Called from ``ComplianceConfig.ready()``."""
+controller works: dashboard, exceptions, approvals, month end, close, audit trail, evidence), the dashboard
+cards "open exceptions by severity" and "month end" and the "close" demo seeder (after "revenue"). Called from ``ComplianceConfig.ready()``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ ORDER = (
     "compliance",
     "compliance-exceptions",
     "approvals",
+    "compliance-month-end-current",
     "compliance-periods",
     "audit-trail",
     "compliance-evidence",
@@ -26,6 +27,7 @@ def register() -> None:
         NavItem("Compliance", "compliance", "compliance", "✔"),
         NavItem("Exceptions", "compliance-exceptions", "compliance", "⚠"),
         NavItem("Approvals", "approvals", "approvals", "✓"),
+        NavItem("Month end", "compliance-month-end-current", "periods", "◴"),
         NavItem("Period close", "compliance-periods", "periods", "▦"),
         NavItem("Evidence", "compliance-evidence", "audit", "⇩"),
     )
@@ -36,6 +38,7 @@ def register() -> None:
             items = sorted(section.items, key=lambda item: rank.get(item.url_name, len(ORDER)))
             NAV[index] = NavSection(section.title, tuple(items))
     register_widgets("compliance", compliance_widgets)
+    register_widgets("periods", month_end_widgets)
     register_seeder("close", seed_close, after="revenue")
 
 
@@ -68,5 +71,33 @@ def compliance_widgets(user) -> list[dict]:
             "note": note,
             "url": reverse("compliance-exceptions") + "?status=open",
             "link_label": "Exceptions",
+        }
+    ]
+
+
+def month_end_widgets(user) -> list[dict]:
+    """The month end under way (one card): its period and how many drafts still hold it — two cheap
+    queries; the month-end page has the stages."""
+    from django.db.models import Count
+    from django.urls import reverse
+
+    from compliance.month_end import month_end_key, period_drafts
+    from revrec.services.periods import period_bounds
+
+    key = month_end_key()
+    drafts = period_drafts(period_bounds(key)[1]).aggregate(n=Count("id"))["n"]
+    note = (
+        f"{drafts:,} draft invoice{'s' if drafts != 1 else ''} still hold{'s' if drafts == 1 else ''} fees or usage of {key}."
+        if drafts
+        else f"No draft left for {key}: see what else stands between it and its close."
+    )
+    return [
+        {
+            "title": "Month end",
+            "value": key,
+            "tone": "warn" if drafts else "",
+            "note": note,
+            "url": reverse("compliance-month-end", args=[key]),
+            "link_label": "Stages and blockers",
         }
     ]

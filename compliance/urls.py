@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from django.views.generic import RedirectView
 
-from compliance.views import approvals, audit, close, controls, evidence
+from compliance.views import approvals, audit, close, controls, evidence, month_end
 
 PERIOD = r"(?P<key>[0-9]{4}-(?:0[1-9]|1[0-2]))"
 
@@ -34,6 +34,20 @@ urlpatterns = [
     ),
     re_path(
         rf"^compliance/periods/{PERIOD}/reopen/$", close.period_reopen_view, name="compliance-period-reopen"
+    ),
+    path("compliance/month-end/", month_end.month_end_current, name="compliance-month-end-current"),
+    re_path(
+        rf"^compliance/periods/{PERIOD}/month-end/$", month_end.month_end_page, name="compliance-month-end"
+    ),
+    re_path(
+        rf"^compliance/periods/{PERIOD}/month-end/live/$",
+        month_end.month_end_live,
+        name="compliance-month-end-live",
+    ),
+    re_path(
+        rf"^compliance/periods/{PERIOD}/month-end/start/(?P<code>[a-z_]+)/$",
+        month_end.month_end_start,
+        name="compliance-month-end-start",
     ),
     path("compliance/evidence/", evidence.evidence_view, name="compliance-evidence"),
     path("compliance/evidence/download/", evidence.evidence_download, name="compliance-evidence-download"),

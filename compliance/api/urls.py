@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from compliance.api import views_controls
+from compliance.api import month_end, views_controls
 
 urlpatterns = [
     re_path(r"^compliance/runs/?$", views_controls.ComplianceRunView.as_view(), name="api-compliance-runs"),
@@ -28,6 +28,11 @@ urlpatterns = [
         r"^periods/(?P<period>[0-9]{4}-[0-9]{2})/reopen/?$",
         views_controls.PeriodReopenView.as_view(),
         name="api-period-reopen",
+    ),
+    re_path(
+        r"^periods/(?P<period>[0-9]{4}-[0-9]{2})/month-end/?$",
+        month_end.MonthEndView.as_view(),
+        name="api-period-month-end",
     ),
     re_path(r"^evidence/?$", views_controls.EvidenceView.as_view(), name="api-evidence"),
 ]

@@ -61,7 +61,7 @@ CHECKLIST_FIX = {
 }
 
 
-def _fix_url(code: str, key: str) -> str | None:
+def checklist_fix_url(code: str, key: str) -> str | None:
     url_name, query = CHECKLIST_FIX.get(code, (None, ""))
     try:
         return reverse(url_name) + query.format(key=key) if url_name else None
@@ -91,7 +91,9 @@ def _period_page(request, key: str, *, status: int = 200, errors: list | None = 
         "start": start,
         "last_day": end - timedelta(days=1),
         "closed": closed,
-        "items": [{"item": i, "url": None if i.ok or closed else _fix_url(i.code, key)} for i in items],
+        "items": [
+            {"item": i, "url": None if i.ok or closed else checklist_fix_url(i.code, key)} for i in items
+        ],
         "ready": all(i.ok for i in items),
         "done": sum(i.ok for i in items),
         "reopenings": [a for a in reopenings if a.status != Approval.Status.PENDING],

@@ -234,6 +234,8 @@ SPECTACULAR_SETTINGS = {
         "JournalSourceEnum": "revrec.models.JournalEntry.Source",
         "RecognitionMethodEnum": "revops.parties.models.RecognitionMethod",
         "ContractStatusEnum": ["draft", "pending_approval", "active", "terminated", "expired"],
+        "MonthEndStageEnum": "compliance.month_end.STAGE_CODES",
+        "MonthEndActionEnum": "compliance.month_end.ACTION_CODES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

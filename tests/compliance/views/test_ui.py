@@ -385,6 +385,7 @@ def test_navigation_and_dashboard_card(fault, login):
         "compliance",
         "compliance-exceptions",
         "approvals",
+        "compliance-month-end-current",
         "compliance-periods",
         "audit-trail",
         "compliance-evidence",

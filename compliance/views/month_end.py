@@ -1,0 +1,191 @@
+"""Month-end page of a period (issue 15 §6): its stages with live progress, what blocks the close, and
+the action that starts the next stage for those allowed to. The stage board is a partial that polls
+itself every two seconds while a run is under way and stops once nothing runs.
+
+Actions call the same services as the API and the stage pages (billing run, revenue run, check run,
+period close); each is allowed by its own area (revops.roles), so an approver may run the checks and
+close, finance may also bill and recognize, and auditors and the pricing role only read."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_POST
+
+from compliance.month_end import allowed_action, month_end, month_end_key
+from compliance.views.close import checklist_fix_url
+from revops.core.ui import require_area
+from revops.errors import DomainError
+from revops.formatting import day
+from revrec.services.periods import current_key, next_key, previous_key
+
+POLL_SECONDS = 2
+BADGES = {
+    "not_started": "",
+    "running": "badge-running",
+    "done": "badge-ok",
+    "blocked": "badge-warn",
+    "failed": "badge-failed",
+}
+BARS = {"running": "running", "done": "completed", "failed": "failed"}
+RUN_LABELS = {"billing_run": "Billing run", "revenue_run": "Revenue run", "check_run": "Check run"}
+# stage -> the counts shown on its card, in order, with their labels
+FACTS = {
+    "billing_run": [
+        ("invoices_created", "invoices built"),
+        ("skipped", "nothing to bill"),
+        ("parked", "parked"),
+        ("pending", "pending"),
+    ],
+    "drafts": [("drafts", "drafts left")],
+    "finalization": [
+        ("finalized", "finalized"),
+        ("drafts_left", "drafts left"),
+        ("invoices_posted", "posted to the ledger"),
+        ("voided", "voided"),
+    ],
+    "revenue_run": [
+        ("entries_created", "entries by the run"),
+        ("recognition_entries", "recognition entries"),
+    ],
+    "checks": [
+        ("failing_checks", "checks failing"),
+        ("open_exceptions", "open exceptions"),
+        ("critical_exceptions", "critical"),
+    ],
+    "close": [("checklist_done", "checklist items done"), ("checklist_total", "items")],
+}
+
+# run kind -> (url name, takes the run id)
+RUN_PAGES = {
+    "billing_run": ("billing-run", True),
+    "revenue_run": ("revenue-runs", False),
+    "check_run": ("compliance", False),
+}
+# stage -> where its records are listed
+STAGE_LINKS = {
+    "drafts": ("invoices", "?status=draft", "Review queue"),
+    "finalization": ("invoices", "?status=finalized", "Finalized invoices"),
+    "revenue_run": ("revenue-ledger-lines", "?period={key}&kind=recognition", "Recognition lines"),
+    "checks": ("compliance-exceptions", "?status=open", "Open exceptions"),
+    "close": ("compliance-period", "", "Close checklist"),
+}
+
+
+def _url(name: str, *args, query: str = "") -> str | None:
+    try:
+        return reverse(name, args=args) + query
+    except NoReverseMatch:
+        return None
+
+
+def _board(request, key: str) -> dict:
+    state = month_end(key=key)
+    stages, nxt = [], state.next_stage
+    for stage in state.stages:
+        run_url = None
+        if stage.run is not None:
+            name, with_id = RUN_PAGES[stage.run.kind]
+            run_url = _url(name, *([stage.run.id] if with_id else []))
+        link = STAGE_LINKS.get(stage.code)
+        records = None
+        if link:
+            name, query, text = link
+            url = _url(name, key) if name == "compliance-period" else _url(name, query=query.format(key=key))
+            records = {"url": url, "text": text} if url else None
+        stages.append(
+            {
+                "stage": stage,
+                "badge": BADGES[stage.status],
+                "bar": BARS.get(stage.status, "queued"),
+                "run_label": RUN_LABELS[stage.run.kind] if stage.run else "",
+                "facts": [(label, stage.counts[k]) for k, label in FACTS[stage.code] if k in stage.counts],
+                "run_url": run_url,
+                "records": records,
+                "action": allowed_action(stage, request.user),
+                "next": nxt is not None and stage.code == nxt.code,
+            }
+        )
+    blockers = [{"item": i, "url": checklist_fix_url(i.code, key)} for i in state.blockers]
+    return {
+        "key": key,
+        "me": state,
+        "stages": stages,
+        "blockers": blockers,
+        "poll": POLL_SECONDS if state.running else None,
+        "previous": previous_key(key),
+        "following": next_key(key) if next_key(key) <= next_key(current_key()) else None,
+        "next_row": next((row for row in stages if row["next"]), None),
+    }
+
+
+@login_required
+@require_area("periods")
+def month_end_page(request, key: str):
+    return render(request, "compliance/month_end.html", _board(request, key))
+
+
+@login_required
+@require_area("periods")
+def month_end_current(request):
+    """/compliance/month-end/: the month end under way (the first period still to close)."""
+    return redirect("compliance-month-end", key=month_end_key())
+
+
+@login_required
+@require_area("periods")
+def month_end_live(request, key: str):
+    """The stage board alone; it re-polls itself while a stage runs and stops once none does."""
+    return render(request, "compliance/month_end.html#board", _board(request, key))
+
+
+def _start(request, key: str, code: str):
+    """Take stage ``code``'s action for ``key`` (only if the period's month end offers it now and the
+    user's role writes its area); returns the message to show."""
+    state = month_end(key=key)
+    stage = next((s for s in state.stages if s.action is not None and s.action.code == code), None)
+    if stage is None:
+        raise Http404("Nothing to start.")
+    if allowed_action(stage, request.user) is None:
+        raise PermissionDenied("Your role does not allow this.")
+    if code == "billing_run":
+        from billing.invoicing.runs import billing_run_start
+
+        run = billing_run_start(as_of=state.end, actor=request.user)
+        return f"Billing run #{run.pk} as of {day(run.as_of)} started."
+    if code == "revenue_run":
+        from revrec.services.runs import revenue_run_start
+
+        run = revenue_run_start(period=key, actor=request.user)
+        return f"Revenue run #{run.pk} for {key} started."
+    if code == "compliance_run":
+        from compliance.services.exceptions import compliance_run
+
+        run = compliance_run(trigger="manual", actor=request.user)
+        failing = sum(1 for r in run.results.values() if r["status"] == "fail")
+        return f"Check run #{run.pk}: {len(run.results) - failing} of {len(run.results)} checks pass."
+    if code == "close":
+        from compliance.services.close import period_close_request
+
+        period_close_request(key=key, actor=request.user)
+        return (
+            f"{key} is closed: nothing posts into it any more; late corrections land in the next open period."
+        )
+    raise Http404("Nothing to start.")  # finalize is a link to the review queue, not a POST
+
+
+@login_required
+@require_area("periods")
+@require_POST
+def month_end_start(request, key: str, code: str):
+    try:
+        text = _start(request, key, code)
+    except DomainError as error:
+        messages.error(request, error.detail)
+    else:
+        messages.success(request, text)
+    return redirect("compliance-month-end", key=key)
