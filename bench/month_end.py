@@ -718,9 +718,16 @@ class Stages:
         return {"run": run.pk, "status": run.status, "entries": run.entries_created}
 
     def revenue_check(self, result):
+        from revrec import models as revrec_models
+
         out = []
         if result["status"] != "completed":
             out.append(f"revenue run {result['status']}")
+        items = getattr(revrec_models, "RevenueRunItem", None)  # the parallel run's claimed contracts
+        if items is not None:
+            failed = items.objects.filter(run_id=result["run"], status="failed").count()
+            if failed:
+                out.append(f"{failed} failed revenue run items")
         p = self.period
         contracts, repeated = _one(
             "SELECT count(*), count(*) FILTER (WHERE n <> 1) FROM (SELECT contract_id, count(*) AS n "
