@@ -18,6 +18,14 @@ urlpatterns = [
     re_path(r"^billing-runs/?$", invoices.BillingRunListView.as_view(), name="api-billing-runs"),
     re_path(rf"^billing-runs/{ID}/?$", invoices.BillingRunDetailView.as_view(), name="api-billing-run"),
     re_path(r"^invoices/?$", invoices.InvoiceListView.as_view(), name="api-invoices"),
+    re_path(
+        r"^invoices/finalize/?$", invoices.InvoiceBulkFinalizeView.as_view(), name="api-invoices-finalize"
+    ),
+    re_path(
+        rf"^invoices/finalize/{ID}/?$",
+        invoices.FinalizationRunDetailView.as_view(),
+        name="api-finalization-run",
+    ),
     re_path(rf"^invoices/{ID}/?$", invoices.InvoiceDetailView.as_view(), name="api-invoice"),
     re_path(
         rf"^invoices/{ID}/finalize/?$", invoices.InvoiceFinalizeView.as_view(), name="api-invoice-finalize"

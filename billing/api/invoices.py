@@ -12,6 +12,12 @@ from rest_framework.response import Response
 from billing.invoicing import lifecycle
 from billing.invoicing.build import invoice_refresh_draft
 from billing.invoicing.filters import InvoiceFilter
+from billing.invoicing.finalization import (
+    MAX_IDS,
+    finalization_counts,
+    finalization_problems,
+    finalization_start,
+)
 from billing.invoicing.representation import CreditNoteOut, InvoiceOut
 from billing.invoicing.runs import billing_run_start
 from billing.invoicing.selectors import (
@@ -21,12 +27,12 @@ from billing.invoicing.selectors import (
     invoice_list,
     invoice_with_lines,
 )
-from billing.models import BillingRun, CreditNote, Invoice
+from billing.models import BillingRun, CreditNote, FinalizationRun, Invoice
 from revops.books import posting_period_for
 from revops.core.api.fields import BoundedDateField, DecimalStringField, MoneyField, PeriodField
 from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
-from revops.core.filters import ApiFilterBackend
+from revops.core.filters import BIGINT_MAX, ApiFilterBackend
 
 
 class BillingRunProgressOut(serializers.Serializer):
@@ -150,6 +156,128 @@ class InvoiceFinalizeView(ApiView):
     def post(self, request, pk):
         invoice = lifecycle.invoice_finalize(invoice=_invoice(pk), actor=request.user)
         return Response(InvoiceOut(invoice_with_lines(invoice.pk)).data)
+
+
+class FinalizationFilterIn(InputSerializer):
+    """The invoice list's filters (``GET /invoices``): the drafts they select are finalized."""
+
+    status = serializers.ChoiceField(choices=["draft"], required=False, help_text="Only drafts are finalized")
+    customer = serializers.CharField(required=False, max_length=255, help_text="The customer's external_id")
+    customer_id = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
+    period_start = BoundedDateField(required=False)
+    billing_date = BoundedDateField(required=False)
+    billing_date_from = BoundedDateField(required=False, help_text="Billed on or after")
+    billing_date_to = BoundedDateField(required=False, help_text="Billed on or before")
+
+
+class FinalizeIn(InputSerializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=BIGINT_MAX),
+        required=False,
+        min_length=1,
+        max_length=MAX_IDS,
+        help_text="The drafts to finalize (or give a filter)",
+    )
+    filter = FinalizationFilterIn(required=False, help_text="Finalize every draft the filter selects")
+
+    def validate(self, attrs):
+        if ("ids" in attrs) == ("filter" in attrs):
+            raise serializers.ValidationError({"filter": ["Give either ids or a filter (one of them)."]})
+        return attrs
+
+
+class FinalizationFilterOut(serializers.Serializer):
+    status = serializers.CharField(required=False)
+    customer = serializers.CharField(required=False)
+    customer_id = serializers.CharField(required=False)
+    period_start = serializers.CharField(required=False)
+    billing_date = serializers.CharField(required=False)
+    billing_date_from = serializers.CharField(required=False)
+    billing_date_to = serializers.CharField(required=False)
+
+
+class FinalizationProblemOut(serializers.Serializer):
+    invoice = serializers.IntegerField(source="invoice_id")
+    customer = serializers.CharField(source="invoice.customer.external_id")
+    billing_date = serializers.DateField(source="invoice.billing_date")
+    status = serializers.ChoiceField(choices=["failed", "skipped"], help_text="failed: parked with its error")
+    error = serializers.CharField()
+
+
+class FinalizationRunOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=FinalizationRun.Status.choices)
+    trigger = serializers.CharField()
+    progress = BillingRunProgressOut(source="job")
+    finalized = serializers.SerializerMethodField()
+    failed = serializers.SerializerMethodField()
+    skipped = serializers.SerializerMethodField(help_text="Not drafts any more when their turn came")
+    failures = serializers.SerializerMethodField(
+        help_text="The failed and skipped drafts with the reason (first 100)"
+    )
+    invoices = serializers.SerializerMethodField(help_text="How many ids were asked for (0: by filter)")
+    filter = FinalizationFilterOut(source="filters")
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    job = serializers.IntegerField(source="job_id")
+
+    def _counts(self, run) -> dict:
+        if not hasattr(run, "_counts"):
+            run._counts = finalization_counts(run)
+        return run._counts
+
+    def get_finalized(self, run) -> int:
+        return self._counts(run)["finalized"]
+
+    def get_failed(self, run) -> int:
+        return self._counts(run)["failed"]
+
+    def get_skipped(self, run) -> int:
+        return self._counts(run)["skipped"]
+
+    def get_invoices(self, run) -> int:
+        return len(run.invoice_ids)
+
+    @extend_schema_field(FinalizationProblemOut(many=True))
+    def get_failures(self, run):
+        return FinalizationProblemOut(finalization_problems(run), many=True).data
+
+
+class InvoiceBulkFinalizeView(ApiView):
+    area = "billing"
+
+    @extend_schema(
+        operation_id="invoices_finalization_run_create",
+        request=FinalizeIn,
+        responses={202: FinalizationRunOut},
+    )
+    def post(self, request):
+        data = FinalizeIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        if "ids" in v:
+            run = finalization_start(invoice_ids=list(v["ids"]), actor=request.user, trigger="api")
+        else:
+            filters = {
+                k: (val.isoformat() if hasattr(val, "isoformat") else val) for k, val in v["filter"].items()
+            }
+            run = finalization_start(filters=filters, actor=request.user, trigger="api")
+        run = FinalizationRun.objects.select_related("job").get(pk=run.pk)
+        return Response(
+            FinalizationRunOut(run).data,
+            status=202,
+            headers={"Location": f"/api/v1/invoices/finalize/{run.pk}"},
+        )
+
+
+class FinalizationRunDetailView(ApiView):
+    area = "billing"
+
+    @extend_schema(operation_id="invoices_finalization_run_retrieve", responses=FinalizationRunOut)
+    def get(self, request, pk):
+        return Response(
+            FinalizationRunOut(get_object_or_404(FinalizationRun.objects.select_related("job"), pk=pk)).data
+        )
 
 
 class InvoiceRefreshView(ApiView):
