@@ -48,7 +48,9 @@ a failed check stops the run and makes the benchmark exit non-zero (docs/benchma
 5. close — ``period_close_request`` by a finance user; if it asks for an approval, a second user
    (the approver) approves it; baseline the ledger-snapshot ``GROUP BY`` the close computes. Checked:
    period closed with its snapshot, trial balance balanced, the deferred-revenue rollforward
-   (``compliance/evidence/rollforward.py``) ties in total and for every contract.
+   (``compliance/evidence/rollforward.py``) ties in total and for every contract, its closing balance
+   equal to the ledger's contract balances and its recognized revenue to the ledger's and the revenue
+   baseline's.
 6. evidence pack — the pack of the month written to a file; baseline ``COPY … TO STDOUT`` of the
    rows it carries (the month's journal lines, the schedule lines, the obligations). Checked: every
    file's SHA-256 equal to MANIFEST.sha256 and manifest.json, row counts as stated.
@@ -824,7 +826,6 @@ class Stages:
         return {"approved": approved}
 
     def close_check(self, result):
-        from compliance.evidence.rollforward import rollforward
         from revrec.models import AccountingPeriod
 
         out = []
@@ -842,10 +843,22 @@ class Stages:
             )
             if debit != credit:
                 out.append(f"trial balance of {label}: debits {debit}, credits {credit}")
-        roll = rollforward(self.period)
-        untied = sum(1 for row in roll["by_contract"] if not row["ties"])
+        roll, untied = rollforward_totals(self.period)
         if not roll["ties"] or untied:
             out.append(f"rollforward does not tie ({untied} contracts)")
+        closing, recognized = _one(
+            "SELECT coalesce(sum(l.credit - l.debit) FILTER (WHERE e.period <= %s), 0), "
+            "coalesce(sum(l.debit - l.credit) FILTER (WHERE e.period = %s AND e.source = 'recognition'), 0) "
+            "FROM revrec_journalline AS l JOIN revrec_journalentry AS e ON e.id = l.entry_id "
+            "JOIN revrec_account AS a ON a.id = l.account_id WHERE a.role IN ('deferred', 'unbilled')",
+            [self.period, self.period],
+        )
+        (expected,) = _one("SELECT coalesce(sum(amount), 0) FROM bench_sql_recognition")
+        if roll["closing"] != closing or roll["recognized"] != recognized or recognized != expected:
+            out.append(
+                f"rollforward closing {roll['closing']} / recognized {roll['recognized']}; the ledger's "
+                f"contract balances {closing} / recognized {recognized}; the revenue baseline {expected}"
+            )
         how = " (approved by a second user)" if result["approved"] else ""
         return out, (
             f"closed{how}; rollforward opening {roll['opening']} + billed {roll['billed']} − recognized "
@@ -875,6 +888,24 @@ class Stages:
         finally:
             path.unlink(missing_ok=True)
         return out, f"{files} files, {result['bytes'] / 1e6:,.1f} MB zip, manifest verified"
+
+
+def rollforward_totals(period: str) -> tuple[dict, int]:
+    """(the rollforward's totals with ``ties``, contracts whose row does not tie), streaming the rows
+    when the rollforward can."""
+    import importlib
+
+    module = importlib.import_module(
+        "compliance.evidence.rollforward"
+    )  # the package exports a function of that name
+
+    streamed = getattr(module, "Rollforward", None)
+    if streamed is not None:
+        roll = streamed()
+        untied = sum(1 for row in roll.rows(period) if not row["ties"])
+        return roll.totals(), untied
+    whole = module.rollforward(period)
+    return whole, sum(1 for row in whole["by_contract"] if not row["ties"])
 
 
 def write_evidence_pack(period: str, path: Path) -> None:
@@ -1126,7 +1157,8 @@ def report(*, cfg: dict, result: dict, pg: str, seed_seconds: float, loads: tupl
         "contract and one revenue line per obligation for the period, amounts equal to the baseline's, "
         "every due schedule line and billed usage line recognized; compliance — every check passes, no "
         "open exception; close — period closed with its snapshot, trial balance balanced (period and "
-        "ledger), deferred-revenue rollforward ties in total and per contract; evidence — every file's "
+        "ledger), deferred-revenue rollforward ties in total and per contract, its closing balance and "
+        "recognized revenue equal to the ledger's and to the revenue baseline's; evidence — every file's "
         "SHA-256 and row count as both manifests state.",
         "- Peak RSS is each process's high-water mark over the stage (reset before it): the bench process "
         "(which runs the close and builds the evidence pack, as a web request would), each worker's pool "
