@@ -69,3 +69,15 @@ def billing_settings_update(
             return version
     except IntegrityError as exc:  # two first versions at once (nothing to lock yet): the other won
         raise Conflict("The billing settings were changed at the same moment; reload and try again.") from exc
+
+
+def hours_text(hours: int | None) -> str:
+    """A grace period for people: ``Off``, ``At once``, ``72 hours (3 days)``, ``1 hour``."""
+    if hours is None:
+        return "Off"
+    if hours == 0:
+        return "At once"
+    days, rest = divmod(hours, 24)
+    if days and not rest:
+        return f"{hours} hours ({days} day{'s' if days != 1 else ''})"
+    return f"{hours} hour{'s' if hours != 1 else ''}"

@@ -13,6 +13,7 @@ from revops.core.api.views import ApiGenericView
 from revops.core.filters import ApiFilterBackend
 from revops.parties.filters import CustomerFilter
 from revops.parties.models import Customer
+from revops.parties.models.customers import MAX_GRACE_HOURS
 from revops.parties.services.customers import customer_by_ref, customer_create, customer_update
 
 
@@ -22,10 +23,28 @@ class CustomerSerializer(InputModelSerializer):
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     currency = serializers.CharField(max_length=3)
     external_id = serializers.CharField(max_length=128)
+    auto_finalize_grace_hours = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=MAX_GRACE_HOURS,
+        help_text="Hours this customer's drafts stay open after they were created before they finalize "
+        "themselves; null: the organization's grace period (GET /billing-settings); 0: at once",
+    )
 
     class Meta:
         model = Customer
-        fields = ["id", "external_id", "name", "currency", "timezone", "email", "tax_rate", "address"]
+        fields = [
+            "id",
+            "external_id",
+            "name",
+            "currency",
+            "timezone",
+            "email",
+            "tax_rate",
+            "address",
+            "auto_finalize_grace_hours",
+        ]
         read_only_fields = ["id"]
         extra_kwargs = {"address": {"required": False}}
 

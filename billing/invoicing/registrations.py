@@ -22,6 +22,7 @@ def register() -> None:
         NavItem("Contracts", "contracts", "contracts", "▭"),
         NavItem("Billing runs", "billing-runs", "billing", "↻"),
         NavItem("Invoices", "invoices", "billing", "▤"),
+        NavItem("Billing settings", "billing-settings", "billing", "⚙"),
         before="Operations",
     )
     register_widgets("billing", billing_widgets)

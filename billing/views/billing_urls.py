@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from billing.views import credit_notes, customers, invoice_lines, invoices, runs
+from billing.views import credit_notes, customers, invoice_lines, invoices, runs, settings
 
 urlpatterns = [
     # customers
@@ -11,6 +11,9 @@ urlpatterns = [
     path("customers/new/", customers.customer_create_view, name="customer-create"),
     path("customers/<int:pk>/", customers.customer_detail, name="customer"),
     path("customers/<int:pk>/credits/", customers.credit_grant_view, name="customer-credit-grant"),
+    path("customers/<int:pk>/grace/", customers.customer_grace_view, name="customer-grace"),
+    # billing settings (the organization's grace period before drafts finalize themselves)
+    path("billing/settings/", settings.billing_settings_view, name="billing-settings"),
     # billing runs
     path("billing/runs/", runs.run_list, name="billing-runs"),
     path("billing/runs/<int:pk>/", runs.run_detail, name="billing-run"),

@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from billing.billing_settings import billing_settings_current, hours_text
 from billing.contracts.models import Contract
 from billing.display import decorate_invoices
 from billing.invoicing.credits import credit_grant_request
@@ -35,9 +36,9 @@ from revops.errors import DomainError
 from revops.formatting import money, percent, quantity
 from revops.money import stored_sum
 from revops.parties.filters import CustomerFilter
-from revops.parties.forms import COMMON_CURRENCIES, COMMON_TIMEZONES, CustomerForm
+from revops.parties.forms import COMMON_CURRENCIES, COMMON_TIMEZONES, CustomerForm, CustomerGraceForm
 from revops.parties.models import Customer
-from revops.parties.services.customers import customer_create
+from revops.parties.services.customers import customer_create, customer_update
 from revops.roles import can_write
 
 PAGE_SIZE = 50
@@ -131,7 +132,18 @@ def _usage_summary(customer: Customer) -> dict:
     return {"start": start, "end": end, "rows": rows}
 
 
-def _customer_context(request: HttpRequest, customer: Customer, *, grant_form=None) -> dict:
+def _grace(customer: Customer) -> dict:
+    """How the customer's drafts finalize themselves: its own grace period, else the organization's."""
+    own = customer.auto_finalize_grace_hours
+    organization = billing_settings_current().auto_finalize_grace_hours
+    if own is not None:
+        text, source = hours_text(own), "its own"
+    else:
+        text, source = hours_text(organization), "the organization's"
+    return {"text": text, "source": source, "off": own is None and organization is None}
+
+
+def _customer_context(request: HttpRequest, customer: Customer, *, grant_form=None, grace_form=None) -> dict:
     c = customer.currency
     today = timezone.localdate()
     open_qs = Invoice.objects.filter(customer=customer, status=Invoice.Status.FINALIZED)
@@ -181,6 +193,9 @@ def _customer_context(request: HttpRequest, customer: Customer, *, grant_form=No
         "can_edit_contracts": can_write(request.user, "contracts"),
         "can_edit_billing": can_write(request.user, "billing"),
         "tax_rate": percent(customer.tax_rate),
+        "grace": _grace(customer),
+        "grace_form": grace_form
+        or CustomerGraceForm(initial={"auto_finalize_grace_hours": customer.auto_finalize_grace_hours}),
     }
 
 
@@ -223,4 +238,30 @@ def credit_grant_view(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect("customer", pk=pk)
     context = _customer_context(request, customer, grant_form=form)
+    return render(request, "billing/customers/detail.html", context, status=400)
+
+
+@login_required
+@require_area("customers", write=True)
+@require_POST
+def customer_grace_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set or clear the customer's own grace period before its drafts finalize themselves (audited)."""
+    customer = get_object_or_404(Customer, pk=pk)
+    form = CustomerGraceForm(request.POST)
+    if form.is_valid():
+        hours = form.cleaned_data["auto_finalize_grace_hours"]
+        try:
+            customer = customer_update(customer=customer, actor=request.user, auto_finalize_grace_hours=hours)
+        except DomainError as exc:
+            apply_errors(form, exc.errors)
+            if not exc.errors:
+                form.add_error(None, exc.detail)
+        else:
+            grace = _grace(customer)
+            messages.success(
+                request,
+                f"{customer.name}'s drafts finalize themselves: {grace['text'].lower()} ({grace['source']}).",
+            )
+            return redirect("customer", pk=pk)
+    context = _customer_context(request, customer, grace_form=form)
     return render(request, "billing/customers/detail.html", context, status=400)

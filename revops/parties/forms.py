@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from django import forms
 
+from revops.parties.models.customers import MAX_GRACE_HOURS
+
 COMMON_TIMEZONES = (
     "UTC",
     "Europe/London",
@@ -56,9 +58,31 @@ class CustomerForm(forms.Form):
     )
     email = forms.EmailField(required=False, label="Billing email")
     address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    auto_finalize_grace_hours = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_GRACE_HOURS,
+        label="Auto-finalize drafts after (hours)",
+        help_text="Empty: the organization's grace period (billing settings). 0: at once. "
+        "Counted from when the draft was created.",
+        widget=forms.NumberInput(attrs={"class": "num"}),
+    )
 
     def service_kwargs(self) -> dict:
         data = dict(self.cleaned_data)
         data["tax_rate"] = data.get("tax_rate") or Decimal(0)
         data["currency"] = (data.get("currency") or "").upper()
         return data
+
+
+class CustomerGraceForm(forms.Form):
+    """A customer's own grace period before its drafts finalize themselves (empty: the organization's)."""
+
+    auto_finalize_grace_hours = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_GRACE_HOURS,
+        label="Own grace period (hours)",
+        help_text="Empty: the organization's. 0: at once.",
+        widget=forms.NumberInput(attrs={"class": "num"}),
+    )
