@@ -11,7 +11,8 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Sum, prefetch_related_objects
+from django.utils import timezone
 
 from billing.contracts.models import Contract
 from billing.models import CreditExpiry, CreditGrant, CreditNote, Invoice, InvoiceLine, Payment
@@ -301,13 +302,23 @@ def recognize_contract_period(*, contract, period: str) -> JournalEntry | None:
     return recognize_contracts_period(contract_ids=[contract.pk], period=period)[contract.pk]
 
 
+@dataclass(frozen=True)
+class _Due:
+    """An approved, unposted schedule line: what recognition reads of it."""
+
+    pk: int
+    period: str
+    amount: Decimal
+    obligation_id: int
+
+
 @dataclass
 class _Recognition:
     """One contract's recognition for a period, computed in memory before anything is written."""
 
     contract: Contract
     draft: Draft
-    schedule_lines: list[ScheduleLine]
+    schedule_lines: list[_Due]
     usage_lines: list[InvoiceLine]
     key: str
     entry: JournalEntry | None = None
@@ -323,7 +334,7 @@ class _BatchReads:
     deferred: dict[int, Decimal]
     unbilled: dict[int, Decimal]
     held: dict[int, date]
-    schedule_lines: dict[int, list[ScheduleLine]]
+    schedule_lines: dict[int, list[_Due]]
     usage_lines: dict[int, list[InvoiceLine]]
 
 
@@ -335,7 +346,6 @@ def _batch_reads(ids: list[int], period: str) -> _BatchReads:
         PerformanceObligation.objects.filter(contract_id__in=ids)
         .order_by("-contract_version", "id")
         .select_related("product")
-        .prefetch_related("lines")
     ):
         obligations[po.contract_id].append(po)
     po_ids = [po.pk for pos in obligations.values() for po in pos]
@@ -353,21 +363,20 @@ def _batch_reads(ids: list[int], period: str) -> _BatchReads:
         .values_list("contract_id", "effective_date")
     ):
         held.setdefault(contract_id, effective)
-    schedule_lines: dict[int, list[ScheduleLine]] = defaultdict(list)
-    for sl in (
+    schedule_lines: dict[int, list[_Due]] = defaultdict(list)
+    for pk, key, amount, po_id, contract_id in (
         ScheduleLine.objects.filter(
             schedule__obligation__contract_id__in=ids,
             period__lte=period,
             schedule__status=RevenueSchedule.Status.APPROVED,
             posted_entry__isnull=True,
         )
-        .select_related("schedule__obligation__product")
         .order_by("period", "id")
+        .values_list("pk", "period", "amount", "schedule__obligation_id", "schedule__obligation__contract_id")
     ):
-        contract_id = sl.schedule.obligation.contract_id
         stop = min(period, _month_before(held[contract_id])) if contract_id in held else period
-        if sl.period <= stop:
-            schedule_lines[contract_id].append(sl)
+        if key <= stop:
+            schedule_lines[contract_id].append(_Due(pk, key, amount, po_id))
     usage_lines: dict[int, list[InvoiceLine]] = defaultdict(list)
     for line in (
         InvoiceLine.objects.filter(
@@ -382,6 +391,9 @@ def _batch_reads(ids: list[int], period: str) -> _BatchReads:
         .order_by("id")
     ):
         usage_lines[line.contract_ref].append(line)
+    # Which obligation a usage line belongs to is decided on the obligations' contract lines: read
+    # only for the contracts that have usage to recognize.
+    prefetch_related_objects([po for pk in usage_lines for po in obligations[pk]], "lines")
     return _BatchReads(contracts, obligations, deferred, unbilled, held, schedule_lines, usage_lines)
 
 
@@ -394,7 +406,7 @@ def _compute(reads: _BatchReads, contract: Contract, period: str, accounts: _Acc
     draft = Draft()
     schedule_lines = reads.schedule_lines[contract.pk]
     for sl in schedule_lines:
-        po = sl.schedule.obligation
+        po = pos[sl.obligation_id]
         _recognize(
             draft, po, sl.amount, reads.deferred, reads.unbilled, contract, f"{po.key} {sl.period}", accounts
         )
@@ -441,10 +453,21 @@ def _entry_for(rec: _Recognition, period: str, target: str, correction_for: str)
 
 
 def _insert_entries(recs: list[_Recognition], period: str) -> list[_Recognition]:
-    """Write the batch's entries with one INSERT (one per entry, each in a savepoint, if one of their
-    keys was posted meanwhile: that one is left out). Returns the recognitions whose entry was written."""
+    """Write the batch's entries with one INSERT; an entry whose key was posted meanwhile is left out
+    (``ON CONFLICT DO NOTHING`` on PostgreSQL; elsewhere one INSERT per entry in a savepoint after a
+    conflict). Returns the recognitions whose entry was written."""
     target, correction_for = lock_posting_period(last_day(period))
     entries = [_entry_for(rec, period, target.period, correction_for) for rec in recs]
+    if connection.vendor == "postgresql":
+        ids = _insert_entries_pg(entries)
+        written = []
+        for rec, entry in zip(recs, entries, strict=True):
+            if entry.source_key in ids:
+                entry.pk = ids[entry.source_key]
+                entry._state.adding = False
+                rec.entry = entry
+                written.append(rec)
+        return written
     try:
         with transaction.atomic():
             JournalEntry.objects.bulk_create(entries)
@@ -463,6 +486,90 @@ def _insert_entries(recs: list[_Recognition], period: str) -> list[_Recognition]
     for rec, entry in zip(recs, entries, strict=True):
         rec.entry = entry
     return recs
+
+
+_ENTRY_COLUMNS = (
+    ("date", "date"),
+    ("period", "text"),
+    ("source", "text"),
+    ("source_type", "text"),
+    ("source_id", "text"),
+    ("source_key", "text"),
+    ("memo", "text"),
+    ("currency", "text"),
+    ("contract_id", "bigint"),
+    ("correction_for_period", "text"),
+    ("business_date", "date"),
+)
+_LINE_COLUMNS = (
+    ("entry_id", "bigint"),
+    ("account_id", "bigint"),
+    ("debit", "numeric"),
+    ("credit", "numeric"),
+    ("contract_id", "bigint"),
+    ("obligation_id", "bigint"),
+    ("product_id", "bigint"),
+    ("memo", "text"),
+)
+
+
+def _unnest_insert(table: str, columns, rows: list[tuple], *, extra: str = "", returning: str = ""):
+    """``INSERT INTO table (columns) SELECT * FROM unnest(arrays)`` — one statement, the values sent as
+    one array per column (PostgreSQL), without a model instance per row."""
+    names = ", ".join(name for name, _ in columns)
+    arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(table)} ({names}) "  # noqa: S608 - names are ours
+        f"SELECT * FROM unnest({arrays}) {extra} {returning}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(column) for column in zip(*rows, strict=True)])
+        return cursor.fetchall() if returning else None
+
+
+def _insert_entries_pg(entries: list[JournalEntry]) -> dict[str, int]:
+    """{source key: id} of the entries inserted (a key already posted is skipped)."""
+    now = timezone.now()
+    for entry in entries:
+        entry.created_at = now
+    columns = (*_ENTRY_COLUMNS, ("created_at", "timestamptz"))
+    rows = [(*(getattr(entry, name) for name, _ in _ENTRY_COLUMNS), now) for entry in entries]
+    returned = _unnest_insert(
+        JournalEntry._meta.db_table,
+        columns,
+        rows,
+        extra="ON CONFLICT (source_key) DO NOTHING",
+        returning="RETURNING id, source_key",
+    )
+    return {key: pk for pk, key in returned}
+
+
+def _insert_lines(written: list[_Recognition]) -> None:
+    """The entries' lines (netted per account and dimensions, as ``journal_entry_post`` writes them)."""
+    merged = [(rec.entry, ln) for rec in written for ln in _merge(rec.draft.lines)]
+    if not merged:
+        return
+    if connection.vendor != "postgresql":
+        JournalLine.objects.bulk_create([JournalLine(entry=entry, **ln) for entry, ln in merged])
+        return
+
+    def pk(obj):
+        return obj.pk if obj is not None else None
+
+    rows = [
+        (
+            entry.pk,
+            ln["account"].pk,
+            ln["debit"],
+            ln["credit"],
+            pk(ln.get("contract")),
+            pk(ln.get("obligation")),
+            pk(ln.get("product")),
+            ln.get("memo", ""),
+        )
+        for entry, ln in merged
+    ]
+    _unnest_insert(JournalLine._meta.db_table, _LINE_COLUMNS, rows)
 
 
 def _mark_schedule_lines(marks: list[tuple[int, int]]) -> None:
@@ -561,9 +668,7 @@ def recognize_contracts_period(
     if not recs:
         return results
     written = _insert_entries(recs, period)
-    JournalLine.objects.bulk_create(
-        [JournalLine(entry=rec.entry, **ln) for rec in written for ln in _merge(rec.draft.lines)]
-    )
+    _insert_lines(written)
     _net_batch(written, reads)
     _mark_schedule_lines([(sl.pk, rec.entry.pk) for rec in written for sl in rec.schedule_lines])
     RecognizedUsage.objects.bulk_create(
