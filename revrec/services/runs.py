@@ -201,6 +201,17 @@ def _save_items(items: list[RevenueRunItem]) -> None:
         )
 
 
+def _replan_foreign_key_checks() -> None:
+    """Let PostgreSQL plan the batch's foreign-key checks again (``DISCARD PLANS``, this session only):
+    the checks of every line, marker and item written (``SELECT 1 FROM revrec_journalentry WHERE id =
+    $1 FOR KEY SHARE``) run from cached generic plans made with the table sizes of the worker's first
+    batch — a sequential scan of a journal that was nearly empty then and grows by a batch's entries
+    each time (see billing.invoicing.runs._replan_foreign_key_checks)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("DISCARD PLANS")
+
+
 def _work_batch(run: RevenueRun, size: int) -> int:
     """Claim up to ``size`` items and finish them in ONE transaction: their entries, the items' status
     and the job's progress commit together, or (a killed worker, a lost connection) not at all — the
@@ -210,6 +221,7 @@ def _work_batch(run: RevenueRun, size: int) -> int:
         items = _claim_batch(run, size)
         if not items:
             return 0
+        _replan_foreign_key_checks()
         _recognize_items(run, items)
         now = timezone.now()
         for item in items:
