@@ -65,7 +65,8 @@ lint: install
 	$(VENV)/bin/ruff format --check revops billing revrec compliance tests bench
 	$(VENV)/bin/lint-imports
 
-# All benchmarks (or BENCH_ARGS="billing_run load"), on PostgreSQL: DATABASE_URL from the environment,
+# All benchmarks (or BENCH_ARGS="billing_run load"; a benchmark's options follow its name, e.g.
+# BENCH_ARGS="month_end --large" for 100,000 contracts), on PostgreSQL: DATABASE_URL from the environment,
 # else the local server below. Scratch databases concord_bench_* are created and dropped on it; the
 # billing run also needs Redis (REDIS_URL, default redis://127.0.0.1:6379/0). Refuses to run on SQLite.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/concord_bench

@@ -57,8 +57,9 @@ a failed check stops the run and makes the benchmark exit non-zero (docs/benchma
 
 Peak RSS: per stage, each process's high-water mark is reset (``/proc/<pid>/clear_refs``) before the
 stage and read (``VmHWM``) after it: this process, each worker's main and pool processes; the
-PostgreSQL backends of the database are sampled every 0.25 s (``VmHWM``, which counts the shared
-buffers a backend touched, and ``RssAnon``, its private memory).
+PostgreSQL backends serving the stage (every client backend of the database but the baselines'
+connection) are sampled every 0.25 s (``VmHWM``, which counts the shared buffers a backend touched,
+and ``RssAnon``, its private memory).
 
 Tunables: BENCH_MONTH_END_CONTRACTS (10000; ``--contracts N``, ``--large`` = 100000),
 BENCH_MONTH_END_EVENTS (20 per contract), BENCH_KEEP_DB=1, REDIS_URL.
@@ -372,6 +373,7 @@ class Memory:
     def __init__(self, sessions: list[int], dsn: str):
         self.sessions = sessions
         self.dsn = dsn
+        self.ignore: set[int] = set()  # backends not serving the stage (the baselines' connection)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.backends = {"hwm": 0, "anon": 0, "seen": 0}
@@ -383,9 +385,24 @@ class Memory:
         self.loads = []
         pids = [os.getpid()] + [pid for s in self.sessions for pid in _session_pids(s)]
         self.reset_ok = all([_reset_peak(pid) for pid in pids])
+        for pid in self._backends():  # long-lived backends (this process's) start the stage afresh
+            _reset_peak(pid)
         self._stop.clear()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
+
+    def _backends(self, conn=None) -> list[int]:
+        """The client backends of the database but the sampler's own and the ignored ones."""
+        import psycopg
+
+        if conn is None:
+            with psycopg.connect(self.dsn, autocommit=True) as own:
+                return self._backends(own)
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        ).fetchall()
+        return [pid for (pid,) in rows if pid not in self.ignore]
 
     def _sample(self) -> None:
         import psycopg
@@ -393,14 +410,7 @@ class Memory:
         seen: set[int] = set()
         with psycopg.connect(self.dsn, autocommit=True) as conn:
             while True:
-                pids = [
-                    pid
-                    for (pid,) in conn.execute(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-                    ).fetchall()
-                ]
-                for pid in pids:
+                for pid in self._backends(conn):
                     status = _status(pid)
                     if status:
                         seen.add(pid)
@@ -987,6 +997,8 @@ def run_stages(stages: Stages, conn, memory: Memory | None = None) -> list[dict]
     """Each stage in order: its baseline on ``conn``, the stage (timed; peak RSS when ``memory`` is
     given), its check. Stops after the first stage whose check fails."""
     results = []
+    if memory is not None:
+        memory.ignore.add(conn.info.backend_pid)
     for name, title in STAGES:
         base_seconds, base_work = getattr(stages, f"{name}_baseline")(conn)
         print(f"{title}: baseline {base_seconds:.3f} s ({base_work}); measuring…", flush=True)

@@ -165,3 +165,18 @@ def test_a_stage_whose_result_is_wrong_fails_its_check_and_stops_the_run():
 
     assert [r["stage"] for r in results] == ["billing"]
     assert results[0]["failures"] == ["1 invoices' usage differs from the baseline's count"]
+
+
+def test_a_process_peak_memory_is_read_and_reset():
+    import os
+
+    peak = month_end._status(os.getpid())
+    assert peak["VmHWM"] >= peak["VmRSS"] > 0
+    grown = bytearray(64 * 1024 * 1024)  # 64 MiB touched, then freed: the peak keeps it
+    grown[::4096] = b"x" * len(grown[::4096])
+    del grown
+    high = month_end._status(os.getpid())["VmHWM"]
+    assert high >= peak["VmRSS"] + 60 * 1024
+
+    assert month_end._reset_peak(os.getpid())
+    assert month_end._status(os.getpid())["VmHWM"] < high
