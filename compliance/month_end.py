@@ -18,13 +18,13 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Exists, Min, OuterRef, Q
 
-from billing.models import BillingRun, BillingRunItem, Invoice, InvoiceLine
+from billing.models import BillingRun, BillingRunItem, FinalizationRun, Invoice, InvoiceLine
 from compliance.models import CheckRun, ComplianceException
 from compliance.services.close import REOPEN, ChecklistItem, close_checklist
 from revops.core.approvals.models import Approval
 from revops.core.models import Job
 from revops.formatting import day
-from revrec.models import AccountingPeriod, JournalEntry, RevenueRun
+from revrec.models import AccountingPeriod, JournalEntry, RevenueRun, RevenueRunItem
 from revrec.services.periods import (
     current_key,
     first_period_key,
@@ -68,7 +68,7 @@ class Progress:
 class RunRef:
     """The latest run of a stage: which, its state, and (for job-backed runs) its progress."""
 
-    kind: str  # billing_run, revenue_run, check_run
+    kind: str  # billing_run, finalization_run, revenue_run, check_run
     id: int
     status: str
     started_at: datetime | None
@@ -236,6 +236,12 @@ def _drafts_stage(end: date, billing: Stage, drafts: dict) -> Stage:
     )
 
 
+def finalize_filter(end: date) -> dict:
+    """The invoice list's filter the month end finalizes with: every draft billed up to the period's
+    end (the month-end run's drafts included)."""
+    return {"status": "draft", "billing_date_to": end.isoformat()}
+
+
 def _finalization_stage(start: date, end: date, billing: Stage, drafts: dict, posted: int) -> Stage:
     # The period's billing dates: its first day (fees in advance) through its end (the month-end run,
     # usage in arrears) — an invoice dated the end bills both months, so it counts in both.
@@ -247,23 +253,53 @@ def _finalization_stage(start: date, end: date, billing: Stage, drafts: dict, po
     counts = {**window, "drafts_left": left, "invoices_posted": posted}
     total = window["finalized"] + left
     progress = Progress(window["finalized"], total, window["finalized"] * 100 // total) if total else None
-    finalize = Action("finalize", f"Review and finalize {left:,} draft{'s' if left != 1 else ''}", "billing")
+    to_finalize = Invoice.objects.filter(status=Invoice.Status.DRAFT, billing_date__lte=end).count()
+    finalize = (
+        Action("finalize", f"Finalize {to_finalize:,} draft{'s' if to_finalize != 1 else ''}", "billing")
+        if to_finalize
+        else None
+    )
+    run = FinalizationRun.objects.select_related("job").order_by("-id").first()
+    ref = None
+    if run is not None:
+        ref = RunRef(
+            "finalization_run",
+            run.pk,
+            run.status,
+            run.started_at or run.created_at,
+            run.finished_at,
+            _progress(run.job),
+            _first_line(run.job.error),
+        )
+        counts.update(run_finalized=run.finalized, run_parked=run.failed)
+        if run.status in OPEN_RUN:
+            summary = f"Run #{run.pk} is finalizing drafts: numbering, posting and audit, batch by batch."
+            return Stage(FINALIZATION, "Finalization", RUNNING, summary, "", counts, ref, None, ref.progress)
+        if run.status == FinalizationRun.Status.FAILED and left:
+            summary = f"Run #{run.pk} failed: {ref.error}" if ref.error else f"Run #{run.pk} failed."
+            return Stage(FINALIZATION, "Finalization", FAILED, summary, "", counts, ref, finalize, progress)
+        if run.failed and left:
+            summary = (
+                f"Run #{run.pk} parked {run.failed:,} draft{'s' if run.failed != 1 else ''} (not finalized, "
+                f"no number taken); {left:,} draft{'s' if left != 1 else ''} left: fix and finalize again."
+            )
+            return Stage(FINALIZATION, "Finalization", BLOCKED, summary, "", counts, ref, finalize, progress)
     if left:
         summary = (
             f"{window['finalized']:,} invoices finalized, {left:,} draft{'s' if left != 1 else ''} left."
         )
         status = NOT_STARTED if not window["finalized"] else BLOCKED
         label = "Not started" if status == NOT_STARTED else "Drafts left"
-        return Stage(FINALIZATION, "Finalization", status, summary, label, counts, None, finalize, progress)
+        return Stage(FINALIZATION, "Finalization", status, summary, label, counts, ref, finalize, progress)
     if window["finalized"] or billing.status == DONE:
         summary = (
             f"{window['finalized']:,} invoices finalized (numbered and posted); no draft left."
             if window["finalized"]
             else "Nothing to finalize: the billing run built no invoice for the period."
         )
-        return Stage(FINALIZATION, "Finalization", DONE, summary, counts=counts, progress=progress)
+        return Stage(FINALIZATION, "Finalization", DONE, summary, counts=counts, run=ref, progress=progress)
     summary = "Finalization follows the billing run and the review of its drafts."
-    return Stage(FINALIZATION, "Finalization", NOT_STARTED, summary, counts=counts)
+    return Stage(FINALIZATION, "Finalization", NOT_STARTED, summary, counts=counts, run=ref)
 
 
 def _revenue_stage(key: str, recognized: int) -> Stage:
@@ -277,7 +313,11 @@ def _revenue_stage(key: str, recognized: int) -> Stage:
         return Stage(
             REVENUE, "Revenue run", NOT_STARTED, f"No revenue run for {key} yet.", counts=counts, action=start
         )
-    counts["entries_created"] = run.entries_created
+    items = RevenueRunItem.objects.filter(run=run).aggregate(
+        contracts=Count("id"),
+        parked=Count("id", filter=Q(status=RevenueRunItem.Status.FAILED)),
+    )
+    counts.update(entries_created=run.entries_created, **items)
     ref = RunRef(
         "revenue_run",
         run.pk,
@@ -297,6 +337,21 @@ def _revenue_stage(key: str, recognized: int) -> Stage:
             REVENUE,
             "Revenue run",
             FAILED,
+            summary,
+            counts=counts,
+            run=ref,
+            action=again,
+            progress=ref.progress,
+        )
+    if items["parked"]:
+        summary = (
+            f"Run #{run.pk}: {items['parked']:,} contract{'s' if items['parked'] != 1 else ''} parked "
+            "(not recognized); fix them and run again — what is posted is not posted twice."
+        )
+        return Stage(
+            REVENUE,
+            "Revenue run",
+            BLOCKED,
             summary,
             counts=counts,
             run=ref,

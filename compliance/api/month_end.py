@@ -8,21 +8,28 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from compliance.api.views_controls import ChecklistItemOut, _period
-from compliance.month_end import ACTION_CODES, STAGE_CODES, STATUSES, allowed_action, month_end
+from compliance.month_end import (
+    ACTION_CODES,
+    STAGE_CODES,
+    STATUSES,
+    allowed_action,
+    finalize_filter,
+    month_end,
+)
 from revops.core.api.views import ApiView
 from revrec.models import AccountingPeriod
 
-# action code -> (method, API path, request body) that starts the stage; ``finalize`` has no single
-# request until finalization is a job: drafts are finalized one by one (POST /invoices/{id}/finalize).
+# action code -> (method, API path, request body) that starts the stage
 REQUESTS = {
     "billing_run": ("POST", "/api/v1/billing-runs", lambda me: {"as_of": me.end.isoformat()}),
-    "finalize": ("GET", "/api/v1/invoices?status=draft", lambda me: None),
+    "finalize": ("POST", "/api/v1/invoices/finalize", lambda me: {"filter": finalize_filter(me.end)}),
     "revenue_run": ("POST", "/api/v1/revenue-runs", lambda me: {"period": me.key}),
     "compliance_run": ("POST", "/api/v1/compliance/runs", lambda me: None),
     "close": ("POST", "/api/v1/periods/{key}/close", lambda me: None),
 }
 RUN_PATHS = {
     "billing_run": "/api/v1/billing-runs/{id}",
+    "finalization_run": "/api/v1/invoices/finalize/{id}",
     "revenue_run": "/api/v1/revenue-runs/{id}",
     "check_run": "/api/v1/compliance/runs",
 }
@@ -35,7 +42,7 @@ class StageProgressOut(serializers.Serializer):
 
 
 class StageRunOut(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["billing_run", "revenue_run", "check_run"])
+    kind = serializers.ChoiceField(choices=["billing_run", "finalization_run", "revenue_run", "check_run"])
     id = serializers.IntegerField()
     status = serializers.CharField(help_text="the run's own status (queued, running, completed, failed)")
     started_at = serializers.DateTimeField(allow_null=True)
@@ -44,16 +51,25 @@ class StageRunOut(serializers.Serializer):
     url = serializers.CharField(help_text="the run in the API")
 
 
+class FinalizeFilterOut(serializers.Serializer):
+    status = serializers.CharField()
+    billing_date_to = serializers.DateField()
+
+
+class StageActionBodyOut(serializers.Serializer):
+    """The JSON body of the request that starts a stage: one of these fields, by action."""
+
+    as_of = serializers.DateField(required=False, help_text="billing_run")
+    filter = FinalizeFilterOut(required=False, help_text="finalize: the invoice list's filter")
+    period = serializers.CharField(required=False, help_text="revenue_run")
+
+
 class StageActionOut(serializers.Serializer):
     code = serializers.ChoiceField(choices=list(ACTION_CODES))
     label = serializers.CharField()
-    method = serializers.ChoiceField(choices=["GET", "POST"])
-    path = serializers.CharField(
-        help_text="the request that starts the stage (finalize: the drafts to finalize)"
-    )
-    body = serializers.DictField(
-        child=serializers.CharField(), allow_null=True, help_text="its JSON body, when it takes one"
-    )
+    method = serializers.ChoiceField(choices=["POST"])
+    path = serializers.CharField(help_text="the request that starts the stage")
+    body = StageActionBodyOut(allow_null=True, help_text="its JSON body, when it takes one")
 
 
 class StageOut(serializers.Serializer):

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
-from compliance.month_end import allowed_action, month_end, month_end_key
+from compliance.month_end import allowed_action, finalize_filter, month_end, month_end_key
 from compliance.views.close import checklist_fix_url
 from revops.core.ui import require_area
 from revops.errors import DomainError
@@ -32,7 +32,12 @@ BADGES = {
     "failed": "badge-failed",
 }
 BARS = {"running": "running", "done": "completed", "failed": "failed"}
-RUN_LABELS = {"billing_run": "Billing run", "revenue_run": "Revenue run", "check_run": "Check run"}
+RUN_LABELS = {
+    "finalization_run": "Finalization run",
+    "billing_run": "Billing run",
+    "revenue_run": "Revenue run",
+    "check_run": "Check run",
+}
 # stage -> the counts shown on its card, in order, with their labels
 FACTS = {
     "billing_run": [
@@ -47,6 +52,7 @@ FACTS = {
         ("drafts_left", "drafts left"),
         ("invoices_posted", "posted to the ledger"),
         ("voided", "voided"),
+        ("run_parked", "parked by the run"),
     ],
     "revenue_run": [
         ("entries_created", "entries by the run"),
@@ -60,11 +66,12 @@ FACTS = {
     "close": [("checklist_done", "checklist items done"), ("checklist_total", "items")],
 }
 
-# run kind -> (url name, takes the run id)
+# run kind -> (url name, takes the run id, query)
 RUN_PAGES = {
-    "billing_run": ("billing-run", True),
-    "revenue_run": ("revenue-runs", False),
-    "check_run": ("compliance", False),
+    "billing_run": ("billing-run", True, ""),
+    "finalization_run": ("jobs", False, "?kind=invoice_finalization"),
+    "revenue_run": ("revenue-runs", False, ""),
+    "check_run": ("compliance", False, ""),
 }
 # stage -> where its records are listed
 STAGE_LINKS = {
@@ -89,8 +96,8 @@ def _board(request, key: str) -> dict:
     for stage in state.stages:
         run_url = None
         if stage.run is not None:
-            name, with_id = RUN_PAGES[stage.run.kind]
-            run_url = _url(name, *([stage.run.id] if with_id else []))
+            name, with_id, query = RUN_PAGES[stage.run.kind]
+            run_url = _url(name, *([stage.run.id] if with_id else []), query=query)
         link = STAGE_LINKS.get(stage.code)
         records = None
         if link:
@@ -162,6 +169,13 @@ def _start(request, key: str, code: str):
 
         run = revenue_run_start(period=key, actor=request.user)
         return f"Revenue run #{run.pk} for {key} started."
+    if code == "finalize":
+        from billing.invoicing.finalization import finalization_start
+
+        run = finalization_start(filters=finalize_filter(state.end), actor=request.user)
+        return (
+            f"Finalization run #{run.pk} started: drafts billed up to {day(state.end)} are being finalized."
+        )
     if code == "compliance_run":
         from compliance.services.exceptions import compliance_run
 
@@ -175,7 +189,7 @@ def _start(request, key: str, code: str):
         return (
             f"{key} is closed: nothing posts into it any more; late corrections land in the next open period."
         )
-    raise Http404("Nothing to start.")  # finalize is a link to the review queue, not a POST
+    raise Http404("Nothing to start.")
 
 
 @login_required

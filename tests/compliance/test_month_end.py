@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from billing.models import FinalizationRun
 from compliance.month_end import BLOCKED, DONE, FAILED, NOT_STARTED, RUNNING, allowed_action, month_end
 from revops.core.models import Job
 from revrec.models import RevenueRun
@@ -141,6 +142,34 @@ def test_a_running_run_is_live_and_a_failed_one_is_failed(catalog, scenario, mak
     assert revenue.status == FAILED and not state.running
     assert "worker lost" in revenue.summary and "traceback" not in revenue.summary
     assert revenue.action.code == "revenue_run"  # run again
+
+    # A completed run that parked a contract: revenue is not all recognized, the stage is blocked.
+    from billing.contracts.models import Contract
+    from revrec.models import RevenueRunItem
+
+    job = Job.objects.create(kind="revenue_run", status="completed", progress_done=1, progress_total=1)
+    run = RevenueRun.objects.create(period=KEY, status="completed", job=job)
+    RevenueRunItem.objects.create(run=run, contract=Contract.objects.get(), status="failed", error="boom")
+    revenue = month_end(key=KEY).stage("revenue_run")
+    assert revenue.status == BLOCKED and revenue.counts["parked"] == 1 and revenue.run.id == run.pk
+
+
+def test_a_finalization_run_is_the_finalization_stage_while_it_runs_and_after(catalog, scenario):
+    given_a_contract(scenario).bill("2026-02-01")
+    job = Job.objects.create(kind="invoice_finalization", status="running", progress_done=1, progress_total=2)
+    run = FinalizationRun.objects.create(status="running", job=job, filters={"status": "draft"})
+    state = month_end(key=KEY)
+    final = state.stage("finalization")
+    assert final.status == RUNNING and state.running and final.action is None
+    assert final.run.kind == "finalization_run" and final.progress.percent == 50
+
+    # It parked a draft it could not finalize: the stage is blocked, the action starts another run.
+    Job.objects.filter(pk=job.pk).update(status="completed", progress_done=2)
+    FinalizationRun.objects.filter(pk=run.pk).update(status="completed", finalized=1, failed=1)
+    scenario.finalize(limit=1)
+    final = month_end(key=KEY).stage("finalization")
+    assert final.status == BLOCKED and "parked 1 draft" in final.summary
+    assert final.counts["run_parked"] == 1 and final.action.code == "finalize"
 
 
 def test_actions_follow_the_roles(catalog, scenario, make_user):

@@ -9,7 +9,7 @@ import re
 import pytest
 from django.test import Client
 
-from billing.models import BillingRun
+from billing.models import BillingRun, FinalizationRun
 from compliance.models import CheckRun
 from revops.core.models import Job
 from revrec.models import AccountingPeriod, RevenueRun
@@ -76,6 +76,29 @@ def test_actions_start_their_stage_for_writers_and_are_forbidden_to_others(catal
     assert finance.post(f"{START}nonsense/").status_code == 404
 
 
+def test_finance_finalizes_the_periods_drafts_as_one_job_from_the_page(
+    catalog, scenario, login, django_capture_on_commit_callbacks
+):
+    given_a_contract(scenario).bill("2026-02-01")
+    finance, approver = login("finance"), login("approver")
+    page = finance.get(PAGE).content.decode()
+    assert "finalize" in start_forms(page) and "Finalize 2 drafts" in page
+    assert "finalize" not in start_forms(approver.get(PAGE).content.decode())
+    assert approver.post(f"{START}finalize/").status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        response = finance.post(f"{START}finalize/")
+    assert response.status_code == 302
+    run = FinalizationRun.objects.get()
+    assert (
+        run.filters == {"status": "draft", "billing_date_to": "2026-02-01"}
+        and run.requested_by == finance.user
+    )
+    assert run.status == "completed" and run.finalized == 2
+    done = finance.get(PAGE).content.decode()
+    assert f"Finalization run #{run.pk}" in done and "/jobs/?kind=invoice_finalization" in done
+    assert "finalize" not in start_forms(done)
+
+
 def test_an_approver_closes_from_the_page_once_nothing_blocks(catalog, scenario, login):
     given_a_contract(scenario).bill("2026-02-01").finalize().recognize(KEY).check()
     approver = login("approver")
@@ -140,6 +163,13 @@ def test_api_answers_the_stages_with_the_callers_actions(catalog, scenario):
     assert body["next_stage"] == "drafts" and body["running"] is False
     assert "drafts_finalized" in {b["code"] for b in body["blockers"]}
     revenue = stages["revenue_run"]["action"]
+    assert stages["finalization"]["action"] == {
+        "code": "finalize",
+        "label": "Finalize 2 drafts",
+        "method": "POST",
+        "path": "/api/v1/invoices/finalize",
+        "body": {"filter": {"status": "draft", "billing_date_to": "2026-02-01"}},
+    }
     assert revenue == {
         "code": "revenue_run",
         "label": f"Start revenue run for {KEY}",
