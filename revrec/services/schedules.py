@@ -34,6 +34,7 @@ KIND = "revenue_schedule"
 # Obligations a worker claims and schedules per transaction (settings.REVREC_SCHEDULE_BATCH_SIZE
 # overrides it); a killed worker rolls back at most one batch, which is claimed again.
 BATCH_SIZE = 500
+LINES_MEMO = 10_000  # distinct schedule inputs remembered by one schedules_generate_many call
 
 
 def schedule_lines_for(po: PerformanceObligation) -> list:
@@ -213,25 +214,55 @@ def schedules_generate_many(
     one). Returns how many schedules it created."""
     size = max(1, int(batch_size or getattr(settings, "REVREC_SCHEDULE_BATCH_SIZE", BATCH_SIZE)))
     created = 0
+    computed: dict[tuple, list] = {}
     for scope in _scopes(contract_ids, obligation_ids, size):
         while True:
             with transaction.atomic():
                 locked, pos = _claim(scope, size)
                 if not locked:
                     break
-                created += len(_generate_batch(pos, actor=actor))
+                _replan_foreign_key_checks()
+                created += len(_generate_batch(pos, actor=actor, computed=computed))
+            if len(computed) > LINES_MEMO:
+                computed.clear()
     return created
 
 
-def _generate_batch(pos: list[PerformanceObligation], *, actor) -> list[RevenueSchedule]:
+def _replan_foreign_key_checks() -> None:
+    """Let PostgreSQL plan this session's foreign-key checks again (as the billing run does): each
+    line's check of its schedule runs from a plan cached when the session first checked one — made
+    with the schedule table's size at that moment (empty, on a first bulk activation), so every
+    later check would scan the whole, growing table. ``DISCARD PLANS`` drops this session's cached
+    plans only; the batch's first check is planned again with the current sizes."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("DISCARD PLANS")
+
+
+def _lines_of(po: PerformanceObligation, computed: dict[tuple, list]) -> list:
+    """:func:`schedule_lines_for`, computed once per distinct set of its inputs: the recognition
+    functions are pure, and a bulk activation repeats the same terms (price, dates, method) across
+    many contracts. An input-measured obligation reads its own costs: never shared."""
+    if po.progress_measure == "input":
+        return schedule_lines_for(po)
+    key = (po.recognition, po.currency, po.allocated_amount, po.start, po.end)
+    if key not in computed:
+        computed[key] = schedule_lines_for(po)
+    return computed[key]
+
+
+def _generate_batch(
+    pos: list[PerformanceObligation], *, actor, computed: dict[tuple, list] | None = None
+) -> list[RevenueSchedule]:
     """Version 1 of the schedule of each obligation (none has a schedule: the claim checked it under
     its lock), written set-based: one INSERT of schedules, one of lines, one of approval requests, one
     of audit events (hash-chained, in the single path's order: each schedule's ``schedule.created``,
     then its ``approval.requested``)."""
     user = actor if getattr(actor, "pk", None) else None
     planned = []
+    memo = {} if computed is None else computed
     for po in pos:
-        computed = schedule_lines_for(po)
+        lines = _lines_of(po, memo)
         sched = RevenueSchedule(
             obligation=po,
             version=1,
@@ -239,17 +270,17 @@ def _generate_batch(pos: list[PerformanceObligation], *, actor) -> list[RevenueS
             treatment=RevenueSchedule.Treatment.INITIAL,
             treatment_note="",
             method=po.recognition,
-            amount=sum((ln.amount for ln in computed), ZERO),
+            amount=sum((ln.amount for ln in lines), ZERO),
             currency=po.currency,
             prepared_by=user,
         )
-        planned.append((po, sched, computed))
+        planned.append((po, sched, lines))
     RevenueSchedule.objects.bulk_create([sched for _po, sched, _c in planned])
     ScheduleLine.objects.bulk_create(
         [
             ScheduleLine(schedule=sched, period=ln.period, start=ln.start, end=ln.end, amount=ln.amount)
-            for _po, sched, computed in planned
-            for ln in computed
+            for _po, sched, lines in planned
+            for ln in lines
         ]
     )
     approval_request_many(
@@ -264,11 +295,11 @@ def _generate_batch(pos: list[PerformanceObligation], *, actor) -> list[RevenueS
                         "actor": actor,
                         "action": AuditAction.SCHEDULE_CREATED,
                         "obj": sched,
-                        "changes": _created_changes(po, sched, computed),
+                        "changes": _created_changes(po, sched, lines),
                     }
                 ],
             }
-            for po, sched, computed in planned
+            for po, sched, lines in planned
         ],
     )
     return [sched for _po, sched, _c in planned]
