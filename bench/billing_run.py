@@ -140,6 +140,7 @@ def _seed_main(customers: int, events: int) -> None:
     from revrec import tasks as revrec_tasks
 
     revrec_tasks.generate_schedules.delay = lambda *a, **k: None
+    revrec_tasks.generate_schedules_many.delay = lambda *a, **k: None
     with transaction.atomic():
         customer_create(external_id=f"{PREFIX}-00001", name="Bench customer 1", currency="USD")
         contract = contract_create(

@@ -153,6 +153,7 @@ def _seed_main(contracts: int) -> None:
 
     started = time.perf_counter()
     revrec_tasks.generate_schedules.delay = lambda *a, **k: None  # the ledger is seeded directly
+    revrec_tasks.generate_schedules_many.delay = lambda *a, **k: None
     with transaction.atomic():
         product_create(code="platform", name="Platform", recognition="ratable_daily")
         customer_create(external_id=f"{PREFIX}-00001", name="Bench customer 1", currency="USD")

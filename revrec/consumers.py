@@ -1,12 +1,12 @@
 """Revenue recognition consumes what billing announces on the outbox (house style: billing never
 imports revrec). Invoices, voids, credit notes, payments and prepaid credit grants post inside the publishing transaction;
-contract activation allocates and queues schedule generation after commit."""
+contract activation allocates and queues schedule generation after commit (the contracts activated in
+one transaction together, generated in batches by the workers)."""
 
 from __future__ import annotations
 
 from django.utils import timezone
 
-from revops.core.enqueue import enqueue_on_commit
 from revops.core.models import OutboxEvent
 
 CONSUMER = "revrec"
@@ -28,6 +28,7 @@ def handle(event: OutboxEvent) -> None:
     from billing.models import CreditExpiry, CreditGrant, CreditNote, Invoice, Payment
     from revrec.services import postings
     from revrec.services.obligations import obligations_create
+    from revrec.services.schedules import schedules_generate_later
 
     if event.topic == "invoice.finalized":
         postings.post_invoice(Invoice.objects.get(pk=event.object_id))
@@ -45,7 +46,8 @@ def handle(event: OutboxEvent) -> None:
     elif event.topic == "contract.activated":
         contract = Contract.objects.get(pk=event.object_id)
         obligations_create(contract=contract, actor=_actor(event))
-        enqueue_on_commit("revrec.generate_schedules", contract.pk, event.payload.get("actor_id"))
+        # Sent when the transaction commits, with every other contract activated in it (batched).
+        schedules_generate_later(contract_id=contract.pk, actor_id=event.payload.get("actor_id"))
     elif event.topic in ("contract.amended", "contract.terminated"):
         from revrec.services.modifications import modification_propose
 

@@ -1,15 +1,27 @@
 from celery import shared_task
 
 
-@shared_task(name="revrec.generate_schedules")
-def generate_schedules(contract_id: int, actor_id: int | None = None) -> int:
+def _actor(actor_id: int | None):
     from django.contrib.auth import get_user_model
 
-    from billing.contracts.models import Contract
-    from revrec.services.schedules import schedules_generate
+    return get_user_model().objects.filter(pk=actor_id).first() if actor_id else "revrec"
 
-    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else "revrec"
-    return len(schedules_generate(contract=Contract.objects.get(pk=contract_id), actor=actor))
+
+@shared_task(name="revrec.generate_schedules")
+def generate_schedules(contract_id: int, actor_id: int | None = None) -> int:
+    """One contract's first schedules (messages queued before activations were sent in batches)."""
+    from revrec.services.schedules import schedules_generate_many
+
+    return schedules_generate_many(contract_ids=[contract_id], actor=_actor(actor_id))
+
+
+@shared_task(name="revrec.generate_schedules_many")
+def generate_schedules_many(contract_ids: list[int], actor_id: int | None = None) -> int:
+    """The first schedules of the contracts activated in one transaction: batches of obligations
+    claimed with SKIP LOCKED (any number of these tasks may run over the same ids)."""
+    from revrec.services.schedules import schedules_generate_many
+
+    return schedules_generate_many(contract_ids=contract_ids, actor=_actor(actor_id))
 
 
 @shared_task(name="revrec.execute_revenue_run")

@@ -3,6 +3,7 @@ someone other than the preparer (maker-checker through revops.core.approvals), o
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
@@ -23,6 +24,7 @@ from revops.core.approvals.services import (
 )
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
+from revops.core.enqueue import enqueue
 from revops.errors import InvalidTransition
 from revops.parties.models import RecognitionMethod
 from revrec.models import PerformanceObligation, RevenueSchedule, ScheduleLine
@@ -34,6 +36,9 @@ KIND = "revenue_schedule"
 # Obligations a worker claims and schedules per transaction (settings.REVREC_SCHEDULE_BATCH_SIZE
 # overrides it); a killed worker rolls back at most one batch, which is claimed again.
 BATCH_SIZE = 500
+# Workers sent for the contracts activated in one transaction (more than one batch of them).
+PARALLELISM = 2
+GENERATE_MANY_TASK = "revrec.generate_schedules_many"
 LINES_MEMO = 10_000  # distinct schedule inputs remembered by one schedules_generate_many call
 
 
@@ -226,6 +231,47 @@ def schedules_generate_many(
             if len(computed) > LINES_MEMO:
                 computed.clear()
     return created
+
+
+class _Activated:
+    """The contracts activated in one transaction, by actor: when it commits, their schedules are
+    sent to the workers as one job per actor (not one task per contract)."""
+
+    def __init__(self) -> None:
+        self.by_actor: dict[int | None, set[int]] = {}
+        self.sent = False
+
+    def add(self, contract_id: int, actor_id: int | None) -> None:
+        self.by_actor.setdefault(actor_id, set()).add(contract_id)
+
+    def __call__(self) -> None:
+        self.sent = True
+        parallel = max(1, int(getattr(settings, "REVREC_SCHEDULE_PARALLELISM", PARALLELISM)))
+        size = max(1, int(getattr(settings, "REVREC_SCHEDULE_BATCH_SIZE", BATCH_SIZE)))
+        for actor_id, ids in self.by_actor.items():
+            # Several workers over the same ids claim disjoint batches (SKIP LOCKED); one is enough
+            # for fewer contracts than a batch.
+            for _ in range(parallel if len(ids) > size else 1):
+                enqueue(GENERATE_MANY_TASK, sorted(ids), actor_id)
+
+
+_activated = threading.local()
+
+
+def schedules_generate_later(*, contract_id: int, actor_id: int | None = None) -> None:
+    """Queue the first schedules of a contract just activated (the ``contract.activated`` consumer):
+    every contract activated in the same transaction — a bulk activation or import — goes to the
+    workers together once it commits (``revrec.generate_schedules_many``: batches claimed with SKIP
+    LOCKED); nothing is sent if it rolls back."""
+    pending = getattr(_activated, "pending", None)
+    registered = transaction.get_connection().run_on_commit
+    if pending is None or pending.sent or not any(entry[1] is pending for entry in registered):
+        # This transaction's first activation (the last one's callback has run or was discarded).
+        pending = _activated.pending = _Activated()
+        pending.add(contract_id, actor_id)
+        transaction.on_commit(pending)  # outside a transaction: sent at once
+        return
+    pending.add(contract_id, actor_id)
 
 
 def _replan_foreign_key_checks() -> None:

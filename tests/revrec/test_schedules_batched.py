@@ -3,16 +3,16 @@ and set-based, exactly what ``schedules_generate`` writes contract by contract �
 versions, lines, approval requests (content and hash) and audit events (sequence numbers and hashes of
 the chain) — over varied contracts, for any batch size.
 
-How the two paths are compared: on SQLite (``AUTOINCREMENT`` keys, restored by a rollback) the clock
-is frozen, the single path runs inside a savepoint, every row it wrote is read, the savepoint is
-rolled back, and the batched path runs from the same state: the rows must be equal field for field,
-ids and hashes included."""
+How the two paths are compared: the clock is frozen, the single path runs inside a savepoint, every
+row it wrote is read, the savepoint is rolled back (on PostgreSQL the id sequences rewound too), and
+the batched path runs from the same state: the rows must be equal field for field, ids and hashes
+included."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -113,14 +113,40 @@ def _written(seq: int) -> dict:
     }
 
 
+TABLES = (RevenueSchedule, ScheduleLine, Approval, AuditEvent)
+
+
+def _sequences() -> list[tuple]:
+    """PostgreSQL's id sequences of the tables written (a rollback does not rewind them; SQLite's
+    AUTOINCREMENT counters are rows, rewound with the rest)."""
+    if connection.vendor != "postgresql":
+        return []
+    out = []
+    with connection.cursor() as cur:
+        for model in TABLES:
+            cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])
+            (name,) = cur.fetchone()
+            cur.execute(f"SELECT last_value, is_called FROM {name}")  # noqa: S608 - a catalog name
+            out.append((name, *cur.fetchone()))
+    return out
+
+
+def _rewind(sequences: list[tuple]) -> None:
+    with connection.cursor() as cur:
+        for name, last_value, is_called in sequences:
+            cur.execute("SELECT setval(%s, %s, %s)", [name, last_value, is_called])
+
+
 def _both_paths(contracts, *, actor, batch_size, monkeypatch) -> tuple[dict, dict]:
     monkeypatch.setattr(timezone, "now", lambda: FROZEN)
     seq = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    sequences = _sequences()
     with transaction.atomic():
         made = [s for c in contracts for s in schedules_generate(contract=c, actor=actor)]
         one = _written(seq)
         one["returned"] = len(made)
         transaction.set_rollback(True)
+    _rewind(sequences)
     assert RevenueSchedule.objects.count() == 0
     with transaction.atomic():
         many = _written(seq)  # nothing yet: the rollback restored everything
@@ -245,3 +271,185 @@ def test_only_the_ids_given_are_scheduled(catalog):
     assert schedules_generate_many(obligation_ids=[po.pk]) == 1
     assert schedules_generate_many(contract_ids=[]) == 0
     assert schedules_generate_many() == 1  # the last one waiting
+
+
+# --- bulk activations: one job per transaction, batches claimed with SKIP LOCKED -----------------------
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """What activation sends to the workers, instead of running it in-process."""
+    from revops.core.enqueue import task_named
+
+    calls: list[tuple] = []
+    for name in ("revrec.generate_schedules", "revrec.generate_schedules_many"):
+        monkeypatch.setattr(task_named(name), "delay", lambda *a, _n=name, **kw: calls.append((_n, a)))
+    return calls
+
+
+def _draft(n: int, customer="bulk"):
+    from revops.parties.models import Customer
+    from revops.parties.services.customers import customer_create
+
+    if not Customer.objects.filter(external_id=customer).exists():
+        customer_create(external_id=customer, name="Bulk Co", currency="USD")
+    return [
+        contract_create(
+            customer=customer,
+            currency="USD",
+            start_date=date(2026, 1, 1),
+            end_date=date(2027, 1, 1),
+            lines=[{"key": "platform", "product": "platform", "unit_price": f"{100 + i}.00"}],
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_bulk_activation_sends_one_job_per_actor_after_the_commit(
+    catalog, make_user, sent, settings, django_capture_on_commit_callbacks
+):
+    settings.REVREC_SCHEDULE_BATCH_SIZE = 2
+    maker = make_user("maker", "finance")
+    drafts = _draft(5)
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            for contract in drafts[:3]:
+                contract_activate(contract=contract, actor=maker)
+            contract_activate(contract=drafts[3], actor="import")
+            assert sent == []  # nothing before the commit
+    ids = sorted(c.pk for c in drafts[:3])
+    # Three contracts are more than one batch: two workers over the same ids (SKIP LOCKED); the
+    # import's one contract: one worker.
+    assert sorted(sent) == sorted(
+        [
+            ("revrec.generate_schedules_many", (ids, maker.pk)),
+            ("revrec.generate_schedules_many", (ids, maker.pk)),
+            ("revrec.generate_schedules_many", ([drafts[3].pk], None)),
+        ]
+    )
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):  # the next transaction: its own job
+        contract_activate(contract=drafts[4], actor=maker)
+    assert sent == [("revrec.generate_schedules_many", ([drafts[4].pk], maker.pk))]
+
+
+def test_an_activation_rolled_back_sends_nothing(catalog, sent, django_capture_on_commit_callbacks):
+    drafts = _draft(2)
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            contract_activate(contract=drafts[0], actor="import")
+            raise RuntimeError("the import failed")
+    assert sent == []
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            contract_activate(contract=drafts[1], actor="import")
+    assert sent == [("revrec.generate_schedules_many", ([drafts[1].pk], None))]
+
+
+def test_activated_contracts_get_their_schedules_from_the_job(
+    catalog, make_user, django_capture_on_commit_callbacks
+):
+    maker = make_user("maker", "finance")
+    drafts = _draft(4)
+    with django_capture_on_commit_callbacks(execute=True):  # the test settings run tasks in-process
+        with transaction.atomic():
+            for contract in drafts:
+                contract_activate(contract=contract, actor=maker)
+    schedules = RevenueSchedule.objects.filter(obligation__contract__in=drafts)
+    assert schedules.count() == 4
+    assert {s.prepared_by_id for s in schedules} == {maker.pk}
+    assert Approval.objects.filter(kind="revenue_schedule", status="pending", requested_by=maker).count() == 4
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_workers_skip_each_others_batches(catalog, sent):
+    """One worker holds a batch (its obligations locked, not committed) while another runs over the same
+    contracts: the second skips the held batch, without waiting, and schedules the rest; the first then
+    dies (its transaction rolls back, as when a worker is killed) and running again schedules exactly
+    what it held."""
+    import threading
+
+    from revrec.services import schedules as service
+
+    with transaction.atomic():
+        contracts = [contract_activate(contract=c, actor="import") for c in _draft(7, customer="skip")]
+    ids = [c.pk for c in contracts]
+    assert sent == [("revrec.generate_schedules_many", (sorted(ids), None))]  # recorded, not run
+    assert RevenueSchedule.objects.count() == 0
+    held, holding, release = {}, threading.Event(), threading.Event()
+
+    def killed_worker():
+        try:
+            with transaction.atomic():
+                locked, pos = service._claim({"contract_id__in": ids}, 3)
+                held["pos"] = [po.pk for po in pos]
+                holding.set()
+                release.wait(30)
+                raise RuntimeError("worker killed")
+        except RuntimeError:
+            pass
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=killed_worker)
+    thread.start()
+    try:
+        assert holding.wait(30)
+        assert schedules_generate_many(contract_ids=ids, batch_size=2) == 4  # the 3 held are skipped
+        scheduled = set(RevenueSchedule.objects.values_list("obligation_id", flat=True))
+    finally:
+        release.set()
+        thread.join(30)
+    assert len(held["pos"]) == 3 and not scheduled & set(held["pos"])
+    assert schedules_generate_many(contract_ids=ids, batch_size=2) == 3
+    assert schedules_generate_many(contract_ids=ids) == 0
+    _exactly_one_each(contracts)
+
+
+def _exactly_one_each(contracts) -> None:
+    versions = PerformanceObligation.objects.filter(contract__in=contracts).values_list(
+        "schedules__version", flat=True
+    )
+    assert sorted(versions) == [1] * len(contracts)
+    schedules = RevenueSchedule.objects.filter(obligation__contract__in=contracts)
+    requests = Approval.objects.filter(kind="revenue_schedule", status="pending")
+    assert sorted(int(pk) for pk in requests.values_list("object_id", flat=True)) == sorted(
+        schedules.values_list("pk", flat=True)
+    )
+    created = AuditEvent.objects.filter(action="schedule.created").values_list("object_id", flat=True)
+    assert sorted(int(pk) for pk in created) == sorted(schedules.values_list("pk", flat=True))
+    assert AuditEvent.objects.filter(
+        action="approval.requested", changes__kind="revenue_schedule"
+    ).count() == len(contracts)
+    assert audit_verify_chain().valid
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_dies_midway_writes_nothing_and_is_done_again(catalog, sent, monkeypatch):
+    """A failure after a batch's schedules and lines were written (its approval requests not yet): the
+    batch's transaction rolls back whole — the batches before it stay committed — and the next run
+    schedules exactly what is missing: nothing lost, nothing twice."""
+    from revrec.services import schedules as service
+
+    with transaction.atomic():
+        contracts = [contract_activate(contract=c, actor="import") for c in _draft(5, customer="dies")]
+    ids = [c.pk for c in contracts]
+    real, calls = service.approval_request_many, {"n": 0}
+
+    def dies_on_the_second_batch(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            calls["written"] = RevenueSchedule.objects.count()  # inside the dying batch
+            raise ConnectionError("worker lost")
+        return real(**kwargs)
+
+    monkeypatch.setattr(service, "approval_request_many", dies_on_the_second_batch)
+    with pytest.raises(ConnectionError):
+        schedules_generate_many(contract_ids=ids, batch_size=2)
+    assert calls["written"] == 4  # the second batch had written its schedules (and lines)…
+    assert RevenueSchedule.objects.count() == 2  # …and only the first batch is committed
+    assert ScheduleLine.objects.filter(schedule__obligation__contract=contracts[2]).count() == 0
+    monkeypatch.setattr(service, "approval_request_many", real)
+    assert schedules_generate_many(contract_ids=ids, batch_size=2) == 3
+    _exactly_one_each(contracts)
