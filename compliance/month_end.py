@@ -213,7 +213,7 @@ def _drafts_stage(end: date, billing: Stage, drafts: dict) -> Stage:
             DRAFTS,
             "Drafts awaiting review",
             BLOCKED,
-            f"{n:,} draft invoice{'s' if n != 1 else ''} hold fees or usage of the period"
+            f"{n:,} draft invoice{'s hold' if n != 1 else ' holds'} fees or usage of the period"
             + (f" (the oldest billed {day(drafts['oldest'])})" if drafts["oldest"] else "")
             + ": review them, then finalize or void.",
             status_label="Awaiting review",
@@ -255,7 +255,11 @@ def _finalization_stage(start: date, end: date, billing: Stage, drafts: dict, po
     progress = Progress(window["finalized"], total, window["finalized"] * 100 // total) if total else None
     to_finalize = Invoice.objects.filter(status=Invoice.Status.DRAFT, billing_date__lte=end).count()
     finalize = (
-        Action("finalize", f"Finalize {to_finalize:,} draft{'s' if to_finalize != 1 else ''}", "billing")
+        Action(
+            "finalize",
+            f"Finalize {to_finalize:,} draft{'s' if to_finalize != 1 else ''} billed up to {day(end)}",
+            "billing",
+        )
         if to_finalize
         else None
     )

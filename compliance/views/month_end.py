@@ -63,7 +63,7 @@ FACTS = {
         ("open_exceptions", "open exceptions"),
         ("critical_exceptions", "critical"),
     ],
-    "close": [("checklist_done", "checklist items done"), ("checklist_total", "items")],
+    "close": [("checklist_done", "checklist items done")],
 }
 
 # run kind -> (url name, takes the run id, query)
@@ -117,6 +117,17 @@ def _board(request, key: str) -> dict:
                 "next": nxt is not None and stage.code == nxt.code,
             }
         )
+    nxt_row = next((row for row in stages if row["next"]), None)
+    then_row = None
+    if nxt_row is not None and nxt_row["stage"].code == "drafts":
+        then_row = next(
+            (row for row in stages if row["stage"].code == "finalization" and row["action"]), None
+        )
+    for row in stages:
+        if row["stage"].code == "close" and "checklist_total" in row["stage"].counts:
+            row["facts"] = [
+                (f"of {row['stage'].counts['checklist_total']} checklist items done", row["facts"][0][1])
+            ]
     blockers = [{"item": i, "url": checklist_fix_url(i.code, key)} for i in state.blockers]
     return {
         "key": key,
@@ -126,7 +137,10 @@ def _board(request, key: str) -> dict:
         "poll": POLL_SECONDS if state.running else None,
         "previous": previous_key(key),
         "following": next_key(key) if next_key(key) <= next_key(current_key()) else None,
-        "next_row": next((row for row in stages if row["next"]), None),
+        "next_row": nxt_row,
+        # Reviewing drafts is people's work: the next step offers the review queue and, for those who
+        # may, the finalization that follows it.
+        "then_row": then_row,
     }
 
 

@@ -82,7 +82,7 @@ def test_finance_finalizes_the_periods_drafts_as_one_job_from_the_page(
     given_a_contract(scenario).bill("2026-02-01")
     finance, approver = login("finance"), login("approver")
     page = finance.get(PAGE).content.decode()
-    assert "finalize" in start_forms(page) and "Finalize 2 drafts" in page
+    assert "finalize" in start_forms(page) and "Finalize 2 drafts billed up to 1 Feb 2026" in page
     assert "finalize" not in start_forms(approver.get(PAGE).content.decode())
     assert approver.post(f"{START}finalize/").status_code == 403
     with django_capture_on_commit_callbacks(execute=True):
@@ -165,7 +165,7 @@ def test_api_answers_the_stages_with_the_callers_actions(catalog, scenario):
     revenue = stages["revenue_run"]["action"]
     assert stages["finalization"]["action"] == {
         "code": "finalize",
-        "label": "Finalize 2 drafts",
+        "label": "Finalize 2 drafts billed up to 1 Feb 2026",
         "method": "POST",
         "path": "/api/v1/invoices/finalize",
         "body": {"filter": {"status": "draft", "billing_date_to": "2026-02-01"}},
