@@ -57,11 +57,11 @@ def render_invoice_documents(invoice_ids: list[int]) -> int:
 
 @shared_task(name="billing.auto_finalize_drafts")
 def auto_finalize_drafts() -> int:
-    """Beat: finalize the drafts whose grace period has ended, late usage refreshed first (safe to run
-    twice, or twice at once). Returns how many were finalized."""
+    """Beat: the drafts whose grace period has ended go to a finalization run (late usage re-rated
+    first; safe to run twice). Returns how many drafts the pass handed to the run."""
     from billing.invoicing.auto_finalize import auto_finalize_due_drafts
 
-    return len(auto_finalize_due_drafts().finalized)
+    return len(auto_finalize_due_drafts().submitted)
 
 
 @shared_task(name="billing.plan_finalization_run")

@@ -1,6 +1,6 @@
 """The billing settings page: the organization's grace period before drafts finalize themselves (a
 versioned, audited setting: billing.billing_settings), its history, the customers with their own, the
-drafts a control holds past their grace period and the last auto-finalization passes. Finance and
+drafts a control holds past their grace period and the last auto-finalization runs. Finance and
 admin change it; everyone who reads billing sees it."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from billing.billing_settings import (
     billing_settings_update,
     hours_text,
 )
-from billing.invoicing.auto_finalize import JOB_KIND, drafts_held
+from billing.invoicing.auto_finalize import TRIGGER, drafts_held, held_reason
+from billing.models import FinalizationRun
 from revops.core.forms import apply_errors
-from revops.core.models import Job
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.parties.models import Customer
@@ -50,7 +50,8 @@ class BillingSettingsForm(forms.Form):
 def _context(request: HttpRequest, form: BillingSettingsForm | None = None) -> dict:
     current = billing_settings_current()
     own = Customer.objects.filter(auto_finalize_grace_hours__isnull=False).order_by("name", "id")
-    passes = list(Job.objects.filter(kind=JOB_KIND).order_by("-id")[:5])
+    runs = list(FinalizationRun.objects.filter(trigger=TRIGGER).select_related("job").order_by("-id")[:5])
+    held = list(drafts_held()[:50])
     return {
         "current": current,
         "current_text": hours_text(current.auto_finalize_grace_hours),
@@ -64,8 +65,8 @@ def _context(request: HttpRequest, form: BillingSettingsForm | None = None) -> d
         "history": [(v, hours_text(v.auto_finalize_grace_hours)) for v in billing_settings_history()],
         "own_count": own.count(),
         "own": [(c, hours_text(c.auto_finalize_grace_hours)) for c in own[:20]],
-        "held": list(drafts_held()[:50]),
-        "passes": passes,
+        "held": [(invoice, held_reason(invoice)) for invoice in held],
+        "runs": runs,
         "can_edit": can_write(request.user, "billing"),
     }
 

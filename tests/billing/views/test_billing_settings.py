@@ -3,7 +3,7 @@ page (the organization's, versioned and audited; held drafts and the last passes
 own on the new-customer form and the customer page. Bad input is a form error; readers cannot change
 anything."""
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from django.db import transaction
@@ -14,8 +14,9 @@ from billing.invoicing.auto_finalize import auto_finalize_due_drafts
 from billing.models import BillingSettings
 from revops.core.audit.models import AuditEvent
 from revops.parties.models import Customer
+from tests.billing.factories import ContractFactory
 from tests.billing.views.conftest import build
-from tests.revops.factories import ApprovalFactory
+from tests.revops.factories import ApprovalFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -75,17 +76,25 @@ def test_readers_see_the_settings_but_cannot_change_them(ui_for):
     assert not BillingSettings.objects.exists()
 
 
-def test_the_page_shows_held_drafts_and_the_last_pass(finance, monthly):
-    draft = build(monthly, date(2026, 4, 1))
+def test_the_page_shows_held_drafts_and_the_last_runs(finance, monthly, django_capture_on_commit_callbacks):
+    held = build(monthly, date(2026, 4, 1))
+    other = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "20.00"}],
+        start_date=date(2026, 4, 1),
+        customer=CustomerFactory(external_id="globex", name="Globex"),
+    )
+    free = build(other, date(2026, 4, 1))
     with transaction.atomic():
-        billing_settings_update(actor="test", auto_finalize_grace_hours=1)
+        billing_settings_update(actor="test", auto_finalize_grace_hours=0)
         ApprovalFactory(kind="price_override", obj=monthly, payload={"action": "amend"})
-    done = auto_finalize_due_drafts(now=timezone.now() + timedelta(hours=2))
-    assert done.held and not done.finalized
+    with django_capture_on_commit_callbacks(execute=True):
+        done = auto_finalize_due_drafts(now=timezone.now())
+    assert done.held and done.submitted == [free.pk]
     html = finance.get("/billing/settings/").content.decode()
     assert "Drafts held past their grace period" in html
-    assert f"/invoices/{draft.pk}/" in html and "Its contract waits for an approval" in html
-    assert f"#{done.job_id}" in html
+    assert f"/invoices/{held.pk}/" in html and "Its contract waits for an approval." in html
+    assert "Last auto-finalization runs" in html and f"#{done.run_id}" in html
+    assert "Completed" in html
 
 
 def test_the_new_customer_form_takes_a_grace_period(finance):
