@@ -103,6 +103,7 @@ TARGETS = {DEFAULT_CONTRACTS: 120, LARGE_CONTRACTS: 1200}  # seconds (issue 15)
 FEE = Decimal("100.00")
 FREE_CALLS, UNIT = 10, Decimal("0.05")
 STAGE_TIMEOUT = 3600
+TRIGGER = "month_end_bench"  # the compliance run the benchmark asks for
 USAGE_KINDS = ("usage", "true_up", "usage_adjustment")
 
 
@@ -794,14 +795,13 @@ class Stages:
         from compliance.models import CheckRun
         from revops.core.enqueue import enqueue
 
+        # Billing and revenue runs queue a compliance run of their own when they complete (compliance/
+        # triggers.py); it may still be running on the other worker. The stage waits for its run.
         last = CheckRun.objects.order_by("-id").values_list("id", flat=True).first() or 0
-        enqueue("compliance.run_checks", "bench")
-        _wait(
-            lambda: CheckRun.objects.filter(pk__gt=last, finished_at__isnull=False).exists(),
-            "the compliance run",
-            self.workers,
-        )
-        run = CheckRun.objects.filter(pk__gt=last).order_by("-id").first()
+        enqueue("compliance.run_checks", TRIGGER)
+        mine = CheckRun.objects.filter(pk__gt=last, trigger=TRIGGER, finished_at__isnull=False)
+        _wait(mine.exists, "the compliance run", self.workers)
+        run = mine.order_by("-id").first()
         return {"run": run.pk, "results": run.results}
 
     def compliance_check(self, result):
@@ -1180,6 +1180,10 @@ def report(*, cfg: dict, result: dict, pg: str, seed_seconds: float, loads: tupl
         + (
             "" if all(s["rss"]["reset"] for s in stages) else " Some peaks could not be reset between stages."
         ),
+        "- What the stages leave to the workers runs alongside the next stage and is in its time, as in "
+        "production: the invoice documents (rendered after the finalizing commits; the finalize stage "
+        "waits for all of them) and the compliance run that a completed billing or revenue run queues by "
+        "itself (compliance/triggers.py) besides the one the compliance stage asks for and waits for.",
         f"- Load average (1 min) {loads[0]:.1f} before, {loads[1]:.1f} after; the Load column is the mean "
         "during each stage (the run's own workers and backends included).",
     ]
