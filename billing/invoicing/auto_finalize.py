@@ -14,9 +14,9 @@ drafts whose grace period has ended and hands them to the finalization job throu
 the one seam to it (``finalization_start``, trigger ``auto_finalize``). The job finalizes them in
 batches exactly as one invoice is finalized: the usage that arrived late is re-rated first, in the
 same transaction that numbers the invoice (``invoice.refreshed`` then ``invoice.finalized``, both
-naming the actor ``auto_finalize``). A pass is safe to run twice, or while its run is still going: it
-does nothing while an earlier auto-finalization run is unfinished, and the job finalizes a draft only
-once (one no longer a draft is skipped).
+naming the actor ``auto_finalize``). A pass is safe to run twice, at once, or while its run is still
+going: passes decide one at a time, a pass does nothing while an earlier auto-finalization run is
+unfinished, and the job finalizes a draft only once (one no longer a draft is skipped).
 
 **Controls win.** A draft whose contract waits for an approval (a price override of an amendment,
 say) is not forced: it stays a draft and is held. So is a draft an auto-finalization run parked
@@ -29,6 +29,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db import connection, transaction
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -45,6 +46,7 @@ ACTOR = TRIGGER  # how the audit trail names what finalized the invoice
 PARKED_RETRY = timedelta(hours=1)  # a draft an auto-finalization run parked waits this long
 MAX_PER_PASS = 100_000  # drafts handed to one run; more wait for the next pass
 HELD_REASON_APPROVAL = "Its contract waits for an approval."
+PASS_LOCK_KEY = 0x41555446  # "AUTF": pg_try_advisory_xact_lock key, one pass at a time
 
 
 @dataclass
@@ -57,6 +59,7 @@ class AutoFinalizePass:
     held: list[dict] = field(default_factory=list)
     run_id: int | None = None
     waiting_for: int | None = None  # an earlier auto-finalization run still unfinished
+    busy: bool = False  # another pass was deciding at the same moment: this one did nothing
 
 
 def _contract_awaits_approval():
@@ -134,12 +137,27 @@ def _finalize(invoice_ids: list[int]) -> FinalizationRun:
     return finalization_start(invoice_ids=invoice_ids, actor=ACTOR, trigger=TRIGGER)
 
 
+def _another_pass_is_deciding() -> bool:
+    """Take the pass lock for this transaction (PostgreSQL); False when another pass holds it. On
+    SQLite the pass's write transaction already runs alone."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [PASS_LOCK_KEY])
+        return not cursor.fetchone()[0]
+
+
+@transaction.atomic
 def auto_finalize_due_drafts(*, now: datetime | None = None) -> AutoFinalizePass:
     """One pass: the drafts whose grace period has ended go to a finalization run — unless a control
-    holds them (see the module's docstring). Does nothing while an earlier auto-finalization run is
-    unfinished (the stalled-run resumer keeps that one going)."""
+    holds them (see the module's docstring). One pass decides at a time (a lock held until its run is
+    recorded), and a pass does nothing while an earlier auto-finalization run is unfinished (the
+    stalled-run resumer keeps that one going). The run starts once this transaction commits."""
     now = now or timezone.now()
     result = AutoFinalizePass()
+    if _another_pass_is_deciding():
+        result.busy = True
+        return result
     unfinished = (
         FinalizationRun.objects.filter(
             trigger=TRIGGER, status__in=[FinalizationRun.Status.QUEUED, FinalizationRun.Status.RUNNING]

@@ -274,3 +274,36 @@ def test_a_customers_grace_period_is_checked_and_audited():
     for bad in (-1, 365 * 24 + 1, "3"):
         with pytest.raises(ValidationFailed), transaction.atomic():
             customer_update(customer=customer, actor="test", auto_finalize_grace_hours=bad)
+
+
+@pytest.mark.postgres
+def test_two_passes_at_the_same_moment_start_one_run():
+    """While one pass holds the pass lock (deciding, its run not yet recorded), another does nothing."""
+    import threading
+
+    from django.db import connection
+
+    invoice = draft_with_late_usage(CustomerFactory(auto_finalize_grace_hours=0))
+    holding, release = threading.Event(), threading.Event()
+
+    def other_pass():
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [auto_finalize.PASS_LOCK_KEY])
+                holding.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_pass)
+    thread.start()
+    try:
+        assert holding.wait(30)
+        blocked = auto_finalize_due_drafts(now=after(invoice, 0))
+    finally:
+        release.set()
+        thread.join()
+    assert blocked.busy and blocked.run_id is None and not FinalizationRun.objects.exists()
+    done = auto_finalize_due_drafts(now=after(invoice, 0))
+    assert done.submitted == [invoice.pk]
+    assert Invoice.objects.get(pk=invoice.pk).status == "finalized"
