@@ -11,9 +11,11 @@ records it first wins and the others change nothing."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from billing.documents.storage import store_invoice_pdf
 from billing.models import Invoice, InvoiceLine
@@ -24,6 +26,9 @@ from revops.core.enqueue import enqueue_on_commit
 RENDER_TASK = "billing.render_invoice_documents"
 # Invoices one render task takes (a finalization batch queues its invoices in tasks of this size).
 RENDER_CHUNK = 50
+# The sweep re-queues the documents of invoices finalized longer ago than this without one (a render
+# task lost with its worker, a broker outage when the finalization committed).
+SWEEP_AFTER_SECONDS = 120
 
 
 def invoice_documents_queue(invoice_ids: Iterable[int]) -> None:
@@ -91,3 +96,20 @@ def invoice_document_ensure(*, invoice: Invoice, actor=None) -> Invoice:
         return invoice
     invoice_documents_store(invoice_ids=[invoice.pk], actor=actor or "documents")
     return Invoice.objects.select_related("customer", "contract", "legal_entity").get(pk=invoice.pk)
+
+
+def invoice_documents_missing_queue(
+    *, older_than_seconds: int = SWEEP_AFTER_SECONDS, limit: int = 10_000
+) -> int:
+    """Beat: queue the rendering of finalized invoices still without their document ``older_than_seconds``
+    after finalization (their task was lost). Safe to over-trigger: a recorded document is never
+    rendered again. Returns how many invoices were queued."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = list(
+        Invoice.objects.filter(pdf_sha256="", number__isnull=False, finalized_at__lte=cutoff)
+        .exclude(status=Invoice.Status.DRAFT)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    invoice_documents_queue(ids)
+    return len(ids)

@@ -293,10 +293,8 @@ def _finalize_batch(run: FinalizationRun, items: list[FinalizationItem], *, cata
             "customer_id", "currency"
         )
     )
-    counters = {
-        inv.legal_entity_id: counter_lock(legal_entity=inv.legal_entity, series="invoice")
-        for inv in sorted(ready, key=lambda inv: inv.legal_entity_id)
-    }
+    entities = {inv.legal_entity_id: inv.legal_entity for inv in ready}
+    counters = {pk: counter_lock(legal_entity=entities[pk], series="invoice") for pk in sorted(entities)}
     next_seq = {entity: counter.next_number for entity, counter in counters.items()}
     issued = timezone.localdate()
     finalized: list[int] = []

@@ -55,6 +55,14 @@ def render_invoice_documents(invoice_ids: list[int]) -> int:
     return invoice_documents_store(invoice_ids=invoice_ids)
 
 
+@shared_task(name="billing.render_missing_documents")
+def render_missing_documents() -> int:
+    """Beat: re-queue the documents of finalized invoices whose render task was lost."""
+    from billing.documents.services import invoice_documents_missing_queue
+
+    return invoice_documents_missing_queue()
+
+
 @shared_task(name="billing.auto_finalize_drafts")
 def auto_finalize_drafts() -> int:
     """Beat: the drafts whose grace period has ended go to a finalization run (late usage re-rated

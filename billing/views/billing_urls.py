@@ -21,6 +21,7 @@ urlpatterns = [
     # invoices
     path("invoices/", invoices.invoice_list_view, name="invoices"),
     path("invoices/finalize/", invoices.invoice_bulk_finalize, name="invoices-finalize"),
+    path("invoices/finalize/<int:pk>/", invoices.finalization_run_detail, name="finalization-run"),
     path("invoices/<int:pk>/", invoices.invoice_detail, name="invoice"),
     path("invoices/<int:pk>/refresh/", invoices.invoice_refresh, name="invoice-refresh"),
     path("invoices/<int:pk>/finalize/", invoices.invoice_finalize_view, name="invoice-finalize"),

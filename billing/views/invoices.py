@@ -1,4 +1,5 @@
-"""Invoice pages: the review queue (drafts → finalize in bulk) and the invoice page with its actions
+"""Invoice pages: the review queue (drafts → finalize in bulk, as a finalization run with its own
+page) and the invoice page with its actions
 (refresh usage, finalize, void, payment, PDF). The credit-note page is in ``credit_notes``, the line
 drill-down in ``invoice_lines``.
 
@@ -26,9 +27,10 @@ from billing.display import decorate_invoices
 from billing.invoicing import lifecycle
 from billing.invoicing.build import invoice_refresh_draft
 from billing.invoicing.filters import InvoiceFilter
+from billing.invoicing.finalization import finalization_counts, finalization_problems, finalization_start
 from billing.invoicing.forms import PaymentForm, VoidForm
 from billing.invoicing.selectors import invoice_list, invoice_with_lines
-from billing.models import CreditNoteLine, Invoice, InvoiceLine
+from billing.models import CreditNoteLine, FinalizationItem, FinalizationRun, Invoice, InvoiceLine
 from revops.books import posting_period_for
 from revops.core.audit.selectors import audit_event_list
 from revops.core.filters import filter_page
@@ -128,40 +130,72 @@ def invoice_list_view(request: HttpRequest) -> HttpResponse:
     return render(request, "billing/invoices/list.html", context)
 
 
+# Filters of the queue that "finalize all matching drafts" carries over to the finalization run.
+QUEUE_FILTERS = ("customer", "billing_date")
+
+
 @login_required
 @require_area("billing", write=True)
 @require_POST
 def invoice_bulk_finalize(request: HttpRequest) -> HttpResponse:
-    """Finalize each selected draft in its own transaction (the service's); report each outcome."""
+    """Start a finalization run for the selected drafts — or, with ``all``, for every draft the queue's
+    current filter shows — and go to its page at once: workers finalize the drafts in batches while
+    the page shows the job's progress and then each outcome."""
     back = safe_next(request, reverse("invoices"))
-    ids = [int(v) for v in request.POST.getlist("invoice") if v.isdigit()]
-    if not ids:
-        messages.warning(request, "Select at least one draft invoice to finalize.")
+    try:
+        if request.POST.get("all"):
+            filters = {k: request.POST[k] for k in QUEUE_FILTERS if request.POST.get(k)}
+            run = finalization_start(
+                filters={"status": "draft", **filters}, actor=request.user, trigger="manual"
+            )
+        else:
+            ids = [int(v) for v in request.POST.getlist("invoice") if v.isdigit()]
+            if not ids:
+                messages.warning(request, "Select at least one draft invoice to finalize.")
+                return redirect(back)
+            run = finalization_start(invoice_ids=ids, actor=request.user, trigger="manual")
+    except DomainError as exc:
+        messages.error(request, f"Nothing was finalized — {error_text(exc)}")
         return redirect(back)
-    drafts = list(
-        Invoice.objects.filter(pk__in=ids).select_related("customer").order_by("billing_date", "id")
+    return redirect("finalization-run", pk=run.pk)
+
+
+def _finalization_context(run: FinalizationRun) -> dict:
+    counts = finalization_counts(run)
+    problems = finalization_problems(run)
+    for item in problems:
+        invoice = item.invoice
+        item.label = f"{invoice.number or f'Draft #{invoice.pk}'} ({invoice.customer.name}, {day(invoice.billing_date)})"
+    done = run.items.filter(status=FinalizationItem.Status.DONE).select_related(
+        "invoice", "invoice__customer"
     )
-    done: list[Invoice] = []
-    failed: list[str] = []
-    for invoice in drafts:
-        label = f"{invoice.number or f'Draft #{invoice.pk}'} ({invoice.customer.name}, {day(invoice.billing_date)})"
-        try:
-            done.append(lifecycle.invoice_finalize(invoice=invoice, actor=request.user))
-        except DomainError as exc:
-            failed.append(f"{label}: {error_text(exc)}")
-        except Exception:  # one broken invoice must not stop the others; the traceback is logged
-            log.exception("finalizing invoice %s failed", invoice.pk)
-            failed.append(f"{label}: an unexpected error occurred (logged); nothing was saved for it.")
-    missing = len(set(ids) - {i.pk for i in drafts})
-    if done:
-        numbers = [i.number for i in done]
-        shown = ", ".join(numbers) if len(numbers) <= 6 else f"{numbers[0]} … {numbers[-1]}"
-        messages.success(request, f"Finalized {len(done)} invoice{'s' if len(done) != 1 else ''}: {shown}.")
-    for text in failed:
-        messages.error(request, f"Not finalized — {text}")
-    if missing:
-        messages.error(request, f"{missing} selected invoice(s) no longer exist.")
-    return redirect(back)
+    first = done.order_by("invoice__sequence").first()
+    last = done.order_by("-invoice__sequence").first()
+    return {
+        "run": run,
+        "job": run.job,
+        "counts": counts,
+        "problems": problems,
+        "finished": run.status in (FinalizationRun.Status.COMPLETED, FinalizationRun.Status.FAILED),
+        "first_number": first.invoice.number if first else "",
+        "last_number": last.invoice.number if last else "",
+        "filter_text": ", ".join(
+            f"{k.replace('_', ' ')} {v}" for k, v in run.filters.items() if k != "status"
+        )
+        or "all drafts",
+    }
+
+
+@login_required
+@require_area("billing")
+def finalization_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A finalization run: the job's progress bar (polled), then what was finalized and what was not,
+    with the reason."""
+    run = get_object_or_404(FinalizationRun.objects.select_related("job", "requested_by"), pk=pk)
+    context = _finalization_context(run)
+    if request.htmx:
+        return render(request, "billing/invoices/finalization.html#live", context)
+    return render(request, "billing/invoices/finalization.html", context)
 
 
 # --- invoice page ------------------------------------------------------------------------------------

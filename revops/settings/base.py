@@ -273,6 +273,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "audit-verify-chain": {"task": "compliance.verify_audit_chain", "schedule": crontab(minute=15, hour=2)},
     "billing-daily-run": {"task": "billing.daily_billing_run", "schedule": crontab(minute=30, hour=0)},
     "billing-expire-credits": {"task": "billing.expire_credits", "schedule": crontab(minute=15, hour=0)},
+    # Finalized invoices whose document task was lost are rendered again (issue 15 §2).
+    "billing-render-missing-documents": {
+        "task": "billing.render_missing_documents",
+        "schedule": timedelta(minutes=2),
+    },
     # Drafts whose grace period ended finalize themselves (billing.invoicing.auto_finalize).
     "billing-auto-finalize-drafts": {
         "task": "billing.auto_finalize_drafts",

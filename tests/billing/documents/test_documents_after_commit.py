@@ -106,3 +106,20 @@ def test_a_download_before_the_worker_renders_on_demand_and_the_worker_then_chan
     assert _stored_events(invoice) == 1
     # Drafts have no document: ensure leaves them alone.
     assert invoice_document_ensure(invoice=draft).pdf_sha256 == ""
+
+
+def test_the_sweep_queues_finalized_invoices_whose_document_task_was_lost(
+    draft, monkeypatch, django_capture_on_commit_callbacks
+):
+    from billing.documents.services import invoice_documents_missing_queue
+
+    with transaction.atomic():
+        invoice_finalize(invoice=draft, now=NOW)  # its render task is never run here (no commit)
+    sent = []
+    monkeypatch.setattr("revops.core.enqueue.enqueue", lambda task, *args, **kw: sent.append((task, args)))
+    assert invoice_documents_missing_queue(older_than_seconds=3600) == 0  # not overdue yet
+    with django_capture_on_commit_callbacks(execute=True):  # the beat task's commit sends it
+        assert invoice_documents_missing_queue(older_than_seconds=0) == 1
+    assert sent == [(RENDER_TASK, ([draft.pk],))]
+    invoice_documents_store(invoice_ids=[draft.pk])
+    assert invoice_documents_missing_queue(older_than_seconds=0) == 0  # recorded: nothing left to sweep

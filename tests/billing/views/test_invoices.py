@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing.models import CreditNote, Invoice, InvoiceLine
+from billing.models import CreditNote, FinalizationRun, Invoice, InvoiceLine
 from tests.billing.factories import ContractFactory
 from tests.billing.views.conftest import build, finalize
 from tests.builders import day, send_events
@@ -42,29 +42,71 @@ def test_review_queue_lists_drafts_with_checkboxes_and_totals(finance, drafts):
     assert "Beta Ltd" in filtered and "Alpha Ltd" not in filtered and "<html" not in filtered
 
 
-def test_bulk_finalize_finalizes_the_selected_drafts_with_consecutive_numbers(finance, drafts):
+def test_bulk_finalize_returns_at_once_with_the_jobs_progress_bar(
+    finance, drafts, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = finance.post("/invoices/finalize/", {"invoice": [d.pk for d in drafts]})
+    run = FinalizationRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/invoices/finalize/{run.pk}/"
+    assert len(queued) == 1  # the plan task, sent once the request's transaction commits
+    assert not Invoice.objects.exclude(status="draft").exists()  # nothing finalized in the request
+    html = finance.get(response["Location"]).content.decode()
+    assert f'id="job-{run.job_id}-progress"' in html and f'hx-get="/jobs/{run.job_id}/progress/"' in html
+    assert 'hx-trigger="every 1s"' in html and "3 selected drafts" in html and "Queued" in html
+
+
+def test_bulk_finalize_finalizes_the_selected_drafts_with_consecutive_numbers(
+    finance, drafts, django_capture_on_commit_callbacks
+):
     first, second, third = drafts
-    response = finance.post(
-        "/invoices/finalize/",
-        {"invoice": [first.pk, third.pk], "next": "/invoices/?status=draft"},
-        follow=True,
-    )
-    html = response.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):  # the commit runs the job (in-process tasks)
+        response = finance.post(
+            "/invoices/finalize/", {"invoice": [first.pk, third.pk], "next": "/invoices/?status=draft"}
+        )
+    html = finance.get(response["Location"]).content.decode()
     first.refresh_from_db(), second.refresh_from_db(), third.refresh_from_db()
     assert (first.status, third.status, second.status) == ("finalized", "finalized", "draft")
     assert third.sequence == first.sequence + 1
-    assert f"Finalized 2 invoices: {first.number}, {third.number}." in html
-    assert response.redirect_chain[-1][0] == "/invoices/?status=draft"
+    assert "Finalizing invoices" in html and "Completed" in html and "2 / 2" in html
+    assert f"{first.number} … {third.number}" in html and "Every draft of this run was finalized." in html
+    assert "hx-trigger" not in html  # finished: the page stops polling
 
 
-def test_bulk_finalize_reports_each_failure_and_keeps_the_others(finance, drafts):
+def test_bulk_finalize_reports_each_failure_and_keeps_the_others(
+    finance, drafts, django_capture_on_commit_callbacks
+):
     done = finalize(drafts[0])
-    response = finance.post("/invoices/finalize/", {"invoice": [done.pk, drafts[1].pk]}, follow=True)
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert "Finalized 1 invoice:" in html and f"Not finalized — {done.number}" in html
-    assert "already finalized" in html
+    with django_capture_on_commit_callbacks(execute=True):
+        response = finance.post("/invoices/finalize/", {"invoice": [done.pk, drafts[1].pk]})
+    html = finance.get(response["Location"]).content.decode()
+    assert "No longer drafts" in html and f"Already finalized as {done.number}." in html
     assert Invoice.objects.get(pk=drafts[1].pk).status == "finalized"
+
+
+def test_finalize_all_drafts_matching_the_filter_without_selecting_them(
+    finance, drafts, django_capture_on_commit_callbacks
+):
+    html = finance.get("/invoices/?status=draft&customer=beta").content.decode()
+    assert 'id="finalize-all"' in html and "Finalize all 1 matching draft" in html
+    with django_capture_on_commit_callbacks(execute=True):
+        response = finance.post("/invoices/finalize/", {"all": "1", "customer": "beta"})
+    assert "Every draft matching: customer beta" in finance.get(response["Location"]).content.decode()
+    assert list(Invoice.objects.exclude(status="draft").values_list("customer__external_id", flat=True)) == [
+        "beta"
+    ]
+
+
+def test_bulk_finalize_is_for_the_roles_that_finalize(ui_for, drafts):
+    approver = ui_for("approver", "an-approver")
+    response = approver.post("/invoices/finalize/", {"all": "1"})
+    assert response.status_code == 403
+    assert not FinalizationRun.objects.exists() and not Invoice.objects.exclude(status="draft").exists()
+
+
+def test_a_bad_filter_is_reported_and_starts_nothing(finance, drafts):
+    response = finance.post("/invoices/finalize/", {"all": "1", "billing_date": "2026-02-30"}, follow=True)
+    assert "Nothing was finalized" in response.content.decode() and not FinalizationRun.objects.exists()
 
 
 def test_invoice_page_shows_header_lines_totals_and_audit(finance, drafts):
