@@ -196,13 +196,26 @@ def _billing_stage(start: date, end: date) -> Stage:
     )
 
 
-def period_drafts(end: date):
+def period_drafts(end: date) -> dict:
     """Drafts holding fees or usage of the period or earlier (the close checklist's count): billed
-    before its end, or with a line whose service starts before it ends — an EXISTS, not a join."""
-    early_line = InvoiceLine.objects.filter(invoice=OuterRef("pk"), service_start__lt=end)
-    return Invoice.objects.filter(status=Invoice.Status.DRAFT).filter(
-        Q(billing_date__lt=end) | Exists(early_line)
+    before its end, or billed later with a line whose service starts before it ends. Two queries
+    without an OR, so neither reads every invoice line ever written: the drafts by billing date (one
+    pass, which also counts those billed up to the end: what the month end finalizes), then the few
+    billed later, each probed for such a line. {"n", "oldest", "to_finalize"}."""
+    drafts = Invoice.objects.filter(status=Invoice.Status.DRAFT)
+    early = drafts.aggregate(
+        n=Count("id", filter=Q(billing_date__lt=end)),
+        oldest=Min("billing_date", filter=Q(billing_date__lt=end)),
+        to_finalize=Count("id", filter=Q(billing_date__lte=end)),
     )
+    early_line = InvoiceLine.objects.filter(invoice=OuterRef("pk"), service_start__lt=end)
+    late = (
+        drafts.filter(billing_date__gte=end)
+        .filter(Exists(early_line))
+        .aggregate(n=Count("id"), oldest=Min("billing_date"))
+    )
+    oldest = min((d for d in (early["oldest"], late["oldest"]) if d is not None), default=None)
+    return {"n": early["n"] + late["n"], "oldest": oldest, "to_finalize": early["to_finalize"]}
 
 
 def _drafts_stage(end: date, billing: Stage, drafts: dict) -> Stage:
@@ -253,7 +266,7 @@ def _finalization_stage(start: date, end: date, billing: Stage, drafts: dict, po
     counts = {**window, "drafts_left": left, "invoices_posted": posted}
     total = window["finalized"] + left
     progress = Progress(window["finalized"], total, window["finalized"] * 100 // total) if total else None
-    to_finalize = Invoice.objects.filter(status=Invoice.Status.DRAFT, billing_date__lte=end).count()
+    to_finalize = drafts["to_finalize"]
     finalize = (
         Action(
             "finalize",
@@ -450,7 +463,7 @@ def month_end(*, key: str) -> MonthEnd:
     start, end = period_bounds(key)
     period = AccountingPeriod.objects.select_related("closed_by").filter(period=key).first()
     closed = period is not None and period.status == AccountingPeriod.Status.CLOSED
-    drafts = period_drafts(end).aggregate(n=Count("id"), oldest=Min("billing_date"))
+    drafts = period_drafts(end)
     posted = JournalEntry.objects.filter(period=key).aggregate(
         invoices=Count("id", filter=Q(source=JournalEntry.Source.INVOICE)),
         recognition=Count("id", filter=Q(source=JournalEntry.Source.RECOGNITION)),

@@ -76,16 +76,15 @@ def compliance_widgets(user) -> list[dict]:
 
 
 def month_end_widgets(user) -> list[dict]:
-    """The month end under way (one card): its period and how many drafts still hold it — two cheap
+    """The month end under way (one card): its period and how many drafts still hold it — a few cheap
     queries; the month-end page has the stages."""
-    from django.db.models import Count
     from django.urls import reverse
 
     from compliance.month_end import month_end_key, period_drafts
     from revrec.services.periods import period_bounds
 
     key = month_end_key()
-    drafts = period_drafts(period_bounds(key)[1]).aggregate(n=Count("id"))["n"]
+    drafts = period_drafts(period_bounds(key)[1])["n"]
     note = (
         f"{drafts:,} draft invoice{'s' if drafts != 1 else ''} still hold{'s' if drafts == 1 else ''} fees or usage of {key}."
         if drafts

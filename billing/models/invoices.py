@@ -101,7 +101,12 @@ class Invoice(models.Model):
                 condition=Q(status="draft") | Q(number__isnull=False), name="invoice_number_when_final"
             ),
         ]
-        indexes = [models.Index(fields=["customer", "status"], name="invoice_customer_status_idx")]
+        indexes = [
+            models.Index(fields=["customer", "status"], name="invoice_customer_status_idx"),
+            # A period's invoices by billing date (the month-end page's counts, the list's
+            # billing_date_from/to) without reading every invoice ever issued.
+            models.Index(fields=["billing_date", "status"], name="invoice_billing_date_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.number or f"Draft #{self.pk}"

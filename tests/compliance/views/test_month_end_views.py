@@ -111,7 +111,9 @@ def test_an_approver_closes_from_the_page_once_nothing_blocks(catalog, scenario,
     assert f"{KEY} is closed" in closed and start_forms(closed) == set()
 
 
-def test_the_board_polls_while_a_run_is_under_way_and_stops_when_it_is_done(catalog, scenario, login):
+def test_the_board_polls_while_a_run_is_under_way_and_stops_when_it_is_done(
+    catalog, scenario, login, monkeypatch
+):
     given_a_contract(scenario).bill("2026-02-01")
     finance = login("finance")
     idle = finance.get(LIVE).content.decode()
@@ -123,6 +125,12 @@ def test_the_board_polls_while_a_run_is_under_way_and_stops_when_it_is_done(cata
     assert f'hx-get="{LIVE}"' in live and 'hx-trigger="every 2s"' in live
     assert 'aria-valuenow="25"' in live and "5 / 20" in live
     assert 'hx-get="' in finance.get(PAGE).content.decode()  # the page starts polling too
+
+    # A board that takes 1.5 s to read (a huge month) polls every 8 s, not every 2 s.
+    ticks = iter([100.0, 101.5])
+    monkeypatch.setattr("compliance.views.month_end.time.perf_counter", lambda: next(ticks))
+    assert 'hx-trigger="every 8s"' in finance.get(LIVE).content.decode()
+    monkeypatch.undo()
 
     Job.objects.filter(pk=job.pk).update(status="completed", progress_done=20)
     RevenueRun.objects.filter(pk=run.pk).update(status="completed")
