@@ -253,11 +253,13 @@ def _check_main() -> None:
             "FULL JOIN bench_sql_schedule_line AS b ON b.obligation_id = s.obligation_id AND b.period = l.period"
         )
         unmatched, different, lines = cur.fetchone()
-        # One pending maker-checker request per schedule, and its two events (created, requested).
+        # One pending maker-checker request per schedule (joined on the request's object, not one
+        # correlated lookup per schedule).
         cur.execute(
-            "SELECT count(*) FROM revrec_revenueschedule AS s WHERE s.status <> 'pending_approval' OR "
-            "(SELECT count(*) FROM compliance_approval AS a WHERE a.kind = 'revenue_schedule' "
-            "AND a.object_id = s.id::text AND a.status = 'pending' AND a.content_hash <> '') <> 1"
+            "SELECT count(*) FROM revrec_revenueschedule AS s LEFT JOIN (SELECT object_id, count(*) AS n "
+            "FROM compliance_approval WHERE kind = 'revenue_schedule' AND object_type = 'revrec.revenueschedule' "
+            "AND status = 'pending' AND content_hash <> '' GROUP BY object_id) AS a ON a.object_id = s.id::text "
+            "WHERE s.status <> 'pending_approval' OR a.n IS DISTINCT FROM 1"
         )
         (without_request,) = cur.fetchone()
         cur.execute(
