@@ -54,7 +54,13 @@ BILLING, DRAFTS, FINALIZATION, REVENUE, CHECKS, CLOSE = (
 )
 STAGE_CODES = (BILLING, DRAFTS, FINALIZATION, REVENUE, CHECKS, CLOSE)
 ACTION_CODES = ("billing_run", "finalize", "revenue_run", "compliance_run", "close")
-OPEN_RUN = ("queued", "running")  # a run in one of these states is under way
+OPEN_RUN = ("queued", "running")
+RUN_NAMES = {
+    "billing_run": "billing run",
+    "finalization_run": "finalization run",
+    "revenue_run": "revenue run",
+    "check_run": "check run",
+}  # a run in one of these states is under way
 
 
 @dataclass(frozen=True)
@@ -381,7 +387,9 @@ def _revenue_stage(key: str, recognized: int) -> Stage:
     )
 
 
-def _checks_stage() -> Stage:
+def _checks_stage(before: list[Stage]) -> Stage:
+    """The latest check run; out of date when it started before a run of an earlier stage finished
+    (what that run wrote was not checked yet)."""
     run = CheckRun.objects.order_by("-id").only("pk", "started_at", "finished_at", "results").first()
     open_ = ComplianceException.objects.filter(status=ComplianceException.Status.OPEN).aggregate(
         open_exceptions=Count("id"),
@@ -410,6 +418,17 @@ def _checks_stage() -> Stage:
     if critical:
         summary = f"{critical:,} open critical exception{'s' if critical != 1 else ''} (of {total:,} open): resolve or waive them."
         return Stage(CHECKS, "Compliance checks", BLOCKED, summary, counts=counts, run=ref, action=again)
+    newer = max(
+        (s for s in before if s.run is not None and s.run.finished_at is not None),
+        key=lambda s: s.run.finished_at,
+        default=None,
+    )
+    if newer is not None and run.started_at < newer.run.finished_at:
+        summary = (
+            f"Run #{run.pk} started before {RUN_NAMES[newer.run.kind]} #{newer.run.id} finished: "
+            "run the checks again over what it wrote."
+        )
+        return Stage(CHECKS, "Compliance checks", NOT_STARTED, summary, "Out of date", counts, ref, again)
     summary = f"Run #{run.pk}: {len(results) - failing} of {len(results)} checks pass" + (
         f"; {total:,} open exceptions, none critical." if total else "; no open exception."
     )
@@ -475,9 +494,9 @@ def month_end(*, key: str) -> MonthEnd:
         _drafts_stage(end, billing, drafts),
         _finalization_stage(start, end, billing, drafts, posted["invoices"]),
         _revenue_stage(key, posted["recognition"]),
-        _checks_stage(),
-        _close_stage(key, period, checklist),
     ]
+    stages.append(_checks_stage(stages))
+    stages.append(_close_stage(key, period, checklist))
     if closed:  # a closed period starts nothing: its stages are history (reopening is an approval)
         stages = [replace(s, action=None) for s in stages]
     reopen = (

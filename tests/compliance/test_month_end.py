@@ -5,11 +5,12 @@ schedules approved by a second person, and January usage; when the month end of 
 nothing to closed — billing run as of 1 February, drafts reviewed and finalized, revenue run, checks,
 close — then each stage reads as it stands: not started, blocked, done, with its counts and run."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from billing.models import FinalizationRun
 from compliance.month_end import BLOCKED, DONE, FAILED, NOT_STARTED, RUNNING, allowed_action, month_end
@@ -170,6 +171,19 @@ def test_a_finalization_run_is_the_finalization_stage_while_it_runs_and_after(ca
     final = month_end(key=KEY).stage("finalization")
     assert final.status == BLOCKED and "parked 1 draft" in final.summary
     assert final.counts["run_parked"] == 1 and final.action.code == "finalize"
+
+
+def test_checks_that_ran_before_the_latest_run_finished_are_out_of_date(catalog, scenario):
+    given_a_contract(scenario).bill("2026-02-01").finalize().check()
+    assert month_end(key=KEY).stage("checks").status == DONE
+    later = timezone.now() + timedelta(minutes=1)
+    job = Job.objects.create(kind="revenue_run", status="completed", progress_done=1, progress_total=1)
+    RevenueRun.objects.create(period=KEY, status="completed", job=job, finished_at=later)
+    state = month_end(key=KEY)
+    checks = state.stage("checks")
+    assert checks.status == NOT_STARTED and checks.label == "Out of date"
+    assert "before revenue run" in checks.summary and checks.action.code == "compliance_run"
+    assert state.next_stage.code == "checks"
 
 
 def test_actions_follow_the_roles(catalog, scenario, make_user):
