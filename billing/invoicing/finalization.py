@@ -10,7 +10,9 @@ worker — or the stalled-run resumer — finishes them; a re-delivered task fin
 repeats nothing.
 
 Per invoice the batch keeps ``lifecycle.invoice_finalize``'s semantics — the same steps, from the
-same functions: usage re-rated one last time (late usage), prepaid credits drawn, the next gapless
+same functions: usage re-rated one last time when late usage arrived (a draft whose customer sent
+nothing since it was rated would get the very same lines, so it is not rebuilt and no
+``invoice.refreshed`` event is written for it; one query finds which drafts need it), prepaid credits drawn, the next gapless
 number, ``invoice.finalized`` audited and announced on the outbox (the ledger posts it inline),
 ``invoice.paid`` too when credits covered it, the PDF rendered by a task after commit. What the batch
 does once instead of per invoice: the drafts are locked with one statement, the catalog read once,
@@ -32,7 +34,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from billing.catalog.reader import Catalog
@@ -46,7 +48,15 @@ from billing.invoicing.lifecycle import (
     finalized_changes,
 )
 from billing.invoicing.numbering import counter_advance, counter_lock, number_format
-from billing.models import CreditGrant, FinalizationItem, FinalizationRun, Invoice, InvoiceLine
+from billing.models import (
+    CreditGrant,
+    FinalizationItem,
+    FinalizationRun,
+    Invoice,
+    InvoiceLine,
+    PlanVersion,
+    UsageEvent,
+)
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.models import AuditChainHead
 from revops.core.audit.services import audit_record, audit_record_many
@@ -243,6 +253,27 @@ def _actor(run: FinalizationRun):
     return run.requested_by if run.requested_by_id else run.trigger
 
 
+def _to_rerate(drafts: list[Invoice]) -> set[int]:
+    """The drafts whose re-rating could change them, found with one query for the batch: those that
+    rated no usage yet (no watermark) and those of a customer with usage received after their
+    watermark (late usage). The others would get the very lines they have — unless a price version was
+    published since the oldest of them was rated, when every draft is re-rated."""
+    if not drafts:
+        return set()
+    ids = [inv.pk for inv in drafts]
+    marks = [inv.usage_watermark for inv in drafts if inv.usage_watermark is not None]
+    if not marks or PlanVersion.objects.filter(published_at__gt=min(marks)).exists():
+        return set(ids)
+    late = UsageEvent.objects.filter(
+        customer_id=OuterRef("customer_id"), received_at__gt=OuterRef("usage_watermark")
+    )
+    return set(
+        Invoice.objects.filter(pk__in=ids)
+        .filter(Q(usage_watermark__isnull=True) | Exists(late))
+        .values_list("pk", flat=True)
+    )
+
+
 def _finalize_batch(run: FinalizationRun, items: list[FinalizationItem], *, catalog: Catalog) -> list[int]:
     """Finalize the batch's drafts (see the module docstring); sets each item's outcome. Returns the
     ids of the invoices finalized."""
@@ -258,12 +289,16 @@ def _finalize_batch(run: FinalizationRun, items: list[FinalizationItem], *, cata
     audits: dict[int, list[dict]] = defaultdict(list)
 
     # Phase 1: re-rate each draft with everything received so far (no shared lock taken).
+    stale = _to_rerate([inv for inv in drafts if inv.status == Invoice.Status.DRAFT])
     rerated: list[int] = []
     for invoice in drafts:
         item = by_invoice[invoice.pk]
         if invoice.status != Invoice.Status.DRAFT:
             item.status = FinalizationItem.Status.SKIPPED
             item.error = f"Already {invoice.get_status_display().lower()} as {invoice.number}."
+            continue
+        if invoice.pk not in stale:  # nothing received since it was rated: the same lines again
+            rerated.append(invoice.pk)
             continue
         try:
             with transaction.atomic():

@@ -77,7 +77,8 @@ def test_a_run_finalizes_its_drafts_in_batches_with_gapless_numbers_in_billing_d
     assert [i.number for i in ordered] == [f"INV-{n:06d}" for n in range(1, 6)]
     for invoice in ordered:
         assert invoice.status == "finalized" and invoice.issue_date and invoice.due_date
-        assert _events("invoice.finalized", invoice) == 1 and _events("invoice.refreshed", invoice) == 1
+        assert _events("invoice.finalized", invoice) == 1
+        assert _events("invoice.refreshed", invoice) == 0  # no usage arrived since rating: not rebuilt
         assert OutboxEvent.objects.filter(topic="invoice.finalized", object_id=str(invoice.pk)).count() == 1
         assert JournalEntry.objects.filter(source_key=f"invoice:{invoice.pk}").count() == 1
         assert invoice.pdf_sha256  # rendered by the task queued after each batch's commit
@@ -131,11 +132,53 @@ def test_a_failure_while_re_rating_parks_the_draft(catalog):
             raise RuntimeError("price lookup failed")
         return real(invoice=invoice, **kw)
 
-    with mock.patch.object(finalization, "draft_rerate", side_effect=rerate):
+    every = mock.patch.object(finalization, "_to_rerate", side_effect=lambda drafts: {d.pk for d in drafts})
+    with every, mock.patch.object(finalization, "draft_rerate", side_effect=rerate):
         run = _run(invoice_ids=[d.pk for d in drafts])
     assert (run.finalized, run.failed) == (2, 1)
     assert "price lookup failed" in run.items.get(invoice=drafts[0]).error
     assert sorted(Invoice.objects.exclude(status="draft").values_list("sequence", flat=True)) == [1, 2]
+
+
+def test_late_usage_is_re_rated_before_numbering_and_a_draft_with_nothing_new_is_not_rebuilt(catalog):
+    from datetime import UTC, datetime
+
+    from billing.models import PlanVersion
+    from tests.builders import day, send_events
+
+    PlanVersion.objects.update(published_at=datetime(2026, 1, 1, tzinfo=UTC))  # a catalog long published
+    customers, drafts = [], []
+    for name in ("late", "quiet"):
+        customer = CustomerFactory(external_id=name, name=name.title())
+        contract = ContractFactory(
+            lines=[{"key": "sub", "product": "platform", "plan": "hybrid"}],
+            start_date=date(2026, 4, 1),
+            customer=customer,
+        )
+        with transaction.atomic():
+            drafts.append(
+                invoice_build(
+                    contract_id=contract.pk,
+                    billing_date=date(2026, 5, 1),
+                    now=datetime(2026, 5, 2, tzinfo=UTC),
+                )
+            )
+        customers.append(customer)
+    late, quiet = drafts
+    before = {d.pk: (d.total, list(d.lines.values_list("pk", flat=True))) for d in drafts}
+    # April usage of the first customer received after its draft was rated.
+    send_events(
+        customers[0],
+        [{"code": "api_calls", "timestamp": day(date(2026, 4, 20)), "properties": {"endpoint": "/v1/x"}}],
+        received_at=datetime(2026, 5, 3, tzinfo=UTC),
+    )
+    run = _run(invoice_ids=[late.pk, quiet.pk])
+    assert run.finalized == 2
+    late.refresh_from_db(), quiet.refresh_from_db()
+    assert late.lines.filter(kind="usage", quantity__gt=0).exists()  # the late event is billed on it
+    assert _events("invoice.refreshed", late) == 1 and _events("invoice.refreshed", quiet) == 0
+    assert list(quiet.lines.values_list("pk", flat=True)) == before[quiet.pk][1]  # the very same lines
+    assert quiet.total == before[quiet.pk][0]
 
 
 def test_a_re_delivered_task_or_plan_repeats_nothing(catalog):
