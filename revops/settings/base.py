@@ -309,6 +309,9 @@ PRICE_OVERRIDE_APPROVAL_PCT = env("PRICE_OVERRIDE_APPROVAL_PCT", "20")
 # A priced contract line with no list price to compare with (no plan) waits for an approver.
 PRICE_OVERRIDE_CUSTOM_APPROVAL = env("PRICE_OVERRIDE_CUSTOM_APPROVAL", "1") == "1"
 BILLING_RUN_PARALLELISM = int(env("BILLING_RUN_PARALLELISM", "4"))
+# Revenue runs (revrec.services.runs): work tasks sent per run, and contracts per batch (transaction).
+REVENUE_RUN_PARALLELISM = int(env("REVENUE_RUN_PARALLELISM", env("BILLING_RUN_PARALLELISM", "4")))
+REVENUE_RUN_BATCH_SIZE = int(env("REVENUE_RUN_BATCH_SIZE", "100"))
 # Finalization runs (billing.invoicing.finalization): workers sent per run, drafts per transaction.
 FINALIZATION_PARALLELISM = int(env("FINALIZATION_PARALLELISM", str(BILLING_RUN_PARALLELISM)))
 FINALIZATION_BATCH_SIZE = int(env("FINALIZATION_BATCH_SIZE", "100"))

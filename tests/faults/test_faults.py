@@ -73,9 +73,10 @@ def _checks_green() -> None:
     assert not failing, failing
 
 
-def test_sigkill_worker_during_revenue_run_then_resume(catalog, make_user, settings):
+def test_sigkill_worker_during_revenue_run_then_resume(catalog, make_user, settings, monkeypatch):
     contracts = _book(120, make_user)
     settings.BILLING_RUN_STALL_SECONDS = 0
+    monkeypatch.setenv("REVENUE_RUN_BATCH_SIZE", "5")  # the worker's batches: most are left when it dies
     with real_workers(count=1) as workers:
         run = revenue_run_start(period="2026-01")
         wait_for(
