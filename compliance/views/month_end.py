@@ -25,6 +25,7 @@ from compliance.views.close import checklist_fix_url
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import day
+from revops.roles import can_write
 from revrec.services.periods import current_key, next_key, previous_key
 
 POLL_SECONDS = 2  # at least; a board that takes longer to read polls less often (POLL_LOAD)
@@ -148,6 +149,7 @@ def _board(request, key: str) -> dict:
         # Reviewing drafts is people's work: the next step offers the review queue and, for those who
         # may, the finalization that follows it.
         "then_row": then_row,
+        "can_review": can_write(request.user, "billing"),  # reviewers get a button, readers a link
     }
 
 

@@ -83,7 +83,10 @@ def test_finance_finalizes_the_periods_drafts_as_one_job_from_the_page(
     finance, approver = login("finance"), login("approver")
     page = finance.get(PAGE).content.decode()
     assert "finalize" in start_forms(page) and "Finalize 2 drafts billed up to 1 Feb 2026" in page
-    assert "finalize" not in start_forms(approver.get(PAGE).content.decode())
+    assert "Open the review queue" in page
+    approver_page = approver.get(PAGE).content.decode()
+    assert "finalize" not in start_forms(approver_page)
+    assert "Open the review queue" not in approver_page and "See the drafts" in approver_page
     assert approver.post(f"{START}finalize/").status_code == 403
     with django_capture_on_commit_callbacks(execute=True):
         response = finance.post(f"{START}finalize/")
