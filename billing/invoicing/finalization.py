@@ -57,6 +57,7 @@ from billing.models import (
     PlanVersion,
     UsageEvent,
 )
+from billing.usage.aggregation import settle
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.models import AuditChainHead
 from revops.core.audit.services import audit_record, audit_record_many
@@ -262,7 +263,8 @@ def _to_rerate(drafts: list[Invoice]) -> set[int]:
         return set()
     ids = [inv.pk for inv in drafts]
     marks = [inv.usage_watermark for inv in drafts if inv.usage_watermark is not None]
-    if not marks or PlanVersion.objects.filter(published_at__gt=min(marks)).exists():
+    # A draft was rated ``settle`` after its watermark (the usage cut-off trails the clock).
+    if not marks or PlanVersion.objects.filter(published_at__gt=min(marks) + settle()).exists():
         return set(ids)
     late = UsageEvent.objects.filter(
         customer_id=OuterRef("customer_id"), received_at__gt=OuterRef("usage_watermark")
