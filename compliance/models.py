@@ -17,6 +17,9 @@ class CheckRun(models.Model):
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The audit chain's head (last sequence number committed) when the run started: every audited
+    # change after it is one the run may not have seen (the close checklist asks for a fresh run).
+    audit_seq = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

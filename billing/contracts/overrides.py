@@ -14,6 +14,10 @@ writes are in billing.contracts.services)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
 
@@ -40,11 +44,35 @@ def threshold_pct() -> Decimal:
     return Decimal(str(getattr(settings, "PRICE_OVERRIDE_APPROVAL_PCT", "20")))
 
 
+# While ``plan_versions_cached()`` is active: plan id -> its published versions (pure definitions).
+_PLAN_VERSIONS: ContextVar[dict | None] = ContextVar("override_plan_versions", default=None)
+
+
+@contextmanager
+def plan_versions_cached():
+    """Read each plan's published versions once for everything done inside (a control walking every
+    contract line asks for the same few plans' lists over and over)."""
+    token = _PLAN_VERSIONS.set({})
+    try:
+        yield
+    finally:
+        _PLAN_VERSIONS.reset(token)
+
+
+def _published_defs(plan) -> list:
+    cache = _PLAN_VERSIONS.get()
+    if cache is None:
+        return [version_def(v) for v in published_versions(plan)]
+    if plan.pk not in cache:
+        cache[plan.pk] = [version_def(v) for v in published_versions(plan)]
+    return cache[plan.pk]
+
+
 def plan_list_fee(plan, on: date) -> tuple[Decimal, str] | None:
     """The list price a line's ``unit_price`` overrides and its model: the plan's fee charge (flat
     ``amount`` or standard ``unit_amount``, no meter) in the published version in force on ``on``. The
     highest one when the version has several; None when the plan has no such fee."""
-    versions = [version_def(v) for v in published_versions(plan)]
+    versions = _published_defs(plan)
     if not versions:
         return None
     version = version_in_force(versions, on)
@@ -206,6 +234,23 @@ def approved_override_keys(contract: Contract) -> set[tuple]:
     ).values_list("payload", flat=True):
         for item in (payload or {}).get("overrides", []):
             out.add(override_key(item))
+    return out
+
+
+def approved_override_keys_for(contract_ids: Iterable[int]) -> dict[int, set[tuple]]:
+    """:func:`approved_override_keys` of several contracts in one query: contract id -> keys."""
+    from revops.core.approvals.models import Approval
+
+    out: dict[int, set[tuple]] = defaultdict(set)
+    rows = Approval.objects.filter(
+        kind=KIND,
+        object_type="contracts.contract",
+        object_id__in=[str(pk) for pk in contract_ids],
+        status=Approval.Status.APPROVED,
+    ).values_list("object_id", "payload")
+    for object_id, payload in rows:
+        for item in (payload or {}).get("overrides", []):
+            out[int(object_id)].add(override_key(item))
     return out
 
 

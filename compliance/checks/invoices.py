@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.db import connection
+from django.db.models import Case, Count, DecimalField, Exists, F, Max, Min, OuterRef, Q, Sum, Value, When
+from django.db.models.functions import Coalesce, Round
+from django.db.models.lookups import Exact, GreaterThan
 
 from billing.contracts.models import Contract, ContractLine
 from billing.models import Invoice, InvoiceLine
-from compliance.checks.registry import Finding, check, ref
-from revops.money import round_money, stored_sum
+from compliance.checks.registry import CHUNK, Finding, check, failing_rows, model_ref
+from revops.money import minor_units, round_money, stored_sum
+
+ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=20, decimal_places=4))
 
 
-def _sum(qs, field_name: str) -> Decimal:
-    return stored_sum(qs.aggregate(s=Sum(field_name))["s"])
+def _z(expression):
+    return Coalesce(expression, ZERO, output_field=ZERO.output_field)
 
 
 @check(
@@ -24,31 +29,84 @@ def _sum(qs, field_name: str) -> Decimal:
     severity="critical",
 )
 def invoice_totals() -> list[Finding]:
+    """One query: every issued invoice with Σ lines and Σ taxable lines, streamed; on PostgreSQL only
+    the invoices whose totals or tax (rounded half up to the currency's minor unit) are off."""
+    qs = (
+        Invoice.objects.exclude(status="draft")
+        .annotate(
+            lines_total=Sum("lines__amount"),
+            taxable_total=Sum("lines__amount", filter=Q(lines__taxable=True)),
+        )
+        .order_by("pk")
+    )
+    if connection.vendor == "postgresql":
+        lines = _z(F("lines_total"))
+        tax = _z(F("taxable_total")) * F("tax_rate") / Value(Decimal(100))
+        currencies = Invoice.objects.exclude(status="draft").values_list("currency", flat=True).distinct()
+        expected = Case(
+            *(When(currency=cur, then=Round(tax, minor_units(cur))) for cur in currencies.order_by()),
+            output_field=ZERO.output_field,
+        )
+        qs = qs.filter(
+            ~Q(Exact(F("subtotal"), lines))
+            | ~Q(Exact(F("total"), lines + F("tax") - F("credits_applied")))
+            | ~Q(Exact(F("tax"), expected))
+        )
     out = []
-    qs = Invoice.objects.exclude(status="draft").annotate(lines_total=Sum("lines__amount"))
-    for inv in qs:
+    for inv in qs.iterator(chunk_size=CHUNK):
         lines = stored_sum(inv.lines_total)
         if inv.subtotal != lines or inv.total != lines + inv.tax - inv.credits_applied:
             out.append(
                 Finding(
-                    *ref(inv),
+                    model_ref(Invoice),
+                    str(inv.pk),
                     f"Invoice {inv.number}: lines {lines}, subtotal {inv.subtotal}, tax {inv.tax}, "
                     f"credits {inv.credits_applied}, total {inv.total} do not add up.",
                     {"lines": lines, "subtotal": inv.subtotal, "total": inv.total},
                 )
             )
-        expected_tax = round_money(
-            _sum(inv.lines.filter(taxable=True), "amount") * inv.tax_rate / 100, inv.currency
-        )
+        expected_tax = round_money(stored_sum(inv.taxable_total) * inv.tax_rate / 100, inv.currency)
         if inv.tax != expected_tax:
             out.append(
                 Finding(
-                    *ref(inv),
+                    model_ref(Invoice),
+                    str(inv.pk),
                     f"Invoice {inv.number}: tax {inv.tax} ≠ {expected_tax} at {inv.tax_rate}%.",
                     {"tax": inv.tax, "expected": expected_tax},
                 )
             )
     return out
+
+
+def _numbering_faults(legal_entity_id: int, count: int) -> tuple[list[int], list[int]]:
+    """The first 20 numbers missing from 1..count and the first 20 used twice, streamed in order."""
+    numbered = Invoice.objects.filter(legal_entity_id=legal_entity_id, sequence__isnull=False)
+    dupes = list(
+        numbered.values("sequence")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .order_by("sequence")
+        .values_list("sequence", flat=True)[:20]
+    )
+    missing: list[int] = []
+    expected = 1
+    used = (
+        numbered.filter(sequence__gte=1, sequence__lte=count)
+        .values_list("sequence", flat=True)
+        .distinct()
+        .order_by("sequence")
+    )
+    for sequence in used.iterator(chunk_size=CHUNK):
+        while expected < sequence and len(missing) < 20:
+            missing.append(expected)
+            expected += 1
+        if len(missing) >= 20:
+            break
+        expected = sequence + 1
+    while expected <= count and len(missing) < 20:
+        missing.append(expected)
+        expected += 1
+    return missing, dupes
 
 
 @check(
@@ -58,27 +116,33 @@ def invoice_totals() -> list[Finding]:
     severity="critical",
 )
 def invoice_numbers_gapless() -> list[Finding]:
+    """One grouped query: per legal entity, the numbers are 1..n exactly when there are n of them, all
+    distinct, from 1 to n. Only a failing entity's gaps and duplicates are then looked up."""
     out = []
-    for row in (
-        Invoice.objects.filter(sequence__isnull=False).values("legal_entity_id").annotate(n=Count("id"))
-    ):
-        sequences = sorted(
-            Invoice.objects.filter(
-                legal_entity_id=row["legal_entity_id"], sequence__isnull=False
-            ).values_list("sequence", flat=True)
+    rows = (
+        Invoice.objects.filter(sequence__isnull=False)
+        .values("legal_entity_id")
+        .annotate(
+            n=Count("id"),
+            distinct=Count("sequence", distinct=True),
+            low=Min("sequence"),
+            high=Max("sequence"),
         )
-        expected = list(range(1, len(sequences) + 1))
-        if sequences != expected:
-            missing = sorted(set(expected) - set(sequences))[:20]
-            dupes = sorted({s for s in sequences if sequences.count(s) > 1})[:20]
-            out.append(
-                Finding(
-                    "contracts.legalentity",
-                    str(row["legal_entity_id"]),
-                    f"Invoice numbering has gaps {missing} or duplicates {dupes}.",
-                    {"missing": missing, "duplicates": dupes},
-                )
+        .order_by("legal_entity_id")
+    )
+    for row in rows:
+        n = row["n"]
+        if row["distinct"] == n and row["low"] == 1 and row["high"] == n:
+            continue
+        missing, dupes = _numbering_faults(row["legal_entity_id"], n)
+        out.append(
+            Finding(
+                "contracts.legalentity",
+                str(row["legal_entity_id"]),
+                f"Invoice numbering has gaps {missing} or duplicates {dupes}.",
+                {"missing": missing, "duplicates": dupes},
             )
+        )
     return out
 
 
@@ -89,10 +153,12 @@ def invoice_numbers_gapless() -> list[Finding]:
     severity="high",
 )
 def invoice_lines_map_to_obligations() -> list[Finding]:
+    """Two queries: the (first 200) issued lines of a contract with obligations that map to none of
+    them, and the (first 100) invoiced contracts without any obligation."""
     from revrec.models import PerformanceObligation
 
     out = []
-    with_pos = set(PerformanceObligation.objects.values_list("contract_id", flat=True).distinct())
+    has_pos = PerformanceObligation.objects.filter(contract_id=OuterRef("invoice__contract_id"))
     # An amended line's new revision belongs to the PO of the same line key until the modification is
     # approved (revrec.services.obligations.obligation_for_invoice_line maps it so when posting).
     same_key = PerformanceObligation.objects.filter(
@@ -102,26 +168,30 @@ def invoice_lines_map_to_obligations() -> list[Finding]:
         InvoiceLine.objects.filter(invoice__status__in=["finalized", "paid"], contract_line__isnull=False)
         .exclude(contract_line__performance_obligations__isnull=False)
         .exclude(Exists(same_key))
-        .select_related("invoice")
+        .filter(Exists(has_pos))
+        .values("pk", "description", "invoice__number")
     )
     for line in lines[:200]:
-        if line.invoice.contract_id in with_pos:
-            out.append(
-                Finding(
-                    *ref(line),
-                    f"Line '{line.description}' of invoice {line.invoice.number} maps to no "
-                    "performance obligation.",
-                )
+        out.append(
+            Finding(
+                model_ref(InvoiceLine),
+                str(line["pk"]),
+                f"Line '{line['description']}' of invoice {line['invoice__number']} maps to no "
+                "performance obligation.",
             )
+        )
+    invoiced = Invoice.objects.filter(status__in=["finalized", "paid"], contract_id=OuterRef("pk"))
+    without = PerformanceObligation.objects.filter(contract_id=OuterRef("pk"))
     missing = (
-        Invoice.objects.filter(status__in=["finalized", "paid"])
-        .exclude(contract_id__in=with_pos)
-        .values_list("contract__number", flat=True)
-        .distinct()
+        Contract.objects.filter(Exists(invoiced))
+        .exclude(Exists(without))
+        .order_by("number")
+        .values_list("pk", "number")
     )
-    for number in missing[:100]:
-        contract = Contract.objects.get(number=number)
-        out.append(Finding(*ref(contract), f"{number} is invoiced but has no performance obligations."))
+    for pk, number in missing[:100]:
+        out.append(
+            Finding(model_ref(Contract), str(pk), f"{number} is invoiced but has no performance obligations.")
+        )
     return out
 
 
@@ -132,23 +202,27 @@ def invoice_lines_map_to_obligations() -> list[Finding]:
     severity="high",
 )
 def billed_within_contract_value() -> list[Finding]:
+    """One grouped query: fixed lines billed per contract, returning (on PostgreSQL) only the contracts
+    billed beyond their value."""
     out = []
     fixed_kinds = ["fee", "one_time", "proration"]
     rows = (
         InvoiceLine.objects.filter(invoice__status__in=["finalized", "paid"], kind__in=fixed_kinds)
-        .values("invoice__contract_id")
+        .values("invoice__contract_id", "invoice__contract__number", "invoice__contract__transaction_price")
         .annotate(s=Sum("amount"))
+        .order_by("invoice__contract_id")
     )
-    for row in rows:
-        contract = Contract.objects.get(pk=row["invoice__contract_id"])
-        row["s"] = stored_sum(row["s"])
-        if row["s"] > contract.transaction_price:
+    having = Q(GreaterThan(_z(F("s")), F("invoice__contract__transaction_price")))
+    for row in failing_rows(rows, having):
+        billed, value = stored_sum(row["s"]), row["invoice__contract__transaction_price"]
+        if billed > value:
             out.append(
                 Finding(
-                    *ref(contract),
-                    f"{contract.number}: fixed lines billed {row['s']} exceed the contract "
-                    f"value {contract.transaction_price}.",
-                    {"billed": row["s"], "value": contract.transaction_price},
+                    model_ref(Contract),
+                    str(row["invoice__contract_id"]),
+                    f"{row['invoice__contract__number']}: fixed lines billed {billed} exceed the contract "
+                    f"value {value}.",
+                    {"billed": billed, "value": value},
                 )
             )
     return out
@@ -163,45 +237,60 @@ def billed_within_contract_value() -> list[Finding]:
 )
 def price_overrides_approved() -> list[Finding]:
     """Detective twin of the preventive control (billing.contracts.overrides): no contract line
-    billed at more than the threshold below its list price without an approved price_override."""
+    billed at more than the threshold below its list price without an approved price_override.
+
+    The lines stream in contract order with what the rule reads (plan, product, the revision they
+    supersede); each plan's list is read once; the approvals of the contracts with an override are
+    read a batch of contracts at a time."""
     from billing.contracts.overrides import (
-        approved_override_keys,
+        approved_override_keys_for,
         line_override,
         override_headline,
         override_key,
+        plan_versions_cached,
     )
 
-    out = []
+    out: list[Finding] = []
     lines = (
         ContractLine.objects.filter(contract__status__in=["active", "terminated", "expired"])
-        .select_related("plan", "product", "contract")
+        .select_related("plan", "product", "contract", "supersedes__plan", "supersedes__product")
         .order_by("contract_id", "id")
     )
-    approved: dict[int, set] = {}
-    for line in lines:
-        override = line_override(line, line.contract)
-        if override is None:
-            continue
-        if line.contract_id not in approved:
-            approved[line.contract_id] = approved_override_keys(line.contract)
-        if override_key(override) in approved[line.contract_id]:
-            continue
-        out.append(
-            Finding(
-                *ref(line),
-                f"{line.contract.number}/{override_headline(override, line.contract.currency)} — without "
-                "an approved price override.",
-                {
-                    "price": override["unit_price"],
-                    "amount": override["amount"],
-                    "quantity": override["quantity"],
-                    "pays": override["pays"],
-                    "list": override["list_pays"],
-                    "discount_pct": override["discount_pct"],
-                    "reasons": override["reasons"],
-                },
+    found: list[tuple] = []  # (line ref, contract number, currency, contract id, override)
+
+    def settle() -> None:
+        approved = approved_override_keys_for({item[3] for item in found})
+        for line_id, number, currency, contract_id, override in found:
+            if override_key(override) in approved[contract_id]:
+                continue
+            out.append(
+                Finding(
+                    model_ref(ContractLine),
+                    str(line_id),
+                    f"{number}/{override_headline(override, currency)} — without an approved price override.",
+                    {
+                        "price": override["unit_price"],
+                        "amount": override["amount"],
+                        "quantity": override["quantity"],
+                        "pays": override["pays"],
+                        "list": override["list_pays"],
+                        "discount_pct": override["discount_pct"],
+                        "reasons": override["reasons"],
+                    },
+                )
             )
-        )
+        found.clear()
+
+    with plan_versions_cached():
+        for line in lines.iterator(chunk_size=CHUNK):
+            override = line_override(line, line.contract)
+            if override is None:
+                continue
+            found.append((line.pk, line.contract.number, line.contract.currency, line.contract_id, override))
+            if len(found) >= 500:
+                settle()
+    if found:
+        settle()
     return out
 
 

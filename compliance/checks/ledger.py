@@ -10,24 +10,20 @@ from django.db import connection
 from django.db.models import F, Q, Sum
 
 from billing.contracts.models import Contract
-from billing.models import Invoice
-from compliance.checks.registry import Finding, check, ref
+from compliance.checks.registry import CHUNK, Finding, check, failing_rows, model_ref, ref
 from revops.money import stored_sum
 
 ZERO = Decimal(0)
 
 
 def _unbalanced(rows):
-    """Groups whose debits and credits differ. PostgreSQL compares the exact sums in SQL; SQLite sums
-    in floating point, so there the sums are brought back to the storage precision and compared here."""
-    if connection.vendor == "postgresql":
-        return list(rows.filter(~Q(d=F("c"))))
-    out = []
-    for row in rows:
+    """Groups whose debits and credits differ, streamed. PostgreSQL compares the exact sums in SQL (only
+    the unbalanced groups are returned); SQLite sums in floating point, so there the sums are brought
+    back to the storage precision and compared here."""
+    for row in failing_rows(rows, ~Q(d=F("c"))):
         row["d"], row["c"] = stored_sum(row["d"]), stored_sum(row["c"])
         if row["d"] != row["c"]:
-            out.append(row)
-    return out
+            yield row
 
 
 @check(
@@ -37,21 +33,26 @@ def _unbalanced(rows):
     severity="critical",
 )
 def entries_balance() -> list[Finding]:
+    """Two grouped queries (per entry, per period) returning only the unbalanced groups."""
     from revrec.models import JournalEntry, JournalLine
 
     out = []
-    bad = _unbalanced(JournalLine.objects.values("entry_id").annotate(d=Sum("debit"), c=Sum("credit")))
-    for row in bad:
-        entry = JournalEntry.objects.get(pk=row["entry_id"])
+    per_entry = (
+        JournalLine.objects.values("entry_id", "entry__memo")
+        .annotate(d=Sum("debit"), c=Sum("credit"))
+        .order_by("entry_id")
+    )
+    for row in _unbalanced(per_entry):
         out.append(
             Finding(
-                *ref(entry),
-                f"Entry {entry.pk} ({entry.memo}) has debits {row['d']} and credits {row['c']}.",
+                model_ref(JournalEntry),
+                str(row["entry_id"]),
+                f"Entry {row['entry_id']} ({row['entry__memo']}) has debits {row['d']} and credits {row['c']}.",
                 {"debit": row["d"], "credit": row["c"]},
             )
         )
     for row in _unbalanced(
-        JournalLine.objects.values("entry__period").annotate(d=Sum("debit"), c=Sum("credit"))
+        JournalLine.objects.values("entry__period").annotate(d=Sum("debit"), c=Sum("credit")).order_by()
     ):
         out.append(
             Finding(
@@ -64,6 +65,66 @@ def entries_balance() -> list[Finding]:
     return out
 
 
+BALANCE_ROLES = ("deferred", "unbilled")
+REVENUE_ROLES = ("revenue", "revenue_sub", "contra")
+
+# Per contract, in one pass: the ledger's deferred/unbilled net balance, revenue recognized, and what
+# the invoices (an independent record) billed less credit notes, each with whether the contract has
+# any such record (a contract without one shows 0). A contract is checked when it has a
+# deferred/unbilled line or was billed, as the rollforward has always been.
+ROLLFORWARD_SQL = """
+SELECT u.contract_id, c.number, SUM(u.ledger), SUM(u.recognized), SUM(u.billed),
+       MAX(u.has_ledger), MAX(u.has_recognized), MAX(u.has_billed)
+FROM (
+    SELECT jl.contract_id AS contract_id,
+           CASE WHEN a.role IN ({balance}) THEN jl.credit - jl.debit ELSE 0 END AS ledger,
+           CASE WHEN a.role IN ({revenue}) THEN jl.credit - jl.debit ELSE 0 END AS recognized,
+           0 AS billed,
+           CASE WHEN a.role IN ({balance}) THEN 1 ELSE 0 END AS has_ledger,
+           CASE WHEN a.role IN ({revenue}) THEN 1 ELSE 0 END AS has_recognized,
+           0 AS has_billed
+    FROM {line} AS jl JOIN {account} AS a ON a.id = jl.account_id
+    WHERE jl.contract_id IS NOT NULL AND a.role IN ({balance}, {revenue})
+    UNION ALL
+    SELECT i.contract_id, 0, 0, i.subtotal, 0, 0, 1
+    FROM {invoice} AS i WHERE i.status IN ('finalized', 'paid')
+    UNION ALL
+    SELECT i.contract_id, 0, 0, -n.subtotal, 0, 0, 1
+    FROM {credit_note} AS n JOIN {invoice} AS i ON i.id = n.invoice_id
+) AS u
+JOIN {contract} AS c ON c.id = u.contract_id
+GROUP BY u.contract_id, c.number
+HAVING (MAX(u.has_ledger) = 1 OR MAX(u.has_billed) = 1) {having}
+ORDER BY u.contract_id
+"""
+
+
+def _rollforward_rows():
+    """(contract id, number, ledger, recognized, billed, and whether it has each) per contract, streamed; on PostgreSQL only the
+    contracts that do not roll forward (exact NUMERIC sums compared in SQL)."""
+    from billing.models import CreditNote, Invoice
+    from revrec.models import Account, JournalLine
+
+    def quoted(roles):
+        return ", ".join(f"'{role}'" for role in roles)
+
+    exact = connection.vendor == "postgresql"
+    sql = ROLLFORWARD_SQL.format(
+        balance=quoted(BALANCE_ROLES),
+        revenue=quoted(REVENUE_ROLES),
+        line=JournalLine._meta.db_table,
+        account=Account._meta.db_table,
+        invoice=Invoice._meta.db_table,
+        credit_note=CreditNote._meta.db_table,
+        contract=Contract._meta.db_table,
+        having="AND SUM(u.ledger) <> SUM(u.billed) - SUM(u.recognized)" if exact else "",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(CHUNK):
+            yield from rows
+
+
 @check(
     "deferred_rollforward",
     title="Deferred revenue rolls forward",
@@ -71,51 +132,26 @@ def entries_balance() -> list[Finding]:
     severity="critical",
 )
 def deferred_rollforward() -> list[Finding]:
-    """Billed from the invoices (an independent record) against the ledger's contract balances."""
-    from revrec.models import JournalLine
-
+    """Billed from the invoices (an independent record) against the ledger's contract balances: one
+    grouped query over the journal, the invoices and the credit notes."""
     out = []
-    ledger = defaultdict(lambda: ZERO)
-    for row in (
-        JournalLine.objects.filter(account__role__in=["deferred", "unbilled"], contract__isnull=False)
-        .values("contract_id")
-        .annotate(d=Sum("debit"), c=Sum("credit"))
-    ):
-        ledger[row["contract_id"]] = stored_sum(row["c"]) - stored_sum(row["d"])
-    recognized = defaultdict(lambda: ZERO)
-    for row in (
-        JournalLine.objects.filter(
-            account__role__in=["revenue", "revenue_sub", "contra"], contract__isnull=False
+    for contract_id, number, ledger, recognized, billed, *has in _rollforward_rows():
+        closing, recognized, billed = (
+            stored_sum(total) if present else ZERO
+            for total, present in zip((ledger, recognized, billed), has, strict=True)
         )
-        .values("contract_id")
-        .annotate(d=Sum("debit"), c=Sum("credit"))
-    ):
-        recognized[row["contract_id"]] = stored_sum(row["c"]) - stored_sum(row["d"])
-    billed = defaultdict(lambda: ZERO)
-    for inv in (
-        Invoice.objects.filter(status__in=["finalized", "paid"])
-        .values("contract_id")
-        .annotate(s=Sum("subtotal"))
-    ):
-        billed[inv["contract_id"]] += stored_sum(inv["s"])
-    from billing.models import CreditNote
-
-    for row in CreditNote.objects.values("invoice__contract_id").annotate(s=Sum("subtotal")):
-        billed[row["invoice__contract_id"]] -= stored_sum(row["s"])
-    for contract_id in set(ledger) | set(billed):
-        closing = ledger[contract_id]
-        expected = billed[contract_id] - recognized[contract_id]
+        expected = billed - recognized
         if closing != expected:
-            contract = Contract.objects.get(pk=contract_id)
             out.append(
                 Finding(
-                    *ref(contract),
-                    f"{contract.number}: billed {billed[contract_id]} − recognized "
-                    f"{recognized[contract_id]} = {expected}, but the contract's deferred/unbilled net "
+                    model_ref(Contract),
+                    str(contract_id),
+                    f"{number}: billed {billed} − recognized "
+                    f"{recognized} = {expected}, but the contract's deferred/unbilled net "
                     f"balance is {closing}.",
                     {
-                        "billed": billed[contract_id],
-                        "recognized": recognized[contract_id],
+                        "billed": billed,
+                        "recognized": recognized,
                         "closing": closing,
                     },
                 )

@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.db import connection
+
+# Rows a check streams from the database at a time: its memory stays bounded whatever the book's size.
+CHUNK = 2000
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -46,3 +51,31 @@ def order_checks(codes: tuple[str, ...]) -> None:
 
 def ref(obj) -> tuple[str, str]:
     return f"{obj._meta.app_label}.{obj._meta.model_name}", str(obj.pk)
+
+
+def model_ref(model) -> str:
+    """``app_label.model_name`` of ``model``: the object type of a finding built from a values row."""
+    return f"{model._meta.app_label}.{model._meta.model_name}"
+
+
+def failing_rows(qs, having=None, *, chunk_size: int = CHUNK):
+    """Stream the rows of ``qs`` (a grouped ``values()`` query), ``chunk_size`` at a time. On
+    PostgreSQL ``having`` (a ``Q`` over the aggregates) is applied in SQL first, so only the failing
+    groups leave the database: it sums NUMERIC exactly. SQLite sums in floating point, so there every
+    group is streamed; either way the caller's exact comparison (on ``stored_sum`` values) decides."""
+    if having is not None and connection.vendor == "postgresql":
+        qs = qs.filter(having)
+    return qs.iterator(chunk_size=chunk_size)
+
+
+def in_chunks(items, size: int = 500):
+    """``items`` in lists of at most ``size`` (for ``pk__in`` lookups that stay within SQLite's
+    parameter limit)."""
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

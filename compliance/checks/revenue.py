@@ -6,15 +6,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Case, DecimalField, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact, GreaterThan
 
 from billing.contracts.models import Contract
-from compliance.checks.registry import Finding, check, ref
+from compliance.checks.registry import Finding, check, failing_rows, model_ref, ref
 from revops.money import stored_sum
 
+ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=20, decimal_places=4))
 
-def _sum(qs, field_name: str) -> Decimal:
-    return stored_sum(qs.aggregate(s=Sum(field_name))["s"])
+
+def _z(name: str):
+    """An aggregate of the group as compared in SQL: 0 when it is NULL (no rows), as ``stored_sum`` reads it."""
+    return Coalesce(F(name), ZERO, output_field=ZERO.output_field)
 
 
 @check(
@@ -24,42 +29,51 @@ def _sum(qs, field_name: str) -> Decimal:
     severity="critical",
 )
 def allocation_equals_price() -> list[Finding]:
+    """One grouped query: per contract (none awaiting a modification's approval), its obligations'
+    allocations against their consideration and the contract's transaction price."""
     from revrec.models import ContractModification, PerformanceObligation
 
-    out = []
-    pending = set(
-        ContractModification.objects.filter(status="pending_approval").values_list("contract_id", flat=True)
+    pending = ContractModification.objects.filter(
+        status="pending_approval", contract_id=OuterRef("contract_id")
     )
     rows = (
         PerformanceObligation.objects.filter(status="active", variable=False)
-        .values("contract_id")
+        .filter(~Exists(pending))
+        .values("contract_id", "contract__number", "contract__status", "contract__transaction_price")
         .annotate(
-            total=Sum("allocated_amount"), fixed=Sum("fixed_price"), variable=Sum("variable_consideration")
+            total=Sum("allocated_amount"),
+            fixed=Sum("fixed_price"),
+            variable=Sum("variable_consideration"),
         )
+        .order_by("contract_id")
     )
-    for row in rows:
-        if row["contract_id"] in pending:
-            continue
-        contract = Contract.objects.get(pk=row["contract_id"])
-        # the transaction price: fixed consideration + constrained variable consideration (§10a)
-        row["total"] = stored_sum(row["total"])
-        row["fixed"] = stored_sum(row["fixed"]) + stored_sum(row["variable"])
-        if row["total"] != row["fixed"]:
+    # the transaction price: fixed consideration + constrained variable consideration (§10a)
+    consideration = _z("fixed") + _z("variable")
+    having = ~Q(Exact(_z("total"), consideration)) | (
+        Q(contract__status="active") & ~Q(Exact(F("contract__transaction_price"), consideration))
+    )
+    out = []
+    for row in failing_rows(rows, having):
+        number, price = row["contract__number"], row["contract__transaction_price"]
+        total = stored_sum(row["total"])
+        fixed = stored_sum(row["fixed"]) + stored_sum(row["variable"])
+        if total != fixed:
             out.append(
                 Finding(
-                    *ref(contract),
-                    f"{contract.number}: allocations sum to {row['total']} but the "
-                    f"consideration of its obligations is {row['fixed']}.",
-                    {"allocated": row["total"], "price": row["fixed"]},
+                    model_ref(Contract),
+                    str(row["contract_id"]),
+                    f"{number}: allocations sum to {total} but the "
+                    f"consideration of its obligations is {fixed}.",
+                    {"allocated": total, "price": fixed},
                 )
             )
-        if contract.status == "active" and row["fixed"] != contract.transaction_price:
+        if row["contract__status"] == "active" and fixed != price:
             out.append(
                 Finding(
-                    *ref(contract),
-                    f"{contract.number}: obligations carry {row['fixed']} but the contract's "
-                    f"transaction price is {contract.transaction_price}.",
-                    {"obligations": row["fixed"], "transaction_price": contract.transaction_price},
+                    model_ref(Contract),
+                    str(row["contract_id"]),
+                    f"{number}: obligations carry {fixed} but the contract's transaction price is {price}.",
+                    {"obligations": fixed, "transaction_price": price},
                 )
             )
     return out
@@ -72,20 +86,26 @@ def allocation_equals_price() -> list[Finding]:
     severity="critical",
 )
 def schedule_equals_allocation() -> list[Finding]:
+    """One grouped query: each approved schedule of an active obligation, Σ lines against the allocation."""
     from revrec.models import RevenueSchedule
 
+    rows = (
+        RevenueSchedule.objects.filter(status="approved", obligation__status="active")
+        .values("pk", "version", "obligation__key", "obligation__allocated_amount")
+        .annotate(total=Sum("lines__amount"))
+        .order_by("pk")
+    )
     out = []
-    for sched in RevenueSchedule.objects.filter(
-        status="approved", obligation__status="active"
-    ).select_related("obligation"):
-        total = _sum(sched.lines.all(), "amount")
-        if total != sched.obligation.allocated_amount:
+    for row in failing_rows(rows, ~Q(Exact(_z("total"), F("obligation__allocated_amount")))):
+        total, allocated = stored_sum(row["total"]), row["obligation__allocated_amount"]
+        if total != allocated:
             out.append(
                 Finding(
-                    *ref(sched),
-                    f"Schedule v{sched.version} of {sched.obligation.key} sums to {total}; "
-                    f"the obligation's allocation is {sched.obligation.allocated_amount}.",
-                    {"schedule": total, "allocation": sched.obligation.allocated_amount},
+                    model_ref(RevenueSchedule),
+                    str(row["pk"]),
+                    f"Schedule v{row['version']} of {row['obligation__key']} sums to {total}; "
+                    f"the obligation's allocation is {allocated}.",
+                    {"schedule": total, "allocation": allocated},
                 )
             )
     return out
@@ -98,23 +118,26 @@ def schedule_equals_allocation() -> list[Finding]:
     severity="critical",
 )
 def recognized_within_allocation() -> list[Finding]:
+    """One grouped query: revenue credited net of debits per fixed obligation, over its allocation."""
     from revrec.models import JournalLine, PerformanceObligation
 
-    out = []
     rows = (
         JournalLine.objects.filter(account__role__in=["revenue", "revenue_sub"], obligation__variable=False)
-        .values("obligation_id")
+        .values("obligation_id", "obligation__key", "obligation__allocated_amount")
         .annotate(c=Sum("credit"), d=Sum("debit"))
+        .order_by("obligation_id")
     )
-    for row in rows:
-        po = PerformanceObligation.objects.get(pk=row["obligation_id"])
+    out = []
+    for row in failing_rows(rows, Q(GreaterThan(_z("c"), _z("d") + F("obligation__allocated_amount")))):
         earned = stored_sum(row["c"]) - stored_sum(row["d"])
-        if earned > po.allocated_amount:
+        allocated = row["obligation__allocated_amount"]
+        if earned > allocated:
             out.append(
                 Finding(
-                    *ref(po),
-                    f"{po.key}: recognized {earned} exceeds its allocation {po.allocated_amount}.",
-                    {"recognized": earned, "allocated": po.allocated_amount},
+                    model_ref(PerformanceObligation),
+                    str(row["obligation_id"]),
+                    f"{row['obligation__key']}: recognized {earned} exceeds its allocation {allocated}.",
+                    {"recognized": earned, "allocated": allocated},
                 )
             )
     return out
@@ -127,26 +150,47 @@ def recognized_within_allocation() -> list[Finding]:
     severity="high",
 )
 def ssp_in_force_used() -> list[Finding]:
-    from revrec.models import PerformanceObligation
-    from revrec.services.obligations import ssp_in_force
+    """One query: each active fixed obligation with the SSP in force on its date (a subquery, the
+    rule of ``revrec.services.obligations.ssp_in_force``), returning those that used another."""
+    from revrec.models import PerformanceObligation, SSPEntry
 
-    out = []
-    for po in PerformanceObligation.objects.filter(status="active", variable=False).select_related(
-        "contract", "product", "ssp_entry"
-    ):
-        if po.ssp_source.startswith("override"):
-            continue
+    in_force = SSPEntry.objects.filter(
+        product_id=OuterRef("product_id"),
+        currency=OuterRef("currency"),
+        status=SSPEntry.Status.APPROVED,
+        effective_from__lte=OuterRef("as_of"),
+    ).order_by("-effective_from", "-version")
+    rows = (
+        PerformanceObligation.objects.filter(status="active", variable=False)
+        .exclude(ssp_source__startswith="override")
         # At inception the contract start; a modification re-allocates at its effective date (§10).
-        as_of = po.ssp_as_of or po.contract.start_date
-        in_force = ssp_in_force(po.product, po.currency, as_of)
-        if (in_force.pk if in_force else None) != po.ssp_entry_id:
-            out.append(
-                Finding(
-                    *ref(po),
-                    f"{po.contract.number}/{po.key} used {po.ssp_source or 'no SSP'}; the SSP in "
-                    f"force on {as_of} is {f'v{in_force.version}' if in_force else 'none'}.",
-                )
+        .annotate(as_of=Coalesce("ssp_as_of", "contract__start_date"))
+        .annotate(
+            in_force_id=Subquery(in_force.values("pk")[:1]),
+            in_force_version=Subquery(in_force.values("version")[:1]),
+        )
+        .annotate(
+            same=Case(
+                When(in_force_id=F("ssp_entry_id"), then=Value(True)),
+                When(in_force_id__isnull=True, ssp_entry_id__isnull=True, then=Value(True)),
+                default=Value(False),
             )
+        )
+        .filter(same=False)
+        .values("pk", "key", "ssp_source", "as_of", "in_force_version", "contract__number")
+        .order_by("pk")
+    )
+    out = []
+    for row in rows.iterator(chunk_size=2000):
+        version = row["in_force_version"]
+        out.append(
+            Finding(
+                model_ref(PerformanceObligation),
+                str(row["pk"]),
+                f"{row['contract__number']}/{row['key']} used {row['ssp_source'] or 'no SSP'}; the SSP in "
+                f"force on {row['as_of']} is {f'v{version}' if version is not None else 'none'}.",
+            )
+        )
     return out
 
 
@@ -159,7 +203,7 @@ def ssp_in_force_used() -> list[Finding]:
 def schedules_posted_only_when_approved() -> list[Finding]:
     from revrec.models import ScheduleLine
 
-    out = []
+    out = []  # at most 200 of each kind, read with their schedules: two queries
     bad = ScheduleLine.objects.filter(posted_entry__isnull=False).exclude(
         schedule__status__in=["approved", "superseded"]
     )

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from compliance.checks import CHECKS
+from compliance.checks.registry import in_chunks
 from compliance.models import CheckRun, ComplianceException
 from revops.core.approvals.models import Approval
 from revops.core.approvals.registry import register_approval_kind
@@ -32,9 +33,51 @@ def _run_one(code: str):
         return None, exc
 
 
+def _known_exceptions(code: str, keys: list[tuple[str, str]]):
+    """The open exception and the latest waived one of each finding's record, read a few hundred
+    records at a time (two queries per batch, not two per finding)."""
+    opened: dict[tuple[str, str], ComplianceException] = {}
+    waived: dict[tuple[str, str], ComplianceException] = {}
+    for batch in in_chunks(keys, 500):
+        wanted = set(batch)
+        ids = {object_id for _, object_id in batch}
+        mine = ComplianceException.objects.filter(check_code=code, object_id__in=ids)
+        for exc in mine.filter(status=ComplianceException.Status.OPEN).order_by("-id"):
+            key = (exc.object_type, exc.object_id)
+            if key in wanted:
+                opened.setdefault(key, exc)
+        for exc in mine.filter(status=ComplianceException.Status.WAIVED).order_by("-id"):
+            key = (exc.object_type, exc.object_id)
+            if key in wanted:
+                waived.setdefault(key, exc)
+    return opened, waived
+
+
+def _resolve_stale(exc: ComplianceException, run: CheckRun, seen: set) -> None:
+    """An open exception the run no longer finds is resolved by it (audited)."""
+    if (exc.object_type, exc.object_id) in seen:
+        return
+    exc.status = ComplianceException.Status.RESOLVED
+    exc.resolved_at = timezone.now()
+    exc.resolution = f"No longer detected by check run #{run.pk}."
+    exc.save(update_fields=["status", "resolved_at", "resolution"])
+    audit_record(
+        actor="compliance", action=AuditAction.EXCEPTION_RESOLVED, obj=exc, changes={"by_run": run.pk}
+    )
+
+
 @transaction.atomic
 def compliance_run(*, trigger: str = "manual", actor=None, codes: list[str] | None = None) -> CheckRun:
-    run = CheckRun.objects.create(trigger=trigger, started_by=actor if getattr(actor, "pk", None) else None)
+    from revops.core.audit.models import AuditChainHead
+
+    # What the run sees: every audited change committed up to this head (a writer still holding the
+    # head's lock commits later, under a higher sequence number).
+    head = AuditChainHead.objects.filter(id=1).values_list("last_seq", flat=True).first()
+    run = CheckRun.objects.create(
+        trigger=trigger,
+        started_by=actor if getattr(actor, "pk", None) else None,
+        audit_seq=head or 0,
+    )
     results = {}
     for code in codes or list(CHECKS):
         check = CHECKS[code]
@@ -50,26 +93,16 @@ def compliance_run(*, trigger: str = "manual", actor=None, codes: list[str] | No
                     severity="critical",
                 )
             ]
-        seen = set()
+        unique = {}
         for finding in findings:
-            key = (finding.object_type, str(finding.object_id))
-            if key in seen:
-                continue
-            seen.add(key)
+            unique.setdefault((finding.object_type, str(finding.object_id)), finding)
+        seen = set(unique)
+        opened, waivers = _known_exceptions(code, list(unique))
+        still_seen = []  # open exceptions found again as they were: marked seen in bulk
+        for key, finding in unique.items():
             details = jsonable(finding.details)
-            waived = (
-                ComplianceException.objects.filter(
-                    check_code=code,
-                    object_type=key[0],
-                    object_id=key[1],
-                    status=ComplianceException.Status.WAIVED,
-                )
-                .order_by("-id")
-                .first()
-            )
-            existing = ComplianceException.objects.filter(
-                check_code=code, object_type=key[0], object_id=key[1], status=ComplianceException.Status.OPEN
-            ).first()
+            waived = waivers.get(key)
+            existing = opened.get(key)
             if waived is not None and existing is None:
                 if waived.details == details:
                     continue  # the waiver covers exactly this finding
@@ -81,16 +114,15 @@ def compliance_run(*, trigger: str = "manual", actor=None, codes: list[str] | No
                     changes={"by_run": run.pk, "details": {"from": waived.details, "to": details}},
                 )
             if existing:
-                before = (existing.explanation, existing.details)
+                if (existing.explanation, existing.details) == (finding.explanation, details):
+                    still_seen.append(existing.pk)
+                    continue
                 existing.last_seen_run = run
                 existing.explanation = finding.explanation
                 existing.details = details
                 existing.save(update_fields=["last_seen_run", "explanation", "details"])
-                if before != (existing.explanation, existing.details):
-                    # A waiver asked for the finding as it was: void it and ask again for this one.
-                    approval_rebind(
-                        kind=WAIVER, obj=existing, actor="compliance", reason="The finding changed."
-                    )
+                # A waiver asked for the finding as it was: void it and ask again for this one.
+                approval_rebind(kind=WAIVER, obj=existing, actor="compliance", reason="The finding changed.")
                 continue
             exc = ComplianceException.objects.create(
                 check_code=code,
@@ -113,19 +145,14 @@ def compliance_run(*, trigger: str = "manual", actor=None, codes: list[str] | No
                     **({"reopens": waived.pk} if waived is not None else {}),
                 },
             )
+        for batch in in_chunks(still_seen, 500):
+            ComplianceException.objects.filter(pk__in=batch).update(last_seen_run=run)
         stale = ComplianceException.objects.filter(
             check_code=code, status=ComplianceException.Status.OPEN
         ).exclude(last_seen_run=run)
-        for exc in stale:
-            if (exc.object_type, exc.object_id) in seen:
-                continue
-            exc.status = ComplianceException.Status.RESOLVED
-            exc.resolved_at = timezone.now()
-            exc.resolution = f"No longer detected by check run #{run.pk}."
-            exc.save(update_fields=["status", "resolved_at", "resolution"])
-            audit_record(
-                actor="compliance", action=AuditAction.EXCEPTION_RESOLVED, obj=exc, changes={"by_run": run.pk}
-            )
+        for batch in in_chunks(list(stale.values_list("pk", flat=True)), 500):
+            for exc in ComplianceException.objects.filter(pk__in=batch).order_by("-id"):
+                _resolve_stale(exc, run, seen)
         results[code] = {"title": check.title, "findings": len(seen), "status": "fail" if seen else "pass"}
     run.results = results
     run.finished_at = timezone.now()

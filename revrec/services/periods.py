@@ -184,29 +184,32 @@ def ledger_snapshot(key: str, *, line_model=JournalLine) -> tuple[dict, str, int
         .order_by("entry__currency", "account__code", "contract_id", "obligation_id", "product_id")
     )
     balances: dict = {}
-    detail = []
     count = 0
-    for row in rows:
+    # The digest is the sha256 of the JSON list of the detail rows, hashed row by row as the grouped
+    # rows stream in (one per contract, obligation and product: never all held at once).
+    digest = hashlib.sha256(b"[")
+    for row in rows.iterator(chunk_size=2000):
         debit, credit = stored_sum(row["d"]), stored_sum(row["c"])
         currency, code = row["entry__currency"], row["account__code"]
         acct = balances.setdefault(currency, {}).setdefault(code, {"debit": "0", "credit": "0"})
         acct["debit"] = str(stored_sum(acct["debit"]) + debit)
         acct["credit"] = str(stored_sum(acct["credit"]) + credit)
+        if count:
+            digest.update(b",")
         count += row["n"]
-        detail.append(
-            [
-                currency,
-                code,
-                row["contract_id"],
-                row["obligation_id"],
-                row["product_id"],
-                str(debit),
-                str(credit),
-                row["n"],
-            ]
-        )
-    digest = hashlib.sha256(json.dumps(detail, separators=(",", ":")).encode()).hexdigest()
-    return balances, digest, count
+        detail = [
+            currency,
+            code,
+            row["contract_id"],
+            row["obligation_id"],
+            row["product_id"],
+            str(debit),
+            str(credit),
+            row["n"],
+        ]
+        digest.update(json.dumps(detail, separators=(",", ":")).encode())
+    digest.update(b"]")
+    return balances, digest.hexdigest(), count
 
 
 def snapshot_differences(snapshot: PeriodCloseSnapshot) -> list[str]:
