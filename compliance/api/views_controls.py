@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from compliance.evidence import build_evidence_pack
+from compliance.evidence.download import evidence_download_response
 from compliance.filters import ExceptionFilter
 from compliance.models import CheckRun, ComplianceException
 from compliance.services.close import close_checklist, period_close_request, period_reopen_request
@@ -19,8 +17,6 @@ from revops.core.api.fields import PeriodField
 from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
 from revops.core.approvals.models import Approval
-from revops.core.audit.actions import AuditAction
-from revops.core.audit.services import audit_record
 from revops.core.filters import ApiFilterBackend
 from revops.errors import ValidationFailed
 
@@ -235,15 +231,4 @@ class EvidenceView(ApiView):
     )
     def get(self, request):
         period = _period(request.query_params.get("period"))
-        data, manifest = build_evidence_pack(period=period)
-        with transaction.atomic():
-            audit_record(
-                actor=request.user,
-                action=AuditAction.EVIDENCE_DOWNLOADED,
-                object_type="evidence",
-                object_id=period,
-                changes={"files": {k: v["sha256"] for k, v in manifest["files"].items()}},
-            )
-        response = HttpResponse(data, content_type="application/zip")
-        response["Content-Disposition"] = f'attachment; filename="concord-evidence-{period}.zip"'
-        return response
+        return evidence_download_response(period=period, actor=request.user)

@@ -12,8 +12,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from compliance.evidence.registry import EvidenceFile, Pack, csv_file, evidence_file
-from compliance.evidence.rollforward import rollforward
+from compliance.evidence.registry import CSV_CHUNK_ROWS, EvidenceFile, Pack, csv_file, evidence_file
+from compliance.evidence.rollforward import Rollforward
 from revops.money import stored_sum
 
 
@@ -63,7 +63,7 @@ def ssp_versions(pack: Pack) -> EvidenceFile:
         .order_by("product__code", "version")
     )
     return csv_file(
-        [
+        (
             [
                 e.product.code,
                 e.currency,
@@ -76,8 +76,8 @@ def ssp_versions(pack: Pack) -> EvidenceFile:
                 e.status,
                 e.evidence,
             ]
-            for e in ssp
-        ],
+            for e in ssp.iterator(chunk_size=CSV_CHUNK_ROWS)
+        ),
         [
             "product",
             "currency",
@@ -104,7 +104,7 @@ def allocations(pack: Pack) -> EvidenceFile:
         .order_by("contract_id", "id")
     )
     return csv_file(
-        [
+        (
             [
                 p.contract.number,
                 p.key,
@@ -120,8 +120,8 @@ def allocations(pack: Pack) -> EvidenceFile:
                 p.end,
                 p.status,
             ]
-            for p in pos
-        ],
+            for p in pos.iterator(chunk_size=CSV_CHUNK_ROWS)
+        ),
         [
             "contract",
             "po",
@@ -146,31 +146,32 @@ def allocations(pack: Pack) -> EvidenceFile:
 
 @evidence_file("schedules.csv")
 def schedules(pack: Pack) -> EvidenceFile:
-    """The revenue schedules with a line in the period, one row per schedule line."""
-    from revrec.models import RevenueSchedule
+    """The revenue schedules with a line in the period, one row per schedule line (every line of each
+    such schedule, in the schedules' order), streamed."""
+    from revrec.models import RevenueSchedule, ScheduleLine
 
-    found = (
-        RevenueSchedule.objects.filter(lines__period=pack.period)
-        .distinct()
-        .select_related("obligation__contract")
+    found = RevenueSchedule.objects.filter(lines__period=pack.period).values("pk")
+    lines = (
+        ScheduleLine.objects.filter(schedule__in=found)
+        .select_related("schedule__obligation__contract")
+        # RevenueSchedule's order (obligation, newest version first), then each schedule's lines.
+        .order_by("schedule__obligation", "-schedule__version", "schedule_id", "period", "id")
     )
-    rows = []
-    for s in found.prefetch_related("lines"):
-        for ln in s.lines.all():
-            rows.append(
-                [
-                    s.obligation.contract.number,
-                    s.obligation.key,
-                    s.version,
-                    s.status,
-                    s.treatment,
-                    ln.period,
-                    ln.amount,
-                    ln.posted_entry_id or "",
-                ]
-            )
     return csv_file(
-        rows, ["contract", "po", "version", "status", "treatment", "period", "amount", "posted_entry"]
+        (
+            [
+                ln.schedule.obligation.contract.number,
+                ln.schedule.obligation.key,
+                ln.schedule.version,
+                ln.schedule.status,
+                ln.schedule.treatment,
+                ln.period,
+                ln.amount,
+                ln.posted_entry_id or "",
+            ]
+            for ln in lines.iterator(chunk_size=CSV_CHUNK_ROWS)
+        ),
+        ["contract", "po", "version", "status", "treatment", "period", "amount", "posted_entry"],
     )
 
 
@@ -186,7 +187,7 @@ def journal_entries(pack: Pack) -> EvidenceFile:
     )
     totals = lines.aggregate(d=Sum("debit"), c=Sum("credit"))
     return csv_file(
-        [
+        (
             [
                 ln.entry_id,
                 ln.entry.date,
@@ -202,8 +203,8 @@ def journal_entries(pack: Pack) -> EvidenceFile:
                 ln.contract_id or "",
                 ln.obligation_id or "",
             ]
-            for ln in lines
-        ],
+            for ln in lines.iterator(chunk_size=CSV_CHUNK_ROWS)
+        ),
         [
             "entry",
             "date",
@@ -230,16 +231,27 @@ def journal_entries(pack: Pack) -> EvidenceFile:
 
 @evidence_file("rollforward.csv")
 def rollforward_file(pack: Pack) -> EvidenceFile:
-    """The deferred revenue rollforward per contract and in total, with whether each ties out."""
-    roll = rollforward(pack.period)
-    return csv_file(
-        [
-            [r["contract"], r["opening"], r["billed"], r["recognized"], r["closing"], r["ties"]]
-            for r in roll["by_contract"]
+    """The deferred revenue rollforward per contract and in total, with whether each ties out; the
+    contracts stream from one grouped query, the totals (and the controls) are added up as they pass."""
+    controls: dict = {}
+
+    def rows():
+        roll = Rollforward()
+        for r in roll.rows(pack.period):
+            yield [r["contract"], r["opening"], r["billed"], r["recognized"], r["closing"], r["ties"]]
+        totals = roll.totals()
+        yield [
+            "TOTAL",
+            totals["opening"],
+            totals["billed"],
+            totals["recognized"],
+            totals["closing"],
+            totals["ties"],
         ]
-        + [["TOTAL", roll["opening"], roll["billed"], roll["recognized"], roll["closing"], roll["ties"]]],
-        ["contract", "opening", "billed", "recognized", "closing", "ties_out"],
-        controls={k: str(v) for k, v in roll.items() if k != "by_contract"},
+        controls.update({k: str(v) for k, v in totals.items()})
+
+    return csv_file(
+        rows(), ["contract", "opening", "billed", "recognized", "closing", "ties_out"], controls=controls
     )
 
 
@@ -253,7 +265,7 @@ def approvals(pack: Pack) -> EvidenceFile:
         Q(requested_at__date__lt=pack.end) | Q(decided_at__date__gte=pack.start)
     ).select_related("requested_by", "decided_by")
     return csv_file(
-        [
+        (
             [
                 a.pk,
                 a.kind,
@@ -267,8 +279,8 @@ def approvals(pack: Pack) -> EvidenceFile:
                 a.decided_at,
                 a.comment,
             ]
-            for a in found
-        ],
+            for a in found.iterator(chunk_size=CSV_CHUNK_ROWS)
+        ),
         [
             "id",
             "kind",
@@ -292,7 +304,7 @@ def audit_trail(pack: Pack) -> EvidenceFile:
 
     events = AuditEvent.objects.filter(occurred_at__date__gte=pack.start).order_by("seq")
     return csv_file(
-        [
+        (
             [
                 e.seq,
                 e.occurred_at.isoformat(),
@@ -304,8 +316,8 @@ def audit_trail(pack: Pack) -> EvidenceFile:
                 e.prev_hash,
                 e.hash,
             ]
-            for e in events
-        ],
+            for e in events.iterator(chunk_size=CSV_CHUNK_ROWS)
+        ),
         ["seq", "occurred_at", "actor", "action", "object_type", "object_id", "changes", "prev_hash", "hash"],
     )
 
@@ -338,7 +350,7 @@ def exceptions(pack: Pack) -> EvidenceFile:
 
     found = ComplianceException.objects.filter(created_at__date__lt=pack.end)
     return csv_file(
-        [
+        (
             [
                 x.pk,
                 x.check_code,
@@ -350,8 +362,8 @@ def exceptions(pack: Pack) -> EvidenceFile:
                 x.resolution,
                 x.resolved_at,
             ]
-            for x in found
-        ],
+            for x in found.iterator(chunk_size=CSV_CHUNK_ROWS)
+        ),
         [
             "id",
             "check",

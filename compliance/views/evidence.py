@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
-from django.http import HttpResponse
 from django.shortcuts import render
 
-from compliance.evidence import build_evidence_pack
+from compliance.evidence import evidence_pack_manifest
+from compliance.evidence.download import evidence_download_response
 from compliance.views.display import PERIOD_RE, number, recent_periods
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.models import AuditEvent
-from revops.core.audit.services import audit_record
 from revops.core.ui import require_area
 from revrec.models import AccountingPeriod
 
@@ -23,7 +21,7 @@ def _evidence_page(request, period: str, *, status: int = 200, error: str = ""):
         if not PERIOD_RE.fullmatch(period):
             error, status = f"'{period}' is not an accounting period (YYYY-MM).", 400
         else:
-            _, manifest = build_evidence_pack(period=period)
+            manifest = evidence_pack_manifest(period=period)
             files = [
                 {
                     "name": name,
@@ -61,15 +59,4 @@ def evidence_download(request):
         return _evidence_page(
             request, period, status=400, error="Pick an accounting period (YYYY-MM) to download."
         )
-    data, manifest = build_evidence_pack(period=period)
-    with transaction.atomic():
-        audit_record(
-            actor=request.user,
-            action=AuditAction.EVIDENCE_DOWNLOADED,
-            object_type="evidence",
-            object_id=period,
-            changes={"files": {k: v["sha256"] for k, v in manifest["files"].items()}},
-        )
-    response = HttpResponse(data, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="concord-evidence-{period}.zip"'
-    return response
+    return evidence_download_response(period=period, actor=request.user)

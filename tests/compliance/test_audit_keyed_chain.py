@@ -266,7 +266,7 @@ def test_period_close_anchors_and_the_evidence_pack_carries_signed_checkpoints(b
     assert anchored.seq >= closed.seq and anchored.head_hash == AuditEvent.objects.get(seq=anchored.seq).hash
 
     response = api_for("auditor").get("/api/v1/evidence?period=2026-02")
-    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     pack = json.loads(archive.read("audit_checkpoints.json"))
     sources = [c["source"] for c in pack["checkpoints"]]
     assert "period_close:2026-01" in sources and sources[-1] == "evidence_pack:2026-02"

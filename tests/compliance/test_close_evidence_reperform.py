@@ -82,7 +82,7 @@ def test_evidence_pack_unpacks_verifies_and_ties_to_the_journal(book, api_for):
     auditor = api_for("auditor")
     response = auditor.get("/api/v1/evidence?period=2026-02")
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
-    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = set(archive.namelist())
     assert {
         "policy.json",

@@ -339,7 +339,7 @@ def test_evidence_download_is_a_zip_whose_manifest_verifies_and_is_audited(book,
     response = auditor.get("/compliance/evidence/download/?period=2026-02")
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
     assert 'filename="concord-evidence-2026-02.zip"' in response["Content-Disposition"]
-    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     rows = archive.read("MANIFEST.sha256").decode().splitlines()
     assert len(rows) >= 9
     for row in rows:  # sha256sum -c MANIFEST.sha256
