@@ -25,6 +25,80 @@ class ChecklistItem:
     detail: str
 
 
+# Audit actions that change no record a check reads: access and users, the audit chain itself,
+# compliance's own runs and exceptions, evidence downloads, billing settings (what they cause is
+# audited on the invoices), and the close or reopen of a period (what is posted after a reopen is
+# audited on its own records).
+NOT_FINANCIAL = (
+    "api_token.",
+    "audit.",
+    "auth.",
+    "billing_settings.",
+    "compliance.",
+    "evidence.",
+    "exception.",
+    "group.",
+    "period.",
+    "sod_exception.",
+    "user.",
+    "webhook_endpoint.",
+)
+
+
+@dataclass(frozen=True)
+class ChecksStatus:
+    """The latest completed run of every check and whether it still describes the books."""
+
+    run: object  # CheckRun | None
+    changes: int  # audited changes to financial records since the run started
+    latest_change: object  # AuditEvent | None: the newest of them
+    missing: tuple[str, ...]  # checks the run did not include
+
+    @property
+    def current(self) -> bool:
+        return self.run is not None and not self.missing and self.changes == 0
+
+    def detail(self) -> str:
+        if self.run is None:
+            return "No completed check run: run the checks."
+        when = f"Run #{self.run.pk} (finished {self.run.finished_at:%Y-%m-%d %H:%M:%S} UTC)"
+        if self.missing:
+            return f"{when} ran only some checks ({len(self.missing)} missing): run every check."
+        if self.run.audit_seq is None:
+            return f"{when} predates change tracking: run the checks again."
+        if self.changes:
+            latest = self.latest_change
+            return (
+                f"{when} is stale: {self.changes} change(s) to financial records since it started "
+                f"(latest: {latest.action} on {latest.object_type}:{latest.object_id} at "
+                f"{latest.occurred_at:%Y-%m-%d %H:%M:%S} UTC). Run the checks again."
+            )
+        return f"{when}: every check, and no financial record changed since it started."
+
+
+def checks_status() -> ChecksStatus:
+    """Read, not recomputed: the latest completed check run and the audited changes to financial
+    records since it started (a few indexed queries whatever the book's size)."""
+    from django.db.models import Q
+
+    from compliance.checks import CHECKS
+    from compliance.models import CheckRun
+    from revops.core.audit.models import AuditEvent
+
+    run = CheckRun.objects.filter(finished_at__isnull=False).order_by("-id").first()
+    if run is None:
+        return ChecksStatus(None, 0, None, ())
+    missing = tuple(code for code in CHECKS if code not in (run.results or {}))
+    if run.audit_seq is None:
+        return ChecksStatus(run, 1, None, missing)
+    not_financial = Q(object_type__startswith="compliance.")
+    for prefix in NOT_FINANCIAL:
+        not_financial |= Q(action__startswith=prefix)
+    since = AuditEvent.objects.filter(seq__gt=run.audit_seq).exclude(not_financial)
+    latest = since.order_by("-seq").first()
+    return ChecksStatus(run, since.count() if latest else 0, latest, missing)
+
+
 def close_checklist(key: str) -> list[ChecklistItem]:
     """What must be true before ``key`` closes (close is refused otherwise — there is no override)."""
     from django.db.models import Q
@@ -46,6 +120,7 @@ def close_checklist(key: str) -> list[ChecklistItem]:
     pending_mods = ContractModification.objects.filter(
         status="pending_approval", effective_date__lt=end
     ).count()
+    checks = checks_status()
     critical = ComplianceException.objects.filter(status="open", severity="critical").count()
     tb = JournalLine.objects.filter(entry__period=key).aggregate(d=Sum("debit"), c=Sum("credit"))
     debits, credits = stored_sum(tb["d"]), stored_sum(tb["c"])
@@ -119,11 +194,13 @@ def close_checklist(key: str) -> list[ChecklistItem]:
                 f"{s['contract'].number}/{s['line']} (last {s['last_assessed']})" for s in stale[:10]
             ),
         ),
+        ChecklistItem("checks_current", "Checks run on the current books", checks.current, checks.detail()),
         ChecklistItem(
             "no_critical_exceptions",
             "No open critical exception",
             critical == 0,
-            f"{critical} open critical exceptions.",
+            f"{critical} open critical exceptions"
+            + (f" after check run #{checks.run.pk}." if checks.run is not None else "."),
         ),
         ChecklistItem(
             "trial_balance",
@@ -139,6 +216,11 @@ def period_close_request(*, key: str, actor=None):
     from revrec.services.periods import check_books_period, period_close
 
     check_books_period(key)  # before the books begin (or beyond next month): no checklist to fail
+    from revops.core.audit.models import AuditChainHead
+
+    # Every audited write takes the chain head's lock: holding it from the checklist to the close, no
+    # change to the books can land between the check run's freshness being read and the close.
+    AuditChainHead.objects.select_for_update().filter(id=1).first()
     failing = [item for item in close_checklist(key) if not item.ok]
     if failing:
         raise Conflict(

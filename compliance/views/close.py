@@ -56,6 +56,7 @@ CHECKLIST_FIX = {
     "revenue_run": ("revenue-runs", ""),
     "schedules_approved": ("approvals", ""),
     "estimates_reassessed": ("revenue", ""),
+    "checks_current": ("compliance", ""),
     "no_critical_exceptions": ("compliance-exceptions", "?status=open&severity=critical"),
     "trial_balance": ("revenue-ledger", ""),
 }
