@@ -36,7 +36,8 @@ KIND = "revenue_schedule"
 # Obligations a worker claims and schedules per transaction (settings.REVREC_SCHEDULE_BATCH_SIZE
 # overrides it); a killed worker rolls back at most one batch, which is claimed again.
 BATCH_SIZE = 500
-# Workers sent for the contracts activated in one transaction (more than one batch of them).
+# Workers sent for the contracts activated in one transaction when they are more than one batch
+# (settings.REVREC_SCHEDULE_PARALLELISM overrides it).
 PARALLELISM = 2
 GENERATE_MANY_TASK = "revrec.generate_schedules_many"
 LINES_MEMO = 10_000  # distinct schedule inputs remembered by one schedules_generate_many call
