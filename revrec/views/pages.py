@@ -201,6 +201,8 @@ def runs(request: HttpRequest) -> HttpResponse:
         "can_run": can_write(request.user, "revenue"),
         "periods": periods,
         "closed": sorted(closed),
+        # A run under way: the table refreshes itself (entries and parked contracts as they happen).
+        "live": any(run.status in (RevenueRun.Status.QUEUED, RevenueRun.Status.RUNNING) for run in page),
     }
     return render(request, "revrec/runs.html", context, status=status)
 

@@ -168,3 +168,15 @@ def test_the_resumer_sends_the_workers_again_when_items_are_pending(book, monkey
     run.refresh_from_db()
     assert run.status == "completed" and run.entries_created == 5
     assert runs.revenue_run_resume(run) is False
+
+
+def test_the_runs_page_refreshes_itself_while_a_run_is_under_way(book, client, make_user):
+    client.force_login(make_user("fin", "finance"))
+    run = runs.revenue_run_start(period="2026-01")  # inside the test's transaction: never sent
+    assert runs.revenue_run_plan(run_id=run.pk) == 5
+    assert runs.revenue_run_work(run_id=run.pk, limit=2) == 2
+    page = client.get("/revenue/runs/").content.decode()
+    assert 'id="runs-table"' in page and 'hx-trigger="every 2s"' in page
+    assert "2 / 5" in page  # contracts done of the run's contracts
+    runs.revenue_run_work(run_id=run.pk)
+    assert 'hx-trigger="every 2s"' not in client.get("/revenue/runs/").content.decode()
