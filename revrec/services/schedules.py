@@ -3,6 +3,7 @@ someone other than the preparer (maker-checker through revops.core.approvals), o
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from revrec.models import PerformanceObligation, RevenueSchedule, ScheduleLine
 from revrec.recognition import schedule as compute_schedule
 from revrec.services.input_progress import input_lines
 
+log = logging.getLogger(__name__)
 ZERO = Decimal(0)
 KIND = "revenue_schedule"
 # Obligations a worker claims and schedules per transaction (settings.REVREC_SCHEDULE_BATCH_SIZE
@@ -183,11 +185,18 @@ def _scopes(contract_ids, obligation_ids, size: int) -> Iterator[dict]:
         yield {}
 
 
-def _claim(scope: dict, size: int) -> tuple[int, list[PerformanceObligation]]:
-    """Lock up to ``size`` obligations needing a schedule (skipping those another worker holds), then
-    drop any that got one between the claim's snapshot and its lock (a worker that just committed):
-    (how many were locked, the ones to schedule), in the single path's order (contract, id)."""
-    qs = _needing_schedule().filter(**scope).select_related("contract").order_by("contract_id", "id")
+def _claim(scope: dict, size: int, failed: set[int] = frozenset()) -> tuple[int, list[PerformanceObligation]]:
+    """Lock up to ``size`` obligations needing a schedule (skipping those another worker holds and
+    those that failed in this call), then drop any that got one between the claim's snapshot and its
+    lock (a worker that just committed): (how many were locked, the ones to schedule), in the single
+    path's order (contract, id)."""
+    qs = (
+        _needing_schedule()
+        .filter(**scope)
+        .exclude(pk__in=failed)
+        .select_related("contract")
+        .order_by("contract_id", "id")
+    )
     if connection.vendor == "postgresql":
         qs = qs.select_for_update(skip_locked=True, of=("self",))
     locked = list(qs[:size])
@@ -216,22 +225,45 @@ def schedules_generate_many(
     statements. Any number of workers may run it over the same ids: a batch another worker holds is
     skipped (that worker schedules it), an obligation scheduled meanwhile is dropped after its lock,
     and a killed worker's batch rolls back whole and is claimed again — nothing is lost or repeated.
+    An obligation whose schedule cannot be made (its terms refused by the recognition functions, a
+    version made meanwhile by the single path) does not stop the others: the batch is rolled back to
+    its savepoint and made again one obligation at a time, each in a savepoint of its own; the failing
+    one is logged and left without a schedule, as the per-contract path leaves its contract.
     ``contract_ids`` and/or ``obligation_ids`` narrow the work (neither: every obligation waiting for
     one). Returns how many schedules it created."""
     size = max(1, int(batch_size or getattr(settings, "REVREC_SCHEDULE_BATCH_SIZE", BATCH_SIZE)))
     created = 0
     computed: dict[tuple, list] = {}
+    failed: set[int] = set()
     for scope in _scopes(contract_ids, obligation_ids, size):
         while True:
             with transaction.atomic():
-                locked, pos = _claim(scope, size)
+                locked, pos = _claim(scope, size, failed)
                 if not locked:
                     break
                 _replan_foreign_key_checks()
-                created += len(_generate_batch(pos, actor=actor, computed=computed))
+                created += _generate_or_park(pos, actor=actor, computed=computed, failed=failed)
             if len(computed) > LINES_MEMO:
                 computed.clear()
     return created
+
+
+def _generate_or_park(pos, *, actor, computed, failed: set[int]) -> int:
+    """The batch together; if that raises, one obligation at a time, the failing ones parked."""
+    try:
+        with transaction.atomic():
+            return len(_generate_batch(pos, actor=actor, computed=computed))
+    except Exception as exc:  # noqa: BLE001 - made again one by one below, where each failure is parked
+        log.info("schedules: a batch of %s failed (%s); making them one at a time", len(pos), exc)
+    made = 0
+    for po in pos:
+        try:
+            with transaction.atomic():
+                made += len(_generate_batch([po], actor=actor, computed=computed))
+        except Exception as exc:  # noqa: BLE001 - parked: rolled back to its savepoint, logged
+            failed.add(po.pk)
+            log.warning("schedules: obligation %s (%s) has no schedule: %s", po.pk, po.key, exc)
+    return made
 
 
 class _Activated:

@@ -425,6 +425,10 @@ def _exactly_one_each(contracts) -> None:
     assert audit_verify_chain().valid
 
 
+class WorkerKilled(BaseException):
+    """A worker process dying mid-batch (SIGKILL): not an error the service could handle."""
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_that_dies_midway_writes_nothing_and_is_done_again(catalog, sent, monkeypatch):
     """A failure after a batch's schedules and lines were written (its approval requests not yet): the
@@ -441,15 +445,42 @@ def test_a_batch_that_dies_midway_writes_nothing_and_is_done_again(catalog, sent
         calls["n"] += 1
         if calls["n"] == 2:
             calls["written"] = RevenueSchedule.objects.count()  # inside the dying batch
-            raise ConnectionError("worker lost")
+            raise WorkerKilled  # the process dies here: nothing after this line runs
         return real(**kwargs)
 
     monkeypatch.setattr(service, "approval_request_many", dies_on_the_second_batch)
-    with pytest.raises(ConnectionError):
+    with pytest.raises(WorkerKilled):
         schedules_generate_many(contract_ids=ids, batch_size=2)
     assert calls["written"] == 4  # the second batch had written its schedules (and lines)…
     assert RevenueSchedule.objects.count() == 2  # …and only the first batch is committed
     assert ScheduleLine.objects.filter(schedule__obligation__contract=contracts[2]).count() == 0
     monkeypatch.setattr(service, "approval_request_many", real)
     assert schedules_generate_many(contract_ids=ids, batch_size=2) == 3
+    _exactly_one_each(contracts)
+
+
+def test_an_obligation_that_fails_is_parked_and_the_others_are_scheduled(catalog, sent, monkeypatch, caplog):
+    """One obligation's schedule cannot be made: the batch is made again one obligation at a time, the
+    failing one is left without a schedule (logged), every other one gets its schedule, and a second run
+    tries it again."""
+    from revops.errors import InvalidTransition
+    from revrec.services import schedules as service
+
+    with transaction.atomic():
+        contracts = [contract_activate(contract=c, actor="import") for c in _draft(5, customer="park")]
+    bad = PerformanceObligation.objects.get(contract=contracts[2])
+    real = service.schedule_lines_for
+
+    def refuses_one(po):
+        if po.pk == bad.pk:
+            raise InvalidTransition("terms the recognition functions refuse")
+        return real(po)
+
+    monkeypatch.setattr(service, "schedule_lines_for", refuses_one)
+    assert schedules_generate_many(contract_ids=[c.pk for c in contracts], batch_size=10) == 4
+    assert not RevenueSchedule.objects.filter(obligation=bad).exists()
+    assert f"obligation {bad.pk}" in caplog.text
+    assert audit_verify_chain().valid
+    monkeypatch.setattr(service, "schedule_lines_for", real)
+    assert schedules_generate_many(contract_ids=[c.pk for c in contracts]) == 1
     _exactly_one_each(contracts)
