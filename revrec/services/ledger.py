@@ -158,6 +158,12 @@ def journal_entry_post(
     return entry
 
 
+def entry_lines(draft: Draft) -> list[dict]:
+    """The lines an entry of ``draft`` is written with (netted per account and dimensions), for
+    writers that insert many entries at once (a revenue-run batch)."""
+    return _merge(draft.lines)
+
+
 def _merge(lines: list[dict]) -> list[dict]:
     """Net lines on the same account and dimensions so an entry reads cleanly."""
     merged: dict[tuple, dict] = {}

@@ -31,10 +31,10 @@ from revrec.models import (
 from revrec.services.ledger import (
     Draft,
     Unbalanced,
-    _merge,
     account,
     balances_by_obligation,
     entry_date,
+    entry_lines,
     journal_entry_post,
     revenue_account,
     reverse,
@@ -546,7 +546,7 @@ def _insert_entries_pg(entries: list[JournalEntry]) -> dict[str, int]:
 
 def _insert_lines(written: list[_Recognition]) -> None:
     """The entries' lines (netted per account and dimensions, as ``journal_entry_post`` writes them)."""
-    merged = [(rec.entry, ln) for rec in written for ln in _merge(rec.draft.lines)]
+    merged = [(rec.entry, ln) for rec in written for ln in entry_lines(rec.draft)]
     if not merged:
         return
     if connection.vendor != "postgresql":
