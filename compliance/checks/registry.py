@@ -59,12 +59,15 @@ def model_ref(model) -> str:
 
 
 def failing_rows(qs, having=None, *, chunk_size: int = CHUNK):
-    """Stream the rows of ``qs`` (a grouped ``values()`` query), ``chunk_size`` at a time. On
+    """The rows of ``qs`` (a grouped ``values()`` query) a check compares. On
     PostgreSQL ``having`` (a ``Q`` over the aggregates) is applied in SQL first, so only the failing
     groups leave the database: it sums NUMERIC exactly. SQLite sums in floating point, so there every
     group is streamed; either way the caller's exact comparison (on ``stored_sum`` values) decides."""
     if having is not None and connection.vendor == "postgresql":
-        qs = qs.filter(having)
+        # Only failing groups come back (as many as the findings the check returns anyway): read them
+        # with a plain cursor, planned for the whole result, not a server-side cursor planned for its
+        # first rows (which picks a sorted aggregate over a hash one).
+        return iter(qs.filter(having))
     return qs.iterator(chunk_size=chunk_size)
 
 
