@@ -287,7 +287,9 @@ def test_period_close_is_refused_with_the_checklist_failures_then_allowed(fault,
     assert "No open critical exception" in page and "1 open critical exceptions after check run #" in page
     refused = finance.post("/compliance/periods/2026-01/close/")
     assert refused.status_code == 409
-    assert "2026-01 cannot close yet." in text(refused) and "1 open critical exceptions after" in text(refused)
+    assert "2026-01 cannot close yet." in text(refused) and "1 open critical exceptions after" in text(
+        refused
+    )
     assert not AccountingPeriod.objects.filter(period="2026-01", status="closed").exists()
 
     undo_invoice_total(fault["invoice"])
