@@ -33,6 +33,7 @@ from revops.core.api.fields import BoundedDateField, DecimalStringField, MoneyFi
 from revops.core.api.serializers import InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
 from revops.core.filters import BIGINT_MAX, ApiFilterBackend
+from revops.errors import NotFound
 
 
 class BillingRunProgressOut(serializers.Serializer):
@@ -275,9 +276,10 @@ class FinalizationRunDetailView(ApiView):
 
     @extend_schema(operation_id="invoices_finalization_run_retrieve", responses=FinalizationRunOut)
     def get(self, request, pk):
-        return Response(
-            FinalizationRunOut(get_object_or_404(FinalizationRun.objects.select_related("job"), pk=pk)).data
-        )
+        run = FinalizationRun.objects.select_related("job").filter(pk=pk).first()
+        if run is None:
+            raise NotFound(f"Finalization run {pk} not found.")
+        return Response(FinalizationRunOut(run).data)
 
 
 class InvoiceRefreshView(ApiView):

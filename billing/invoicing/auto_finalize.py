@@ -30,13 +30,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Cast
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from billing.billing_settings import billing_settings_current
 from billing.models import FinalizationItem, FinalizationRun, Invoice
-from revops.core.approvals.models import Approval
 from revops.parties.models import Customer
 
 log = logging.getLogger(__name__)
@@ -63,13 +61,10 @@ class AutoFinalizePass:
 
 
 def _contract_awaits_approval():
-    return Exists(
-        Approval.objects.filter(
-            object_type="contracts.contract",
-            object_id=Cast(OuterRef("contract_id"), output_field=CharField()),
-            status=Approval.Status.PENDING,
-        )
-    )
+    # The finalization job's own rule (it parks such a draft in every run); here it holds them before.
+    from billing.invoicing.finalization import contract_awaits_approval
+
+    return contract_awaits_approval()
 
 
 def _recently_parked(now: datetime):

@@ -34,7 +34,8 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import CharField, Count, Exists, OuterRef, Prefetch, Q, Sum
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from billing.catalog.reader import Catalog
@@ -58,6 +59,7 @@ from billing.models import (
     UsageEvent,
 )
 from billing.usage.aggregation import settle
+from revops.core.approvals.models import Approval
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.models import AuditChainHead
 from revops.core.audit.services import audit_record, audit_record_many
@@ -143,6 +145,15 @@ def _clean_filters(filters) -> dict:
             for message in messages
         ]
         raise ValidationFailed(errors[0].message, errors=errors)
+    low, high = (
+        filterset.form.cleaned_data.get("billing_date_from"),
+        filterset.form.cleaned_data.get("billing_date_to"),
+    )
+    if low and high and low > high:
+        raise ValidationFailed(
+            f"billing_date_to ({high.isoformat()}) is before billing_date_from ({low.isoformat()}).",
+            field="filter.billing_date_to",
+        )
     return {name: value for name, value in data.items() if value != ""}
 
 
@@ -176,6 +187,49 @@ def finalization_start(
     )
     enqueue_on_commit(PLAN_TASK, run.pk)
     return run
+
+
+def finalization_preview(*, invoice_ids: list[int] | None = None, filters: dict | None = None) -> dict:
+    """What a run started with the same arguments would finalize, for a confirmation step: the drafts'
+    count and totals per currency (cleaned and selected exactly as the run does; refuses what
+    :func:`finalization_start` refuses), and how many of them an approval holds today."""
+    if invoice_ids is not None and filters is not None:
+        raise ValidationFailed("Give either invoice ids or a filter, not both.", field="filter")
+    if invoice_ids is not None:
+        selected = Invoice.objects.filter(pk__in=_clean_ids(invoice_ids))
+    else:
+        selected = _selected(FinalizationRun(filters=_clean_filters(filters or {})))
+    drafts = selected.filter(status=Invoice.Status.DRAFT).order_by()
+    totals = list(drafts.values("currency").annotate(n=Count("id"), total=Sum("total")).order_by("currency"))
+    held = drafts.filter(contract_awaits_approval()).count()
+    return {"count": sum(row["n"] for row in totals), "totals": totals, "held": held}
+
+
+def contract_awaits_approval() -> Exists:
+    """True for an invoice whose contract waits for an approval (the rule :func:`approval_holds` applies
+    in each batch; auto-finalization and the confirmation step use it to say so beforehand)."""
+    return Exists(
+        Approval.objects.filter(
+            object_type="contracts.contract",
+            object_id=Cast(OuterRef("contract_id"), output_field=CharField()),
+            status=Approval.Status.PENDING,
+        )
+    )
+
+
+def approval_holds(contract_ids) -> dict[int, int]:
+    """contract id → the id of its oldest pending approval, for the contracts that wait for one. A draft
+    of such a contract is not finalized by any run (controls win), whatever started the run."""
+    rows = (
+        Approval.objects.filter(
+            object_type="contracts.contract",
+            object_id__in=[str(pk) for pk in set(contract_ids)],
+            status=Approval.Status.PENDING,
+        )
+        .order_by("-pk")
+        .values_list("object_id", "pk")
+    )
+    return {int(object_id): pk for object_id, pk in rows}
 
 
 # --- plan ---------------------------------------------------------------------------------------------
@@ -290,7 +344,9 @@ def _finalize_batch(run: FinalizationRun, items: list[FinalizationItem], *, cata
     drafts.sort(key=lambda inv: (inv.billing_date, inv.pk))
     audits: dict[int, list[dict]] = defaultdict(list)
 
-    # Phase 1: re-rate each draft with everything received so far (no shared lock taken).
+    # Phase 1: re-rate each draft with everything received so far (no shared lock taken). A draft whose
+    # contract waits for an approval is parked — read after the drafts' lock, whatever started the run.
+    holds = approval_holds(inv.contract_id for inv in drafts if inv.status == Invoice.Status.DRAFT)
     stale = _to_rerate([inv for inv in drafts if inv.status == Invoice.Status.DRAFT])
     rerated: list[int] = []
     for invoice in drafts:
@@ -298,6 +354,11 @@ def _finalize_batch(run: FinalizationRun, items: list[FinalizationItem], *, cata
         if invoice.status != Invoice.Status.DRAFT:
             item.status = FinalizationItem.Status.SKIPPED
             item.error = f"Already {invoice.get_status_display().lower()} as {invoice.number}."
+            continue
+        if invoice.contract_id in holds:
+            item.status = FinalizationItem.Status.FAILED
+            approval = holds[invoice.contract_id]
+            item.error = f"Contract {invoice.contract.number} awaits approval #{approval}: it stays a draft."
             continue
         if invoice.pk not in stale:  # nothing received since it was rated: the same lines again
             rerated.append(invoice.pk)

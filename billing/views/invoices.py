@@ -27,7 +27,12 @@ from billing.display import decorate_invoices
 from billing.invoicing import lifecycle
 from billing.invoicing.build import invoice_refresh_draft
 from billing.invoicing.filters import InvoiceFilter
-from billing.invoicing.finalization import finalization_counts, finalization_problems, finalization_start
+from billing.invoicing.finalization import (
+    finalization_counts,
+    finalization_preview,
+    finalization_problems,
+    finalization_start,
+)
 from billing.invoicing.forms import PaymentForm, VoidForm
 from billing.invoicing.selectors import invoice_list, invoice_with_lines
 from billing.models import CreditNoteLine, FinalizationItem, FinalizationRun, Invoice, InvoiceLine
@@ -84,13 +89,7 @@ def usage_explorer_url(customer: Customer, meter_code: str, start, end) -> str |
 def invoice_list_view(request: HttpRequest) -> HttpResponse:
     # The review queue shows drafts unless told otherwise ("all": every status); the rest is the API's
     # filter set (an unknown customer or a bad date is a form error above an empty list).
-    shown_status = request.GET.get("status") or Invoice.Status.DRAFT
-    data = request.GET.copy()
-    data.pop("page", None)
-    if shown_status == "all":
-        data.pop("status", None)
-    else:
-        data["status"] = shown_status
+    shown_status, data = queue_filter(request.GET)
     listed = filter_page(InvoiceFilter, data, invoice_list())
     filters = {
         "status": shown_status,
@@ -124,36 +123,80 @@ def invoice_list_view(request: HttpRequest) -> HttpResponse:
         "can_edit": can_write(request.user, "billing"),
         "query": urlencode(query),
         "here": request.get_full_path(),
+        # The exact filter the list applied: "finalize all matching" posts it back as it is.
+        "run_filter": data,
+        "extra_filters": {k: v for k, v in data.items() if k in EXTRA_FILTERS},
+        "extra_filter_text": ", ".join(
+            f"{k.replace('_', ' ')} {v}" for k, v in data.items() if k in EXTRA_FILTERS
+        ),
     }
     if request.htmx:
         return render(request, "billing/invoices/list.html#results", context)
     return render(request, "billing/invoices/list.html", context)
 
 
-# Filters of the queue that "finalize all matching drafts" carries over to the finalization run.
-QUEUE_FILTERS = ("customer", "billing_date")
+# Request fields of the bulk-finalize form that are not filters.
+FORM_FIELDS = frozenset({"csrfmiddlewaretoken", "next", "all", "confirm", "invoice", "expected", "page"})
+# Filters of the list without a field of their own in the toolbar (set by links such as the month end's).
+EXTRA_FILTERS = ("customer_id", "period_start", "billing_date_from", "billing_date_to")
+
+
+def queue_filter(params) -> tuple[str, dict[str, str]]:
+    """The one source of the review queue's filter: the status shown and the filter set's data — what
+    the list applies and, unchanged, what "finalize all matching drafts" hands to the run (the run
+    refuses a name it cannot honour instead of dropping it)."""
+    shown_status = params.get("status") or Invoice.Status.DRAFT
+    data = {k: params.get(k) for k in params if k not in FORM_FIELDS and params.get(k)}
+    if shown_status == "all":
+        data.pop("status", None)
+    else:
+        data["status"] = shown_status
+    return shown_status, data
+
+
+def _confirm_context(request: HttpRequest, *, ids, filters, preview: dict, back: str) -> dict:
+    return {
+        "ids": ids or [],
+        "run_filter": filters or {},
+        "filter_text": ", ".join(
+            f"{k.replace('_', ' ')} {v}" for k, v in (filters or {}).items() if k != "status"
+        )
+        or "all drafts",
+        "count": preview["count"],
+        "held": preview["held"],
+        "totals": [
+            {"currency": t["currency"], "count": t["n"], "total": money(t["total"], t["currency"])}
+            for t in preview["totals"]
+        ],
+        "back": back,
+    }
 
 
 @login_required
 @require_area("billing", write=True)
 @require_POST
 def invoice_bulk_finalize(request: HttpRequest) -> HttpResponse:
-    """Start a finalization run for the selected drafts — or, with ``all``, for every draft the queue's
-    current filter shows — and go to its page at once: workers finalize the drafts in batches while
-    the page shows the job's progress and then each outcome."""
+    """Finalize the selected drafts — or, with ``all``, every draft the queue's filter shows (the very
+    filter the list applied). A first post shows what would be finalized (count and totals) to confirm;
+    the confirmed post starts a finalization run and goes to its page at once: workers finalize the
+    drafts in batches while the page shows the job's progress and then each outcome."""
     back = safe_next(request, reverse("invoices"))
+    ids, filters = None, None
+    if request.POST.get("all"):
+        _, filters = queue_filter(request.POST)
+    else:
+        ids = [int(v) for v in request.POST.getlist("invoice") if v.isdigit()]
+        if not ids:
+            messages.warning(request, "Select at least one draft invoice to finalize.")
+            return redirect(back)
     try:
-        if request.POST.get("all"):
-            filters = {k: request.POST[k] for k in QUEUE_FILTERS if request.POST.get(k)}
-            run = finalization_start(
-                filters={"status": "draft", **filters}, actor=request.user, trigger="manual"
-            )
-        else:
-            ids = [int(v) for v in request.POST.getlist("invoice") if v.isdigit()]
-            if not ids:
-                messages.warning(request, "Select at least one draft invoice to finalize.")
-                return redirect(back)
-            run = finalization_start(invoice_ids=ids, actor=request.user, trigger="manual")
+        preview = finalization_preview(invoice_ids=ids, filters=filters)
+        expected = request.POST.get("expected", "")
+        if not request.POST.get("confirm") or expected != str(preview["count"]):
+            context = _confirm_context(request, ids=ids, filters=filters, preview=preview, back=back)
+            context["changed"] = bool(request.POST.get("confirm"))
+            return render(request, "billing/invoices/finalize_confirm.html", context)
+        run = finalization_start(invoice_ids=ids, filters=filters, actor=request.user, trigger="manual")
     except DomainError as exc:
         messages.error(request, f"Nothing was finalized — {error_text(exc)}")
         return redirect(back)

@@ -23,7 +23,7 @@ from revops.errors import ValidationFailed
 from revrec.models import JournalEntry
 from tests.billing.factories import ContractFactory
 from tests.builders import NOW
-from tests.revops.factories import CustomerFactory
+from tests.revops.factories import ApprovalFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -267,3 +267,26 @@ def test_resume_sends_the_workers_of_a_run_left_with_pending_items(catalog, sett
     assert runs_resume_stalled(stall_seconds=0) == 1
     run.refresh_from_db()
     assert run.status == "completed" and run.finalized == 3
+
+
+@pytest.mark.parametrize("by", ["ids", "filter"])
+def test_a_draft_whose_contract_awaits_an_approval_is_parked_by_every_run(catalog, by):
+    """The job itself holds such a draft — read after the batch locked the drafts, so an approval
+    requested after the run started (here: in the same transaction, before any worker ran) is honoured,
+    whatever started the run (queue, API ids or filter, month end)."""
+    held, free = _drafts(2)
+    with transaction.atomic():
+        run = finalization_start(**({"invoice_ids": [held.pk, free.pk]} if by == "ids" else {"filters": {}}))
+        approval = ApprovalFactory(kind="price_override", obj=held.contract, payload={"action": "amend"})
+    run.refresh_from_db()
+    assert run.status == "completed" and (run.finalized, run.failed, run.skipped) == (1, 1, 0)
+    held.refresh_from_db(), free.refresh_from_db()
+    assert held.status == "draft" and not held.number and free.status == "finalized"
+    item = run.items.get(invoice=held)
+    assert item.status == "failed"
+    assert item.error == f"Contract {held.contract.number} awaits approval #{approval.pk}: it stays a draft."
+    assert _events("invoice.finalized", held) == 0
+    # Once decided, the next run finalizes it.
+    approval.status = "rejected"
+    approval.save(update_fields=["status"])
+    assert _run(invoice_ids=[held.pk]).finalized == 1

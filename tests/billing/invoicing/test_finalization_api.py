@@ -114,3 +114,22 @@ def test_only_the_roles_that_finalize_invoices_may_start_a_run(api_for, catalog,
 def test_an_unknown_run_is_a_404_problem(api_for, catalog):
     response = api_for("auditor").get("/api/v1/invoices/finalize/987654")
     assert response.status_code == 404 and response["Content-Type"] == PROBLEM
+
+
+def test_a_reversed_date_range_is_a_400_problem_naming_the_field_and_starts_no_run(api_for, catalog):
+    _drafts(1)
+    response = api_for("finance").post(
+        "/api/v1/invoices/finalize",
+        {"filter": {"billing_date_from": "2026-12-31", "billing_date_to": "2026-01-01"}},
+        format="json",
+    )
+    assert response.status_code == 400 and response["Content-Type"] == PROBLEM, response.content
+    assert [e["field"] for e in response.json()["errors"]] == ["filter.billing_date_to"]
+    assert not FinalizationRun.objects.exists()
+
+
+def test_an_unknown_run_is_a_404_problem_that_does_not_name_the_model(api_for, catalog):
+    response = api_for("finance").get("/api/v1/invoices/finalize/999999")
+    assert response.status_code == 404 and response["Content-Type"] == PROBLEM
+    assert response.json()["detail"] == "Finalization run 999999 not found."
+    assert "FinalizationRun" not in response.content.decode()

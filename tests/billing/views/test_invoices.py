@@ -46,7 +46,9 @@ def test_bulk_finalize_returns_at_once_with_the_jobs_progress_bar(
     finance, drafts, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        response = finance.post("/invoices/finalize/", {"invoice": [d.pk for d in drafts]})
+        response = finance.post(
+            "/invoices/finalize/", {"invoice": [d.pk for d in drafts], "confirm": "1", "expected": "3"}
+        )
     run = FinalizationRun.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/invoices/finalize/{run.pk}/"
     assert len(queued) == 1  # the plan task, sent once the request's transaction commits
@@ -62,7 +64,13 @@ def test_bulk_finalize_finalizes_the_selected_drafts_with_consecutive_numbers(
     first, second, third = drafts
     with django_capture_on_commit_callbacks(execute=True):  # the commit runs the job (in-process tasks)
         response = finance.post(
-            "/invoices/finalize/", {"invoice": [first.pk, third.pk], "next": "/invoices/?status=draft"}
+            "/invoices/finalize/",
+            {
+                "invoice": [first.pk, third.pk],
+                "next": "/invoices/?status=draft",
+                "confirm": "1",
+                "expected": "2",
+            },
         )
     html = finance.get(response["Location"]).content.decode()
     first.refresh_from_db(), second.refresh_from_db(), third.refresh_from_db()
@@ -78,7 +86,9 @@ def test_bulk_finalize_reports_each_failure_and_keeps_the_others(
 ):
     done = finalize(drafts[0])
     with django_capture_on_commit_callbacks(execute=True):
-        response = finance.post("/invoices/finalize/", {"invoice": [done.pk, drafts[1].pk]})
+        response = finance.post(
+            "/invoices/finalize/", {"invoice": [done.pk, drafts[1].pk], "confirm": "1", "expected": "1"}
+        )
     html = finance.get(response["Location"]).content.decode()
     assert "No longer drafts" in html and f"Already finalized as {done.number}." in html
     assert Invoice.objects.get(pk=drafts[1].pk).status == "finalized"
@@ -90,7 +100,9 @@ def test_finalize_all_drafts_matching_the_filter_without_selecting_them(
     html = finance.get("/invoices/?status=draft&customer=beta").content.decode()
     assert 'id="finalize-all"' in html and "Finalize all 1 matching draft" in html
     with django_capture_on_commit_callbacks(execute=True):
-        response = finance.post("/invoices/finalize/", {"all": "1", "customer": "beta"})
+        response = finance.post(
+            "/invoices/finalize/", {"all": "1", "customer": "beta", "confirm": "1", "expected": "1"}
+        )
     assert "Every draft matching: customer beta" in finance.get(response["Location"]).content.decode()
     assert list(Invoice.objects.exclude(status="draft").values_list("customer__external_id", flat=True)) == [
         "beta"
@@ -99,7 +111,7 @@ def test_finalize_all_drafts_matching_the_filter_without_selecting_them(
 
 def test_bulk_finalize_is_for_the_roles_that_finalize(ui_for, drafts):
     approver = ui_for("approver", "an-approver")
-    response = approver.post("/invoices/finalize/", {"all": "1"})
+    response = approver.post("/invoices/finalize/", {"all": "1", "confirm": "1", "expected": "3"})
     assert response.status_code == 403
     assert not FinalizationRun.objects.exists() and not Invoice.objects.exclude(status="draft").exists()
 
@@ -107,6 +119,71 @@ def test_bulk_finalize_is_for_the_roles_that_finalize(ui_for, drafts):
 def test_a_bad_filter_is_reported_and_starts_nothing(finance, drafts):
     response = finance.post("/invoices/finalize/", {"all": "1", "billing_date": "2026-02-30"}, follow=True)
     assert "Nothing was finalized" in response.content.decode() and not FinalizationRun.objects.exists()
+
+
+def _queue_form_fields(html: str) -> dict[str, str]:
+    """The hidden fields of the review queue's bulk-finalize form (what "finalize all" posts)."""
+    form = html[html.index('id="queue-form"') : html.index("</form>", html.index('id="queue-form"'))]
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+
+
+def test_finalize_all_finalizes_exactly_what_the_list_shows_with_every_filter_kept(
+    finance, drafts, django_capture_on_commit_callbacks
+):
+    # The attack: a filter the toolbar has no field for (set by a link) was dropped by the run, which
+    # then finalized every draft. Now the run gets the very filter the list applied.
+    may = [build(invoice.contract, date(2026, 5, 1)) for invoice in drafts[:2]]
+    url = "/invoices/?status=draft&billing_date_from=2026-05-01&billing_date_to=2026-05-31"
+    html = finance.get(url).content.decode()
+    assert (
+        "Finalize all 2 matching drafts" in html and "Also filtered by billing date from 2026-05-01" in html
+    )
+    fields = _queue_form_fields(html)
+    assert fields["billing_date_from"] == "2026-05-01" and fields["billing_date_to"] == "2026-05-31"
+    # First post: the confirmation step, with the count and the total; nothing started yet.
+    confirm = finance.post("/invoices/finalize/", {**fields, "all": "1"})
+    page = confirm.content.decode()
+    assert confirm.status_code == 200 and "Finalize 2 drafts?" in page and "20.00 USD" in page
+    assert "billing date from 2026-05-01, billing date to 2026-05-31" in page
+    assert not FinalizationRun.objects.exists()
+    confirmed = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    assert confirmed["expected"] == "2" and confirmed["billing_date_from"] == "2026-05-01"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = finance.post("/invoices/finalize/", confirmed)
+    run = FinalizationRun.objects.get()
+    assert response["Location"] == f"/invoices/finalize/{run.pk}/"
+    assert run.filters == {
+        "status": "draft",
+        "billing_date_from": "2026-05-01",
+        "billing_date_to": "2026-05-31",
+    }
+    finalized = set(Invoice.objects.exclude(status="draft").values_list("pk", flat=True))
+    assert finalized == {i.pk for i in may}  # the April drafts the list did not show stay drafts
+
+
+def test_finalize_all_refuses_a_filter_the_run_cannot_honour(finance, drafts):
+    response = finance.post(
+        "/invoices/finalize/", {"all": "1", "status": "draft", "colour": "red", "confirm": "1"}, follow=True
+    )
+    assert (
+        "Nothing was finalized" in response.content.decode() and "Unknown filter" in response.content.decode()
+    )
+    assert not FinalizationRun.objects.exists() and not Invoice.objects.exclude(status="draft").exists()
+
+
+def test_finalize_selected_asks_to_confirm_with_the_count_and_total_first(
+    finance, drafts, django_capture_on_commit_callbacks
+):
+    response = finance.post("/invoices/finalize/", {"invoice": [drafts[0].pk, drafts[1].pk]})
+    page = response.content.decode()
+    assert response.status_code == 200 and "Finalize 2 drafts?" in page and "20.00 USD" in page
+    assert 'id="confirm-finalize"' in page and not FinalizationRun.objects.exists()
+    # A stale confirmation (the drafts changed since) shows the new count instead of starting a run.
+    finalize(drafts[0])
+    stale = finance.post(
+        "/invoices/finalize/", {"invoice": [drafts[0].pk, drafts[1].pk], "confirm": "1", "expected": "2"}
+    )
+    assert "Finalize 1 draft?" in stale.content.decode() and not FinalizationRun.objects.exists()
 
 
 def test_invoice_page_shows_header_lines_totals_and_audit(finance, drafts):
