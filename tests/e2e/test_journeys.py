@@ -281,6 +281,11 @@ def finalize_and_open_pdf(login, shot) -> str:
     page.get_by_label("Select all drafts on this page").check()
     shot("review-queue")
     page.get_by_role("button", name="Finalize selected").click()
+    # Irreversible: first the count and the total to confirm, then the run.
+    expect(page.locator("h1")).to_have_text("Finalize 2 drafts?")
+    expect(page.locator("#finalize-confirm")).to_contain_text("118.25 USD")
+    shot("finalize-confirm")
+    page.get_by_role("button", name="Finalize 2 drafts").click()
     # A finalization run: the page shows the job's progress bar, then what was finalized.
     expect(page.locator("h1")).to_contain_text("Finalizing invoices")
     expect(page.locator(".progress-meta")).to_contain_text("2 / 2")
