@@ -7,8 +7,11 @@ from __future__ import annotations
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from billing.documents import fpdf_speedups
 from billing.documents.invoice_doc import InvoiceDoc, invoice_doc
 from billing.documents.text import ENCODING
+
+fpdf_speedups.install()
 
 PRODUCER = "Concord billing (fpdf2)"
 

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from billing.documents.storage import store_invoice_pdf
+from billing.documents.storage import store_invoice_pdfs
 from billing.models import Invoice, InvoiceLine
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record_many
@@ -55,9 +55,8 @@ def invoice_documents_store(*, invoice_ids: Iterable[int], actor="documents") ->
     record each path and SHA-256 with its audit event in one short transaction. Safe to run twice or
     concurrently: an invoice whose document another process recorded meanwhile is left as it is (the
     bytes would be the same). Returns how many documents this call recorded."""
-    rendered = {}
-    for invoice in _unrendered(invoice_ids):
-        rendered[invoice.pk] = store_invoice_pdf(invoice)  # file writes: before the transaction
+    # File writes before the transaction, flushed to disk once for the chunk before any hash is recorded.
+    rendered = store_invoice_pdfs(_unrendered(invoice_ids))
     if not rendered:
         return 0
     with transaction.atomic():

@@ -3,6 +3,8 @@ back only if they still match it."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import logging
 import os
@@ -55,8 +57,41 @@ def _media_root() -> Path:
     return Path(settings.MEDIA_ROOT)
 
 
-def store_invoice_pdf(invoice) -> tuple[str, str]:
+def _sync_media() -> None:
+    """Flush the media root's filesystem to disk once (syncfs(2) where the C library has it, sync(2)
+    otherwise): one flush for a whole chunk of documents instead of an fsync per file."""
+    fd = os.open(_media_root(), os.O_RDONLY)
+    try:
+        if _syncfs is None or _syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+def _load_syncfs():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+_syncfs = _load_syncfs()
+
+
+def store_invoice_pdfs(invoices) -> dict[int, tuple[str, str]]:
+    """Render and write the PDFs of these finalized invoices, then flush them to disk with one
+    filesystem sync (not an fsync per file); return {invoice pk: (relative path, SHA-256)}. Only
+    once this returns are the files durable, so the caller records the hashes afterwards."""
+    stored = {invoice.pk: store_invoice_pdf(invoice, durable=False) for invoice in invoices}
+    if stored:
+        _sync_media()
+    return stored
+
+
+def store_invoice_pdf(invoice, *, durable: bool = True) -> tuple[str, str]:
     """Render and write the finalized invoice's PDF; return (path relative to MEDIA_ROOT, SHA-256).
+    ``durable=False`` leaves the flush to disk to the caller (:func:`store_invoice_pdfs`).
 
     Writing is atomic (temporary file, then a hard link that fails if the name exists). An existing
     file with the same content is accepted (a retried finalization). An existing file with other
@@ -73,8 +108,9 @@ def store_invoice_pdf(invoice) -> tuple[str, str]:
     try:
         with open(tmp, "xb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         try:
             os.link(tmp, path)
         except FileExistsError:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 ENCODING = "windows-1252"
@@ -71,12 +72,36 @@ def _encodable(char: str) -> bool:
     return True
 
 
+# Windows-1252 characters that are nevertheless dropped (controls and format characters, the newline
+# aside): a text without any of them, that encodes as a whole, is kept character for character.
+_DROPPED = frozenset(
+    c
+    for c in bytes(range(256)).decode(ENCODING, errors="ignore")
+    if unicodedata.category(c) in ("Cc", "Cf") and c != "\n" and c not in _REPLACEMENTS
+)
+
+
 def pdf_text(value, *, multiline: bool = False) -> str:
     """Text the built-in fonts can draw: Windows-1252 characters are kept, others are mapped
     ("−" → "-", "ł" → "l", "ő" → "o"), and what has no equivalent becomes "?". Control characters
-    are dropped; newlines are kept only when ``multiline``."""
-    text = unicodedata.normalize("NFC", str(value if value is not None else ""))
+    are dropped; newlines are kept only when ``multiline``. Remembered per text (the same names and
+    addresses print on every invoice of a customer or legal entity)."""
+    return _pdf_text(str(value if value is not None else ""), multiline)
+
+
+@functools.lru_cache(maxsize=20_000)
+def _pdf_text(value: str, multiline: bool) -> str:
+    text = unicodedata.normalize("NFC", value)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    if _DROPPED.isdisjoint(text):
+        try:
+            text.encode(ENCODING)
+        except UnicodeEncodeError:
+            pass
+        else:  # every character kept: only the newlines and the ends change
+            if not multiline:
+                return text.replace("\n", " ").strip()
+            return "\n".join(line.strip() for line in text.split("\n")).strip("\n")
     out: list[str] = []
     for char in text:
         if char == "\n":

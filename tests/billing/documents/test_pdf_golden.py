@@ -293,3 +293,20 @@ def test_a_cold_and_a_warm_process_render_the_same_bytes(cases, order):
     assert len(rendered) == 2 * len(GOLDEN)
     for name, digest in rendered:
         assert digest == GOLDEN[name], name
+
+
+def test_a_chunk_is_flushed_to_disk_once_before_its_hashes_are_recorded(
+    cases, settings, tmp_path, monkeypatch
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    calls = []
+    monkeypatch.setattr("billing.documents.storage.os.fsync", lambda fd: calls.append("fsync"))
+
+    def sync():
+        recorded = Invoice.objects.exclude(pdf_sha256="").count()
+        calls.append(("sync", recorded, len(list(Path(settings.MEDIA_ROOT).rglob("*.pdf")))))
+
+    monkeypatch.setattr("billing.documents.storage._sync_media", sync)
+    finalized = [inv.pk for inv in cases.values() if inv.number]
+    assert invoice_documents_store(invoice_ids=finalized) == len(finalized)
+    assert calls == [("sync", 0, len(finalized))]  # one flush, every file written, no hash recorded yet
