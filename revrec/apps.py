@@ -11,7 +11,10 @@ class RevrecConfig(AppConfig):
         from revrec.services import estimates, modifications, progress, schedules, ssp
 
         register_inline_consumer(
-            consumer=consumers.CONSUMER, topics=consumers.TOPICS, handle=consumers.handle
+            consumer=consumers.CONSUMER,
+            topics=consumers.TOPICS,
+            handle=consumers.handle,
+            handle_many=consumers.handle_many,
         )
         schedules.register()
         modifications.register()

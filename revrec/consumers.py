@@ -54,6 +54,20 @@ def handle(event: OutboxEvent) -> None:
         modification_propose(contract=Contract.objects.get(pk=event.object_id), actor=_actor(event))
 
 
+def handle_many(events: list[OutboxEvent]) -> None:
+    """The events of one ``outbox_publish_many``: finalized invoices are posted together
+    (:func:`revrec.services.postings.post_invoices`), anything else one event at a time."""
+    from billing.models import Invoice
+    from revrec.services import postings
+
+    finalized = [event for event in events if event.topic == "invoice.finalized"]
+    if finalized:  # post_invoices reads the invoices itself: only their ids are passed
+        postings.post_invoices([Invoice(pk=int(event.object_id)) for event in finalized])
+    for event in events:
+        if event.topic != "invoice.finalized":
+            handle(event)
+
+
 def _actor(event: OutboxEvent):
     from django.contrib.auth import get_user_model
 

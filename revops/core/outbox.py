@@ -10,31 +10,59 @@ from django.db import connection, transaction
 
 from revops.core.models import OutboxEvent, OutboxReceipt
 
-_INLINE: list[tuple[str, frozenset, Callable[[OutboxEvent], None]]] = []
+Handle = Callable[[OutboxEvent], None]
+HandleMany = Callable[[list[OutboxEvent]], None]
+_INLINE: list[tuple[str, frozenset, Handle, HandleMany | None]] = []
 
 
 def register_inline_consumer(
-    *, consumer: str, topics: Iterable[str], handle: Callable[[OutboxEvent], None]
+    *, consumer: str, topics: Iterable[str], handle: Handle, handle_many: HandleMany | None = None
 ) -> None:
     """A consumer that must see the event in the publisher's own transaction (the ledger posts a
-    finalized invoice atomically with it). Anything it misses is caught by :func:`outbox_consume`."""
-    if all(name != consumer for name, _t, _h in _INLINE):
-        _INLINE.append((consumer, frozenset(topics), handle))
+    finalized invoice atomically with it). Anything it misses is caught by :func:`outbox_consume`.
+    ``handle_many`` (optional) takes all the events of one :func:`outbox_publish_many` at once (in
+    publishing order, one topic); without it each event goes to ``handle``."""
+    if all(name != consumer for name, _t, _h, _m in _INLINE):
+        _INLINE.append((consumer, frozenset(topics), handle, handle_many))
 
 
 def outbox_publish(*, topic: str, obj, payload: dict) -> OutboxEvent:
+    """Announce one change (the one-object case of :func:`outbox_publish_many`)."""
+    return outbox_publish_many(topic=topic, objs=[obj], payloads=[payload])[0]
+
+
+def outbox_publish_many(*, topic: str, objs: list, payloads: list[dict]) -> list[OutboxEvent]:
+    """Announce a change of each of ``objs`` (``payloads`` in the same order) in the caller's
+    transaction: the events with one INSERT, each inline consumer handed them (all at once through
+    its ``handle_many``, else one by one), its receipts with one INSERT. Returns the events in order."""
     if not connection.in_atomic_block:
         raise RuntimeError("outbox_publish must run inside the transaction that makes the change.")
-    meta = obj._meta
-    body = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
-    event = OutboxEvent.objects.create(
-        topic=topic, object_type=f"{meta.app_label}.{meta.model_name}", object_id=str(obj.pk), payload=body
+    objs, payloads = list(objs), list(payloads)
+    if len(objs) != len(payloads):
+        raise ValueError("outbox_publish_many takes one payload per object.")
+    if not objs:
+        return []
+    events = OutboxEvent.objects.bulk_create(
+        [
+            OutboxEvent(
+                topic=topic,
+                object_type=f"{obj._meta.app_label}.{obj._meta.model_name}",
+                object_id=str(obj.pk),
+                payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
+            )
+            for obj, payload in zip(objs, payloads, strict=True)
+        ]
     )
-    for consumer, topics, handle in _INLINE:
-        if topic in topics:
-            handle(event)
-            OutboxReceipt.objects.create(consumer=consumer, event=event)
-    return event
+    for consumer, topics, handle, handle_many in _INLINE:
+        if topic not in topics:
+            continue
+        if handle_many is not None:
+            handle_many(events)
+        else:
+            for event in events:
+                handle(event)
+        OutboxReceipt.objects.bulk_create([OutboxReceipt(consumer=consumer, event=event) for event in events])
+    return events
 
 
 def outbox_consume(
