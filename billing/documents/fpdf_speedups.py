@@ -10,7 +10,9 @@ test_pdf_golden.py pins the SHA-256 of PDFs rendered before these existed, in co
 
 from __future__ import annotations
 
+from fpdf.enums import CharVPos
 from fpdf.fonts import CoreFont
+from fpdf.line_break import Fragment
 
 _WIDTHS_MAX = 200_000
 _widths: dict[tuple, tuple[int, float]] = {}
@@ -29,6 +31,29 @@ def _core_text_width(self, text, font_size_pt, _shaping=None):
     return found
 
 
+_original_fragment_width = Fragment.get_width
+_SCALED = (CharVPos.SUB, CharVPos.SUP, CharVPos.NOM, CharVPos.DENOM)
+
+
+def _fragment_width(self, start=0, end=None, chars=None, initial_cs=True):
+    """``Fragment.get_width`` for the plain case (a core font at its size, no character spacing or
+    stretching): the same ``width / k`` without the property chain; anything else goes to fpdf2."""
+    gs = self.graphics_state
+    font = gs.current_font
+    if (
+        font is None
+        or font.type != "core"
+        or gs.char_spacing != 0
+        or gs.font_stretching != 100
+        or gs.char_vpos in _SCALED
+    ):
+        return _original_fragment_width(self, start, end, chars, initial_cs)
+    if chars is None:
+        chars = "".join(self.characters[start:end]) if end is not None else "".join(self.characters[start:])
+    return font.get_text_width(chars, gs.font_size_pt, None)[1] / self.k
+
+
 def install() -> None:
     """Replace the hot methods (idempotent)."""
     CoreFont.get_text_width = _core_text_width
+    Fragment.get_width = _fragment_width
