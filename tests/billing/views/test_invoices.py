@@ -12,7 +12,7 @@ from billing.models import CreditNote, FinalizationRun, Invoice, InvoiceLine
 from tests.billing.factories import ContractFactory
 from tests.billing.views.conftest import build, finalize
 from tests.builders import day, send_events
-from tests.revops.factories import CustomerFactory
+from tests.revops.factories import ApprovalFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -174,9 +174,11 @@ def test_finalize_all_refuses_a_filter_the_run_cannot_honour(finance, drafts):
 def test_finalize_selected_asks_to_confirm_with_the_count_and_total_first(
     finance, drafts, django_capture_on_commit_callbacks
 ):
+    ApprovalFactory(kind="price_override", obj=drafts[1].contract, payload={"action": "amend"})
     response = finance.post("/invoices/finalize/", {"invoice": [drafts[0].pk, drafts[1].pk]})
     page = response.content.decode()
     assert response.status_code == 200 and "Finalize 2 drafts?" in page and "20.00 USD" in page
+    assert "1 of them belongs to a contract that awaits an approval" in page  # the run will park it
     assert 'id="confirm-finalize"' in page and not FinalizationRun.objects.exists()
     # A stale confirmation (the drafts changed since) shows the new count instead of starting a run.
     finalize(drafts[0])
