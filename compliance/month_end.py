@@ -119,6 +119,7 @@ class MonthEnd:
     stages: list[Stage]
     checklist: list[ChecklistItem]
     reopen_pending: Approval | None = None
+    before_books: str = ""  # why the period is not one of the books (before they begin), else ""
 
     @property
     def last_day(self) -> date:
@@ -134,7 +135,9 @@ class MonthEnd:
 
     @property
     def next_stage(self) -> Stage | None:
-        """The first stage not done (None once the period is closed)."""
+        """The first stage not done (None once the period is closed, or before the books begin)."""
+        if self.before_books:
+            return None
         return next((s for s in self.stages if s.status != DONE), None)
 
     def stage(self, code: str) -> Stage:
@@ -206,13 +209,13 @@ def period_drafts(end: date) -> dict:
     """Drafts holding fees or usage of the period or earlier (the close checklist's count): billed
     before its end, or billed later with a line whose service starts before it ends. Two queries
     without an OR, so neither reads every invoice line ever written: the drafts by billing date (one
-    pass, which also counts those billed up to the end: what the month end finalizes), then the few
-    billed later, each probed for such a line. {"n", "oldest", "to_finalize"}."""
+    pass), then the few billed later, each probed for such a line. {"n", "oldest", "to_finalize"}:
+    ``to_finalize`` is ``n`` — the month end finalizes exactly the drafts that block the close
+    (:func:`finalize_filter`)."""
     drafts = Invoice.objects.filter(status=Invoice.Status.DRAFT)
     early = drafts.aggregate(
         n=Count("id", filter=Q(billing_date__lt=end)),
         oldest=Min("billing_date", filter=Q(billing_date__lt=end)),
-        to_finalize=Count("id", filter=Q(billing_date__lte=end)),
     )
     early_line = InvoiceLine.objects.filter(invoice=OuterRef("pk"), service_start__lt=end)
     late = (
@@ -221,7 +224,8 @@ def period_drafts(end: date) -> dict:
         .aggregate(n=Count("id"), oldest=Min("billing_date"))
     )
     oldest = min((d for d in (early["oldest"], late["oldest"]) if d is not None), default=None)
-    return {"n": early["n"] + late["n"], "oldest": oldest, "to_finalize": early["to_finalize"]}
+    n = early["n"] + late["n"]
+    return {"n": n, "oldest": oldest, "to_finalize": n}
 
 
 def _drafts_stage(end: date, billing: Stage, drafts: dict) -> Stage:
@@ -255,13 +259,14 @@ def _drafts_stage(end: date, billing: Stage, drafts: dict) -> Stage:
     )
 
 
-def finalize_filter(end: date) -> dict:
-    """The invoice list's filter the month end finalizes with: every draft billed up to the period's
-    end (the month-end run's drafts included)."""
-    return {"status": "draft", "billing_date_to": end.isoformat()}
+def finalize_filter(key: str) -> dict:
+    """The invoice list's filter the month end finalizes with: exactly the drafts that block the close
+    of ``key`` (the close checklist's and :func:`period_drafts`' count) — billed before its end, or
+    billed later with a line whose service starts before it ends (``holds_period``)."""
+    return {"status": "draft", "holds_period": key}
 
 
-def _finalization_stage(start: date, end: date, billing: Stage, drafts: dict, posted: int) -> Stage:
+def _finalization_stage(key: str, start: date, end: date, billing: Stage, drafts: dict, posted: int) -> Stage:
     # The period's billing dates: its first day (fees in advance) through its end (the month-end run,
     # usage in arrears) — an invoice dated the end bills both months, so it counts in both.
     window = Invoice.objects.filter(billing_date__gte=start, billing_date__lte=end).aggregate(
@@ -276,7 +281,7 @@ def _finalization_stage(start: date, end: date, billing: Stage, drafts: dict, po
     finalize = (
         Action(
             "finalize",
-            f"Finalize {to_finalize:,} draft{'s' if to_finalize != 1 else ''} billed up to {day(end)}",
+            f"Finalize {to_finalize:,} draft{'s' if to_finalize != 1 else ''} holding fees or usage of {key}",
             "billing",
         )
         if to_finalize
@@ -310,6 +315,7 @@ def _finalization_stage(start: date, end: date, billing: Stage, drafts: dict, po
     if left:
         summary = (
             f"{window['finalized']:,} invoices finalized, {left:,} draft{'s' if left != 1 else ''} left."
+            + _posted_note(key, window["finalized"], posted)
         )
         status = NOT_STARTED if not window["finalized"] else BLOCKED
         label = "Not started" if status == NOT_STARTED else "Drafts left"
@@ -317,6 +323,7 @@ def _finalization_stage(start: date, end: date, billing: Stage, drafts: dict, po
     if window["finalized"] or billing.status == DONE:
         summary = (
             f"{window['finalized']:,} invoices finalized (numbered and posted); no draft left."
+            + _posted_note(key, window["finalized"], posted)
             if window["finalized"]
             else "Nothing to finalize: the billing run built no invoice for the period."
         )
@@ -325,7 +332,19 @@ def _finalization_stage(start: date, end: date, billing: Stage, drafts: dict, po
     return Stage(FINALIZATION, "Finalization", NOT_STARTED, summary, counts=counts, run=ref)
 
 
-def _revenue_stage(key: str, recognized: int) -> Stage:
+def _posted_note(key: str, finalized: int, posted: int) -> str:
+    """Why the invoices finalized (by billing date) and the invoice entries in the period's ledger (by
+    the day each invoice was finalized) differ, when they do."""
+    if finalized == posted:
+        return ""
+    return (
+        f" Finalized counts the invoices billed in the period; {posted:,} invoice "
+        f"entr{'ies are' if posted != 1 else 'y is'} in {key}'s ledger: an invoice posts on the day it "
+        "is finalized, so one finalized in another month posts there."
+    )
+
+
+def _revenue_stage(key: str, recognized: int, due: int = 0) -> Stage:
     run = RevenueRun.objects.filter(period=key).select_related("job").order_by("-id").first()
     counts = {"recognition_entries": recognized}
     if key > current_key():
@@ -376,6 +395,25 @@ def _revenue_stage(key: str, recognized: int) -> Stage:
             "Revenue run",
             BLOCKED,
             summary,
+            counts=counts,
+            run=ref,
+            action=again,
+            progress=ref.progress,
+        )
+    counts["contracts_due"] = due
+    if due:
+        # Recognizable revenue through the period's end posted or approved after the run (usage of
+        # drafts finalized later, a schedule approved later): the run no longer covers the period.
+        summary = (
+            f"Run #{run.pk} is out of date — {due:,} contract{'s have' if due != 1 else ' has'} revenue "
+            f"to recognize through {key}; run again."
+        )
+        return Stage(
+            REVENUE,
+            "Revenue run",
+            NOT_STARTED,
+            summary,
+            status_label="Out of date",
             counts=counts,
             run=ref,
             action=again,
@@ -461,6 +499,10 @@ def _close_stage(key: str, period: AccountingPeriod | None, checklist: list[Chec
     )
 
 
+def _count(checklist: list[ChecklistItem], code: str) -> int:
+    return next((item.count for item in checklist if item.code == code), 0)
+
+
 def month_end_key() -> str:
     """The period whose month end is under way: the one after the latest closed period (periods close
     in order), else the books' first period, else last month — never later than the current one."""
@@ -477,9 +519,59 @@ def allowed_action(stage: Stage, user) -> Action | None:
     return stage.action if stage.action is not None and can_write(user, stage.action.area) else None
 
 
+WAITING = "Waiting"
+BEFORE_BOOKS = "Before the books"
+
+
+def _waiting(stages: list[Stage]) -> list[Stage]:
+    """A stage is not done before the stages ahead of it are: one that reads as done while an
+    earlier stage has not run, runs, failed or is blocked is shown waiting (not started, its action
+    kept) — finalization 'done' over a billing run not started, checks 'done' over a revenue run
+    not started would read as green ticks over work not yet done."""
+    out: list[Stage] = []
+    pending: Stage | None = None  # the first earlier stage not done
+    for stage in stages:
+        if stage.status == DONE and pending is not None:
+            stage = replace(
+                stage,
+                status=NOT_STARTED,
+                status_label=WAITING,
+                summary=f"Waits for the {pending.title.lower()} ({pending.label.lower()}). {stage.summary}",
+            )
+        if stage.status != DONE and pending is None:
+            pending = stage
+        out.append(stage)
+    return out
+
+
+def _before_books(key: str, start: date, end: date, period, first: str) -> MonthEnd:
+    """A period before the books' first one: nothing was booked in it and nothing can close it (what
+    belongs to it is posted into the books' first period), so every stage says so and none acts."""
+    text = f"{key} is before the books begin ({first}): nothing is billed, recognized or closed in it."
+    stages = [
+        Stage(code, title, NOT_STARTED, text, status_label=BEFORE_BOOKS)
+        for code, title in zip(
+            STAGE_CODES,
+            (
+                "Billing run",
+                "Drafts awaiting review",
+                "Finalization",
+                "Revenue run",
+                "Compliance checks",
+                "Close",
+            ),
+            strict=True,
+        )
+    ]
+    return MonthEnd(key, start, end, False, period, stages, [], None, text)
+
+
 def month_end(*, key: str) -> MonthEnd:
     """The month end of period ``key`` (YYYY-MM; ValidationFailed naming ``period`` otherwise)."""
     start, end = period_bounds(key)
+    first = first_period_key()
+    if first is not None and key < first:
+        return _before_books(key, start, end, None, first)
     period = AccountingPeriod.objects.select_related("closed_by").filter(period=key).first()
     closed = period is not None and period.status == AccountingPeriod.Status.CLOSED
     drafts = period_drafts(end)
@@ -492,11 +584,13 @@ def month_end(*, key: str) -> MonthEnd:
     stages = [
         billing,
         _drafts_stage(end, billing, drafts),
-        _finalization_stage(start, end, billing, drafts, posted["invoices"]),
-        _revenue_stage(key, posted["recognition"]),
+        _finalization_stage(key, start, end, billing, drafts, posted["invoices"]),
+        _revenue_stage(key, posted["recognition"], _count(checklist, "revenue_run")),
     ]
     stages.append(_checks_stage(stages))
     stages.append(_close_stage(key, period, checklist))
+    if not closed:
+        stages = _waiting(stages)
     if closed:  # a closed period starts nothing: its stages are history (reopening is an approval)
         stages = [replace(s, action=None) for s in stages]
     reopen = (

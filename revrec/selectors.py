@@ -200,3 +200,54 @@ def revenue_run_outcomes(runs: list, *, failures: int = 20) -> dict[int, dict]:
         if out[run.pk]["failed"]:
             out[run.pk]["failures"] = revenue_run_failures(run, limit=failures)
     return out
+
+
+def revenue_due_contracts(period: str) -> int:
+    """How many contracts a revenue run for ``period`` would recognize something for right now (0:
+    nothing recognizable through the period's end is left unposted) — exactly what
+    ``revrec.services.postings.recognize_contracts_period`` reads for the contracts a run plans
+    (``revrec.services.runs.RUN_CONTRACT_STATUSES``, started before the period ends): approved schedule
+    lines of the period or earlier without their entry (except those a pending modification holds: its
+    effective month and later), and usage lines of finalized or paid invoices whose service started
+    before the period ends and that no entry recognized. Set-based: one EXISTS per kind, and a count
+    of the contracts only when one of them finds something."""
+    from django.db.models import Exists, OuterRef
+    from django.db.models.functions import TruncMonth
+
+    from billing.contracts.models import Contract
+    from billing.models import InvoiceLine
+    from revrec.models import ContractModification
+    from revrec.services.periods import period_bounds
+    from revrec.services.postings import USAGE_KINDS
+    from revrec.services.runs import RUN_CONTRACT_STATUSES
+
+    _start, end = period_bounds(period)
+    held = (
+        ContractModification.objects.filter(
+            contract_id=OuterRef("schedule__obligation__contract_id"),
+            status=ContractModification.Status.PENDING_APPROVAL,
+        )
+        .annotate(month=TruncMonth("effective_date"))
+        .filter(month__lte=OuterRef("start"))
+    )
+    schedule = ScheduleLine.objects.filter(
+        period__lte=period,
+        posted_entry__isnull=True,
+        schedule__status=RevenueSchedule.Status.APPROVED,
+        schedule__obligation__contract__status__in=RUN_CONTRACT_STATUSES,
+        schedule__obligation__contract__start_date__lt=end,
+    ).filter(~Exists(held))
+    usage = InvoiceLine.objects.filter(
+        invoice__status__in=["finalized", "paid"],
+        kind__in=USAGE_KINDS,
+        service_start__lt=end,
+        recognition__isnull=True,
+        invoice__contract__status__in=RUN_CONTRACT_STATUSES,
+        invoice__contract__start_date__lt=end,
+    )
+    if not schedule.exists() and not usage.exists():
+        return 0
+    return Contract.objects.filter(
+        Q(pk__in=schedule.values("schedule__obligation__contract_id"))
+        | Q(pk__in=usage.values("invoice__contract_id"))
+    ).count()

@@ -169,6 +169,11 @@ class FinalizationFilterIn(InputSerializer):
     billing_date = BoundedDateField(required=False)
     billing_date_from = BoundedDateField(required=False, help_text="Billed on or after")
     billing_date_to = BoundedDateField(required=False, help_text="Billed on or before")
+    holds_period = serializers.RegexField(
+        r"^[0-9]{4}-[0-9]{2}$",
+        required=False,
+        help_text="YYYY-MM: drafts holding fees or usage of the period or earlier (what blocks its close)",
+    )
 
 
 class FinalizeIn(InputSerializer):
@@ -195,6 +200,7 @@ class FinalizationFilterOut(serializers.Serializer):
     billing_date = serializers.CharField(required=False)
     billing_date_from = serializers.CharField(required=False)
     billing_date_to = serializers.CharField(required=False)
+    holds_period = serializers.CharField(required=False)
 
 
 class FinalizationProblemOut(serializers.Serializer):

@@ -20,6 +20,26 @@ class InvoiceFilter(CustomerScopedFilterSet):
         field_name="billing_date", lookup_expr="lte", help_text="YYYY-MM-DD: billed on or before"
     )
 
+    holds_period = django_filters.CharFilter(
+        method="filter_holds_period",
+        help_text="YYYY-MM: invoices holding fees or usage of this period or earlier — billed before "
+        "its end, or later with a line whose service starts before it ends (the drafts that block "
+        "its close)",
+    )
+
+    def filter_holds_period(self, queryset, name, value):
+        from datetime import date
+
+        from django.db.models import Exists, OuterRef, Q
+
+        from billing.models import InvoiceLine
+        from revops.dates import check_period
+
+        year, month = (int(part) for part in check_period(value, field=name).split("-"))
+        end = date(year + (month == 12), month % 12 + 1, 1)  # the period's end (exclusive)
+        early_line = InvoiceLine.objects.filter(invoice=OuterRef("pk"), service_start__lt=end)
+        return queryset.filter(Q(billing_date__lt=end) | Exists(early_line))
+
     class Meta:
         model = Invoice
         fields: list[str] = []

@@ -84,6 +84,7 @@ FILTER_NAMES = (
     "billing_date",
     "billing_date_from",
     "billing_date_to",
+    "holds_period",
 )
 
 

@@ -22,7 +22,7 @@ from revrec.models import AccountingPeriod
 # action code -> (method, API path, request body) that starts the stage
 REQUESTS = {
     "billing_run": ("POST", "/api/v1/billing-runs", lambda me: {"as_of": me.end.isoformat()}),
-    "finalize": ("POST", "/api/v1/invoices/finalize", lambda me: {"filter": finalize_filter(me.end)}),
+    "finalize": ("POST", "/api/v1/invoices/finalize", lambda me: {"filter": finalize_filter(me.key)}),
     "revenue_run": ("POST", "/api/v1/revenue-runs", lambda me: {"period": me.key}),
     "compliance_run": ("POST", "/api/v1/compliance/runs", lambda me: None),
     "close": ("POST", "/api/v1/periods/{key}/close", lambda me: None),
@@ -53,7 +53,10 @@ class StageRunOut(serializers.Serializer):
 
 class FinalizeFilterOut(serializers.Serializer):
     status = serializers.CharField()
-    billing_date_to = serializers.DateField()
+    holds_period = serializers.CharField(
+        help_text="YYYY-MM: the drafts that block its close (billed before its end, or later with a "
+        "line whose service starts before it ends)"
+    )
 
 
 class StageActionBodyOut(serializers.Serializer):
@@ -94,7 +97,11 @@ class MonthEndOut(serializers.Serializer):
     period = serializers.CharField()
     start = serializers.DateField()
     end = serializers.DateField(help_text="exclusive")
-    status = serializers.ChoiceField(choices=AccountingPeriod.Status.choices)
+    status = serializers.ChoiceField(
+        choices=[*AccountingPeriod.Status.choices, ("before_books", "Before the books begin")],
+        help_text="before_books: a period before the books' first one (no stage, no action, no close)",
+    )
+    note = serializers.CharField(allow_blank=True, help_text="why the period is not one of the books")
     closed_at = serializers.DateTimeField(allow_null=True)
     running = serializers.BooleanField(help_text="a stage's run is under way (poll again)")
     next_stage = serializers.ChoiceField(choices=list(STAGE_CODES), allow_null=True)
@@ -148,7 +155,10 @@ class MonthEndView(ApiView):
             "period": me.key,
             "start": me.start,
             "end": me.end,
-            "status": AccountingPeriod.Status.CLOSED if me.closed else AccountingPeriod.Status.OPEN,
+            "status": "before_books"
+            if me.before_books
+            else (AccountingPeriod.Status.CLOSED if me.closed else AccountingPeriod.Status.OPEN),
+            "note": me.before_books,
             "closed_at": me.period.closed_at if me.closed else None,
             "running": me.running,
             "next_stage": me.next_stage.code if me.next_stage else None,

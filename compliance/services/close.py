@@ -23,6 +23,7 @@ class ChecklistItem:
     label: str
     ok: bool
     detail: str
+    count: int = 0  # what the item counts when it fails, where it counts something (revenue_run: contracts)
 
 
 # Audit actions that change no record a check reads: access and users, the audit chain itself,
@@ -43,6 +44,27 @@ NOT_FINANCIAL = (
     "user.",
     "webhook_endpoint.",
 )
+
+
+# Customer fields no check and no posting reads: a change of only these moves nothing in the books
+# (the grace period decides when drafts finalize themselves; each finalization is audited on its
+# invoice). Any other customer field (tax rate, time zone, currency, name, …) stays a financial change.
+CUSTOMER_SETTINGS_ONLY = ("auto_finalize_grace_hours",)
+
+
+def _customer_settings_only():
+    """``customer.updated`` events that changed only :data:`CUSTOMER_SETTINGS_ONLY` (the event's
+    ``changes`` is keyed by field, and ``customer_update`` edits only ``EDITABLE`` fields)."""
+    from django.db.models import Q
+
+    from revops.parties.services.customers import EDITABLE
+
+    others = [name for name in EDITABLE if name not in CUSTOMER_SETTINGS_ONLY]
+    return (
+        Q(action="customer.updated")
+        & Q(changes__has_any_keys=list(CUSTOMER_SETTINGS_ONLY))
+        & ~Q(changes__has_any_keys=others)
+    )
 
 
 @dataclass(frozen=True)
@@ -94,6 +116,7 @@ def checks_status() -> ChecksStatus:
     not_financial = Q(object_type__startswith="compliance.")
     for prefix in NOT_FINANCIAL:
         not_financial |= Q(action__startswith=prefix)
+    not_financial |= _customer_settings_only()
     since = AuditEvent.objects.filter(seq__gt=run.audit_seq).exclude(not_financial)
     latest = since.order_by("-seq").first()
     return ChecksStatus(run, since.count() if latest else 0, latest, missing)
@@ -114,6 +137,12 @@ def close_checklist(key: str) -> list[ChecklistItem]:
     )
     parked = BillingRunItem.objects.filter(run=billing, status="failed").count() if billing else 0
     revenue = RevenueRun.objects.filter(status="completed", period=key).order_by("-id").first()
+    # A completed run is not enough: anything recognizable through the period's end that is still
+    # unposted (usage of drafts finalized after the run, a schedule approved after it) would be posted
+    # by a later run as a correction in the next open period — after the close.
+    from revrec.selectors import revenue_due_contracts
+
+    due = revenue_due_contracts(key) if revenue is not None else 0
     pending = (
         RevenueSchedule.objects.filter(status="pending_approval", lines__period__lte=key).distinct().count()
     )
@@ -165,17 +194,25 @@ def close_checklist(key: str) -> list[ChecklistItem]:
             "drafts_finalized",
             "No draft invoice left for the period",
             drafts == 0,
-            f"{drafts} draft invoices hold fees or usage of {key} or earlier; finalize or void them."
+            f"{drafts:,} draft invoice{'s hold' if drafts != 1 else ' holds'} fees or usage of {key} or "
+            "earlier; finalize or void them."
             if drafts
             else "Every invoice of the period is finalized.",
         ),
         ChecklistItem(
             "revenue_run",
             "Revenue run complete",
-            revenue is not None,
-            f"Run #{revenue.pk}: {revenue.entries_created} entries"
+            revenue is not None and due == 0,
+            (
+                f"Run #{revenue.pk}: {revenue.entries_created} entries, but {due:,} "
+                f"contract{'s have' if due != 1 else ' has'} revenue through {key} left to recognize "
+                "(posted or approved after the run): run it again."
+                if due
+                else f"Run #{revenue.pk}: {revenue.entries_created} entries; nothing left to recognize."
+            )
             if revenue
             else f"No completed revenue run for {key}.",
+            count=due,
         ),
         ChecklistItem(
             "schedules_approved",

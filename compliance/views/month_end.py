@@ -56,13 +56,14 @@ FACTS = {
     "finalization": [
         ("finalized", "finalized"),
         ("drafts_left", "drafts left"),
-        ("invoices_posted", "posted to the ledger"),
+        ("invoices_posted", "invoice entries in the period's ledger"),
         ("voided", "voided"),
         ("run_parked", "parked by the run"),
     ],
     "revenue_run": [
         ("entries_created", "entries by the run"),
         ("recognition_entries", "recognition entries"),
+        ("contracts_due", "contracts with revenue left to recognize"),
     ],
     "checks": [
         ("failing_checks", "checks failing"),
@@ -195,9 +196,10 @@ def _start(request, key: str, code: str):
     if code == "finalize":
         from billing.invoicing.finalization import finalization_start
 
-        run = finalization_start(filters=finalize_filter(state.end), actor=request.user)
+        run = finalization_start(filters=finalize_filter(key), actor=request.user)
         return (
-            f"Finalization run #{run.pk} started: drafts billed up to {day(state.end)} are being finalized."
+            f"Finalization run #{run.pk} started: the drafts holding fees or usage of {key} are being "
+            "finalized."
         )
     if code == "compliance_run":
         from compliance.services.exceptions import compliance_run

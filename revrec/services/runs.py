@@ -87,6 +87,15 @@ def check_run_period(period: str) -> None:
     """A revenue run is for a period up to the current one: a run for the current month recognizes
     what is scheduled through its end (dated its last day); a later period would recognize revenue
     not yet earned (every remaining schedule line) and open the periods up to it."""
+    from revrec.services.periods import first_period_key
+
+    first = first_period_key()
+    if first is not None and period < first:
+        raise ValidationFailed(
+            f"{period} is not a period of the books: they begin in {first} (a run for {first} "
+            "recognizes everything scheduled up to it).",
+            field="period",
+        )
     today = current_key()
     if period > today:
         raise ValidationFailed(

@@ -174,7 +174,7 @@ def test_a_finalization_run_is_the_finalization_stage_while_it_runs_and_after(ca
 
 
 def test_checks_that_ran_before_the_latest_run_finished_are_out_of_date(catalog, scenario):
-    given_a_contract(scenario).bill("2026-02-01").finalize().check()
+    given_a_contract(scenario).bill("2026-02-01").finalize().recognize(KEY).check()
     assert month_end(key=KEY).stage("checks").status == DONE
     later = timezone.now() + timedelta(minutes=1)
     job = Job.objects.create(kind="revenue_run", status="completed", progress_done=1, progress_total=1)

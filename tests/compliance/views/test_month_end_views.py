@@ -82,7 +82,7 @@ def test_finance_finalizes_the_periods_drafts_as_one_job_from_the_page(
     given_a_contract(scenario).bill("2026-02-01")
     finance, approver = login("finance"), login("approver")
     page = finance.get(PAGE).content.decode()
-    assert "finalize" in start_forms(page) and "Finalize 2 drafts billed up to 1 Feb 2026" in page
+    assert "finalize" in start_forms(page) and "Finalize 2 drafts holding fees or usage of 2026-01" in page
     assert "Open the review queue" in page
     approver_page = approver.get(PAGE).content.decode()
     assert "finalize" not in start_forms(approver_page)
@@ -92,10 +92,7 @@ def test_finance_finalizes_the_periods_drafts_as_one_job_from_the_page(
         response = finance.post(f"{START}finalize/")
     assert response.status_code == 302
     run = FinalizationRun.objects.get()
-    assert (
-        run.filters == {"status": "draft", "billing_date_to": "2026-02-01"}
-        and run.requested_by == finance.user
-    )
+    assert run.filters == {"status": "draft", "holds_period": KEY} and run.requested_by == finance.user
     assert run.status == "completed" and run.finalized == 2
     done = finance.get(PAGE).content.decode()
     assert f"Finalization run #{run.pk}" in done and "/jobs/?kind=invoice_finalization" in done
@@ -176,10 +173,10 @@ def test_api_answers_the_stages_with_the_callers_actions(catalog, scenario):
     revenue = stages["revenue_run"]["action"]
     assert stages["finalization"]["action"] == {
         "code": "finalize",
-        "label": "Finalize 2 drafts billed up to 1 Feb 2026",
+        "label": "Finalize 2 drafts holding fees or usage of 2026-01",
         "method": "POST",
         "path": "/api/v1/invoices/finalize",
-        "body": {"filter": {"status": "draft", "billing_date_to": "2026-02-01"}},
+        "body": {"filter": {"status": "draft", "holds_period": KEY}},
     }
     assert revenue == {
         "code": "revenue_run",
