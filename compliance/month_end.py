@@ -545,8 +545,9 @@ def _waiting(stages: list[Stage]) -> list[Stage]:
 
 
 def _before_books(key: str, start: date, end: date, period, first: str) -> MonthEnd:
-    """A period before the books' first one: nothing was booked in it and nothing can close it (what
-    belongs to it is posted into the books' first period), so every stage says so and none acts."""
+    """A period before the books' first one, with a period closed: nothing was booked in it, nothing
+    can open or close it (what belongs to it posts into the first open period), so every stage says so
+    and none acts."""
     text = f"{key} is before the books begin ({first}): nothing is billed, recognized or closed in it."
     stages = [
         Stage(code, title, NOT_STARTED, text, status_label=BEFORE_BOOKS)
@@ -570,7 +571,9 @@ def month_end(*, key: str) -> MonthEnd:
     """The month end of period ``key`` (YYYY-MM; ValidationFailed naming ``period`` otherwise)."""
     start, end = period_bounds(key)
     first = first_period_key()
-    if first is not None and key < first:
+    # Before the books' first period once a period is closed (none can open before it any more; while
+    # nothing is closed a backdated posting or run may still open earlier months).
+    if first is not None and key < first and latest_closed_key() is not None:
         return _before_books(key, start, end, None, first)
     period = AccountingPeriod.objects.select_related("closed_by").filter(period=key).first()
     closed = period is not None and period.status == AccountingPeriod.Status.CLOSED

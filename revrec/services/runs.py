@@ -87,13 +87,16 @@ def check_run_period(period: str) -> None:
     """A revenue run is for a period up to the current one: a run for the current month recognizes
     what is scheduled through its end (dated its last day); a later period would recognize revenue
     not yet earned (every remaining schedule line) and open the periods up to it."""
-    from revrec.services.periods import first_period_key
+    from revrec.services.periods import first_period_key, latest_closed_key
 
+    # Before the books' first period: while nothing is closed a run may still open earlier months (the
+    # books then begin earlier); once a period is closed none can be created before it, and the run for
+    # the first open period recognizes everything scheduled up to it.
     first = first_period_key()
-    if first is not None and period < first:
+    if first is not None and period < first and latest_closed_key() is not None:
         raise ValidationFailed(
-            f"{period} is not a period of the books: they begin in {first} (a run for {first} "
-            "recognizes everything scheduled up to it).",
+            f"{period} is not a period of the books: they begin in {first} (a run for the first open "
+            "period recognizes everything scheduled up to it).",
             field="period",
         )
     today = current_key()

@@ -113,7 +113,8 @@ def test_one_draft_is_singular_in_the_checklist(catalog, scenario):
 
 
 def test_a_period_before_the_books_begin_has_nothing_to_do(catalog, scenario, login):
-    given_a_contract(scenario).bill("2026-02-01").finalize()  # the books begin in 2026-01
+    # The books begin in 2026-01 and it is closed: no period can open before it.
+    given_a_contract(scenario).bill("2026-02-01").finalize().closed(KEY)
     for key in ("2025-06", "1900-01"):
         state = month_end(key=key)
         assert state.before_books and "before the books begin (2026-01)" in state.before_books
@@ -126,6 +127,8 @@ def test_a_period_before_the_books_begin_has_nothing_to_do(catalog, scenario, lo
         page = login("finance").get(f"/compliance/periods/{key}/month-end/")
         assert page.status_code == 200 and "Before the books begin" in page.content.decode()
         assert "/month-end/start/" not in page.content.decode()
+    # A run for 2025-06 is refused (while nothing is closed a backdated run may still open earlier
+    # months, as any backdated posting does).
     refused = scenario.post("revenue-runs", {"period": "2025-06"}, status=400)
     assert "they begin in 2026-01" in str(refused)
 

@@ -31,7 +31,9 @@ def test_the_board_follows_a_running_run_then_stops_polling(login, shot):
 
     Job.objects.filter(pk=job.pk).update(status="completed", progress_done=120)
     RevenueRun.objects.filter(pk=run.pk).update(status="completed", entries_created=120)
-    expect(stage.locator(".badge").first).to_have_text("Done")
+    # No billing run yet: a finished revenue run waits for the stages before it (never a green tick
+    # over work not done), and nothing runs any more.
+    expect(stage.locator(".badge").first).to_have_text("Waiting")
     expect(page.locator("#month-end-board")).to_have_attribute("data-running", "false")
     settled = len(polls)
     page.wait_for_timeout(5_000)  # more than two polling intervals
