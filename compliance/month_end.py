@@ -484,9 +484,7 @@ def _close_stage(key: str, period: AccountingPeriod | None, checklist: list[Chec
         return Stage(CLOSE, "Close", DONE, summary, status_label="Closed", counts=counts)
     failing = len(checklist) - done
     if failing:
-        summary = (
-            f"{done} of {len(checklist)} checklist items done; {failing} block the close (listed below)."
-        )
+        summary = f"{done} of {len(checklist)} checklist items done; {failing} block{'s' if failing == 1 else ''} the close (listed below)."
         return Stage(CLOSE, "Close", BLOCKED, summary, counts=counts)
     return Stage(
         CLOSE,

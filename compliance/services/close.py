@@ -204,11 +204,12 @@ def close_checklist(key: str) -> list[ChecklistItem]:
             "Revenue run complete",
             revenue is not None and due == 0,
             (
-                f"Run #{revenue.pk}: {revenue.entries_created} entries, but {due:,} "
+                f"Run #{revenue.pk}: {revenue.entries_created:,} entr{'ies' if revenue.entries_created != 1 else 'y'}, but {due:,} "
                 f"contract{'s have' if due != 1 else ' has'} revenue through {key} left to recognize "
                 "(posted or approved after the run): run it again."
                 if due
-                else f"Run #{revenue.pk}: {revenue.entries_created} entries; nothing left to recognize."
+                else f"Run #{revenue.pk}: {revenue.entries_created:,} entr{'ies' if revenue.entries_created != 1 else 'y'}; "
+                "nothing left to recognize."
             )
             if revenue
             else f"No completed revenue run for {key}.",
