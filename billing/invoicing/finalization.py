@@ -44,6 +44,7 @@ from billing.invoicing.build import draft_rerate
 from billing.invoicing.filters import InvoiceFilter
 from billing.invoicing.lifecycle import (
     finalize_announce,
+    finalize_announce_many,
     finalize_draw_credits,
     finalize_issue,
     finalized_changes,
@@ -378,11 +379,42 @@ def _finalize_batch(run: FinalizationRun, items: list[FinalizationItem], *, cata
         return []
 
     # Phase 2: the shared locks, in the order the single-invoice path takes them (chain head, counter,
-    # period), then each draft numbered, posted and announced in its savepoint.
+    # period), then each draft numbered in its savepoint and all of them announced together (the ledger
+    # posts them set-based). Should the announcement fail (the ledger refused an entry), phase 2 is
+    # rolled back and done again announcing each draft in its own savepoint, so only the draft at
+    # fault is parked.
     AuditChainHead.objects.select_for_update().filter(id=1).first()
+    try:
+        with transaction.atomic():
+            done = _issue(rerated, by_invoice, actor, together=True)
+    except Exception:  # noqa: BLE001 - rolled back; each draft announced on its own below
+        log.warning("finalization run %s: batch announcement failed; announcing one by one", run.pk)
+        done = _issue(rerated, by_invoice, actor, together=False)
+    finalized: list[int] = []
+    for invoice in done:
+        audits[invoice.pk].append(
+            {
+                "actor": actor,
+                "action": AuditAction.INVOICE_FINALIZED,
+                "obj": invoice,
+                "changes": finalized_changes(invoice),
+            }
+        )
+        finalized.append(invoice.pk)
+    order = {pk: i for i, pk in enumerate(inv.pk for inv in drafts)}
+    audit_record_many([record for pk in sorted(audits, key=order.__getitem__) for record in audits[pk]])
+    invoice_documents_queue(finalized)
+    return finalized
+
+
+def _issue(ids: list[int], by_invoice: dict, actor, *, together: bool) -> list[Invoice]:
+    """Number, date and draw credits for the drafts ``ids`` (each in a savepoint: one that fails is
+    parked and its number goes to the next), advance the counters, and announce them — all at once
+    (``together``: one ``outbox_publish_many`` per topic, which raises if any posting fails) or each
+    in its own savepoint. Returns the invoices finalized, in numbering order."""
     lines = InvoiceLine.objects.select_related("product", "price_version", "price_version__plan", "meter")
     ready = list(
-        Invoice.objects.filter(pk__in=rerated)
+        Invoice.objects.filter(pk__in=ids)
         .select_related("customer", "contract", "legal_entity")
         .prefetch_related(Prefetch("lines", queryset=lines.order_by("position", "id")))
     )
@@ -396,7 +428,7 @@ def _finalize_batch(run: FinalizationRun, items: list[FinalizationItem], *, cata
     counters = {pk: counter_lock(legal_entity=entities[pk], series="invoice") for pk in sorted(entities)}
     next_seq = {entity: counter.next_number for entity, counter in counters.items()}
     issued = timezone.localdate()
-    finalized: list[int] = []
+    done: list[Invoice] = []
     for invoice in ready:
         item = by_invoice[invoice.pk]
         sequence = next_seq[invoice.legal_entity_id]
@@ -415,29 +447,21 @@ def _finalize_batch(run: FinalizationRun, items: list[FinalizationItem], *, cata
                     actor=actor,
                 )
                 invoice.save()
-                finalize_announce(invoice)
+                if not together:
+                    finalize_announce(invoice)
         except Exception as exc:  # noqa: BLE001 - parked: its number is handed to the next draft
             _park(item, exc)
             continue
         next_seq[invoice.legal_entity_id] = sequence + 1
         item.status = FinalizationItem.Status.DONE
         item.error = ""
-        audits[invoice.pk].append(
-            {
-                "actor": actor,
-                "action": AuditAction.INVOICE_FINALIZED,
-                "obj": invoice,
-                "changes": finalized_changes(invoice),
-            }
-        )
-        finalized.append(invoice.pk)
+        done.append(invoice)
+    if together:
+        finalize_announce_many(done)
     for entity, counter in counters.items():
         if next_seq[entity] != counter.next_number:
             counter_advance(counter, next_number=next_seq[entity])
-    order = {pk: i for i, pk in enumerate(inv.pk for inv in drafts)}
-    audit_record_many([record for pk in sorted(audits, key=order.__getitem__) for record in audits[pk]])
-    invoice_documents_queue(finalized)
-    return finalized
+    return done
 
 
 def _work_batch(run: FinalizationRun, size: int, *, catalog: Catalog) -> int:

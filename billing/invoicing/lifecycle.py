@@ -30,7 +30,7 @@ from billing.models import (
 from billing.rating import draw_down_credits
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
-from revops.core.outbox import outbox_publish
+from revops.core.outbox import outbox_publish, outbox_publish_many
 from revops.dates import parse_date
 from revops.errors import Conflict, FieldError, InvalidTransition, ValidationFailed
 from revops.money import MoneyError, parse_decimal, round_money
@@ -147,9 +147,19 @@ def finalized_changes(invoice: Invoice) -> dict:
 def finalize_announce(invoice: Invoice) -> None:
     """``invoice.finalized`` (and ``invoice.paid`` when credits paid it) on the outbox; the ledger posts
     the invoice inline, in the caller's transaction. ``invoice`` has its lines loaded."""
-    outbox_publish(topic="invoice.finalized", obj=invoice, payload=invoice_data(invoice))
-    if invoice.status == Invoice.Status.PAID:
-        outbox_publish(topic="invoice.paid", obj=invoice, payload=invoice_data(invoice, lines=False))
+    finalize_announce_many([invoice])
+
+
+def finalize_announce_many(invoices: list[Invoice]) -> None:
+    """:func:`finalize_announce` for a batch of invoices: one ``outbox_publish_many`` per topic (the
+    ledger posts them together, see revrec.services.postings.post_invoices)."""
+    outbox_publish_many(
+        topic="invoice.finalized", objs=invoices, payloads=[invoice_data(invoice) for invoice in invoices]
+    )
+    paid = [invoice for invoice in invoices if invoice.status == Invoice.Status.PAID]
+    outbox_publish_many(
+        topic="invoice.paid", objs=paid, payloads=[invoice_data(invoice, lines=False) for invoice in paid]
+    )
 
 
 @transaction.atomic

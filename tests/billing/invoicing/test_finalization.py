@@ -98,15 +98,22 @@ def test_a_failing_draft_is_parked_with_its_error_and_leaves_no_gap(catalog, set
     settings.FINALIZATION_BATCH_SIZE = 10
     drafts = _drafts(4)
     bad = drafts[1]
-    real = finalization.finalize_announce
+    from revrec.services import postings
 
-    def announce(invoice):
-        real(invoice)
-        if invoice.pk == bad.pk:  # after the posting, inside its savepoint: all of it is rolled back
+    real = postings.post_invoices
+    calls = []
+
+    def post(invoices):
+        calls.append(len(invoices))
+        entries = real(invoices)
+        if bad.pk in entries:  # after the posting: the batch's announcement fails, rolled back
             raise RuntimeError("ledger refused the entry")
+        return entries
 
-    with mock.patch.object(finalization, "finalize_announce", side_effect=announce):
+    with mock.patch.object(postings, "post_invoices", side_effect=post):
         run = _run(invoice_ids=[d.pk for d in drafts])
+    # The batch posted together, failed, and was done again one draft at a time.
+    assert calls == [4, 1, 1, 1, 1]
     assert (run.finalized, run.failed) == (3, 1)
     item = run.items.get(invoice=bad)
     assert item.status == "failed" and "ledger refused the entry" in item.error
