@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime, time
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -95,33 +96,28 @@ def ssp_versions(pack: Pack) -> EvidenceFile:
 
 @evidence_file("allocations.csv")
 def allocations(pack: Pack) -> EvidenceFile:
-    """The performance obligations started before the period ends, with their allocated prices."""
+    """The performance obligations started before the period ends, with their allocated prices: plain
+    rows (the contract's number and the product's code joined in), in contract and obligation order."""
     from revrec.models import PerformanceObligation
 
-    pos = (
-        PerformanceObligation.objects.filter(start__lt=pack.end)
-        .select_related("contract", "product")
-        .order_by("contract_id", "id")
+    pos = PerformanceObligation.objects.filter(start__lt=pack.end)
+    rows = pos.order_by("contract_id", "id").values_list(
+        "contract__number",
+        "key",
+        "product__code",
+        "currency",
+        "ssp",
+        "ssp_source",
+        "fixed_price",
+        "allocated_amount",
+        "variable",
+        "recognition",
+        "start",
+        "end",
+        "status",
     )
     return csv_file(
-        (
-            [
-                p.contract.number,
-                p.key,
-                p.product.code,
-                p.currency,
-                p.ssp,
-                p.ssp_source,
-                p.fixed_price,
-                p.allocated_amount,
-                p.variable,
-                p.recognition,
-                p.start,
-                p.end,
-                p.status,
-            ]
-            for p in pos.iterator(chunk_size=CSV_CHUNK_ROWS)
-        ),
+        rows.iterator(chunk_size=CSV_CHUNK_ROWS),
         [
             "contract",
             "po",
@@ -147,30 +143,37 @@ def allocations(pack: Pack) -> EvidenceFile:
 @evidence_file("schedules.csv")
 def schedules(pack: Pack) -> EvidenceFile:
     """The revenue schedules with a line in the period, one row per schedule line (every line of each
-    such schedule, in the schedules' order), streamed."""
+    such schedule, in the schedules' order), streamed as plain rows: no model instance per line.
+
+    The order is RevenueSchedule's (obligation, newest version first) with the obligation's own order
+    spelled out — PerformanceObligation orders by contract, and Contract newest first — so contracts
+    come newest first, then their obligations, versions and each schedule's lines by period."""
     from revrec.models import RevenueSchedule, ScheduleLine
 
     found = RevenueSchedule.objects.filter(lines__period=pack.period).values("pk")
     lines = (
         ScheduleLine.objects.filter(schedule__in=found)
-        .select_related("schedule__obligation__contract")
-        # RevenueSchedule's order (obligation, newest version first), then each schedule's lines.
-        .order_by("schedule__obligation", "-schedule__version", "schedule_id", "period", "id")
+        .order_by(
+            "-schedule__obligation__contract_id",
+            "schedule__obligation_id",
+            "-schedule__version",
+            "schedule_id",
+            "period",
+            "id",
+        )
+        .values_list(
+            "schedule__obligation__contract__number",
+            "schedule__obligation__key",
+            "schedule__version",
+            "schedule__status",
+            "schedule__treatment",
+            "period",
+            "amount",
+            "posted_entry_id",
+        )
     )
     return csv_file(
-        (
-            [
-                ln.schedule.obligation.contract.number,
-                ln.schedule.obligation.key,
-                ln.schedule.version,
-                ln.schedule.status,
-                ln.schedule.treatment,
-                ln.period,
-                ln.amount,
-                ln.posted_entry_id or "",
-            ]
-            for ln in lines.iterator(chunk_size=CSV_CHUNK_ROWS)
-        ),
+        lines.iterator(chunk_size=CSV_CHUNK_ROWS),
         ["contract", "po", "version", "status", "treatment", "period", "amount", "posted_entry"],
     )
 
@@ -299,24 +302,43 @@ def approvals(pack: Pack) -> EvidenceFile:
 
 @evidence_file("audit_trail.csv")
 def audit_trail(pack: Pack) -> EvidenceFile:
-    """The trail from the period's start to the time the pack is built (its close happens afterwards)."""
+    """The trail from the period's start to the time the pack is built (its close happens afterwards),
+    read as plain rows in chain order. Events from the first instant of the period's first day (in the
+    current time zone): the same events as those of that day or later, found by the time index."""
     from revops.core.audit.models import AuditEvent
 
-    events = AuditEvent.objects.filter(occurred_at__date__gte=pack.start).order_by("seq")
+    since = timezone.make_aware(datetime.combine(pack.start, time.min))
+    events = (
+        AuditEvent.objects.filter(occurred_at__gte=since)
+        .order_by("seq")
+        .values_list(
+            "seq",
+            "occurred_at",
+            "actor_label",
+            "action",
+            "object_type",
+            "object_id",
+            "changes",
+            "prev_hash",
+            "hash",
+        )
+    )
     return csv_file(
         (
-            [
-                e.seq,
-                e.occurred_at.isoformat(),
-                e.actor_label,
-                e.action,
-                e.object_type,
-                e.object_id,
-                json.dumps(e.changes, sort_keys=True),
-                e.prev_hash,
-                e.hash,
-            ]
-            for e in events.iterator(chunk_size=CSV_CHUNK_ROWS)
+            (
+                seq,
+                occurred_at.isoformat(),
+                actor,
+                action,
+                object_type,
+                object_id,
+                json.dumps(changes, sort_keys=True),
+                prev_hash,
+                digest,
+            )
+            for seq, occurred_at, actor, action, object_type, object_id, changes, prev_hash, digest in (
+                events.iterator(chunk_size=CSV_CHUNK_ROWS)
+            )
         ),
         ["seq", "occurred_at", "actor", "action", "object_type", "object_id", "changes", "prev_hash", "hash"],
     )
