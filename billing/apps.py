@@ -40,4 +40,6 @@ class BillingConfig(AppConfig):
             consumer="webhooks-trigger",
             topics=("invoice.finalized", "invoice.paid", "invoice.voided", "billing_run.completed"),
             handle=lambda event: webhooks_dispatch_on_commit(),
+            # A batch of events (outbox_publish_many) sends one dispatch, not one per event.
+            handle_many=lambda events: webhooks_dispatch_on_commit(),
         )
