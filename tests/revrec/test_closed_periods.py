@@ -282,8 +282,11 @@ def backdated_contract(b):
     ).json()
     _run(capture, finance, f"/api/v1/contracts/{contract['id']}/activate")
     _approve_schedules(finance, b["approver"])
-    for period in ("2025-06", "2026-02"):
-        _run(capture, finance, "/api/v1/revenue-runs", {"period": period})
+    # 2025-06 is before the books (they begin in 2026-01 and a period is closed): its run is refused,
+    # and the run for the first open period recognizes everything scheduled up to it.
+    refused = finance.post("/api/v1/revenue-runs", {"period": "2025-06"}, format="json")
+    assert refused.status_code == 400 and "not a period of the books" in refused.json()["detail"]
+    _run(capture, finance, "/api/v1/revenue-runs", {"period": "2026-02"})
     _run(capture, finance, "/api/v1/billing-runs", {"as_of": "2026-04-01", "customers": ["gamma"]})
     drafts = list(Invoice.objects.filter(contract_id=contract["id"], status="draft"))
     assert drafts

@@ -84,6 +84,13 @@ def _rows(seq: int) -> tuple[list, list]:
         .order_by("seq")
         .values("seq", "action", "object_type", "object_id", "actor", "actor_label", "changes")
     )
+    # PostgreSQL's sequences do not rewind with the rollback (SQLite's AUTOINCREMENT does): name each
+    # approval by its position, and the events' references to it likewise, so both databases compare.
+    names = {str(row.pop("pk")): f"approval#{i}" for i, row in enumerate(approvals)}
+    for event in events:
+        event.pop("seq")
+        if event["object_type"].endswith("approval") and event["object_id"] in names:
+            event["object_id"] = names[event["object_id"]]
     return approvals, events
 
 
@@ -106,7 +113,7 @@ def test_the_same_requests_and_events_as_one_request_per_object(kind, make_user,
         transaction.set_rollback(True)
     assert [a.object_id for a in made] == [str(c.pk) for c in customers]
     assert len(one[0]) == 4 and len(one[1]) == 4
-    assert one == many  # ids included: SQLite rewinds its AUTOINCREMENT counters with the rollback
+    assert one == many
     # With content_many the contents are read once for all of them; without, one by one.
     assert (reads["many"], reads["one"]) == ((1, 0) if bulk else (0, 4))
 
