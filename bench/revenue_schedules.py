@@ -167,7 +167,7 @@ def _approve_override(contract) -> None:
 # --- the measured service (a Django child process) ------------------------------------------------------
 
 
-def _run_main(mode: str, start_at: float = 0.0) -> None:
+def _run_main(mode: str, start_at: int = 0) -> None:
     """Generate the schedules of every contract: ``many`` (``schedules_generate_many``, batches of
     obligations claimed with SKIP LOCKED, set-based writes per batch) or ``single`` (``schedules_generate``
     per contract, one transaction each). ``start_at``: wait until that epoch second (workers started
@@ -326,7 +326,7 @@ def _measure(run_url: str, mode: str, workers: int, sample: int = 0) -> dict:
     """Run ``workers`` service processes together (each waits for the same start second after its
     setup), then check the result; the wall time runs from the first start to the last end."""
     results: list[dict] = [{} for _ in range(workers)]
-    start_at = time.time() + (8 if workers > 1 else 0)
+    start_at = int(time.time()) + (9 if workers > 1 else 0)  # whole epoch seconds
 
     def one(i: int) -> None:
         results[i] = child(
@@ -490,7 +490,7 @@ if __name__ == "__main__":
     if command == "seed":
         _seed_main(int(sys.argv[2]))
     elif command == "run":
-        _run_main(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 0.0)
+        _run_main(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)
     elif command == "check":
         _check_main()
     else:
