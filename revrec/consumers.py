@@ -28,13 +28,14 @@ def handle(event: OutboxEvent) -> None:
     from billing.models import CreditExpiry, CreditGrant, CreditNote, Invoice, Payment
     from revrec.services import postings
     from revrec.services.obligations import obligations_create
+    from revrec.services.postings import invoices
     from revrec.services.schedules import schedules_generate_later
 
     if event.topic == "invoice.finalized":
-        postings.post_invoice(Invoice.objects.get(pk=event.object_id))
+        invoices.post_invoice(Invoice.objects.get(pk=event.object_id))
     elif event.topic == "invoice.voided":
         invoice = Invoice.objects.get(pk=event.object_id)
-        postings.post_invoice_void(invoice, day=timezone.localdate(invoice.voided_at))
+        invoices.post_invoice_void(invoice, day=timezone.localdate(invoice.voided_at))
     elif event.topic == "credit_note.issued":
         postings.post_credit_note(CreditNote.objects.get(pk=event.object_id))
     elif event.topic == "payment.received":
@@ -56,13 +57,13 @@ def handle(event: OutboxEvent) -> None:
 
 def handle_many(events: list[OutboxEvent]) -> None:
     """The events of one ``outbox_publish_many``: finalized invoices are posted together
-    (:func:`revrec.services.postings.post_invoices`), anything else one event at a time."""
+    (:func:`revrec.services.postings.invoices.post_invoices`), anything else one event at a time."""
     from billing.models import Invoice
-    from revrec.services import postings
+    from revrec.services.postings import invoices
 
     finalized = [event for event in events if event.topic == "invoice.finalized"]
     if finalized:  # post_invoices reads the invoices itself: only their ids are passed
-        postings.post_invoices([Invoice(pk=int(event.object_id)) for event in finalized])
+        invoices.post_invoices([Invoice(pk=int(event.object_id)) for event in finalized])
     for event in events:
         if event.topic != "invoice.finalized":
             handle(event)

@@ -19,6 +19,7 @@ from revrec.models import JournalEntry, JournalLine
 from revrec.services import postings
 from revrec.services.ledger import account
 from revrec.services.periods import period_close
+from revrec.services.postings import invoices as invoice_postings
 from tests.billing.factories import ContractFactory
 from tests.builders import approved_credit_grant, day, send_events
 from tests.revops.factories import CustomerFactory
@@ -89,7 +90,7 @@ def _varied_drafts() -> list[Invoice]:
 def _finalize_unposted(drafts: list[Invoice]) -> list[Invoice]:
     """Finalize the drafts (numbers, credits, audit, outbox) with the ledger's posting held back."""
     out = []
-    with mock.patch.object(postings, "post_invoices", return_value=mock.MagicMock()):
+    with mock.patch.object(invoice_postings, "post_invoices", return_value=mock.MagicMock()):
         for draft in drafts:
             out.append(invoice_finalize(invoice=draft, issue_date=draft.billing_date))
     return out

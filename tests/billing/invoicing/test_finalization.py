@@ -98,7 +98,7 @@ def test_a_failing_draft_is_parked_with_its_error_and_leaves_no_gap(catalog, set
     settings.FINALIZATION_BATCH_SIZE = 10
     drafts = _drafts(4)
     bad = drafts[1]
-    from revrec.services import postings
+    from revrec.services.postings import invoices as postings
 
     real = postings.post_invoices
     calls = []
