@@ -61,3 +61,9 @@ def check_period(text: str, *, field: str = "period") -> str:
             field=field,
         )
     return text
+
+
+def period_bounds(text: str) -> tuple[date, date]:
+    """The first day of the accounting period ``YYYY-MM`` and the first day after it (end exclusive)."""
+    year, month = (int(part) for part in check_period(text).split("-"))
+    return date(year, month, 1), date(year + (month == 12), month % 12 + 1, 1)

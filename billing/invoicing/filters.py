@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 
 from billing.models import Invoice
-from revops.core.filters import BoundedDateFilter
+from revops.core.filters import BoundedDateFilter, PeriodFilter
 from revops.parties.filters import CustomerScopedFilterSet
 
 
@@ -18,6 +18,15 @@ class InvoiceFilter(CustomerScopedFilterSet):
     )
     billing_date_to = BoundedDateFilter(
         field_name="billing_date", lookup_expr="lte", help_text="YYYY-MM-DD: billed on or before"
+    )
+
+    billing_period = PeriodFilter(
+        method="filter_billing_period",
+        help_text="YYYY-MM: invoices whose billing period starts in this month",
+    )
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue",
+        help_text="true: finalized invoices with a balance due past their due date; false: the others",
     )
 
     holds_period = django_filters.CharFilter(
@@ -39,6 +48,23 @@ class InvoiceFilter(CustomerScopedFilterSet):
         end = date(year + (month == 12), month % 12 + 1, 1)  # the period's end (exclusive)
         early_line = InvoiceLine.objects.filter(invoice=OuterRef("pk"), service_start__lt=end)
         return queryset.filter(Q(billing_date__lt=end) | Exists(early_line))
+
+    def filter_billing_period(self, queryset, name, value):
+        from revops.dates import period_bounds
+
+        start, end = period_bounds(value)
+        return queryset.filter(period_start__gte=start, period_start__lt=end)
+
+    def filter_overdue(self, queryset, name, value):
+        from django.db.models import F, Q
+        from django.utils import timezone
+
+        overdue = Q(
+            status=Invoice.Status.FINALIZED,
+            due_date__lt=timezone.localdate(),
+            total__gt=F("amount_paid") + F("amount_credited"),
+        )
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
     class Meta:
         model = Invoice

@@ -8,6 +8,8 @@ from django.utils.dateparse import parse_date
 
 from billing.models import PlanVersion
 from billing.pricing_impact import version_impact
+from billing.views.lists import IMPACT_COLUMNS, impact_rows
+from revops.core.listing import csv_response, wants_csv
 from revops.core.ui import require_area
 from revops.errors import DomainError
 
@@ -21,6 +23,9 @@ def version_impact_view(request, code: str, number: int):
         result, error = version_impact(version=version, as_of=as_of), None
     except DomainError as exc:  # prices that cannot rate a contract (quantity × price overflows)
         result, error = None, exc
+    if result is not None and wants_csv(request):
+        name = f"impact-{version.plan.code}-v{version.number}-{result['as_of'].isoformat()}"
+        return csv_response(impact_rows(result), IMPACT_COLUMNS, filename=name)
     return render(
         request,
         "billing/catalog/version_impact.html",

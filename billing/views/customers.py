@@ -7,12 +7,10 @@ billing.invoicing.credits.credit_grant_request: every grant waits for an approve
 from __future__ import annotations
 
 from decimal import Decimal
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
@@ -29,8 +27,10 @@ from billing.models import CreditExpiry, CreditGrant, Invoice, Meter
 from billing.usage.aggregation import local_bounds, usage_total
 from billing.usage.partitions import add_months
 from billing.views.invoices import usage_explorer_url
+from billing.views.lists import CUSTOMER_COLUMNS, CUSTOMER_SORTING
 from revops.core.filters import filter_page
 from revops.core.forms import apply_errors
+from revops.core.listing import csv_response, list_page, sorted_queryset, wants_csv
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import money, percent, quantity
@@ -67,14 +67,18 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         n_contracts=Count("contracts", distinct=True),
         n_active=Count("contracts", filter=Q(contracts__status=Contract.Status.ACTIVE), distinct=True),
         open_balance=Coalesce(_open_balance_subquery(), Value(ZERO), output_field=MONEY),
-    ).order_by("name", "id")
+    )
     listed = filter_page(CustomerFilter, request.GET, everyone)
-    qs = listed.qs
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    if wants_csv(request):
+        rows, _ = sorted_queryset(listed.qs, CUSTOMER_SORTING, request.GET.get("sort"))
+        return csv_response(rows, CUSTOMER_COLUMNS, filename="customers")
+    listing = list_page(request, listed.qs, CUSTOMER_SORTING, per_page=PAGE_SIZE)
+    page = listing.page
     rows = list(page.object_list)
     for c in rows:
         c.m_balance = money(c.open_balance, c.currency)
     context = {
+        "listing": listing,
         "page": page,
         "customers": rows,
         "q": q,
@@ -82,7 +86,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "filter_errors": listed.errors,
         "currencies": sorted(set(Customer.objects.values_list("currency", flat=True))),
         "can_edit": can_write(request.user, "customers"),
-        "query": urlencode({k: v for k, v in (("q", q), ("currency", currency)) if v}),
+        "query": listing.query,
     }
     if request.htmx:
         return render(request, "billing/customers/list.html#results", context)

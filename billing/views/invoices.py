@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -36,10 +35,12 @@ from billing.invoicing.finalization import (
 from billing.invoicing.forms import PaymentForm, VoidForm
 from billing.invoicing.selectors import invoice_list, invoice_with_lines
 from billing.models import CreditNoteLine, FinalizationItem, FinalizationRun, Invoice, InvoiceLine
+from billing.views.lists import INVOICE_COLUMNS, INVOICE_QUEUE_SORTING, INVOICE_SORTING, with_balance
 from revops.books import posting_period_for
 from revops.core.audit.selectors import audit_event_list
 from revops.core.filters import filter_page
 from revops.core.forms import apply_errors, error_text
+from revops.core.listing import csv_response, list_page, sorted_queryset, wants_csv
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import day, money, percent, quantity, unit_price
@@ -90,19 +91,22 @@ def invoice_list_view(request: HttpRequest) -> HttpResponse:
     # The review queue shows drafts unless told otherwise ("all": every status); the rest is the API's
     # filter set (an unknown customer or a bad date is a form error above an empty list).
     shown_status, data = queue_filter(request.GET)
-    listed = filter_page(InvoiceFilter, data, invoice_list())
+    listed = filter_page(InvoiceFilter, data, with_balance(invoice_list()))
     filters = {
         "status": shown_status,
         "customer": request.GET.get("customer") or "",
         "billing_date": listed.values.get("billing_date"),
+        "billing_period": listed.values.get("billing_period") or "",
+        "overdue": request.GET.get("overdue") or "",
     }
     qs = listed.qs
     status = None if shown_status == "all" else shown_status
-    if status == Invoice.Status.DRAFT:
-        qs = qs.order_by("billing_date", "customer__name", "id")
-    else:
-        qs = qs.order_by("-billing_date", "-id")
-    page = Paginator(qs.annotate(n_lines=Count("lines")), PAGE_SIZE).get_page(request.GET.get("page"))
+    sorting = INVOICE_QUEUE_SORTING if status == Invoice.Status.DRAFT else INVOICE_SORTING
+    if wants_csv(request):
+        rows, _ = sorted_queryset(qs, sorting, request.GET.get("sort"))
+        return csv_response(rows, INVOICE_COLUMNS, filename=f"invoices-{shown_status}")
+    listing = list_page(request, qs.annotate(n_lines=Count("lines")), sorting)
+    page = listing.page
     totals = [
         {"currency": row["currency"], "count": row["n"], "total": money(row["s"], row["currency"])}
         for row in qs.order_by()
@@ -110,8 +114,8 @@ def invoice_list_view(request: HttpRequest) -> HttpResponse:
         .annotate(s=Sum("total"), n=Count("id"))
         .order_by("currency")
     ]
-    query = {k: v for k, v in request.GET.items() if k != "page" and v}
     context = {
+        "listing": listing,
         "form": listed.form,
         "filter_errors": listed.errors,
         "filters": filters,
@@ -121,7 +125,7 @@ def invoice_list_view(request: HttpRequest) -> HttpResponse:
         "customers": Customer.objects.order_by("name").only("external_id", "name")[:1000],
         "statuses": [*Invoice.Status.choices, ("all", "All statuses")],
         "can_edit": can_write(request.user, "billing"),
-        "query": urlencode(query),
+        "query": listing.query,
         "here": request.get_full_path(),
         # The exact filter the list applied: "finalize all matching" posts it back as it is.
         "run_filter": data,
@@ -136,7 +140,9 @@ def invoice_list_view(request: HttpRequest) -> HttpResponse:
 
 
 # Request fields of the bulk-finalize form that are not filters.
-FORM_FIELDS = frozenset({"csrfmiddlewaretoken", "next", "all", "confirm", "invoice", "expected", "page"})
+FORM_FIELDS = frozenset(
+    {"csrfmiddlewaretoken", "next", "all", "confirm", "invoice", "expected", "page", "sort", "format"}
+)
 # Filters of the list without a field of their own in the toolbar (set by links such as the month end's).
 EXTRA_FILTERS = ("customer_id", "period_start", "billing_date_from", "billing_date_to")
 

@@ -5,8 +5,9 @@ partial only."""
 
 from __future__ import annotations
 
+import json
 import secrets
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -20,7 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from billing.models import Meter, QuarantinedEvent
+from billing.models import Meter, QuarantinedEvent, UsageEvent
+from billing.usage.aggregation import local_bounds
 from billing.usage.filters import QuarantineFilter
 from billing.usage.partitions import add_months
 from billing.usage.selectors import (
@@ -31,7 +33,9 @@ from billing.usage.selectors import (
     usage_report,
 )
 from billing.usage.services import quarantine_discard, quarantine_replay, quarantine_replay_open
+from billing.views.lists import USAGE_COLUMNS
 from revops.core.filters import filter_page
+from revops.core.listing import csv_response, wants_csv
 from revops.core.ui import require_area
 from revops.dates import date_in_range
 from revops.errors import DomainError
@@ -40,6 +44,33 @@ from revops.parties.models import Customer
 from revops.roles import can_write
 
 MAX_DAYS = 366
+DAY_EVENTS_SHOWN = 200
+
+
+def date_presets(today: date) -> list[tuple[str, str, date, date]]:
+    """The explorer's quick ranges as ``(key, label, start, end)``, end exclusive, in the customer's
+    own dates: the last 30 days (today included), this month, last month, this quarter."""
+    month = today.replace(day=1)
+    quarter = month.replace(month=(month.month - 1) // 3 * 3 + 1)
+    return [
+        ("last30", "Last 30 days", today - timedelta(days=29), today + timedelta(days=1)),
+        ("this_month", "This month", month, add_months(month, 1)),
+        ("last_month", "Last month", add_months(month, -1), month),
+        ("quarter", "This quarter", quarter, add_months(quarter, 3)),
+    ]
+
+
+def day_events(*, customer, meter, day: date) -> tuple[list, int]:
+    """The accepted events of one of the customer's days (its own time zone), first ones first."""
+    lo, hi = local_bounds(day, day + timedelta(days=1), customer.timezone or "UTC")
+    qs = UsageEvent.objects.filter(customer=customer, meter=meter, timestamp__gte=lo, timestamp__lt=hi)
+    events = list(qs.order_by("timestamp", "id")[:DAY_EVENTS_SHOWN])
+    zone = ZoneInfo(customer.timezone or "UTC")
+    for event in events:
+        event.local_time = event.timestamp.astimezone(zone).strftime("%H:%M:%S")
+        event.props = json.dumps(event.properties, sort_keys=True, ensure_ascii=False)
+        event.shown_value = "1 (counted)" if event.value is None else quantity(event.value)
+    return events, qs.count()
 
 
 def _parse_date(raw: str | None) -> date | None:
@@ -94,7 +125,38 @@ def explorer(request: HttpRequest) -> HttpResponse:
                 if total and meter.aggregation in ("count", "sum")
                 else "–"
             )
+        if wants_csv(request):
+            rows = [{"date": d["date"], "value": Decimal(d["value"])} for d in report["days"]]
+            name = f"usage-{customer.external_id}-{meter.code}-{start.isoformat()}-{end.isoformat()}"
+            return csv_response(rows, USAGE_COLUMNS, filename=name)
+    opened = _parse_date(params.get("day"))
+    if not (report and opened and start <= opened < end):
+        opened = None
+    base = {"customer": customer.external_id if customer else "", "meter": meter.code if meter else ""}
+    if group_by:
+        base["group_by"] = group_by
+    range_query = urlencode({**base, "start": start.isoformat(), "end": end.isoformat()})
+    presets = [
+        {
+            "key": key,
+            "label": label,
+            "current": (p_start, p_end) == (start, end),
+            "query": urlencode({**base, "start": p_start.isoformat(), "end": p_end.isoformat()}),
+        }
+        for key, label, p_start, p_end in date_presets(today)
+    ]
+    if opened:
+        events, event_count = day_events(customer=customer, meter=meter, day=opened)
+    else:
+        events, event_count = [], 0
     context = {
+        "presets": presets,
+        "range_query": range_query,
+        "opened": opened,
+        "opened_iso": opened.isoformat() if opened else "",
+        "day_events": events,
+        "day_event_count": event_count,
+        "day_events_shown": DAY_EVENTS_SHOWN,
         "customers": customers,
         "meters": meters,
         "customer": customer,

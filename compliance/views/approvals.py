@@ -17,10 +17,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from compliance.views.approvals_export import approvals_csv
 from compliance.views.display import object_link
 from revops.core.approvals.models import Approval
 from revops.core.approvals.registry import approval_kinds, approval_previews
 from revops.core.approvals.services import SelfApproval, approval_decide
+from revops.core.listing import wants_csv
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.roles import can_decide
@@ -58,6 +60,8 @@ def _decide(request: HttpRequest) -> tuple[list[Approval], list[dict], int]:
 @require_area("approvals")
 def approval_queue(request: HttpRequest) -> HttpResponse:
     errors, status = [], 200
+    if request.method == "GET" and wants_csv(request):
+        return approvals_csv(request)
     if request.method == "POST":
         done, errors, status = _decide(request)
         verb = "Approved" if request.POST.get("action") == "approve" else "Rejected"
