@@ -55,7 +55,7 @@ def invoice_documents_store(*, invoice_ids: Iterable[int], actor="documents") ->
     record each path and SHA-256 with its audit event in one short transaction. Safe to run twice or
     concurrently: an invoice whose document another process recorded meanwhile is left as it is (the
     bytes would be the same). Returns how many documents this call recorded."""
-    # File writes before the transaction, flushed to disk once for the chunk before any hash is recorded.
+    # The files are written and made durable (fsync per file, then per directory) before any hash is recorded.
     rendered = store_invoice_pdfs(_unrendered(invoice_ids))
     if not rendered:
         return 0

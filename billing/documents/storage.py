@@ -3,8 +3,6 @@ back only if they still match it."""
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import hashlib
 import logging
 import os
@@ -57,41 +55,40 @@ def _media_root() -> Path:
     return Path(settings.MEDIA_ROOT)
 
 
-def _sync_media() -> None:
-    """Flush the media root's filesystem to disk once (syncfs(2) where the C library has it, sync(2)
-    otherwise): one flush for a whole chunk of documents instead of an fsync per file."""
-    fd = os.open(_media_root(), os.O_RDONLY)
+def _fsync_dir(directory: Path) -> None:
+    """Make the names created in ``directory`` durable (an fsync of the directory itself)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        if _syncfs is None or _syncfs(fd) != 0:
-            os.sync()
+        os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def _load_syncfs():
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        return libc.syncfs
-    except (OSError, AttributeError):
-        return None
-
-
-_syncfs = _load_syncfs()
-
-
 def store_invoice_pdfs(invoices) -> dict[int, tuple[str, str]]:
-    """Render and write the PDFs of these finalized invoices, then flush them to disk with one
-    filesystem sync (not an fsync per file); return {invoice pk: (relative path, SHA-256)}. Only
-    once this returns are the files durable, so the caller records the hashes afterwards."""
-    stored = {invoice.pk: store_invoice_pdf(invoice, durable=False) for invoice in invoices}
-    if stored:
-        _sync_media()
+    """Render and durably write the PDFs of these finalized invoices; return {invoice pk: (relative
+    path, SHA-256)}. Per file, never the whole filesystem: each PDF is written to a temporary file and
+    fsynced, then linked under its name; once every file of the chunk is in place, each directory they
+    went into is fsynced once. Only when this returns are the files durable, so the caller records the
+    hashes afterwards. (A filesystem-wide flush, syncfs, waits for everything any process wrote to the
+    disk; these fsyncs wait only for these files.)"""
+    stored: dict[int, tuple[str, str]] = {}
+    directories: set[Path] = set()
+    for invoice in invoices:
+        stored[invoice.pk] = _store(invoice)
+        directories.add((_media_root() / stored[invoice.pk][0]).parent)
+    for directory in sorted(directories):
+        _fsync_dir(directory)
     return stored
 
 
-def store_invoice_pdf(invoice, *, durable: bool = True) -> tuple[str, str]:
-    """Render and write the finalized invoice's PDF; return (path relative to MEDIA_ROOT, SHA-256).
-    ``durable=False`` leaves the flush to disk to the caller (:func:`store_invoice_pdfs`).
+def store_invoice_pdf(invoice) -> tuple[str, str]:
+    """Render and durably write one finalized invoice's PDF (see :func:`store_invoice_pdfs`); return
+    (path relative to MEDIA_ROOT, SHA-256)."""
+    return store_invoice_pdfs([invoice])[invoice.pk]
+
+
+def _store(invoice) -> tuple[str, str]:
+    """Render and write the PDF, the file's content fsynced before it gets its name.
 
     Writing is atomic (temporary file, then a hard link that fails if the name exists). An existing
     file with the same content is accepted (a retried finalization). An existing file with other
@@ -108,9 +105,8 @@ def store_invoice_pdf(invoice, *, durable: bool = True) -> tuple[str, str]:
     try:
         with open(tmp, "xb") as handle:
             handle.write(data)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
+            handle.flush()
+            os.fsync(handle.fileno())
         try:
             os.link(tmp, path)
         except FileExistsError:

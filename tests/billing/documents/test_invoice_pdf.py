@@ -34,7 +34,7 @@ LONG_NAME = (
 
 
 def page_texts(pdf: bytes) -> list[bytes]:
-    """The decompressed content stream of each page, in order (fpdf2 writes one per page)."""
+    """The decompressed content stream of each page, in order (one per page)."""
     streams = []
     for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
         try:

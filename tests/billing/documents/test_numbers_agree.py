@@ -39,7 +39,7 @@ CASES = [
 
 
 def pdf_strings(pdf: bytes) -> list[str]:
-    """Every string the PDF draws (fpdf2 writes one compressed content stream per page)."""
+    """Every string the PDF draws (one compressed content stream per page)."""
     out = []
     for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
         try:
