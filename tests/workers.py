@@ -113,8 +113,10 @@ class Workers:
 
 
 @contextmanager
-def real_workers(count: int = 1, concurrency: int = 1, broker_url: str | None = None):
-    """Run ``count`` worker processes on a private queue; the test process sends real tasks to them."""
+def real_workers(count: int = 1, concurrency: int = 1, broker_url: str | None = None, *, start: bool = True):
+    """Run ``count`` worker processes on a private queue (and its documents queue, which every worker
+    consumes after it: revops/celery.py); the test process sends real tasks to them. ``start=False``
+    leaves starting them (``workers.start(count, concurrency)``) to the test, which can queue tasks first."""
     from revops.celery import app
 
     queue = f"test-{uuid.uuid4().hex[:10]}"
@@ -125,7 +127,8 @@ def real_workers(count: int = 1, concurrency: int = 1, broker_url: str | None = 
     app.conf.broker_url = workers.broker_url
     _reset_pool(app)
     try:
-        workers.start(count, concurrency)
+        if start:
+            workers.start(count, concurrency)
         yield workers
     finally:
         workers.stop()

@@ -258,9 +258,17 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_TIMEZONE = "UTC"
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# "priority": a worker takes from the queues it consumes in their order (the default queue first,
+# then its documents queue; revops/celery.py), not round-robin between them.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60, "queue_order_strategy": "priority"}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "concord")
+# Background delivery work (issue 15): these tasks go to "<default queue>.documents", which every
+# worker consumes only when its default queue is empty (revops.celery.route_task), so rendering
+# 10,000 invoice PDFs after a month end's finalization never delays finalization, revenue runs or
+# the compliance run; the control ``invoice_documents_stored`` allows for the delay.
+CELERY_TASK_ROUTES = ("revops.celery.route_task",)
+DOCUMENT_TASKS = frozenset({"billing.render_invoice_documents"})
 # Task modules Celery imports besides each app's ``tasks`` module (autodiscovery): billing keeps one
 # per feature. Services never import them; they name tasks through revops.core.enqueue.
 CELERY_IMPORTS = ("billing.invoicing.tasks", "billing.usage.tasks", "billing.webhooks.tasks")
