@@ -127,7 +127,47 @@ def test_seeding_every_stage_and_every_check_at_a_tiny_size():
     assert [r["stage"] for r in results] == [name for name, _title in month_end.STAGES]
     assert [r["failures"] for r in results] == [[]] * len(month_end.STAGES)
     assert "3 draft invoices" in results[0]["work"]
-    assert "manifest verified" in results[-1]["work"]
+    by_stage = {r["stage"]: r for r in results}
+    assert "manifest verified" in by_stage["evidence"]["work"]
+    # The documents are background work, waited for after the evidence pack and not on the critical path.
+    assert [r["stage"] for r in results if r["background"]] == ["documents"] == [results[-1]["stage"]]
+    assert "3 PDFs stored" in by_stage["documents"]["work"]
+
+
+def test_the_background_documents_are_reported_apart_and_not_in_the_total():
+    rss = {
+        "bench": 1024,
+        "workers": [{"main": 1024, "pool": 2048}],
+        "backends": {"hwm": 1024, "anon": 1024},
+        "load": 1.0,
+        "reset": True,
+    }
+    stages = [
+        {
+            "stage": name,
+            "title": title,
+            "seconds": 10.0,
+            "baseline": 1.0,
+            "baseline_work": "",
+            "work": "ok",
+            "failures": [],
+            "rss": rss,
+            "background": name in month_end.BACKGROUND,
+        }
+        for name, title in month_end.STAGES
+    ]
+    stages[-1]["seconds"] = 500.0
+    text = month_end.report(
+        cfg={"contracts": 10_000, "events": 20},
+        result={"stages": stages, "period": "2026-11"},
+        pg="17",
+        seed_seconds=1.0,
+        loads=(1.0, 1.0),
+    )
+    table = text.split("| **Total** |")
+    assert "**60.0**" in table[1].split("\n")[0]  # six critical stages of 10 s; not the 500 s of documents
+    assert "Invoice documents (background)" in table[1] and "Invoice documents" not in table[0]
+    assert "NOT in the total" in text and "**met**" in text
 
 
 class _WrongUsage(month_end.Stages):
