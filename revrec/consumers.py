@@ -1,5 +1,5 @@
 """Revenue recognition consumes what billing announces on the outbox (house style: billing never
-imports revrec). Invoices, voids, credit notes, payments and prepaid credit grants post inside the publishing transaction;
+imports revrec). Invoices, voids, credit notes, payments (and their reversals) and prepaid credit grants post inside the publishing transaction;
 contract activation allocates and queues schedule generation after commit (the contracts activated in
 one transaction together, generated in batches by the workers)."""
 
@@ -15,6 +15,7 @@ TOPICS = (
     "invoice.voided",
     "credit_note.issued",
     "payment.received",
+    "payment.reversed",
     "credit_grant.created",
     "credit_grant.expired",
     "contract.activated",
@@ -40,6 +41,11 @@ def handle(event: OutboxEvent) -> None:
         postings.post_credit_note(CreditNote.objects.get(pk=event.object_id))
     elif event.topic == "payment.received":
         postings.post_payment(Payment.objects.get(pk=event.object_id))
+    elif event.topic == "payment.reversed":
+        from billing.models import PaymentReversal
+        from revrec.services.payment_reversals import post_payment_reversal
+
+        post_payment_reversal(PaymentReversal.objects.get(pk=event.object_id))
     elif event.topic == "credit_grant.created":
         postings.post_credit_grant(CreditGrant.objects.get(pk=event.object_id))
     elif event.topic == "credit_grant.expired":

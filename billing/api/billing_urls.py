@@ -35,6 +35,11 @@ urlpatterns = [
     re_path(
         rf"^invoices/{ID}/payments/?$", invoices.InvoicePaymentsView.as_view(), name="api-invoice-payments"
     ),
+    re_path(
+        rf"^invoices/{ID}/payments/(?P<payment_id>[0-9]+)/reverse/?$",
+        invoices.PaymentReverseView.as_view(),
+        name="api-payment-reverse",
+    ),
     re_path(rf"^invoices/{ID}/pdf/?$", invoices.InvoicePdfView.as_view(), name="api-invoice-pdf"),
     re_path(r"^credit-notes/?$", invoices.CreditNoteListView.as_view(), name="api-credit-notes"),
 ]

@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from billing.invoicing import lifecycle
+from billing.invoicing import lifecycle, payments
 from billing.invoicing.build import invoice_refresh_draft
 from billing.invoicing.filters import InvoiceFilter
 from billing.invoicing.finalization import (
@@ -359,6 +359,41 @@ class InvoicePaymentsView(ApiView):
             "correction_for_period": correction_for_period,
         }
         return Response(PaymentOut(recorded).data, status=201)
+
+
+class PaymentReverseIn(InputSerializer):
+    reason = serializers.CharField(max_length=300, help_text="Why the payment is taken back")
+
+
+class PaymentReversalOut(serializers.Serializer):
+    """A payment reversal: the payment, the invoice's status and balance after it."""
+
+    id = serializers.IntegerField()
+    payment = serializers.IntegerField(source="payment_id")
+    invoice = serializers.IntegerField(source="invoice_id")
+    amount = MoneyField(currency="currency")
+    currency = serializers.CharField()
+    date = serializers.DateField()
+    reason = serializers.CharField()
+    invoice_status = serializers.ChoiceField(choices=Invoice.Status.values, source="invoice.status")
+    balance_due = MoneyField(source="invoice.balance_due", currency="currency")
+
+
+class PaymentReverseView(ApiView):
+    """Reverse a recorded payment (an appended reversal and a reversing journal entry)."""
+
+    area = "billing"
+
+    @extend_schema(request=PaymentReverseIn, responses={201: PaymentReversalOut})
+    def post(self, request, pk, payment_id):
+        payment = payments.payment_of_invoice(invoice_id=pk, payment_id=payment_id)
+        data = PaymentReverseIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        reversal = payments.payment_reverse(
+            payment=payment, reason=data.validated_data["reason"], actor=request.user
+        )
+        reversal.invoice.refresh_from_db()
+        return Response(PaymentReversalOut(reversal).data, status=201)
 
 
 class InvoicePdfView(ApiView):

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django import forms
-from django.utils import timezone
 
 from billing.contracts.models import Contract, ContractLine
 from revops.core.forms import BoundedDateField, date_input
@@ -137,10 +136,6 @@ class TerminateForm(forms.Form):
         label="Terminate on",
         help_text="The first day no longer served. Fees billed in advance past it are credited.",
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["effective_date"].initial = timezone.localdate()
 
 
 # --- amendments ----------------------------------------------------------------------------------------

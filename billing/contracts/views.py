@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from billing.contracts import selectors, services
+from billing.contracts.confirmations import activation_confirmation, termination_confirmation
 from billing.contracts.filters import ContractFilter
 from billing.contracts.forms import (
     Amendment,
@@ -31,10 +32,12 @@ from billing.contracts.forms import (
     line_rows_from,
     place_line_errors,
 )
+from billing.contracts.guards import plan_warnings, usage_billed_plans
 from billing.contracts.models import Contract, ContractLine
 from billing.contracts.terms import line_range
 from billing.display import decorate_invoices
 from billing.models import Invoice, Plan
+from revops.core.confirm import confirm_page, is_confirmed
 from revops.core.filters import filter_page
 from revops.core.forms import apply_errors, error_text
 from revops.core.ui import require_area
@@ -199,6 +202,10 @@ def _contract_context(request: HttpRequest, contract: Contract, *, terminate_for
             else ("plan price" if line.plan_id else "")
         )
         line.m_amount = money(line.amount, c) if line.amount is not None else ""
+    current = [line for line in lines if not line.is_superseded]
+    metered = usage_billed_plans(line.plan_id for line in current if line.plan_id)
+    for line in lines:
+        line.usage_billed = line.plan_id in metered
     versions = list(contract.versions.select_related("created_by").order_by("-version"))
     for version in versions:
         version.sentences = [describe_change(ch) for ch in version.changes if isinstance(ch, dict)]
@@ -221,6 +228,7 @@ def _contract_context(request: HttpRequest, contract: Contract, *, terminate_for
         "terminate_form": terminate_form or TerminateForm(),
         "open_terminate": terminate_form is not None,
         "pending_override": selectors.pending_override(contract),
+        "plan_warnings": plan_warnings(current) if status != Contract.Status.TERMINATED else [],
     }
 
 
@@ -272,6 +280,12 @@ def contract_submit_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_area("contracts", write=True)
 @require_POST
 def contract_activate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    contract = _contract(pk)
+    if not is_confirmed(request) and contract.status in (
+        Contract.Status.DRAFT,
+        Contract.Status.PENDING_APPROVAL,
+    ):
+        return confirm_page(request, activation_confirmation(contract))
     return _lifecycle(
         request,
         pk,
@@ -287,6 +301,10 @@ def contract_terminate_view(request: HttpRequest, pk: int) -> HttpResponse:
     contract = _contract(pk)
     form = TerminateForm(request.POST)
     if form.is_valid():
+        if not is_confirmed(request):
+            return confirm_page(
+                request, termination_confirmation(contract, form.cleaned_data["effective_date"])
+            )
         try:
             contract = services.contract_terminate(
                 contract=contract, effective_date=form.cleaned_data["effective_date"], actor=request.user

@@ -7,6 +7,7 @@ hook revenue recognition and webhooks consume) in the same transaction."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -258,10 +259,22 @@ def payment_record(*, invoice: Invoice, amount, paid_on, reference: str = "", ac
     return payment
 
 
-@transaction.atomic
-def credit_note_create(*, invoice: Invoice, lines: list, reason: str, actor=None) -> CreditNote:
-    """Credit part or all of a finalized (or paid) invoice, per line; tax follows in proportion."""
-    invoice = _lock(invoice)
+@dataclass(frozen=True)
+class CreditNoteDraft:
+    """What a credit note would credit: the (line, amount) pairs, the subtotal, the tax and the total."""
+
+    lines: list
+    subtotal: Decimal
+    tax: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal + self.tax
+
+
+def credit_note_preview(*, invoice: Invoice, lines: list, reason: str) -> CreditNoteDraft:
+    """Check a credit note as :func:`credit_note_create` would, and compute its totals with tax,
+    without issuing anything (the confirmation step shows them)."""
     if invoice.status not in (Invoice.Status.FINALIZED, Invoice.Status.PAID):
         raise InvalidTransition("Credit notes apply to finalized or paid invoices.")
     errors: list[FieldError] = []
@@ -301,6 +314,16 @@ def credit_note_create(*, invoice: Invoice, lines: list, reason: str, actor=None
     rate = invoice.tax_rate / Decimal(100)
     subtotal = sum((a for _ln, a in wanted), ZERO)
     tax = round_money(sum((a for ln, a in wanted if ln.taxable), ZERO) * rate, invoice.currency)
+    return CreditNoteDraft(lines=wanted, subtotal=subtotal, tax=tax)
+
+
+@transaction.atomic
+def credit_note_create(*, invoice: Invoice, lines: list, reason: str, actor=None) -> CreditNote:
+    """Credit part or all of a finalized (or paid) invoice, per line; tax follows in proportion."""
+    invoice = _lock(invoice)
+    checked = credit_note_preview(invoice=invoice, lines=lines, reason=reason)
+    wanted, subtotal, tax = checked.lines, checked.subtotal, checked.tax
+    rate = invoice.tax_rate / Decimal(100)
     sequence, number = next_number(legal_entity=invoice.legal_entity, series="credit_note")
     note = CreditNote.objects.create(
         invoice=invoice,

@@ -12,6 +12,7 @@ from .invoices import (
     Invoice,
     InvoiceLine,
     Payment,
+    PaymentReversal,
     PendingCharge,
 )
 from .runs import BillingRun, BillingRunItem
@@ -36,6 +37,7 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "Payment",
+    "PaymentReversal",
     "PendingCharge",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -284,6 +284,30 @@ class Payment(models.Model):
         return f"{self.amount} {self.currency} on {self.date}"
 
 
+class PaymentReversal(models.Model):
+    """A recorded payment taken back (bounced, recorded on the wrong invoice): an appended record, the
+    payment itself stays as it was. At most one per payment; the ledger posts the reversing entry
+    (Dr AR / Cr Cash) and the invoice's balance is due again."""
+
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="reversal")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payment_reversals")
+    amount = AmountField()
+    currency = CurrencyField()
+    date = models.DateField()
+    reason = models.CharField(max_length=300)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_reversal_positive")]
+
+    def __str__(self) -> str:
+        return f"Reversal of payment {self.payment_id}: {self.amount} {self.currency} on {self.date}"
+
+
 class CreditGrant(models.Model):
     """Prepaid credits (or a prepaid commit) a customer can draw down, oldest expiry first.
 

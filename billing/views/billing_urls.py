@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from billing.views import credit_notes, customers, invoice_lines, invoices, runs, settings
+from billing.views import credit_notes, customers, invoice_lines, invoices, payments, runs, settings
 
 urlpatterns = [
     # customers
@@ -26,7 +26,12 @@ urlpatterns = [
     path("invoices/<int:pk>/refresh/", invoices.invoice_refresh, name="invoice-refresh"),
     path("invoices/<int:pk>/finalize/", invoices.invoice_finalize_view, name="invoice-finalize"),
     path("invoices/<int:pk>/void/", invoices.invoice_void_view, name="invoice-void"),
-    path("invoices/<int:pk>/payments/", invoices.invoice_payment_view, name="invoice-payment"),
+    path("invoices/<int:pk>/payments/", payments.invoice_payment_view, name="invoice-payment"),
+    path(
+        "invoices/<int:pk>/payments/<int:payment_id>/reverse/",
+        payments.payment_reverse_view,
+        name="invoice-payment-reverse",
+    ),
     path("invoices/<int:pk>/credit-note/", credit_notes.credit_note_view, name="invoice-credit-note"),
     path("invoices/<int:pk>/pdf/", invoices.invoice_pdf, name="invoice-pdf"),
     path("invoices/<int:pk>/lines/<int:line_id>/", invoice_lines.invoice_line_detail, name="invoice-line"),

@@ -9,16 +9,41 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from billing.invoicing import lifecycle
 from billing.invoicing.forms import CreditNoteForm
 from billing.models import CreditNoteLine, Invoice
 from billing.views.invoices import load_invoice
+from revops.core.confirm import Confirmation, confirm_page, is_confirmed
 from revops.core.forms import apply_errors
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import money, percent
 from revops.roles import can_write
+
+
+def _confirmation(invoice: Invoice, draft: lifecycle.CreditNoteDraft, reason: str) -> Confirmation:
+    c = invoice.currency
+    return Confirmation(
+        title=f"Issue a credit note of {money(draft.total, c)} on {invoice.number}?",
+        subject=invoice.number,
+        consequence=(
+            f"A credit note for {money(draft.total, c)} including tax takes the next credit-note number, "
+            f"reduces what {invoice.customer.name} owes on {invoice.number} and posts its journal entry "
+            "(revenue already recognized goes to contra revenue). Once issued it cannot be withdrawn."
+        ),
+        lines=[
+            *((line.description, money(amount, c)) for line, amount in draft.lines),
+            ("Subtotal", money(draft.subtotal, c)),
+            (f"Tax ({percent(invoice.tax_rate)}%)", money(draft.tax, c)),
+            ("Total credited, with tax", money(draft.total, c)),
+        ],
+        lines_title="What is credited",
+        facts=[("Customer", invoice.customer.name), ("Invoice", invoice.number), ("Reason", reason)],
+        button=f"Issue credit note of {money(draft.total, c)}",
+        back=reverse("invoice-credit-note", args=[invoice.pk]),
+    )
 
 
 @login_required
@@ -37,9 +62,13 @@ def credit_note_view(request: HttpRequest, pk: int) -> HttpResponse:
         form = CreditNoteForm(request.POST, lines=lines)
         if form.is_valid():
             payload = form.payload()
+            reason = form.cleaned_data["reason"]
             try:
+                if not is_confirmed(request):
+                    draft = lifecycle.credit_note_preview(invoice=invoice, lines=payload, reason=reason)
+                    return confirm_page(request, _confirmation(invoice, draft, reason))
                 note = lifecycle.credit_note_create(
-                    invoice=invoice, lines=payload, reason=form.cleaned_data["reason"], actor=request.user
+                    invoice=invoice, lines=payload, reason=reason, actor=request.user
                 )
             except DomainError as exc:
                 apply_errors(form, exc.errors, rename=form.rename(payload))
@@ -48,7 +77,8 @@ def credit_note_view(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"Credit note {note.number} issued for {money(note.total, note.currency)} "
+                    f"Credit note {note.number} issued to {invoice.customer.name} for "
+                    f"{money(note.total, note.currency)} "
                     f"(tax {money(note.tax, note.currency)} included).",
                 )
                 return redirect("invoice", pk=pk)

@@ -36,8 +36,8 @@ from billing.invoicing.forms import PaymentForm, VoidForm
 from billing.invoicing.selectors import invoice_list, invoice_with_lines
 from billing.models import CreditNoteLine, FinalizationItem, FinalizationRun, Invoice, InvoiceLine
 from billing.views.lists import INVOICE_COLUMNS, INVOICE_QUEUE_SORTING, INVOICE_SORTING, with_balance
-from revops.books import posting_period_for
 from revops.core.audit.selectors import audit_event_list
+from revops.core.confirm import Confirmation, confirm_page, is_confirmed
 from revops.core.filters import filter_page
 from revops.core.forms import apply_errors, error_text
 from revops.core.listing import csv_response, list_page, sorted_queryset, wants_csv
@@ -286,8 +286,10 @@ def _invoice_context(request: HttpRequest, invoice: Invoice, **forms) -> dict:
     is_final = invoice.status == Invoice.Status.FINALIZED
     creditable = [ln for ln in invoice.lines.all() if ln.amount > 0]
     payments = list(invoice.payments.select_related("created_by"))
+    reversals = {r.payment_id: r for r in invoice.payment_reversals.select_related("created_by")}
     for p in payments:
         p.m_amount = money(p.amount, c)
+        p.reversed_by = reversals.get(p.pk)
     notes = list(
         invoice.credit_notes.select_related("created_by").prefetch_related(
             Prefetch("lines", queryset=CreditNoteLine.objects.select_related("invoice_line"))
@@ -329,6 +331,7 @@ def _invoice_context(request: HttpRequest, invoice: Invoice, **forms) -> dict:
         "can_finalize": editable and is_draft,
         "can_void": editable and is_final and invoice.amount_paid == 0,
         "can_pay": editable and is_final and invoice.balance_due > 0,
+        "can_reverse_payment": editable and invoice.status in (Invoice.Status.FINALIZED, Invoice.Status.PAID),
         "can_credit": editable
         and invoice.status in (Invoice.Status.FINALIZED, Invoice.Status.PAID)
         and bool(creditable),
@@ -382,6 +385,29 @@ def invoice_refresh(request: HttpRequest, pk: int) -> HttpResponse:
 @require_area("billing", write=True)
 @require_POST
 def invoice_finalize_view(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = get_object_or_404(Invoice.objects.select_related("customer", "contract"), pk=pk)
+    if not is_confirmed(request) and invoice.status == Invoice.Status.DRAFT:
+        c = invoice.currency
+        return confirm_page(
+            request,
+            Confirmation(
+                title=f"Finalize draft #{invoice.pk} for {invoice.customer.name}?",
+                subject=f"Draft #{invoice.pk}",
+                consequence=(
+                    "Finalizing cannot be undone. Usage is re-rated one last time, prepaid credits are "
+                    "drawn, the invoice takes the next gapless invoice number and its journal entry "
+                    "posts; afterwards it can only be voided (while unpaid) or credited."
+                ),
+                facts=[
+                    ("Customer", invoice.customer.name),
+                    ("Contract", invoice.contract.number),
+                    ("Billing date", day(invoice.billing_date)),
+                    ("Total now (before credits)", money(invoice.subtotal + invoice.tax, c)),
+                ],
+                button=f"Finalize draft #{invoice.pk}",
+                back=reverse("invoice", args=[pk]),
+            ),
+        )
     return _run_action(
         request,
         pk,
@@ -409,45 +435,6 @@ def invoice_void_view(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Invoice {invoice.number} is void. It keeps its number.")
             return redirect("invoice", pk=pk)
     context = _invoice_context(request, load_invoice(pk), void_form=form, open_form="void")
-    return render(request, "billing/invoices/detail.html", context, status=400)
-
-
-@login_required
-@require_area("billing", write=True)
-@require_POST
-def invoice_payment_view(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = get_object_or_404(Invoice, pk=pk)
-    form = PaymentForm(request.POST, balance=invoice.balance_due)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            payment = lifecycle.payment_record(
-                invoice=invoice,
-                amount=data["amount"],
-                paid_on=data["date"],
-                reference=data["reference"],
-                actor=request.user,
-            )
-        except DomainError as exc:
-            apply_errors(form, exc.errors, rename={"date": "date", "paid_on": "date"})
-            if not exc.errors:
-                form.add_error(None, exc.detail)
-        else:
-            invoice.refresh_from_db()
-            status = "paid in full" if invoice.status == Invoice.Status.PAID else "partly paid"
-            posted_in, correction_for = posting_period_for(payment.date)
-            note = (
-                f" It is dated in the closed period {correction_for}, so it posts into the first open "
-                f"period {posted_in} as a correction for {correction_for}."
-                if correction_for
-                else ""
-            )
-            messages.success(
-                request,
-                f"Payment of {money(payment.amount, payment.currency)} recorded; the invoice is {status}.{note}",
-            )
-            return redirect("invoice", pk=pk)
-    context = _invoice_context(request, load_invoice(pk), payment_form=form, open_form="payment")
     return render(request, "billing/invoices/detail.html", context, status=400)
 
 

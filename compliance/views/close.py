@@ -11,10 +11,12 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
+from compliance.confirmations import close_confirmation
 from compliance.services.close import REOPEN, close_checklist, period_close_request, period_reopen_request
 from compliance.views.display import PERIOD_TYPE, recent_periods, with_items
 from revops.core.approvals.models import Approval
 from revops.core.audit.models import AuditEvent
+from revops.core.confirm import confirm_page, is_confirmed
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.roles import can_write
@@ -125,6 +127,8 @@ def period_detail(request, key: str):
 @require_area("periods", write=True)
 @require_POST
 def period_close_view(request, key: str):
+    if not is_confirmed(request) and all(item.ok for item in close_checklist(key)):
+        return confirm_page(request, close_confirmation(key))
     try:
         period_close_request(key=key, actor=request.user)
     except DomainError as error:

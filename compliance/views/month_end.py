@@ -20,8 +20,10 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
+from compliance.confirmations import CONFIRMED_STEPS, month_end_confirmation
 from compliance.month_end import allowed_action, finalize_filter, month_end, month_end_key
 from compliance.views.close import checklist_fix_url
+from revops.core.confirm import confirm_page, is_confirmed
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import day
@@ -221,6 +223,10 @@ def _start(request, key: str, code: str):
 @require_area("periods")
 @require_POST
 def month_end_start(request, key: str, code: str):
+    if code in CONFIRMED_STEPS and not is_confirmed(request):
+        step = month_end_confirmation(key, code)
+        if step is not None:
+            return confirm_page(request, step)
     try:
         text = _start(request, key, code)
     except DomainError as error:

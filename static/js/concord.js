@@ -6,13 +6,14 @@
    data-height="<px>"                                            an element's height, set from script
    data-autosubmit                                               submit the form when the field changes
    data-confirm="<question>" (on a form)                         ask before submitting
-   data-action="row-up|row-down|row-remove|dim-remove|line-remove|toggle|copy"   button behaviours
+   data-action="row-up|row-down|row-remove|dim-remove|line-remove|toggle|nav|copy"   button behaviours
    data-check-all="<selector>"                                   a checkbox that (un)checks others
    data-selected-count="<selector>" (on a checkbox)              "n selected" for the boxes it controls
    data-trigger-on-load="<event>"                                htmx-trigger the element once loaded
 */
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");  // the small-screen menu folds only when this runs
 
   function money(v) {
     return Number(v).toLocaleString(undefined, { minimumFractionDigits: 0, maximumFractionDigits: 2 });
@@ -181,6 +182,11 @@
     toggle: function (button) {
       var target = document.getElementById(button.getAttribute("aria-controls")), open = target.hidden;
       target.hidden = !open;
+      button.setAttribute("aria-expanded", open);
+    },
+    nav: function (button) {
+      var sidebar = button.closest(".sidebar"), open = !sidebar.classList.contains("nav-open");
+      sidebar.classList.toggle("nav-open", open);
       button.setAttribute("aria-expanded", open);
     },
     copy: function (button) {

@@ -1,7 +1,7 @@
 """Closed periods stay closed (issue 12 §1, accounting.md §9).
 
 A book billed and recognized January–March 2026 and closed through March (through the API). Every kind
-of backdated action — a payment, a prepaid credit grant and its expiry, a backdated contract with its
+of backdated action — a payment and a payment's reversal, a prepaid credit grant and its expiry, a backdated contract with its
 billing and revenue runs for old periods, a contract modification with a catch-up, invoices finalized
 on a date in a closed period, a credit note, late usage — is performed through the API or UI, one at a
 time and all together, and every report of every closed period is compared, serialized to JSON, with
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from billing.invoicing.credits import credits_expire
 from billing.invoicing.lifecycle import invoice_finalize
-from billing.models import CreditExpiry, CreditGrant, Invoice, InvoiceLine
+from billing.models import CreditExpiry, CreditGrant, Invoice, InvoiceLine, Payment
 from compliance.checks.ledger import nothing_posted_in_closed_periods
 from revops.core.approvals.models import Approval
 from revops.parties.models import Customer
@@ -196,6 +196,19 @@ def payment_backdated(b):
     )
 
 
+def payment_reversal(b):
+    """A January payment (in a closed period) reversed while "today" is in the closed March: the
+    reversing entry posts into the first open period as a correction (issue 16 §2)."""
+    payment = Payment.objects.filter(date__lt="2026-02-01").order_by("id").first()
+    with today_in_march():
+        _run(
+            b["capture"],
+            b["finance"],
+            f"/api/v1/invoices/{payment.invoice_id}/payments/{payment.pk}/reverse",
+            {"reason": "The transfer bounced"},
+        )
+
+
 def credit_grant_backdated(b, ui):
     client = ui("finance")
     alpha = Customer.objects.get(external_id="alpha")
@@ -368,6 +381,7 @@ def credit_note(b):
 
 ACTIONS = {
     "payment": payment_backdated,
+    "payment_reversal": payment_reversal,
     "credit_grant": credit_grant_backdated,
     "goodwill_credit": goodwill_credit_backdated,
     "credit_expiry": credit_expiry_backdated,

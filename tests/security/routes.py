@@ -16,6 +16,7 @@ MISSING = {
     "pk": "987654321",
     "id": "987654321",
     "number": "987654321",
+    "payment_id": "987654321",
     "code": "no-such-code",
     "ref": "no-such-ref",
     "period": "2099-01",

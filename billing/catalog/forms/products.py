@@ -12,7 +12,16 @@ class ProductForm(forms.Form):
     code = forms.SlugField(max_length=64)
     name = forms.CharField(max_length=200)
     recognition = forms.ChoiceField(
-        choices=RecognitionMethod.choices, initial=RecognitionMethod.RATABLE_DAILY
+        choices=RecognitionMethod.choices,
+        initial=RecognitionMethod.RATABLE_DAILY,
+        label="Revenue recognition",
+        help_text=(
+            "When the revenue is earned. Ratable (daily): spread evenly over the service period, day by "
+            "day — subscriptions and support. Ratable (monthly): an equal share each month of the term. "
+            "Point in time: all at once when delivered — set-up fees, licences. As used: as the customer "
+            "consumes it, following the usage billed — metered charges. Milestone: when an agreed "
+            "milestone is reached and recorded."
+        ),
     )
     revenue_account = forms.CharField(
         max_length=32, initial="4000", help_text="A revenue account (4000, or a sub-account 4001–4799)."

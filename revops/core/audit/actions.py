@@ -94,6 +94,7 @@ class AuditAction(StrEnum):
     OBLIGATIONS_ALLOCATED = "obligations.allocated"
 
     PAYMENT_RECORDED = "payment.recorded"
+    PAYMENT_REVERSED = "payment.reversed"
 
     PERIOD_CLOSED = "period.closed"
     PERIOD_REOPENED = "period.reopened"

@@ -232,7 +232,7 @@ def test_ui_activation_waits_and_the_queue_shows_list_override_and_discount(
             lines=CONTRACT["lines"],
         )
     ui = ui_for("finance")
-    response = ui.post(f"/contracts/{contract.pk}/activate/", follow=True)
+    response = ui.post(f"/contracts/{contract.pk}/activate/", {"confirm": "1"}, follow=True)
     assert response.status_code == 200
     assert b"waits for approval" in response.content
     contract.refresh_from_db()

@@ -117,16 +117,24 @@ def test_submit_activate_and_terminate_buttons_call_the_services(finance, catalo
     )
     assert finance.post(f"/contracts/{contract.pk}/submit/").status_code == 302
     assert Contract.objects.get(pk=contract.pk).status == "pending_approval"
-    finance.post(f"/contracts/{contract.pk}/activate/")  # a custom price (no plan): held for an approver
+    asked = finance.post(f"/contracts/{contract.pk}/activate/").content.decode()
+    assert "Activation cannot be undone" in asked
+    assert Contract.objects.get(pk=contract.pk).status == "pending_approval"
+    finance.post(
+        f"/contracts/{contract.pk}/activate/", {"confirm": "1"}
+    )  # a custom price (no plan): held for an approver
     from revops.core.approvals.models import Approval
     from tests.revops.factories import approve
 
     approve(Approval.objects.get(kind="price_override", status="pending"))
     assert Contract.objects.get(pk=contract.pk).status == "active"
-    finance.post(f"/contracts/{contract.pk}/terminate/", {"effective_date": "2026-07-01"})
+    asked = finance.post(f"/contracts/{contract.pk}/terminate/", {"effective_date": "2026-07-01"})
+    assert "Termination cannot be undone" in asked.content.decode() and "1 Jul 2026" in asked.content.decode()
+    assert Contract.objects.get(pk=contract.pk).status == "active"
+    finance.post(f"/contracts/{contract.pk}/terminate/", {"effective_date": "2026-07-01", "confirm": "1"})
     contract.refresh_from_db()
     assert (contract.status, contract.terminated_on, contract.version) == ("terminated", date(2026, 7, 1), 2)
-    again = finance.post(f"/contracts/{contract.pk}/activate/", follow=True)
+    again = finance.post(f"/contracts/{contract.pk}/activate/", {"confirm": "1"}, follow=True)
     assert again.status_code == 200 and "cannot activate" in again.content.decode()  # a flash, not a 500
 
 

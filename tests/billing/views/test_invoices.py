@@ -192,14 +192,20 @@ def test_invoice_page_shows_header_lines_totals_and_audit(finance, drafts):
     invoice = drafts[0]
     html = finance.get(f"/invoices/{invoice.pk}/").content.decode()
     assert f"Draft #{invoice.pk}" in html and "assigned at finalization" in html
-    assert "Refresh usage" in html and ">Finalize<" in html
+    assert "Refresh usage" in html and ">Finalize…<" in html
     assert "Platform" in html and "10.00 USD" in html and "Balance due" in html
     assert "invoice.drafted" in html  # the invoice's audit events
 
 
 def test_finalize_then_void_keeps_the_number(finance, drafts):
     invoice = drafts[0]
-    finance.post(f"/invoices/{invoice.pk}/finalize/")
+    asked = finance.post(f"/invoices/{invoice.pk}/finalize/")  # first the consequence, nothing done
+    asked_html = asked.content.decode()
+    assert asked.status_code == 200 and "Finalizing cannot be undone" in asked_html
+    assert 'name="confirm" value="1"' in asked_html and "Total now (before credits)" in asked_html
+    invoice.refresh_from_db()
+    assert invoice.status == "draft" and not invoice.number
+    finance.post(f"/invoices/{invoice.pk}/finalize/", {"confirm": "1"})
     invoice.refresh_from_db()
     number = invoice.number
     assert invoice.status == "finalized" and number
@@ -230,12 +236,16 @@ def test_payment_marks_the_invoice_paid_and_overpayment_is_a_field_error(finance
     invoice = finalize(drafts[0])
     refused = finance.post(f"/invoices/{invoice.pk}/payments/", {"amount": "999", "date": "2026-04-20"})
     assert refused.status_code == 400 and "overpayments are not accepted" in refused.content.decode()
-    finance.post(
-        f"/invoices/{invoice.pk}/payments/", {"amount": "4.00", "date": "2026-04-20", "reference": "W1"}
-    )
+    first = {"amount": "4.00", "date": "2026-04-20", "reference": "W1"}
+    asked = finance.post(f"/invoices/{invoice.pk}/payments/", first).content.decode()
+    assert "Record a payment of" in asked and "Balance due after" in asked and "reversing entry" in asked
+    assert Invoice.objects.get(pk=invoice.pk).amount_paid == 0  # nothing recorded before the confirmation
+    finance.post(f"/invoices/{invoice.pk}/payments/", {**first, "confirm": "1"})
     invoice.refresh_from_db()
     assert (invoice.status, invoice.amount_paid) == ("finalized", Decimal("4.00"))
-    finance.post(f"/invoices/{invoice.pk}/payments/", {"amount": "6.00", "date": "2026-04-25"})
+    finance.post(
+        f"/invoices/{invoice.pk}/payments/", {"amount": "6.00", "date": "2026-04-25", "confirm": "1"}
+    )
     invoice.refresh_from_db()
     assert invoice.status == "paid" and invoice.balance_due == 0
     html = finance.get(f"/invoices/{invoice.pk}/").content.decode()
@@ -251,9 +261,12 @@ def test_credit_note_form_credits_a_line(finance, monthly):
     refused_html = refused.content.decode()
     assert refused.status_code == 400 and "can still be credited on this line" in refused_html
     assert 'value="50"' in refused_html and not CreditNote.objects.exists()
-    response = finance.post(
-        f"/invoices/{invoice.pk}/credit-note/", {f"line_{line.pk}": "4.00", "reason": "SLA"}
-    )
+    wanted = {f"line_{line.pk}": "4.00", "reason": "SLA"}
+    asked = finance.post(f"/invoices/{invoice.pk}/credit-note/", wanted)
+    asked_html = asked.content.decode()  # the total with tax first: 4.00 + 10% = 4.40
+    assert asked.status_code == 200 and "Total credited, with tax" in asked_html and "4.40" in asked_html
+    assert not CreditNote.objects.exists()
+    response = finance.post(f"/invoices/{invoice.pk}/credit-note/", {**wanted, "confirm": "1"})
     assert response.status_code == 302
     note = CreditNote.objects.get()
     assert (note.subtotal, note.tax, note.total, note.reason) == (

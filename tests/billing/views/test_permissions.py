@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 BUTTONS = (
     "Finalize selected",
     "Refresh usage",
-    ">Finalize<",
+    ">Finalize…<",
     "Record payment",
     "Void this invoice",
     "Credit note…",
@@ -100,6 +100,7 @@ def test_an_auditor_gets_403_on_every_write(ui_for, world):
         (f"/invoices/{f.pk}/void/", {"reason": "x"}),
         (f"/invoices/{f.pk}/payments/", {"amount": "1", "date": "2026-04-02"}),
         (f"/invoices/{f.pk}/credit-note/", {"reason": "x"}),
+        (f"/invoices/{f.pk}/payments/1/reverse/", {"reason": "x", "confirm": "1"}),
     ]
     for url, data in posts:
         assert auditor.post(url, data).status_code == 403, url

@@ -295,7 +295,7 @@ def test_period_close_is_refused_with_the_checklist_failures_then_allowed(fault,
     undo_invoice_total(fault["invoice"])
     finance.post(f"/compliance/exceptions/{fault['exception'].pk}/resolve/", {"comment": "Total recomputed"})
     assert "All 9 done" in text(finance.get("/compliance/periods/2026-01/"))
-    response = finance.post("/compliance/periods/2026-01/close/")
+    response = finance.post("/compliance/periods/2026-01/close/", {"confirm": "1"})
     assert response.status_code == 302
     period = AccountingPeriod.objects.get(period="2026-01")
     assert period.status == "closed" and period.closed_by == finance.user
@@ -316,7 +316,7 @@ def test_period_list_shows_recent_months_without_creating_them(book, login):
 
 def test_reopen_is_requested_in_the_ui_and_applied_by_another_approver(book, login):
     finance, approver = login("finance"), login("approver")
-    assert finance.post("/compliance/periods/2026-01/close/").status_code == 302
+    assert finance.post("/compliance/periods/2026-01/close/", {"confirm": "1"}).status_code == 302
     empty = finance.post("/compliance/periods/2026-01/reopen/", {"reason": " "})
     assert empty.status_code == 400 and "Say why the period must reopen." in text(empty)
     response = finance.post("/compliance/periods/2026-01/reopen/", {"reason": "Late credit note"})
