@@ -27,7 +27,7 @@ def close_confirmation(key: str, *, back: str | None = None) -> Confirmation:
     )
 
 
-def month_end_confirmation(key: str, code: str) -> Confirmation | None:
+def month_end_confirmation(key: str, code: str) -> Confirmation:
     back = reverse("compliance-month-end", args=[key])
     if code == "close":
         return close_confirmation(key, back=back)

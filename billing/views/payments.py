@@ -3,8 +3,11 @@ states the consequence (revops.core.confirm)."""
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,6 +24,21 @@ from revops.core.forms import apply_errors, error_text
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import day, money
+
+
+class _DryRun(Exception):
+    pass
+
+
+def checked_without_saving(action) -> None:
+    """Run ``action`` (a service call) in a transaction that is always rolled back: the confirmation
+    step is shown only for input the service accepts, and nothing is kept."""
+    try:
+        with transaction.atomic():
+            action()
+            raise _DryRun
+    except _DryRun:
+        pass
 
 
 def _payment_confirmation(invoice: Invoice, data: dict) -> Confirmation:
@@ -62,16 +80,19 @@ def invoice_payment_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = PaymentForm(request.POST, balance=invoice.balance_due)
     if form.is_valid():
         data = form.cleaned_data
-        if not is_confirmed(request) and invoice.status == Invoice.Status.FINALIZED:
-            return confirm_page(request, _payment_confirmation(invoice, data))
+        record = functools.partial(
+            lifecycle.payment_record,
+            invoice=invoice,
+            amount=data["amount"],
+            paid_on=data["date"],
+            reference=data["reference"],
+            actor=request.user,
+        )
         try:
-            payment = lifecycle.payment_record(
-                invoice=invoice,
-                amount=data["amount"],
-                paid_on=data["date"],
-                reference=data["reference"],
-                actor=request.user,
-            )
+            if not is_confirmed(request):
+                checked_without_saving(record)  # what the service refuses is a form error before the step
+                return confirm_page(request, _payment_confirmation(invoice, data))
+            payment = record()
         except DomainError as exc:
             apply_errors(form, exc.errors, rename={"date": "date", "paid_on": "date"})
             if not exc.errors:

@@ -176,15 +176,22 @@ def month_end_live(request, key: str):
     return render(request, "compliance/month_end.html#board", _board(request, key))
 
 
-def _start(request, key: str, code: str):
-    """Take stage ``code``'s action for ``key`` (only if the period's month end offers it now and the
-    user's role writes its area); returns the message to show."""
+def _offered(request, key: str, code: str):
+    """The period's month end, when it offers stage ``code``'s action now to this user (404 when it
+    does not offer it, 403 when the user's role does not write its area)."""
     state = month_end(key=key)
     stage = next((s for s in state.stages if s.action is not None and s.action.code == code), None)
     if stage is None:
         raise Http404("Nothing to start.")
     if allowed_action(stage, request.user) is None:
         raise PermissionDenied("Your role does not allow this.")
+    return state
+
+
+def _start(request, key: str, code: str):
+    """Take stage ``code``'s action for ``key`` (only if the period's month end offers it now and the
+    user's role writes its area); returns the message to show."""
+    state = _offered(request, key, code)
     if code == "billing_run":
         from billing.invoicing.runs import billing_run_start
 
@@ -224,9 +231,8 @@ def _start(request, key: str, code: str):
 @require_POST
 def month_end_start(request, key: str, code: str):
     if code in CONFIRMED_STEPS and not is_confirmed(request):
-        step = month_end_confirmation(key, code)
-        if step is not None:
-            return confirm_page(request, step)
+        _offered(request, key, code)
+        return confirm_page(request, month_end_confirmation(key, code))
     try:
         text = _start(request, key, code)
     except DomainError as error:

@@ -100,7 +100,7 @@ def test_the_finalize_action_takes_exactly_the_drafts_that_block_the_close(
     assert final.action.label == f"Finalize 2 drafts holding fees or usage of {KEY}"
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert login("finance").post(f"{START}finalize/").status_code == 302
+        assert login("finance").post(f"{START}finalize/", {"confirm": "1"}).status_code == 302
     assert Invoice.objects.get(pk=late.pk).status == "finalized"
     assert Invoice.objects.get(pk=march.pk).status == "draft"
     assert item(KEY, "drafts_finalized").ok

@@ -200,7 +200,10 @@ def create_customer_and_contract(login, shot) -> str:
     number = page.locator("h1 .mono").inner_text()
     assert re.fullmatch(r"C-\d+", number), number
     expect(page.locator("h1 .badge")).to_have_text("Draft")
-    page.get_by_role("button", name="Activate").click()
+    page.get_by_role("button", name="Activate…").click()
+    # Irreversible: the consequence first (issue 16 §2), then the activation.
+    expect(page.locator("#confirm-consequence")).to_contain_text("Activation cannot be undone")
+    page.get_by_role("button", name=f"Activate {number}").click()
     expect(flash(page)).to_contain_text(f"Contract {number} is active")
     expect(page.locator("h1 .badge")).to_have_text("Active")
     lines = page.locator("section[aria-labelledby=lines-title]")
@@ -484,6 +487,8 @@ def run_revenue_and_close(login, shot) -> None:
         expect(checklist).to_contain_text("(all customers) as of 2026-11-01")
         shot(f"close-checklist-green-{period}")
         page.get_by_role("button", name=f"Close period {period}").click()
+        expect(page.locator("#confirm-consequence")).to_contain_text("nothing posts into it any more")
+        page.get_by_role("button", name=f"Close {period}").click()
         expect(flash(page)).to_contain_text(f"{period} is closed")
         expect(page.locator("h1 .badge")).to_have_text("Closed")
         expect(page.locator("section", has_text="History")).to_contain_text("period.closed")

@@ -88,8 +88,11 @@ def test_finance_finalizes_the_periods_drafts_as_one_job_from_the_page(
     assert "finalize" not in start_forms(approver_page)
     assert "Open the review queue" not in approver_page and "See the drafts" in approver_page
     assert approver.post(f"{START}finalize/").status_code == 403
+    asked = finance.post(f"{START}finalize/").content.decode()  # the count and total first (§2)
+    assert "Finalize 2 drafts of 2026-01?" in asked and "cannot be undone" in asked
+    assert not FinalizationRun.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        response = finance.post(f"{START}finalize/")
+        response = finance.post(f"{START}finalize/", {"confirm": "1"})
     assert response.status_code == 302
     run = FinalizationRun.objects.get()
     assert run.filters == {"status": "draft", "holds_period": KEY} and run.requested_by == finance.user
@@ -104,7 +107,10 @@ def test_an_approver_closes_from_the_page_once_nothing_blocks(catalog, scenario,
     approver = login("approver")
     page = approver.get(PAGE).content.decode()
     assert "Ready to close" in page and start_forms(page) == {"close", "compliance_run"}
-    assert approver.post(f"{START}close/").status_code == 302
+    asked = approver.post(f"{START}close/").content.decode()
+    assert "Close period 2026-01?" in asked
+    assert not AccountingPeriod.objects.filter(period=KEY, status="closed").exists()
+    assert approver.post(f"{START}close/", {"confirm": "1"}).status_code == 302
     period = AccountingPeriod.objects.get(period=KEY)
     assert period.status == "closed" and period.closed_by == approver.user
     closed = approver.get(PAGE).content.decode()
