@@ -17,14 +17,19 @@ number, ``invoice.finalized`` audited and announced on the outbox (the ledger po
 ``invoice.paid`` too when credits covered it, the PDF rendered by a task after commit. What the batch
 does once instead of per invoice: the drafts are locked with one statement, the catalog read once,
 the counter of each legal entity locked once (numbers handed out in the drafts' billing-date order,
-one only to a draft that is finalized: a parked draft leaves no gap), the audit events written with
-one lock of the chain head, the items' outcome and the job's progress written once.
+one only to a draft that is finalized: a parked draft leaves no gap), the invoices' rows written with
+one UPDATE, the audit events written with one lock of the chain head, the items' outcome and the job's
+progress written once.
 
 The batch runs in two phases. Re-rating (the costly, independent part) runs first, each draft in a
-savepoint, without any shared lock, so two workers re-rate in parallel. Then the batch takes the
-chain head, the counters and (through the postings) the accounting period — the locks every
-finalization shares, in the order the single-invoice path takes them — and numbers, posts and
-announces each draft in a savepoint of its own. A draft that fails in either phase is rolled back
+savepoint, without any shared lock, so two workers re-rate in parallel. Then everything that needs
+no shared lock is computed — credits drawn (in a savepoint only for a customer with a grant), dates,
+totals, the outbox payloads — and only then are the locks every finalization shares taken, as late
+as possible: the counters (the batch numbered in one pass), the accounting period (the postings,
+set-based) and the audit chain's head (the events last; a revenue run takes the period before the
+head too), held for a few statements until commit, so two workers overlap all but those. Should
+that set-based step fail (the ledger refused an entry), it is rolled back and done again one draft
+at a time, each in a savepoint of its own: a draft that fails in either phase is rolled back
 to its savepoint and parked with its error; the others go on."""
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import CharField, Count, Exists, OuterRef, Prefetch, Q, Sum
+from django.db.models import CharField, Count, Exists, F, OuterRef, Prefetch, Q, Sum
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -48,8 +53,10 @@ from billing.invoicing.lifecycle import (
     finalize_draw_credits,
     finalize_issue,
     finalized_changes,
+    invoices_save_finalized,
 )
 from billing.invoicing.numbering import counter_advance, counter_lock, number_format
+from billing.invoicing.representation import invoice_data_many
 from billing.models import (
     CreditGrant,
     FinalizationItem,
@@ -62,7 +69,6 @@ from billing.models import (
 from billing.usage.aggregation import settle
 from revops.core.approvals.models import Approval
 from revops.core.audit.actions import AuditAction
-from revops.core.audit.models import AuditChainHead
 from revops.core.audit.services import audit_record, audit_record_many
 from revops.core.enqueue import enqueue, enqueue_on_commit
 from revops.core.services.jobs import job_advance, job_complete, job_create, job_set_total, job_start
@@ -378,18 +384,19 @@ def _finalize_batch(run: FinalizationRun, items: list[FinalizationItem], *, cata
     if not rerated:
         return []
 
-    # Phase 2: the shared locks, in the order the single-invoice path takes them (chain head, counter,
-    # period), then each draft numbered in its savepoint and all of them announced together (the ledger
-    # posts them set-based). Should the announcement fail (the ledger refused an entry), phase 2 is
-    # rolled back and done again announcing each draft in its own savepoint, so only the draft at
-    # fault is parked.
-    AuditChainHead.objects.select_for_update().filter(id=1).first()
+    # Phase 2: everything computed first (credits, totals, payloads), then the shared locks as late as
+    # possible — the counters (numbers for the batch at once), the accounting period (through the
+    # postings) and the audit chain's head (the events last) — each a few statements before commit.
+    # Should the batch fail (the ledger refused an entry), phase 2 is rolled back and done again
+    # one draft at a time, each in its own savepoint, so only the draft at fault is parked.
     try:
         with transaction.atomic():
-            done = _issue(rerated, by_invoice, actor, together=True)
-    except Exception:  # noqa: BLE001 - rolled back; each draft announced on its own below
+            done = _issue_together(rerated, by_invoice, actor)
+    except Exception:  # noqa: BLE001 - rolled back; each draft issued and announced on its own below
         log.warning("finalization run %s: batch announcement failed; announcing one by one", run.pk)
-        done = _issue(rerated, by_invoice, actor, together=False)
+        for pk in rerated:
+            by_invoice[pk].status, by_invoice[pk].error = FinalizationItem.Status.PENDING, ""
+        done = _issue(rerated, by_invoice, actor)
     finalized: list[int] = []
     for invoice in done:
         audits[invoice.pk].append(
@@ -407,11 +414,9 @@ def _finalize_batch(run: FinalizationRun, items: list[FinalizationItem], *, cata
     return finalized
 
 
-def _issue(ids: list[int], by_invoice: dict, actor, *, together: bool) -> list[Invoice]:
-    """Number, date and draw credits for the drafts ``ids`` (each in a savepoint: one that fails is
-    parked and its number goes to the next), advance the counters, and announce them — all at once
-    (``together``: one ``outbox_publish_many`` per topic, which raises if any posting fails) or each
-    in its own savepoint. Returns the invoices finalized, in numbering order."""
+def _ready(ids: list[int]) -> tuple[list[Invoice], set]:
+    """The drafts ``ids`` with their lines, in numbering order (legal entity, billing date, id), and
+    the (customer, currency) pairs that have a prepaid credit grant (the others draw nothing)."""
     lines = InvoiceLine.objects.select_related("product", "price_version", "price_version__plan", "meter")
     ready = list(
         Invoice.objects.filter(pk__in=ids)
@@ -424,8 +429,72 @@ def _issue(ids: list[int], by_invoice: dict, actor, *, together: bool) -> list[I
             "customer_id", "currency"
         )
     )
-    entities = {inv.legal_entity_id: inv.legal_entity for inv in ready}
-    counters = {pk: counter_lock(legal_entity=entities[pk], series="invoice") for pk in sorted(entities)}
+    return ready, with_grants
+
+
+def _counters(invoices: list[Invoice]) -> dict:
+    """The invoice counter of each legal entity of ``invoices``, locked (in id order) until commit."""
+    entities = {inv.legal_entity_id: inv.legal_entity for inv in invoices}
+    return {pk: counter_lock(legal_entity=entities[pk], series="invoice") for pk in sorted(entities)}
+
+
+def _advance(counters: dict, next_seq: dict) -> None:
+    for entity, counter in counters.items():
+        if next_seq[entity] != counter.next_number:
+            counter_advance(counter, next_number=next_seq[entity])
+
+
+def _issue_together(ids: list[int], by_invoice: dict, actor) -> list[Invoice]:
+    """Finalize the drafts ``ids`` as one set. First, without a shared lock, each draft draws its
+    credits (in a savepoint only when its customer has a grant) and gets its dates and totals; a draft
+    that fails there is parked. Then the counters are locked and the batch numbered in one pass, the
+    invoices written with one UPDATE and announced together (the ledger posts them set-based): the
+    locks every finalization shares are held for a few statements. Raises if the announcement fails
+    (the caller rolls back and goes one by one). Returns the invoices finalized, in numbering order."""
+    ready, with_grants = _ready(ids)
+    issued = timezone.localdate()
+    done: list[Invoice] = []
+    for invoice in ready:
+        has_grants = (invoice.customer_id, invoice.currency) in with_grants
+        try:
+            if has_grants:  # draws write rows: a failure rolls back to its savepoint
+                with transaction.atomic():
+                    due = finalize_draw_credits(invoice, issued=issued)
+            else:
+                due = finalize_draw_credits(invoice, issued=issued, has_grants=False)
+            finalize_issue(
+                invoice, sequence=None, number=None, issued=issued, due_before_credits=due, actor=actor
+            )
+        except Exception as exc:  # noqa: BLE001 - parked before it took a number: no gap
+            _park(by_invoice[invoice.pk], exc)
+            continue
+        done.append(invoice)
+    if not done:
+        return []
+    payloads = invoice_data_many(done)
+    counters = _counters(done)
+    next_seq = {entity: counter.next_number for entity, counter in counters.items()}
+    for invoice, payload in zip(done, payloads, strict=True):
+        invoice.sequence = next_seq[invoice.legal_entity_id]
+        next_seq[invoice.legal_entity_id] += 1
+        invoice.number = number_format(
+            legal_entity=invoice.legal_entity, series="invoice", sequence=invoice.sequence
+        )
+        payload["number"] = invoice.number
+        item = by_invoice[invoice.pk]
+        item.status, item.error = FinalizationItem.Status.DONE, ""
+    invoices_save_finalized(done)
+    finalize_announce_many(done, payloads=payloads)
+    _advance(counters, next_seq)
+    return done
+
+
+def _issue(ids: list[int], by_invoice: dict, actor) -> list[Invoice]:
+    """Number, date, draw credits for and announce the drafts ``ids`` one at a time, each in a
+    savepoint (one that fails is parked and its number goes to the next), and advance the counters.
+    Returns the invoices finalized, in numbering order."""
+    ready, with_grants = _ready(ids)
+    counters = _counters(ready)
     next_seq = {entity: counter.next_number for entity, counter in counters.items()}
     issued = timezone.localdate()
     done: list[Invoice] = []
@@ -447,8 +516,7 @@ def _issue(ids: list[int], by_invoice: dict, actor, *, together: bool) -> list[I
                     actor=actor,
                 )
                 invoice.save()
-                if not together:
-                    finalize_announce(invoice)
+                finalize_announce(invoice)
         except Exception as exc:  # noqa: BLE001 - parked: its number is handed to the next draft
             _park(item, exc)
             continue
@@ -456,12 +524,23 @@ def _issue(ids: list[int], by_invoice: dict, actor, *, together: bool) -> list[I
         item.status = FinalizationItem.Status.DONE
         item.error = ""
         done.append(invoice)
-    if together:
-        finalize_announce_many(done)
-    for entity, counter in counters.items():
-        if next_seq[entity] != counter.next_number:
-            counter_advance(counter, next_number=next_seq[entity])
+    _advance(counters, next_seq)
     return done
+
+
+def _save_items(items: list[FinalizationItem]) -> None:
+    """The items' outcome, one UPDATE per distinct (status, error) — a batch's finalized items share
+    theirs — instead of a CASE per item and column."""
+    now = timezone.now()
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for item in items:
+        item.attempts += 1
+        item.finished_at = now
+        groups[(item.status, item.error)].append(item.pk)
+    for (status, error), ids in groups.items():
+        FinalizationItem.objects.filter(pk__in=ids).update(
+            status=status, error=error, attempts=F("attempts") + 1, finished_at=now
+        )
 
 
 def _work_batch(run: FinalizationRun, size: int, *, catalog: Catalog) -> int:
@@ -475,11 +554,7 @@ def _work_batch(run: FinalizationRun, size: int, *, catalog: Catalog) -> int:
             with connection.cursor() as cursor:
                 cursor.execute("DISCARD PLANS")
         _finalize_batch(run, items, catalog=catalog)
-        now = timezone.now()
-        for item in items:
-            item.attempts += 1
-            item.finished_at = now
-        FinalizationItem.objects.bulk_update(items, ["status", "error", "attempts", "finished_at"])
+        _save_items(items)
         job_advance(job_id=run.job_id, by=len(items))
         return len(items)
 

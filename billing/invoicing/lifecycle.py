@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -19,7 +19,7 @@ from billing.documents.services import invoice_documents_queue
 from billing.invoicing.build import invoice_refresh_draft
 from billing.invoicing.credits import credit_balances
 from billing.invoicing.numbering import next_number
-from billing.invoicing.representation import invoice_data
+from billing.invoicing.representation import invoice_data, invoice_data_many
 from billing.invoicing.selectors import invoice_with_lines
 from billing.models import (
     CreditApplication,
@@ -151,16 +151,57 @@ def finalize_announce(invoice: Invoice) -> None:
     finalize_announce_many([invoice])
 
 
-def finalize_announce_many(invoices: list[Invoice]) -> None:
+def finalize_announce_many(invoices: list[Invoice], *, payloads: list[dict] | None = None) -> None:
     """:func:`finalize_announce` for a batch of invoices: one ``outbox_publish_many`` per topic (the
-    ledger posts them together, see revrec.services.postings.post_invoices)."""
-    outbox_publish_many(
-        topic="invoice.finalized", objs=invoices, payloads=[invoice_data(invoice) for invoice in invoices]
-    )
+    ledger posts them together, see revrec.services.postings.invoices.post_invoices). ``payloads``:
+    the invoices' ``invoice_data`` when the caller has them already."""
+    if payloads is None:
+        payloads = invoice_data_many(invoices)
+    outbox_publish_many(topic="invoice.finalized", objs=invoices, payloads=payloads)
     paid = [invoice for invoice in invoices if invoice.status == Invoice.Status.PAID]
-    outbox_publish_many(
-        topic="invoice.paid", objs=paid, payloads=[invoice_data(invoice, lines=False) for invoice in paid]
-    )
+    outbox_publish_many(topic="invoice.paid", objs=paid, payloads=invoice_data_many(paid, lines=False))
+
+
+# The columns finalizing sets (finalize_draw_credits, finalize_issue), written for a batch at once.
+FINALIZED_COLUMNS = (
+    ("status", "text"),
+    ("sequence", "bigint"),
+    ("number", "text"),
+    ("issue_date", "date"),
+    ("due_date", "date"),
+    ("finalized_at", "timestamptz"),
+    ("finalized_by_id", "bigint"),
+    ("total", "numeric"),
+    ("credits_applied", "numeric"),
+    ("paid_at", "timestamptz"),
+)
+
+
+def invoices_save_finalized(invoices: list[Invoice]) -> None:
+    """Write what finalizing set on ``invoices`` with one UPDATE (``… FROM unnest`` on PostgreSQL,
+    ``bulk_update`` elsewhere), ``updated_at`` included, instead of a full-row save per invoice."""
+    if not invoices:
+        return
+    now = timezone.now()
+    for invoice in invoices:
+        invoice.updated_at = now
+    names = [name for name, _kind in FINALIZED_COLUMNS]
+    if connection.vendor != "postgresql":
+        Invoice.objects.bulk_update(invoices, [*names, "updated_at"])
+        return
+    table = connection.ops.quote_name(Invoice._meta.db_table)
+    arrays = ", ".join(f"%s::{kind}[]" for _name, kind in FINALIZED_COLUMNS)
+    sets = ", ".join(f"{name} = u.{name}" for name in names)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS i SET {sets}, updated_at = %s "  # noqa: S608 - names are ours
+            f"FROM unnest(%s::bigint[], {arrays}) AS u (id, {', '.join(names)}) WHERE i.id = u.id",
+            [
+                now,
+                [inv.pk for inv in invoices],
+                *([getattr(inv, name) for inv in invoices] for name in names),
+            ],
+        )
 
 
 @transaction.atomic

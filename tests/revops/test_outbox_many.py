@@ -53,3 +53,25 @@ def test_publish_is_the_one_object_case(consumers):
     assert set(event.receipts.values_list("consumer", flat=True)) == {"one", "many"}
     with transaction.atomic():
         assert outbox.outbox_publish_many(topic="t.x", objs=[], payloads=[]) == []
+
+
+def test_payloads_are_stored_as_sent_whatever_they_hold(consumers):
+    """On PostgreSQL the payloads travel as one JSON array (not a jsonb[] the driver escapes): quotes,
+    backslashes, unicode, nesting, decimals and dates come back as sent, each event with its own."""
+    from datetime import date
+    from decimal import Decimal
+
+    customers = [CustomerFactory(external_id=f"ob-q{i}") for i in range(3)]
+    sent = [
+        {"memo": 'say "hi" \\ there', "lines": [{"a": "1.10"}, {"b": None}], "n": 0},
+        {"name": "Zoë — ✓", "tab": "a\tb\nc", "empty": {}, "n": 1},
+        {"amount": Decimal("12.30"), "day": date(2026, 4, 1), "n": 2},
+    ]
+    with transaction.atomic():
+        events = outbox.outbox_publish_many(topic="t.x", objs=customers, payloads=sent)
+    expected = [sent[0], sent[1], {"amount": "12.30", "day": "2026-04-01", "n": 2}]
+    assert [e.payload for e in events] == expected
+    stored = {e.pk: e for e in OutboxEvent.objects.filter(pk__in=[e.pk for e in events])}
+    assert [stored[e.pk].payload for e in events] == expected
+    assert [stored[e.pk].object_id for e in events] == [str(c.pk) for c in customers]
+    assert all(stored[e.pk].created_at == e.created_at for e in events)

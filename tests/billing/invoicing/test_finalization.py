@@ -130,6 +130,34 @@ def test_a_failing_draft_is_parked_with_its_error_and_leaves_no_gap(catalog, set
     assert again.finalized == 1 and bad.sequence == 4
 
 
+def _statements(ids: list[int]) -> int:
+    """The statements finalizing ``ids`` takes in one batch (the documents' rendering held back)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with mock.patch("revops.core.enqueue.enqueue"):
+        run = finalization_start(invoice_ids=ids, actor="test")
+        finalization.finalization_plan(run_id=run.pk)
+        with CaptureQueriesContext(connection) as queries:
+            assert finalization_work(run_id=run.pk) == len(ids)
+    return len(queries.captured_queries)
+
+
+def test_a_batch_takes_as_many_statements_for_many_drafts_as_for_few(catalog, settings):
+    """Set-based: numbers, the invoices' rows, the postings, the outbox and audit events and the items
+    are written with one statement per kind for the whole batch — no savepoint, save or query per
+    draft — so the shared locks (counter, period, chain head) are held for a few statements."""
+    settings.FINALIZATION_BATCH_SIZE = 20
+    _statements([d.pk for d in _drafts(1, prefix="first")])  # the counter, the period: created once
+    few = _statements([d.pk for d in _drafts(2, prefix="few")])
+    many = _statements([d.pk for d in _drafts(7, prefix="many")])
+    assert many == few
+    assert sorted(Invoice.objects.values_list("sequence", flat=True)) == list(range(1, 11))
+    assert JournalEntry.objects.filter(source_key__startswith="invoice:").count() == 10
+    assert OutboxEvent.objects.filter(topic="invoice.finalized").count() == 10
+    assert AuditEvent.objects.filter(action="invoice.finalized").count() == 10
+
+
 def test_a_failure_while_re_rating_parks_the_draft(catalog):
     drafts = _drafts(3)
     real = finalization.draft_rerate
