@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from billing.contracts import draft_views
 from billing.contracts import views as contracts
 
 urlpatterns = [
@@ -9,6 +10,7 @@ urlpatterns = [
     path("contracts/new/", contracts.contract_create_view, name="contract-create"),
     path("contracts/_line-row/", contracts.contract_line_row, name="contract-line-row"),
     path("contracts/<int:pk>/", contracts.contract_detail, name="contract"),
+    path("contracts/<int:pk>/edit/", draft_views.contract_edit_view, name="contract-edit"),
     path("contracts/<int:pk>/submit/", contracts.contract_submit_view, name="contract-submit"),
     path("contracts/<int:pk>/activate/", contracts.contract_activate_view, name="contract-activate"),
     path("contracts/<int:pk>/terminate/", contracts.contract_terminate_view, name="contract-terminate"),

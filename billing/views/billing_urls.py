@@ -10,6 +10,7 @@ urlpatterns = [
     path("customers/", customers.customer_list, name="customers"),
     path("customers/new/", customers.customer_create_view, name="customer-create"),
     path("customers/<int:pk>/", customers.customer_detail, name="customer"),
+    path("customers/<int:pk>/edit/", customers.customer_edit_view, name="customer-edit"),
     path("customers/<int:pk>/credits/", customers.credit_grant_view, name="customer-credit-grant"),
     path("customers/<int:pk>/grace/", customers.customer_grace_view, name="customer-grace"),
     # billing settings (the organization's grace period before drafts finalize themselves)

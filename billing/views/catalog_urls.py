@@ -5,6 +5,7 @@ from django.urls import path
 from billing.views import (
     catalog,
     catalog_charges,
+    catalog_edit,
     catalog_impact,
     catalog_products,
     catalog_simulator,
@@ -40,4 +41,6 @@ urlpatterns = [
     path("simulator/quantities", catalog_simulator.simulator_quantities, name="pricing-simulator-quantities"),
     path("simulator/sample", catalog_simulator.simulator_sample, name="pricing-simulator-sample"),
     path("catalog/", catalog_products.products_meters, name="pricing-catalog"),
+    path("catalog/products/<slug:code>/", catalog_edit.product_edit, name="pricing-product"),
+    path("catalog/meters/<slug:code>/", catalog_edit.meter_edit, name="pricing-meter"),
 ]

@@ -28,6 +28,7 @@ from billing.usage.aggregation import local_bounds, usage_total
 from billing.usage.partitions import add_months
 from billing.views.invoices import usage_explorer_url
 from billing.views.lists import CUSTOMER_COLUMNS, CUSTOMER_SORTING
+from revops.core.audit.selectors import audit_event_list
 from revops.core.filters import filter_page
 from revops.core.forms import apply_errors
 from revops.core.listing import csv_response, list_page, sorted_queryset, wants_csv
@@ -36,7 +37,13 @@ from revops.errors import DomainError
 from revops.formatting import money, percent, quantity
 from revops.money import stored_sum
 from revops.parties.filters import CustomerFilter
-from revops.parties.forms import COMMON_CURRENCIES, COMMON_TIMEZONES, CustomerForm, CustomerGraceForm
+from revops.parties.forms import (
+    COMMON_CURRENCIES,
+    COMMON_TIMEZONES,
+    CustomerEditForm,
+    CustomerForm,
+    CustomerGraceForm,
+)
 from revops.parties.models import Customer
 from revops.parties.services.customers import customer_create, customer_update
 from revops.roles import can_write
@@ -243,6 +250,33 @@ def credit_grant_view(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("customer", pk=pk)
     context = _customer_context(request, customer, grant_form=form)
     return render(request, "billing/customers/detail.html", context, status=400)
+
+
+@login_required
+@require_area("customers", write=True)
+def customer_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit a customer's facts through ``customer_update`` (audited with each old and new value)."""
+    customer = get_object_or_404(Customer, pk=pk)
+    form = CustomerEditForm(request.POST or None, customer=customer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = customer_update(customer=customer, actor=request.user, **form.service_kwargs())
+        except DomainError as exc:
+            apply_errors(form, exc.errors)
+            if not exc.errors:
+                form.add_error(None, exc.detail)
+        else:
+            messages.success(request, f"Customer {customer.name} ({customer.external_id}) saved.")
+            return redirect("customer", pk=customer.pk)
+    history = audit_event_list(object_type=Customer._meta.label_lower, object_id=str(customer.pk))[:20]
+    context = {
+        "form": form,
+        "customer": customer,
+        "history": list(history),
+        "currencies": COMMON_CURRENCIES,
+        "timezones": COMMON_TIMEZONES,
+    }
+    return render(request, "billing/customers/create.html", context, status=400 if form.is_bound else 200)
 
 
 @login_required

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django import forms
 
 from revops.parties.models.customers import MAX_GRACE_HOURS
+from revops.parties.services.customers import EDITABLE
 
 COMMON_TIMEZONES = (
     "UTC",
@@ -73,6 +74,21 @@ class CustomerForm(forms.Form):
         data["tax_rate"] = data.get("tax_rate") or Decimal(0)
         data["currency"] = (data.get("currency") or "").upper()
         return data
+
+
+class CustomerEditForm(CustomerForm):
+    """An existing customer's editable facts (``customer_update``): the external id is its identity."""
+
+    def __init__(self, *args, customer, **kwargs):
+        kwargs.setdefault("initial", {k: getattr(customer, k) for k in EDITABLE})
+        super().__init__(*args, **kwargs)
+        del self.fields["external_id"]
+        if customer.contracts.exists():
+            self.fields["currency"].disabled = True
+            self.fields["currency"].help_text = "Fixed: the customer has contracts in this currency."
+
+    def service_kwargs(self) -> dict:
+        return {k: v for k, v in super().service_kwargs().items() if k in EDITABLE}
 
 
 class CustomerGraceForm(forms.Form):

@@ -57,8 +57,8 @@ class MeterForm(forms.Form):
 
     def service_kwargs(self) -> dict:
         cd = self.cleaned_data
-        return {
-            "code": cd["code"],
+        code = {"code": cd["code"]} if "code" in self.fields else {}  # an existing meter keeps its code
+        return code | {
             "name": cd["name"],
             "aggregation": cd["aggregation"],
             "field": cd["field"].strip(),
@@ -70,3 +70,31 @@ class MeterForm(forms.Form):
 
 def products_and_meters() -> tuple[list[Product], list[Meter]]:
     return list(Product.objects.filter(active=True).order_by("code")), list(Meter.objects.order_by("code"))
+
+
+class ProductEditForm(ProductForm):
+    """An existing product: its code is its identity (charges, invoices and postings name it)."""
+
+    active = forms.BooleanField(required=False, help_text="Off: no new charge can use it.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["code"]
+
+    @classmethod
+    def of(cls, product: Product, data=None) -> ProductEditForm:
+        return cls(data, initial={k: getattr(product, k) for k in ProductEditForm.base_fields if k != "code"})
+
+
+class MeterEditForm(MeterForm):
+    """An existing meter: its code is what events are sent with."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["code"]
+
+    @classmethod
+    def of(cls, meter: Meter, data=None) -> MeterEditForm:
+        initial = {k: getattr(meter, k) for k in MeterForm.base_fields if k not in ("code", "group_by")}
+        initial["group_by"] = ", ".join(meter.group_by or [])
+        return cls(data, initial=initial)

@@ -35,6 +35,7 @@ class AuditAction(StrEnum):
     CONTRACT_AMENDED = "contract.amended"
     CONTRACT_AMENDMENT_REVERTED = "contract.amendment_reverted"
     CONTRACT_CREATED = "contract.created"
+    CONTRACT_DRAFT_EDITED = "contract.draft_edited"
     CONTRACT_PRICE_OVERRIDE_REJECTED = "contract.price_override_rejected"
     CONTRACT_PRICE_OVERRIDE_REQUESTED = "contract.price_override_requested"
     CONTRACT_PRICE_OVERRIDE_VOIDED = "contract.price_override_voided"

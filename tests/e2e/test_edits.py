@@ -1,0 +1,95 @@
+"""Edit what may be edited, in a real browser (issue 16 §6): a finance user edits a customer and a
+draft contract (each change in the history), a pricing admin opens a product and a meter, renames
+the meter and is told — on the form — that how a priced meter counts cannot change."""
+
+from datetime import date
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _draft():
+    from django.db import transaction
+
+    from billing.catalog.services import plan_create
+    from billing.contracts.services import contract_create
+    from revops.parties.services.customers import customer_create
+
+    with transaction.atomic():
+        customer_create(external_id="acme", name="Acme", currency="USD")
+        plan_create(
+            code="tokens-payg",
+            name="Tokens pay-as-you-go",
+            currency="USD",
+            interval="month",
+            effective_from=date(2026, 11, 1),
+            charges=[
+                {
+                    "code": "tokens",
+                    "product": "tokens",
+                    "meter": "llm_tokens",
+                    "model": "standard",
+                    "properties": {"unit_amount": "0.002"},
+                }
+            ],
+        )
+        return contract_create(
+            customer="acme",
+            currency="USD",
+            start_date=date(2026, 4, 1),
+            end_date=date(2027, 4, 1),
+            lines=[{"key": "svc", "product": "platform", "unit_price": "100.00"}],
+        )
+
+
+def test_finance_edits_a_customer_and_a_draft_contract(login, shot):
+    from playwright.sync_api import expect
+
+    contract = _draft()
+    page = login("finance")
+    page.goto("/customers/")
+    page.get_by_role("link", name="Acme").click()
+    page.locator("#edit-customer").click()
+    page.fill("#id_name", "Acme Europe GmbH")
+    page.fill("#id_tax_rate", "19")
+    shot("customer edit form")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status")).to_contain_text("Customer Acme Europe GmbH (acme) saved")
+    page.locator("#edit-customer").click()
+    expect(page.locator("#history")).to_contain_text("Acme Europe GmbH")
+
+    page.goto(f"/contracts/{contract.pk}/")
+    page.locator("#edit-contract").click()
+    page.locator("input[name=line-quantity]").first.fill("3")
+    page.fill("#id_notes", "three seats, signed 28 April")
+    shot("draft contract edit")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("main")).to_contain_text(
+        f"Draft contract {contract.number} for Acme Europe GmbH saved"
+    )
+    expect(page.locator("main")).to_contain_text("3,600.00 USD")
+    expect(page.locator("main")).to_contain_text("version 2")
+
+
+def test_pricing_opens_products_and_meters_and_is_told_what_is_locked(login, shot):
+    from playwright.sync_api import expect
+
+    _draft()
+    page = login("pricing")
+    page.goto("/pricing/catalog/")
+    page.get_by_role("link", name="llm_tokens").click()
+    expect(page.locator("main")).to_contain_text("how it counts is locked")
+    page.select_option("#id_aggregation", "max")
+    page.get_by_role("button", name="Save meter").click()
+    expect(page.locator(".form-error")).to_contain_text("cannot change")
+    shot("meter change refused")
+    page.select_option("#id_aggregation", "sum")
+    page.fill("#id_name", "LLM tokens (all models)")
+    page.get_by_role("button", name="Save meter").click()
+    expect(page.get_by_role("status")).to_contain_text("Meter llm_tokens (LLM tokens (all models)) saved")
+    expect(page.locator("#history")).to_contain_text("LLM tokens (all models)")
+    page.goto("/pricing/catalog/")
+    page.get_by_role("link", name="platform").first.click()
+    expect(page.locator("main")).to_contain_text("Nothing is posted to it yet")
+    shot("product page")
