@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -39,6 +40,7 @@ from billing.views.catalog import (
     version_state,
 )
 from billing.views.catalog_display import charge_view, diff_rows
+from revops.core.confirm import Confirmation, confirm_page, is_confirmed
 from revops.core.ui import require_area
 from revops.errors import DomainError, InvalidTransition, ValidationFailed
 from revops.formatting import money
@@ -242,6 +244,22 @@ def version_publish(request: HttpRequest, code: str, number: int) -> HttpRespons
 @require_POST
 def version_discard(request: HttpRequest, code: str, number: int) -> HttpResponse:
     version = get_version(code, number)
+    back = reverse("pricing-version", args=[code, number])
+    if not is_confirmed(request):
+        return confirm_page(
+            request,
+            Confirmation(
+                title=f"Discard draft version {number} of {code}?",
+                subject=f"{code} v{number}",
+                consequence=(
+                    f"The draft version {number} and every charge priced in it are thrown away; this "
+                    "cannot be undone. Published versions are not touched."
+                ),
+                button=f"Discard draft version {number}",
+                back=back,
+                danger=True,
+            ),
+        )
     try:
         catalog.plan_version_discard_draft(version=version, actor=request.user)
     except DomainError as exc:
@@ -255,6 +273,18 @@ def version_discard(request: HttpRequest, code: str, number: int) -> HttpRespons
 @require_area("catalog", write=True)
 @require_POST
 def charge_remove(request: HttpRequest, code: str, number: int, index: int) -> HttpResponse:
+    if not is_confirmed(request):
+        return confirm_page(
+            request,
+            Confirmation(
+                title=f"Remove charge {index + 1} from draft version {number} of {code}?",
+                subject=f"{code} v{number}",
+                consequence="The charge and its pricing are removed from this draft; add it again to restore it.",
+                button="Remove the charge",
+                back=reverse("pricing-version-edit", args=[code, number]),
+                danger=True,
+            ),
+        )
     return _change_charges(request, code, number, index, remove=True)
 
 

@@ -5,7 +5,6 @@
    data-chart="<kind>" data-chart-data="<id of a json_script>"   a Chart.js chart (kinds below)
    data-height="<px>"                                            an element's height, set from script
    data-autosubmit                                               submit the form when the field changes
-   data-confirm="<question>" (on a form)                         ask before submitting
    data-action="row-up|row-down|row-remove|dim-remove|line-remove|toggle|nav|copy"   button behaviours
    data-check-all="<selector>"                                   a checkbox that (un)checks others
    data-selected-count="<selector>" (on a checkbox)              "n selected" for the boxes it controls
@@ -210,10 +209,6 @@
       if (el === master || el.matches(master.dataset.checkAll)) { updateCount(master); }
     });
   });
-  document.addEventListener("submit", function (event) {
-    var form = event.target, question = form.dataset && form.dataset.confirm;
-    if (question && !window.confirm(question)) { event.preventDefault(); }
-  }, true);
   document.addEventListener("focusin", function (event) {
     if (event.target.matches("[data-select-on-focus]")) { event.target.select(); }
   });

@@ -85,3 +85,25 @@ def test_irreversible_actions_confirm_first_and_a_payment_is_reversed(login, sho
     expect(page.locator("h1 .badge")).to_have_text("Terminated")
     assert PaymentReversal.objects.get().reason == "The transfer bounced"
     assert Invoice.objects.get(pk=book.paid.pk).amount_paid == 0
+
+
+def test_the_confirmation_step_works_without_javascript(browser, live_server, e2e_world, shot):
+    from tests.e2e.conftest import PASSWORD, USERS
+
+    book = build_book()
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/login/")
+        page.fill("#id_username", USERS["finance"][0])
+        page.fill("#id_password", PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(f"/invoices/{book.draft.pk}/")
+        page.get_by_role("button", name="Finalize…").click()
+        expect(page.locator("#confirm-consequence")).to_contain_text("Finalizing cannot be undone")
+        assert Invoice.objects.get(pk=book.draft.pk).status == "draft"
+        shot("finalize-confirm-no-js", page=page)
+        page.locator("#confirm-action").click()
+        expect(page.locator("h1 .badge")).to_have_text("Finalized")
+    finally:
+        context.close()

@@ -313,7 +313,7 @@ def test_pricing_page_publish_submits_a_backdated_version_for_approval(ui_for, d
     )
     assert "waiting for an approver" in edit.content.decode()
     assert PlanVersion.objects.get(pk=version.pk).effective_from == date(2026, 10, 1)
-    client.post("/pricing/plans/hybrid/versions/2/discard")
+    client.post("/pricing/plans/hybrid/versions/2/discard", {"confirm": "1"})
     assert PlanVersion.objects.filter(pk=version.pk).exists()
     # The approver's queue shows the impact view under the request, and approving publishes it.
     approver = make_user("checker", "approver")

@@ -338,7 +338,9 @@ def test_charges_move_and_remove(ui_for, demo):
         "api_calls",
         "platform",
     ]
-    client.post(f"{base}/0/remove")
+    asked = client.post(f"{base}/0/remove").content.decode()
+    assert "Remove charge 1 from draft version 3" in asked and draft.charges.count() == 2
+    client.post(f"{base}/0/remove", {"confirm": "1"})
     assert list(draft.charges.values_list("code", flat=True)) == ["platform"]
 
 
@@ -384,7 +386,11 @@ def test_publishing_an_empty_draft_is_refused_with_the_reason(ui_for, draft_plan
 
 
 def test_discard_draft(ui_for, demo):
-    response = ui_for("pricing").post("/pricing/plans/api-growth/versions/3/discard")
+    client = ui_for("pricing")
+    asked = client.post("/pricing/plans/api-growth/versions/3/discard").content.decode()
+    assert "cannot be undone" in asked and 'name="confirm" value="1"' in asked
+    assert PlanVersion.objects.filter(plan__code="api-growth", number=3).exists()
+    response = client.post("/pricing/plans/api-growth/versions/3/discard", {"confirm": "1"})
     assert response.status_code == 302 and response.url == "/pricing/plans/api-growth/"
     assert not PlanVersion.objects.filter(plan__code="api-growth", number=3).exists()
 
@@ -405,7 +411,7 @@ def test_diff_lists_changed_properties_side_by_side(ui_for, demo):
 
 def test_diff_marks_added_and_removed_charges(ui_for, demo):
     client = ui_for("pricing")
-    client.post("/pricing/plans/api-growth/versions/3/charges/0/remove")
+    client.post("/pricing/plans/api-growth/versions/3/charges/0/remove", {"confirm": "1"})
     html = client.get("/pricing/plans/api-growth/diff?a=2&b=3").content.decode()
     assert re.search(r'<tr class="diff-del">\s*<th scope="row"><code>platform', html)
     assert "— removed in v3" in html
