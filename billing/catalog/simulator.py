@@ -153,3 +153,39 @@ def simulate_version(
         "lines": [line_payload(line, currency) for line in lines],
         "subtotal": money_str(subtotal, currency),
     }
+
+
+def quote_charges(version: PlanVersion) -> list:
+    """The charges of ``version`` that price a quantity (the quick quote's choices, in plan order)."""
+    return [
+        c
+        for c in version.charges.select_related("meter").order_by("position", "id")
+        if c.model not in EVENT_MODELS
+    ]
+
+
+def charge_quote(*, version: PlanVersion, charge_code: str, quantity: Decimal) -> dict:
+    """What ``quantity`` units of one charge of ``version`` cost (its default prices; nothing saved):
+    the amount, the tier-by-tier breakdown and the average price per unit."""
+    charge = next((c for c in quote_charges(version) if c.code == charge_code), None)
+    if charge is None:
+        raise ValidationFailed(
+            f"No charge '{charge_code[:64]}' pricing a quantity in this version.", field="charge"
+        )
+    if quantity < 0:
+        raise ValidationFailed("A quantity is zero or more.", field="quantity")
+    currency = version.plan.currency
+    result = preview_charge(
+        currency=currency,
+        model=charge.model,
+        properties=charge.properties,
+        field=charge.field or None,
+        quantity=quantity,
+    )
+    amount = Decimal(result["amount"])
+    return {
+        **result,
+        "charge": charge,
+        "quantity": quantity,
+        "per_unit": (amount / quantity) if quantity else None,
+    }

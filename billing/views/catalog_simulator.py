@@ -4,6 +4,7 @@ Nothing is saved."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -18,12 +19,13 @@ from billing.catalog.forms.simulator import (
     parse_when,
     quantity_fields,
 )
-from billing.catalog.simulator import simulate_version
+from billing.catalog.simulator import charge_quote, quote_charges, simulate_version
 from billing.catalog.ui_support import in_force, sample_events
 from billing.models import PlanVersion
 from billing.views.catalog_display import price, quantity
 from revops.core.ui import require_area
 from revops.errors import ValidationFailed
+from revops.formatting import money
 
 TEMPLATE = "billing/catalog/simulator.html"
 
@@ -81,6 +83,7 @@ def simulator(request: HttpRequest) -> HttpResponse:
     for q in qty_fields:
         q["value"] = (data or {}).get(q["name"], "")
     context = {
+        "quote": _quote(chosen, request.GET),
         "form": form,
         "version": chosen,
         "qty_fields": qty_fields,
@@ -157,3 +160,44 @@ def simulator_sample(request: HttpRequest) -> HttpResponse:
     return render(
         request, f"{TEMPLATE}#events-field", {"form": form, "event_errors": [], "sampled": bool(text)}
     )
+
+
+def _quote(version: PlanVersion | None, params) -> dict:
+    """The quick quote: what N units of one of the version's charges cost (or why it cannot say)."""
+    if version is None:
+        return {"charges": []}
+    charges = quote_charges(version)
+    code = params.get("charge") or next(
+        (c.code for c in charges if c.meter_id), charges[0].code if charges else ""
+    )
+    raw = (params.get("quantity") or "").strip().replace(",", "")
+    out = {"charges": charges, "code": code, "raw": raw, "version": version}
+    if not raw or not charges:
+        return out
+    try:
+        amount = Decimal(raw)
+        if not amount.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        return out | {"error": f"'{raw[:40]}' is not a number."}
+    try:
+        result = charge_quote(version=version, charge_code=code, quantity=amount)
+    except ValidationFailed as exc:
+        return out | {"error": "; ".join(e.message for e in exc.errors) or exc.detail}
+    currency = version.plan.currency
+    for b in result["breakdown"]:
+        b["units_shown"] = quantity(b["units"]) if b.get("units") is not None else ""
+        b["unit_shown"] = price(b["unit_amount"], currency) if b.get("unit_amount") is not None else ""
+        b["amount_shown"] = price(b["amount"], currency)
+    result["amount_shown"] = money(Decimal(result["amount"]), currency)
+    result["quantity_shown"] = quantity(result["quantity"])
+    result["per_unit_shown"] = price(result["per_unit"], currency) if result["per_unit"] is not None else ""
+    return out | {"result": result}
+
+
+@login_required
+@require_area("pricing")
+def simulator_quote(request: HttpRequest) -> HttpResponse:
+    """What quantity N of a charge costs (HTMX: the quote card only)."""
+    version = _pick(_versions(), request.GET.get("version"))
+    return render(request, f"{TEMPLATE}#quote", {"quote": _quote(version, request.GET), "version": version})

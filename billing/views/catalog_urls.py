@@ -39,6 +39,7 @@ urlpatterns = [
     path("coupons/<slug:code>/", coupons.coupon_detail, name="pricing-coupon"),
     path("simulator/", catalog_simulator.simulator, name="pricing-simulator"),
     path("simulator/quantities", catalog_simulator.simulator_quantities, name="pricing-simulator-quantities"),
+    path("simulator/quote", catalog_simulator.simulator_quote, name="pricing-simulator-quote"),
     path("simulator/sample", catalog_simulator.simulator_sample, name="pricing-simulator-sample"),
     path("catalog/", catalog_products.products_meters, name="pricing-catalog"),
     path("catalog/products/<slug:code>/", catalog_edit.product_edit, name="pricing-product"),

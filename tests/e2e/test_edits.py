@@ -93,3 +93,17 @@ def test_pricing_opens_products_and_meters_and_is_told_what_is_locked(login, sho
     page.get_by_role("link", name="platform").first.click()
     expect(page.locator("main")).to_contain_text("Nothing is posted to it yet")
     shot("product page")
+
+
+def test_the_simulator_answers_what_a_quantity_costs(login, shot):
+    from playwright.sync_api import expect
+
+    _draft()
+    page = login("pricing")
+    page.goto("/pricing/simulator/?plan=tokens-payg")
+    page.fill("#quote-quantity", "1,500,000")
+    expect(page.locator("#quote-amount")).to_have_text("3,000.00 USD")  # 1.5 M tokens × 0.002
+    expect(page.locator("#sim-quote")).to_contain_text("per unit on average")
+    shot("quantity quote")
+    page.fill("#quote-quantity", "many")
+    expect(page.locator("#quote-error")).to_contain_text("is not a number")
