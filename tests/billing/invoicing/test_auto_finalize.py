@@ -230,7 +230,7 @@ def test_a_draft_the_finalization_refuses_is_held_with_the_reason_then_tried_aga
     grace(0)
     now = timezone.now()
     refusal = ValidationFailed("The accounting period is closed.")
-    with mock.patch("billing.invoicing.finalization.finalize_draw_credits", side_effect=refusal):
+    with mock.patch("billing.invoicing.finalization.batch.finalize_draw_credits", side_effect=refusal):
         first = auto_finalize_due_drafts(now=now)
     assert first.submitted == [invoice.pk]
     assert FinalizationRun.objects.get(pk=first.run_id).failed == 1

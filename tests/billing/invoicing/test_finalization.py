@@ -160,15 +160,17 @@ def test_a_batch_takes_as_many_statements_for_many_drafts_as_for_few(catalog, se
 
 def test_a_failure_while_re_rating_parks_the_draft(catalog):
     drafts = _drafts(3)
-    real = finalization.draft_rerate
+    real = finalization.batch.draft_rerate
 
     def rerate(*, invoice, **kw):
         if invoice.pk == drafts[0].pk:
             raise RuntimeError("price lookup failed")
         return real(invoice=invoice, **kw)
 
-    every = mock.patch.object(finalization, "_to_rerate", side_effect=lambda drafts: {d.pk for d in drafts})
-    with every, mock.patch.object(finalization, "draft_rerate", side_effect=rerate):
+    every = mock.patch.object(
+        finalization.batch, "_to_rerate", side_effect=lambda drafts: {d.pk for d in drafts}
+    )
+    with every, mock.patch.object(finalization.batch, "draft_rerate", side_effect=rerate):
         run = _run(invoice_ids=[d.pk for d in drafts])
     assert (run.finalized, run.failed) == (2, 1)
     assert "price lookup failed" in run.items.get(invoice=drafts[0]).error
