@@ -178,7 +178,8 @@ def _run_main(mode: str, start_at: int = 0) -> None:
     from django.db import connection
 
     from billing.contracts.models import Contract
-    from revrec.services.schedules import schedules_generate, schedules_generate_many
+    from revrec.services.schedule_batches import schedules_generate_many
+    from revrec.services.schedules import schedules_generate
 
     statements = 0
 

@@ -30,7 +30,7 @@ def handle(event: OutboxEvent) -> None:
     from revrec.services import postings
     from revrec.services.obligations import obligations_create
     from revrec.services.postings import invoices
-    from revrec.services.schedules import schedules_generate_later
+    from revrec.services.schedule_batches import schedules_generate_later
 
     if event.topic == "invoice.finalized":
         invoices.post_invoice(Invoice.objects.get(pk=event.object_id))

@@ -10,7 +10,7 @@ def _actor(actor_id: int | None):
 @shared_task(name="revrec.generate_schedules")
 def generate_schedules(contract_id: int, actor_id: int | None = None) -> int:
     """One contract's first schedules (messages queued before activations were sent in batches)."""
-    from revrec.services.schedules import schedules_generate_many
+    from revrec.services.schedule_batches import schedules_generate_many
 
     return schedules_generate_many(contract_ids=[contract_id], actor=_actor(actor_id))
 
@@ -19,7 +19,7 @@ def generate_schedules(contract_id: int, actor_id: int | None = None) -> int:
 def generate_schedules_many(contract_ids: list[int], actor_id: int | None = None) -> int:
     """The first schedules of the contracts activated in one transaction: batches of obligations
     claimed with SKIP LOCKED (any number of these tasks may run over the same ids)."""
-    from revrec.services.schedules import schedules_generate_many
+    from revrec.services.schedule_batches import schedules_generate_many
 
     return schedules_generate_many(contract_ids=contract_ids, actor=_actor(actor_id))
 

@@ -320,7 +320,7 @@ BILLING_RUN_PARALLELISM = int(env("BILLING_RUN_PARALLELISM", "4"))
 # Revenue runs (revrec.services.runs): work tasks sent per run, and contracts per batch (transaction).
 REVENUE_RUN_PARALLELISM = int(env("REVENUE_RUN_PARALLELISM", env("BILLING_RUN_PARALLELISM", "4")))
 REVENUE_RUN_BATCH_SIZE = int(env("REVENUE_RUN_BATCH_SIZE", "100"))
-# First schedules of bulk activations (revrec.services.schedules): obligations per batch (transaction),
+# First schedules of bulk activations (revrec.services.schedule_batches): obligations per batch (transaction),
 # workers sent for the contracts activated in one transaction when they are more than one batch.
 REVREC_SCHEDULE_BATCH_SIZE = int(env("REVREC_SCHEDULE_BATCH_SIZE", "500"))
 REVREC_SCHEDULE_PARALLELISM = int(env("REVREC_SCHEDULE_PARALLELISM", "2"))

@@ -23,12 +23,12 @@ from revops.core.approvals.services import SelfApproval
 from revops.core.audit.models import AuditChainHead, AuditEvent
 from revops.core.audit.verify import audit_verify_chain
 from revrec.models import PerformanceObligation, RevenueSchedule, ScheduleLine
+from revrec.services.schedule_batches import schedules_generate_many
 from revrec.services.schedules import (
     _content,
     _content_many,
     schedule_decide,
     schedules_generate,
-    schedules_generate_many,
 )
 
 pytestmark = pytest.mark.django_db
@@ -370,7 +370,7 @@ def test_workers_skip_each_others_batches(catalog, sent):
     what it held."""
     import threading
 
-    from revrec.services import schedules as service
+    from revrec.services import schedule_batches as service
 
     with transaction.atomic():
         contracts = [contract_activate(contract=c, actor="import") for c in _draft(7, customer="skip")]
@@ -434,7 +434,7 @@ def test_a_batch_that_dies_midway_writes_nothing_and_is_done_again(catalog, sent
     """A failure after a batch's schedules and lines were written (its approval requests not yet): the
     batch's transaction rolls back whole — the batches before it stay committed — and the next run
     schedules exactly what is missing: nothing lost, nothing twice."""
-    from revrec.services import schedules as service
+    from revrec.services import schedule_batches as service
 
     with transaction.atomic():
         contracts = [contract_activate(contract=c, actor="import") for c in _draft(5, customer="dies")]
@@ -464,7 +464,7 @@ def test_an_obligation_that_fails_is_parked_and_the_others_are_scheduled(catalog
     failing one is left without a schedule (logged), every other one gets its schedule, and a second run
     tries it again."""
     from revops.errors import InvalidTransition
-    from revrec.services import schedules as service
+    from revrec.services import schedule_batches as service
 
     with transaction.atomic():
         contracts = [contract_activate(contract=c, actor="import") for c in _draft(5, customer="park")]
