@@ -1,161 +1,43 @@
-"""Month end of one accounting period, read in one place (issue 15 §6): its stages in working order —
-billing run, drafts awaiting review, finalization, revenue run, compliance checks, close — each with
-a status, a few counts, its latest run and the action that starts it, plus what blocks the close.
-
-Reads only, and every read is an aggregate or a single row: the cost does not grow with the number of
-contracts beyond what the database counts (no per-contract loop), so a 100,000-contract month renders
-as fast as a small one. Compliance is the top layer, so it reads billing and revrec directly. Who may
-start what is decided per user by ``allowed_action``: each stage's action names the area it writes.
-
-Statuses: ``not_started``, ``running`` (a job is under way: its progress is live), ``done``,
-``blocked`` (something must be dealt with first: drafts to review, parked failures, failing close
-checklist items, open critical exceptions) and ``failed`` (the latest run failed)."""
+"""The month-end board's stages, one builder per stage (billing run, drafts awaiting review,
+finalization, revenue run, compliance checks, close): each reads aggregates or single rows only."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import date
 
 from django.db.models import Count, Exists, Min, OuterRef, Q
 
 from billing.models import BillingRun, BillingRunItem, FinalizationRun, Invoice, InvoiceLine
 from compliance.models import CheckRun, ComplianceException
-from compliance.services.close import REOPEN, ChecklistItem, close_checklist
-from revops.core.approvals.models import Approval
-from revops.core.models import Job
+from compliance.month_end.model import (
+    BILLING,
+    BLOCKED,
+    CHECKS,
+    CLOSE,
+    DONE,
+    DRAFTS,
+    FAILED,
+    FINALIZATION,
+    NOT_STARTED,
+    OPEN_RUN,
+    REVENUE,
+    RUN_NAMES,
+    RUNNING,
+    Action,
+    Progress,
+    RunRef,
+    Stage,
+    first_line,
+    job_progress,
+)
+from compliance.services.close import ChecklistItem
 from revops.formatting import day
-from revrec.models import AccountingPeriod, JournalEntry, RevenueRun, RevenueRunItem
-from revrec.services.periods import (
-    current_key,
-    first_period_key,
-    latest_closed_key,
-    next_key,
-    period_bounds,
-    previous_key,
-)
-
-NOT_STARTED, RUNNING, DONE, BLOCKED, FAILED = "not_started", "running", "done", "blocked", "failed"
-STATUSES = (NOT_STARTED, RUNNING, DONE, BLOCKED, FAILED)
-STATUS_LABELS = {
-    NOT_STARTED: "Not started",
-    RUNNING: "Running",
-    DONE: "Done",
-    BLOCKED: "Blocked",
-    FAILED: "Failed",
-}
-
-BILLING, DRAFTS, FINALIZATION, REVENUE, CHECKS, CLOSE = (
-    "billing_run",
-    "drafts",
-    "finalization",
-    "revenue_run",
-    "checks",
-    "close",
-)
-STAGE_CODES = (BILLING, DRAFTS, FINALIZATION, REVENUE, CHECKS, CLOSE)
-ACTION_CODES = ("billing_run", "finalize", "revenue_run", "compliance_run", "close")
-OPEN_RUN = ("queued", "running")
-RUN_NAMES = {
-    "billing_run": "billing run",
-    "finalization_run": "finalization run",
-    "revenue_run": "revenue run",
-    "check_run": "check run",
-}  # a run in one of these states is under way
+from revrec.models import AccountingPeriod, RevenueRun, RevenueRunItem
+from revrec.services.periods import current_key
 
 
-@dataclass(frozen=True)
-class Progress:
-    done: int
-    total: int
-    percent: int
-
-
-@dataclass(frozen=True)
-class RunRef:
-    """The latest run of a stage: which, its state, and (for job-backed runs) its progress."""
-
-    kind: str  # billing_run, finalization_run, revenue_run, check_run
-    id: int
-    status: str
-    started_at: datetime | None
-    finished_at: datetime | None
-    progress: Progress | None = None
-    error: str = ""
-
-
-@dataclass(frozen=True)
-class Action:
-    """What starts (or restarts) a stage. ``area`` is the area a user must be able to write."""
-
-    code: str  # billing_run, finalize, revenue_run, compliance_run, close
-    label: str
-    area: str
-
-
-@dataclass(frozen=True)
-class Stage:
-    code: str
-    title: str
-    status: str
-    summary: str
-    status_label: str = ""
-    counts: dict[str, int] = field(default_factory=dict)
-    run: RunRef | None = None
-    action: Action | None = None
-    progress: Progress | None = None  # the run's job, or (finalization) finalized vs drafts left
-
-    @property
-    def label(self) -> str:
-        return self.status_label or STATUS_LABELS[self.status]
-
-
-@dataclass(frozen=True)
-class MonthEnd:
-    key: str
-    start: date
-    end: date  # exclusive
-    closed: bool
-    period: AccountingPeriod | None
-    stages: list[Stage]
-    checklist: list[ChecklistItem]
-    reopen_pending: Approval | None = None
-    before_books: str = ""  # why the period is not one of the books (before they begin), else ""
-
-    @property
-    def last_day(self) -> date:
-        return self.end - timedelta(days=1)
-
-    @property
-    def running(self) -> bool:
-        return any(s.status == RUNNING for s in self.stages)
-
-    @property
-    def blockers(self) -> list[ChecklistItem]:
-        return [] if self.closed else [i for i in self.checklist if not i.ok]
-
-    @property
-    def next_stage(self) -> Stage | None:
-        """The first stage not done (None once the period is closed, or before the books begin)."""
-        if self.before_books:
-            return None
-        return next((s for s in self.stages if s.status != DONE), None)
-
-    def stage(self, code: str) -> Stage:
-        return next(s for s in self.stages if s.code == code)
-
-
-def _progress(job: Job | None) -> Progress | None:
-    if job is None:
-        return None
-    return Progress(job.progress_done, job.progress_total, job.percent)
-
-
-def _first_line(text: str) -> str:
-    text = (text or "").strip()
-    return text.splitlines()[0][:300] if text else ""
-
-
-def _billing_stage(start: date, end: date) -> Stage:
+def billing_stage(start: date, end: date) -> Stage:
     # The run that bills the month: a run of every customer as of the period end or later (the close
     # checklist's rule), the latest first.
     run = (
@@ -182,8 +64,8 @@ def _billing_stage(start: date, end: date) -> Stage:
         run.status,
         run.started_at or run.created_at,
         run.finished_at,
-        _progress(run.job),
-        _first_line(run.job.error),
+        job_progress(run.job),
+        first_line(run.job.error),
     )
     restart = Action("billing_run", f"Run billing again as of {day(end)}", "billing")
     as_of = day(run.as_of)
@@ -228,7 +110,7 @@ def period_drafts(end: date) -> dict:
     return {"n": n, "oldest": oldest, "to_finalize": n}
 
 
-def _drafts_stage(end: date, billing: Stage, drafts: dict) -> Stage:
+def drafts_stage(end: date, billing: Stage, drafts: dict) -> Stage:
     n = drafts["n"]
     counts = {"drafts": n}
     if n:
@@ -266,7 +148,7 @@ def finalize_filter(key: str) -> dict:
     return {"status": "draft", "holds_period": key}
 
 
-def _finalization_stage(key: str, start: date, end: date, billing: Stage, drafts: dict, posted: int) -> Stage:
+def finalization_stage(key: str, start: date, end: date, billing: Stage, drafts: dict, posted: int) -> Stage:
     # The period's billing dates: its first day (fees in advance) through its end (the month-end run,
     # usage in arrears) — an invoice dated the end bills both months, so it counts in both.
     window = Invoice.objects.filter(billing_date__gte=start, billing_date__lte=end).aggregate(
@@ -296,8 +178,8 @@ def _finalization_stage(key: str, start: date, end: date, billing: Stage, drafts
             run.status,
             run.started_at or run.created_at,
             run.finished_at,
-            _progress(run.job),
-            _first_line(run.job.error),
+            job_progress(run.job),
+            first_line(run.job.error),
         )
         counts.update(run_finalized=run.finalized, run_parked=run.failed)
         if run.status in OPEN_RUN:
@@ -344,7 +226,7 @@ def _posted_note(key: str, finalized: int, posted: int) -> str:
     )
 
 
-def _revenue_stage(key: str, recognized: int, due: int = 0) -> Stage:
+def revenue_stage(key: str, recognized: int, due: int = 0) -> Stage:
     run = RevenueRun.objects.filter(period=key).select_related("job").order_by("-id").first()
     counts = {"recognition_entries": recognized}
     if key > current_key():
@@ -366,8 +248,8 @@ def _revenue_stage(key: str, recognized: int, due: int = 0) -> Stage:
         run.status,
         run.job.started_at or run.created_at,
         run.finished_at,
-        _progress(run.job),
-        _first_line(run.error or run.job.error),
+        job_progress(run.job),
+        first_line(run.error or run.job.error),
     )
     again = Action("revenue_run", f"Run revenue again for {key}", "revenue")
     if run.status in OPEN_RUN:
@@ -425,7 +307,7 @@ def _revenue_stage(key: str, recognized: int, due: int = 0) -> Stage:
     )
 
 
-def _checks_stage(before: list[Stage]) -> Stage:
+def checks_stage(before: list[Stage]) -> Stage:
     """The latest check run; out of date when it started before a run of an earlier stage finished
     (what that run wrote was not checked yet)."""
     run = CheckRun.objects.order_by("-id").only("pk", "started_at", "finished_at", "results").first()
@@ -473,7 +355,7 @@ def _checks_stage(before: list[Stage]) -> Stage:
     return Stage(CHECKS, "Compliance checks", DONE, summary, counts=counts, run=ref, action=again)
 
 
-def _close_stage(key: str, period: AccountingPeriod | None, checklist: list[ChecklistItem]) -> Stage:
+def close_stage(key: str, period: AccountingPeriod | None, checklist: list[ChecklistItem]) -> Stage:
     done = sum(i.ok for i in checklist)
     counts = {"checklist_done": done, "checklist_total": len(checklist)}
     if period is not None and period.status == AccountingPeriod.Status.CLOSED:
@@ -497,108 +379,5 @@ def _close_stage(key: str, period: AccountingPeriod | None, checklist: list[Chec
     )
 
 
-def _count(checklist: list[ChecklistItem], code: str) -> int:
+def checklist_count(checklist: list[ChecklistItem], code: str) -> int:
     return next((item.count for item in checklist if item.code == code), 0)
-
-
-def month_end_key() -> str:
-    """The period whose month end is under way: the one after the latest closed period (periods close
-    in order), else the books' first period, else last month — never later than the current one."""
-    closed = latest_closed_key()
-    key = next_key(closed) if closed else (first_period_key() or previous_key(current_key()))
-    return min(key, current_key())
-
-
-def allowed_action(stage: Stage, user) -> Action | None:
-    """The stage's action if ``user`` may take it (writes its area), else None: auditors and the
-    pricing role see no action; approvers may run the checks and close, not bill or recognize."""
-    from revops.roles import can_write
-
-    return stage.action if stage.action is not None and can_write(user, stage.action.area) else None
-
-
-WAITING = "Waiting"
-BEFORE_BOOKS = "Before the books"
-
-
-def _waiting(stages: list[Stage]) -> list[Stage]:
-    """A stage is not done before the stages ahead of it are: one that reads as done while an
-    earlier stage has not run, runs, failed or is blocked is shown waiting (not started, its action
-    kept) — finalization 'done' over a billing run not started, checks 'done' over a revenue run
-    not started would read as green ticks over work not yet done."""
-    out: list[Stage] = []
-    pending: Stage | None = None  # the first earlier stage not done
-    for stage in stages:
-        if stage.status == DONE and pending is not None:
-            stage = replace(
-                stage,
-                status=NOT_STARTED,
-                status_label=WAITING,
-                summary=f"Waits for the {pending.title.lower()} ({pending.label.lower()}). {stage.summary}",
-            )
-        if stage.status != DONE and pending is None:
-            pending = stage
-        out.append(stage)
-    return out
-
-
-def _before_books(key: str, start: date, end: date, period, first: str) -> MonthEnd:
-    """A period before the books' first one, with a period closed: nothing was booked in it, nothing
-    can open or close it (what belongs to it posts into the first open period), so every stage says so
-    and none acts."""
-    text = f"{key} is before the books begin ({first}): nothing is billed, recognized or closed in it."
-    stages = [
-        Stage(code, title, NOT_STARTED, text, status_label=BEFORE_BOOKS)
-        for code, title in zip(
-            STAGE_CODES,
-            (
-                "Billing run",
-                "Drafts awaiting review",
-                "Finalization",
-                "Revenue run",
-                "Compliance checks",
-                "Close",
-            ),
-            strict=True,
-        )
-    ]
-    return MonthEnd(key, start, end, False, period, stages, [], None, text)
-
-
-def month_end(*, key: str) -> MonthEnd:
-    """The month end of period ``key`` (YYYY-MM; ValidationFailed naming ``period`` otherwise)."""
-    start, end = period_bounds(key)
-    first = first_period_key()
-    # Before the books' first period once a period is closed (none can open before it any more; while
-    # nothing is closed a backdated posting or run may still open earlier months).
-    if first is not None and key < first and latest_closed_key() is not None:
-        return _before_books(key, start, end, None, first)
-    period = AccountingPeriod.objects.select_related("closed_by").filter(period=key).first()
-    closed = period is not None and period.status == AccountingPeriod.Status.CLOSED
-    drafts = period_drafts(end)
-    posted = JournalEntry.objects.filter(period=key).aggregate(
-        invoices=Count("id", filter=Q(source=JournalEntry.Source.INVOICE)),
-        recognition=Count("id", filter=Q(source=JournalEntry.Source.RECOGNITION)),
-    )
-    checklist = close_checklist(key)
-    billing = _billing_stage(start, end)
-    stages = [
-        billing,
-        _drafts_stage(end, billing, drafts),
-        _finalization_stage(key, start, end, billing, drafts, posted["invoices"]),
-        _revenue_stage(key, posted["recognition"], _count(checklist, "revenue_run")),
-    ]
-    stages.append(_checks_stage(stages))
-    stages.append(_close_stage(key, period, checklist))
-    if not closed:
-        stages = _waiting(stages)
-    if closed:  # a closed period starts nothing: its stages are history (reopening is an approval)
-        stages = [replace(s, action=None) for s in stages]
-    reopen = (
-        Approval.objects.filter(
-            kind=REOPEN, object_type="revrec.accountingperiod", object_id=str(period.pk), status="pending"
-        ).first()
-        if closed
-        else None
-    )
-    return MonthEnd(key, start, end, closed, period, stages, checklist, reopen)
