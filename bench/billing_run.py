@@ -438,17 +438,6 @@ def run() -> str | None:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
-    command = sys.argv[1] if len(sys.argv) > 1 else ""
-    if command == "seed":
-        _seed_main(int(sys.argv[2]), int(sys.argv[3]))
-    elif command == "run":
-        _run_main(sys.argv[2])
-    else:
-        print("usage: python -m bench billing_run   (internal commands: seed, run)")
-        sys.exit(2)
-
-
 def _approve_price_versions() -> None:
     """The bench plan is back-dated: its publication waits for an approver (maker-checker); a bench
     approver signs it off."""
@@ -465,3 +454,14 @@ def _approve_price_versions() -> None:
     checker.groups.add(Group.objects.get(name="approver"))
     for approval in Approval.objects.filter(kind=PUBLISH_KIND, status=Approval.Status.PENDING):
         approval_decide(approval=approval, user=checker, approve=True, comment="Bench price list.")
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command == "seed":
+        _seed_main(int(sys.argv[2]), int(sys.argv[3]))
+    elif command == "run":
+        _run_main(sys.argv[2])
+    else:
+        print("usage: python -m bench billing_run   (internal commands: seed, run)")
+        sys.exit(2)
