@@ -4,6 +4,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from revrec import views
+from revrec.views.ssp_propose import ssp_propose_view
 
 urlpatterns = [
     path("revenue/", views.overview, name="revenue"),
@@ -37,4 +38,5 @@ urlpatterns = [
     path("revenue/ledger/entries/<int:pk>/", views.ledger_entry, name="revenue-ledger-entry"),
     path("revenue/runs/", views.runs, name="revenue-runs"),
     path("revenue/ssp/", views.ssp_book, name="revenue-ssp"),
+    path("revenue/ssp/propose/", ssp_propose_view, name="revenue-ssp-propose"),
 ]

@@ -232,6 +232,10 @@ def ssp_book(request: HttpRequest) -> HttpResponse:
                 "high": Amt(e.ssp_high, c) if e.ssp_high is not None else None,
             }
         )
-    return render(
-        request, "revrec/ssp.html", {"rows": rows, "product": product, "filter_errors": listed.errors}
-    )
+    context = {
+        "rows": rows,
+        "product": product,
+        "filter_errors": listed.errors,
+        "can_propose": can_write(request.user, "revenue"),
+    }
+    return render(request, "revrec/ssp.html", context)

@@ -107,3 +107,28 @@ def test_the_simulator_answers_what_a_quantity_costs(login, shot):
     shot("quantity quote")
     page.fill("#quote-quantity", "many")
     expect(page.locator("#quote-error")).to_contain_text("is not a number")
+
+
+def test_finance_proposes_an_ssp_and_an_approver_signs_it_off(login, shot):
+    from playwright.sync_api import expect
+
+    from revrec.models import SSPEntry
+
+    page = login("finance")
+    page.goto("/revenue/ssp/")
+    page.locator("#propose-ssp").click()
+    page.select_option("#id_product", "platform")
+    page.fill("#id_ssp", "1200.50")
+    page.fill("#id_evidence", "Q1 standalone renewals")
+    shot("ssp proposal")
+    page.get_by_role("button", name="Propose for approval").click()
+    expect(page.get_by_role("status")).to_contain_text("applies once an approver other than you approves it")
+    expect(page.locator("main")).to_contain_text("Pending approval")
+    entry = SSPEntry.objects.get(product__code="platform")
+    approver = login("approver")
+    approver.goto("/approvals/")
+    row = approver.locator("tr", has_text="SSP platform")
+    row.get_by_role("button", name="Approve").click()
+    expect(approver.get_by_role("status")).to_contain_text("Approved")
+    entry.refresh_from_db()
+    assert entry.status == "approved"
