@@ -16,7 +16,7 @@ import hashlib
 import json
 from datetime import date
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
@@ -151,13 +151,32 @@ def posting_period(day: date) -> tuple[str, str]:
 def lock_posting_period(day: date) -> tuple[AccountingPeriod, str]:
     """:func:`posting_period`, with the target period row locked until the caller's transaction ends,
     so a close running at the same time waits for the posting (and the posting never lands in a period
-    that closed in between)."""
+    that closed in between).
+
+    The lock is shared (``FOR SHARE`` on PostgreSQL): postings into one period do not wait for each
+    other — two revenue-run or finalization workers post their batches side by side — while the close
+    and the reopen, which lock the row ``FOR UPDATE``, wait for every posting holding it, and a posting
+    waits for a close under way, then reads the period as the close left it."""
     for _ in range(3):
         key, correction_for = posting_period(day)
-        period = AccountingPeriod.objects.select_for_update().get(period=key)
+        period = _period_shared(key)
         if period.status == OPEN:
             return period, correction_for
     raise InvalidTransition("No open accounting period to post into; try again.")
+
+
+def _period_shared(key: str) -> AccountingPeriod:
+    """The period row, read under a shared row lock held until the transaction ends (SQLite locks the
+    whole database for a writing transaction: a plain read)."""
+    if connection.vendor != "postgresql":
+        return AccountingPeriod.objects.get(period=key)
+    table = connection.ops.quote_name(AccountingPeriod._meta.db_table)
+    rows = list(
+        AccountingPeriod.objects.raw(f"SELECT * FROM {table} WHERE period = %s FOR SHARE", [key])  # noqa: S608
+    )
+    if not rows:
+        raise AccountingPeriod.DoesNotExist(f"Accounting period {key} does not exist.")
+    return rows[0]
 
 
 def first_day(key: str) -> date:
