@@ -3,6 +3,9 @@ obligation's contract asset and liability after an earlier-dated posting."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from revrec.models import (
@@ -17,6 +20,8 @@ from revrec.services.ledger import (
     journal_entry_post,
     revenue_account,
 )
+from revrec.services.periods import first_day, lock_posting_period
+from revrec.services.postings.sql import insert_lines, write_entries
 
 ZERO = Decimal(0)
 
@@ -88,3 +93,88 @@ def net_out_of_order(entry: JournalEntry, obligations: list[PerformanceObligatio
         currency=entry.currency,
         contract=entry.contract,
     )
+
+
+@dataclass
+class _Netting:
+    """One entry's netting, computed in memory before the batch's entries are written."""
+
+    draft: Draft
+    entry: JournalEntry | None = None
+
+
+def net_out_of_order_many(pairs: list[tuple[JournalEntry, list[PerformanceObligation]]]) -> None:
+    """:func:`net_out_of_order` for many (entry, its contract's obligations) at once — the same
+    correction entries and lines, read and written set-based: the later postings of every obligation,
+    then the deferred and the unbilled balances, with one query each; the entries and their lines with
+    one statement per table. The contracts must not share obligations (each entry nets its own)."""
+    pairs = [(entry, obligations) for entry, obligations in pairs if obligations]
+    if not pairs:
+        return
+    ids = [po.pk for _entry, obligations in pairs for po in obligations]
+    later_lines: dict[int, list[tuple[int, date]]] = defaultdict(list)
+    for po_id, entry_id, day in (
+        JournalLine.objects.filter(
+            obligation_id__in=ids,
+            account__role__in=["deferred", "unbilled"],
+            entry__date__gt=min(entry.date for entry, _obligations in pairs),
+        )
+        .values_list("obligation_id", "entry_id", "entry__date")
+        .distinct()
+    ):
+        later_lines[po_id].append((entry_id, day))
+    deferred = balances_by_obligation("deferred", ids)
+    unbilled = balances_by_obligation("unbilled", ids)
+    to_post: list[tuple[JournalEntry, date, Draft]] = []
+    deferred_account, unbilled_account = account("deferred"), account("unbilled")
+    for entry, obligations in pairs:
+        dates = [
+            day
+            for po in obligations
+            for entry_id, day in later_lines[po.pk]
+            if entry_id != entry.pk and day > entry.date
+        ]
+        if not dates:
+            continue
+        draft = Draft()
+        for po in obligations:
+            amount = min(-deferred[po.pk], unbilled[po.pk])
+            if amount > 0:
+                kw = {"contract": entry.contract, "obligation": po, "product": po.product}
+                memo = f"{po.key}: contract liability and asset netted"
+                draft.dr(deferred_account, amount, memo=memo, **kw)
+                draft.cr(unbilled_account, amount, memo=memo, **kw)
+        if draft.lines:
+            to_post.append((entry, min(dates), draft))
+    if not to_post:
+        return
+    posted = set(
+        JournalEntry.objects.filter(
+            source_key__in=[f"net:{entry.pk}" for entry, _d, _x in to_post]
+        ).values_list("source_key", flat=True)
+    )
+    targets = {day: lock_posting_period(day) for day in sorted({day for _e, day, _x in to_post})}
+    nettings, entries = [], []
+    for entry, day, draft in to_post:
+        key = f"net:{entry.pk}"
+        if key in posted:
+            continue
+        period, correction_for = targets[day]
+        nettings.append(_Netting(draft))
+        entries.append(
+            JournalEntry(
+                date=first_day(period.period) if correction_for else day,
+                business_date=day,
+                period=period.period,
+                source=JournalEntry.Source.CORRECTION,
+                source_type="revrec.journalentry",
+                source_id=str(entry.pk),
+                source_key=key,
+                memo=f"Contract asset/liability netted after an earlier-dated posting ({entry.memo})"[:300],
+                currency=entry.currency,
+                contract=entry.contract,
+                correction_for_period=correction_for,
+            )
+        )
+    if entries:
+        insert_lines(write_entries(nettings, entries))

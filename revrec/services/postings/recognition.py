@@ -38,7 +38,7 @@ from revrec.services.periods import (
     lock_posting_period,
     period_bounds,
 )
-from revrec.services.postings.common import ZERO, Accounts, net_out_of_order
+from revrec.services.postings.common import ZERO, Accounts, net_out_of_order_many
 from revrec.services.postings.sql import insert_lines, mark_schedule_lines, write_entries
 
 USAGE_KINDS = ("usage", "true_up", "usage_adjustment")
@@ -242,8 +242,9 @@ def _insert_entries(recs: list[_Recognition], period: str) -> list[_Recognition]
 
 
 def _net_batch(written: list[_Recognition], reads: _BatchReads) -> None:
-    """:func:`net_out_of_order` for the batch's posted entries — only for contracts whose obligations
-    have a deferred or unbilled posting dated after the entry (one query finds them)."""
+    """:func:`net_out_of_order` for the batch's posted entries, set-based (``net_out_of_order_many``) —
+    only for contracts whose obligations have a deferred or unbilled posting dated after the entry (one
+    query finds them)."""
     posted = [rec for rec in written if rec.draft.lines]
     if not posted:
         return
@@ -256,9 +257,9 @@ def _net_batch(written: list[_Recognition], reads: _BatchReads) -> None:
         .values_list("obligation__contract_id", flat=True)
         .distinct()
     )
-    for rec in posted:
-        if rec.contract.pk in later:
-            net_out_of_order(rec.entry, reads.obligations[rec.contract.pk])
+    net_out_of_order_many(
+        [(rec.entry, reads.obligations[rec.contract.pk]) for rec in posted if rec.contract.pk in later]
+    )
 
 
 @transaction.atomic
