@@ -28,6 +28,10 @@ class BillingConfig(AppConfig):
 
         pricing_impact.register()
 
+        from billing import search
+
+        search.register()  # the global search's billing records (revops.core.search)
+
         from billing import approvals
 
         approvals.ready()

@@ -117,7 +117,7 @@ def contract_create_view(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"Contract {contract.number} created as a draft "
+                    f"Contract {contract.number} of {contract.customer.name} created as a draft "
                     f"({money(contract.transaction_price, contract.currency)} fixed consideration). "
                     "Submit it for approval or activate it.",
                 )
@@ -272,7 +272,7 @@ def contract_submit_view(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         pk,
         lambda c: services.contract_submit(contract=c, actor=request.user),
-        "Contract {contract.number} submitted for approval.",
+        "Contract {contract.number} of {contract.customer.name} submitted for approval.",
     )
 
 
@@ -290,7 +290,7 @@ def contract_activate_view(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         pk,
         lambda c: services.contract_activate(contract=c, actor=request.user),
-        "Contract {contract.number} is active; the next billing run bills what is due.",
+        "Contract {contract.number} of {contract.customer.name} is active; the next billing run bills what is due.",
     )
 
 
@@ -316,7 +316,7 @@ def contract_terminate_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Contract {contract.number} terminated on {day(contract.terminated_on)} "
+                f"Contract {contract.number} of {contract.customer.name} terminated on {day(contract.terminated_on)} "
                 f"(version {contract.version}). Fees billed in advance past that date are credited on "
                 "the next invoice.",
             )
@@ -442,7 +442,7 @@ def contract_amend_view(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("contract", pk=pk)
             messages.success(
                 request,
-                f"Amendment applied: {contract.number} is now at version {contract.version}, effective "
+                f"Amendment applied: {contract.number} of {contract.customer.name} is now at version {contract.version}, effective "
                 f"{day(effective)}. Prorations go on the next invoice.",
             )
             return redirect("contract", pk=pk)

@@ -28,6 +28,11 @@ class InvoiceFilter(CustomerScopedFilterSet):
         method="filter_overdue",
         help_text="true: finalized invoices with a balance due past their due date; false: the others",
     )
+    number = django_filters.CharFilter(
+        method="filter_number",
+        help_text="An invoice number (INV-000352, or just 352: that sequence number, never an internal "
+        "id) or a draft reference (D-000353); matched exactly",
+    )
 
     holds_period = django_filters.CharFilter(
         method="filter_holds_period",
@@ -35,6 +40,12 @@ class InvoiceFilter(CustomerScopedFilterSet):
         "its end, or later with a line whose service starts before it ends (the drafts that block "
         "its close)",
     )
+
+    def filter_number(self, queryset, name, value):
+        from billing.search import invoice_matches
+        from revops.core.search.query import parse
+
+        return queryset.filter(pk__in=invoice_matches(parse(value)).values("pk"))
 
     def filter_holds_period(self, queryset, name, value):
         from datetime import date

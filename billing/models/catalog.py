@@ -46,6 +46,19 @@ class Meter(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
+    @property
+    def aggregation_label(self) -> str:
+        """What the meter measures, in words: "Sum of tokens", "Count of events", "Maximum of seats",
+        "Unique user ids", "Latest seats" (the property's own name, never "a property")."""
+        field = self.field.replace("_", " ")
+        return {
+            self.Aggregation.COUNT: "Count of events",
+            self.Aggregation.SUM: f"Sum of {field}",
+            self.Aggregation.MAX: f"Maximum of {field}",
+            self.Aggregation.UNIQUE_COUNT: f"Unique {field} values",
+            self.Aggregation.LATEST: f"Latest {field}",
+        }.get(self.aggregation, self.get_aggregation_display())
+
 
 class Plan(models.Model):
     class Interval(models.TextChoices):

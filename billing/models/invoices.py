@@ -16,6 +16,12 @@ from django.db.models import Q
 
 from revops.fields import AmountField, CurrencyField, QuantityField, UnitPriceField
 
+DRAFT_PREFIX = "D-"
+
+
+def draft_reference(pk: int | None) -> str:
+    return f"{DRAFT_PREFIX}{pk:06d}" if pk else "D-(unsaved)"
+
 
 class DocumentCounter(models.Model):
     """The next number of a document series (invoices, credit notes) of one legal entity. Locked
@@ -109,7 +115,18 @@ class Invoice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.number or f"Draft #{self.pk}"
+        return self.reference
+
+    @property
+    def draft_reference(self) -> str:
+        """The draft's own reference, "D-000352": never an invoice number (those carry the legal
+        entity's prefix and are taken only at finalization), kept after finalization."""
+        return draft_reference(self.pk)
+
+    @property
+    def reference(self) -> str:
+        """What people call the invoice: its number once finalized, its draft reference before."""
+        return self.number or self.draft_reference
 
     @property
     def balance_due(self):

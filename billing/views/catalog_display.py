@@ -6,12 +6,12 @@ formatted, never converted to float or rounded for anything but display."""
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from billing.models import Charge
+from revops.core.audit.display import field_words, path_label
 from revops.formatting import quantity as _quantity
 from revops.formatting import unit_price
 
@@ -198,11 +198,6 @@ def _flatten(value: Any, path: str = "") -> dict[str, Any]:
     return {path: value}
 
 
-def _path_label(path: str) -> str:
-    """'tiers[1].unit_amount' → 'tier 2 unit_amount'."""
-    return re.sub(r"(\w+)s\[(\d+)\]\.?", lambda m: f"{m.group(1)} {int(m.group(2)) + 1} ", path).strip()
-
-
 def _shown(value: Any, key: str = "", currency: str | None = None) -> str:
     if value is None:
         return "—"
@@ -223,7 +218,7 @@ def property_changes(old: Any, new: Any, currency: str | None = None) -> list[di
         if a.get(key) != b.get(key) or (key in a) != (key in b):
             rows.append(
                 {
-                    "label": _path_label(key),
+                    "label": path_label(key),
                     "old": _shown(a[key], key, currency) if key in a else "—",
                     "new": _shown(b[key], key, currency) if key in b else "—",
                 }
@@ -258,7 +253,7 @@ def _filter_changes(old: Any, new: Any, currency: str | None = None) -> list[dic
 
 def diff_rows(diff: dict, currency: str | None = None) -> list[dict]:
     """:func:`billing.catalog.selectors.version_diff` rows, with readable summaries and every changed
-    property listed one by one (e.g. 'tier 2 unit_amount 6.50 → 6.00')."""
+    property listed one by one (e.g. 'tier 2 unit price 6.50 → 6.00')."""
     rows = []
     for row in diff["charges"]:
         details: list[dict] = []
@@ -271,7 +266,7 @@ def diff_rows(diff: dict, currency: str | None = None) -> list[dict]:
             else:
                 details.append(
                     {
-                        "label": key,
+                        "label": field_words(key),
                         "old": _shown(change["old"], key, currency),
                         "new": _shown(change["new"], key, currency),
                     }

@@ -77,7 +77,7 @@ def credit_note_view(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"Credit note {note.number} issued to {invoice.customer.name} for "
+                    f"Credit note {note.number} on {invoice.number} of {invoice.customer.name} issued for "
                     f"{money(note.total, note.currency)} "
                     f"(tax {money(note.tax, note.currency)} included).",
                 )

@@ -36,6 +36,7 @@ from billing.invoicing.forms import PaymentForm, VoidForm
 from billing.invoicing.selectors import invoice_list, invoice_with_lines
 from billing.models import CreditNoteLine, FinalizationItem, FinalizationRun, Invoice, InvoiceLine
 from billing.views.lists import INVOICE_COLUMNS, INVOICE_QUEUE_SORTING, INVOICE_SORTING, with_balance
+from revops.core.audit.display import audit_rows
 from revops.core.audit.selectors import audit_event_list
 from revops.core.confirm import Confirmation, confirm_page, is_confirmed
 from revops.core.filters import filter_page
@@ -98,6 +99,7 @@ def invoice_list_view(request: HttpRequest) -> HttpResponse:
         "billing_date": listed.values.get("billing_date"),
         "billing_period": listed.values.get("billing_period") or "",
         "overdue": request.GET.get("overdue") or "",
+        "number": request.GET.get("number") or "",
     }
     qs = listed.qs
     status = None if shown_status == "all" else shown_status
@@ -151,7 +153,8 @@ def queue_filter(params) -> tuple[str, dict[str, str]]:
     """The one source of the review queue's filter: the status shown and the filter set's data — what
     the list applies and, unchanged, what "finalize all matching drafts" hands to the run (the run
     refuses a name it cannot honour instead of dropping it)."""
-    shown_status = params.get("status") or Invoice.Status.DRAFT
+    # A number looked up is found whatever its status (a finalized one is not in the drafts' queue).
+    shown_status = "all" if params.get("number") else (params.get("status") or Invoice.Status.DRAFT)
     data = {k: params.get(k) for k in params if k not in FORM_FIELDS and params.get(k)}
     if shown_status == "all":
         data.pop("status", None)
@@ -214,7 +217,7 @@ def _finalization_context(run: FinalizationRun) -> dict:
     problems = finalization_problems(run)
     for item in problems:
         invoice = item.invoice
-        item.label = f"{invoice.number or f'Draft #{invoice.pk}'} ({invoice.customer.name}, {day(invoice.billing_date)})"
+        item.label = f"{invoice.number or f'draft {invoice.draft_reference}'} ({invoice.customer.name}, {day(invoice.billing_date)})"
     done = run.items.filter(status=FinalizationItem.Status.DONE).select_related(
         "invoice", "invoice__customer"
     )
@@ -325,7 +328,9 @@ def _invoice_context(request: HttpRequest, invoice: Invoice, **forms) -> dict:
         "payments": payments,
         "credit_notes": notes,
         "applications": applications,
-        "audit_events": list(audit_event_list(object_type="billing.invoice", object_id=str(invoice.pk))[:50]),
+        "audit_events": audit_rows(
+            audit_event_list(object_type="billing.invoice", object_id=str(invoice.pk))[:50]
+        ),
         "can_edit": editable,
         "can_refresh": editable and is_draft,
         "can_finalize": editable and is_draft,
@@ -365,7 +370,7 @@ def _run_action(request: HttpRequest, pk: int, action, success: str) -> HttpResp
     except DomainError as exc:
         messages.error(request, error_text(exc))
     else:
-        messages.success(request, success.format(invoice=result))
+        messages.success(request, success.format(invoice=result, customer=result.customer.name))
     return redirect("invoice", pk=pk)
 
 
@@ -377,7 +382,8 @@ def invoice_refresh(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         pk,
         lambda inv: invoice_refresh_draft(invoice=inv, actor=request.user),
-        "Usage re-rated with everything received so far. Total now {invoice.total} {invoice.currency}.",
+        "Draft {invoice.draft_reference} of {customer}: usage re-rated with everything received so far. "
+        "Total now {invoice.total} {invoice.currency}.",
     )
 
 
@@ -412,7 +418,8 @@ def invoice_finalize_view(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         pk,
         lambda inv: lifecycle.invoice_finalize(invoice=inv, actor=request.user),
-        "Invoice finalized as {invoice.number}; its PDF is being rendered and stored with its SHA-256.",
+        "Invoice {invoice.number} of {customer} finalized (was draft {invoice.draft_reference}); its PDF is "
+        "being rendered and stored with its SHA-256.",
     )
 
 
@@ -432,7 +439,9 @@ def invoice_void_view(request: HttpRequest, pk: int) -> HttpResponse:
             if not exc.errors:
                 form.add_error(None, exc.detail)
         else:
-            messages.success(request, f"Invoice {invoice.number} is void. It keeps its number.")
+            messages.success(
+                request, f"Invoice {invoice.number} of {invoice.customer.name} is void. It keeps its number."
+            )
             return redirect("invoice", pk=pk)
     context = _invoice_context(request, load_invoice(pk), void_form=form, open_form="void")
     return render(request, "billing/invoices/detail.html", context, status=400)

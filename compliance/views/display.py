@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal
 
 from django.apps import apps
 from django.urls import NoReverseMatch, reverse
@@ -13,6 +12,7 @@ from django.utils import timezone
 
 from compliance.models import ComplianceException
 from revops.core.approvals.registry import approval_kinds
+from revops.core.audit.display import change_items, change_rows, number  # noqa: F401 - shown here too
 from revops.errors import ValidationFailed
 
 PERIOD_RE = re.compile(r"(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])")  # 1900-01 to 2199-12 (revops.dates)
@@ -88,56 +88,11 @@ def readable(details) -> list[tuple[str, str, bool]]:
     return rows
 
 
-NUMBER_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
-
-
-def number(value) -> str:
-    """Finance-friendly numbers: thousands separators; decimals with at least two places and without
-    trailing noise ('1305.41000000000' -> '1,305.41', '0E-11' -> '0.00'); booleans as yes/no."""
-    if isinstance(value, bool) or value in ("True", "False"):
-        return "yes" if value in (True, "True") else "no"
-    if not isinstance(value, int | float | Decimal) and not (
-        isinstance(value, str) and NUMBER_RE.fullmatch(value)
-    ):
-        return str(value)
-    raw = str(value)
-    number = Decimal(raw)
-    if isinstance(value, int) or re.fullmatch(r"-?[0-9]+", raw):
-        text = f"{abs(number):,}"
-    else:
-        number = number.normalize()
-        if number.as_tuple().exponent > -2:
-            number = number.quantize(Decimal("0.01"))
-        text = f"{abs(number):,f}"
-    return f"−{text}" if number < 0 else text
-
-
-def change_items(changes) -> list[tuple[str, str]]:
-    """An audit event's changes as (key, text) pairs for reading, not JSON."""
-    if not isinstance(changes, dict):
-        return [("", json.dumps(changes))] if changes else []
-    items = []
-    for key, value in changes.items():
-        if isinstance(value, dict):
-            text = (
-                ", ".join(f"{k}: {v}" for k, v in value.items())
-                if len(value) <= 4
-                else f"{len(value)} entries"
-            )
-        elif isinstance(value, list):
-            text = ", ".join(str(v) for v in value) or "none"
-        elif isinstance(value, int) and not isinstance(value, bool):
-            text = str(value)  # ids and counts, read as they are stored
-        else:
-            text = "—" if value in (None, "") else number(value)
-        items.append((str(key).replace("_", " "), text))
-    return items
-
-
 def with_items(events) -> list:
     events = list(events)
     for event in events:
         event.items = change_items(event.changes)
+        event.table = change_rows(event.changes)
     return events
 
 

@@ -17,6 +17,9 @@ class CoreConfig(AppConfig):
         identity.connect()
         security.connect()
         register_widgets("jobs", job_widgets)
+        from revops.core.search import kernel as search_kernel
+
+        search_kernel.register()  # approvals and audit trails in the global search
 
 
 def _sync_roles(sender, **kwargs) -> None:

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("search/", views.search_view, name="search"),
     path("jobs/", views.job_list, name="jobs"),
     path("jobs/<int:job_id>/progress/", views.job_progress, name="job-progress"),
     path("problems/<slug:slug>", views.problem_doc, name="problem-doc"),

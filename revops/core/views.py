@@ -10,12 +10,26 @@ from revops.core import selectors
 from revops.core.api.problems import SLUGS, problem_json
 from revops.core.dashboard import dashboard_widgets
 from revops.core.models import Job
+from revops.core.search.selectors import search
 from revops.core.ui import require_area
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "core/dashboard.html", {"widgets": dashboard_widgets(request.user)})
+
+
+@login_required
+def search_view(request: HttpRequest) -> HttpResponse:
+    """Find by number or name across everything the user's roles may open: the page, its HTMX results
+    (as you type) and the command palette's compact list (``?palette=1``)."""
+    query, sections = search(user=request.user, text=request.GET.get("q"))
+    context = {"query": query, "sections": sections, "count": sum(len(s.hits) for s in sections)}
+    if request.GET.get("palette"):
+        return render(request, "core/search.html#palette", context)
+    if request.htmx and request.htmx.target == "search-results":
+        return render(request, "core/search.html#results", context)
+    return render(request, "core/search.html", context)
 
 
 @login_required

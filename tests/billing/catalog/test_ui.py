@@ -406,7 +406,7 @@ def test_diff_lists_changed_properties_side_by_side(ui_for, demo):
     assert re.search(r'<tr class="diff-chg">\s*<th scope="row"><code>platform', html)
     assert re.search(r'<tr class="">\s*<th scope="row"><code>api_calls', html)  # unchanged, not highlighted
     html = client.get("/pricing/plans/api-growth/diff?a=2&b=3").content.decode()
-    assert "tier 3 unit_amount</span> <del>0.001</del> → <ins>0.0008</ins>" in html
+    assert "tier 3 unit price</span> <del>0.001</del> → <ins>0.0008</ins>" in html
 
 
 def test_diff_marks_added_and_removed_charges(ui_for, demo):

@@ -36,7 +36,7 @@ def test_review_queue_lists_drafts_with_checkboxes_and_totals(finance, drafts):
     html = finance.get("/invoices/").content.decode()
     assert "Invoice review queue" in html and "Finalize selected" in html
     for invoice in drafts:
-        assert f'name="invoice" value="{invoice.pk}"' in html and f"Draft #{invoice.pk}" in html
+        assert f'name="invoice" value="{invoice.pk}"' in html and invoice.draft_reference in html
     assert "3 drafts · 30.00 USD" in html
     filtered = finance.get("/invoices/?status=draft&customer=beta", HTTP_HX_REQUEST="true").content.decode()
     assert "Beta Ltd" in filtered and "Alpha Ltd" not in filtered and "<html" not in filtered
@@ -191,7 +191,7 @@ def test_finalize_selected_asks_to_confirm_with_the_count_and_total_first(
 def test_invoice_page_shows_header_lines_totals_and_audit(finance, drafts):
     invoice = drafts[0]
     html = finance.get(f"/invoices/{invoice.pk}/").content.decode()
-    assert f"Draft #{invoice.pk}" in html and "assigned at finalization" in html
+    assert invoice.draft_reference in html and "assigned at finalization" in html
     assert "Refresh usage" in html and ">Finalize…<" in html
     assert "Platform" in html and "10.00 USD" in html and "Balance due" in html
     assert "invoice.drafted" in html  # the invoice's audit events

@@ -43,7 +43,7 @@ def test_starting_a_run_creates_invoices_and_the_page_shows_progress_and_parked_
     assert "hx-trigger" not in html.split('id="run-live"')[1].split(">")[0]  # finished: no more polling
     assert "Parked failures" in html and "RuntimeError: price lookup failed" in html and bad.number in html
     for invoice in Invoice.objects.filter(contract=good):
-        assert f"Draft #{invoice.pk}" in html
+        assert invoice.draft_reference in html
     listing = finance.get("/billing/runs/").content.decode()
     assert f"#{run.pk}" in listing and "1 Apr 2026" in listing and "badge-bad" in listing
 

@@ -411,9 +411,9 @@ def test_numbers_and_changes_read_like_finance_not_like_json():
         ("Missing", "3, 4", False),
     ]
     assert change_items({"comment": "ok", "closed": False, "approval": 20}) == [
-        ("comment", "ok"),
-        ("closed", "no"),
-        ("approval", "20"),
+        ("Comment", "ok"),
+        ("Closed", "no"),
+        ("Approval", "20"),
     ]
 
 
