@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from compliance.views.approvals_export import approvals_csv
-from compliance.views.display import object_link
+from compliance.views.display import change_rows, object_link
 from revops.core.approvals.models import Approval
 from revops.core.approvals.registry import approval_kinds, approval_previews
 from revops.core.approvals.services import SelfApproval, approval_decide
@@ -102,13 +102,14 @@ def _context(request: HttpRequest, errors: list[dict]) -> dict:
                 "note": payload.get("comment") or payload.get("reason") or "",
                 "preview": previews.get(a.pk),
                 # What the note above does not already say (a waiver's comment, a reopen's reason).
-                "payload": {k: v for k, v in payload.items() if k not in ("comment", "reason")}
+                "payload": change_rows({k: v for k, v in payload.items() if k not in ("comment", "reason")})
                 if a.pk not in previews
                 else None,
                 # Exactly what approving applies (bound when requested) and the SHA-256 it is held to.
                 "bound": json.dumps(a.content, indent=2, sort_keys=True, ensure_ascii=False)
                 if a.content
                 else "",
+                "bound_table": change_rows(a.content),
                 "selected": str(a.pk) in posted,
                 "comment": posted_comment if str(a.pk) in posted else "",
             }

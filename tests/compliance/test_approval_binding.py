@@ -117,6 +117,7 @@ def test_the_queue_shows_what_approving_applies_and_its_hash(running, ui_for):  
     assert "approving applies: Cumulative catch-up" in html
     assert f'data-content-hash="{fresh.content_hash}"' in html
     assert "&quot;treatment&quot;: &quot;cumulative_catch_up&quot;" in html
+    assert 'class="cx-change-table"' in html and "cumulative_catch_up</td>" in html  # a table first
     assert f"Replaces request #{fresh.supersedes_id}" in html
 
 

@@ -241,7 +241,10 @@ def test_requester_sees_no_approve_button_and_a_forced_post_is_refused_with_409(
     approval = Approval.objects.get(kind="exception_waiver", object_id=str(exc.pk), status="pending")
 
     inbox = text(maker.get("/approvals/"))
-    row = re.search(rf'<tr id="approval-{approval.pk}">.*?</tr>', inbox).group(0)
+    # The row up to its decision cell (what approving applies is a table of its own inside the row).
+    row = re.search(rf'<tr id="approval-{approval.pk}">.*?<td class="rv-decide">.*?</td>', inbox, re.S).group(
+        0
+    )
     assert "Awaiting another approver" in row and "Approve" not in row
     detail = text(maker.get(f"/compliance/exceptions/{exc.pk}/"))
     assert "Awaiting another approver" in detail and "Approve waiver" not in detail
