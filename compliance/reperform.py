@@ -107,7 +107,7 @@ def reperform_invoice(invoice) -> list[Difference]:
     from revops.money import round_money
 
     diffs: list[Difference] = []
-    label = f"invoice {invoice.number or f'draft #{invoice.pk}'}"
+    label = f"invoice {invoice.reference}"
     for line in invoice.lines.select_related(
         "contract_line__plan", "price_version", "meter", "adjusts", "invoice__customer"
     ):

@@ -397,8 +397,8 @@ def invoice_finalize_view(request: HttpRequest, pk: int) -> HttpResponse:
         return confirm_page(
             request,
             Confirmation(
-                title=f"Finalize draft #{invoice.pk} for {invoice.customer.name}?",
-                subject=f"Draft #{invoice.pk}",
+                title=f"Finalize draft {invoice.draft_reference} for {invoice.customer.name}?",
+                subject=f"Draft {invoice.draft_reference}",
                 consequence=(
                     "Finalizing cannot be undone. Usage is re-rated one last time, prepaid credits are "
                     "drawn, the invoice takes the next gapless invoice number and its journal entry "
@@ -410,7 +410,7 @@ def invoice_finalize_view(request: HttpRequest, pk: int) -> HttpResponse:
                     ("Billing date", day(invoice.billing_date)),
                     ("Total now (before credits)", money(invoice.subtotal + invoice.tax, c)),
                 ],
-                button=f"Finalize draft #{invoice.pk}",
+                button=f"Finalize draft {invoice.draft_reference}",
                 back=reverse("invoice", args=[pk]),
             ),
         )

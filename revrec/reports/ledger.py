@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, Sum
 
+from billing.models.invoices import draft_reference
 from revops.errors import ValidationFailed
 from revrec.models import Account, JournalEntry, JournalLine, ScheduleLine
 from revrec.reports.common import (
@@ -220,7 +221,11 @@ def entry_source(entry: JournalEntry) -> dict:
     if entry.source_type == "billing.invoice":
         inv = Invoice.objects.filter(pk=pk).values("number", "status").first()
         out["invoice_id"] = pk
-        out["label"] = f"Invoice {inv['number'] or f'draft #{pk}'}" if inv else f"Invoice #{pk} (missing)"
+        out["label"] = (
+            f"Invoice {inv['number'] or f'draft {draft_reference(pk)}'}"
+            if inv
+            else f"Invoice #{pk} (missing)"
+        )
     elif entry.source_type == "billing.creditnote":
         note = CreditNote.objects.filter(pk=pk).values("number", "invoice_id", "invoice__number").first()
         if note:
