@@ -168,7 +168,9 @@ def test_the_invoice_list_finds_an_invoice_by_its_number_whatever_its_status(boo
 def test_success_messages_name_the_customer_next_to_the_number(book):
     finance = client_for("finance")
     draft = book["draft"]
-    response = finance.post(f"/invoices/{draft.pk}/finalize/", follow=True)
+    asked = finance.post(f"/invoices/{draft.pk}/finalize/").content.decode()
+    assert f"Finalize draft {draft.draft_reference} for Acme Rockets?" in asked  # the confirmation
+    response = finance.post(f"/invoices/{draft.pk}/finalize/", {"confirm": "1"}, follow=True)
     draft.refresh_from_db()
     text = response.content.decode()
     assert f"Invoice {draft.number} of Acme Rockets finalized (was draft {draft.draft_reference})" in text
