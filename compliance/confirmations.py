@@ -14,15 +14,16 @@ CONFIRMED_STEPS = ("close", "finalize")
 
 def close_confirmation(key: str, *, back: str | None = None) -> Confirmation:
     return Confirmation(
-        title=f"Close period {key}?",
+        title=f"Ask an approver to close {key}?",
         subject=f"Period {key}",
         consequence=(
-            f"Once {key} is closed nothing posts into it any more: its balances and every report as of "
-            "it are frozen (a snapshot of the ledger is taken), and anything dated in it later — a "
-            "payment, a credit note, late usage — posts into the first open period as a correction. "
-            "Reopening needs a request and another person's approval."
+            f"When an approver other than you approves this request, {key} closes and nothing posts into "
+            "it any more: its balances and every report as of it are frozen (a snapshot of the ledger is "
+            "taken), and anything dated in it later — a payment, a credit note, late usage — posts into "
+            "the first open period as a correction. Reopening needs a request and another person's "
+            "approval. Until it is decided you can withdraw the request."
         ),
-        button=f"Close {key}",
+        button=f"Ask to close {key}",
         back=back or reverse("compliance-period", args=[key]),
     )
 

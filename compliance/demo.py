@@ -24,12 +24,14 @@ def seed_close() -> str:
     from compliance.models import CheckRun, ComplianceException
     from compliance.services.close import close_checklist, period_close_request
     from compliance.services.exceptions import compliance_run
+    from revops.core.approvals.services import approval_decide
     from revrec.models import RevenueRun
     from revrec.services.periods import is_closed
 
     if CheckRun.objects.filter(trigger="seed_demo").exists() or not RevenueRun.objects.exists():
         return "nothing new (controls already run, or no revenue run)"
     finance = get_user_model().objects.filter(username="finance").first() or "seed_demo"
+    approver = get_user_model().objects.filter(username="approver").first()
     today = timezone.localdate()
     periods = sorted(
         set(RevenueRun.objects.filter(status=RevenueRun.Status.COMPLETED).values_list("period", flat=True))
@@ -45,7 +47,8 @@ def seed_close() -> str:
         if failing:
             blocked.append(f"{period} ({', '.join(failing)})")
             break  # periods close in order
-        period_close_request(key=period, actor=finance)
+        request = period_close_request(key=period, actor=finance)
+        approval_decide(approval=request, user=approver, approve=True, comment="Demo close.")
         closed.append(period)
     open_exceptions = ComplianceException.objects.filter(status="open").count()
     report = [

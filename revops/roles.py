@@ -49,12 +49,13 @@ DECIDERS = frozenset({APPROVER})
 # Segregation of duties. The roles whose work produces requests of each approval kind ("preparing"
 # roles); a kind not listed (price versions, discounts, coupons, credits, account mappings, overrides
 # and any kind added later) is prepared by every preparing role. Approvers may *ask* for a period
-# reopen or an exception waiver too, but another approver decides it (self-approval rule).
+# close or reopen or an exception waiver too, but another approver decides it (self-approval rule).
 PREPARING_ROLES = frozenset({ADMIN, FINANCE, PRICING})
 PREPARERS: dict[str, frozenset] = {
     "revenue_schedule": frozenset({ADMIN, FINANCE}),
     "contract_modification": frozenset({ADMIN, FINANCE}),
     "ssp_change": frozenset({ADMIN, FINANCE}),
+    "period_close": frozenset({ADMIN, FINANCE}),
     "period_reopen": frozenset({ADMIN, FINANCE}),
     "exception_waiver": frozenset({ADMIN, FINANCE}),
 }

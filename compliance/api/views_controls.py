@@ -179,26 +179,34 @@ class PeriodCloseView(ApiView):
 
     @extend_schema(
         request=None,
-        responses=inline_serializer(
-            "PeriodCloseResult",
-            fields={
-                "period": serializers.CharField(),
-                "status": serializers.CharField(),
-                "closed_at": serializers.DateTimeField(allow_null=True),
-                "checklist": ChecklistItemOut(many=True),
-            },
-        ),
+        responses={
+            202: inline_serializer(
+                "PeriodCloseRequested",
+                fields={
+                    "period": serializers.CharField(),
+                    "status": serializers.CharField(help_text="The period's status: open until approved"),
+                    "closed_at": serializers.DateTimeField(allow_null=True),
+                    "approval": serializers.IntegerField(help_text="The period_close request to decide"),
+                    "detail": serializers.CharField(),
+                    "checklist": ChecklistItemOut(many=True),
+                },
+            )
+        },
     )
     def post(self, request, period):
         _period(period)
-        closed = period_close_request(key=period, actor=request.user)
+        approval = period_close_request(key=period, actor=request.user)
         return Response(
             {
-                "period": closed.period,
-                "status": closed.status,
-                "closed_at": closed.closed_at,
+                "period": period,
+                "status": "open",
+                "closed_at": None,
+                "approval": approval.pk,
+                "detail": "Closing needs an approver other than the requester: "
+                f"POST /api/v1/approvals/{approval.pk}/approve.",
                 "checklist": _checklist(period),
-            }
+            },
+            status=202,
         )
 
 

@@ -368,14 +368,23 @@ def close_stage(key: str, period: AccountingPeriod | None, checklist: list[Check
     if failing:
         summary = f"{done} of {len(checklist)} checklist items done; {failing} block{'s' if failing == 1 else ''} the close (listed below)."
         return Stage(CLOSE, "Close", BLOCKED, summary, counts=counts)
+    from compliance.services.close import close_request_pending
+
+    asked = close_request_pending(key)
+    if asked is not None:
+        who = asked.requested_by.get_username() if asked.requested_by_id else "system"
+        summary = (
+            f"Every checklist item is done; {who} asked an approver to close {key} (request #{asked.pk})."
+        )
+        return Stage(CLOSE, "Close", NOT_STARTED, summary, status_label="Awaiting approval", counts=counts)
     return Stage(
         CLOSE,
         "Close",
         NOT_STARTED,
-        f"Every checklist item is done: {key} is ready to close.",
+        f"Every checklist item is done: {key} is ready to close once an approver approves it.",
         status_label="Ready to close",
         counts=counts,
-        action=Action("close", f"Close {key}", "periods"),
+        action=Action("close", f"Ask an approver to close {key}", "periods"),
     )
 
 

@@ -1,4 +1,5 @@
-"""Period close: a checklist per period; close locks it; reopen needs an approval and is audited."""
+"""Period close: a checklist per period; closing and reopening are each a maker-checker request (the
+requester asks, another approver decides); close locks the period; everything is audited."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from revops.errors import Conflict, FieldError, InvalidTransition
 from revops.money import stored_sum
 
 REOPEN = "period_reopen"
+CLOSE = "period_close"
 
 
 @dataclass(frozen=True)
@@ -249,15 +251,12 @@ def close_checklist(key: str) -> list[ChecklistItem]:
     ]
 
 
-@transaction.atomic
-def period_close_request(*, key: str, actor=None):
-    from revrec.services.periods import check_books_period, period_close
-
-    check_books_period(key)  # before the books begin (or beyond next month): no checklist to fail
+def _checklist_locked(key: str) -> None:
+    """Refuse (409, one error per failing item) unless every checklist item of ``key`` is done, holding
+    the audit chain head's lock: every audited write takes it, so no change to the books can land
+    between the check run's freshness being read and what the caller does next (request or close)."""
     from revops.core.audit.models import AuditChainHead
 
-    # Every audited write takes the chain head's lock: holding it from the checklist to the close, no
-    # change to the books can land between the check run's freshness being read and the close.
     AuditChainHead.objects.select_for_update().filter(id=1).first()
     failing = [item for item in close_checklist(key) if not item.ok]
     if failing:
@@ -265,12 +264,55 @@ def period_close_request(*, key: str, actor=None):
             f"{key} cannot close yet: " + "; ".join(f"{i.label}: {i.detail}" for i in failing),
             errors=[FieldError(f"checklist.{i.code}", i.detail) for i in failing],
         )
-    closed = period_close(key=key, actor=actor)
-    # Anchor the audit chain at every close: a signed checkpoint of the head, stored append-only.
-    from revops.core.audit.services import audit_checkpoint_create
 
+
+@transaction.atomic
+def period_close_request(*, key: str, actor=None) -> Approval:
+    """Ask an approver to close ``key`` (maker-checker, like a reopen): refused with the failing items
+    while the checklist is not done; otherwise a ``period_close`` request that another approver — never
+    the requester — decides. Approving re-runs the checklist under the same lock and closes the period
+    (:func:`period_close_apply`); asking again while one is pending returns the pending request."""
+    from revrec.services.periods import check_books_period, ensure_period, is_closed
+
+    check_books_period(key)  # before the books begin (or beyond next month): no checklist to fail
+    if is_closed(key):
+        raise InvalidTransition(f"{key} is already closed.")
+    _checklist_locked(key)
+    return approval_request(
+        kind=CLOSE,
+        obj=ensure_period(key),
+        requested_by=actor,
+        summary=f"Close {key}: every checklist item is done",
+        payload={"period": key},
+    )
+
+
+@transaction.atomic
+def period_close_apply(*, key: str, actor=None):
+    """Close ``key`` now (the approved request's effect): the checklist again, then the close and a
+    signed checkpoint of the audit chain's head, stored append-only."""
+    from revops.core.audit.services import audit_checkpoint_create
+    from revrec.services.periods import check_books_period, period_close
+
+    check_books_period(key)
+    _checklist_locked(key)
+    closed = period_close(key=key, actor=actor)
     audit_checkpoint_create(source=f"period_close:{key}")
     return closed
+
+
+def close_request_pending(key: str) -> Approval | None:
+    """The pending request to close ``key``, if any."""
+    from revops.core.audit.services import object_ref
+    from revrec.models import AccountingPeriod
+
+    period = AccountingPeriod.objects.filter(period=key).first()
+    if period is None:
+        return None
+    object_type, object_id = object_ref(period)
+    return Approval.objects.filter(
+        kind=CLOSE, object_type=object_type, object_id=str(object_id), status=Approval.Status.PENDING
+    ).first()
 
 
 @transaction.atomic
@@ -312,5 +354,13 @@ def _reopen_content(approval: Approval) -> dict:
     return {"period": period.period, "status": period.status}
 
 
+def _close(approval: Approval, user) -> None:
+    from revrec.models import AccountingPeriod
+
+    period = AccountingPeriod.objects.get(pk=approval.object_id)
+    period_close_apply(key=period.period, actor=user)
+
+
 def register() -> None:
     register_approval_kind(REOPEN, on_approved=_reopen, label="Period reopen", content=_reopen_content)
+    register_approval_kind(CLOSE, on_approved=_close, label="Period close", content=_reopen_content)

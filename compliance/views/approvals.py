@@ -13,13 +13,16 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from compliance.views.approval_terms import approval_terms, period_scope
 from compliance.views.approvals_export import approvals_csv
-from compliance.views.display import change_rows, object_link
+from compliance.views.display import PERIOD_RE, change_rows, object_link
 from revops.core.approvals.models import Approval
+from revops.core.approvals.outcomes import approval_withdraw
 from revops.core.approvals.registry import approval_kinds, approval_previews
 from revops.core.approvals.services import SelfApproval, approval_decide
 from revops.core.listing import wants_csv
@@ -75,14 +78,54 @@ def approval_queue(request: HttpRequest) -> HttpResponse:
     return render(request, "compliance/approvals.html", _context(request, errors), status=status)
 
 
+@login_required
+@require_area("approvals")
+@require_POST
+def approval_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The requester withdraws their own pending request (403 for anyone else, 409 once decided)."""
+    approval = get_object_or_404(Approval, pk=pk)
+    try:
+        approval_withdraw(approval=approval, user=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as error:
+        messages.error(request, f"Not withdrawn: {error.detail}")
+        return redirect(reverse("approvals") + "?requester=mine")
+    messages.success(request, f"Withdrawn: {approval.summary} (request #{approval.pk}).")
+    return redirect(reverse("approvals") + "?requester=mine")
+
+
+def _filters(request: HttpRequest) -> dict:
+    """The queue's filters from the URL: kind, period (YYYY-MM: the requests that block its close and
+    its own close or reopen) and requester (a username, or ``mine``)."""
+    kind = request.GET.get("kind") or ""
+    period = request.GET.get("period") or ""
+    requester = request.GET.get("requester") or ""
+    return {
+        "kind": kind,
+        "period": period if PERIOD_RE.fullmatch(period) else "",
+        "period_invalid": bool(period) and not PERIOD_RE.fullmatch(period),
+        "requester": requester,
+    }
+
+
+def _filtered(qs, request: HttpRequest, f: dict):
+    if f["kind"]:
+        qs = qs.filter(kind=f["kind"])
+    if f["period"]:
+        qs = qs.filter(period_scope(f["period"]))
+    if f["requester"] == "mine":
+        qs = qs.filter(requested_by_id=request.user.pk)
+    elif f["requester"]:
+        qs = qs.filter(requested_by__username=f["requester"])
+    return qs
+
+
 def _context(request: HttpRequest, errors: list[dict]) -> dict:
     kinds = approval_kinds()
-    kind = request.GET.get("kind") or ""
+    f = _filters(request)
     pending = Approval.objects.filter(status=Approval.Status.PENDING).select_related("requested_by")
-    if kind:
-        pending = pending.filter(kind=kind)
-    pending = list(pending.order_by("requested_at", "id")[:PENDING_SHOWN])
+    pending = list(_filtered(pending, request, f).order_by("requested_at", "id")[:PENDING_SHOWN])
     previews = approval_previews(pending)
+    terms = approval_terms(pending)
     decider = can_decide(request.user)
     now = timezone.now()
     posted = set(request.POST.getlist("ids")) if errors else set()
@@ -99,6 +142,7 @@ def _context(request: HttpRequest, errors: list[dict]) -> dict:
                 "can_decide": decider and not own,
                 "age_days": (now - a.requested_at).days,
                 "object": object_link(a.object_type, a.object_id),
+                "terms": terms.get(a.pk),
                 "note": payload.get("comment") or payload.get("reason") or "",
                 "preview": previews.get(a.pk),
                 # What the note above does not already say (a waiver's comment, a reopen's reason).
@@ -114,20 +158,37 @@ def _context(request: HttpRequest, errors: list[dict]) -> dict:
                 "comment": posted_comment if str(a.pk) in posted else "",
             }
         )
-    recent = (
-        Approval.objects.exclude(status=Approval.Status.PENDING)
-        .select_related("requested_by", "decided_by")
-        .order_by("-decided_at", "-id")[:15]
+    decided = Approval.objects.exclude(status=Approval.Status.PENDING).select_related(
+        "requested_by", "decided_by"
     )
+    recent = _filtered(decided, request, f).order_by("-decided_at", "-id")[:15]
+    mine = decided.filter(requested_by_id=request.user.pk).order_by("-decided_at", "-id")[:10]
     return {
         "rows": rows,
         "errors": errors,
         "decider": decider,
         "can_bulk": sum(1 for r in rows if r["can_decide"]) > 1,
         "kinds": sorted(((k, h.label) for k, h in kinds.items()), key=lambda x: x[1]),
-        "kind": kind,
+        "filters": f,
+        "kind": f["kind"],
+        "filtered": bool(f["kind"] or f["period"] or f["requester"]),
+        "requesters": _requesters(),
         "recent": [
             {"approval": a, "kind_label": kinds[a.kind].label if a.kind in kinds else a.kind} for a in recent
         ],
+        "mine": [
+            {"approval": a, "kind_label": kinds[a.kind].label if a.kind in kinds else a.kind} for a in mine
+        ],
         "posted_comment": posted_comment if len(posted) > 1 else "",
     }
+
+
+def _requesters() -> list[str]:
+    """Usernames of the people with a pending request (the requester filter's choices)."""
+    return sorted(
+        set(
+            Approval.objects.filter(status=Approval.Status.PENDING, requested_by__isnull=False)
+            .values_list("requested_by__username", flat=True)
+            .distinct()
+        )
+    )

@@ -1,5 +1,6 @@
-"""Period close: the periods with their status, a period's checklist, close (refused with the failing
-items) and reopen (an approval request)."""
+"""Period close: the periods with their status, a period's checklist, close and reopen — each an approval
+request (close refused with the failing items; the checklist's approval blocker opens the queue filtered
+to the period)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
 from compliance.confirmations import close_confirmation
-from compliance.services.close import REOPEN, close_checklist, period_close_request, period_reopen_request
+from compliance.services.close import (
+    REOPEN,
+    close_checklist,
+    close_request_pending,
+    period_close_request,
+    period_reopen_request,
+)
 from compliance.views.display import PERIOD_TYPE, recent_periods, with_items
 from revops.core.approvals.models import Approval
 from revops.core.audit.models import AuditEvent
@@ -56,7 +63,7 @@ CHECKLIST_FIX = {
     "billing_run": ("billing-runs", ""),
     "drafts_finalized": ("invoices", "?status=draft"),
     "revenue_run": ("revenue-runs", ""),
-    "schedules_approved": ("approvals", ""),
+    "schedules_approved": ("approvals", "?period={key}"),
     "estimates_reassessed": ("revenue", ""),
     "checks_current": ("compliance", ""),
     "no_critical_exceptions": ("compliance-exceptions", "?status=open&severity=critical"),
@@ -98,9 +105,11 @@ def _period_page(request, key: str, *, status: int = 200, errors: list | None = 
             {"item": i, "url": None if i.ok or closed else checklist_fix_url(i.code, key)} for i in items
         ],
         "ready": all(i.ok for i in items),
+        "blocked_by_approvals": any(i.code == "schedules_approved" and not i.ok for i in items),
         "done": sum(i.ok for i in items),
         "reopenings": [a for a in reopenings if a.status != Approval.Status.PENDING],
         "pending": pending,
+        "close_pending": None if closed else close_request_pending(key),
         "can_close": writer and not closed,
         "reopen_blocked": reopen_refusal(key) if closed and pending is None else None,
         "can_reopen": writer and closed and pending is None and reopen_refusal(key) is None,
@@ -130,7 +139,7 @@ def period_close_view(request, key: str):
     if not is_confirmed(request) and all(item.ok for item in close_checklist(key)):
         return confirm_page(request, close_confirmation(key))
     try:
-        period_close_request(key=key, actor=request.user)
+        approval = period_close_request(key=key, actor=request.user)
     except DomainError as error:
         failures = [e.message for e in error.errors if e.field.startswith("checklist.")]
         return _period_page(
@@ -138,7 +147,8 @@ def period_close_view(request, key: str):
         )
     messages.success(
         request,
-        f"{key} is closed: nothing posts into it any more; late corrections land in the next open period.",
+        f"Asked an approver to close {key} (request #{approval.pk}): it closes when another approver "
+        "approves it.",
     )
     return redirect("compliance-period", key=key)
 

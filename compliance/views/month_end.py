@@ -219,10 +219,8 @@ def _start(request, key: str, code: str):
     if code == "close":
         from compliance.services.close import period_close_request
 
-        period_close_request(key=key, actor=request.user)
-        return (
-            f"{key} is closed: nothing posts into it any more; late corrections land in the next open period."
-        )
+        approval = period_close_request(key=key, actor=request.user)
+        return f"Asked an approver to close {key} (request #{approval.pk}): another approver must approve it."
     raise Http404("Nothing to start.")
 
 

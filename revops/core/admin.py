@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 
+from revops.core.approvals.models import Approval
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.models import AuditEvent
 from revops.core.identity import sod_grant_refusal
@@ -187,3 +188,55 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Approval)
+class ApprovalAdmin(admin.ModelAdmin):
+    """Requests are read here, never edited: a decision goes through the approval service (the same
+    maker-checker rules as the queue and the API — nobody decides their own request)."""
+
+    list_display = ("id", "kind", "summary", "status", "requested_by", "requested_at", "decided_by")
+    list_filter = ("kind", "status")
+    search_fields = ("summary", "requested_by__username")
+    readonly_fields = [f.name for f in Approval._meta.fields]
+    actions = ["approve", "reject"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def _decide(self, request, queryset, *, approve: bool) -> None:
+        from revops.core.approvals.services import approval_decide
+
+        done = 0
+        for approval in queryset.filter(status=Approval.Status.PENDING).order_by("id"):
+            try:
+                approval_decide(
+                    approval=approval,
+                    user=request.user,
+                    approve=approve,
+                    comment="Approved in the admin." if approve else "Rejected in the admin.",
+                )
+                done += 1
+            except DomainError as error:
+                self.message_user(
+                    request, f"Request #{approval.pk} not decided: {error.detail}", messages.ERROR
+                )
+        if done:
+            verb = "Approved" if approve else "Rejected"
+            self.message_user(request, f"{verb} {done} request(s).", messages.SUCCESS)
+
+    @admin.action(description="Approve selected requests")
+    def approve(self, request, queryset):
+        self._decide(request, queryset, approve=True)
+
+    @admin.action(description="Reject selected requests")
+    def reject(self, request, queryset):
+        self._decide(request, queryset, approve=False)

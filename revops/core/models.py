@@ -229,3 +229,4 @@ class OutboxReceipt(models.Model):
 # them here registers them with the "core" app.
 from revops.core.approvals.models import Approval  # noqa: E402, F401
 from revops.core.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent  # noqa: E402, F401
+from revops.core.notifications.models import Notification  # noqa: E402, F401

@@ -41,3 +41,10 @@ def verify_audit_chain() -> dict:
             "Audit chain broken at event %s (#%s): %s", result.first_bad, result.first_bad_seq, result.reason
         )
     return result.as_dict()
+
+
+@shared_task(name="core.send_notification_email")
+def send_notification_email(notification_id: int) -> bool:
+    from revops.core.notifications.services import notification_email_send
+
+    return notification_email_send(notification_id=notification_id)

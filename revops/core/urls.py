@@ -9,6 +9,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("search/", views.search_view, name="search"),
     path("jobs/", views.job_list, name="jobs"),
+    path("notifications/", views.notification_list, name="notifications"),
     path("jobs/<int:job_id>/progress/", views.job_progress, name="job-progress"),
     path("problems/<slug:slug>", views.problem_doc, name="problem-doc"),
 ]

@@ -4,19 +4,49 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
 from revops.core import selectors
 from revops.core.api.problems import SLUGS, problem_json
+from revops.core.approvals.registry import approval_kinds
+from revops.core.approvals.selectors import approvals_waiting
 from revops.core.dashboard import dashboard_widgets
 from revops.core.models import Job
+from revops.core.notifications.models import Notification
+from revops.core.notifications.services import notification_mark_read
 from revops.core.search.selectors import search
 from revops.core.ui import require_area
+from revops.roles import can_decide
+
+QUEUE_SHOWN = 5
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/dashboard.html", {"widgets": dashboard_widgets(request.user)})
+    """The cards a user's roles may read; an approver's dashboard leads with their queue (the oldest
+    requests they may decide, never their own)."""
+    context = {"widgets": dashboard_widgets(request.user)}
+    if can_decide(request.user):
+        waiting = approvals_waiting(request.user)
+        context["queue"] = list(waiting[:QUEUE_SHOWN])
+        context["queue_total"] = (
+            waiting.count() if len(context["queue"]) == QUEUE_SHOWN else len(context["queue"])
+        )
+        labels = {kind: handler.label for kind, handler in approval_kinds().items()}
+        for approval in context["queue"]:
+            approval.kind_label = labels.get(approval.kind, approval.kind)
+    return render(request, "core/dashboard.html", context)
+
+
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's notifications, newest first; POST marks one (``id``) or all read."""
+    if request.method == "POST":
+        ids = request.POST.getlist("id") or None
+        notification_mark_read(user=request.user, ids=ids)
+        return redirect("notifications")
+    notes = Notification.objects.filter(user=request.user).order_by("-id")[:100]
+    return render(request, "core/notifications.html", {"notes": notes})
 
 
 @login_required

@@ -243,6 +243,20 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# --- Email (notifications) -------------------------------------------------------------------
+# Django's email settings; notifications are emailed only when an email backend is configured
+# (EMAIL_BACKEND or EMAIL_HOST set), by the task core.send_notification_email after commit.
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env("EMAIL_USE_TLS", "0") == "1"
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "concord@localhost")
+NOTIFICATION_EMAIL = env("EMAIL_BACKEND") is not None or env("EMAIL_HOST") is not None
+# Links in notification emails are made absolute with this (the URL people open Concord at).
+NOTIFICATION_BASE_URL = env("NOTIFICATION_BASE_URL", "http://127.0.0.1:8000")
+
 # --- Celery ---------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)

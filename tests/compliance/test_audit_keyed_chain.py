@@ -17,6 +17,7 @@ from revops.core.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
 from revops.core.audit.services import audit_checkpoint_create, audit_record, audit_record_many
 from revops.core.audit.verify import audit_verify_chain
 from revops.errors import AppendOnlyError
+from tests.closing import close_period
 
 pytestmark = pytest.mark.django_db
 
@@ -260,7 +261,7 @@ def test_period_close_anchors_and_the_evidence_pack_carries_signed_checkpoints(b
     import zipfile
 
     finance = book["finance"]
-    assert finance.post("/api/v1/periods/2026-01/close").status_code == 200
+    assert close_period(finance, "2026-01").status_code == 202
     anchored = AuditCheckpoint.objects.get(source="period_close:2026-01")
     closed = AuditEvent.objects.filter(action="period.closed").latest("seq")
     assert anchored.seq >= closed.seq and anchored.head_hash == AuditEvent.objects.get(seq=anchored.seq).hash

@@ -16,6 +16,7 @@ from compliance.models import ComplianceException
 from compliance.services.exceptions import compliance_run
 from revops.core.approvals.models import Approval
 from revrec.models import AccountingPeriod, JournalEntry, JournalLine
+from tests.closing import close_period
 
 pytestmark = pytest.mark.django_db
 
@@ -26,9 +27,9 @@ def test_close_checklist_blocks_until_complete_then_closes(book):
     assert response.status_code == 409
     fields = {e["field"] for e in response.json()["errors"]}
     assert "checklist.revenue_run" in fields
-    ok = finance.post("/api/v1/periods/2026-01/close")
-    assert ok.status_code == 200, ok.json()
-    assert ok.json()["status"] == "closed"
+    ok = close_period(finance, "2026-01")
+    assert ok.status_code == 202, ok.json()
+    assert ok.json()["status"] == "open" and ok.json()["approval"]  # asked; closed once approved
     assert AccountingPeriod.objects.get(period="2026-01").status == "closed"
 
 
@@ -36,7 +37,7 @@ def test_closed_period_blocks_posting_and_late_correction_lands_in_next_open_per
     book, django_capture_on_commit_callbacks
 ):
     finance = book["finance"]
-    assert finance.post("/api/v1/periods/2026-01/close").status_code == 200
+    assert close_period(finance, "2026-01").status_code == 202
     before = JournalEntry.objects.filter(period="2026-01").count()
     # A credit note issued now for a January line: it posts, but not into the closed period.
     line = InvoiceLine.objects.filter(invoice__billing_date="2026-01-01", kind="one_time").get()
@@ -62,7 +63,7 @@ def test_closed_period_blocks_posting_and_late_correction_lands_in_next_open_per
 
 def test_reopen_needs_an_approval_from_someone_else(book):
     finance, approver = book["finance"], book["approver"]
-    finance.post("/api/v1/periods/2026-01/close")
+    close_period(finance, "2026-01")
     requested = finance.post(
         "/api/v1/periods/2026-01/reopen", {"reason": "late invoice correction"}, format="json"
     )

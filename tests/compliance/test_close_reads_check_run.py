@@ -11,6 +11,7 @@ from compliance.checks import CHECKS, Check
 from compliance.models import CheckRun
 from compliance.services.close import checks_status, close_checklist
 from compliance.services.exceptions import compliance_run
+from tests.closing import close_period
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +72,7 @@ def test_a_change_after_the_run_makes_it_stale_and_the_close_waits_for_a_fresh_r
 
     assert finance.post("/api/v1/compliance/runs").status_code == 201
     assert _item("2026-01", "checks_current").ok
-    assert finance.post("/api/v1/periods/2026-01/close").status_code == 200
+    assert close_period(finance, "2026-01").status_code == 202
 
 
 def test_compliance_records_and_downloads_after_the_run_do_not_make_it_stale(book, api_for):
@@ -84,7 +85,7 @@ def test_compliance_records_and_downloads_after_the_run_do_not_make_it_stale(boo
     assert not status.current and "ran only some checks" in status.detail()
     compliance_run(trigger="test")
     assert checks_status().current
-    assert finance.post("/api/v1/periods/2026-01/close").status_code == 200
+    assert close_period(finance, "2026-01").status_code == 202
     # the close itself (period.closed, its snapshot and checkpoint) changes nothing a check reads
     assert checks_status().current
 

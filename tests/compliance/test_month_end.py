@@ -122,6 +122,7 @@ def test_month_end_goes_from_nothing_to_closed_stage_by_stage(catalog, scenario)
 
     # Closed: every stage done, no action offered, nothing blocks.
     scenario.post(f"periods/{KEY}/close")
+    scenario.approve_as(kind="period_close")
     state = month_end(key=KEY)
     assert set(statuses().values()) == {DONE} and state.closed and state.next_stage is None
     assert all(s.action is None for s in state.stages) and state.blockers == []

@@ -81,6 +81,7 @@ def test_drafts_finalized_after_the_revenue_run_keep_the_period_open_until_it_ru
     assert month_end(key=KEY).stage("revenue_run").status == DONE
     assert not JournalEntry.objects.filter(source="recognition").exclude(period=KEY).exists()
     scenario.post(f"periods/{KEY}/close")
+    scenario.approve_as(kind="period_close")
 
 
 def test_the_finalize_action_takes_exactly_the_drafts_that_block_the_close(

@@ -8,6 +8,7 @@ import pytest
 
 from billing.models import Invoice
 from revrec.models import AccountingPeriod, JournalEntry
+from tests.closing import close_period
 
 pytestmark = [pytest.mark.django_db, pytest.mark.real_books_clock]
 
@@ -34,7 +35,7 @@ def test_a_payment_dated_in_a_closed_period_says_where_it_posts(
 ):
     finance = book["finance"]
     for period in ("2026-01", "2026-02"):
-        assert finance.post(f"/api/v1/periods/{period}/close").status_code == 200
+        assert close_period(finance, period).status_code == 202
     invoices = list(Invoice.objects.filter(status="finalized").order_by("billing_date"))
     with django_capture_on_commit_callbacks(execute=True):
         response = finance.post(

@@ -23,14 +23,15 @@ from revops.core.approvals.models import Approval
 from revops.errors import InvalidTransition
 from revrec.models import Account, AccountingPeriod, JournalEntry, JournalLine, PeriodCloseSnapshot
 from revrec.services.periods import period_close
+from tests.closing import close_period
 
 pytestmark = pytest.mark.django_db
 
 
 def _close(client, *periods):
     for period in periods:
-        response = client.post(f"/api/v1/periods/{period}/close")
-        assert response.status_code == 200, response.json()
+        response = close_period(client, period)
+        assert response.status_code == 202, response.json()
 
 
 def _trial_balances(client, periods) -> str:

@@ -14,8 +14,10 @@ screenshot under tests/e2e/screenshots/<test>/):
 6. the revenue schedule made at activation waits for approval: finance (its preparer) has no approve
    control and is refused; an approver approves it. The approver then asks to reopen September, cannot
    approve that request (409, shown on the page), and a second approver approves it;
-7. finance runs revenue for 2026-10, runs the compliance checks (all pass, nothing open) and closes
-   2026-10 with a green checklist;
+7. finance runs revenue for 2026-10, runs the compliance checks (all pass, nothing open); October's
+   checklist is blocked while September is open; with green checklists finance asks an approver to
+   close each period, the approver finds the request at the head of their dashboard and approves it,
+   the period closes and finance is notified;
 8. the auditor downloads the evidence pack for 2026-10; its MANIFEST.sha256 verifies.
 """
 
@@ -451,6 +453,8 @@ def reopen_needs_another_approver(login, shot, closed: str) -> None:
 
 
 def run_revenue_and_close(login, shot) -> None:
+    from revops.core.approvals.models import Approval
+
     page = login("finance")
     # September was reopened above; periods close strictly in order, so it closes again first.
     for period in ("2026-09", "2026-10"):
@@ -480,19 +484,46 @@ def run_revenue_and_close(login, shot) -> None:
     shot("close-checklist-previous-open")
 
     for period in ("2026-09", "2026-10"):
+        page = login("finance")
         page.goto(f"/compliance/periods/{period}/")
         checklist = page.locator("section", has_text="Close checklist")
         expect(checklist.locator(".card-head .badge")).to_have_text("All 9 done")
         expect(checklist.locator("li.bad")).to_have_count(0)
         expect(checklist).to_contain_text("(all customers) as of 2026-11-01")
         shot(f"close-checklist-green-{period}")
-        page.get_by_role("button", name=f"Close period {period}").click()
+        # Closing needs a second person: finance asks an approver.
+        page.get_by_role("button", name=f"Ask an approver to close {period}").click()
         expect(page.locator("#confirm-consequence")).to_contain_text("nothing posts into it any more")
-        page.get_by_role("button", name=f"Close {period}").click()
-        expect(flash(page)).to_contain_text(f"{period} is closed")
+        page.get_by_role("button", name=f"Ask to close {period}").click()
+        expect(flash(page)).to_contain_text(f"Asked an approver to close {period}")
+        expect(page.locator("#close-pending")).to_contain_text("Awaiting approval")
+        expect(page.locator("h1 .badge")).to_have_text("Open")
+        shot(f"close-asked-{period}")
+
+        page = login("approver")
+        page.goto("/")
+        queue = page.locator("#your-queue")
+        expect(queue).to_contain_text(f"Close {period}")
+        expect(page.locator("#nav-approvals-count")).to_have_text(re.compile(r"\d+"))
+        shot(f"approver-dashboard-{period}")
+        queue.get_by_role("link", name=re.compile(f"Close {period}")).click()
+        asked = Approval.objects.get(kind="period_close", status="pending")
+        row = page.locator(f"#approval-{asked.pk}")
+        expect(row).to_contain_text(f"Period {period}")
+        expect(row.locator(".ap-changes")).to_contain_text("closed")
+        row.locator("textarea[name=comment]").fill("Checklist green, ledger tied out")
+        row.get_by_role("button", name="Approve").click()
+        expect(flash(page)).to_contain_text(f"Approved: Close {period}")
+
+        page = login("finance")
+        page.goto(f"/compliance/periods/{period}/")
         expect(page.locator("h1 .badge")).to_have_text("Closed")
         expect(page.locator("section", has_text="History")).to_contain_text("period.closed")
+        expect(page.locator("#nav-bell")).to_contain_text("unread")
     shot("period-closed")
+    page.goto("/notifications/")
+    expect(page.locator(".nt-list")).to_contain_text("Approved: Close 2026-10")
+    shot("finance-notified")
 
 
 # --- 8. evidence pack -----------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from revops.core.approvals.models import Approval
 from revops.parties.models import Customer
 from revrec.models import AccountingPeriod, ContractModification, JournalEntry
 from tests.builders import approved_credit_grant, day, send_events
+from tests.closing import close_period
 
 pytestmark = pytest.mark.django_db
 
@@ -118,8 +119,8 @@ def books(api_for, catalog, django_capture_on_commit_callbacks, settings):
     for period in CLOSED:
         _run(capture, finance, "/api/v1/revenue-runs", {"period": period})
     for period in CLOSED:
-        response = finance.post(f"/api/v1/periods/{period}/close")
-        assert response.status_code == 200, response.json()
+        response = close_period(finance, period)
+        assert response.status_code == 202, response.json()
     assert AccountingPeriod.objects.get(period=FIRST_OPEN).status == "open"
     return {"finance": finance, "approver": approver, "capture": capture, "contracts": contracts}
 

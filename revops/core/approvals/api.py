@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from revops.core.api.serializers import CommentIn
 from revops.core.api.views import ApiGenericView, ApiView
 from revops.core.approvals.models import Approval
+from revops.core.approvals.outcomes import approval_withdraw
 from revops.core.approvals.services import approval_decide
 
 
@@ -38,11 +39,21 @@ class ApprovalListView(ApiGenericView):
 
     def get_queryset(self):
         qs = Approval.objects.select_related("requested_by", "decided_by")
-        status = self.request.query_params.get("status")
-        return qs.filter(status=status) if status else qs
+        params = self.request.query_params
+        if params.get("status"):
+            qs = qs.filter(status=params["status"])
+        if params.get("kind"):
+            qs = qs.filter(kind=params["kind"])
+        if params.get("requester"):
+            qs = qs.filter(requested_by__username=params["requester"])
+        return qs
 
     @extend_schema(
-        parameters=[OpenApiParameter("status", str, enum=Approval.Status.values)],
+        parameters=[
+            OpenApiParameter("status", str, enum=Approval.Status.values),
+            OpenApiParameter("kind", str, description="An approval kind, e.g. period_close"),
+            OpenApiParameter("requester", str, description="The requester's username"),
+        ],
         responses=ApprovalOut,
     )
     def get(self, request):
@@ -71,10 +82,32 @@ class ApprovalRejectView(ApprovalDecideView):
     approve = False
 
 
+class WithdrawIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ApprovalWithdrawView(ApiView):
+    """The requester withdraws their own pending request: 403 for anyone else, 409 once decided."""
+
+    area = "approvals"
+
+    @extend_schema(request=WithdrawIn, responses=ApprovalOut)
+    def post(self, request, pk):
+        data = WithdrawIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        approval = approval_withdraw(
+            approval=get_object_or_404(Approval, pk=pk),
+            user=request.user,
+            reason=data.validated_data["reason"],
+        )
+        return Response(ApprovalOut(approval).data)
+
+
 ID = r"(?P<pk>[0-9]+)"
 # Included in /api/v1/ by revops/api_urls.py (the composition root).
 urlpatterns = [
     re_path(r"^approvals/?$", ApprovalListView.as_view(), name="api-approvals"),
     re_path(rf"^approvals/{ID}/approve/?$", ApprovalDecideView.as_view(), name="api-approval-approve"),
     re_path(rf"^approvals/{ID}/reject/?$", ApprovalRejectView.as_view(), name="api-approval-reject"),
+    re_path(rf"^approvals/{ID}/withdraw/?$", ApprovalWithdrawView.as_view(), name="api-approval-withdraw"),
 ]

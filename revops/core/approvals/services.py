@@ -421,6 +421,9 @@ def _decide(*, approval: Approval, user, approve: bool, comment: str):
         handler.on_approved(approval, user)
     elif handler.on_rejected:
         handler.on_rejected(approval, user)
+    from revops.core.approvals.outcomes import approval_outcome_notify
+
+    approval_outcome_notify(approval)
     return approval
 
 

@@ -18,6 +18,7 @@ class AuditAction(StrEnum):
     APPROVAL_REJECTED = "approval.rejected"
     APPROVAL_REQUESTED = "approval.requested"
     APPROVAL_SUPERSEDED = "approval.superseded"
+    APPROVAL_WITHDRAWN = "approval.withdrawn"
 
     AUDIT_CHAIN_KEYED = "audit.chain_keyed"
 

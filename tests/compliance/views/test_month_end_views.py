@@ -102,17 +102,26 @@ def test_finance_finalizes_the_periods_drafts_as_one_job_from_the_page(
     assert "finalize" not in start_forms(done)
 
 
-def test_an_approver_closes_from_the_page_once_nothing_blocks(catalog, scenario, login):
+def test_an_approver_asks_to_close_from_the_page_and_a_second_approver_closes(catalog, scenario, login):
+    from revops.core.approvals.models import Approval
+
     given_a_contract(scenario).bill("2026-02-01").finalize().recognize(KEY).check()
     approver = login("approver")
     page = approver.get(PAGE).content.decode()
     assert "Ready to close" in page and start_forms(page) == {"close", "compliance_run"}
-    asked = approver.post(f"{START}close/").content.decode()
-    assert "Close period 2026-01?" in asked
-    assert not AccountingPeriod.objects.filter(period=KEY, status="closed").exists()
+    assert f"Ask an approver to close {KEY}" in page
+    confirm = approver.post(f"{START}close/").content.decode()
+    assert f"Ask an approver to close {KEY}?" in confirm and "nothing posts into it any more" in confirm
+    assert not Approval.objects.filter(kind="period_close").exists()
     assert approver.post(f"{START}close/", {"confirm": "1"}).status_code == 302
+    assert AccountingPeriod.objects.get(period=KEY).status == "open"
+    asked = approver.get(PAGE).content.decode()
+    assert "Awaiting approval" in asked and start_forms(asked) == {"compliance_run"}
+    second = login("approver")
+    request = Approval.objects.get(kind="period_close", status="pending")
+    second.post("/approvals/", {"ids": request.pk, "action": "approve", "comment": "ok"})
     period = AccountingPeriod.objects.get(period=KEY)
-    assert period.status == "closed" and period.closed_by == approver.user
+    assert period.status == "closed" and period.closed_by == second.user
     closed = approver.get(PAGE).content.decode()
     assert f"{KEY} is closed" in closed and start_forms(closed) == set()
 
@@ -216,4 +225,5 @@ def test_navigation_dashboard_and_period_pages_lead_to_the_month_end_under_way(c
     assert f'href="{PAGE}"' in finance.get("/compliance/periods/").content.decode()
     assert f'href="{PAGE}"' in finance.get(f"/compliance/periods/{KEY}/").content.decode()
     scenario.finalize().recognize(KEY).check().post(f"periods/{KEY}/close")
+    scenario.approve_as(kind="period_close")
     assert finance.get("/compliance/month-end/")["Location"] == "/compliance/periods/2026-02/month-end/"

@@ -108,7 +108,7 @@ def test_auditor_sees_no_action_buttons_and_gets_403_on_every_post(fault, login)
     assert "Run all checks now" not in dashboard
     detail = text(auditor.get(f"/compliance/exceptions/{exc.pk}/"))
     assert "Request waiver" not in detail and 'name="comment"' not in detail
-    assert "Close period" not in text(auditor.get("/compliance/periods/2026-01/"))
+    assert "Ask an approver to close" not in text(auditor.get("/compliance/periods/2026-01/"))
     approval = Approval.objects.create(kind="exception_waiver", object_type="x", object_id="1", summary="s")
     posts = [
         "/compliance/run/",
@@ -300,10 +300,19 @@ def test_period_close_is_refused_with_the_checklist_failures_then_allowed(fault,
     assert "All 9 done" in text(finance.get("/compliance/periods/2026-01/"))
     response = finance.post("/compliance/periods/2026-01/close/", {"confirm": "1"})
     assert response.status_code == 302
-    period = AccountingPeriod.objects.get(period="2026-01")
-    assert period.status == "closed" and period.closed_by == finance.user
+    # Asked, not closed: a second person approves (maker-checker).
+    assert AccountingPeriod.objects.get(period="2026-01").status == "open"
+    asked = Approval.objects.get(kind="period_close", status="pending")
     page = text(finance.get(response.url))
-    assert "2026-01 is closed" in page and "Request reopen" in page and "period.closed" in page
+    assert "Asked an approver to close 2026-01" in page and "Awaiting approval" in page
+    own = finance.post("/approvals/", {"ids": asked.pk, "action": "approve"})
+    assert own.status_code == 403 or AccountingPeriod.objects.get(period="2026-01").status == "open"
+    approver = login("approver")
+    approver.post("/approvals/", {"ids": asked.pk, "action": "approve", "comment": "Checked"})
+    period = AccountingPeriod.objects.get(period="2026-01")
+    assert period.status == "closed" and period.closed_by == approver.user
+    page = text(finance.get(response.url))
+    assert "Request reopen" in page and "period.closed" in page
     assert "Closed" in text(finance.get("/compliance/periods/"))
 
 
@@ -320,6 +329,8 @@ def test_period_list_shows_recent_months_without_creating_them(book, login):
 def test_reopen_is_requested_in_the_ui_and_applied_by_another_approver(book, login):
     finance, approver = login("finance"), login("approver")
     assert finance.post("/compliance/periods/2026-01/close/", {"confirm": "1"}).status_code == 302
+    close = Approval.objects.get(kind="period_close", status="pending")
+    approver.post("/approvals/", {"ids": close.pk, "action": "approve", "comment": "ok"})
     empty = finance.post("/compliance/periods/2026-01/reopen/", {"reason": " "})
     assert empty.status_code == 400 and "Say why the period must reopen." in text(empty)
     response = finance.post("/compliance/periods/2026-01/reopen/", {"reason": "Late credit note"})
