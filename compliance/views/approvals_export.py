@@ -25,19 +25,27 @@ APPROVAL_COLUMNS = [
 ]
 
 
-def approvals_selected(params) -> object:
+def approvals_selected(params, user=None) -> object:
     """The requests the queue's filters select: ``kind``, ``status`` (default pending; ``all``),
-    ``requester`` (a username)."""
+    ``requester`` (a username, or ``mine``: ``user``'s) and ``period`` (YYYY-MM: the requests that
+    stand between it and its close, and its own close or reopen)."""
+    from compliance.views.approval_terms import period_scope
+    from compliance.views.display import PERIOD_RE
+
     qs = Approval.objects.select_related("requested_by", "decided_by")
     status = params.get("status") or Approval.Status.PENDING
     if status != "all":
         qs = qs.filter(status=status)
     if params.get("kind"):
         qs = qs.filter(kind=params["kind"])
-    if params.get("requester"):
+    if params.get("requester") == "mine":
+        qs = qs.filter(requested_by_id=getattr(user, "pk", None))
+    elif params.get("requester"):
         qs = qs.filter(requested_by__username=params["requester"])
+    if PERIOD_RE.fullmatch(params.get("period") or ""):
+        qs = qs.filter(period_scope(params["period"]))
     return qs.order_by("requested_at", "id")
 
 
 def approvals_csv(request: HttpRequest):
-    return csv_response(approvals_selected(request.GET), APPROVAL_COLUMNS, filename="approvals")
+    return csv_response(approvals_selected(request.GET, request.user), APPROVAL_COLUMNS, filename="approvals")

@@ -140,3 +140,14 @@ def test_the_approval_blocker_opens_the_queue_filtered_to_the_period_in_business
     assert "Revenue schedule of" in queue and "none approved" in queue
     assert " USD" in queue and "Recognizes" in queue and "Revenue effect" in queue
     assert f'href="/revenue/contracts/{early["id"]}/"' in queue  # the link opens the change itself
+
+
+def test_the_csv_export_follows_the_period_and_requester_filters(book, make_user):
+    asker = make_user("csv-asker", "finance")
+    ui = Client()
+    ui.force_login(asker)
+    ui.post("/compliance/periods/2026-01/close/", {"confirm": "1"})
+    close = Approval.objects.get(kind="period_close", status="pending")
+    rows = lambda query: b"".join(ui.get(f"/approvals/?format=csv&{query}").streaming_content).decode()  # noqa: E731
+    assert f"\n{close.pk}," in rows("period=2026-01") and f"\n{close.pk}," in rows("requester=mine")
+    assert f"\n{close.pk}," not in rows("period=2026-02")
