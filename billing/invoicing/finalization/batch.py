@@ -118,10 +118,7 @@ def _finalize_batch(run: FinalizationRun, items: list[FinalizationItem], *, cata
     actor = _actor(run)
     by_invoice = {item.invoice_id: item for item in items}
     drafts = list(
-        Invoice.objects.select_for_update(of=("self",))
-        .filter(pk__in=list(by_invoice))
-        .select_related("customer", "legal_entity", "contract")
-        .order_by("pk")
+        Invoice.objects.select_for_update(of=("self",)).filter(pk__in=list(by_invoice)).order_by("pk")
     )
     drafts.sort(key=lambda inv: (inv.billing_date, inv.pk))
     audits: dict[int, list[dict]] = defaultdict(list)
@@ -191,11 +188,12 @@ def _finalize_batch(run: FinalizationRun, items: list[FinalizationItem], *, cata
 def _ready(ids: list[int]) -> tuple[list[Invoice], set]:
     """The drafts ``ids`` with their lines, in numbering order (legal entity, billing date, id), and
     the (customer, currency) pairs that have a prepaid credit grant (the others draw nothing)."""
-    lines = InvoiceLine.objects.select_related("product", "price_version", "price_version__plan", "meter")
+    # The catalog records the lines name are few: read once each and shared, not one per line.
+    lines = InvoiceLine.objects.prefetch_related("product", "price_version__plan", "meter")
     ready = list(
         Invoice.objects.filter(pk__in=ids)
-        .select_related("customer", "contract", "legal_entity")
-        .prefetch_related(Prefetch("lines", queryset=lines.order_by("position", "id")))
+        .select_related("customer")
+        .prefetch_related("legal_entity", Prefetch("lines", queryset=lines.order_by("position", "id")))
     )
     ready.sort(key=lambda inv: (inv.legal_entity_id, inv.billing_date, inv.pk))
     with_grants = set(

@@ -131,9 +131,16 @@ def post_invoices(invoices) -> dict[int, JournalEntry | None]:
     results: dict[int, JournalEntry | None] = dict.fromkeys(ids)
     if not ids:
         return results
-    lines = InvoiceLine.objects.select_related("contract_line", "product").order_by("id")
+    # What the postings read of the lines (no rating breakdown or event filters, JSON decoded per
+    # row); the few products read once each and shared.
+    lines = (
+        InvoiceLine.objects.select_related("contract_line")
+        .prefetch_related("product")
+        .defer("breakdown", "dimension", "event_match", "event_exclude")
+        .order_by("id")
+    )
     by_pk = (
-        Invoice.objects.select_related("contract", "customer")
+        Invoice.objects.select_related("contract")
         .prefetch_related(Prefetch("lines", queryset=lines))
         .in_bulk(ids)
     )
