@@ -441,7 +441,10 @@ def _tier_label(editor: ChargeEditor, key: str) -> str:
 
 
 def _json_path_label(detail: str) -> str:
-    return re.sub(r"\[(\d+)\]\.?", lambda m: f"tier {int(m.group(1)) + 1} ", detail).strip()
+    """'[1].unit_amount' (below a dimension's tiers) → 'tier 2 unit price'."""
+    from revops.core.audit.display import path_label
+
+    return path_label(f"tiers{detail}")
 
 
 def _at(values: list, index: int) -> str:

@@ -46,3 +46,10 @@ def test_a_meter_says_what_it_sums():
     assert Meter(aggregation="sum", field="tokens").aggregation_label == "Sum of tokens"
     assert Meter(aggregation="max", field="active_seats").aggregation_label == "Maximum of active seats"
     assert Meter(aggregation="count").aggregation_label == "Count of events"
+
+
+def test_a_tier_error_in_a_dimension_names_the_tier_and_the_price_in_words():
+    from billing.catalog.forms.charge_editor import _json_path_label
+
+    assert _json_path_label("[1].unit_amount") == "tier 2 unit price"
+    assert _json_path_label("[2].up_to") == "tier 3 up to"
