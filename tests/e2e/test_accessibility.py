@@ -27,7 +27,14 @@ ROLE_PAGES = {
         "/revenue/reports/",
     ),
     "approver": ("/", "/approvals/", "/compliance/periods/2026-10/", "/compliance/audit/"),
-    "auditor": ("/", "/invoices/{invoice}/", "/compliance/audit/", "/revenue/reports/"),
+    "auditor": (
+        "/",
+        "/invoices/{invoice}/",
+        "/compliance/audit/",
+        "/compliance/audit/?ref={number}",
+        "/search/?q={number}",
+        "/revenue/reports/",
+    ),
     "pricing": ("/", "/pricing/plans/", "/pricing/catalog/"),
 }
 
@@ -49,7 +56,9 @@ def test_main_pages_have_no_serious_accessibility_violations(login):
     for role, paths in ROLE_PAGES.items():
         page = login(role)
         for template in paths:
-            path = _resolve(template.format(contract=book.active.pk, invoice=book.paid.pk))
+            path = _resolve(
+                template.format(contract=book.active.pk, invoice=book.paid.pk, number=book.paid.number)
+            )
             assert path is not None, f"{template} is not a page any more"
             response = page.goto(path)
             assert response.status == 200, (role, path, response.status)
