@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from billing.catalog.forms.charge_editor import ChargeEditor
-from billing.catalog.forms.products import products_and_meters
+from billing.catalog.forms.products import MeterForm, ProductForm, products_and_meters
 from billing.catalog.simulator import preview_charge
 from billing.views.catalog import _base, charge_payloads, get_version, update_draft
 from billing.views.catalog_display import price, properties_summary, quantity
@@ -78,7 +78,16 @@ def charge_edit(request: HttpRequest, code: str, number: int, index: int | None 
     return render(
         request,
         TEMPLATE,
-        _base(request, plan=version.plan, version=version, editor=editor, index=index, is_new=index is None),
+        _base(
+            request,
+            plan=version.plan,
+            version=version,
+            editor=editor,
+            index=index,
+            is_new=index is None,
+            new_product=ProductForm(prefix="newproduct"),
+            new_meter=MeterForm(prefix="newmeter"),
+        ),
         status=status,
     )
 

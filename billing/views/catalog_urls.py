@@ -42,6 +42,7 @@ urlpatterns = [
     path("simulator/quote", catalog_simulator.simulator_quote, name="pricing-simulator-quote"),
     path("simulator/sample", catalog_simulator.simulator_sample, name="pricing-simulator-sample"),
     path("catalog/", catalog_products.products_meters, name="pricing-catalog"),
+    path("catalog/_new/<slug:kind>", catalog_products.inline_create, name="pricing-inline-create"),
     path("catalog/products/<slug:code>/", catalog_edit.product_edit, name="pricing-product"),
     path("catalog/meters/<slug:code>/", catalog_edit.meter_edit, name="pricing-meter"),
 ]

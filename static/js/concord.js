@@ -9,6 +9,8 @@
    data-check-all="<selector>"                                   a checkbox that (un)checks others
    data-selected-count="<selector>" (on a checkbox)              "n selected" for the boxes it controls
    data-trigger-on-load="<event>"                                htmx-trigger the element once loaded
+   data-choose="<select selector>" data-value="<value>"          once loaded, choose the value in that
+                                                                 select (a "change" event follows)
 */
 (function () {
   "use strict";
@@ -148,6 +150,13 @@
     drawCharts(root);
     each(root, "[data-trigger-on-load]", function (el) {
       if (window.htmx) { window.htmx.trigger(el, el.dataset.triggerOnLoad); }
+    });
+    each(root, "[data-choose]", function (el) {
+      var select = document.querySelector(el.dataset.choose);
+      if (select && select.value !== el.dataset.value) {
+        select.value = el.dataset.value;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
     });
   }
 

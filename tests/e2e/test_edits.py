@@ -132,3 +132,36 @@ def test_finance_proposes_an_ssp_and_an_approver_signs_it_off(login, shot):
     expect(approver.get_by_role("status")).to_contain_text("Approved")
     entry.refresh_from_db()
     assert entry.status == "approved"
+
+
+def test_the_charge_form_creates_a_missing_meter_and_product_inline(login, shot):
+    from playwright.sync_api import expect
+
+    from billing.models import Meter
+    from revops.parties.models import Product
+    from tests.e2e.test_journeys import new_draft_plan
+
+    page = login("pricing")
+    new_draft_plan(page, "e2e-gpu", "GPU time")
+    page.get_by_role("link", name="Add the first charge").click()
+    page.fill("#id_code", "gpu")
+    page.locator("#new-meter summary").click()
+    page.fill("#id_newmeter-code", "gpu_seconds")
+    page.fill("#id_newmeter-name", "GPU seconds")
+    page.select_option("#id_newmeter-aggregation", "sum")
+    page.fill("#id_newmeter-field", "")
+    page.get_by_role("button", name="Create meter").click()
+    expect(page.locator("#new-meter")).to_contain_text("Property aggregated")  # sum needs a property
+    expect(page.locator("#new-meter .errorlist, #new-meter .form-error").first).to_be_visible()
+    page.fill("#id_newmeter-field", "seconds")
+    page.get_by_role("button", name="Create meter").click()
+    expect(page.locator("#new-meter")).to_contain_text("created and chosen for this charge")
+    expect(page.locator("#id_meter")).to_have_value("gpu_seconds")
+    page.locator("#new-product summary").click()
+    page.fill("#id_newproduct-code", "gpu")
+    page.fill("#id_newproduct-name", "GPU compute")
+    page.get_by_role("button", name="Create product").click()
+    expect(page.locator("#id_product")).to_have_value("gpu")
+    shot("charge form after inline creation")
+    assert Meter.objects.get(code="gpu_seconds").field == "seconds"
+    assert Product.objects.filter(code="gpu").exists()

@@ -251,3 +251,34 @@ def test_an_unused_meter_changes_how_it_counts(ui_for, catalog):
         "/pricing/catalog/meters/gpu_seconds/", {"name": "GPU time", "aggregation": "max", "field": "seconds"}
     )
     assert response.status_code == 302 and Meter.objects.get(pk=meter.pk).aggregation == "max"
+
+
+# --- the charge form creates a missing product or meter ----------------------------------------------
+
+
+def test_the_charge_form_creates_a_meter_inline_audited_and_chosen(ui_for, catalog):
+    pricing = ui_for("pricing")
+    data = {"newmeter-code": "gpu_seconds", "newmeter-name": "GPU seconds", "newmeter-aggregation": "sum"}
+    refused = pricing.post("/pricing/catalog/_new/meter", data).content.decode()
+    assert (
+        'id="new-meter"' in refused
+        and "errorlist" in refused
+        and not Meter.objects.filter(code="gpu_seconds")
+    )
+    made = pricing.post("/pricing/catalog/_new/meter", {**data, "newmeter-field": "seconds"}).content.decode()
+    meter = Meter.objects.get(code="gpu_seconds")
+    assert 'data-choose="#id_meter" data-value="gpu_seconds"' in made
+    assert 'hx-swap-oob="innerHTML"' in made and '<option value="gpu_seconds" selected>' in made
+    assert _events("meter.created", meter)
+    again = pricing.post(
+        "/pricing/catalog/_new/meter", {**data, "newmeter-field": "seconds"}
+    ).content.decode()
+    assert "already" in again and Meter.objects.filter(code="gpu_seconds").count() == 1
+
+
+def test_the_charge_form_creates_a_product_inline_and_readers_cannot(ui_for, catalog):
+    data = {"newproduct-code": "gpu", "newproduct-name": "GPU", "newproduct-recognition": "ratable_daily"}
+    data["newproduct-revenue_account"] = "4000"
+    assert ui_for("auditor", "otto").post("/pricing/catalog/_new/product", data).status_code == 403
+    made = ui_for("pricing").post("/pricing/catalog/_new/product", data).content.decode()
+    assert '<option value="gpu" selected>' in made and Product.objects.filter(code="gpu").exists()
