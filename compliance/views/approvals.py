@@ -64,7 +64,7 @@ def _decide(request: HttpRequest) -> tuple[list[Approval], list[dict], int]:
 def approval_queue(request: HttpRequest) -> HttpResponse:
     errors, status = [], 200
     if request.method == "GET" and wants_csv(request):
-        return approvals_csv(request)
+        return approvals_csv(request, lambda qs: _filtered(qs, request, _filters(request)))
     if request.method == "POST":
         done, errors, status = _decide(request)
         verb = "Approved" if request.POST.get("action") == "approve" else "Rejected"

@@ -1,9 +1,12 @@
 """The approval queue's CSV export (revops.core.listing): the requests the queue's filters select —
 pending ones by default, ``?status=all`` (or approved / rejected / …) for the decided ones too — in
-the queue's order, oldest first."""
+the queue's order, oldest first; the queue's other filters are the queue's own."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from revops.core.approvals.models import Approval
@@ -25,27 +28,12 @@ APPROVAL_COLUMNS = [
 ]
 
 
-def approvals_selected(params, user=None) -> object:
-    """The requests the queue's filters select: ``kind``, ``status`` (default pending; ``all``),
-    ``requester`` (a username, or ``mine``: ``user``'s) and ``period`` (YYYY-MM: the requests that
-    stand between it and its close, and its own close or reopen)."""
-    from compliance.views.approval_terms import period_scope
-    from compliance.views.display import PERIOD_RE
-
+def approvals_csv(request: HttpRequest, queue_filter: Callable[[QuerySet], QuerySet]):
+    """The requests the queue's own filters select (``queue_filter``: kind, period, requester), with
+    ``status`` (default pending; ``all``, approved, rejected…), oldest first."""
     qs = Approval.objects.select_related("requested_by", "decided_by")
-    status = params.get("status") or Approval.Status.PENDING
+    status = request.GET.get("status") or Approval.Status.PENDING
     if status != "all":
         qs = qs.filter(status=status)
-    if params.get("kind"):
-        qs = qs.filter(kind=params["kind"])
-    if params.get("requester") == "mine":
-        qs = qs.filter(requested_by_id=getattr(user, "pk", None))
-    elif params.get("requester"):
-        qs = qs.filter(requested_by__username=params["requester"])
-    if PERIOD_RE.fullmatch(params.get("period") or ""):
-        qs = qs.filter(period_scope(params["period"]))
-    return qs.order_by("requested_at", "id")
-
-
-def approvals_csv(request: HttpRequest):
-    return csv_response(approvals_selected(request.GET, request.user), APPROVAL_COLUMNS, filename="approvals")
+    rows = queue_filter(qs).order_by("requested_at", "id")
+    return csv_response(rows, APPROVAL_COLUMNS, filename="approvals")

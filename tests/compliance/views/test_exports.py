@@ -57,3 +57,6 @@ def test_approval_csv_lists_what_the_queue_filter_selects(ui_for, make_user):
     assert rows[0]["requested_by"] == "fin-requester" and rows[0]["content_sha256"]
     assert _csv(approver.get("/approvals/?format=csv&kind=no-such-kind")) == []
     assert _csv(approver.get("/approvals/?format=csv&status=approved")) == []
+    # the queue's own filters (requester, period) select the export's rows too
+    assert len(_csv(approver.get("/approvals/?format=csv&requester=fin-requester"))) == 2
+    assert _csv(approver.get("/approvals/?format=csv&requester=someone-else")) == []
