@@ -370,7 +370,12 @@ def _run_action(request: HttpRequest, pk: int, action, success: str) -> HttpResp
     except DomainError as exc:
         messages.error(request, error_text(exc))
     else:
-        messages.success(request, success.format(invoice=result, customer=result.customer.name))
+        messages.success(
+            request,
+            success.format(
+                invoice=result, customer=result.customer.name, total=money(result.total, result.currency)
+            ),
+        )
     return redirect("invoice", pk=pk)
 
 
@@ -383,7 +388,7 @@ def invoice_refresh(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         lambda inv: invoice_refresh_draft(invoice=inv, actor=request.user),
         "Draft {invoice.draft_reference} of {customer}: usage re-rated with everything received so far. "
-        "Total now {invoice.total} {invoice.currency}.",
+        "Total now {total}.",
     )
 
 

@@ -108,6 +108,7 @@ def test_finance_finds_a_draft_by_its_reference_and_the_message_names_the_custom
     expect(page.get_by_role("heading", level=1)).not_to_contain_text("#")  # no "Draft #id"
     page.get_by_role("button", name="Refresh usage").click()
     expect(page.locator(".flash").first).to_contain_text(f"Draft {draft.draft_reference} of Initech")
+    expect(page.locator(".flash").first).to_contain_text("Total now 1,200.00 USD.")
     shot("draft-page-with-message")
 
 

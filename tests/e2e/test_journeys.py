@@ -19,6 +19,7 @@ screenshot under tests/e2e/screenshots/<test>/):
    close each period, the approver finds the request at the head of their dashboard and approves it,
    the period closes and finance is notified;
 8. the auditor downloads the evidence pack for 2026-10; its MANIFEST.sha256 verifies.
+9. the auditor finds an invoice's trail by typing its number into the global search (issue 16 §1).
 """
 
 from __future__ import annotations
@@ -206,7 +207,7 @@ def create_customer_and_contract(login, shot) -> str:
     # Irreversible: the consequence first (issue 16 §2), then the activation.
     expect(page.locator("#confirm-consequence")).to_contain_text("Activation cannot be undone")
     page.get_by_role("button", name=f"Activate {number}").click()
-    expect(flash(page)).to_contain_text(f"Contract {number} is active")
+    expect(flash(page)).to_contain_text(f"Contract {number} of E2E Co is active")  # names the customer
     expect(page.locator("h1 .badge")).to_have_text("Active")
     lines = page.locator("section[aria-labelledby=lines-title]")
     expect(lines).to_contain_text(PLAN)
@@ -559,6 +560,30 @@ def download_evidence(login, shot, tmp_path) -> dict:
     return files
 
 
+# --- 9. an invoice's trail by its number ------------------------------------------------------------------
+
+
+def find_trail_by_number(login, shot) -> None:
+    from billing.models import Invoice
+
+    invoice = Invoice.objects.exclude(number=None).select_related("customer").order_by("sequence").first()
+    page = login("auditor")
+    page.goto("/")
+    page.keyboard.press("/")
+    page.keyboard.type(invoice.number)
+    palette = page.locator("#palette")
+    expect(palette.get_by_role("option").first).to_contain_text(invoice.number)
+    trail = palette.get_by_role("option").filter(has_text=f"Audit trail of {invoice.number}")
+    expect(trail).to_have_count(1)
+    shot("auditor-types-the-number")
+    trail.get_by_role("link").click()
+    page.wait_for_url(f"**/compliance/audit/?ref={invoice.number}")
+    results = page.locator("#audit-results")
+    expect(results).to_contain_text(f"Trail of Invoice {invoice.number} · {invoice.customer.name}")
+    expect(results.get_by_role("row").filter(has_text="Invoice finalized")).to_have_count(1)
+    shot("auditor-reads-the-trail")
+
+
 # --- the journey -----------------------------------------------------------------------------------------
 
 
@@ -572,6 +597,7 @@ def test_month_end_journey(login, shot, e2e_world, live_server, tmp_path):
     reopen_needs_another_approver(login, shot, e2e_world.closed_period)
     run_revenue_and_close(login, shot)
     files = download_evidence(login, shot, tmp_path)
+    find_trail_by_number(login, shot)
 
     # what the pack says about October: closed, recognized from the approved schedule and the usage
     assert json.loads(files["policy.json"])["period_status"] == "closed"
