@@ -148,6 +148,14 @@ def period_span(start: date | None, end: date | None) -> str:
     return f"{day(start)} \u2013 {day(last)}"
 
 
+def period_exclusive(start: date | None, end: date | None) -> str:
+    """A stored half-open period [start, end) as the pages show it, the end exclusive (the caller says
+    so: "(end exclusive)"): "10 Aug 2026 – 1 Sep 2026"."""
+    if not start:
+        return ""
+    return f"{day(start)} \u2013 {day(end)}" if end else day(start)
+
+
 # --- export cells ------------------------------------------------------------------------------------
 
 

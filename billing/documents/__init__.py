@@ -1,5 +1,8 @@
-"""Customer-facing documents rendered from stored records (invoice PDFs).
+"""Customer-facing documents rendered from stored records: invoice PDFs (stored once, never changed),
+credit-note PDFs and statements of an invoice's balance (rendered when asked for; ``services``).
 
+- ``wording``: what a customer reads about a line or an invoice, the same on the pages and in the
+  PDFs (prorated fees: "Prorated: 26 of 30 days"; overdue days).
 - ``invoice_doc``: the document model — every string that goes on the page, prepared from the stored
   invoice (it computes nothing), with ``text`` making each one printable (Windows-1252 core fonts:
   any other character is transliterated or replaced, so no customer name can break rendering).

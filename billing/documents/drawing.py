@@ -9,7 +9,7 @@ n") and every page after the first a running header."""
 
 from __future__ import annotations
 
-from billing.documents.invoice_doc import InvoiceDoc, invoice_doc
+from billing.documents.invoice_doc import InvoiceDoc, credit_note_doc, invoice_doc, statement_doc
 from billing.documents.pdfwriter import PAGE_H, PAGE_W, Canvas, pdf_bytes, text_width, wrap
 
 PRODUCER = "Concord billing"
@@ -26,7 +26,7 @@ WHITE = (255, 255, 255)
 MARGIN = 18.0
 CONTENT_W = PAGE_W - 2 * MARGIN
 BOTTOM = PAGE_H - 24.0  # content stops here; the footer is below
-COLUMNS = (64.0, 36.0, 22.0, 29.0, 23.0)
+COLUMNS = (58.0, 42.0, 22.0, 29.0, 23.0)
 ALIGN = ("L", "L", "R", "R", "R")
 ROW_LINE, ROW_PAD_V, ROW_PAD_H = 4.6, 1.8, 0.5
 
@@ -241,3 +241,13 @@ def render_invoice_pdf(invoice) -> bytes:
     """The invoice as PDF bytes (A4). Deterministic: rendering the same invoice twice gives
     identical bytes."""
     return render_doc(invoice_doc(invoice))
+
+
+def render_credit_note_pdf(note) -> bytes:
+    """A credit note as PDF bytes (deterministic, dated from its creation)."""
+    return render_doc(credit_note_doc(note))
+
+
+def render_statement_pdf(invoice, *, as_of) -> bytes:
+    """The statement of a finalized invoice's balance as of a day, as PDF bytes."""
+    return render_doc(statement_doc(invoice, as_of=as_of))

@@ -112,3 +112,40 @@ def invoice_documents_missing_queue(
     )
     invoice_documents_queue(ids)
     return len(ids)
+
+
+def credit_note_pdf(*, credit_note) -> bytes:
+    """The credit note's PDF: rendered from the stored credit note (never changed once issued), so the
+    same bytes every time."""
+    from billing.documents.drawing import render_credit_note_pdf
+    from billing.models import CreditNote, CreditNoteLine
+
+    note = (
+        CreditNote.objects.select_related("invoice__customer", "invoice__contract", "invoice__legal_entity")
+        .prefetch_related(
+            Prefetch("lines", queryset=CreditNoteLine.objects.select_related("invoice_line").order_by("id"))
+        )
+        .get(pk=credit_note.pk)
+    )
+    return render_credit_note_pdf(note)
+
+
+def invoice_statement_pdf(*, invoice: Invoice, as_of) -> bytes:
+    """The statement of a finalized invoice's balance as of ``as_of`` (payments and credit notes
+    recorded by then). A draft has no statement."""
+    from billing.documents.drawing import render_statement_pdf
+    from billing.documents.storage import InvoicePdfError
+
+    if not invoice.number or invoice.status == Invoice.Status.DRAFT:
+        raise InvoicePdfError("Only a finalized invoice has a statement.", field="number")
+    invoice = (
+        Invoice.objects.select_related("customer", "contract", "legal_entity")
+        .prefetch_related(
+            Prefetch("payments", queryset=invoice.payments.model.objects.order_by("date", "id")),
+            Prefetch(
+                "credit_notes", queryset=invoice.credit_notes.model.objects.order_by("issue_date", "id")
+            ),
+        )
+        .get(pk=invoice.pk)
+    )
+    return render_statement_pdf(invoice, as_of=as_of)

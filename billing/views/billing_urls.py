@@ -3,7 +3,16 @@
 
 from django.urls import path
 
-from billing.views import credit_notes, customers, invoice_lines, invoices, payments, runs, settings
+from billing.views import (
+    credit_notes,
+    customers,
+    documents,
+    invoice_lines,
+    invoices,
+    payments,
+    runs,
+    settings,
+)
 
 urlpatterns = [
     # customers
@@ -35,5 +44,11 @@ urlpatterns = [
     ),
     path("invoices/<int:pk>/credit-note/", credit_notes.credit_note_view, name="invoice-credit-note"),
     path("invoices/<int:pk>/pdf/", invoices.invoice_pdf, name="invoice-pdf"),
+    path("invoices/<int:pk>/statement/", documents.invoice_statement, name="invoice-statement"),
+    path(
+        "invoices/<int:pk>/credit-notes/<int:note_id>/pdf/",
+        documents.credit_note_document,
+        name="credit-note-pdf",
+    ),
     path("invoices/<int:pk>/lines/<int:line_id>/", invoice_lines.invoice_line_detail, name="invoice-line"),
 ]

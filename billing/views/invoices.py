@@ -19,10 +19,12 @@ from django.db.models import Count, Prefetch, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from billing.display import decorate_invoices
+from billing.documents.wording import overdue_days, proration_note
 from billing.invoicing import lifecycle
 from billing.invoicing.build import invoice_refresh_draft
 from billing.invoicing.filters import InvoiceFilter
@@ -268,6 +270,12 @@ def _line_rows(invoice: Invoice) -> list[InvoiceLine]:
         line.m_quantity = quantity(line.quantity)
         line.m_credited = money(credited[line.pk], c) if credited.get(line.pk) else ""
         line.is_negative = line.amount < 0
+        line.proration = proration_note(
+            kind=line.kind,
+            breakdown=line.breakdown,
+            service_start=line.service_start,
+            service_end=line.service_end,
+        )
     return lines
 
 
@@ -348,6 +356,12 @@ def _invoice_context(request: HttpRequest, invoice: Invoice, **forms) -> dict:
         or PaymentForm(balance=round_money(invoice.balance_due, invoice.currency)),
         "open_form": forms.get("open_form", ""),
         "m_balance": money(invoice.balance_due, c),
+        "overdue_days": overdue_days(
+            status=invoice.status,
+            due_date=invoice.due_date,
+            balance_due=invoice.balance_due,
+            today=timezone.localdate(),
+        ),
     }
 
 

@@ -1,7 +1,9 @@
 """Invoice PDFs are byte-stable: a stored PDF carries its SHA-256 and an invoice whose document was not
 stored yet must render identically whenever it is rendered (worker, retry, download). These SHA-256
 values were re-pinned deliberately when fpdf2 gave way to the direct writer (billing/documents/
-pdfwriter.py, issue 15: ~0.5 ms instead of ~12 ms of CPU per invoice); documents stored before keep
+pdfwriter.py, issue 15: ~0.5 ms instead of ~12 ms of CPU per invoice), and again when the documents
+became customer-ready (issue 16 §9: service periods printed as stored with "(end exclusive)" as on the
+pages, prorated fees explained as "22 of 31 days"); documents stored before keep
 their bytes on disk and their recorded hash. Any change to a single output byte fails here, and each
 case's text is read back from the PDF (what a customer reads, not just a hash).
 
@@ -32,7 +34,7 @@ from billing.documents import storage
 from billing.documents.drawing import render_invoice_pdf
 from billing.documents.invoice_doc import invoice_doc
 from billing.documents.services import invoice_documents_store
-from billing.models import Invoice
+from billing.models import Invoice, InvoiceLine
 from tests.billing.documents.factories import InvoiceFactory, InvoiceLineFactory
 from tests.billing.documents.pdftext import page_strings, pdf_text
 from tests.revops.factories import CustomerFactory, LegalEntityFactory
@@ -50,15 +52,15 @@ LONG_DESCRIPTION = (
 
 # name: SHA-256 of the PDF rendered before the renderer was optimized.
 GOLDEN = {
-    "one_line_usd": "4f364d0b5e94063af10a009320aa04542aee55e3cce615a835d64ec09a0b4522",
-    "three_lines_tax_usd": "343cc7347999d263f8906de8141d386eff4c6dca571dee0237f03933626a2946",
-    "many_lines_page_breaks": "86341320754cf554a0371dc2620a49fc95774ca341a8fa3730deca51aa342b59",
-    "zero_total_paid": "323c4e0d247eb6684966b170efd6afa4801413e38044eb067c08addfb2537abf",
-    "void_no_lines": "aae371704e43d5525ef4b2cc33580f163dbe263f5a04369081ae484c8c0a785a",
-    "non_ascii_jpy": "3056ba09df56f8be8f2856f5314e59b869628e2dabf9cfe0994430fa4b37fc01",
-    "kwd_three_places_credits": "486ba92f49115ff6d73c0284c55de8df314f2ff94194e4985197223e3907b4d2",
-    "huge_amount_eur": "4c4ad60ec35fcf413b54029b5ab6b7af17c7ccb2f3df21a26e5e8528a431c828",
-    "draft_preview": "799a423f531f45f903c88f1ffc9688a117999b679d6dd7e067b5625aafe69839",
+    "one_line_usd": "45218f37147158ae6dae4457f8825453bb0488a91898fc313aff44dbb4979106",
+    "three_lines_tax_usd": "c0760f837efae0569f11c83cd2e5ca8417dd31e7761c24cd766635bd67215796",
+    "many_lines_page_breaks": "411dafed59a5e6160548246cdfb707f145d9804d3df78f23b71602d201cb6f5c",
+    "zero_total_paid": "5518973ed14384a0db96fe14820426290782eda38c6a4214a1b09bdbd1a73b6f",
+    "void_no_lines": "c762e0440e65a45801977c0b86fa2c71d0d903987e498d9ecd79f9323496e0a2",
+    "non_ascii_jpy": "7ba5ddf6955f5b5731e71292f84b887df71861d3b1e0b316c626aa19d7d70d31",
+    "kwd_three_places_credits": "d5564397b3a88eb88bb841f8d81b0f2843020e11c0dfbfb8382ae06fae0eb249",
+    "huge_amount_eur": "bba4f30d584baf3d10e8803676deda32611a9eff8ca6499a93411f233fe34744",
+    "draft_preview": "937d15fe19d66c60372010e16154ef9aee3bca64ac990912a30203b6613af96f",
 }
 
 # name: (pages, text each case must read back, in this order)
@@ -66,10 +68,13 @@ TEXT = {
     "one_line_usd": (
         1,
         [
+            "Tax ID: US 12-3456789",
             "INVOICE",
             "INV-2026-000001",
+            "Billing period 1 Aug 2026 \u2013 1 Sep 2026 (end exclusive)",
             "BILL TO",
             "Customer one_line_usd",
+            "SERVICE PERIOD (END EXCLUSIVE)",
             "Platform fee",
             "Total due (USD) 100.00",
             "Please pay 100.00 USD by",
@@ -84,13 +89,14 @@ TEXT = {
             "5 50.00 250.00",
             "API calls",
             "1,234,567 0.0005 617.28",
-            "Proration \u2013 plan change",
+            "Proration \u2013 plan change Prorated: 22 of 31 days 10 Aug 2026 \u2013 1 Sep 2026 1 382.72 382.72",
             "Tax (8.25%) 103.13",
             "Total due (USD) 1,353.13",
+            "Service periods: end exclusive.",
         ],
     ),
     "many_lines_page_breaks": (
-        5,
+        6,
         [
             "Concord Europe GmbH",
             "Friedrichstra\u00dfe 123",
@@ -101,7 +107,7 @@ TEXT = {
             "Discount -100.00",
             "Credits applied -50.00",
             "Total due (EUR) 14,522.35",
-            "Page 5 of 5",
+            "Page 6 of 6",
         ],
     ),
     "zero_total_paid": (1, ["Free tier usage", "Total due (USD) 0.00"]),
@@ -181,6 +187,9 @@ def _cases() -> dict[str, Invoice]:
     _line(inv, 0, "Pro plan seats", "5", "50.000000000000", "250.00")
     _line(inv, 1, "API calls", "1234567", "0.000500000000", "617.28")
     _line(inv, 2, "Proration – plan change", "1", "382.72", "382.72", date(2026, 8, 10), date(2026, 9, 1))
+    InvoiceLine.objects.filter(invoice=inv, position=2).update(
+        kind="fee", breakdown=[{"description": "Prorated 22/31 days", "amount": "-157.28"}]
+    )
     cases["three_lines_tax_usd"] = inv
 
     entity = LegalEntityFactory(
