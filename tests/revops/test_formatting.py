@@ -78,6 +78,10 @@ def test_dates_and_inclusive_periods():
     assert fmt.period_span(date(2025, 12, 15), date(2026, 1, 15)) == "15 Dec 2025 – 14 Jan 2026"
     assert fmt.period_span(date(2026, 8, 1), date(2026, 8, 2)) == "1 Aug 2026"
     assert fmt.period_span(None, None) == ""
+    # As stored, the end exclusive (what the pages and the documents print, saying "(end exclusive)").
+    assert fmt.period_exclusive(date(2026, 8, 10), date(2026, 9, 1)) == "10 Aug 2026 – 1 Sep 2026"
+    assert fmt.period_exclusive(date(2026, 8, 10), None) == "10 Aug 2026"
+    assert fmt.period_exclusive(None, None) == ""
 
 
 @pytest.mark.parametrize(
