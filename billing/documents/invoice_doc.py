@@ -4,7 +4,7 @@
 - the invoice (:func:`invoice_doc`), stored once at finalization and never changed;
 - a credit note (:func:`credit_note_doc`), from the stored credit note;
 - a statement of an invoice's balance (:func:`statement_doc`) as of a day: what was invoiced, each
-  payment and credit note since, and the balance — rendered when asked for, so it is always current
+  payment (and payment reversal) and credit note since, and the balance — rendered when asked for, so it is always current
   while the invoice itself stays as issued.
 
 Service periods are printed as stored, half-open, and say "(end exclusive)" as the pages do."""
@@ -218,8 +218,9 @@ def credit_note_doc(note) -> InvoiceDoc:
 
 
 def statement_doc(invoice, *, as_of: date) -> InvoiceDoc:
-    """The balance of a finalized invoice as of ``as_of``: the invoice as issued, then each payment and
-    credit note recorded up to that day, oldest first, and what is left to pay (or in credit)."""
+    """The balance of a finalized invoice as of ``as_of``: the invoice as issued, then each payment, payment
+    reversal and credit note recorded up to that day, oldest first, and what is left to pay (or in
+    credit). "Paid" is net of reversed payments."""
     currency = invoice.currency
     parties = _parties(invoice)
     number = pdf_text(invoice.number)
@@ -231,13 +232,17 @@ def statement_doc(invoice, *, as_of: date) -> InvoiceDoc:
             rows.append(
                 (payment.date, 1, f"Payment received{reference}", fmt.day(payment.date), -payment.amount)
             )
+    for reversal in invoice.payment_reversals.all():  # a payment taken back: due again
+        if reversal.date <= as_of:
+            label = f"Payment reversed: {pdf_text(reversal.reason)}"
+            rows.append((reversal.date, 2, label, fmt.day(reversal.date), reversal.amount))
     for note in invoice.credit_notes.all():
         if note.issue_date <= as_of:
             label = f"Credit note {pdf_text(note.number)}: {pdf_text(note.reason)}"
-            rows.append((note.issue_date, 2, label, fmt.day(note.issue_date), -note.total))
+            rows.append((note.issue_date, 3, label, fmt.day(note.issue_date), -note.total))
     rows[1:] = sorted(rows[1:], key=lambda row: (row[0], row[1]))  # the invoice first, then by date
-    paid = sum((-row[4] for row in rows if row[1] == 1), start=Decimal(0))
-    credited = sum((-row[4] for row in rows if row[1] == 2), start=Decimal(0))
+    paid = sum((-row[4] for row in rows if row[1] in (1, 2)), start=Decimal(0))
+    credited = sum((-row[4] for row in rows if row[1] == 3), start=Decimal(0))
     balance = invoice.total - paid - credited
     late = overdue_days(status=invoice.status, due_date=invoice.due_date, balance_due=balance, today=as_of)
     due_date = fmt.day(invoice.due_date, empty="-")

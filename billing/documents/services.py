@@ -131,8 +131,8 @@ def credit_note_pdf(*, credit_note) -> bytes:
 
 
 def invoice_statement_pdf(*, invoice: Invoice, as_of) -> bytes:
-    """The statement of a finalized invoice's balance as of ``as_of`` (payments and credit notes
-    recorded by then). A draft has no statement."""
+    """The statement of a finalized invoice's balance as of ``as_of`` (payments, payment reversals and
+    credit notes recorded by then). A draft has no statement."""
     from billing.documents.drawing import render_statement_pdf
     from billing.documents.storage import InvoicePdfError
 
@@ -142,6 +142,9 @@ def invoice_statement_pdf(*, invoice: Invoice, as_of) -> bytes:
         Invoice.objects.select_related("customer", "contract", "legal_entity")
         .prefetch_related(
             Prefetch("payments", queryset=invoice.payments.model.objects.order_by("date", "id")),
+            Prefetch(
+                "payment_reversals", queryset=invoice.payment_reversals.model.objects.order_by("date", "id")
+            ),
             Prefetch(
                 "credit_notes", queryset=invoice.credit_notes.model.objects.order_by("issue_date", "id")
             ),

@@ -71,15 +71,17 @@ def test_overdue_invoice_payment_credit_note_and_statement(login, shot):
     page.fill("#id_amount", "100.00")
     page.fill("#id_date", date.today().isoformat())
     page.fill("#id_reference", "WIRE-77")
-    page.get_by_role("button", name="Record payment").click()
+    page.get_by_role("button", name="Record payment…").click()
+    page.locator("#confirm-action").click()  # the confirmation step
     expect(page.locator(".flash", has_text="Payment of 100.00 USD recorded")).to_be_visible()
     expect(page.locator(".flash", has_text="Overdue")).to_be_visible()  # still partly unpaid
 
     page.get_by_role("link", name="Credit note…").click()
     page.locator("input[name^='line_']").first.fill("50.00")
-    page.fill("textarea[name='reason'], input[name='reason']", "Outage in April")
-    page.get_by_role("button", name="Issue credit note").click()
-    expect(page.locator(".flash", has_text="issued for")).to_contain_text("Credit note CN-")
+    page.fill("#id_reason", "Outage in April")
+    page.get_by_role("button", name="Issue credit note…").click()
+    page.locator("#confirm-action").click()
+    expect(page.locator(".flash", has_text="issued to")).to_contain_text("Credit note CN-")
 
     from billing.models import CreditNote, Invoice
 

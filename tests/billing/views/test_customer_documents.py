@@ -19,6 +19,7 @@ from django.utils import timezone
 from billing.documents.storage import open_invoice_pdf
 from billing.documents.wording import overdue_days, proration_note
 from billing.invoicing import lifecycle
+from billing.invoicing.payments import payment_reverse
 from billing.models import CreditNote, Invoice
 from tests.billing.documents.pdftext import pdf_text
 from tests.billing.factories import ContractFactory
@@ -106,6 +107,13 @@ def test_after_a_payment_and_a_credit_note_the_statement_is_right_and_the_invoic
     invoice.refresh_from_db()
     total = invoice.total
     lifecycle.payment_record(invoice=invoice, amount="5.00", paid_on=date(2026, 4, 20), reference="WIRE-1")
+    bounced = lifecycle.payment_record(
+        invoice=Invoice.objects.get(pk=invoice.pk),
+        amount="1.00",
+        paid_on=date(2026, 4, 21),
+        reference="CHK-9",
+    )
+    payment_reverse(payment=bounced, reason="Cheque bounced")  # taken back: due again
     line = invoice.lines.get()
     note = lifecycle.credit_note_create(
         invoice=Invoice.objects.get(pk=invoice.pk),
@@ -124,6 +132,7 @@ def test_after_a_payment_and_a_credit_note_the_statement_is_right_and_the_invoic
     assert "STATEMENT" in text and f"Invoice {invoice.number}" in text
     assert f"Invoice {invoice.number} {issued_on}" in text.split("AMOUNT (USD)")[1][:60]  # the invoice first
     assert "Payment received (WIRE-1) 20 Apr 2026 -5.00" in text
+    assert "Payment received (CHK-9) 21 Apr 2026 -1.00" in text and "Payment reversed: Cheque bounced" in text
     assert f"Credit note {note.number}: SLA breach" in text and f"-{note.total:.2f}" in text
     assert f"Invoiced {total:.2f} Paid -5.00 Credited -{note.total:.2f} Balance due (USD) {balance}" in text
     assert "The invoice itself stays as it was issued." in text
