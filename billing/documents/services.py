@@ -54,11 +54,22 @@ def invoice_documents_store(*, invoice_ids: Iterable[int], actor="documents") ->
     """Render and store the PDF of each finalized invoice among ``invoice_ids`` that has none yet, then
     record each path and SHA-256 with its audit event in one short transaction. Safe to run twice or
     concurrently: an invoice whose document another process recorded meanwhile is left as it is (the
-    bytes would be the same). Returns how many documents this call recorded."""
+    bytes would be the same). Returns how many documents this call recorded.
+
+    An invoice whose document cannot be rendered or written is logged and left without one; the others
+    are recorded all the same, then the first such error is raised (the task fails visibly, an on-demand
+    download gets the error). The sweep re-queues the one left over (its neighbours are recorded by then)
+    and the control ``invoice_documents_stored`` names it once the delay has passed."""
     # The files are written and made durable (fsync per file, then per directory) before any hash is recorded.
-    rendered = store_invoice_pdfs(_unrendered(invoice_ids))
-    if not rendered:
-        return 0
+    failed: dict[int, Exception] = {}
+    rendered = store_invoice_pdfs(_unrendered(invoice_ids), failed=failed)
+    recorded = _record(rendered, actor) if rendered else 0
+    if failed:
+        raise next(iter(failed.values()))
+    return recorded
+
+
+def _record(rendered: dict[int, tuple[str, str]], actor) -> int:
     with transaction.atomic():
         locked = list(
             Invoice.objects.select_for_update()

@@ -64,17 +64,28 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def store_invoice_pdfs(invoices) -> dict[int, tuple[str, str]]:
+def store_invoice_pdfs(invoices, *, failed: dict[int, Exception] | None = None) -> dict[int, tuple[str, str]]:
     """Render and durably write the PDFs of these finalized invoices; return {invoice pk: (relative
     path, SHA-256)}. Per file, never the whole filesystem: each PDF is written to a temporary file and
     fsynced, then linked under its name; once every file of the chunk is in place, each directory they
     went into is fsynced once. Only when this returns are the files durable, so the caller records the
     hashes afterwards. (A filesystem-wide flush, syncfs, waits for everything any process wrote to the
-    disk; these fsyncs wait only for these files.)"""
+    disk; these fsyncs wait only for these files.)
+
+    With ``failed`` (a dict), an invoice whose render or write raises is logged, put in ``failed``
+    ({pk: error}) and skipped: one bad document does not hold back the others of its chunk. Without
+    it, the first error is raised."""
     stored: dict[int, tuple[str, str]] = {}
     directories: set[Path] = set()
     for invoice in invoices:
-        stored[invoice.pk] = _store(invoice)
+        try:
+            stored[invoice.pk] = _store(invoice)
+        except Exception as error:
+            if failed is None:
+                raise
+            log.exception("invoice %s (pk %s): its PDF could not be stored", invoice.number, invoice.pk)
+            failed[invoice.pk] = error
+            continue
         directories.add((_media_root() / stored[invoice.pk][0]).parent)
     for directory in sorted(directories):
         _fsync_dir(directory)

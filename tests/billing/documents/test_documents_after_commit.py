@@ -123,3 +123,54 @@ def test_the_sweep_queues_finalized_invoices_whose_document_task_was_lost(
     assert sent == [(RENDER_TASK, ([draft.pk],))]
     invoice_documents_store(invoice_ids=[draft.pk])
     assert invoice_documents_missing_queue(older_than_seconds=0) == 0  # recorded: nothing left to sweep
+
+
+def test_one_failing_render_does_not_hold_back_the_rest_of_its_chunk(
+    catalog, media, monkeypatch, settings, caplog, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.documents import storage
+    from billing.documents.services import invoice_documents_missing_queue
+    from compliance.checks.invoices import invoice_documents_stored
+
+    ids = []
+    for _ in range(3):
+        contract = ContractFactory(
+            lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], start_date=date(2026, 4, 1)
+        )
+        with transaction.atomic():
+            built = invoice_build(contract_id=contract.pk, billing_date=date(2026, 4, 1), now=NOW)
+            ids.append(invoice_finalize(invoice=built, now=NOW).pk)
+    bad = ids[1]
+    real = storage.render_invoice_pdf
+
+    def render(invoice):
+        if invoice.pk == bad:
+            raise OSError("one bad document")
+        return real(invoice)
+
+    monkeypatch.setattr(storage, "render_invoice_pdf", render)
+    with pytest.raises(OSError, match="one bad document"):  # the task fails visibly...
+        invoice_documents_store(invoice_ids=ids)
+    # ...after recording its neighbours, audited.
+    stored = Invoice.objects.filter(pk__in=ids).exclude(pdf_sha256="")
+    assert sorted(stored.values_list("pk", flat=True)) == [ids[0], ids[2]]
+    assert all((Path(media) / inv.pdf_path).is_file() for inv in stored)
+    assert [_stored_events(Invoice(pk=pk)) for pk in ids] == [1, 0, 1]
+    assert any(str(bad) in r.getMessage() and r.exc_info for r in caplog.records)
+    # The sweep re-queues the failing invoice alone, and the control names it once the delay has passed.
+    sent = []
+    monkeypatch.setattr("revops.core.enqueue.enqueue", lambda task, *args, **kw: sent.append((task, args)))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert invoice_documents_missing_queue(older_than_seconds=0) == 1
+    assert sent == [(RENDER_TASK, ([bad],))]
+    settings.INVOICE_DOCUMENT_MAX_DELAY_SECONDS = 900
+    Invoice.objects.filter(pk__in=ids).update(finalized_at=timezone.now() - timedelta(minutes=16))
+    assert [f.object_id for f in invoice_documents_stored()] == [str(bad)]
+    # Once the render works again, the retry stores it.
+    monkeypatch.setattr(storage, "render_invoice_pdf", real)
+    assert invoice_documents_store(invoice_ids=ids) == 1
+    assert invoice_documents_stored() == []
