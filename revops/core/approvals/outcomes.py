@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 
 from revops.core.approvals.models import Approval
-from revops.core.approvals.registry import approval_handler
+from revops.core.approvals.services import approval_settle
 from revops.core.audit.actions import AuditAction
-from revops.core.audit.services import audit_record
 from revops.errors import Forbidden, InvalidTransition
 
 OUTCOME_TITLES = {
@@ -57,23 +55,12 @@ def approval_withdraw(*, approval: Approval, user, reason: str = "") -> Approval
             f"This request was already {approval.status}; only a pending one is withdrawn."
         )
     reason = reason.strip()
-    approval.status = Approval.Status.CANCELLED
-    approval.decided_by = user
-    approval.decided_at = timezone.now()
-    approval.comment = f"Withdrawn by the requester{': ' + reason if reason else '.'}"[:2000]
-    approval.save(update_fields=["status", "decided_by", "decided_at", "comment"])
-    audit_record(
-        actor=user,
+    approval_settle(
+        approval,
+        user=user,
+        status=Approval.Status.CANCELLED,
+        comment=f"Withdrawn by the requester{': ' + reason if reason else '.'}"[:2000],
         action=AuditAction.APPROVAL_WITHDRAWN,
-        obj=approval,
-        changes={
-            "kind": approval.kind,
-            "object": f"{approval.object_type}:{approval.object_id}",
-            "reason": reason,
-            "content_hash": approval.content_hash,
-        },
+        audited={"reason": reason},
     )
-    handler = approval_handler(approval.kind)
-    if handler is not None and handler.on_rejected:
-        handler.on_rejected(approval, user)
     return approval

@@ -369,6 +369,35 @@ def _audited_hash(approval: Approval) -> str | None:
     return (event.changes or {}).get("content_hash") if event else None
 
 
+def approval_settle(
+    approval: Approval, *, user, status: str, comment: str, action: str, audited: dict
+) -> None:
+    """Record a locked pending request's outcome (approved, rejected or withdrawn), audit it with
+    ``audited`` beside the kind, object and content hash, and run the kind's handler: ``on_approved``
+    for an approval, ``on_rejected`` (when the kind has one) for any other outcome."""
+    approval.status = status
+    approval.decided_by = user
+    approval.decided_at = timezone.now()
+    approval.comment = comment
+    approval.save(update_fields=["status", "decided_by", "decided_at", "comment"])
+    audit_record(
+        actor=user,
+        action=action,
+        obj=approval,
+        changes={
+            "kind": approval.kind,
+            "object": f"{approval.object_type}:{approval.object_id}",
+            **audited,
+            "content_hash": approval.content_hash,
+        },
+    )
+    handler = approval_handler(approval.kind)
+    if status == Approval.Status.APPROVED:
+        handler.on_approved(approval, user)
+    elif handler is not None and handler.on_rejected:
+        handler.on_rejected(approval, user)
+
+
 @transaction.atomic
 def _decide(*, approval: Approval, user, approve: bool, comment: str):
     approval = Approval.objects.get(pk=approval.pk)
@@ -400,27 +429,14 @@ def _decide(*, approval: Approval, user, approve: bool, comment: str):
             f"request #{new.pk} for the current content.",
             replacement=new,
         )
-    approval.status = Approval.Status.APPROVED if approve else Approval.Status.REJECTED
-    approval.decided_by = user
-    approval.decided_at = timezone.now()
-    approval.comment = comment
-    approval.save(update_fields=["status", "decided_by", "decided_at", "comment"])
-    audit_record(
-        actor=user,
+    approval_settle(
+        approval,
+        user=user,
+        status=Approval.Status.APPROVED if approve else Approval.Status.REJECTED,
+        comment=comment,
         action=AuditAction.APPROVAL_APPROVED if approve else AuditAction.APPROVAL_REJECTED,
-        obj=approval,
-        changes={
-            "kind": approval.kind,
-            "object": f"{approval.object_type}:{approval.object_id}",
-            "comment": comment,
-            "content_hash": approval.content_hash,
-        },
+        audited={"comment": comment},
     )
-    handler = approval_handler(approval.kind)
-    if approve:
-        handler.on_approved(approval, user)
-    elif handler.on_rejected:
-        handler.on_rejected(approval, user)
     from revops.core.approvals.outcomes import approval_outcome_notify
 
     approval_outcome_notify(approval)
