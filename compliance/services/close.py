@@ -31,7 +31,9 @@ class ChecklistItem:
 # Audit actions that change no record a check reads: access and users, the audit chain itself,
 # compliance's own runs and exceptions, evidence downloads, billing settings (what they cause is
 # audited on the invoices), and the close or reopen of a period (what is posted after a reopen is
-# audited on its own records).
+# audited on its own records), and an invoice's PDF stored by the documents worker (it changes no
+# amount; the documents control only counts a missing PDF after its delay, so storing one never turns a
+# passing run into a failing one, and month end does not wait for the background renders).
 NOT_FINANCIAL = (
     "api_token.",
     "audit.",
@@ -41,6 +43,7 @@ NOT_FINANCIAL = (
     "evidence.",
     "exception.",
     "group.",
+    "invoice.document_stored",
     "period.",
     "sod_exception.",
     "user.",

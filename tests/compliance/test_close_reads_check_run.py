@@ -108,3 +108,20 @@ def test_no_completed_run_asks_for_one(book):
     CheckRun.objects.update(finished_at=None)  # every run still under way
     item = _item("2026-01", "checks_current")
     assert not item.ok and item.detail == "No completed check run: run the checks."
+
+
+def test_an_invoice_pdf_stored_after_the_run_does_not_make_it_stale(book, settings, tmp_path):
+    """Documents render in the background after finalization (issue 15 §2): storing a PDF changes no
+    amount a check reads, so the close does not wait for the renders — a credit note still does."""
+    from billing.documents.services import invoice_documents_store
+    from billing.models import Invoice
+    from revops.core.audit.models import AuditEvent
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    invoice = Invoice.objects.filter(status__in=["finalized", "paid"]).order_by("id").first()
+    Invoice.objects.filter(pk=invoice.pk).update(pdf_path="", pdf_sha256="")
+    run = compliance_run(trigger="test")
+    assert invoice_documents_store(invoice_ids=[invoice.pk]) == 1
+    assert AuditEvent.objects.filter(seq__gt=run.audit_seq, action="invoice.document_stored").exists()
+    status = checks_status()
+    assert status.run.pk == run.pk and status.current, status.detail()
