@@ -8,7 +8,7 @@ from decimal import Decimal
 from django import forms
 
 from revops.parties.models.customers import MAX_GRACE_HOURS
-from revops.parties.services.customers import EDITABLE
+from revops.parties.services.customers import EDITABLE, currency_uses
 
 COMMON_TIMEZONES = (
     "UTC",
@@ -83,9 +83,22 @@ class CustomerEditForm(CustomerForm):
         kwargs.setdefault("initial", {k: getattr(customer, k) for k in EDITABLE})
         super().__init__(*args, **kwargs)
         del self.fields["external_id"]
-        if customer.contracts.exists():
+        self.customer = customer
+        self.currency_used = currency_uses(customer)
+        if self.currency_used:
             self.fields["currency"].disabled = True
-            self.fields["currency"].help_text = "Fixed: the customer has contracts in this currency."
+            self.fields[
+                "currency"
+            ].help_text = f"Fixed: the customer has {', '.join(self.currency_used)} in this currency."
+
+    def clean(self):
+        """A disabled field keeps its value, but a post that names another currency (a form opened
+        before the first booking) is refused on the field, not silently ignored."""
+        cleaned = super().clean()
+        posted = (self.data.get("currency") or "").strip().upper()
+        if self.currency_used and posted and posted != self.customer.currency:
+            self.add_error("currency", self.fields["currency"].help_text.replace("Fixed", "Cannot change"))
+        return cleaned
 
     def service_kwargs(self) -> dict:
         return {k: v for k, v in super().service_kwargs().items() if k in EDITABLE}

@@ -5,12 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
-from revops.errors import FieldError, ValidationFailed
+from revops.errors import Conflict, FieldError, ValidationFailed
 from revops.money import is_currency
 from revops.parties.models import Customer, LegalEntity
 from revops.parties.models.customers import MAX_GRACE_HOURS
@@ -108,6 +109,32 @@ def customer_create(
     return customer
 
 
+def currency_uses(customer: Customer) -> list[str]:
+    """What is booked or waits in the customer's currency (empty: the currency may still change):
+    contracts, invoices, credit grants, usage events, and pending requests that name the currency (a
+    credit request). Every journal posting of a customer comes from one of these (an invoice, its
+    payments and credit notes, a credit grant or expiry, a contract's recognition), so none is missed.
+    Models of the layers above are looked up by label (no import from ``revops``)."""
+    from revops.core.approvals.models import Approval
+
+    checks = (
+        ("contracts", customer.contracts.all()),
+        ("invoices", apps.get_model("billing", "Invoice").objects.filter(customer=customer)),
+        ("credit grants", apps.get_model("billing", "CreditGrant").objects.filter(customer=customer)),
+        ("usage", apps.get_model("billing", "UsageEvent").objects.filter(customer=customer)),
+        (
+            "a pending credit request",
+            Approval.objects.filter(
+                object_type=Customer._meta.label_lower,
+                object_id=str(customer.pk),
+                status=Approval.Status.PENDING,
+                payload__currency=customer.currency,
+            ),
+        ),
+    )
+    return [name for name, qs in checks if qs.exists()]
+
+
 @transaction.atomic
 def customer_update(*, customer: Customer, actor=None, **changes) -> Customer:
     bad = set(changes) - set(EDITABLE)
@@ -122,12 +149,16 @@ def customer_update(*, customer: Customer, actor=None, **changes) -> Customer:
     )
     errors += grace_hours_errors(changes.get("auto_finalize_grace_hours"))
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    if "currency" in changes and changes["currency"] != customer.currency and customer.contracts.exists():
-        errors.append(
-            FieldError("currency", "The customer has contracts; its currency can no longer change.")
-        )
     if errors:
         raise ValidationFailed(errors[0].message, errors=errors)
+    if "currency" in changes and changes["currency"] != customer.currency:
+        used = currency_uses(customer)
+        if used:
+            message = (
+                f"The customer's currency can no longer change: {customer.name} has "
+                f"{', '.join(used)} in {customer.currency}."
+            )
+            raise Conflict(message, field="currency")
     diff = {
         k: {"from": getattr(customer, k), "to": v} for k, v in changes.items() if getattr(customer, k) != v
     }
