@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from types import SimpleNamespace
 
 from billing.documents.text import pdf_text
 from billing.documents.wording import END_EXCLUSIVE, overdue_days, proration_note
@@ -77,8 +78,21 @@ def _footnote(currency: str) -> str:
 
 
 def _parties(invoice) -> dict:
-    """The issuing legal entity (name, address, tax id) and the customer, printable."""
-    entity, customer = invoice.legal_entity, invoice.customer
+    """The issuing legal entity (name, address, tax id) and the customer, printable: a finalized
+    invoice's as they were when it was finalized (copied onto it then, never the live rows, which can
+    be edited later), a draft's as they are now."""
+    if not invoice.number:
+        entity, customer = invoice.legal_entity, invoice.customer
+    else:
+        entity = SimpleNamespace(
+            name=invoice.issuer_name, address=invoice.issuer_address, tax_id=invoice.issuer_tax_id
+        )
+        customer = SimpleNamespace(
+            name=invoice.bill_to_name,
+            address=invoice.bill_to_address,
+            email=invoice.bill_to_email,
+            external_id=invoice.bill_to_external_id,
+        )
     return {
         "entity_name": pdf_text(entity.name),
         "entity_address": pdf_text(entity.address, multiline=True),

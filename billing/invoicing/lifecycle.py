@@ -133,6 +133,27 @@ def finalize_issue(
     if invoice.total <= 0 and due_before_credits >= 0:
         invoice.status = Invoice.Status.PAID
         invoice.paid_at = invoice.finalized_at
+    finalize_snapshot_parties(invoice)
+
+
+# What finalizing copies onto the invoice for its document: (invoice field, related row, its field).
+PARTY_FIELDS = (
+    ("issuer_name", "legal_entity", "name"),
+    ("issuer_address", "legal_entity", "address"),
+    ("issuer_tax_id", "legal_entity", "tax_id"),
+    ("bill_to_name", "customer", "name"),
+    ("bill_to_address", "customer", "address"),
+    ("bill_to_email", "customer", "email"),
+    ("bill_to_external_id", "customer", "external_id"),
+)
+
+
+def finalize_snapshot_parties(invoice: Invoice) -> None:
+    """Copy the issuer's and the customer's details onto the invoice as they are now (the document
+    prints these). Reads ``invoice.legal_entity`` and ``invoice.customer``: the callers have them
+    loaded (no query per invoice in a batch)."""
+    for name, relation, field in PARTY_FIELDS:
+        setattr(invoice, name, getattr(getattr(invoice, relation), field))
 
 
 def finalized_changes(invoice: Invoice) -> dict:
@@ -174,6 +195,7 @@ FINALIZED_COLUMNS = (
     ("total", "numeric"),
     ("credits_applied", "numeric"),
     ("paid_at", "timestamptz"),
+    *((name, "text") for name, _relation, _field in PARTY_FIELDS),
 )
 
 

@@ -77,6 +77,15 @@ class Invoice(models.Model):
     )
     pdf_path = models.CharField(max_length=300, blank=True, default="")
     pdf_sha256 = models.CharField(max_length=64, blank=True, default="")
+    # Who the invoice is from and to, copied from the legal entity and the customer when it is finalized:
+    # its document prints these, never the live rows (editable later). Empty on drafts.
+    issuer_name = models.CharField(max_length=200, blank=True, default="")
+    issuer_address = models.TextField(blank=True, default="")
+    issuer_tax_id = models.CharField(max_length=64, blank=True, default="")
+    bill_to_name = models.CharField(max_length=200, blank=True, default="")
+    bill_to_address = models.TextField(blank=True, default="")
+    bill_to_email = models.CharField(max_length=254, blank=True, default="")
+    bill_to_external_id = models.CharField(max_length=128, blank=True, default="")
     finalized_at = models.DateTimeField(null=True, blank=True)
     finalized_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

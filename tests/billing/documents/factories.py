@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import factory
 
+from billing.invoicing.lifecycle import finalize_snapshot_parties
 from billing.models import Invoice, InvoiceLine
 from revops.core.audit.actions import AuditAction
 from tests.billing.factories import ContractFactory
@@ -37,6 +38,15 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
     subtotal = Decimal("0")
     tax_rate = Decimal("0")
     finalized_at = datetime(2026, 9, 1, 9, 30, tzinfo=UTC)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """A finalized invoice carries its issuer and bill-to details, as finalizing copies them."""
+        invoice = model_class(*args, **kwargs)
+        if invoice.status != Invoice.Status.DRAFT:
+            finalize_snapshot_parties(invoice)
+        invoice.save()
+        return invoice
 
     @factory.post_generation
     def audited(invoice, create, extracted, **kwargs):

@@ -174,3 +174,47 @@ def test_one_failing_render_does_not_hold_back_the_rest_of_its_chunk(
     monkeypatch.setattr(storage, "render_invoice_pdf", real)
     assert invoice_documents_store(invoice_ids=ids) == 1
     assert invoice_documents_stored() == []
+
+
+def test_the_document_prints_the_parties_as_finalized_not_as_edited_later(draft, media):
+    """Rendering is delayed and customers are editable: the stored PDF, and any re-render, shows the
+    customer and the issuer as they were when the invoice was finalized."""
+    from revops.parties.models import LegalEntity
+    from revops.parties.services.customers import customer_update
+    from tests.billing.documents.pdftext import pdf_text
+
+    with transaction.atomic():
+        invoice_finalize(invoice=draft, now=NOW)
+    at_finalization = render_invoice_pdf(invoice_with_lines(draft.pk))
+    old_name = draft.customer.name
+    customer_update(customer=draft.customer, name="Renamed After Issue GmbH", address="New street 1")
+    LegalEntity.objects.filter(pk=draft.legal_entity_id).update(name="Renamed Issuer", tax_id="XX 9")
+    assert invoice_documents_store(invoice_ids=[draft.pk]) == 1  # the worker runs later
+    invoice = Invoice.objects.get(pk=draft.pk)
+    stored = (Path(media) / invoice.pdf_path).read_bytes()
+    assert stored == at_finalization == render_invoice_pdf(invoice_with_lines(draft.pk))
+    text = pdf_text(stored)
+    assert old_name in text and "Renamed" not in text and "XX 9" not in text
+
+
+def test_the_migration_backfills_invoices_finalized_before_it_from_the_current_rows(draft):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    backfill = import_module("billing.migrations.0015_invoice_document_parties").backfill
+    with transaction.atomic():
+        invoice_finalize(invoice=draft, now=NOW)
+    blank = {"issuer_name": "", "issuer_tax_id": "", "bill_to_name": "", "bill_to_external_id": ""}
+    Invoice.objects.filter(pk=draft.pk).update(**blank)
+    backfill(apps, None)
+    invoice = Invoice.objects.select_related("customer", "legal_entity").get(pk=draft.pk)
+    assert (invoice.issuer_name, invoice.issuer_tax_id) == (
+        invoice.legal_entity.name,
+        invoice.legal_entity.tax_id,
+    )
+    assert (invoice.bill_to_name, invoice.bill_to_external_id) == (
+        invoice.customer.name,
+        invoice.customer.external_id,
+    )
+    assert Invoice.objects.filter(status="draft").exclude(bill_to_name="").count() == 0

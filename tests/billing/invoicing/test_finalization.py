@@ -327,3 +327,29 @@ def test_a_draft_whose_contract_awaits_an_approval_is_parked_by_every_run(catalo
     approval.status = "rejected"
     approval.save(update_fields=["status"])
     assert _run(invoice_ids=[held.pk]).finalized == 1
+
+
+def test_a_batch_copies_the_issuer_and_bill_to_details_onto_each_invoice(catalog):
+    """What the document prints is fixed at finalization, read from the rows the batch has loaded."""
+    from revops.parties.services.customers import customer_update
+
+    drafts = _drafts(2, prefix="snap")
+    LegalEntity = type(drafts[0].legal_entity)
+    LegalEntity.objects.filter(pk=drafts[0].legal_entity_id).update(address="1 Issuer Way", tax_id="US 1")
+    assert _run(invoice_ids=[d.pk for d in drafts]).finalized == 2
+    customer_update(customer=drafts[0].customer, name="Renamed Later", address="Elsewhere 9")
+    for draft in drafts:
+        invoice = Invoice.objects.get(pk=draft.pk)
+        assert (invoice.bill_to_name, invoice.bill_to_external_id) == (
+            draft.customer.name,
+            draft.customer.external_id,
+        )
+        assert (
+            invoice.bill_to_address == draft.customer.address
+            and invoice.bill_to_email == draft.customer.email
+        )
+        assert (invoice.issuer_name, invoice.issuer_address, invoice.issuer_tax_id) == (
+            draft.legal_entity.name,
+            "1 Issuer Way",
+            "US 1",
+        )
