@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
+from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -74,12 +76,13 @@ def _record(rendered: dict[int, tuple[str, str]], actor) -> int:
         locked = list(
             Invoice.objects.select_for_update()
             .filter(pk__in=list(rendered), pdf_sha256="")
-            .only("pk", "number", "pdf_path", "pdf_sha256")
+            .only("pk", "number", "pdf_path", "pdf_sha256", "pdf_size")
             .order_by("pk")
         )
         for invoice in locked:
             invoice.pdf_path, invoice.pdf_sha256 = rendered[invoice.pk]
-        Invoice.objects.bulk_update(locked, ["pdf_path", "pdf_sha256"])
+            invoice.pdf_size = (Path(settings.MEDIA_ROOT) / invoice.pdf_path).stat().st_size
+        Invoice.objects.bulk_update(locked, ["pdf_path", "pdf_sha256", "pdf_size"])
         audit_record_many(
             [
                 {
@@ -90,6 +93,7 @@ def _record(rendered: dict[int, tuple[str, str]], actor) -> int:
                         "number": invoice.number,
                         "pdf_path": invoice.pdf_path,
                         "pdf_sha256": invoice.pdf_sha256,
+                        "pdf_size": invoice.pdf_size,
                     },
                 }
                 for invoice in locked

@@ -157,3 +157,29 @@ def open_invoice_pdf(invoice) -> bytes:
             f"(expected {invoice.pdf_sha256[:16]}…, found {actual[:16]}…). It was changed after it was issued."
         )
     return data
+
+
+def stored_file_sizes() -> dict[str, int]:
+    """{path relative to MEDIA_ROOT: bytes} of every invoice PDF in storage: one directory listing per
+    legal entity (``invoices/<code>/``), no file opened."""
+    sizes: dict[str, int] = {}
+    root = _media_root() / "invoices"
+    if not root.is_dir():
+        return sizes
+    with os.scandir(root) as entities:
+        for entity in entities:
+            if not entity.is_dir(follow_symlinks=False):
+                continue
+            with os.scandir(entity.path) as files:
+                for entry in files:
+                    if entry.is_file(follow_symlinks=False) and entry.name.endswith(".pdf"):
+                        sizes[f"invoices/{entity.name}/{entry.name}"] = entry.stat().st_size
+    return sizes
+
+
+def stored_file_sha256(relative: str) -> str | None:
+    """The SHA-256 of the stored file at ``relative`` (under MEDIA_ROOT), None if it is missing."""
+    try:
+        return _sha256((_media_root() / relative).read_bytes())
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None

@@ -77,6 +77,11 @@ class Invoice(models.Model):
     )
     pdf_path = models.CharField(max_length=300, blank=True, default="")
     pdf_sha256 = models.CharField(max_length=64, blank=True, default="")
+    pdf_size = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Bytes of the stored PDF (empty for documents stored before it was kept)",
+    )
     # Who the invoice is from and to, copied from the legal entity and the customer when it is finalized:
     # its document prints these, never the live rows (editable later). Empty on drafts.
     issuer_name = models.CharField(max_length=200, blank=True, default="")

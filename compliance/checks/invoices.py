@@ -299,17 +299,83 @@ def price_overrides_approved() -> list[Finding]:
 DOCUMENT_FINDINGS_LIMIT = 1000
 
 
+# Stored documents whose SHA-256 is recomputed per run: a window of this many, which moves on by as many
+# each hour (ordered by id, wrapping around), so every document is re-hashed in turn without one run
+# reading 100,000 files. Every stored document's existence and size are checked on every run.
+DOCUMENT_HASH_SAMPLE = 500
+
+
 @check(
     "invoice_documents_stored",
     title="Finalized invoices have their document",
     invariant="Every finalized, paid or void invoice has its stored PDF (path and SHA-256) at most "
-    "INVOICE_DOCUMENT_MAX_DELAY_SECONDS (15 minutes by default) after it was finalized",
+    "INVOICE_DOCUMENT_MAX_DELAY_SECONDS (15 minutes by default) after it was finalized, and the file is "
+    "in storage with its recorded size; the SHA-256 is re-verified for a rotating sample of "
+    "DOCUMENT_HASH_SAMPLE (500) documents a run, not for all of them",
     severity="high",
 )
 def invoice_documents_stored() -> list[Finding]:
-    """The document is rendered by a worker after the finalization commits; this reads only the
-    stored columns (``pdf_path``, ``pdf_sha256``, ``finalized_at``) in one query, so a worker that is
-    down, a failed render or a document row wiped by hand all show up once the delay has passed."""
+    """The document is rendered by a worker after the finalization commits; the stored columns
+    (``pdf_path``, ``pdf_sha256``, ``finalized_at``) show a worker that is down, a failed render or a
+    document row wiped by hand once the delay has passed. Then the files: one listing of the storage
+    directories against the recorded paths and sizes (a deleted, moved or truncated file), and the
+    SHA-256 of a rotating sample re-computed (a file changed in place with its size kept)."""
+    out = _documents_unrecorded()
+    return out + _document_files(DOCUMENT_FINDINGS_LIMIT - len(out))
+
+
+def _document_files(limit: int) -> list[Finding]:
+    from django.utils import timezone
+
+    from billing.documents.storage import stored_file_sha256, stored_file_sizes
+
+    if limit <= 0:
+        return []
+    sizes = stored_file_sizes()
+    recorded = (
+        Invoice.objects.exclude(status=Invoice.Status.DRAFT)
+        .exclude(pdf_sha256="")
+        .exclude(pdf_path="")
+        .order_by("pk")
+        .values_list("pk", "number", "pdf_path", "pdf_size", "pdf_sha256")
+    )
+    out: list[Finding] = []
+    flagged: set[int] = set()
+
+    def flag(pk, number, path, problem, details):
+        flagged.add(pk)
+        out.append(
+            Finding(
+                "billing.invoice", str(pk), f"Invoice {number}: its stored PDF {path} {problem}.", details
+            )
+        )
+
+    for pk, number, path, size, _sha in recorded.iterator(chunk_size=CHUNK):
+        actual = sizes.get(path)
+        if actual is None:
+            flag(pk, number, path, "is missing from storage", {"number": number, "pdf_path": path})
+        elif size is not None and actual != size:
+            flag(pk, number, path, f"has {actual} bytes, {size} recorded", {"number": number, "size": actual})
+        if len(out) >= limit:
+            return out
+    total = recorded.count()
+    start = (int(timezone.now().timestamp()) // 3600 * DOCUMENT_HASH_SAMPLE) % total if total else 0
+    sample = list(recorded[start : start + DOCUMENT_HASH_SAMPLE])
+    sample += list(recorded[: max(0, min(start, start + DOCUMENT_HASH_SAMPLE - total))])  # wrapped
+    for pk, number, path, _size, sha in sample:
+        actual = stored_file_sha256(path)
+        if pk not in flagged and actual is not None and actual != sha:
+            flag(
+                pk,
+                number,
+                path,
+                "no longer matches its recorded SHA-256",
+                {"number": number, "sha256": actual},
+            )
+    return out[:limit]
+
+
+def _documents_unrecorded() -> list[Finding]:
     from datetime import timedelta
 
     from django.conf import settings

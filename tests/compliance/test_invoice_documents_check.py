@@ -3,6 +3,7 @@ without its stored document a bounded delay after finalization is flagged — no
 not once the document is stored. It reads the stored columns only."""
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -81,3 +82,45 @@ def test_drafts_are_never_flagged():
     draft = InvoiceFactory(contract=ContractFactory(start_date=date(2026, 1, 1)))
     Invoice.objects.filter(pk=draft.pk).update(created_at=timezone.now() - timedelta(days=3))
     assert findings() == []
+
+
+def _file(invoice):
+    from django.conf import settings
+
+    invoice.refresh_from_db()
+    return Path(settings.MEDIA_ROOT) / invoice.pdf_path
+
+
+def test_a_deleted_or_truncated_document_file_is_flagged_at_once(invoice):
+    assert invoice.pdf_size == _file(invoice).stat().st_size and findings() == []
+    data = _file(invoice).read_bytes()
+    _file(invoice).write_bytes(data[:-10])  # truncated
+    [finding] = findings()
+    assert (
+        finding.object_id == str(invoice.pk)
+        and f"{len(data) - 10} bytes, {len(data)} recorded" in finding.explanation
+    )
+    _file(invoice).unlink()  # deleted
+    [finding] = findings()
+    assert "missing from storage" in finding.explanation and invoice.number in finding.explanation
+
+
+def test_a_document_changed_in_place_is_found_by_the_rotating_hash_sample(invoice, monkeypatch):
+    from unittest import mock
+
+    from compliance.checks import invoices as checks
+
+    other = InvoiceFactory(finalized=True, contract=ContractFactory(start_date=date(2026, 1, 1)))
+    for stored in (invoice, other):  # same size, other bytes: only the hash tells
+        data = bytearray(_file(stored).read_bytes())
+        data[-20] ^= 0x01
+        _file(stored).write_bytes(bytes(data))
+    monkeypatch.setattr(checks, "DOCUMENT_HASH_SAMPLE", 1)  # one file re-hashed a run
+    flagged = []
+    for hour in range(2):
+        moment = timezone.now().replace(minute=0) + timedelta(hours=hour)
+        with mock.patch("django.utils.timezone.now", return_value=moment):
+            [finding] = findings()
+        assert "no longer matches its recorded SHA-256" in finding.explanation
+        flagged.append(finding.object_id)
+    assert sorted(flagged) == sorted([str(invoice.pk), str(other.pk)])  # the window moved on
