@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from types import SimpleNamespace
 
-from billing.documents.text import pdf_text
+from billing.documents.text import pdf_text, pdf_unprintable
 from billing.documents.wording import END_EXCLUSIVE, overdue_days, proration_note
 from revops import formatting as fmt
 
@@ -77,22 +77,41 @@ def _footnote(currency: str) -> str:
     )
 
 
-def _parties(invoice) -> dict:
-    """The issuing legal entity (name, address, tax id) and the customer, printable: a finalized
-    invoice's as they were when it was finalized (copied onto it then, never the live rows, which can
-    be edited later), a draft's as they are now."""
+def _sources(invoice):
+    """The issuing legal entity and the customer as the document prints them: a finalized invoice's as
+    they were when it was finalized (copied onto it then, never the live rows, which can be edited
+    later), a draft's as they are now."""
     if not invoice.number:
-        entity, customer = invoice.legal_entity, invoice.customer
-    else:
-        entity = SimpleNamespace(
-            name=invoice.issuer_name, address=invoice.issuer_address, tax_id=invoice.issuer_tax_id
-        )
-        customer = SimpleNamespace(
-            name=invoice.bill_to_name,
-            address=invoice.bill_to_address,
-            email=invoice.bill_to_email,
-            external_id=invoice.bill_to_external_id,
-        )
+        return invoice.legal_entity, invoice.customer
+    entity = SimpleNamespace(
+        name=invoice.issuer_name, address=invoice.issuer_address, tax_id=invoice.issuer_tax_id
+    )
+    customer = SimpleNamespace(
+        name=invoice.bill_to_name,
+        address=invoice.bill_to_address,
+        email=invoice.bill_to_email,
+        external_id=invoice.bill_to_external_id,
+    )
+    return entity, customer
+
+
+def unprintable_party_characters(invoice) -> str:
+    """The characters of the issuer's and the customer's details the document cannot show ("?")."""
+    entity, customer = _sources(invoice)
+    return pdf_unprintable(
+        entity.name,
+        entity.address,
+        entity.tax_id,
+        customer.name,
+        customer.address,
+        customer.email,
+        customer.external_id,
+    )
+
+
+def _parties(invoice) -> dict:
+    """The issuing legal entity (name, address, tax id) and the customer, printable (see _sources)."""
+    entity, customer = _sources(invoice)
     return {
         "entity_name": pdf_text(entity.name),
         "entity_address": pdf_text(entity.address, multiline=True),

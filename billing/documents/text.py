@@ -122,3 +122,10 @@ def _pdf_text(value: str, multiline: bool) -> str:
     if not multiline:
         return "".join(out).strip()
     return "\n".join(line.strip() for line in "".join(out).split("\n")).strip("\n")
+
+
+def pdf_unprintable(*values) -> str:
+    """The characters of ``values`` the document's fonts cannot show at all (:func:`pdf_text` prints
+    them as "?"), each once, in order of appearance: what finance is warned about."""
+    chars = dict.fromkeys(c for value in values for c in unicodedata.normalize("NFC", str(value or "")))
+    return "".join(c for c in chars if c != "?" and _pdf_text(c, False) == "?")

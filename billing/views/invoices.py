@@ -24,6 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from billing.display import decorate_invoices
+from billing.documents.invoice_doc import unprintable_party_characters
 from billing.documents.wording import overdue_days, proration_note
 from billing.invoicing import lifecycle
 from billing.invoicing.build import invoice_refresh_draft
@@ -331,6 +332,7 @@ def _invoice_context(request: HttpRequest, invoice: Invoice, **forms) -> dict:
     ]
     return {
         "invoice": invoice,
+        "pdf_unprintable": unprintable_party_characters(invoice),
         "lines": _line_rows(invoice),
         "totals": totals,
         "payments": payments,

@@ -346,3 +346,14 @@ def test_line_drilldown_lists_exactly_the_events_the_line_covers(finance, catalo
     assert "tokens v1" in html and "/pricing/plans/tokens/versions/1/" in html
     page = finance.get(f"/invoices/{invoice.pk}/lines/{line.pk}/").content.decode()
     assert "<html" in page and "out-2" in page  # a full page without HTMX
+
+
+def test_invoice_page_warns_when_the_pdf_cannot_show_the_customers_name(finance, drafts):
+    """The PDF's core fonts are Windows-1252: a name it cannot show is printed "?" — never silently."""
+    from revops.parties.services.customers import customer_update
+
+    invoice = drafts[0]
+    assert "PDF cannot show every character" not in finance.get(f"/invoices/{invoice.pk}/").content.decode()
+    customer_update(customer=invoice.customer, name="株式会社 Zoë Ltd 😀 Łódź")
+    html = finance.get(f"/invoices/{invoice.pk}/").content.decode()
+    assert "PDF cannot show every character" in html and "株式会社😀" in html  # Zoë, Łódź still print
