@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.http import QueryDict
 from django.utils import timezone
 
 from revops.core.audit.actions import AuditAction
@@ -142,3 +143,25 @@ def connect() -> None:
     user_login_failed.connect(login_failed, dispatch_uid="security-login-failed")
     user_login_failed.connect(axes_signals.handle_user_login_failed)
     axes_signals.user_locked_out.connect(locked_out, dispatch_uid="security-locked-out")
+
+
+class NulQueryMiddleware:
+    """A NUL character in a query parameter (``/search/?q=ab%00``) is never meaningful and PostgreSQL
+    refuses it in a text value: a 500 from any filter or search that passed it on. One step for every
+    page, before any view reads ``request.GET``: the character is dropped and the page shows the rest
+    (its filter form shows the value it used). The API refuses it with a 400 problem+json naming the
+    parameter (revops.core.api.views), so ``/api/`` is left to it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        has_nul = any("\x00" in key + "".join(values) for key, values in request.GET.lists())
+        if has_nul and not request.path.startswith("/api/"):
+            cleaned = QueryDict(mutable=True)
+            for key, values in request.GET.lists():
+                cleaned.setlist(key.replace("\x00", ""), [v.replace("\x00", "") for v in values])
+            cleaned._mutable = False
+            request.GET = cleaned
+            request.META["QUERY_STRING"] = cleaned.urlencode()
+        return self.get_response(request)

@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "revops.core.security.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "revops.core.security.NulQueryMiddleware",  # before any view reads request.GET
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "revops.core.identity.ActorMiddleware",
