@@ -8,7 +8,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from revops.core.approvals.models import Approval
-from revops.core.approvals.services import approval_settle
+from revops.core.approvals.settle import approval_settle
 from revops.core.audit.actions import AuditAction
 from revops.errors import Forbidden, InvalidTransition
 
