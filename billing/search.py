@@ -177,15 +177,22 @@ def find_plans(query: Query, limit: int) -> list[Hit]:
 # --- the audit trail's number filter ------------------------------------------------------------
 
 
+def invoice_refs(invoice) -> tuple[tuple[str, str], ...]:
+    """The records an invoice's audit trail covers: the invoice, its payments (recorded, reversed) and
+    its credit notes — the global search's "Audit trail of INV-…" and the invoice page's audit box."""
+    refs = [("billing.invoice", str(invoice.pk))]
+    refs += [("billing.payment", str(p.pk)) for p in invoice.payments.all()]
+    refs += [("billing.creditnote", str(n.pk)) for n in invoice.credit_notes.all()]
+    return tuple(refs)
+
+
 def resolve_documents(query: Query) -> list[DocumentTrail]:
     trails = []
     for inv in invoice_matches(query).prefetch_related("payments", "credit_notes")[:10]:
-        refs = [("billing.invoice", str(inv.pk))]
-        refs += [("billing.payment", str(p.pk)) for p in inv.payments.all()]
-        refs += [("billing.creditnote", str(n.pk)) for n in inv.credit_notes.all()]
+        refs = invoice_refs(inv)
         shown = inv.number or inv.draft_reference
         kind = "Invoice" if inv.number else "Draft invoice"
-        trails.append(DocumentTrail(f"{kind} {shown} · {inv.customer.name}", shown, "billing", tuple(refs)))
+        trails.append(DocumentTrail(f"{kind} {shown} · {inv.customer.name}", shown, "billing", refs))
     for note in credit_note_matches(query)[:10]:
         trails.append(
             DocumentTrail(

@@ -38,6 +38,7 @@ from billing.invoicing.finalization import (
 from billing.invoicing.forms import PaymentForm, VoidForm
 from billing.invoicing.selectors import invoice_list, invoice_with_lines
 from billing.models import CreditNoteLine, FinalizationItem, FinalizationRun, Invoice, InvoiceLine
+from billing.search import invoice_refs
 from billing.views.lists import INVOICE_COLUMNS, INVOICE_QUEUE_SORTING, INVOICE_SORTING, with_balance
 from revops.core.audit.display import audit_rows
 from revops.core.audit.selectors import audit_event_list
@@ -338,9 +339,7 @@ def _invoice_context(request: HttpRequest, invoice: Invoice, **forms) -> dict:
         "payments": payments,
         "credit_notes": notes,
         "applications": applications,
-        "audit_events": audit_rows(
-            audit_event_list(object_type="billing.invoice", object_id=str(invoice.pk))[:50]
-        ),
+        "audit_events": audit_rows(audit_event_list(refs=invoice_refs(invoice))[:50]),
         "can_edit": editable,
         "can_refresh": editable and is_draft,
         "can_finalize": editable and is_draft,

@@ -1,0 +1,43 @@
+"""The invoice page's audit box shows the invoice's whole trail (review16 §3): its payments (recorded,
+reversed) and credit notes too — the same events as the global search's "Audit trail of INV-…"."""
+
+from datetime import date
+
+import pytest
+from django.db import transaction
+
+from billing.invoicing import lifecycle
+from billing.invoicing.build import invoice_build
+from billing.invoicing.payments import payment_reverse
+from billing.models import Invoice
+from revops.core.audit.models import AuditEvent
+from revops.core.search.kernel import find_audit_trails
+from revops.core.search.query import parse
+from tests.billing.factories import ContractFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_invoice_audit_box_lists_payments_and_credit_notes(catalog, ui_for):
+    contract = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], start_date=date(2026, 4, 1)
+    )
+    with transaction.atomic():
+        invoice = lifecycle.invoice_finalize(
+            invoice=invoice_build(contract_id=contract.pk, billing_date=date(2026, 4, 1))
+        )
+    payment = lifecycle.payment_record(invoice=invoice, amount="1.00", paid_on=date(2026, 4, 21))
+    reversal = payment_reverse(payment=payment, reason="Cheque bounced")
+    note = lifecycle.credit_note_create(
+        invoice=Invoice.objects.get(pk=invoice.pk),
+        lines=[{"invoice_line": invoice.lines.get().pk, "amount": "2.00"}],
+        reason="SLA breach",
+    )
+    page = ui_for("finance").get(f"/invoices/{invoice.pk}/").content.decode()
+    box = page.split('id="audit-title"')[1]
+    for action in ("invoice.finalized", "payment.recorded", "payment.reversed", "credit_note.issued"):
+        assert f">{action}<" in box, action
+    (trail,) = find_audit_trails(parse(invoice.number), 5)
+    rows = box.count('<tr><td class="num">')
+    assert f"· {rows} events" in trail.subtitle  # the same events as the search's trail
+    assert reversal.pk and note.number and AuditEvent.objects.filter(action="payment.reversed").exists()
