@@ -31,6 +31,7 @@ class Books:
     closed_through: Callable[[], date | None]
     account: Callable[[str], tuple[str, str] | None]  # code -> (type, name) or None
     product_has_postings: Callable[[object], bool]
+    lock_for_posting: Callable[[], None] | None = None
 
 
 _BOOKS: Books | None = None
@@ -41,9 +42,19 @@ def register_books(
     closed_through: Callable[[], date | None],
     account: Callable[[str], tuple[str, str] | None],
     product_has_postings: Callable[[object], bool],
+    lock_for_posting: Callable[[], None] | None = None,
 ) -> None:
     global _BOOKS
-    _BOOKS = Books(closed_through, account, product_has_postings)
+    _BOOKS = Books(closed_through, account, product_has_postings, lock_for_posting)
+
+
+def lock_for_posting() -> None:
+    """Take the accounting-period lock up front in a transaction that will post (and audit): call it
+    right after the document rows and counters it locks, before anything audits. Lock order
+    (docs/architecture.md, "Lock order"): invoice rows → document counter → accounting period →
+    audit chain head. No provider registered: nothing to lock."""
+    if _BOOKS and _BOOKS.lock_for_posting:
+        _BOOKS.lock_for_posting()
 
 
 def closed_through() -> date | None:

@@ -28,9 +28,13 @@ class RevrecConfig(AppConfig):
         from revops.books import register_books
         from revrec.selectors import closed_through, product_has_postings
         from revrec.services.ledger import account_info
+        from revrec.services.periods import lock_books_for_posting
 
         register_books(
-            closed_through=closed_through, account=account_info, product_has_postings=product_has_postings
+            closed_through=closed_through,
+            account=account_info,
+            product_has_postings=product_has_postings,
+            lock_for_posting=lock_books_for_posting,
         )
         from revrec import registrations
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from billing.models import CreditExpiry, CreditGrant
 from billing.rating import CreditBalance
+from revops.books import lock_for_posting
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.core.outbox import outbox_publish
@@ -145,6 +146,7 @@ def credit_grant_create(
         raise Conflict(
             f"A {kind} credit takes effect only once an approver other than the requester approves its request."
         )
+    lock_for_posting()  # before the audit: docs/architecture.md, "Lock order"
     grant = CreditGrant.objects.create(
         customer=customer,
         contract=contract,
@@ -272,6 +274,7 @@ def credits_expire(*, on: date, actor="credits_expiry") -> list[CreditExpiry]:
             left = grant.amount - used - gone
             if left <= 0:
                 continue
+            lock_for_posting()  # before the audit: docs/architecture.md, "Lock order"
             expiry = CreditExpiry.objects.create(grant=grant, amount=left, expired_on=grant.expires_on)
             audit_record(
                 actor=actor,

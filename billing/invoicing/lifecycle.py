@@ -18,7 +18,7 @@ from django.utils import timezone
 from billing.documents.services import invoice_documents_queue
 from billing.invoicing.build import invoice_refresh_draft
 from billing.invoicing.credits import credit_balances
-from billing.invoicing.numbering import next_number
+from billing.invoicing.numbering import counter_advance, counter_lock, next_number, number_format
 from billing.invoicing.representation import invoice_data, invoice_data_many
 from billing.invoicing.selectors import invoice_with_lines
 from billing.models import (
@@ -29,6 +29,7 @@ from billing.models import (
     Payment,
 )
 from billing.rating import draw_down_credits
+from revops.books import lock_for_posting
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.core.outbox import outbox_publish, outbox_publish_many
@@ -74,15 +75,23 @@ def invoice_finalize(*, invoice: Invoice, actor=None, now=None, issue_date: date
     transaction commits (queued here; nothing is queued if it rolls back).
 
     A finalization run (billing.invoicing.finalization) does the same per invoice with the same
-    steps below, a batch of drafts to a transaction."""
+    steps below, a batch of drafts to a transaction.
+
+    Locks in the documented order (docs/architecture.md, "Lock order"), as a batch takes them: the
+    invoice, the counter, the accounting period — all before the refresh audits (the chain head). The
+    issue date is read once the counter is held, so a higher number never carries an earlier date."""
     invoice = _lock(invoice)
     if invoice.status != Invoice.Status.DRAFT:
         raise InvalidTransition(f"Invoice {invoice.number or invoice.pk} is already {invoice.status}.")
+    counter = counter_lock(legal_entity=invoice.legal_entity, series="invoice")
+    issued = issue_date or timezone.localdate()
+    lock_for_posting()
     invoice_refresh_draft(invoice=invoice, now=now, actor=actor)
     invoice = _lock(invoice)
-    issued = issue_date or timezone.localdate()
     due_before_credits = finalize_draw_credits(invoice, issued=issued)
-    sequence, number = next_number(legal_entity=invoice.legal_entity, series="invoice")
+    sequence = counter.next_number
+    counter_advance(counter, next_number=sequence + 1)
+    number = number_format(legal_entity=invoice.legal_entity, series="invoice", sequence=sequence)
     finalize_issue(
         invoice,
         sequence=sequence,
@@ -234,6 +243,7 @@ def invoice_void(*, invoice: Invoice, reason: str = "", actor=None) -> Invoice:
     if invoice.amount_paid > 0:
         raise Conflict("A paid or partly paid invoice cannot be voided; issue a credit note instead.")
     before = transition(invoice, "void")
+    lock_for_posting()  # before the audit: docs/architecture.md, "Lock order"
     for application in invoice.credit_applications.all():
         if application.amount > 0:
             CreditApplication.objects.create(
@@ -288,6 +298,7 @@ def payment_record(*, invoice: Invoice, amount, paid_on, reference: str = "", ac
             f"A payment cannot be received in the future ({paid_on.isoformat()} is after today).",
             field="date",
         )
+    lock_for_posting()  # before the audit: docs/architecture.md, "Lock order"
     payment = Payment.objects.create(
         invoice=invoice,
         amount=value,
@@ -388,6 +399,8 @@ def credit_note_create(*, invoice: Invoice, lines: list, reason: str, actor=None
     wanted, subtotal, tax = checked.lines, checked.subtotal, checked.tax
     rate = invoice.tax_rate / Decimal(100)
     sequence, number = next_number(legal_entity=invoice.legal_entity, series="credit_note")
+    issued = timezone.localdate()  # read with the counter held: numbers and dates rise together
+    lock_for_posting()  # counter, then period, then (the audit) chain head: docs/architecture.md
     note = CreditNote.objects.create(
         invoice=invoice,
         number=number,
@@ -396,7 +409,7 @@ def credit_note_create(*, invoice: Invoice, lines: list, reason: str, actor=None
         subtotal=subtotal,
         tax=tax,
         total=subtotal + tax,
-        issue_date=timezone.localdate(),
+        issue_date=issued,
         created_by=actor if getattr(actor, "pk", None) else None,
     )
     for line, amount in wanted:

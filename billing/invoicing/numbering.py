@@ -4,7 +4,10 @@ transaction (never max+1), so a rollback returns the number and concurrent final
 One invoice takes one number (:func:`next_number`); a finalization batch locks the counter once
 (:func:`counter_lock`), hands out consecutive numbers in its invoices' order — a number only to an
 invoice that is finalized, so a draft parked with an error leaves no gap — and writes the counter
-back once (:func:`counter_advance`), in the same transaction."""
+back once (:func:`counter_advance`), in the same transaction.
+
+Lock order (docs/architecture.md, "Lock order"): document rows → counter → accounting period →
+audit chain head. The counter is taken before anything that audits or posts."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import Invoice, Payment, PaymentReversal
+from revops.books import lock_for_posting
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.core.filters import BIGINT_MAX
@@ -58,6 +59,7 @@ def payment_reverse(*, payment: Payment, reason: str, actor=None) -> PaymentReve
         )
     if invoice.status not in (Invoice.Status.FINALIZED, Invoice.Status.PAID):
         raise Conflict(f"Payments of a {invoice.get_status_display().lower()} invoice cannot be reversed.")
+    lock_for_posting()  # before the audit: docs/architecture.md, "Lock order"
     reversal = PaymentReversal.objects.create(
         payment=payment,
         invoice=invoice,

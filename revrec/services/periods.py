@@ -165,6 +165,28 @@ def lock_posting_period(day: date) -> tuple[AccountingPeriod, str]:
     raise InvalidTransition("No open accounting period to post into; try again.")
 
 
+def lock_books_for_posting() -> None:
+    """Take, up front, the accounting-period lock a transaction that will post needs: the earliest open
+    period (the only one a close can take) under a shared lock until the transaction ends.
+
+    Lock order (docs/architecture.md, "Lock order"): invoice rows → document counter → accounting
+    period → audit chain head. A close locks its period ``FOR UPDATE`` and then audits (the chain
+    head); a service that audits before it posts would hold the head and then wait for the period —
+    a deadlock. Such a service calls this first (through :func:`revops.books.lock_for_posting`), so
+    no close can start before it commits, and its postings' own locks
+    (:func:`lock_posting_period`) never wait for a close. No period stored (or the earliest open one
+    beyond the horizon, where nothing closes): nothing to lock."""
+    for _ in range(3):
+        closed = latest_closed_key()
+        key = next_key(closed) if closed else first_period_key()
+        if key is None or key > posting_horizon_key():
+            return
+        ensure_period(key)
+        if _period_shared(key).status == OPEN:
+            return
+    raise InvalidTransition("No open accounting period to post into; try again.")
+
+
 def _period_shared(key: str) -> AccountingPeriod:
     """The period row, read under a shared row lock held until the transaction ends (SQLite locks the
     whole database for a writing transaction: a plain read)."""

@@ -58,6 +58,7 @@ from billing.models import (
     UsageEvent,
 )
 from billing.usage.aggregation import settle
+from revops.books import lock_for_posting
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record_many
 from revops.core.services.jobs import job_advance
@@ -155,9 +156,9 @@ def _finalize_batch(run: FinalizationRun, items: list[FinalizationItem], *, cata
     if not rerated:
         return []
 
-    # Phase 2: everything computed first (credits, totals, payloads), then the shared locks as late as
-    # possible — the counters (numbers for the batch at once), the accounting period (through the
-    # postings) and the audit chain's head (the events last) — each a few statements before commit.
+    # Phase 2: the shared locks in the documented order (docs/architecture.md, "Lock order") — the
+    # counters (numbers for the batch at once; the issue date read once they are held), the accounting
+    # period, then the audit chain's head (the events last) — each a few statements before commit.
     # Should the batch fail (the ledger refused an entry), phase 2 is rolled back and done again
     # one draft at a time, each in its own savepoint, so only the draft at fault is parked.
     try:
@@ -217,14 +218,17 @@ def _advance(counters: dict, next_seq: dict) -> None:
 
 
 def _issue_together(ids: list[int], by_invoice: dict, actor) -> list[Invoice]:
-    """Finalize the drafts ``ids`` as one set. First, without a shared lock, each draft draws its
+    """Finalize the drafts ``ids`` as one set. First the counters are locked and the issue date read
+    (so a later number never carries an earlier date), then each draft draws its
     credits (in a savepoint only when its customer has a grant) and gets its dates and totals; a draft
     that fails there is parked. Then the counters are locked and the batch numbered in one pass, the
     invoices written with one UPDATE and announced together (the ledger posts them set-based): the
     locks every finalization shares are held for a few statements. Raises if the announcement fails
     (the caller rolls back and goes one by one). Returns the invoices finalized, in numbering order."""
     ready, with_grants = _ready(ids)
-    issued = timezone.localdate()
+    counters = _counters(ready)
+    issued = timezone.localdate()  # read with the counters held: numbers and issue dates rise together
+    lock_for_posting()
     done: list[Invoice] = []
     for invoice in ready:
         has_grants = (invoice.customer_id, invoice.currency) in with_grants
@@ -244,7 +248,6 @@ def _issue_together(ids: list[int], by_invoice: dict, actor) -> list[Invoice]:
     if not done:
         return []
     payloads = invoice_data_many(done)
-    counters = _counters(done)
     next_seq = {entity: counter.next_number for entity, counter in counters.items()}
     for invoice, payload in zip(done, payloads, strict=True):
         invoice.sequence = next_seq[invoice.legal_entity_id]
@@ -268,7 +271,8 @@ def _issue(ids: list[int], by_invoice: dict, actor) -> list[Invoice]:
     ready, with_grants = _ready(ids)
     counters = _counters(ready)
     next_seq = {entity: counter.next_number for entity, counter in counters.items()}
-    issued = timezone.localdate()
+    issued = timezone.localdate()  # read with the counters held
+    lock_for_posting()
     done: list[Invoice] = []
     for invoice in ready:
         item = by_invoice[invoice.pk]

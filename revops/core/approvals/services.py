@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
+from revops.books import lock_for_posting
 from revops.core.approvals.models import Approval
 from revops.core.approvals.registry import approval_handler
 from revops.core.approvals.settle import approval_settle
@@ -401,6 +402,8 @@ def _decide(*, approval: Approval, user, approve: bool, comment: str):
             f"request #{new.pk} for the current content.",
             replacement=new,
         )
+    if approve:  # what it applies may post: the period before the audit (docs/architecture.md, "Lock order")
+        lock_for_posting()
     approval_settle(
         approval,
         user=user,

@@ -70,7 +70,11 @@ def audit_record_many(records: Sequence[dict]) -> list[AuditEvent]:
     with one lock of the chain head, one INSERT and one head update — so a batch of changes (a
     billing-run batch's invoices) holds the head, which every writer of the chain waits for, for a
     few statements rather than one round of them per change. Must run inside the transaction that
-    makes the changes."""
+    makes the changes.
+
+    The chain head is the LAST lock a transaction takes (docs/architecture.md, "Lock order": document
+    rows → counter → accounting period → chain head); a service that posts after it audits takes the
+    period first with :func:`revops.books.lock_for_posting`."""
     if not connection.in_atomic_block:
         raise AuditOutsideTransaction("audit_record must be called inside the service's transaction.")
     prepared = []

@@ -4,7 +4,7 @@ transactional test run them); real workers on PostgreSQL are in test_finalizatio
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from unittest import mock
 
@@ -353,3 +353,56 @@ def test_a_batch_copies_the_issuer_and_bill_to_details_onto_each_invoice(catalog
             "1 Issuer Way",
             "US 1",
         )
+
+
+class _MidnightAtTheCounter:
+    """A clock that passes midnight the moment a document counter is locked: the issue date must be the
+    one read after (a higher number never carries an earlier date)."""
+
+    def __init__(self):
+        from django.utils import timezone
+
+        from billing.invoicing.numbering import counter_lock
+
+        self.real_localdate, self.real_lock = timezone.localdate, counter_lock
+        self.today = timezone.localdate()
+        self.locked = False
+
+    def localdate(self, *args, **kwargs):
+        if args or kwargs:
+            return self.real_localdate(*args, **kwargs)
+        return self.today + timedelta(days=1) if self.locked else self.today
+
+    def counter_lock(self, **kwargs):
+        counter = self.real_lock(**kwargs)
+        self.locked = True
+        return counter
+
+    def __enter__(self):
+        self.patches = [
+            mock.patch("django.utils.timezone.localdate", self.localdate),
+            mock.patch("billing.invoicing.lifecycle.counter_lock", self.counter_lock),
+            mock.patch("billing.invoicing.finalization.batch.counter_lock", self.counter_lock),
+        ]
+        for patch in self.patches:
+            patch.start()
+        return self
+
+    def __exit__(self, *exc):
+        for patch in self.patches:
+            patch.stop()
+
+
+def test_single_finalize_reads_the_issue_date_once_the_counter_is_held(catalog):
+    (draft,) = _drafts(1)
+    with _MidnightAtTheCounter() as clock:
+        invoice = invoice_finalize(invoice=draft, now=NOW)
+    assert invoice.issue_date == clock.today + timedelta(days=1)
+
+
+def test_a_batch_reads_the_issue_date_once_the_counters_are_held(catalog):
+    drafts = _drafts(2)
+    with _MidnightAtTheCounter() as clock:
+        _run(invoice_ids=[d.pk for d in drafts])
+    dates = set(Invoice.objects.filter(pk__in=[d.pk for d in drafts]).values_list("issue_date", flat=True))
+    assert dates == {clock.today + timedelta(days=1)}
