@@ -227,6 +227,9 @@ class FinalizationRunOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
     job = serializers.IntegerField(source="job_id")
+    error = serializers.CharField(
+        source="job.error", allow_blank=True, help_text="Why a failed run failed (empty otherwise)"
+    )
 
     def _counts(self, run) -> dict:
         if not hasattr(run, "_counts"):

@@ -4,6 +4,8 @@ progress and problems, and the stalled-run resumer's step. The batches: :mod:`.b
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.db import transaction
 from django.db.models import CharField, Count, Exists, OuterRef, Q, Sum
@@ -20,10 +22,11 @@ from revops.core.approvals.models import Approval
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.core.enqueue import enqueue, enqueue_on_commit
-from revops.core.services.jobs import job_complete, job_create, job_set_total, job_start
-from revops.errors import FieldError, ValidationFailed
+from revops.core.services.jobs import job_complete, job_create, job_fail, job_set_total, job_start
+from revops.errors import DomainError, FieldError, ValidationFailed
 
 PLAN_TASK = "billing.plan_finalization_run"
+log = logging.getLogger(__name__)
 WORK_TASK = "billing.work_finalization_run"
 PLAN_CHUNK = 2000
 MAX_IDS = 100_000
@@ -91,6 +94,13 @@ def _clean_filters(filters) -> dict:
             for message in messages
         ]
         raise ValidationFailed(errors[0].message, errors=errors)
+    try:  # a filter method checks its value as it filters (holds_period): refused here, not in the plan
+        filterset.qs  # noqa: B018 - built for its checks, not run
+    except ValidationFailed as exc:
+        names = [err.field for err in exc.errors if err.field] or ["holds_period"]
+        raise ValidationFailed(
+            exc.detail, errors=[FieldError(f"filter.{name}", exc.detail) for name in names]
+        ) from exc
     low, high = (
         filterset.form.cleaned_data.get("billing_date_from"),
         filterset.form.cleaned_data.get("billing_date_to"),
@@ -217,7 +227,16 @@ def _plan_chunk(run: FinalizationRun, ids: list[int]) -> None:
 
 
 def finalization_plan_and_fan_out(*, run_id: int) -> int:
-    total = finalization_plan(run_id=run_id)
+    """Plan, then send the workers. Planning that raises — whatever the reason — ends the run as failed
+    with the reason (the run page and ``GET /invoices/finalize/{id}`` show it): the stalled-run resumer
+    never re-queues a plan that cannot succeed."""
+    try:
+        total = finalization_plan(run_id=run_id)
+    except Exception as exc:  # noqa: BLE001 - recorded on the run, never retried forever
+        log.exception("finalization run %s: planning failed", run_id)
+        reason = exc.detail if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
+        finalization_fail(run_id=run_id, error=f"Planning failed: {reason}")
+        return 0
     if total == 0:
         finalization_finish(run_id=run_id)
         return 0
@@ -254,6 +273,17 @@ def finalization_finish(*, run_id: int) -> bool:
         actor="finalization", action=AuditAction.INVOICE_FINALIZATION_COMPLETED, obj=run, changes=result
     )
     return True
+
+
+def finalization_fail(*, run_id: int, error: str) -> None:
+    """End the run as failed with ``error`` (kept on its job); nothing is finalized by it any more."""
+    with transaction.atomic():
+        run = FinalizationRun.objects.select_for_update().get(pk=run_id)
+        if run.status in (FinalizationRun.Status.COMPLETED, FinalizationRun.Status.FAILED):
+            return
+        run.status, run.finished_at = FinalizationRun.Status.FAILED, timezone.now()
+        run.save(update_fields=["status", "finished_at"])
+        job_fail(job_id=run.job_id, error=error[:5000])
 
 
 def finalization_counts(run: FinalizationRun) -> dict[str, int]:

@@ -82,6 +82,8 @@ def test_an_invoice_no_longer_a_draft_is_reported_with_its_reason(api_for, catal
         ({"filter": {"billing_date_from": "2026-02-30"}}, "filter.billing_date_from"),
         ({"filter": {"customer": "nobody"}}, "filter.customer"),
         ({"filter": "draft"}, "filter"),
+        ({"filter": {"holds_period": "2026-13"}}, "filter.holds_period"),
+        ({"filter": {"holds_period": "garbage"}}, "filter.holds_period"),
     ],
 )
 def test_bad_ids_and_filters_are_a_400_problem_naming_the_field(api_for, catalog, body, field):
@@ -133,3 +135,27 @@ def test_an_unknown_run_is_a_404_problem_that_does_not_name_the_model(api_for, c
     assert response.status_code == 404 and response["Content-Type"] == PROBLEM
     assert response.json()["detail"] == "Finalization run 999999 not found."
     assert "FinalizationRun" not in response.content.decode()
+
+
+def test_a_run_whose_planning_raises_ends_failed_with_the_reason(api_for, ui_for, catalog):
+    from unittest import mock
+
+    from django.urls import reverse
+
+    from revops.core.services.jobs import runs_resume_stalled
+
+    _drafts(1)
+    finance = api_for("finance")
+    with mock.patch(
+        "billing.invoicing.finalization.planning._selected", side_effect=RuntimeError("the index is gone")
+    ):
+        response = finance.post("/api/v1/invoices/finalize", {"filter": {}}, format="json")
+    assert response.status_code == 202, response.content
+    run = FinalizationRun.objects.get()
+    assert run.status == FinalizationRun.Status.FAILED and run.finished_at is not None
+    body = finance.get(f"/api/v1/invoices/finalize/{run.pk}").json()
+    assert body["status"] == "failed"
+    assert body["error"] == "Planning failed: RuntimeError: the index is gone"
+    assert not runs_resume_stalled(stall_seconds=-60)  # nothing left for the resumer to re-queue
+    page = ui_for("finance", "finance-page").get(reverse("finalization-run", args=[run.pk]))
+    assert "the index is gone" in page.content.decode()
