@@ -176,6 +176,7 @@ def _confirm_context(request: HttpRequest, *, ids, filters, preview: dict, back:
         )
         or "all drafts",
         "count": preview["count"],
+        "digest": preview["digest"],
         "held": preview["held"],
         "totals": [
             {"currency": t["currency"], "count": t["n"], "total": money(t["total"], t["currency"])}
@@ -204,8 +205,9 @@ def invoice_bulk_finalize(request: HttpRequest) -> HttpResponse:
             return redirect(back)
     try:
         preview = finalization_preview(invoice_ids=ids, filters=filters)
-        expected = request.POST.get("expected", "")
-        if not request.POST.get("confirm") or expected != str(preview["count"]):
+        # The confirmation carries the digest of the exact drafts and totals it showed: any change since
+        # (a draft added or gone, a total refreshed) shows the new set instead of finalizing it.
+        if not request.POST.get("confirm") or request.POST.get("expected", "") != preview["digest"]:
             context = _confirm_context(request, ids=ids, filters=filters, preview=preview, back=back)
             context["changed"] = bool(request.POST.get("confirm"))
             return render(request, "billing/invoices/finalize_confirm.html", context)

@@ -4,6 +4,7 @@ progress and problems, and the stalled-run resumer's step. The batches: :mod:`.b
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from django.conf import settings
@@ -148,7 +149,9 @@ def finalization_start(
 def finalization_preview(*, invoice_ids: list[int] | None = None, filters: dict | None = None) -> dict:
     """What a run started with the same arguments would finalize, for a confirmation step: the drafts'
     count and totals per currency (cleaned and selected exactly as the run does; refuses what
-    :func:`finalization_start` refuses), and how many of them an approval holds today."""
+    :func:`finalization_start` refuses), how many of them an approval holds today, and ``digest``: the
+    SHA-256 of the exact drafts and their totals, which the confirmation carries — a confirmed step
+    whose digest differs (a draft added, gone or re-totalled since) starts nothing."""
     if invoice_ids is not None and filters is not None:
         raise ValidationFailed("Give either invoice ids or a filter, not both.", field="filter")
     if invoice_ids is not None:
@@ -158,7 +161,9 @@ def finalization_preview(*, invoice_ids: list[int] | None = None, filters: dict 
     drafts = selected.filter(status=Invoice.Status.DRAFT).order_by()
     totals = list(drafts.values("currency").annotate(n=Count("id"), total=Sum("total")).order_by("currency"))
     held = drafts.filter(contract_awaits_approval()).count()
-    return {"count": sum(row["n"] for row in totals), "totals": totals, "held": held}
+    rows = drafts.order_by("pk").values_list("pk", "currency", "total")
+    digest = hashlib.sha256("\n".join(f"{pk}:{cur}:{total}" for pk, cur, total in rows).encode()).hexdigest()
+    return {"count": sum(row["n"] for row in totals), "totals": totals, "held": held, "digest": digest}
 
 
 def contract_awaits_approval() -> Exists:

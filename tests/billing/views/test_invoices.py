@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from billing.invoicing.finalization import finalization_preview
 from billing.models import CreditNote, FinalizationRun, Invoice, InvoiceLine
 from tests.billing.factories import ContractFactory
 from tests.billing.views.conftest import build, finalize
@@ -32,6 +33,13 @@ def drafts(catalog):
     return out
 
 
+def _shown(*, ids=None, **filters) -> str:
+    """The digest a confirmation page shown now carries (the exact drafts and their totals)."""
+    return finalization_preview(invoice_ids=ids, filters=None if ids else {"status": "draft", **filters})[
+        "digest"
+    ]
+
+
 def test_review_queue_lists_drafts_with_checkboxes_and_totals(finance, drafts):
     html = finance.get("/invoices/").content.decode()
     assert "Invoice review queue" in html and "Finalize selected" in html
@@ -47,7 +55,12 @@ def test_bulk_finalize_returns_at_once_with_the_jobs_progress_bar(
 ):
     with django_capture_on_commit_callbacks(execute=False) as queued:
         response = finance.post(
-            "/invoices/finalize/", {"invoice": [d.pk for d in drafts], "confirm": "1", "expected": "3"}
+            "/invoices/finalize/",
+            {
+                "invoice": [d.pk for d in drafts],
+                "confirm": "1",
+                "expected": _shown(ids=[d.pk for d in drafts]),
+            },
         )
     run = FinalizationRun.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/invoices/finalize/{run.pk}/"
@@ -69,7 +82,7 @@ def test_bulk_finalize_finalizes_the_selected_drafts_with_consecutive_numbers(
                 "invoice": [first.pk, third.pk],
                 "next": "/invoices/?status=draft",
                 "confirm": "1",
-                "expected": "2",
+                "expected": _shown(ids=[first.pk, third.pk]),
             },
         )
     html = finance.get(response["Location"]).content.decode()
@@ -87,7 +100,12 @@ def test_bulk_finalize_reports_each_failure_and_keeps_the_others(
     done = finalize(drafts[0])
     with django_capture_on_commit_callbacks(execute=True):
         response = finance.post(
-            "/invoices/finalize/", {"invoice": [done.pk, drafts[1].pk], "confirm": "1", "expected": "1"}
+            "/invoices/finalize/",
+            {
+                "invoice": [done.pk, drafts[1].pk],
+                "confirm": "1",
+                "expected": _shown(ids=[done.pk, drafts[1].pk]),
+            },
         )
     html = finance.get(response["Location"]).content.decode()
     assert "No longer drafts" in html and f"Already finalized as {done.number}." in html
@@ -101,7 +119,8 @@ def test_finalize_all_drafts_matching_the_filter_without_selecting_them(
     assert 'id="finalize-all"' in html and "Finalize all 1 matching draft" in html
     with django_capture_on_commit_callbacks(execute=True):
         response = finance.post(
-            "/invoices/finalize/", {"all": "1", "customer": "beta", "confirm": "1", "expected": "1"}
+            "/invoices/finalize/",
+            {"all": "1", "customer": "beta", "confirm": "1", "expected": _shown(customer="beta")},
         )
     assert "Every draft matching: customer beta" in finance.get(response["Location"]).content.decode()
     assert list(Invoice.objects.exclude(status="draft").values_list("customer__external_id", flat=True)) == [
@@ -147,7 +166,8 @@ def test_finalize_all_finalizes_exactly_what_the_list_shows_with_every_filter_ke
     assert "billing date from 2026-05-01, billing date to 2026-05-31" in page
     assert not FinalizationRun.objects.exists()
     confirmed = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
-    assert confirmed["expected"] == "2" and confirmed["billing_date_from"] == "2026-05-01"
+    assert confirmed["expected"] == _shown(billing_date_from="2026-05-01", billing_date_to="2026-05-31")
+    assert confirmed["billing_date_from"] == "2026-05-01"
     with django_capture_on_commit_callbacks(execute=True):
         response = finance.post("/invoices/finalize/", confirmed)
     run = FinalizationRun.objects.get()
@@ -186,6 +206,24 @@ def test_finalize_selected_asks_to_confirm_with_the_count_and_total_first(
         "/invoices/finalize/", {"invoice": [drafts[0].pk, drafts[1].pk], "confirm": "1", "expected": "2"}
     )
     assert "Finalize 1 draft?" in stale.content.decode() and not FinalizationRun.objects.exists()
+
+
+def test_finalize_all_refuses_when_the_set_changed_but_not_its_count(
+    finance, drafts, django_capture_on_commit_callbacks
+):
+    """review16 §4: the confirmation compared only the count — one draft finalized elsewhere and
+    another billed meanwhile kept "3" and the run finalized a draft nobody had seen."""
+    page = finance.post("/invoices/finalize/", {"all": "1", "status": "draft"}).content.decode()
+    confirmed = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    assert "Finalize 3 drafts?" in page
+    finalize(drafts[0])
+    newcomer = build(drafts[1].contract, date(2026, 5, 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        again = finance.post("/invoices/finalize/", confirmed)
+    html = again.content.decode()
+    assert again.status_code == 200 and "Nothing was finalized: the drafts or their totals changed" in html
+    assert "Finalize 3 drafts?" in html and not FinalizationRun.objects.exists()
+    assert Invoice.objects.get(pk=newcomer.pk).status == "draft"
 
 
 def test_invoice_page_shows_header_lines_totals_and_audit(finance, drafts):
