@@ -158,6 +158,23 @@
         select.dispatchEvent(new Event("change", { bubbles: true }));
       }
     });
+    each(root, "input[type=month]", monthHint);
+  }
+
+  // An empty month picker renders as "--------- ----" in Chromium: until it is used it is a text field
+  // saying what to type (YYYY-MM, the value the server reads either way, so the keyboard works too);
+  // a click brings the picker back, and it rests as text again when left empty.
+  function monthHint(input) {
+    input.placeholder = input.placeholder || "YYYY-MM";
+    input.pattern = input.pattern || "[0-9]{4}-[0-9]{2}";
+    input.addEventListener("click", function () {
+      if (input.type === "text" && !input.value) {
+        input.type = "month";
+        if (input.showPicker) { try { input.showPicker(); } catch (e) { /* not allowed here */ } }
+      }
+    });
+    input.addEventListener("blur", function () { if (!input.value) { input.type = "text"; } });
+    if (!input.value) { input.type = "text"; }
   }
 
   function pricingChanged(form) {
