@@ -99,7 +99,10 @@ def _filters(request: HttpRequest) -> dict:
     kind = request.GET.get("kind") or ""
     period = request.GET.get("period") or ""
     requester = request.GET.get("requester") or ""
+    one = request.GET.get("request") or ""
     return {
+        # One request by number (the global search's link to a decided request): it and nothing else.
+        "request": int(one) if one.isascii() and one.isdigit() and len(one) < 19 else None,
         "kind": kind,
         "period": period if PERIOD_RE.fullmatch(period) else "",
         "period_invalid": bool(period) and not PERIOD_RE.fullmatch(period),
@@ -108,6 +111,8 @@ def _filters(request: HttpRequest) -> dict:
 
 
 def _filtered(qs, request: HttpRequest, f: dict):
+    if f["request"] is not None:
+        qs = qs.filter(pk=f["request"])
     if f["kind"]:
         qs = qs.filter(kind=f["kind"])
     if f["period"]:
@@ -161,7 +166,8 @@ def _context(request: HttpRequest, errors: list[dict]) -> dict:
     decided = Approval.objects.exclude(status=Approval.Status.PENDING).select_related(
         "requested_by", "decided_by"
     )
-    recent = _filtered(decided, request, f).order_by("-decided_at", "-id")[:15]
+    recent = list(_filtered(decided, request, f).order_by("-decided_at", "-id")[:15])
+    recent_terms = approval_terms(recent)
     mine = decided.filter(requested_by_id=request.user.pk).order_by("-decided_at", "-id")[:10]
     return {
         "rows": rows,
@@ -171,10 +177,16 @@ def _context(request: HttpRequest, errors: list[dict]) -> dict:
         "kinds": sorted(((k, h.label) for k, h in kinds.items()), key=lambda x: x[1]),
         "filters": f,
         "kind": f["kind"],
-        "filtered": bool(f["kind"] or f["period"] or f["requester"]),
+        "filtered": bool(f["kind"] or f["period"] or f["requester"] or f["request"] is not None),
         "requesters": _requesters(),
         "recent": [
-            {"approval": a, "kind_label": kinds[a.kind].label if a.kind in kinds else a.kind} for a in recent
+            {
+                "approval": a,
+                "kind_label": kinds[a.kind].label if a.kind in kinds else a.kind,
+                "object": object_link(a.object_type, a.object_id),
+                "terms": recent_terms.get(a.pk),
+            }
+            for a in recent
         ],
         "mine": [
             {"approval": a, "kind_label": kinds[a.kind].label if a.kind in kinds else a.kind} for a in mine

@@ -43,7 +43,10 @@ def find_approvals(query: Query, limit: int) -> list[Hit]:
     return [
         Hit(
             title=f"Approval #{a.pk}",
-            url=f"{queue}#approval-{a.pk}" if a.status == Approval.Status.PENDING else queue,
+            # A decided request opens itself (the queue filtered to it, with the link to its change).
+            url=f"{queue}#approval-{a.pk}"
+            if a.status == Approval.Status.PENDING
+            else f"{queue}?{urlencode({'request': a.pk})}#approval-{a.pk}",
             subtitle=f"{a.summary} · requested {day(a.requested_at.date())}",
             badge=a.get_status_display(),
             exact=exact,
