@@ -19,6 +19,7 @@ from revops.core.audit.services import audit_record
 from revops.core.filters import BIGINT_MAX
 from revops.core.outbox import outbox_publish
 from revops.errors import Conflict, NotFound, ValidationFailed
+from revops.formatting import plain_money
 
 REASON_MAX = 300
 
@@ -54,7 +55,7 @@ def payment_reverse(*, payment: Payment, reason: str, actor=None) -> PaymentReve
     earlier = PaymentReversal.objects.filter(payment=payment).first()
     if earlier is not None:
         raise PaymentAlreadyReversed(
-            f"This payment of {payment.amount} {payment.currency} was already reversed on "
+            f"This payment of {plain_money(payment.amount, payment.currency)} {payment.currency} was already reversed on "
             f"{earlier.date.isoformat()}; a payment is reversed at most once."
         )
     if invoice.status not in (Invoice.Status.FINALIZED, Invoice.Status.PAID):

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 
 from revops.fields import AmountField, CurrencyField, QuantityField, UnitPriceField
+from revops.formatting import plain_money
 
 DRAFT_PREFIX = "D-"
 
@@ -312,7 +313,7 @@ class Payment(models.Model):
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive")]
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.currency} on {self.date}"
+        return f"{plain_money(self.amount, self.currency)} {self.currency} on {self.date}"
 
 
 class PaymentReversal(models.Model):
@@ -336,7 +337,7 @@ class PaymentReversal(models.Model):
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_reversal_positive")]
 
     def __str__(self) -> str:
-        return f"Reversal of payment {self.payment_id}: {self.amount} {self.currency} on {self.date}"
+        return f"Reversal of payment {self.payment_id}: {plain_money(self.amount, self.currency)} {self.currency} on {self.date}"
 
 
 class CreditGrant(models.Model):
@@ -381,7 +382,7 @@ class CreditGrant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.currency} credit for {self.customer_id}"
+        return f"{plain_money(self.amount, self.currency)} {self.currency} credit for {self.customer_id}"
 
 
 class CreditApplication(models.Model):

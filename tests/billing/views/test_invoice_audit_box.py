@@ -41,3 +41,22 @@ def test_the_invoice_audit_box_lists_payments_and_credit_notes(catalog, ui_for):
     rows = box.count('<tr><td class="num">')
     assert f"· {rows} events" in trail.subtitle  # the same events as the search's trail
     assert reversal.pk and note.number and AuditEvent.objects.filter(action="payment.reversed").exists()
+
+
+def test_a_second_reversal_names_the_amount_in_minor_units(catalog):
+    """review16 §6: "199.0000 USD" (the stored precision) in a message; now the currency's minor unit."""
+    from billing.invoicing.payments import PaymentAlreadyReversed
+
+    contract = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], start_date=date(2026, 4, 1)
+    )
+    with transaction.atomic():
+        invoice = lifecycle.invoice_finalize(
+            invoice=invoice_build(contract_id=contract.pk, billing_date=date(2026, 4, 1))
+        )
+    payment = lifecycle.payment_record(invoice=invoice, amount="1.00", paid_on=date(2026, 4, 21))
+    payment_reverse(payment=payment, reason="Cheque bounced")
+    with pytest.raises(PaymentAlreadyReversed) as refused:
+        payment_reverse(payment=payment, reason="again")
+    assert "This payment of 1.00 USD was already reversed" in refused.value.detail
+    assert str(payment).startswith("1.00 USD on ")
