@@ -60,3 +60,23 @@ def test_a_second_reversal_names_the_amount_in_minor_units(catalog):
         payment_reverse(payment=payment, reason="again")
     assert "This payment of 1.00 USD was already reversed" in refused.value.detail
     assert str(payment).startswith("1.00 USD on ")
+
+
+def test_an_invoice_due_long_ago_is_overdue_and_its_usage_cut_off_reads_naturally(catalog, ui_for):
+    """review16 §6: a finalized invoice due 2025-12-31 with a balance shows the overdue notice; the
+    usage cut-off reads "Events received up to …", not "Usage through … received by …"."""
+    from datetime import UTC, datetime
+
+    contract = ContractFactory(
+        lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], start_date=date(2025, 12, 1)
+    )
+    with transaction.atomic():
+        invoice = lifecycle.invoice_finalize(
+            invoice=invoice_build(contract_id=contract.pk, billing_date=date(2025, 12, 1))
+        )
+    Invoice.objects.filter(pk=invoice.pk).update(
+        due_date=date(2025, 12, 31), usage_watermark=datetime(2026, 12, 7, 22, 53, 24, tzinfo=UTC)
+    )
+    page = ui_for("finance").get(f"/invoices/{invoice.pk}/").content.decode()
+    assert "<strong>Overdue</strong>: due 31 Dec 2025" in page
+    assert "Events received up to 7 Dec 2026, 22:53 UTC" in page and "Usage through" not in page
