@@ -173,9 +173,11 @@ def test_creates_are_documented_as_201(schema, path):
 
 
 def test_period_close_documents_the_checklist(schema):
-    for method in ("get", "post"):
-        body = _response(schema, "/api/v1/periods/{period}/close/", method, "200")
+    # GET reads the checklist; POST asks an approver to close (202: maker-checker) and returns it too
+    for method, status in (("get", "200"), ("post", "202")):
+        body = _response(schema, "/api/v1/periods/{period}/close/", method, status)
         assert "checklist" in body["properties"], method
+    assert "approval" in _response(schema, "/api/v1/periods/{period}/close/", "post", "202")["properties"]
     assert "status" not in _response(schema, "/api/v1/periods/{period}/close/", "get", "200").get(
         "required", []
     )
