@@ -21,13 +21,14 @@ from typing import Any, Protocol
 from billing.rating import (
     EVENT_MODELS,
     BreakdownLine,
+    ChargeSpec,
     aggregate,
     match_filters,
     minimum_true_up,
     parse_charge,
     prorate,
-    rate_events,
-    rate_quantity,
+    rate_events_parsed,
+    rate_quantity_parsed,
 )
 from revops.money import round_money
 
@@ -180,6 +181,37 @@ def _unit_amount(properties: Mapping[str, Any]) -> Decimal | None:
     return None
 
 
+_SPECS: dict[tuple, ChargeSpec] = {}
+_SPECS_MAX = 4096
+
+
+def charge_spec(model: str, properties: Mapping[str, Any], field: str | None) -> ChargeSpec:
+    """``parse_charge`` memoized on the definition's value: a billing run rates the same (plan version,
+    charge) for every contract, and parses it once. The key is the properties' ``repr``, which tells
+    ``"1.0"``, ``1`` and ``Decimal("1.0")`` apart (they parse to different specs); an invalid
+    definition is not stored, so it raises its errors every time."""
+    key = (model, field, repr(properties))
+    spec = _SPECS.get(key)
+    if spec is None:
+        spec = parse_charge(model, properties, field=field)
+        if len(_SPECS) >= _SPECS_MAX:
+            _SPECS.clear()
+        _SPECS[key] = spec
+    return spec
+
+
+def _groups(charge: ChargeDef) -> list[tuple[FilterDef | None, Mapping | None, list[Mapping]]]:
+    """(group, match, exclude) of each filter group of ``charge``, then its default group: an event
+    belongs to the first filter it matches."""
+    groups: list[tuple[FilterDef | None, Mapping | None, list[Mapping]]] = []
+    earlier: list[Mapping] = []
+    for group in charge.filters:
+        groups.append((group, group.match, list(earlier)))
+        earlier.append(group.match)
+    groups.append((None, None, earlier))
+    return groups
+
+
 def rate_charge(
     charge: ChargeDef,
     *,
@@ -192,29 +224,23 @@ def rate_charge(
     quantity: Decimal | None = None,
 ) -> list[LineDraft]:
     """Rate one charge for one window: one line per filter group that has usage, plus the default group."""
-    groups: list[tuple[FilterDef | None, Mapping | None, list[Mapping]]] = []
-    earlier: list[Mapping] = []
-    for group in charge.filters:
-        groups.append((group, group.match, list(earlier)))
-        earlier.append(group.match)
-    groups.append((None, None, earlier))
     lines = []
-    for group, match, exclude in groups:
+    for group, match, exclude in _groups(charge):
         properties = group.properties if group else charge.properties
-        spec = parse_charge(charge.model, properties, field=charge.amount_field or None)
+        spec = charge_spec(charge.model, properties, charge.amount_field or None)
         if charge.meter is None:
             units = quantity if quantity is not None else Decimal(1)
-            result = rate_quantity(spec, units, currency=currency)
+            result = rate_quantity_parsed(spec, units, currency=currency)
         elif charge.model in EVENT_MODELS:
             events = usage.event_properties(charge.meter, match=match, exclude=exclude, start=start, end=end)
             if not events and (group is not None or charge.filters):
                 continue
-            result = rate_events(spec, events, currency=currency)
+            result = rate_events_parsed(spec, events, currency=currency)
         else:
             units = usage.quantity(charge.meter, match=match, exclude=exclude, start=start, end=end)
             if not units and (group is not None or charge.filters):
                 continue  # a filter group without usage, or the unpriced rest of a per-dimension charge
-            result = rate_quantity(spec, units, currency=currency)
+            result = rate_quantity_parsed(spec, units, currency=currency)
         lines.append(
             LineDraft(
                 kind="usage" if charge.meter else "fee",

@@ -7,7 +7,7 @@ computed at full precision and rounded once (ROUND_HALF_UP to the currency's min
 
 from .adjustments import apply_discount, draw_down_credits, minimum_true_up, prorate
 from .aggregate import AGGREGATIONS, aggregate, group_by_filters, match_filters
-from .engine import rate, rate_events, rate_quantity
+from .engine import rate, rate_events, rate_events_parsed, rate_quantity, rate_quantity_parsed
 from .types import (
     EVENT_MODELS,
     MODELS,
@@ -45,6 +45,8 @@ __all__ = [
     "prorate",
     "rate",
     "rate_events",
+    "rate_events_parsed",
     "rate_quantity",
+    "rate_quantity_parsed",
     "validate_charge",
 ]

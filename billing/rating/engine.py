@@ -69,7 +69,13 @@ def _result(currency: str, units: Decimal, lines: list[BreakdownLine], *, field:
 def rate_quantity(charge: ChargeSpec, quantity: Decimal | int | str, *, currency: str) -> RatingResult:
     """Rate a quantity with a flat, standard, graduated, volume or package charge."""
     _check_currency(currency)
-    charge = _revalidated(charge)
+    return rate_quantity_parsed(_revalidated(charge), quantity, currency=currency)
+
+
+def rate_quantity_parsed(charge: ChargeSpec, quantity: Decimal | int | str, *, currency: str) -> RatingResult:
+    """:func:`rate_quantity` for a spec ``parse_charge`` returned (the billing run parses each charge
+    once and rates it many times): the same checks and result, without re-parsing the spec."""
+    _check_currency(currency)
     if charge.model not in QUANTITY_MODELS:
         raise RatingError.single("quantity", f"the {charge.model} model rates events, not a quantity")
     units = to_decimal(quantity, "quantity")
@@ -114,7 +120,14 @@ def rate_events(charge: ChargeSpec, events: Sequence[Mapping[str, Any]], *, curr
     """Rate events (each a mapping of properties, amount in ``charge.field``) with a percentage,
     graduated_percentage or dynamic charge, in the order given."""
     _check_currency(currency)
-    charge = _revalidated(charge)
+    return rate_events_parsed(_revalidated(charge), events, currency=currency)
+
+
+def rate_events_parsed(
+    charge: ChargeSpec, events: Sequence[Mapping[str, Any]], *, currency: str
+) -> RatingResult:
+    """:func:`rate_events` for a spec ``parse_charge`` returned, without re-parsing it."""
+    _check_currency(currency)
     if charge.model not in EVENT_MODELS:
         raise RatingError.single("events", f"the {charge.model} model rates a quantity, not events")
     if not charge.field:
