@@ -331,6 +331,31 @@ def rate_version(
     return lines
 
 
+def usage_asks(
+    versions: Sequence[VersionDef],
+    *,
+    start: date,
+    end: date,
+    tz_name: str,
+    policy: str = "on_effective_date",
+    pinned_on: date | None = None,
+    charges: Sequence[str] | None = None,
+) -> list[tuple[MeterDef, Mapping | None, list[Mapping], datetime, datetime]]:
+    """The questions :func:`rate_period` asks its usage source, in its order, without pricing anything:
+    (meter, match, exclude, window start, window end) of every filter group and default group of every
+    metered charge of every version segment — what a billing-run batch prefetches."""
+    asks = []
+    for seg in version_segments(versions, start=start, end=end, policy=policy, pinned_on=pinned_on):
+        window = local_midnight(seg.start, tz_name), local_midnight(seg.end, tz_name)
+        for charge in seg.version.charges:
+            if charge.meter is None or (charges is not None and charge.code not in charges):
+                continue
+            asks.extend(
+                (charge.meter, match, list(exclude), *window) for _g, match, exclude in _groups(charge)
+            )
+    return asks
+
+
 def true_up_line(
     version: VersionDef, lines: Sequence[LineDraft], *, service: tuple[date, date]
 ) -> LineDraft | None:

@@ -157,7 +157,7 @@ class PreparedUsage:
 
     def prefetch(self, asked: Sequence[tuple]) -> int:
         """``asked``: (customer_id, meter, match, exclude, start, end) tuples, e.g. from
-        :class:`RecordingUsage`. Returns the number of queries run."""
+        :func:`billing.invoicing.build.usage_questions`. Returns the number of queries run."""
         if connection.vendor != "postgresql":
             return 0  # SQLite: every question is answered by SqlUsage's own queries
         groups: dict[tuple, dict] = {}

@@ -12,7 +12,7 @@ from django.db.models import Sum
 from billing.catalog.reader import Catalog
 from billing.contracts.models import Contract, ContractLine
 from billing.contracts.terms import plan_versions_for_line
-from billing.invoicing.usage_source import RecordingUsage, SqlUsage
+from billing.invoicing.usage_source import SqlUsage
 from billing.models import Invoice, InvoiceLine
 from billing.pricing import (
     ChargeDef,
@@ -22,6 +22,7 @@ from billing.pricing import (
     local_midnight,
     rate_period,
     true_up_line,
+    usage_asks,
     version_segments,
 )
 from billing.schedule import FEE_ADVANCE, FEE_ARREARS, ONE_TIME, USAGE, DueItem
@@ -159,25 +160,24 @@ def usage_questions(
     *, contract: Contract, line: ContractLine, item: DueItem, catalog: Catalog | None = None
 ) -> list[tuple]:
     """The usage aggregates pricing ``item`` will ask for, as (customer_id, meter, match, exclude,
-    start, end): found by pricing it once against a :class:`RecordingUsage` (pure, no query)."""
+    start, end): read from the charges' filter groups and version segments (pure, no query, no pricing)."""
     if item.kind != USAGE or line.plan_id is None:
         return []
-    versions, _ids, codes, quantities, policy = _rating_inputs(
+    versions, _ids, codes, _quantities, policy = _rating_inputs(
         contract=contract, line=line, item=item, catalog=catalog or Catalog()
     )
     if not codes:
         return []
-    recorder = RecordingUsage()
-    _rate_item(
+    asked = usage_asks(
         versions,
-        contract=contract,
-        item=item,
-        usage=recorder,
-        codes=codes,
-        quantities=quantities,
+        start=item.period.start,
+        end=item.period.end,
+        tz_name=contract.customer.timezone or "UTC",
         policy=policy,
+        pinned_on=contract.start_date,
+        charges=codes,
     )
-    return [(contract.customer_id, *asked) for asked in recorder.asked]
+    return [(contract.customer_id, *question) for question in asked]
 
 
 def _one_time_billed_before(line: ContractLine) -> Decimal:
