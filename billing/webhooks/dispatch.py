@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from billing.models import WebhookDelivery, WebhookEndpoint
 from billing.webhooks.endpoints import EVENT_TYPES
-from revops.core.enqueue import enqueue, enqueue_on_commit
+from revops.core.enqueue import enqueue, enqueue_coalesced_on_commit
 from revops.core.models import OutboxEvent, OutboxReceipt
 
 log = logging.getLogger(__name__)
@@ -63,16 +63,18 @@ def webhooks_dispatch_outbox(*, batch_size: int = 100) -> DispatchResult:
     or concurrently: claimed events are skipped by other consumers (SKIP LOCKED), and the unique
     (endpoint, event id) delivery and (consumer, event) receipt make a repeat a no-op."""
     events_done = deliveries_done = 0
+    after = 0  # the claims walk forward: each batch starts after the last one (linear, not quadratic)
     while True:
         with transaction.atomic():
             events = list(
-                OutboxEvent.objects.filter(topic__in=EVENT_TYPES)
+                OutboxEvent.objects.filter(topic__in=EVENT_TYPES, id__gt=after)
                 .exclude(receipts__consumer=CONSUMER)
                 .order_by("id")
                 .select_for_update(skip_locked=True, of=("self",))[:batch_size]
             )
             if not events:
                 break
+            after = events[-1].id
             endpoints = list(WebhookEndpoint.objects.filter(active=True).order_by("id"))
             event_ids = [event_id_for(e) for e in events]
             existing = set(
@@ -118,4 +120,4 @@ def webhooks_dispatch_on_commit() -> None:
     """For the services that write webhook outbox events: dispatch them once the transaction commits
     (the beat task ``billing.dispatch_webhooks`` catches anything this misses)."""
 
-    enqueue_on_commit("billing.dispatch_webhooks")
+    enqueue_coalesced_on_commit("billing.dispatch_webhooks")

@@ -15,8 +15,11 @@ def deliver_webhook(delivery_id: int) -> str:
 
 @shared_task(name="billing.dispatch_webhooks")
 def dispatch_webhooks() -> int:
-    """Outbox consumer (on commit of each webhook event, and every 30 s by beat)."""
+    """Outbox consumer (on commit of webhook events, coalesced while one is queued; every 30 s by beat)."""
     from billing.webhooks.dispatch import webhooks_dispatch_outbox
+    from revops.core.enqueue import coalesced_task_started
+
+    coalesced_task_started("billing.dispatch_webhooks")
 
     return webhooks_dispatch_outbox().deliveries
 

@@ -56,3 +56,63 @@ def enqueue_on_commit(task: str | Task, *args, countdown: int | None = None, **k
     """:func:`enqueue` once the current transaction commits (at once outside a transaction); nothing is
     sent if it rolls back."""
     transaction.on_commit(partial(enqueue, task, *args, countdown=countdown, **kwargs))
+
+
+COALESCE_TTL_SECONDS = 300  # a lost flag only delays the work until its beat job runs
+
+
+def _flags():
+    """The broker's Redis (one client per process), or None when tasks run in-process or the broker is
+    not Redis: then every request is queued, as :func:`enqueue_on_commit` does."""
+    from django.conf import settings
+
+    url = settings.CELERY_BROKER_URL or ""
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    global _client
+    if _client is None or _client[0] != url:
+        import redis
+
+        _client = (url, redis.Redis.from_url(url))
+    return _client[1]
+
+
+_client: tuple | None = None
+
+
+def _flag_key(task: Task) -> str:
+    """Per queue: the workers of one queue (a deployment, or a test's private queue) share the flag."""
+    from revops.celery import app
+
+    return f"concord:queued:{app.conf.task_default_queue}:{task.name}"
+
+
+def enqueue_coalesced_on_commit(task: str | Task) -> None:
+    """Queue an argument-less sweep task (one that reads its work from the database, e.g. the outbox
+    dispatch) once the transaction commits — unless one is already queued and has not started: that one
+    will read this transaction's rows when it starts. A month end that commits 2,000 finalization
+    batches queues one dispatch, not 2,000 that each scan the outbox. The task calls
+    :func:`coalesced_task_started` first thing, so rows committed after it started queue a new one."""
+    target = task_named(task)
+
+    def send() -> None:
+        flags = _flags()
+        try:
+            if flags is not None and not flags.set(_flag_key(target), 1, nx=True, ex=COALESCE_TTL_SECONDS):
+                return
+        except Exception:  # noqa: BLE001 - no flag store: queue it, as without coalescing
+            log.warning("Could not read the queued flag of %s; queueing it.", target.name, exc_info=True)
+        enqueue(target)
+
+    transaction.on_commit(send)
+
+
+def coalesced_task_started(task: str | Task) -> None:
+    """Clear the queued flag of a coalesced task as it starts (before it reads its work)."""
+    flags = _flags()
+    if flags is None:
+        return
+    try:
+        flags.delete(_flag_key(task_named(task)))
+    except Exception:  # noqa: BLE001 - the flag expires by itself
+        log.warning("Could not clear the queued flag of %s.", task, exc_info=True)

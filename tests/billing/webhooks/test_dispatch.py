@@ -124,3 +124,24 @@ def test_concurrent_consumers_create_each_delivery_exactly_once():
     assert OutboxReceipt.objects.filter(consumer=CONSUMER).count() == 80
     assert sum(r.events for r in results) >= 80  # each event claimed at least once...
     assert webhooks_dispatch_outbox() == DispatchResult(events=0, deliveries=0)  # ...and none left
+
+
+@pytest.mark.django_db
+def test_each_batch_claims_after_the_last_one_so_a_long_outbox_is_read_once():
+    """A month end publishes one event per invoice: each claim starts after the previous batch's last
+    event instead of skipping every event already consumed again (quadratic at 100,000 invoices)."""
+    from django.test.utils import CaptureQueriesContext
+
+    EndpointFactory()
+    events = [OutboxEventFactory(topic="invoice.finalized") for _ in range(7)]
+    with CaptureQueriesContext(connection) as queries:
+        result = webhooks_dispatch_outbox(batch_size=3)
+    assert result.events == 7
+    claims = [
+        q["sql"]
+        for q in queries.captured_queries
+        if 'FROM "core_outboxevent"' in q["sql"] and "LIMIT 3" in q["sql"]
+    ]
+    assert len(claims) == 3, claims
+    for claim, after in zip(claims[1:], (events[2].pk, events[5].pk), strict=True):
+        assert f'"id" > {after}' in claim, claim

@@ -95,3 +95,27 @@ def test_one_resumer_sends_again_the_stalled_billing_and_revenue_runs_only(sent)
         [(runs.PLAN_TASK, (billing_stalled.pk,), {}), (revenue_runs.EXECUTE_TASK, (revenue_stalled.pk,), {})]
     )
     assert BillingRun.objects.get(pk=billing_alive.pk).status == BillingRun.Status.QUEUED
+
+
+@pytest.mark.services
+def test_a_coalesced_sweep_is_queued_once_until_it_starts(monkeypatch, django_capture_on_commit_callbacks):
+    """The outbox dispatch after each finalization batch: while one is queued and not started, more
+    commits queue nothing (it will read their rows); once it starts, the next commit queues again."""
+    import uuid
+
+    from revops.core.enqueue import coalesced_task_started, enqueue_coalesced_on_commit
+
+    monkeypatch.setitem(app.conf, "task_default_queue", f"test-{uuid.uuid4().hex[:10]}")  # a flag of its own
+    task = task_named("billing.dispatch_webhooks")
+    queued: list[tuple] = []
+    monkeypatch.setattr(task, "delay", lambda *a, **kw: queued.append(a))
+    coalesced_task_started(task)  # no flag left over from another test
+    for _ in range(5):
+        with django_capture_on_commit_callbacks(execute=True):
+            enqueue_coalesced_on_commit(task)
+    assert len(queued) == 1
+    coalesced_task_started(task)
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue_coalesced_on_commit(task)
+    assert len(queued) == 2
+    coalesced_task_started(task)
