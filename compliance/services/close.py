@@ -285,7 +285,7 @@ def period_close_request(*, key: str, actor=None) -> Approval:
         kind=CLOSE,
         obj=ensure_period(key),
         requested_by=actor,
-        summary=f"Close {key}: every checklist item is done",
+        summary=f"Close {key} (its checklist was green when asked; approving checks it again)",
         payload={"period": key},
     )
 
