@@ -42,6 +42,8 @@ def _sample_path(regex: str, values: dict[str, str] | None = None) -> str:
         "pk": "1",
         "job_id": "1",
         "line_id": "1",
+        "payment_id": "1",
+        "note_id": "1",
         "code": "hybrid",
         "number": "1",
         "index": "0",

@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from revops.core.api.serializers import CommentIn
+from revops.core.api.serializers import CommentIn, InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
 from revops.core.approvals.models import Approval
 from revops.core.approvals.outcomes import approval_withdraw
@@ -82,7 +82,7 @@ class ApprovalRejectView(ApprovalDecideView):
     approve = False
 
 
-class WithdrawIn(serializers.Serializer):
+class WithdrawIn(InputSerializer):
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
