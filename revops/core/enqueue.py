@@ -62,12 +62,15 @@ COALESCE_TTL_SECONDS = 300  # a lost flag only delays the work until its beat jo
 
 
 def _flags():
-    """The broker's Redis (one client per process), or None when tasks run in-process or the broker is
-    not Redis: then every request is queued, as :func:`enqueue_on_commit` does."""
+    """The broker's Redis (one client per process), or None when tasks run in-process (nothing waits in
+    a queue: the task runs as it is sent) or the broker is not Redis: then every request is sent, as
+    :func:`enqueue_on_commit` does."""
     from django.conf import settings
 
+    from revops.celery import app
+
     url = settings.CELERY_BROKER_URL or ""
-    if not url.startswith(("redis://", "rediss://")):
+    if app.conf.task_always_eager or not url.startswith(("redis://", "rediss://")):
         return None
     global _client
     if _client is None or _client[0] != url:

@@ -106,6 +106,7 @@ def test_a_coalesced_sweep_is_queued_once_until_it_starts(monkeypatch, django_ca
     from revops.core.enqueue import coalesced_task_started, enqueue_coalesced_on_commit
 
     monkeypatch.setitem(app.conf, "task_default_queue", f"test-{uuid.uuid4().hex[:10]}")  # a flag of its own
+    monkeypatch.setitem(app.conf, "task_always_eager", False)  # a broker that holds queued tasks
     task = task_named("billing.dispatch_webhooks")
     queued: list[tuple] = []
     monkeypatch.setattr(task, "delay", lambda *a, **kw: queued.append(a))
@@ -119,3 +120,26 @@ def test_a_coalesced_sweep_is_queued_once_until_it_starts(monkeypatch, django_ca
         enqueue_coalesced_on_commit(task)
     assert len(queued) == 2
     coalesced_task_started(task)
+
+
+@pytest.mark.services
+def test_in_process_tasks_are_never_coalesced_away(monkeypatch, django_capture_on_commit_callbacks):
+    """With in-process tasks nothing waits in a queue, so a queued flag (left by a broker run sharing
+    this Redis) must not swallow the work: the sweep runs as it is sent."""
+    import uuid
+
+    from revops.core import enqueue as seam
+
+    monkeypatch.setitem(app.conf, "task_default_queue", f"test-{uuid.uuid4().hex[:10]}")
+    task = task_named("billing.dispatch_webhooks")
+    ran: list[tuple] = []
+    monkeypatch.setattr(task, "delay", lambda *a, **kw: ran.append(a))
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
+    with django_capture_on_commit_callbacks(execute=True):
+        seam.enqueue_coalesced_on_commit(task)  # leaves the flag set: nothing has started it
+    assert len(ran) == 1
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    with django_capture_on_commit_callbacks(execute=True):
+        seam.enqueue_coalesced_on_commit(task)
+    assert len(ran) == 2
+    seam.coalesced_task_started(task)

@@ -10,7 +10,10 @@ ROOT = next(p for p in Path(__file__).resolve().parents if (p / "manage.py").exi
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, **env}
+    # The browser tests' session fixture sets DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment
+    # never has it (check --deploy refuses it), so the child does not inherit it.
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    full_env = {**inherited, **env}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
