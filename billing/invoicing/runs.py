@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from billing.catalog.reader import Catalog
 from billing.contracts.models import Contract
+from billing.contracts.services.due import contracts_apply_due
 from billing.invoicing.build import (
     BILLABLE_CONTRACT_STATUSES,
     contract_due_items,
@@ -170,6 +171,8 @@ def billing_run_plan(*, run_id: int) -> int:
     job_start(job_id=run.job_id)
     BillingRun.objects.filter(pk=run.pk, started_at__isnull=True).update(started_at=timezone.now())
     BillingRun.objects.filter(pk=run.pk).update(status=BillingRun.Status.RUNNING)
+    # Renewals, trial conversions and scheduled changes due by the run's date apply first (issue 17).
+    contracts_apply_due(as_of=run.as_of, customers=run.customers or None)
     contracts = Contract.objects.filter(status__in=BILLABLE_CONTRACT_STATUSES, start_date__lte=run.as_of)
     if run.customers:
         contracts = contracts.filter(customer__external_id__in=run.customers)

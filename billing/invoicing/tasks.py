@@ -36,6 +36,16 @@ def daily_billing_run() -> int:
     return billing_run_start(as_of=timezone.localdate(), actor="beat").pk
 
 
+@shared_task(name="billing.apply_due_lifecycle")
+def apply_due_lifecycle() -> dict:
+    """Beat, daily before the billing run: renewals, trial conversions and scheduled changes due today."""
+    from django.utils import timezone
+
+    from billing.contracts.services.due import contracts_apply_due
+
+    return contracts_apply_due(as_of=timezone.localdate())
+
+
 @shared_task(name="billing.expire_credits")
 def expire_credits() -> int:
     """Beat, daily: release the unused part of prepaid credits that expired (breakage)."""

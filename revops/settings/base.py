@@ -294,6 +294,11 @@ AUTO_FINALIZE_EVERY_SECONDS = int(env("AUTO_FINALIZE_EVERY_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE: dict = {
     "jobs-reap-stale": {"task": "core.reap_stale_jobs", "schedule": timedelta(minutes=5)},
     "audit-verify-chain": {"task": "compliance.verify_audit_chain", "schedule": crontab(minute=15, hour=2)},
+    # Renewals, trial conversions and scheduled changes due today (a billing run also applies them first).
+    "billing-apply-due-lifecycle": {
+        "task": "billing.apply_due_lifecycle",
+        "schedule": crontab(minute=20, hour=0),
+    },
     "billing-daily-run": {"task": "billing.daily_billing_run", "schedule": crontab(minute=30, hour=0)},
     "billing-expire-credits": {"task": "billing.expire_credits", "schedule": crontab(minute=15, hour=0)},
     # Finalized invoices whose document task was lost are rendered again (issue 15 §2).
