@@ -145,3 +145,26 @@ def test_each_batch_claims_after_the_last_one_so_a_long_outbox_is_read_once():
     assert len(claims) == 3, claims
     for claim, after in zip(claims[1:], (events[2].pk, events[5].pk), strict=True):
         assert f'"id" > {after}' in claim, claim
+
+
+@pytest.mark.django_db
+def test_with_no_active_endpoint_the_backlog_is_receipted_in_large_batches_and_nothing_is_built(monkeypatch):
+    """A month end with no webhook endpoint: 100,000 ``invoice.finalized`` events were claimed 100 at a
+    time (1,000 transactions that kept both workers busy for minutes); now in batches of
+    RECEIPT_ONLY_BATCH, and no delivery is looked for."""
+    from django.test.utils import CaptureQueriesContext
+
+    from billing.webhooks import dispatch
+
+    monkeypatch.setattr(dispatch, "RECEIPT_ONLY_BATCH", 4)
+    EndpointFactory(active=False)
+    OutboxEventFactory.create_batch(10, topic="invoice.finalized")
+    with CaptureQueriesContext(connection) as queries:
+        assert webhooks_dispatch_outbox(batch_size=2) == DispatchResult(events=10, deliveries=0)
+    claims = [q["sql"] for q in queries.captured_queries if 'FROM "core_outboxevent"' in q["sql"]]
+    assert len(claims) == 3 and all("LIMIT 4" in sql for sql in claims), claims
+    assert not any('FROM "billing_webhookdelivery"' in q["sql"] for q in queries.captured_queries)
+    assert OutboxReceipt.objects.filter(consumer=CONSUMER).count() == 10
+    EndpointFactory()  # active from now on: receives what comes after it, in regular batches
+    OutboxEventFactory.create_batch(3, topic="invoice.finalized")
+    assert webhooks_dispatch_outbox(batch_size=2) == DispatchResult(events=3, deliveries=3)
