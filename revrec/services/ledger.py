@@ -221,14 +221,21 @@ def entry_date(day: date) -> date:
 
 
 def balances_by_obligation(role: str, obligation_ids, *, through: date | None = None) -> dict[int, Decimal]:
-    """Debit-minus-credit balance of an account role per PO (of entries dated up to ``through``)."""
+    """Debit-minus-credit balance of an account role per PO (of entries dated up to ``through``).
+
+    The lines are found by obligation alone (its index) and summed per account, the role's accounts
+    picked in Python: filtering on the account in SQL let the planner walk the account's index instead,
+    reading every line of the role (336,000 deferred lines, 280 ms per revenue-run batch of 200
+    obligations at 100,000 contracts) — a cost that grew with the ledger."""
     from django.db.models import Sum
 
-    lines = JournalLine.objects.filter(account__role=role, obligation_id__in=list(obligation_ids))
+    accounts = set(Account.objects.filter(role=role).values_list("pk", flat=True))
+    lines = JournalLine.objects.filter(obligation_id__in=list(obligation_ids))
     if through is not None:
         lines = lines.filter(entry__date__lte=through)
-    rows = lines.values("obligation_id").annotate(d=Sum("debit"), c=Sum("credit"))
+    rows = lines.values("obligation_id", "account_id").annotate(d=Sum("debit"), c=Sum("credit")).order_by()
     out: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for row in rows:
-        out[row["obligation_id"]] = stored_sum(row["d"]) - stored_sum(row["c"])
+        if row["account_id"] in accounts:
+            out[row["obligation_id"]] += stored_sum(row["d"]) - stored_sum(row["c"])
     return out
