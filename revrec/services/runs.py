@@ -27,6 +27,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from billing.contracts.models import Contract
+from billing.models import Invoice, InvoiceLine
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.core.enqueue import enqueue, enqueue_on_commit
@@ -39,8 +40,9 @@ from revops.core.services.jobs import (
     job_set_total,
     job_start,
 )
+from revops.core.statistics import planner_statistics_refresh
 from revops.errors import ValidationFailed
-from revrec.models import RevenueRun, RevenueRunItem
+from revrec.models import JournalEntry, JournalLine, RevenueRun, RevenueRunItem, ScheduleLine
 from revrec.services.periods import current_key, is_closed, period_bounds
 from revrec.services.postings import recognize_contracts_period
 
@@ -131,6 +133,8 @@ def revenue_run_plan(*, run_id: int) -> int:
     _start, end = period_bounds(run.period)
     job_start(job_id=run.job_id)
     RevenueRun.objects.filter(pk=run.pk).update(status=RevenueRun.Status.RUNNING)
+    # The month's invoices and their postings were just written: plan the batches on today's sizes.
+    planner_statistics_refresh(JournalEntry, JournalLine, ScheduleLine, Invoice, InvoiceLine)
     ids = list(
         Contract.objects.filter(start_date__lt=end, status__in=RUN_CONTRACT_STATUSES)
         .order_by("pk")

@@ -18,12 +18,14 @@ from billing.models import (
     FinalizationItem,
     FinalizationRun,
     Invoice,
+    InvoiceLine,
 )
 from revops.core.approvals.models import Approval
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revops.core.enqueue import enqueue, enqueue_on_commit
 from revops.core.services.jobs import job_complete, job_create, job_fail, job_set_total, job_start
+from revops.core.statistics import planner_statistics_refresh
 from revops.errors import DomainError, FieldError, ValidationFailed
 
 PLAN_TASK = "billing.plan_finalization_run"
@@ -212,6 +214,8 @@ def finalization_plan(*, run_id: int) -> int:
     job_start(job_id=run.job_id)
     FinalizationRun.objects.filter(pk=run.pk, started_at__isnull=True).update(started_at=timezone.now())
     FinalizationRun.objects.filter(pk=run.pk).update(status=FinalizationRun.Status.RUNNING)
+    # The billing run just wrote the drafts: plan the batches on today's table sizes.
+    planner_statistics_refresh(Invoice, InvoiceLine)
     ids = _selected(run).order_by("billing_date", "id").values_list("pk", flat=True)
     chunk: list[int] = []
     for pk in ids.iterator(chunk_size=PLAN_CHUNK):
