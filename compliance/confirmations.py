@@ -1,12 +1,12 @@
-"""What the confirmation steps of the close say (issue 16 §2): closing a period, and finalizing the
-drafts the month end points at (count and totals first, as the review queue's bulk finalize does)."""
+"""What the confirmation steps of the close say (issue 16 §2): closing a period. Finalizing the drafts
+the month end points at is confirmed by the review queue's own bulk-finalize step (count, total per
+currency and the digest of the exact drafts: ``billing.views.invoices.finalize_confirmation``)."""
 
 from __future__ import annotations
 
 from django.urls import reverse
 
 from revops.core.confirm import Confirmation
-from revops.formatting import money
 
 # Month-end actions that cannot be undone and so are confirmed first.
 CONFIRMED_STEPS = ("close", "finalize")
@@ -29,30 +29,9 @@ def close_confirmation(key: str, *, back: str | None = None) -> Confirmation:
 
 
 def month_end_confirmation(key: str, code: str) -> Confirmation:
-    back = reverse("compliance-month-end", args=[key])
-    if code == "close":
-        return close_confirmation(key, back=back)
-    from billing.invoicing.finalization import finalization_preview
-    from compliance.month_end import finalize_filter
-
-    preview = finalization_preview(filters=finalize_filter(key))
-    count = preview["count"]
-    return Confirmation(
-        title=f"Finalize {count} draft{'s' if count != 1 else ''} of {key}?",
-        subject=f"Month end {key}",
-        consequence=(
-            "Finalizing cannot be undone: each invoice takes the next gapless number, draws prepaid "
-            "credits and posts its journal entry; a finalized invoice can only be voided or credited."
-            + (f" {preview['held']} of them wait for an approval and stay drafts." if preview["held"] else "")
-        ),
-        lines=[
-            (
-                f"{row['currency']} · {row['n']} draft{'s' if row['n'] != 1 else ''}",
-                money(row["total"], row["currency"]),
-            )
-            for row in preview["totals"]
-        ],
-        lines_title="Drafts and their total per currency",
-        button=f"Finalize {count} draft{'s' if count != 1 else ''}",
-        back=back,
-    )
+    """The month end's confirmation of ``close``. Its ``finalize`` is confirmed by the review queue's
+    bulk-finalize step (``billing.views.invoices.finalize_confirmation``: the drafts' count, total per
+    currency and digest), not here."""
+    if code != "close":
+        raise ValueError(f"The month end confirms its close here, not {code!r}.")
+    return close_confirmation(key, back=reverse("compliance-month-end", args=[key]))

@@ -167,7 +167,7 @@ def queue_filter(params) -> tuple[str, dict[str, str]]:
     return shown_status, data
 
 
-def _confirm_context(request: HttpRequest, *, ids, filters, preview: dict, back: str) -> dict:
+def _confirm_context(*, ids, filters, preview: dict, back: str) -> dict:
     return {
         "ids": ids or [],
         "run_filter": filters or {},
@@ -183,7 +183,27 @@ def _confirm_context(request: HttpRequest, *, ids, filters, preview: dict, back:
             for t in preview["totals"]
         ],
         "back": back,
+        "back_label": "Invoice review queue",
+        "action": reverse("invoices-finalize"),
     }
+
+
+def finalize_confirmation(
+    request: HttpRequest, *, ids=None, filters=None, back: str, **shown
+) -> HttpResponse | None:
+    """The confirmation step of a bulk finalize, wherever it is started (the review queue, the month
+    end): ``None`` when this POST confirms exactly the drafts and totals the confirmation showed —
+    the SHA-256 of them (``finalization_preview``'s digest) that it carries as ``expected`` — else the
+    confirmation page: the drafts' count and total per currency and how many an approval holds; shown
+    again with a notice that nothing was finalized when they changed since (a draft added, finalized
+    or refreshed). ``shown`` overrides what the page says (``action``: where it posts; ``back_label``;
+    ``filter_text``). Raises what :func:`finalization_preview` refuses."""
+    preview = finalization_preview(invoice_ids=ids, filters=filters)
+    if request.POST.get("confirm") and request.POST.get("expected", "") == preview["digest"]:
+        return None
+    context = {**_confirm_context(ids=ids, filters=filters, preview=preview, back=back), **shown}
+    context["changed"] = bool(request.POST.get("confirm"))
+    return render(request, "billing/invoices/finalize_confirm.html", context)
 
 
 @login_required
@@ -204,13 +224,9 @@ def invoice_bulk_finalize(request: HttpRequest) -> HttpResponse:
             messages.warning(request, "Select at least one draft invoice to finalize.")
             return redirect(back)
     try:
-        preview = finalization_preview(invoice_ids=ids, filters=filters)
-        # The confirmation carries the digest of the exact drafts and totals it showed: any change since
-        # (a draft added or gone, a total refreshed) shows the new set instead of finalizing it.
-        if not request.POST.get("confirm") or request.POST.get("expected", "") != preview["digest"]:
-            context = _confirm_context(request, ids=ids, filters=filters, preview=preview, back=back)
-            context["changed"] = bool(request.POST.get("confirm"))
-            return render(request, "billing/invoices/finalize_confirm.html", context)
+        page = finalize_confirmation(request, ids=ids, filters=filters, back=back)
+        if page is not None:
+            return page
         run = finalization_start(invoice_ids=ids, filters=filters, actor=request.user, trigger="manual")
     except DomainError as exc:
         messages.error(request, f"Nothing was finalized — {error_text(exc)}")

@@ -228,7 +228,35 @@ def _start(request, key: str, code: str):
 @require_area("periods")
 @require_POST
 def month_end_start(request, key: str, code: str):
-    if code in CONFIRMED_STEPS and not is_confirmed(request):
+    if code == "finalize":
+        # The review queue's bulk-finalize confirmation: count and total per currency first, and the
+        # digest of exactly those drafts — a set or total changed since starts nothing.
+        from billing.views.invoices import finalize_confirmation
+
+        back = reverse("compliance-month-end", args=[key])
+        try:
+            _offered(request, key, code)
+        except Http404:  # finalized or started elsewhere since the page was shown
+            messages.warning(
+                request, f"Nothing was finalized: the month end of {key} offers no finalization now."
+            )
+            return redirect(back)
+        try:
+            page = finalize_confirmation(
+                request,
+                filters=finalize_filter(key),
+                back=back,
+                action=request.path,
+                back_label=f"Month end {key}",
+                of=key,
+                scope=f"Every draft holding fees or usage of {key} (the drafts that block its close)",
+            )
+        except DomainError as error:
+            messages.error(request, f"Nothing was finalized — {error.detail}")
+            return redirect(back)
+        if page is not None:
+            return page
+    elif code in CONFIRMED_STEPS and not is_confirmed(request):
         _offered(request, key, code)
         return confirm_page(request, month_end_confirmation(key, code))
     try:

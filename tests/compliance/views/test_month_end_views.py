@@ -91,8 +91,11 @@ def test_finance_finalizes_the_periods_drafts_as_one_job_from_the_page(
     asked = finance.post(f"{START}finalize/").content.decode()  # the count and total first (§2)
     assert "Finalize 2 drafts of 2026-01?" in asked and "cannot be undone" in asked
     assert not FinalizationRun.objects.exists()
+    # Confirmed only with the digest of the drafts it showed (the review queue's confirmation).
+    assert finance.post(f"{START}finalize/", {"confirm": "1"}).status_code == 200
+    assert not FinalizationRun.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        response = finance.post(f"{START}finalize/", {"confirm": "1"})
+        response = finance.post(f"{START}finalize/", {"confirm": "1", "expected": digest_of(asked)})
     assert response.status_code == 302
     run = FinalizationRun.objects.get()
     assert run.filters == {"status": "draft", "holds_period": KEY} and run.requested_by == finance.user
@@ -100,6 +103,47 @@ def test_finance_finalizes_the_periods_drafts_as_one_job_from_the_page(
     done = finance.get(PAGE).content.decode()
     assert f"Finalization run #{run.pk}" in done and "/jobs/?kind=invoice_finalization" in done
     assert "finalize" not in start_forms(done)
+
+
+def digest_of(html: str) -> str:
+    return re.search(r'name="expected" value="([0-9a-f]{64})"', html).group(1)
+
+
+def test_the_finalize_confirmation_shows_the_drafts_digest_and_refuses_a_changed_set(
+    catalog, scenario, login
+):
+    """The month end's bulk finalize is confirmed as the review queue's is (issue 16 §2): the drafts'
+    count and total per currency, carried as the SHA-256 of exactly those drafts and totals; when the
+    set changed since the page was shown, nothing is finalized and the new set is shown to confirm."""
+    from decimal import Decimal
+
+    from billing.invoicing.finalization import finalization_preview
+    from billing.models import Invoice
+    from compliance.month_end import finalize_filter
+
+    given_a_contract(scenario).bill("2026-02-01")
+    finance = login("finance")
+    asked = finance.post(f"{START}finalize/").content.decode()
+    preview = finalization_preview(filters=finalize_filter(KEY))
+    assert digest_of(asked) == preview["digest"] and preview["count"] == 2
+    assert 'id="finalize-confirm"' in asked and "Every draft holding fees or usage of 2026-01" in asked
+    [total] = preview["totals"]
+    assert f'<td>{total["currency"]}</td><td class="num">2</td>' in asked
+    assert f'action="{START}finalize/"' in asked and f'href="{PAGE}">Month end {KEY}</a>' in asked
+    assert "Nothing was finalized" not in asked
+
+    # One draft's total changes before the confirmation is posted (same count, same ids).
+    draft = Invoice.objects.filter(status="draft").order_by("id").first()
+    Invoice.objects.filter(pk=draft.pk).update(total=draft.total + Decimal("1.00"))
+    again = finance.post(f"{START}finalize/", {"confirm": "1", "expected": digest_of(asked)})
+    assert again.status_code == 200 and not FinalizationRun.objects.exists()
+    shown = again.content.decode()
+    assert "Nothing was finalized: the drafts or their totals changed since this page was shown" in shown
+    assert digest_of(shown) != digest_of(asked)
+    assert (
+        finance.post(f"{START}finalize/", {"confirm": "1", "expected": digest_of(shown)}).status_code == 302
+    )
+    assert FinalizationRun.objects.get().filters == {"status": "draft", "holds_period": KEY}
 
 
 def test_an_approver_asks_to_close_from_the_page_and_a_second_approver_closes(catalog, scenario, login):
