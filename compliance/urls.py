@@ -26,6 +26,7 @@ urlpatterns = [
         name="compliance-exception-decide",
     ),
     path("approvals/", approvals.approval_queue, name="approvals"),
+    path("approvals/<int:pk>/run-checks/", approvals.approval_run_checks, name="approval-run-checks"),
     path("approvals/<int:pk>/withdraw/", approvals.approval_withdraw_view, name="approval-withdraw"),
     path("compliance/approvals/", RedirectView.as_view(pattern_name="approvals", query_string=True)),
     path("compliance/periods/", close.period_list, name="compliance-periods"),

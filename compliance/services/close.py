@@ -94,13 +94,31 @@ class ChecksStatus:
         if self.run.audit_seq is None:
             return f"{when} predates change tracking: run the checks again."
         if self.changes:
-            latest = self.latest_change
             return (
                 f"{when} is stale: {self.changes} change(s) to financial records since it started "
-                f"(latest: {latest.action} on {latest.object_type}:{latest.object_id} at "
-                f"{latest.occurred_at:%Y-%m-%d %H:%M:%S} UTC). Run the checks again."
+                f"(latest: {change_text(self.latest_change)}). Run the checks again."
             )
         return f"{when}: every check, and no financial record changed since it started."
+
+
+def change_text(event) -> str:
+    """An audited change as a finance user reads it: the record by the name people use for it and what
+    happened — 'Credit note CN-000001 — credit note issued, 8 Dec 2026 01:20 UTC' — never an internal
+    reference ('billing.creditnote:7')."""
+    from revops.core.audit.display import action_label
+    from revops.core.search.selectors import reference_labels
+
+    ref = (event.object_type, str(event.object_id))
+    what = reference_labels([ref]).get(ref)
+    if what is None:
+        from django.apps import apps
+
+        try:
+            what = apps.get_model(event.object_type)._meta.verbose_name.capitalize()
+        except (LookupError, ValueError):
+            what = "A record"
+    when = event.occurred_at
+    return f"{what} — {action_label(event.action).lower()}, {when.day} {when:%b %Y %H:%M} UTC"
 
 
 def checks_status() -> ChecksStatus:

@@ -18,8 +18,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from compliance.services.close import CLOSE
+from compliance.services.exceptions import compliance_run
 from compliance.views.approval_terms import approval_terms, period_scope
 from compliance.views.approvals_export import approvals_csv
+from compliance.views.close_readiness import close_readiness
 from compliance.views.display import PERIOD_RE, change_rows, object_link
 from revops.core.approvals.models import Approval
 from revops.core.approvals.outcomes import approval_withdraw
@@ -28,7 +31,8 @@ from revops.core.approvals.services import SelfApproval, approval_decide
 from revops.core.listing import wants_csv
 from revops.core.ui import require_area
 from revops.errors import DomainError
-from revops.roles import can_decide
+from revops.roles import can_decide, can_write
+from revrec.models import AccountingPeriod
 
 PENDING_SHOWN = 500
 
@@ -76,6 +80,36 @@ def approval_queue(request: HttpRequest) -> HttpResponse:
             query = request.GET.urlencode()
             return redirect(reverse("approvals") + (f"?{query}" if query else ""))
     return render(request, "compliance/approvals.html", _context(request, errors), status=status)
+
+
+@login_required
+@require_area("compliance", write=True)
+@require_POST
+def approval_run_checks(request: HttpRequest, pk: int) -> HttpResponse:
+    """Run the checks from a pending period-close request whose check run went stale (the books
+    changed after it): the same run as the compliance dashboard's, then back to the request, which
+    can be decided once its checklist is green again (approving checks the whole checklist again)."""
+    approval = get_object_or_404(Approval, pk=pk, kind=CLOSE)
+    back = reverse("approvals") + f"?kind={CLOSE}#approval-{approval.pk}"
+    if approval.status != Approval.Status.PENDING:
+        messages.error(
+            request, f"Request #{approval.pk} was already {approval.get_status_display().lower()}."
+        )
+        return redirect(back)
+    run = compliance_run(trigger="close_approval", actor=request.user)
+    failing = sum(1 for result in run.results.values() if result["status"] == "fail")
+    ran = (
+        f"Check run #{run.pk}: all {len(run.results)} checks pass."
+        if not failing
+        else f"Check run #{run.pk}: {failing} of {len(run.results)} checks fail (their findings are open "
+        "exceptions)."
+    )
+    if close_readiness([approval]).get(approval.pk) is None:
+        key = AccountingPeriod.objects.filter(pk=approval.object_id).values_list("period", flat=True).first()
+        messages.success(request, f"{ran} Request #{approval.pk} to close {key} can be decided now.")
+    else:
+        messages.warning(request, f"{ran} Approving request #{approval.pk} is still refused: see below.")
+    return redirect(back)
 
 
 @login_required
@@ -131,6 +165,7 @@ def _context(request: HttpRequest, errors: list[dict]) -> dict:
     pending = list(_filtered(pending, request, f).order_by("requested_at", "id")[:PENDING_SHOWN])
     previews = approval_previews(pending)
     terms = approval_terms(pending)
+    readiness = close_readiness(pending)
     decider = can_decide(request.user)
     now = timezone.now()
     posted = set(request.POST.getlist("ids")) if errors else set()
@@ -148,6 +183,7 @@ def _context(request: HttpRequest, errors: list[dict]) -> dict:
                 "age_days": (now - a.requested_at).days,
                 "object": object_link(a.object_type, a.object_id),
                 "terms": terms.get(a.pk),
+                "readiness": readiness.get(a.pk),
                 "note": payload.get("comment") or payload.get("reason") or "",
                 "preview": previews.get(a.pk),
                 # What the note above does not already say (a waiver's comment, a reopen's reason).
@@ -173,6 +209,7 @@ def _context(request: HttpRequest, errors: list[dict]) -> dict:
         "rows": rows,
         "errors": errors,
         "decider": decider,
+        "can_run_checks": can_write(request.user, "compliance"),
         "can_bulk": sum(1 for r in rows if r["can_decide"]) > 1,
         "kinds": sorted(((k, h.label) for k, h in kinds.items()), key=lambda x: x[1]),
         "filters": f,

@@ -64,7 +64,8 @@ def test_a_change_after_the_run_makes_it_stale_and_the_close_waits_for_a_fresh_r
     assert stale.run.pk == run.pk and not stale.current and stale.changes >= 1
     item = _item("2026-01", "checks_current")
     assert not item.ok and f"Run #{run.pk}" in item.detail and "is stale" in item.detail
-    assert "credit_note.issued" in item.detail and "Run the checks again" in item.detail
+    assert "(latest: Credit note CN-" in item.detail and "— credit note issued," in item.detail
+    assert "billing.creditnote" not in item.detail and "Run the checks again" in item.detail
 
     refused = finance.post("/api/v1/periods/2026-01/close")
     assert refused.status_code == 409
