@@ -1,6 +1,7 @@
-"""What a request's maker hears and may still do: the requester may withdraw their own pending
-request (nobody else may; audited), and is notified of every decision on it (in the app, and by email
-when configured). The decider's side is :mod:`revops.core.approvals.services`."""
+"""What people hear about requests, and what a request's maker may still do: the approvers a new
+request is addressed to are notified of it, and the requester is notified of every decision on it (in
+the app, and by email when configured — the same notifications); the requester may withdraw their own
+pending request (nobody else may; audited). The decider's side is :mod:`revops.core.approvals.services`."""
 
 from __future__ import annotations
 
@@ -21,6 +22,105 @@ OUTCOME_TITLES = {
 def approval_url(approval: Approval) -> str:
     """Where a request is shown: the queue (a decided one under "My requests"), anchored at it."""
     return f"{reverse('approvals')}?requester=mine#approval-{approval.pk}"
+
+
+def approval_queue_url(approval: Approval) -> str:
+    """Where an approver opens one request: the queue filtered to it, anchored at it."""
+    return f"{reverse('approvals')}?request={approval.pk}#approval-{approval.pk}"
+
+
+def approval_addressees(approval: Approval, *, makers: set[int]) -> list:
+    """The approvers who may decide ``approval``: active users with the approver role who are not one
+    of its ``makers`` (the requester, and whoever asked for a request it replaced) and whom segregation
+    of duties does not bar from it (:func:`revops.core.approvals.sod.sod_refusal`)."""
+    from django.contrib.auth import get_user_model
+
+    from revops.core.approvals.sod import sod_refusal
+    from revops.roles import DECIDERS
+
+    candidates = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=DECIDERS)
+        .exclude(pk__in=makers)
+        .distinct()
+        .order_by("pk")
+    )
+    return [
+        user for user in candidates if sod_refusal(user, kind=approval.kind, requester_ids=makers) is None
+    ]
+
+
+def _makers(approval: Approval) -> set[int]:
+    from revops.core.approvals.services import approval_makers
+
+    return approval_makers(approval)
+
+
+def _kind_label(kind: str) -> str:
+    from revops.core.approvals.registry import approval_handler
+
+    handler = approval_handler(kind)
+    return handler.label if handler is not None else kind.replace("_", " ")
+
+
+def approval_requested_notify(approval: Approval, *, exclude=()) -> None:
+    """Tell the approvers a new pending request is addressed to (inside the requesting transaction):
+    each gets a notification linking to the request in the queue, emailed when email is configured —
+    never the requester, nor anyone in ``exclude`` (a decider whose own attempt replaced the request
+    is shown the replacement on the spot)."""
+    from revops.core.notifications.services import notification_create
+
+    makers = _makers(approval)
+    skip = makers | {getattr(user, "pk", None) for user in exclude}
+    who = approval.requested_by.get_username() if approval.requested_by_id else "The system"
+    body = f"{who} asked for a {_kind_label(approval.kind).lower()} decision (request #{approval.pk})."
+    if approval.supersedes_id:
+        body += f" It replaces request #{approval.supersedes_id}, whose content changed before a decision."
+    for user in approval_addressees(approval, makers=makers):
+        if user.pk in skip:
+            continue
+        notification_create(
+            user=user,
+            kind="approval.requested",
+            title=f"To decide: {approval.summary}"[:300],
+            body=body,
+            url=approval_queue_url(approval),
+            approval=approval,
+        )
+
+
+def approvals_requested_notify(approvals: list[Approval]) -> None:
+    """Requests opened in bulk (one kind, one requester: a batch of revenue schedules) are announced
+    once per approver, not once per request: a notification pointing at the queue filtered to the
+    kind — unless that approver still has such a notification unread for the kind, which already
+    says what waits."""
+    from revops.core.notifications.models import Notification
+    from revops.core.notifications.services import notification_create
+
+    if len(approvals) == 1:
+        approval_requested_notify(approvals[0])
+        return
+    if not approvals:
+        return
+    first = approvals[0]
+    makers = set().union(*(_makers(a) for a in approvals))
+    label = _kind_label(first.kind)
+    kind = f"approval.requested:{first.kind}"[:40]
+    unread = set(
+        Notification.objects.filter(kind=kind, read_at__isnull=True).values_list("user_id", flat=True)
+    )
+    who = first.requested_by.get_username() if first.requested_by_id else "The system"
+    for user in approval_addressees(first, makers=makers):
+        if user.pk in unread:
+            continue
+        notification_create(
+            user=user,
+            kind=kind,
+            title=f"To decide: {len(approvals):,} {label.lower()} requests",
+            body=f"{who} asked for {len(approvals):,} {label.lower()} decisions at once "
+            f"(requests #{approvals[0].pk} to #{approvals[-1].pk}); the queue lists every one waiting.",
+            url=f"{reverse('approvals')}?kind={first.kind}",
+        )
 
 
 def approval_outcome_notify(approval: Approval) -> None:

@@ -83,7 +83,13 @@ def _pending(kind: str, object_type: str, object_id) -> Approval | None:
 
 
 def _open(
-    *, template: Approval, document: dict, digest: str, requested_by, supersedes: Approval | None
+    *,
+    template: Approval,
+    document: dict,
+    digest: str,
+    requested_by,
+    supersedes: Approval | None,
+    exclude=(),
 ) -> Approval:
     user = requested_by if getattr(requested_by, "pk", None) else None
     approval = Approval.objects.create(
@@ -103,6 +109,9 @@ def _open(
         obj=approval,
         changes=_requested_changes(approval, digest, supersedes),
     )
+    from revops.core.approvals.outcomes import approval_requested_notify
+
+    approval_requested_notify(approval, exclude=exclude)
     return approval
 
 
@@ -142,7 +151,12 @@ def _replace(
 ) -> Approval:
     _void(approval, actor=actor, reason=reason, new_hash=digest)
     new = _open(
-        template=approval, document=document, digest=digest, requested_by=requested_by, supersedes=approval
+        template=approval,
+        document=document,
+        digest=digest,
+        requested_by=requested_by,
+        supersedes=approval,
+        exclude=(actor,),
     )
     Approval.objects.filter(pk=approval.pk).update(comment=f"{reason} Replaced by request #{new.pk}."[:2000])
     approval.comment = f"{reason} Replaced by request #{new.pk}."
@@ -289,6 +303,9 @@ def approval_request_many(*, kind: str, requests: Sequence[dict], requested_by=N
             )
         out.append(approval)
     audit_record_many(records)
+    from revops.core.approvals.outcomes import approvals_requested_notify
+
+    approvals_requested_notify(fresh)
     return out
 
 
@@ -335,7 +352,7 @@ def approval_void(*, approval: Approval, actor=None, reason: str) -> Approval:
     return approval
 
 
-def _requesters(approval: Approval) -> set[int]:
+def approval_makers(approval: Approval) -> set[int]:
     """Everyone who asked for this request or a request it replaced (each change makes a maker)."""
     out, seen, current = set(), set(), approval
     while current is not None and current.pk not in seen:
@@ -349,7 +366,7 @@ def _requesters(approval: Approval) -> set[int]:
 def check_can_decide(approval: Approval, user) -> None:
     if not can_decide(user):
         raise Forbidden("Only approvers can decide approval requests.")
-    makers = _requesters(approval)
+    makers = approval_makers(approval)
     if getattr(user, "pk", None) in makers:
         raise SelfApproval("You requested this; someone else must approve or reject it (maker-checker).")
     refusal = sod_refusal(user, kind=approval.kind, requester_ids=makers)

@@ -2,7 +2,9 @@
 requester — withdraws a pending request (audited; the object is left as a rejection leaves it); every
 decision notifies the requester in the app, and by email after commit when email is configured; an
 approver's queue (the sidebar's count, the dashboard) never holds their own requests; the Django admin
-decides through the same service, so self-approval is refused there too."""
+decides through the same service, so self-approval is refused there too. The approvers a new request
+is addressed to are notified of it the same way (never its requester, nor an approver segregation of
+duties bars from it); requests opened in bulk are announced once per approver."""
 
 import pytest
 from django.contrib.admin.sites import site
@@ -92,7 +94,10 @@ def test_a_rejection_notifies_the_requester_in_the_app_and_by_email_after_commit
     assert [m.to for m in mail.outbox] == [["maker@example.com"]]
     assert "Rejected: Do it" in mail.outbox[0].subject and "Wrong amount" in mail.outbox[0].body
     assert Notification.objects.get(pk=note.pk).emailed_at is not None
-    assert not Notification.objects.filter(user=people["checker"]).exists()
+    # The decider hears nothing of the outcome (only of the request, when it was addressed to them).
+    assert set(Notification.objects.filter(user=people["checker"]).values_list("kind", flat=True)) == {
+        "approval.requested"
+    }
 
 
 def test_no_email_without_an_email_backend(rejected, people, settings, django_capture_on_commit_callbacks):
@@ -141,3 +146,104 @@ def test_the_notification_page_lists_and_marks_read(rejected, people, client):
     client.force_login(people["maker"])
     assert client.post("/notifications/", {"id": note.pk}).status_code == 302
     assert Notification.objects.get(pk=note.pk).read_at is not None
+
+
+def test_a_new_request_notifies_the_approvers_it_is_addressed_to_and_never_its_requester(
+    rejected, people, make_user, settings, django_capture_on_commit_callbacks
+):
+    from revops.core.models import UserOrigin
+
+    settings.NOTIFICATION_EMAIL = True
+    for user in (people["checker"], people["checker2"]):
+        user.email = f"{user.username}@example.com"
+        user.save()
+    gone = make_user("gone-approver", "approver")
+    gone.is_active = False
+    gone.save()
+    made = make_user("made-by-maker", "approver")  # an account the requester created: SoD bars it
+    UserOrigin.objects.update_or_create(user=made, defaults={"created_by": people["maker"]})
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        approval = _ask(people["maker"])
+    notes = Notification.objects.filter(kind="approval.requested").order_by("user_id")
+    assert [n.user for n in notes] == [people["checker"], people["checker2"]]
+    note = notes[0]
+    assert note.title == "To decide: Do it" and note.approval_id == approval.pk and note.read_at is None
+    assert note.body == f"maker asked for a hand-off test decision (request #{approval.pk})."
+    assert note.url == f"/approvals/?request={approval.pk}#approval-{approval.pk}"
+    assert mail.outbox == []  # after the request commits
+    for callback in callbacks:
+        callback()
+    assert sorted(m.to[0] for m in mail.outbox) == ["checker2@example.com", "checker@example.com"]
+    assert "To decide: Do it" in mail.outbox[0].subject
+
+    # An approver asking: the other approver hears of it, the requester does not.
+    mine = _ask(people["checker"], "2")
+    heard = sorted(Notification.objects.filter(approval=mine).values_list("user__username", flat=True))
+    assert heard == ["checker2", "made-by-maker"]  # not its requester; the maker made no request here
+    assert not Notification.objects.filter(user__in=[people["maker"], gone]).exists()
+    assert not Notification.objects.filter(user=made, approval=approval).exists()
+
+    # The queue link opens the request.
+    from django.test import Client
+
+    client = Client()
+    client.force_login(people["checker"])
+    page = client.get(note.url).content.decode()
+    assert f'id="approval-{approval.pk}"' in page and "Do it" in page
+
+
+def test_a_replaced_request_is_announced_and_the_decider_who_replaced_it_is_spared(rejected, people):
+    from revops.core.approvals.services import ContentChanged, approval_rebind
+
+    state = {"v": 1}
+    registry.register_approval_kind(
+        KIND, on_approved=lambda a, u: None, label="Hand-off test", content=lambda a: {"v": state["v"]}
+    )
+    first = _ask(people["maker"])
+    state["v"] = 2
+    with pytest.raises(ContentChanged) as refused:
+        approval_decide(approval=first, user=people["checker"], approve=True)
+    new = refused.value.replacement
+    heard = Notification.objects.filter(approval=new).values_list("user__username", "body")
+    assert [user for user, _ in heard] == ["checker2"]  # the checker saw the refusal on the spot
+    assert f"It replaces request #{first.pk}" in heard[0][1]
+    state["v"] = 3
+    newer = approval_rebind(kind=KIND, object_type="test.thing", object_id="1", actor=people["other"])
+    assert sorted(Notification.objects.filter(approval=newer).values_list("user__username", flat=True)) == [
+        "checker",
+        "checker2",
+    ]
+
+
+def test_requests_opened_in_bulk_are_announced_once_per_approver(rejected, people):
+    from revops.core.approvals.services import approval_request_many
+    from revops.core.notifications.services import notification_mark_read
+
+    def batch(ids):
+        return approval_request_many(
+            kind=KIND,
+            requested_by=people["maker"],
+            requests=[{"object_type": "test.thing", "object_id": i, "summary": f"Do {i}"} for i in ids],
+        )
+
+    opened = batch(["1", "2", "3"])
+    notes = Notification.objects.filter(kind=f"approval.requested:{KIND}").order_by("user_id")
+    assert [n.user for n in notes] == [people["checker"], people["checker2"]]
+    assert notes[0].title == "To decide: 3 hand-off test requests"
+    assert f"requests #{opened[0].pk} to #{opened[-1].pk}" in notes[0].body
+    assert notes[0].url == f"/approvals/?kind={KIND}"
+    assert not Notification.objects.filter(kind="approval.requested").exists()
+    assert not Notification.objects.filter(user=people["maker"]).exists()
+
+    batch(["1", "4", "5"])  # unread still: the queue already says what waits
+    assert Notification.objects.filter(kind=f"approval.requested:{KIND}").count() == 2
+    notification_mark_read(user=people["checker"])
+    batch(["6", "7"])
+    assert Notification.objects.filter(kind=f"approval.requested:{KIND}", user=people["checker"]).count() == 2
+    assert (
+        Notification.objects.filter(kind=f"approval.requested:{KIND}", user=people["checker2"]).count() == 1
+    )
+    batch(["1", "8"])  # one fresh request among pending ones: announced as that request
+    [single] = Notification.objects.filter(kind="approval.requested", user=people["checker2"])
+    assert single.title == "To decide: Do 8"
