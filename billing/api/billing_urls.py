@@ -41,5 +41,9 @@ urlpatterns = [
         name="api-payment-reverse",
     ),
     re_path(rf"^invoices/{ID}/pdf/?$", invoices.InvoicePdfView.as_view(), name="api-invoice-pdf"),
+    re_path(
+        rf"^invoices/{ID}/statement/?$", invoices.InvoiceStatementView.as_view(), name="api-invoice-statement"
+    ),
     re_path(r"^credit-notes/?$", invoices.CreditNoteListView.as_view(), name="api-credit-notes"),
+    re_path(rf"^credit-notes/{ID}/pdf/?$", invoices.CreditNotePdfView.as_view(), name="api-credit-note-pdf"),
 ]

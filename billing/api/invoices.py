@@ -423,6 +423,54 @@ class InvoicePdfView(ApiView):
         return response
 
 
+def _pdf_response(data: bytes, filename: str) -> HttpResponse:
+    """A rendered document, served as ``GET /invoices/{id}/pdf`` serves the stored one (inline, named,
+    with the SHA-256 of its bytes)."""
+    import hashlib
+
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["X-Content-SHA256"] = hashlib.sha256(data).hexdigest()
+    return response
+
+
+class InvoiceStatementView(ApiView):
+    """The statement of a finalized invoice's balance as of today: what was invoiced, each payment,
+    payment reversal and credit note recorded by then, and the balance due (issue 16 §9). Rendered when
+    asked for from the stored records; the invoice's own PDF stays as issued."""
+
+    area = "billing"
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    def get(self, request, pk):
+        from django.utils import timezone
+
+        from billing.documents.services import invoice_statement_pdf
+
+        invoice = _invoice(pk)
+        if invoice.status == Invoice.Status.DRAFT or not invoice.number:
+            from revops.errors import Conflict
+
+            raise Conflict("A statement is drawn for a finalized invoice; this invoice was never finalized.")
+        today = timezone.localdate()
+        data = invoice_statement_pdf(invoice=invoice, as_of=today)
+        return _pdf_response(data, f"{invoice.number}-statement-{today.isoformat()}.pdf")
+
+
+class CreditNotePdfView(ApiView):
+    """A credit note's PDF, rendered from the stored credit note (never changed once issued): the same
+    bytes every time."""
+
+    area = "billing"
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    def get(self, request, pk):
+        from billing.documents.services import credit_note_pdf
+
+        note = get_object_or_404(CreditNote, pk=pk)
+        return _pdf_response(credit_note_pdf(credit_note=note), f"{note.number}.pdf")
+
+
 class CreditNoteLineIn(InputSerializer):
     invoice_line = serializers.IntegerField()
     amount = DecimalStringField(min_value=0)

@@ -196,3 +196,55 @@ def test_a_draft_has_no_statement(finance, catalog):
         response.status_code == 200
         and "Only a finalized invoice has a statement." in response.content.decode()
     )
+
+
+def test_the_api_serves_the_statement_and_the_credit_note_pdf_as_it_serves_the_invoice_pdf(
+    finance, prorated, catalog, api_for, client
+):
+    """REST (issue 16 §9): ``GET /invoices/{id}/statement`` and ``GET /credit-notes/{id}/pdf`` answer
+    ``application/pdf`` inline with the file name and the bytes' SHA-256, like ``GET /invoices/{id}/pdf``
+    (api.md); every role that reads billing reads them; problems are RFC 9457."""
+    line = prorated.lines.get()
+    note = lifecycle.credit_note_create(
+        invoice=prorated, lines=[{"invoice_line": line.pk, "amount": "3.00"}], reason="Goodwill"
+    )
+    invoice = Invoice.objects.get(pk=prorated.pk)
+    for role in ("auditor", "approver", "pricing"):
+        api = api_for(role)
+        statement = api.get(f"/api/v1/invoices/{invoice.pk}/statement")
+        assert statement.status_code == 200 and statement["Content-Type"] == "application/pdf"
+        today = timezone.localdate().isoformat()
+        disposition = f'inline; filename="{invoice.number}-statement-{today}.pdf"'
+        assert statement["Content-Disposition"] == disposition
+        assert statement["X-Content-SHA256"] == hashlib.sha256(statement.content).hexdigest()
+        text = pdf_text(statement.content)
+        assert "STATEMENT" in text and f"Credit note {note.number}: Goodwill" in text
+        assert f"Balance due (USD) {invoice.balance_due:.2f}" in text
+
+        pdf = api.get(f"/api/v1/credit-notes/{note.pk}/pdf")
+        assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+        assert pdf["Content-Disposition"] == f'inline; filename="{note.number}.pdf"'
+        # The same bytes as the credit note's page link gives, every time.
+        assert pdf.content == finance.get(f"/invoices/{invoice.pk}/credit-notes/{note.pk}/pdf/").content
+        assert pdf["X-Content-SHA256"] == hashlib.sha256(pdf.content).hexdigest()
+
+    api = api_for("finance")
+    draft = build(
+        ContractFactory(
+            lines=[{"key": "svc", "product": "platform", "unit_price": "10.00"}], start_date=date(2026, 4, 1)
+        ),
+        date(2026, 4, 1),
+    )
+    refused = api.get(f"/api/v1/invoices/{draft.pk}/statement")
+    assert refused.status_code == 409 and refused["Content-Type"] == "application/problem+json"
+    assert refused.json()["detail"] == (
+        "A statement is drawn for a finalized invoice; this invoice was never finalized."
+    )
+    for path in (
+        f"/api/v1/invoices/{draft.pk + 1000}/statement",
+        f"/api/v1/credit-notes/{note.pk + 1000}/pdf",
+    ):
+        missing = api.get(path)
+        assert missing.status_code == 404 and missing["Content-Type"] == "application/problem+json"
+    anonymous = client.get(f"/api/v1/credit-notes/{note.pk}/pdf")
+    assert anonymous.status_code == 401 and anonymous["Content-Type"] == "application/problem+json"
