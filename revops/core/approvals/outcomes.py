@@ -51,7 +51,7 @@ def approval_addressees(approval: Approval, *, makers: set[int]) -> list:
 
 
 def _makers(approval: Approval) -> set[int]:
-    from revops.core.approvals.services import approval_makers
+    from revops.core.approvals.selectors import approval_makers
 
     return approval_makers(approval)
 

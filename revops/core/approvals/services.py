@@ -22,6 +22,7 @@ from django.utils import timezone
 from revops.books import lock_for_posting
 from revops.core.approvals.models import Approval
 from revops.core.approvals.registry import approval_handler
+from revops.core.approvals.selectors import approval_makers
 from revops.core.approvals.settle import approval_settle
 from revops.core.approvals.sod import sod_refusal
 from revops.core.audit.actions import AuditAction
@@ -350,17 +351,6 @@ def approval_void(*, approval: Approval, actor=None, reason: str) -> Approval:
     if approval.status == Approval.Status.PENDING:
         _void(approval, actor=actor, reason=reason, new_hash="")
     return approval
-
-
-def approval_makers(approval: Approval) -> set[int]:
-    """Everyone who asked for this request or a request it replaced (each change makes a maker)."""
-    out, seen, current = set(), set(), approval
-    while current is not None and current.pk not in seen:
-        seen.add(current.pk)
-        if current.requested_by_id is not None:
-            out.add(current.requested_by_id)
-        current = current.supersedes if current.supersedes_id else None
-    return out
 
 
 def check_can_decide(approval: Approval, user) -> None:
