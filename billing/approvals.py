@@ -38,7 +38,9 @@ def _override_approved(approval, user) -> None:
     if payload.get("action") == "activate":
         contract_activate(contract=contract, actor=_requester(approval), approval=approval)
     elif payload.get("action") == "amend":
-        contract_amend(
+        from billing.contracts.services.scheduled import scheduled_change_decided
+
+        amended = contract_amend(
             contract=contract,
             effective_date=payload["effective_date"],
             changes=payload["changes"],
@@ -46,6 +48,7 @@ def _override_approved(approval, user) -> None:
             actor=_requester(approval),
             approval=approval,
         )
+        scheduled_change_decided(approval=approval, version=amended.version)
     else:  # pragma: no cover - only the two actions are ever requested
         raise Conflict("Unknown price override request.")
 
@@ -65,6 +68,10 @@ def _override_rejected(approval, user) -> None:
     audit_record(
         actor=user, action=AuditAction.CONTRACT_PRICE_OVERRIDE_REJECTED, obj=contract, changes=changes
     )
+    if (approval.payload or {}).get("action") == "amend":
+        from billing.contracts.services.scheduled import scheduled_change_decided
+
+        scheduled_change_decided(approval=approval, version=None)
 
 
 def override_previews(approvals) -> dict[int, dict]:

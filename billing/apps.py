@@ -37,12 +37,13 @@ class BillingConfig(AppConfig):
         approvals.ready()
 
         from billing.webhooks.dispatch import webhooks_dispatch_on_commit
+        from billing.webhooks.endpoints import EVENT_TYPES
         from revops.core.outbox import register_inline_consumer
 
         # Webhooks leave as soon as the change commits (the beat task catches anything missed).
         register_inline_consumer(
             consumer="webhooks-trigger",
-            topics=("invoice.finalized", "invoice.paid", "invoice.voided", "billing_run.completed"),
+            topics=EVENT_TYPES,
             handle=lambda event: webhooks_dispatch_on_commit(),
             # A batch of events (outbox_publish_many) sends one dispatch, not one per event.
             handle_many=lambda events: webhooks_dispatch_on_commit(),

@@ -3,6 +3,7 @@ terminate. Customers: billing/api/customers.py."""
 
 from __future__ import annotations
 
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -10,8 +11,9 @@ from rest_framework.response import Response
 
 from billing.contracts import services
 from billing.contracts.filters import ContractFilter
-from billing.contracts.models import Contract
-from billing.contracts.representation import ContractOut, ContractPendingOut
+from billing.contracts.models import Contract, ScheduledChange
+from billing.contracts.representation import ContractOut, ContractPendingOut, ScheduledChangeOut
+from billing.contracts.services import scheduled
 from revops.core.api.fields import (
     BoundedDateField,
     DecimalStringField,
@@ -81,6 +83,21 @@ class TerminateIn(InputSerializer):
     effective_date = BoundedDateField()
 
 
+class CancelIn(InputSerializer):
+    at = serializers.ChoiceField(
+        choices=list(scheduled.AT),
+        help_text="now: terminated today, fees billed in advance past today credited; period_end / term_end: "
+        "scheduled for the end of the current billing period / of the term (withdrawable until then)",
+    )
+
+
+class ScheduledChangeIn(InputSerializer):
+    effective_date = BoundedDateField(help_text="A day after today")
+    changes = serializers.ListField(
+        child=serializers.DictField(), help_text="The changes of POST /contracts/{id}/amend"
+    )
+
+
 class ContractListView(ApiGenericView):
     area = "contracts"
     list_view = True
@@ -89,7 +106,9 @@ class ContractListView(ApiGenericView):
     filterset_class = ContractFilter
 
     def get_queryset(self):
-        return Contract.objects.select_related("customer")
+        return Contract.objects.select_related("customer").prefetch_related(
+            Prefetch("scheduled_changes", queryset=ScheduledChange.objects.select_related("approval"))
+        )
 
     @extend_schema(responses=ContractOut)
     def get(self, request):
@@ -211,3 +230,56 @@ class ContractTerminateView(ApiView):
         data.is_valid(raise_exception=True)
         contract = services.contract_terminate(contract=contract, actor=request.user, **data.validated_data)
         return Response(ContractOut(contract).data)
+
+
+class ContractCancelView(ApiView):
+    area = "contracts"
+
+    @extend_schema(
+        request=CancelIn,
+        responses=ContractOut,
+        description="Cancel now (the contract is terminated today; fees billed in advance past today are "
+        "credited on the next invoice) or at the end of the current billing period or of the term (a "
+        "scheduled change, listed in scheduled_changes, withdrawn with DELETE "
+        "/contracts/{id}/scheduled-changes/{sid}).",
+    )
+    def post(self, request, pk):
+        contract = _contract(pk)
+        data = CancelIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        contract = scheduled.contract_cancel(
+            contract=contract, at=data.validated_data["at"], actor=request.user
+        )
+        return Response(ContractOut(contract).data)
+
+
+class ScheduledChangeListView(ApiView):
+    area = "contracts"
+
+    @extend_schema(request=ScheduledChangeIn, responses={201: ScheduledChangeOut})
+    def post(self, request, pk):
+        contract = _contract(pk)
+        data = ScheduledChangeIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        change = scheduled.scheduled_change_create(
+            contract=contract,
+            effective_date=data.validated_data["effective_date"],
+            changes=list(request.data.get("changes") or []),
+            actor=request.user,
+        )
+        return Response(ScheduledChangeOut(change).data, status=201)
+
+
+class ScheduledChangeDetailView(ApiView):
+    area = "contracts"
+
+    @extend_schema(
+        request=None,
+        responses={200: ScheduledChangeOut},
+        description="Withdraws a scheduled change (status withdrawn; the record stays, audited). 409 once it "
+        "applied, failed or was withdrawn.",
+    )
+    def delete(self, request, pk, sid):
+        change = get_object_or_404(ScheduledChange.objects.select_related("contract"), pk=sid, contract_id=pk)
+        change = scheduled.scheduled_change_withdraw(change=change, actor=request.user)
+        return Response(ScheduledChangeOut(change).data)

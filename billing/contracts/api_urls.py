@@ -25,4 +25,17 @@ urlpatterns = [
         contracts.ContractTerminateView.as_view(),
         name="api-contract-terminate",
     ),
+    re_path(
+        rf"^contracts/{ID}/cancel/?$", contracts.ContractCancelView.as_view(), name="api-contract-cancel"
+    ),
+    re_path(
+        rf"^contracts/{ID}/scheduled-changes/?$",
+        contracts.ScheduledChangeListView.as_view(),
+        name="api-contract-scheduled-changes",
+    ),
+    re_path(
+        rf"^contracts/{ID}/scheduled-changes/(?P<sid>[0-9]+)/?$",
+        contracts.ScheduledChangeDetailView.as_view(),
+        name="api-contract-scheduled-change",
+    ),
 ]

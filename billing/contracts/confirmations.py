@@ -3,7 +3,7 @@ the contract binding, termination ends service on the chosen day."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.urls import reverse
 
@@ -48,6 +48,54 @@ def termination_confirmation(contract: Contract, effective: date) -> Confirmatio
         ),
         facts=[*_facts(contract), ("Terminate on (first day not served)", day(effective))],
         button=f"Terminate {contract.number} on {day(effective)}",
+        back=reverse("contract", args=[contract.pk]),
+        danger=True,
+    )
+
+
+def cancellation_confirmation(contract: Contract, preview: dict) -> Confirmation:
+    """``preview``: billing.contracts.services.scheduled.cancellation_preview (date and credit)."""
+    at, effective, c = preview["at"], preview["effective_date"], contract.currency
+    name = contract.customer.name
+    if at == "now":
+        credit = money(-preview["credit"], c) if preview["credit"] else money(0, c)
+        consequence = (
+            f"Cancelling now cannot be undone: {contract.number} is terminated today, {day(effective)}, and "
+            f"nothing more is served or billed to {name}. Fees billed in advance past today are credited on "
+            f"the next invoice: {credit}. Revenue recognition proposes a contract modification for the "
+            "remaining revenue (an approver signs it off)."
+        )
+        facts = [
+            *_facts(contract),
+            ("Last day served", day(effective - timedelta(days=1))),
+            ("Credit", credit),
+        ]
+        button = f"Cancel {contract.number} now"
+    else:
+        when = "the current billing period" if at == "period_end" else "the term"
+        consequence = (
+            f"{contract.number} is scheduled to end at the end of {when}: {name} is served and billed up to "
+            f"{day(effective - timedelta(days=1))} and nothing after, so no credit is due. Until then the "
+            "cancellation is listed on the contract and can be withdrawn; on "
+            f"{day(effective)} it applies itself"
+            + (
+                " and revenue recognition proposes the contract modification."
+                if at == "period_end"
+                else " and the contract does not renew."
+            )
+        )
+        facts = [
+            *_facts(contract),
+            ("Last day served", day(effective - timedelta(days=1))),
+            ("Credit", money(0, c)),
+        ]
+        button = f"Schedule the cancellation on {day(effective)}"
+    return Confirmation(
+        title=f"Cancel contract {contract.number} {'now' if at == 'now' else 'on ' + day(effective)}?",
+        subject=contract.number,
+        consequence=consequence,
+        facts=facts,
+        button=button,
         back=reverse("contract", args=[contract.pk]),
         danger=True,
     )

@@ -14,7 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.contracts.extensions import contract_fields
-from billing.contracts.models import Contract, ContractLine
+from billing.contracts.models import Contract, ContractLine, ScheduledChange
 from revops.core.api.fields import DecimalStringField, MoneyField
 from revops.core.api.serializers import ApprovalRefOut
 from revops.parties.models import RecognitionMethod
@@ -59,6 +59,37 @@ class ContractLineOut(serializers.Serializer):
         return data
 
 
+class ScheduledApprovalOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class ScheduledChangeOut(serializers.Serializer):
+    """A change the contract takes on a future date (issue 17 §4): an amendment or a cancellation."""
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=ScheduledChange.Kind.values)
+    at = serializers.ChoiceField(
+        source="cancel_at", choices=["period_end", "term_end"], allow_null=True, help_text="cancellations"
+    )
+    effective_date = serializers.DateField(help_text="a cancellation: the first day no longer served")
+    changes = serializers.JSONField(
+        help_text="an amendment's changes, as POST /contracts/{id}/amend takes them"
+    )
+    status = serializers.ChoiceField(choices=ScheduledChange.Status.values)
+    reason = serializers.CharField(allow_null=True, help_text="why it failed")
+    version = serializers.IntegerField(source="applied_version", allow_null=True)
+    approval = ScheduledApprovalOut(allow_null=True, help_text="awaiting_approval: the price override")
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["at"] = _blank_as_null(data["at"])
+        data["reason"] = _blank_as_null(data["reason"])
+        return data
+
+
 class ContractOut(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
@@ -72,6 +103,7 @@ class ContractOut(serializers.Serializer):
     terminated_on = serializers.DateField(allow_null=True)
     transaction_price = MoneyField()
     lines = serializers.SerializerMethodField()
+    scheduled_changes = serializers.SerializerMethodField()
     # performance_obligations: registered by revrec (register_contract_field)
 
     def get_fields(self):
@@ -84,6 +116,11 @@ class ContractOut(serializers.Serializer):
     def get_lines(self, contract) -> list:
         lines = contract.lines.select_related("product", "plan").order_by("position", "revision")
         return ContractLineOut(lines, many=True, context=self.context).data
+
+    @extend_schema_field(ScheduledChangeOut(many=True))
+    def get_scheduled_changes(self, contract) -> list:
+        changes = contract.scheduled_changes.all()  # Meta ordering: effective date, then id
+        return ScheduledChangeOut(changes, many=True, context=self.context).data
 
 
 class ContractPendingOut(ContractOut):

@@ -14,6 +14,12 @@ urlpatterns = [
     path("contracts/<int:pk>/submit/", contracts.contract_submit_view, name="contract-submit"),
     path("contracts/<int:pk>/activate/", contracts.contract_activate_view, name="contract-activate"),
     path("contracts/<int:pk>/terminate/", contracts.contract_terminate_view, name="contract-terminate"),
+    path("contracts/<int:pk>/cancel/", contracts.contract_cancel_view, name="contract-cancel"),
+    path(
+        "contracts/<int:pk>/scheduled-changes/<int:sid>/withdraw/",
+        contracts.scheduled_change_withdraw_view,
+        name="contract-scheduled-change-withdraw",
+    ),
     path("contracts/<int:pk>/amend/", contracts.contract_amend_view, name="contract-amend"),
     path(
         "contracts/<int:pk>/amend/preview/", contracts.contract_amend_preview, name="contract-amend-preview"

@@ -9,7 +9,7 @@ runs the real amendment in a transaction that is always rolled back)."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -22,7 +22,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from billing.contracts import selectors, services
-from billing.contracts.confirmations import activation_confirmation, termination_confirmation
+from billing.contracts.confirmations import (
+    activation_confirmation,
+    cancellation_confirmation,
+    termination_confirmation,
+)
 from billing.contracts.filters import ContractFilter
 from billing.contracts.forms import (
     Amendment,
@@ -33,7 +37,8 @@ from billing.contracts.forms import (
     place_line_errors,
 )
 from billing.contracts.guards import plan_warnings, usage_billed_plans
-from billing.contracts.models import Contract, ContractLine
+from billing.contracts.models import Contract, ContractLine, ScheduledChange
+from billing.contracts.services import scheduled
 from billing.contracts.terms import line_range
 from billing.display import decorate_invoices
 from billing.models import Invoice, Plan
@@ -185,6 +190,27 @@ def describe_change(change: dict) -> str:
     return f"Line {key}: {', '.join(parts) or 'changed'}{revisions}"
 
 
+def describe_request(change: dict) -> str:
+    """A change as the amend endpoint takes it (a scheduled amendment's ``changes``) as a sentence."""
+    if isinstance(change.get("add"), dict):
+        add = change["add"]
+        return f"Add line {add.get('key', '?')} ({add.get('product', '')})"
+    if "remove" in change:
+        return f"Remove line {change['remove']}"
+    parts = []
+    for name, label in (
+        ("quantity", "quantity"),
+        ("plan", "plan"),
+        ("unit_price", "unit price"),
+        ("amount", "amount"),
+        ("end", "service end"),
+    ):
+        if name in change:
+            value = change[name]
+            parts.append(f"{label} → {quantity(value) if name in ('quantity', 'unit_price') else value}")
+    return f"Line {change.get('line', '?')}: {', '.join(parts) or 'changed'}"
+
+
 def _contract_context(request: HttpRequest, contract: Contract, *, terminate_form=None) -> dict:
     c = contract.currency
     lines = list(contract.lines.select_related("product", "plan").order_by("position", "key", "revision"))
@@ -214,6 +240,11 @@ def _contract_context(request: HttpRequest, contract: Contract, *, terminate_for
     )
     editable = can_write(request.user, "contracts")
     status = contract.status
+    changes = list(contract.scheduled_changes.select_related("approval", "created_by", "decided_by"))
+    for change in changes:
+        change.sentences = [describe_request(ch) for ch in change.changes if isinstance(ch, dict)]
+        change.last_day = change.effective_date - timedelta(days=1)
+    can_cancel = editable and status == Contract.Status.ACTIVE
     return {
         "contract": contract,
         "lines": lines,
@@ -228,8 +259,32 @@ def _contract_context(request: HttpRequest, contract: Contract, *, terminate_for
         "terminate_form": terminate_form or TerminateForm(),
         "open_terminate": terminate_form is not None,
         "pending_override": selectors.pending_override(contract),
+        "scheduled_changes": changes,
+        "can_cancel": can_cancel,
+        "cancel_options": _cancel_options(contract) if can_cancel else [],
+        "can_schedule": can_cancel,
         "plan_warnings": plan_warnings(current) if status != Contract.Status.TERMINATED else [],
     }
+
+
+def _cancel_options(contract: Contract) -> list[dict]:
+    """The three ways to cancel, each with its date and what it credits (the select's labels)."""
+    options = []
+    for at in scheduled.AT:
+        preview = scheduled.cancellation_preview(contract=contract, at=at)
+        effective, credit = preview["effective_date"], preview["credit"]
+        if at == "now":
+            label = f"Now — terminated today; credit {money(-credit if credit else 0, contract.currency)}"
+        elif at == "period_end":
+            label = (
+                f"At the end of the billing period — last day {day(effective - timedelta(days=1))}, no credit"
+            )
+        else:
+            label = f"At the end of the term — last day {day(effective - timedelta(days=1))}, no credit"
+        options.append(
+            {"value": at, "label": label, "disabled": at != "now" and effective <= timezone.localdate()}
+        )
+    return options
 
 
 def _contract(pk: int) -> Contract:
@@ -323,6 +378,56 @@ def contract_terminate_view(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("contract", pk=pk)
     context = _contract_context(request, contract, terminate_form=form)
     return render(request, "billing/contracts/detail.html", context, status=400)
+
+
+@login_required
+@require_area("contracts", write=True)
+@require_POST
+def contract_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel now, at the end of the billing period or at the end of the term; the confirmation step
+    states the date and the credit (scheduled.cancellation_preview) before anything changes."""
+    contract = _contract(pk)
+    at = request.POST.get("at", "")
+    try:
+        if not is_confirmed(request):
+            preview = scheduled.cancellation_preview(contract=contract, at=at)
+            return confirm_page(request, cancellation_confirmation(contract, preview))
+        contract = scheduled.contract_cancel(contract=contract, at=at, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+        return redirect("contract", pk=pk)
+    pending = getattr(contract, "scheduled_cancellation", None)
+    if pending is not None:
+        messages.success(
+            request,
+            f"{contract.number} of {contract.customer.name} is scheduled to cancel on {day(pending.effective_date)} "
+            f"(last day served {day(pending.effective_date - timedelta(days=1))}). You can withdraw it until then.",
+        )
+    else:
+        messages.success(
+            request,
+            f"{contract.number} of {contract.customer.name} is canceled: terminated on {day(contract.terminated_on)} "
+            f"(version {contract.version}). Fees billed in advance past that date are credited on the next invoice.",
+        )
+    return redirect("contract", pk=pk)
+
+
+@login_required
+@require_area("contracts", write=True)
+@require_POST
+def scheduled_change_withdraw_view(request: HttpRequest, pk: int, sid: int) -> HttpResponse:
+    change = get_object_or_404(ScheduledChange, pk=sid, contract_id=pk)
+    try:
+        change = scheduled.scheduled_change_withdraw(change=change, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(
+            request,
+            f"The {change.get_kind_display().lower()} scheduled for {day(change.effective_date)} is withdrawn; "
+            "it will not apply.",
+        )
+    return redirect("contract", pk=pk)
 
 
 # --- amendments ------------------------------------------------------------------------------------
@@ -421,6 +526,26 @@ def contract_amend_view(request: HttpRequest, pk: int) -> HttpResponse:
         errors.append(
             "Change a quantity, plan, unit price, amount or end, remove a line, add one or extend the term."
         )
+    elif effective and request.POST.get("schedule"):
+        if amendment.end_date():
+            errors.append("Extending the term cannot be scheduled; apply it as an amendment.")
+        else:
+            try:
+                change = scheduled.scheduled_change_create(
+                    contract=contract, effective_date=effective, changes=amendment.changes, actor=request.user
+                )
+            except DomainError as exc:
+                rest = amendment.place_errors(exc.errors)
+                errors = [f"{e.field}: {e.message}" if e.field else e.message for e in rest]
+                if not exc.errors:
+                    errors.append(exc.detail)
+            else:
+                messages.success(
+                    request,
+                    f"Amendment of {contract.number} scheduled for {day(change.effective_date)}: it applies itself "
+                    "on that date (as if amended then) and can be withdrawn from the contract page until then.",
+                )
+                return redirect("contract", pk=pk)
     elif effective:
         try:
             contract = services.contract_amend(

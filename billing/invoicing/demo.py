@@ -275,6 +275,23 @@ def seed_billing() -> str:
             contract_terminate(contract=contracts[ext], effective_date=effective, actor=actor)
     report.append(f"{len(amendments)} amendments, 2 terminations")
 
+    # 4b. Changes waiting for their date (issue 17 §4): Initech's seats go to 25 from next month (a
+    #     scheduled upgrade, withdrawable until then); one more customer cancels at the end of the
+    #     current billing period (no credit: nothing billed past it).
+    from billing.contracts.services.scheduled import contract_cancel, scheduled_change_create
+
+    canceler = next(ext for ext in earlier if ext not in {*seat_growth, upgrade, leaver})
+    with transaction.atomic():
+        scheduled_change_create(
+            contract=contracts["initech"],
+            effective_date=add_months(m0, 1),
+            changes=[{"line": "seats", "quantity": "25"}],
+            actor=actor,
+            on=today,
+        )
+        contract_cancel(contract=contracts[canceler], at="period_end", actor=actor, on=today)
+    report.append(f"1 upgrade scheduled for {add_months(m0, 1)}, {canceler} cancels at the period end")
+
     # 5. A few token events for a finalized period arrive late: billed as an adjustment next time.
     zone = ZoneInfo(contracts["northwind"].customer.timezone)
     late_day = datetime.combine(months_back(m0, 2).replace(day=12), time(15), tzinfo=zone)

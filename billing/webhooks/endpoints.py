@@ -20,12 +20,27 @@ EVENT_TYPES: tuple[str, ...] = (
     "invoice.paid",
     "invoice.voided",
     "billing_run.completed",
+    # Cancellation and scheduled changes (issue 17 §4, billing.contracts.services.scheduled).
+    "contract.cancel_scheduled",
+    "contract.cancel_withdrawn",
+    "contract.canceled",
+    "contract.change_scheduled",
+    "contract.scheduled_change_withdrawn",
+    "contract.scheduled_change_applied",
+    "contract.scheduled_change_failed",
 )
 EVENT_TYPE_LABELS = {
     "invoice.finalized": "An invoice was finalized (numbered)",
     "invoice.paid": "An invoice was paid in full",
     "invoice.voided": "A finalized invoice was voided",
     "billing_run.completed": "A billing run completed",
+    "contract.cancel_scheduled": "A contract was scheduled to cancel at the end of its period or term",
+    "contract.cancel_withdrawn": "A scheduled cancellation was withdrawn",
+    "contract.canceled": "A contract was canceled (now, or on its scheduled date)",
+    "contract.change_scheduled": "An amendment was scheduled for a future date",
+    "contract.scheduled_change_withdrawn": "A scheduled amendment was withdrawn",
+    "contract.scheduled_change_applied": "A scheduled amendment applied on its date",
+    "contract.scheduled_change_failed": "A scheduled change could not apply on its date (reason given)",
 }
 _URL_VALIDATOR = URLValidator(schemes=["http", "https"])
 

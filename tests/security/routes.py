@@ -17,6 +17,7 @@ MISSING = {
     "id": "987654321",
     "number": "987654321",
     "payment_id": "987654321",
+    "sid": "987654321",
     "code": "no-such-code",
     "ref": "no-such-ref",
     "period": "2099-01",

@@ -44,6 +44,7 @@ def _sample_path(regex: str, values: dict[str, str] | None = None) -> str:
         "line_id": "1",
         "payment_id": "1",
         "note_id": "1",
+        "sid": "1",
         "code": "hybrid",
         "number": "1",
         "index": "0",

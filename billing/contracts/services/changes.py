@@ -25,13 +25,10 @@ from revops.money import parse_decimal, round_money
 ZERO = Decimal(0)
 
 
-def advance_billed_credit(
-    line: ContractLine, contract: Contract, *, cut: date, version: int, reason: str
-) -> list[PendingCharge]:
-    """When a line ends after its fees were billed in advance for time after the end, credit the
-    unused days (accounting.md §3: 'credits the unused part of the old price'): those of the period
-    the cut falls in and, for a backdated end, every later period already billed — once each."""
-    credits = []
+def unused_advance_billed(line: ContractLine, *, cut: date) -> list[tuple[date, date, Decimal]]:
+    """What ending LINE on CUT leaves billed in advance for time after it: ``(start, end, exact)`` per
+    billed period the cut falls in or precedes, ``exact`` the unused part of its fees (unrounded)."""
+    unused_parts = []
     claims = BillingClaim.objects.filter(contract_line=line, kind=FEE_ADVANCE, period_end__gt=cut)
     for claim in claims.select_related("invoice").order_by("period_start"):
         billed = list(
@@ -49,10 +46,21 @@ def advance_billed_credit(
             unused = (record.service_end - max(cut, record.service_start)).days
             amount = record.exact_amount if record.exact_amount is not None else record.amount
             exact += Decimal(amount) * unused / days
+        unused_parts.append((max(cut, claim.period_start), claim.period_end, exact))
+    return unused_parts
+
+
+def advance_billed_credit(
+    line: ContractLine, contract: Contract, *, cut: date, version: int, reason: str
+) -> list[PendingCharge]:
+    """When a line ends after its fees were billed in advance for time after the end, credit the
+    unused days (accounting.md §3: 'credits the unused part of the old price'): those of the period
+    the cut falls in and, for a backdated end, every later period already billed — once each."""
+    credits = []
+    for start, end, exact in unused_advance_billed(line, cut=cut):
         amount = round_money(-exact, contract.currency)
         if amount == 0:
             continue
-        start = max(cut, claim.period_start)
         credits.append(
             PendingCharge.objects.create(
                 contract=contract,
@@ -63,7 +71,7 @@ def advance_billed_credit(
                 amount=amount,
                 exact_amount=-exact,
                 service_start=start,
-                service_end=claim.period_end,
+                service_end=end,
             )
         )
     return credits

@@ -23,7 +23,10 @@ from django.utils.module_loading import import_string
 log = logging.getLogger(__name__)
 
 # In order. Each entry is the dotted path of a step (see the module docstring).
-DUE_STEPS: list[str] = []
+DUE_STEPS: list[str] = [
+    # Scheduled amendments and end-of-period/term cancellations, in date order (issue 17 §4).
+    "billing.contracts.services.scheduled.scheduled_changes_apply_due",
+]
 
 
 def contracts_apply_due(*, as_of: date, customers: list[str] | None = None) -> dict[str, int]:
