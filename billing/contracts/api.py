@@ -280,6 +280,7 @@ class ScheduledChangeDetailView(ApiView):
         "applied, failed or was withdrawn.",
     )
     def delete(self, request, pk, sid):
-        change = get_object_or_404(ScheduledChange.objects.select_related("contract"), pk=sid, contract_id=pk)
+        contract = _contract(pk)
+        change = get_object_or_404(ScheduledChange.objects.filter(contract=contract), pk=sid)
         change = scheduled.scheduled_change_withdraw(change=change, actor=request.user)
         return Response(ScheduledChangeOut(change).data)

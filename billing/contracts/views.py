@@ -416,7 +416,7 @@ def contract_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_area("contracts", write=True)
 @require_POST
 def scheduled_change_withdraw_view(request: HttpRequest, pk: int, sid: int) -> HttpResponse:
-    change = get_object_or_404(ScheduledChange, pk=sid, contract_id=pk)
+    change = get_object_or_404(ScheduledChange.objects.filter(contract=_contract(pk)), pk=sid)
     try:
         change = scheduled.scheduled_change_withdraw(change=change, actor=request.user)
     except DomainError as exc:
