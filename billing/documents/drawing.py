@@ -234,7 +234,7 @@ def render_doc(doc: InvoiceDoc) -> bytes:
         "Author": doc.entity_name,
         "Subject": f"{title} to {doc.customer_name}",
     }
-    return pdf_bytes(page.canvas.pages, info=info, created=doc.created)
+    return pdf_bytes(page.canvas.pages, info=info, created=doc.created, glyphs=page.canvas.glyphs)
 
 
 def render_invoice_pdf(invoice) -> bytes:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import zlib
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
+from billing.documents import embedfont
 from billing.documents.drawing import render_invoice_pdf
 from billing.documents.storage import (
     InvoicePdfConflict,
@@ -19,29 +19,15 @@ from billing.documents.storage import (
     open_invoice_pdf,
     store_invoice_pdf,
 )
-from billing.documents.text import (
-    _REPLACEMENTS,
-    _encodable,
-    pdf_text,
-)
+from billing.documents.text import pdf_text, pdf_unprintable
 from tests.billing.documents.factories import InvoiceFactory, InvoiceLineFactory
+from tests.billing.documents.pdftext import page_strings
 from tests.revops.factories import CustomerFactory, LegalEntityFactory
 
 LONG_NAME = (
     "Ōsaka Żółć Trading Company — 株式会社 “Global” Holdings ✓ International Limited Partnership "
     "of the Northern and Southern Hemispheres Łódź 😀"
 )
-
-
-def page_texts(pdf: bytes) -> list[bytes]:
-    """The decompressed content stream of each page, in order (one per page)."""
-    streams = []
-    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        try:
-            streams.append(zlib.decompress(match.group(1)))
-        except zlib.error:
-            continue
-    return [s for s in streams if b" Tj" in s or b"TJ" in s]
 
 
 def page_count(pdf: bytes) -> int:
@@ -51,20 +37,39 @@ def page_count(pdf: bytes) -> int:
 # --- pure helpers --------------------------------------------------------------------------------
 
 
-def test_pdf_text_keeps_windows_1252_and_replaces_everything_else():
-    text = pdf_text(LONG_NAME)
-    text.encode("windows-1252")  # never raises: the built-in fonts can draw it
-    assert text.startswith("Osaka Zólc Trading Company — ???? “Global” Holdings v International")
-    assert text.endswith("Hemispheres Lódz ?")
-    assert pdf_text("5 × 3 − 1 → 14\u200b") == "5 × 3 - 1 -> 14"
+def test_pdf_text_keeps_every_character_the_fonts_draw():
+    assert pdf_text(LONG_NAME) == LONG_NAME  # Latin, CJK, symbols, an emoji DejaVu Sans has
+    for name in (
+        "Ελληνική Εταιρεία Α.Ε.",
+        "ООО «Москва»",
+        "株式会社テスト",
+        "한국상사 주식회사",
+        "Łódź Żółć",
+    ):
+        assert pdf_text(name) == name and pdf_unprintable(name) == ""
+    assert pdf_text("5 × 3 − 1 → 14\u200b") == "5 × 3 − 1 → 14"  # a zero-width space is dropped
     assert pdf_text("line 1\nline 2") == "line 1 line 2"
     assert pdf_text("line 1\r\nline 2\n", multiline=True) == "line 1\nline 2"
+    assert pdf_text("Zoe\u0308") == "Zoë"  # composed first (NFC)
     assert pdf_text(None) == ""
 
 
-def test_every_replacement_is_for_a_character_the_fonts_lack():
-    assert [hex(ord(c)) for c in _REPLACEMENTS if _encodable(c)] == []
-    assert all(_encodable(c) for v in _REPLACEMENTS.values() for c in v)
+def test_a_character_no_font_has_prints_as_its_compatibility_form_or_a_question_mark():
+    assert not embedfont.printable("\U0001d400")  # MATHEMATICAL BOLD CAPITAL A
+    assert pdf_text("\U0001d400BC Ltd") == "ABC Ltd" and pdf_unprintable("\U0001d400BC") == ""
+    text = "Fox 🦊 Co \U00013000"  # an emoji DejaVu Sans lacks, an Egyptian hieroglyph
+    assert pdf_text(text) == "Fox ? Co ?"
+    assert pdf_unprintable(text, "Fox again 🦊") == "🦊\U00013000"
+
+
+def test_scripts_that_need_shaping_or_right_to_left_order_are_reported_not_drawn_wrongly():
+    """DejaVu Sans has Arabic and Hebrew glyphs, but drawn one per character, left to right, they
+    would read wrongly (unjoined letters, reversed words): they print "?" and the page warns."""
+    arabic, hebrew = "شركة", "חברה"
+    assert all(embedfont.font("R").cmap.get(ord(c)) for c in arabic + hebrew)  # the glyphs are there
+    assert pdf_text(f"{arabic} / {hebrew}") == "???? / ????"
+    assert pdf_unprintable(arabic, hebrew) == arabic + hebrew
+    assert pdf_text("q\u0303") == "q?"  # a combining mark NFC cannot compose with its letter
 
 
 # --- rendering -----------------------------------------------------------------------------------
@@ -120,17 +125,17 @@ def test_renders_a_multi_page_a4_invoice_with_the_heading_repeated(long_invoice)
     pages = page_count(pdf)
     assert pages >= 3
     assert b"/MediaBox [0 0 595.28 841.89]" in pdf  # A4 in points
-    texts = page_texts(pdf)
-    assert len(texts) == pages
-    assert all(b"(DESCRIPTION) Tj" in t for t in texts)  # the lines table heading repeats
-    assert all(b"INV-2026-000042" in t for t in texts)
-    first, last = texts[0], texts[-1]
-    assert b"(INVOICE) Tj" in first and b"Osaka Z" in first and b"(Customer ID: cus_osaka) Tj" in first
-    assert b"(Tax ID: US 12-3456789) Tj" in first
-    assert b"Each line is rounded once to the minor unit \\(ROUND_HALF_UP\\)" in last
-    assert b"(Total due \\(USD\\)) Tj" in last and b"(13,205.94) Tj" in last
-    assert b"(Tax \\(8.25%\\)) Tj" in last and b"(-100.00) Tj" in last and b"(-50.00) Tj" in last
-    assert b"(0.0000025) Tj" in first and b"(1,234,567) Tj" in first
+    pages_text = page_strings(pdf)
+    assert len(pages_text) == pages
+    assert all("DESCRIPTION" in runs for runs in pages_text)  # the lines table heading repeats
+    assert all(any("INV-2026-000042" in run for run in runs) for runs in pages_text)
+    first, last = pages_text[0], pages_text[-1]
+    assert "INVOICE" in first and LONG_NAME.split(" — ")[0] in " ".join(first)
+    assert "Customer ID: cus_osaka" in first and "Tax ID: US 12-3456789" in first
+    assert any("Each line is rounded once to the minor unit (ROUND_HALF_UP)" in run for run in last)
+    assert "Total due (USD)" in last and "13,205.94" in last
+    assert "Tax (8.25%)" in last and "-100.00" in last and "-50.00" in last
+    assert "0.0000025" in first and "1,234,567" in first
 
 
 def test_rendering_is_deterministic_and_dated_from_finalization(long_invoice):

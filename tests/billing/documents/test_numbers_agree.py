@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-import zlib
 from datetime import date
 from decimal import Decimal
 
@@ -24,6 +22,7 @@ from django.urls import reverse
 
 from billing.invoicing.build import invoice_build
 from billing.invoicing.lifecycle import invoice_finalize
+from tests.billing.documents.pdftext import page_strings
 from tests.billing.factories import ContractFactory
 from tests.builders import NOW
 from tests.revops.factories import CustomerFactory
@@ -39,15 +38,8 @@ CASES = [
 
 
 def pdf_strings(pdf: bytes) -> list[str]:
-    """Every string the PDF draws (one compressed content stream per page)."""
-    out = []
-    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        try:
-            content = zlib.decompress(match.group(1))
-        except zlib.error:
-            continue
-        out += [s.decode("windows-1252") for s in re.findall(rb"\((.*?)\) Tj", content)]
-    return out
+    """Every string the PDF draws, page after page, read through its fonts' ToUnicode maps."""
+    return [run for page in page_strings(pdf) for run in page]
 
 
 @pytest.fixture

@@ -3,13 +3,18 @@ stored yet must render identically whenever it is rendered (worker, retry, downl
 values were re-pinned deliberately when fpdf2 gave way to the direct writer (billing/documents/
 pdfwriter.py, issue 15: ~0.5 ms instead of ~12 ms of CPU per invoice), and again when the documents
 became customer-ready (issue 16 §9: service periods printed as stored with "(end exclusive)" as on the
-pages, prorated fees explained as "22 of 31 days"); documents stored before keep
-their bytes on disk and their recorded hash. Any change to a single output byte fails here, and each
+pages, prorated fees explained as "22 of 31 days"), and again when the documents embedded Unicode
+fonts (DejaVu Sans and Sans Bold, Droid Sans Fallback for CJK, as subsets with Identity-H encoding and
+a ToUnicode CMap) instead of naming the built-in Helvetica with WinAnsi encoding: every document now
+carries its font subsets, its text is written as glyph numbers, DejaVu's wider metrics move and wrap
+the text differently, and names that used to print "?" or transliterated ("Osaka Zólc", "Lódz")
+print as written. Documents stored before keep their bytes on disk and their recorded hash. Any change to a single output byte fails here, and each
 case's text is read back from the PDF (what a customer reads, not just a hash).
 
 The cases vary what the drawing branches on: one line, many lines with page breaks and the table
 heading repeated, long wrapping descriptions, discount, tax, credits applied, a zero total, paid and
-void invoices, non-ASCII names (transliterated), currencies with 0, 2 and 3 minor units, an amount
+void invoices, non-ASCII names (Japanese, Polish; Greek, Cyrillic and Korean with an Arabic word
+that prints "?"), currencies with 0, 2 and 3 minor units, an amount
 wide enough to shrink the "Amount due" panel's font, and a draft preview. Each is rendered through
 the models (``render_invoice_pdf``), stored by the render task, and rendered from its document in a
 fresh interpreter in both orders (cold and warm caches give the same bytes)."""
@@ -50,17 +55,18 @@ LONG_DESCRIPTION = (
     "previous invoice was finalized × 2, for the EU-West deployment and its failover region"
 )
 
-# name: SHA-256 of the PDF rendered before the renderer was optimized.
+# name: SHA-256 of the PDF (re-pinned when the fonts were embedded: see the module docstring).
 GOLDEN = {
-    "one_line_usd": "45218f37147158ae6dae4457f8825453bb0488a91898fc313aff44dbb4979106",
-    "three_lines_tax_usd": "c0760f837efae0569f11c83cd2e5ca8417dd31e7761c24cd766635bd67215796",
-    "many_lines_page_breaks": "411dafed59a5e6160548246cdfb707f145d9804d3df78f23b71602d201cb6f5c",
-    "zero_total_paid": "5518973ed14384a0db96fe14820426290782eda38c6a4214a1b09bdbd1a73b6f",
-    "void_no_lines": "c762e0440e65a45801977c0b86fa2c71d0d903987e498d9ecd79f9323496e0a2",
-    "non_ascii_jpy": "7ba5ddf6955f5b5731e71292f84b887df71861d3b1e0b316c626aa19d7d70d31",
-    "kwd_three_places_credits": "d5564397b3a88eb88bb841f8d81b0f2843020e11c0dfbfb8382ae06fae0eb249",
-    "huge_amount_eur": "bba4f30d584baf3d10e8803676deda32611a9eff8ca6499a93411f233fe34744",
-    "draft_preview": "937d15fe19d66c60372010e16154ef9aee3bca64ac990912a30203b6613af96f",
+    "one_line_usd": "037f693ce7597e812efa0e406effbbbf7e55fa8988071f6a9784085743dcaf24",
+    "three_lines_tax_usd": "1b374b27de12a54c847682750d4cf91990571241eec70e2135a0fc7072675bad",
+    "many_lines_page_breaks": "e33a2c8f02d83b59de9ebf11a200a275db59fc0347a44a354d9e269592088e4f",
+    "zero_total_paid": "e4eff13fe5d0c57b9c50f5adb1d6c0f482095e38eadc77ee259aac2e30da0645",
+    "void_no_lines": "ebcaba025e723452a6c1bb57798f2fbfe12f26a585166ae451878617ca8c221c",
+    "non_ascii_jpy": "ea5f52579039ed9a110db2a5db6aa5a78356b3b6d8fda718e6bb466ccba17859",
+    "kwd_three_places_credits": "5a929f32c7f980da76f4a8ecb110fe53e1c817598839de4f72a01309adc9f737",
+    "huge_amount_eur": "19a2b07d00678d85b748e4afd35ad76314d3ca3247d94c720d78b31b04b88382",
+    "draft_preview": "673278df17f8655de0c711354fee4af15dc6da8317c8c4c5a2b12e17221916e6",
+    "greek_cyrillic_korean": "4bca106480178cb15519f0946723568edc2647ab99ad5aecbd9522d71f450270",
 }
 
 # name: (pages, text each case must read back, in this order)
@@ -115,9 +121,10 @@ TEXT = {
     "non_ascii_jpy": (
         1,
         [
-            "Osaka Z\u00f3lc Trading Company \u2014 ???? \u201cGlobal\u201d",
-            "Seats - annual",
-            "-> renewal ????",
+            "\u014csaka \u017b\u00f3\u0142\u0107 Trading Company \u2014 \u682a\u5f0f\u4f1a\u793e \u201cGlobal\u201d",
+            "Hemispheres \u0141\u00f3d\u017a \U0001f600",
+            "\u014csaka 530-0001 \u65e5\u672c",
+            "Seats \u2212 annual \u201cEnterprise\u201d \u2713 \u2192 renewal \u682a\u5f0f\u4f1a\u793e",
             "300 50 15,000",
             "Tax (10%) 1,650",
             "Total due (JPY) 18,150",
@@ -129,6 +136,15 @@ TEXT = {
     ),
     "huge_amount_eur": (1, ["123,456,789,012.34 EUR", "Total due (EUR) 123,456,789,012.34"]),
     "draft_preview": (1, ["DRAFT INVOICE", "DRAFT-900001", "This is a draft for review."]),
+    "greek_cyrillic_korean": (
+        1,
+        [
+            "Ελληνική Εταιρεία Α.Ε. / ООО «Москва» / 한국상사",
+            "Οδός Αθηνάς 12, Αθήνα ул. Тверская 1, Москва 서울특별시 중구",
+            "Υπηρεσίες πλατφόρμας — Платформа — 플랫폼 — ????",  # the Arabic word: "?" and a warning
+            "Total due (USD) 500.00",
+        ],
+    ),
 }
 
 
@@ -294,6 +310,20 @@ def _cases() -> dict[str, Invoice]:
     )
     _line(inv, 0, (LONG_DESCRIPTION * 2)[:300], "98765432.123456", "1250.000001", "123456789012.34")
     cases["huge_amount_eur"] = inv
+
+    inv = _invoice(
+        "greek_cyrillic_korean",
+        customer={
+            "name": "Ελληνική Εταιρεία Α.Ε. / ООО «Москва» / 한국상사",
+            "address": "Οδός Αθηνάς 12, Αθήνα\nул. Тверская 1, Москва\n서울특별시 중구",
+            "email": "ap@example.gr",
+        },
+        number="INV-2026-000006",
+        subtotal=Decimal("500.00"),
+        total=Decimal("500.00"),
+    )
+    _line(inv, 0, "Υπηρεσίες πλατφόρμας — Платформа — 플랫폼 — شركة", "1", "500", "500.00")
+    cases["greek_cyrillic_korean"] = inv
 
     inv = _invoice(
         "draft_preview",

@@ -387,11 +387,15 @@ def test_line_drilldown_lists_exactly_the_events_the_line_covers(finance, catalo
 
 
 def test_invoice_page_warns_when_the_pdf_cannot_show_the_customers_name(finance, drafts):
-    """The PDF's core fonts are Windows-1252: a name it cannot show is printed "?" — never silently."""
+    """The PDF embeds Unicode fonts: names in Greek, Cyrillic, Chinese, Japanese or Korean print as
+    written and raise no warning; a character it cannot show is printed "?" — never silently."""
     from revops.parties.services.customers import customer_update
 
     invoice = drafts[0]
     assert "PDF cannot show every character" not in finance.get(f"/invoices/{invoice.pk}/").content.decode()
-    customer_update(customer=invoice.customer, name="株式会社 Zoë Ltd 😀 Łódź")
+    customer_update(customer=invoice.customer, name="株式会社 Zoë Ελλάδα Москва 한국 Łódź 😀")
     html = finance.get(f"/invoices/{invoice.pk}/").content.decode()
-    assert "PDF cannot show every character" in html and "株式会社😀" in html  # Zoë, Łódź still print
+    assert "PDF cannot show every character" not in html
+    customer_update(customer=invoice.customer, name="株式会社 Zoë 🦊 Łódź شركة")
+    html = finance.get(f"/invoices/{invoice.pk}/").content.decode()
+    assert "PDF cannot show every character" in html and "🦊شركة" in html  # the rest prints
