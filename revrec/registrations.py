@@ -19,6 +19,7 @@ def register() -> None:
         "Revenue",
         NavItem("Revenue", "revenue", "revenue", "◔"),
         NavItem("Reports", "revenue-reports", "reports", "▤"),
+        NavItem("Subscription metrics", "revenue-report-subscriptions", "reports", "↗"),
         NavItem("Ledger", "revenue-ledger", "revenue", "⚖"),
         NavItem("SSP book", "revenue-ssp", "revenue", "≡"),
         before="Operations",

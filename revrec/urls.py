@@ -27,6 +27,11 @@ urlpatterns = [
     path("revenue/reports/unbilled/", views.report_unbilled, name="revenue-report-unbilled"),
     path("revenue/reports/rpo/", views.report_rpo, name="revenue-report-rpo"),
     path("revenue/reports/revenue/", views.report_revenue, name="revenue-report-revenue"),
+    path(
+        "revenue/reports/subscription-metrics/",
+        views.report_subscriptions,
+        name="revenue-report-subscriptions",
+    ),
     path("revenue/reports/journal/", views.report_journal, name="revenue-report-journal"),
     path(
         "revenue/reports/<slug:slug>/download.<slug:fmt>",

@@ -192,3 +192,79 @@ class TrialBalanceOut(ReportOut):
     balanced = serializers.BooleanField()
     totals = TrialBalanceAmountsOut()
     accounts = TrialBalanceAccountOut(many=True)
+
+
+PERCENT = {"max_digits": None, "decimal_places": 2, "allow_null": True}
+
+
+class SubscriptionMonthOut(serializers.Serializer):
+    period = PeriodField()
+    opening_mrr = MoneyField(help_text="MRR at the end of the previous month")
+    new = MoneyField()
+    expansion = MoneyField()
+    contraction = MoneyField(help_text="Negative")
+    churn = MoneyField(help_text="Negative")
+    reactivation = MoneyField()
+    renewal = MoneyField(help_text="Renewal uplift: the change of contracts at their renewal (signed)")
+    net_new_mrr = MoneyField(help_text="The sum of the movements")
+    closing_mrr = MoneyField(help_text="MRR at the end of the month = opening + movements")
+    closing_arr = MoneyField(help_text="closing_mrr × 12")
+    ties = serializers.BooleanField(help_text="opening + movements = closing")
+    customers = serializers.IntegerField(help_text="Customers with MRR at the end of the month")
+    arpa = MoneyField(help_text="Average MRR per paying customer")
+    nrr = serializers.DecimalField(**PERCENT, help_text="Net revenue retention of the month, percent")
+    grr = serializers.DecimalField(**PERCENT, help_text="Gross revenue retention of the month, percent")
+    bookings = MoneyField()
+    billings = MoneyField()
+    revenue = MoneyField()
+
+
+class SubscriptionTotalsOut(serializers.Serializer):
+    new = MoneyField()
+    expansion = MoneyField()
+    contraction = MoneyField()
+    churn = MoneyField()
+    reactivation = MoneyField()
+    renewal = MoneyField()
+    net_new_mrr = MoneyField()
+    bookings = MoneyField()
+    billings = MoneyField()
+    revenue = MoneyField()
+
+
+class SubscriptionRetentionOut(serializers.Serializer):
+    customers = serializers.IntegerField(help_text="Customers with MRR at the opening month end (the cohort)")
+    opening_mrr = MoneyField()
+    closing_mrr = MoneyField(help_text="The cohort's MRR at the end of the range")
+    retained_mrr = MoneyField(help_text="Each cohort customer's closing MRR capped at its opening MRR")
+    nrr = serializers.DecimalField(**PERCENT, help_text="closing_mrr ÷ opening_mrr, percent")
+    grr = serializers.DecimalField(**PERCENT, help_text="retained_mrr ÷ opening_mrr, percent")
+
+
+class SubscriptionCustomerOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    name = serializers.CharField()
+    opening_mrr = MoneyField()
+    new = MoneyField()
+    expansion = MoneyField()
+    contraction = MoneyField()
+    churn = MoneyField()
+    reactivation = MoneyField()
+    renewal = MoneyField()
+    closing_mrr = MoneyField()
+
+
+class SubscriptionMetricsOut(BasisMixin, ReportOut):
+    start = PeriodField()
+    end = PeriodField(help_text="exclusive")
+    usage_note = serializers.CharField(help_text="How usage-priced lines count in MRR")
+    opening_mrr = MoneyField(help_text="MRR at the end of the month before start")
+    closing_mrr = MoneyField(help_text="MRR at the end of the last month of the range")
+    closing_arr = MoneyField()
+    customers = serializers.IntegerField(help_text="Customers with MRR at the end of the range")
+    ties = serializers.BooleanField(help_text="Every month: opening + movements = closing")
+    months = SubscriptionMonthOut(source="rows", many=True)
+    totals = SubscriptionTotalsOut()
+    retention = SubscriptionRetentionOut()
+    by_customer = SubscriptionCustomerOut(many=True)

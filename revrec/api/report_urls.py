@@ -15,5 +15,10 @@ urlpatterns = [
     re_path(
         r"^reports/trial-balance/?$", views.TrialBalanceReportView.as_view(), name="api-report-trial-balance"
     ),
+    re_path(
+        r"^reports/subscription-metrics/?$",
+        views.SubscriptionMetricsReportView.as_view(),
+        name="api-report-subscription-metrics",
+    ),
     re_path(r"^reports/journal-entries/?$", views.JournalExportView.as_view(), name="api-report-journal"),
 ]

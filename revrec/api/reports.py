@@ -21,11 +21,12 @@ from revrec.api.report_out import (
     ReportOut,
     RevenueByGroupOut,
     RPOOut,
+    SubscriptionMetricsOut,
     TrialBalanceOut,
     UnbilledOut,
     WaterfallOut,
 )
-from revrec.reports import common
+from revrec.reports import common, subscriptions
 
 
 class _FileRenderer(BaseRenderer):
@@ -203,6 +204,33 @@ class TrialBalanceReportView(ReportView):
             start=self.param("start"), end=self.param("end"), currency=self.currency()
         )
         return self.respond(report, exports.trial_balance_book, TrialBalanceOut)
+
+
+class SubscriptionMetricsReportView(ReportView):
+    """Subscription metrics for the months [start, end), one currency: MRR and ARR at each month end,
+    the MRR movements per month (new, expansion, contraction, churn, reactivation, renewal uplift;
+    opening + movements = closing), paying customers and ARPA, net and gross revenue retention (per
+    month, and for the cohort of the range), bookings vs billings vs revenue, and the movements by
+    customer. Never summed across currencies."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("start", str, required=True, description="YYYY-MM"),
+            OpenApiParameter("end", str, required=True, description="YYYY-MM, exclusive"),
+            CURRENCY,
+            FORMAT,
+        ],
+        responses=_obj(SubscriptionMetricsOut),
+        description=subscriptions.SUBSCRIPTION_BASIS,
+    )
+    def get(self, request):
+        unknown = sorted(set(request.query_params) - {"start", "end", "currency", "format"})
+        if unknown:
+            raise ValidationFailed(f"Unknown parameter '{unknown[0]}'.", field=unknown[0])
+        report = subscriptions.subscription_metrics(
+            start=self.param("start"), end=self.param("end"), currency=self.currency()
+        )
+        return self.respond(report, exports.subscription_book, SubscriptionMetricsOut)
 
 
 class JournalExportView(ReportView):

@@ -15,6 +15,7 @@ from revrec.exports.journal import JOURNAL_COLUMNS, journal_csv_response, journa
 from revrec.exports.revenue import revenue_book
 from revrec.exports.rollforward import rollforward_book
 from revrec.exports.rpo import rpo_book
+from revrec.exports.subscriptions import subscription_book
 from revrec.exports.trial_balance import trial_balance_book
 from revrec.exports.unbilled import unbilled_book
 from revrec.exports.waterfall import waterfall_book
@@ -46,6 +47,7 @@ __all__ = [
     "revenue_book",
     "rollforward_book",
     "rpo_book",
+    "subscription_book",
     "to_csv",
     "to_xlsx",
     "trial_balance_book",

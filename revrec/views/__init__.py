@@ -18,6 +18,7 @@ from revrec.views.reports import (
     report_waterfall,
     reports_index,
 )
+from revrec.views.subscriptions import report_subscriptions
 
 __all__ = [
     "contract_estimate_record",
@@ -32,6 +33,7 @@ __all__ = [
     "report_journal",
     "report_revenue",
     "report_rpo",
+    "report_subscriptions",
     "report_unbilled",
     "report_waterfall",
     "reports_index",

@@ -15,6 +15,7 @@ from revops.dates import parse_date
 from revops.errors import ValidationFailed
 from revrec import exports, reports
 from revrec.models import JournalEntry
+from revrec.reports import subscriptions
 from revrec.views.display import (
     POSITION,
     REVENUE,
@@ -54,6 +55,12 @@ REPORTS = {
         "Revenue by product or customer",
         "Recognized revenue in a range of periods, net of contra revenue.",
         "revenue-report-revenue",
+    ),
+    "subscription-metrics": (
+        "Subscription metrics",
+        "MRR and ARR with their movements (new, expansion, contraction, churn, reactivation, renewal "
+        "uplift), net and gross revenue retention, bookings vs billings vs revenue.",
+        "revenue-report-subscriptions",
     ),
     "journal": (
         "Journal entries (GL export)",
@@ -95,6 +102,13 @@ def _run_report(slug: str, params) -> dict:
         return reports.revenue_by(
             start=start, end=end, group_by=params.get("group_by") or "product", currency=currency
         )
+    if slug == "subscription-metrics":
+        this = _this_period()
+        return subscriptions.subscription_metrics(
+            start=params.get("start") or reports.add_months(this, -11),
+            end=params.get("end") or reports.add_months(this, 1),
+            currency=currency,
+        )
     if slug == "trial-balance":
         start, end = _range_defaults(params)
         return reports.trial_balance(start=start, end=end, currency=currency)
@@ -108,6 +122,7 @@ BOOKS = {
     "rpo": exports.rpo_book,
     "revenue": exports.revenue_book,
     "trial-balance": exports.trial_balance_book,
+    "subscription-metrics": exports.subscription_book,
 }
 
 

@@ -99,6 +99,33 @@
           scales: { y: { beginAtZero: true, ticks: { callback: money } } } }
       };
     },
+    mrr: function (d) {
+      var sets = d.movements.map(function (m) {
+        return { type: "bar", label: m.label, data: nums(m.data), backgroundColor: m.color, stack: "moves", order: 2 };
+      });
+      sets.push({ type: "line", label: "MRR at month end", data: nums(d.closing), borderColor: "#17212b",
+        backgroundColor: "#17212b", yAxisID: "mrr", tension: 0, order: 1 });
+      return {
+        type: "bar",
+        data: { labels: d.labels, datasets: sets },
+        options: { maintainAspectRatio: false, plugins: { tooltip: { callbacks: { label: labelledMoneyTip } } },
+          scales: { x: { stacked: true }, y: { stacked: true, ticks: { callback: money },
+            title: { display: true, text: "Movements" } },
+            mrr: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false }, ticks: { callback: money },
+              title: { display: true, text: "MRR" } } } }
+      };
+    },
+    bookings: function (d) {
+      return {
+        type: "bar",
+        data: { labels: d.labels, datasets: [
+          { label: "Bookings", data: nums(d.bookings), backgroundColor: "#9db3ee" },
+          { label: "Billings", data: nums(d.billings), backgroundColor: "#1f4fd1" },
+          { label: "Revenue", data: nums(d.revenue), backgroundColor: "#0f7b4f" }] },
+        options: { maintainAspectRatio: false, plugins: { tooltip: { callbacks: { label: labelledMoneyTip } } },
+          scales: { y: { ticks: { callback: money } } } }
+      };
+    },
     schedule: function (d) {
       var sets = [
         { label: "Recognized (fixed)", data: nums(d.recognized), backgroundColor: "#0f7b4f" },

@@ -23,6 +23,8 @@ MONEY_KEYS = {
     "from", "to", "remaining_consideration", "adjustment", "allocation", "old_allocation",
     "new_allocation", "old_fixed_price", "new_fixed_price", "satisfied_to_date", "flat_amount",
     "catch_up", "previous_pays", "pays", "list_pays", "remaining", "used", "expired",
+    "opening_mrr", "closing_mrr", "closing_arr", "net_new_mrr", "retained_mrr", "arpa", "new",
+    "expansion", "contraction", "churn", "reactivation", "renewal", "bookings", "billings", "revenue",
 }  # fmt: skip
 # Unit prices and quantities: the stored precision, not rounded to the minor unit.
 UNIT_KEYS = {"unit_price", "unit_amount", "quantity", "units"}
@@ -90,6 +92,9 @@ def responses(request, scenario):
         "waterfall": s.get(f"reports/waterfall?start=2026-01&end=2026-03&currency={currency}"),
         "revenue": s.get(f"reports/revenue?start=2026-01&end=2026-03&currency={currency}"),
         "unbilled": s.get(f"reports/unbilled?period=2026-01&currency={currency}"),
+        "subscription metrics": s.get(
+            f"reports/subscription-metrics?start=2026-01&end=2026-03&currency={currency}"
+        ),
     }
     return currency, got
 
