@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 
 from revops.core.ui import require_area
+from revrec.reports.common import add_months
 from revrec.reports.mrr import KINDS
 from revrec.views.display import POSITION, REVENUE, Amt, _reverse_or_none, lines_url
 from revrec.views.reports import _report_page
@@ -90,6 +91,7 @@ def _decorate(r: dict) -> dict:
         "nrr_text": _pct(retention["nrr"]),
         "grr_text": _pct(retention["grr"]),
         "last_month": r["months"][-1],
+        "opening_month": add_months(start, -1),
         "mrr_chart": {
             "labels": r["months"],
             "movements": [
