@@ -36,6 +36,15 @@ class BillingConfig(AppConfig):
 
         approvals.ready()
 
+        from billing.contracts.services import renewals
+
+        renewals.register()  # the contract_renewal approval kind
+
+        from billing.contracts.demo import seed_renewals
+        from revops.core.demo import register_seeder
+
+        register_seeder("renewals", seed_renewals, after="billing")
+
         from billing.webhooks.dispatch import webhooks_dispatch_on_commit
         from billing.webhooks.endpoints import EVENT_TYPES
         from revops.core.outbox import register_inline_consumer

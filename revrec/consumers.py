@@ -1,7 +1,7 @@
 """Revenue recognition consumes what billing announces on the outbox (house style: billing never
 imports revrec). Invoices, voids, credit notes, payments (and their reversals) and prepaid credit grants post inside the publishing transaction;
-contract activation allocates and queues schedule generation after commit (the contracts activated in
-one transaction together, generated in batches by the workers)."""
+contract activation (and a renewal, for its new term) allocates and queues schedule generation after
+commit (the contracts activated in one transaction together, generated in batches by the workers)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ TOPICS = (
     "contract.activated",
     "contract.amended",
     "contract.terminated",
+    "contract.renewed",
 )
 
 
@@ -54,6 +55,20 @@ def handle(event: OutboxEvent) -> None:
         contract = Contract.objects.get(pk=event.object_id)
         obligations_create(contract=contract, actor=_actor(event))
         # Sent when the transaction commits, with every other contract activated in it (batched).
+        schedules_generate_later(contract_id=contract.pk, actor_id=event.payload.get("actor_id"))
+    elif event.topic == "contract.renewed":
+        from datetime import date
+
+        from revrec.services.renewals import renewal_obligations_create
+
+        contract = Contract.objects.get(pk=event.object_id)
+        renewal_obligations_create(
+            contract=contract,
+            keys=list(event.payload.get("lines") or []),
+            term_start=date.fromisoformat(str(event.payload["term_start"])),
+            actor=_actor(event),
+        )
+        # A renewal is a new contract at its own prices (accounting.md §11): its schedules as at activation.
         schedules_generate_later(contract_id=contract.pk, actor_id=event.payload.get("actor_id"))
     elif event.topic in ("contract.amended", "contract.terminated"):
         from revrec.services.modifications import modification_propose

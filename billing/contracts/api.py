@@ -3,6 +3,8 @@ terminate. Customers: billing/api/customers.py."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -56,6 +58,35 @@ class LineIn(InputSerializer):
     progress_places = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=6)
 
 
+class RenewalIn(InputSerializer):
+    """A contract's renewal policy (issue 17 §1; accounting.md §11)."""
+
+    policy = serializers.ChoiceField(choices=["none", "termed", "evergreen"])
+    term_months = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=120, help_text="termed only"
+    )
+    notice_days = serializers.IntegerField(required=False, default=0, min_value=0, max_value=730)
+    uplift_percent = DecimalStringField(
+        required=False, min_value=Decimal(0), max_value=Decimal(100), max_digits=6, decimal_places=2
+    )
+    uplift_to_list = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Renew plan lines at the list price of the plan version in force on the renewal date",
+    )
+
+
+def _renewal_args(validated: dict | None) -> dict | None:
+    if validated is None:
+        return None
+    out = {k: v for k, v in validated.items() if v is not None or k == "term_months"}
+    if "uplift_percent" in out:
+        out["uplift_percent"] = str(out["uplift_percent"])
+    if out.get("term_months") is None:
+        out.pop("term_months", None)
+    return out
+
+
 class ContractIn(InputSerializer):
     customer = serializers.CharField(max_length=128, help_text="external_id (or id)")  # Customer.external_id
     currency = serializers.CharField(max_length=3)
@@ -63,6 +94,7 @@ class ContractIn(InputSerializer):
     end_date = BoundedDateField(help_text="exclusive")
     billing_anchor = serializers.ChoiceField(choices=["calendar", "anniversary"], default="calendar")
     notes = serializers.CharField(required=False, allow_blank=True, default="")
+    renewal = RenewalIn(required=False, help_text="Absent: the contract does not renew")
     lines = LineIn(many=True)
 
 
@@ -127,6 +159,7 @@ class ContractListView(ApiGenericView):
             end_date=v["end_date"],
             billing_anchor=v["billing_anchor"],
             notes=v["notes"],
+            renewal=_renewal_args(v.get("renewal")),
             lines=list(request.data.get("lines") or []),
             actor=request.user,
         )
@@ -284,3 +317,20 @@ class ScheduledChangeDetailView(ApiView):
         change = get_object_or_404(ScheduledChange.objects.filter(contract=contract), pk=sid)
         change = scheduled.scheduled_change_withdraw(change=change, actor=request.user)
         return Response(ScheduledChangeOut(change).data)
+
+
+class ContractRenewalView(ApiView):
+    """``PUT /contracts/{id}/renewal``: change the renewal policy (audited). ``{"policy": "none"}`` is a
+    notice of non-renewal: 409 once the notice deadline has passed."""
+
+    area = "contracts"
+
+    @extend_schema(request=RenewalIn, responses=ContractOut)
+    def put(self, request, pk):
+        from billing.contracts.services.renewals import renewal_policy_set
+
+        contract = _contract(pk)
+        data = RenewalIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        renewal_policy_set(contract=contract, renewal=_renewal_args(data.validated_data), actor=request.user)
+        return Response(ContractOut(_contract(pk)).data)

@@ -21,6 +21,11 @@ urlpatterns = [
         name="api-contract-amend-preview",
     ),
     re_path(
+        rf"^contracts/{ID}/renewal/?$",
+        contracts.ContractRenewalView.as_view(),
+        name="api-contract-renewal",
+    ),
+    re_path(
         rf"^contracts/{ID}/terminate/?$",
         contracts.ContractTerminateView.as_view(),
         name="api-contract-terminate",

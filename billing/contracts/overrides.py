@@ -28,6 +28,9 @@ from billing.contracts.models import Contract, ContractLine
 from billing.pricing import version_in_force
 
 KIND = "price_override"
+# Approved requests of these kinds approve the prices their payload's "overrides" list (a renewal priced
+# below list is approved as a contract_renewal: billing.contracts.services.renewals).
+APPROVING_KINDS = (KIND, "contract_renewal")
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 FEE_PRICE_KEYS = {"flat": "amount", "standard": "unit_amount"}
@@ -227,7 +230,7 @@ def approved_override_keys(contract: Contract) -> set[tuple]:
 
     out = set()
     for payload in Approval.objects.filter(
-        kind=KIND,
+        kind__in=APPROVING_KINDS,
         object_type="contracts.contract",
         object_id=str(contract.pk),
         status=Approval.Status.APPROVED,
@@ -243,7 +246,7 @@ def approved_override_keys_for(contract_ids: Iterable[int]) -> dict[int, set[tup
 
     out: dict[int, set[tuple]] = defaultdict(set)
     rows = Approval.objects.filter(
-        kind=KIND,
+        kind__in=APPROVING_KINDS,
         object_type="contracts.contract",
         object_id__in=[str(pk) for pk in contract_ids],
         status=Approval.Status.APPROVED,

@@ -90,6 +90,79 @@ class ScheduledChangeOut(serializers.Serializer):
         return data
 
 
+class UnitPriceChangeOut(serializers.Serializer):
+    # "from" is a Python keyword: declared below.
+    to = serializers.CharField(allow_null=True, help_text="null: the plan's price")
+
+
+UnitPriceChangeOut._declared_fields["from"] = serializers.CharField(allow_null=True)
+
+
+class RenewedLineOut(serializers.Serializer):
+    renews = serializers.CharField(help_text="the key of the line it continues")
+    key = serializers.CharField(help_text="the renewed line's key")
+    root = serializers.CharField(help_text="the key of the line as first contracted")
+    unit_price = UnitPriceChangeOut()
+
+
+class RenewalReasonOut(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=["below_list", "reduced", "custom", "term_change"])
+    line = serializers.CharField(required=False, allow_null=True, default=None)
+    threshold_pct = serializers.CharField(required=False, allow_null=True, default=None)
+    discount_pct = serializers.CharField(required=False, allow_null=True, default=None)
+    reduction_pct = serializers.CharField(required=False, allow_null=True, default=None)
+    pays = serializers.CharField(required=False, allow_null=True, default=None)
+    list_pays = serializers.CharField(required=False, allow_null=True, default=None)
+    previous_pays = serializers.CharField(required=False, allow_null=True, default=None)
+    from_months = serializers.IntegerField(required=False, allow_null=True, default=None)
+    to_months = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class RenewalRecordOut(serializers.Serializer):
+    """One renewal of the contract: applied (a new version), waiting for an approver, or rejected."""
+
+    sequence = serializers.IntegerField()
+    term_start = serializers.DateField()
+    term_end = serializers.DateField(help_text="exclusive")
+    status = serializers.ChoiceField(choices=["pending_approval", "applied", "rejected"])
+    contract_version = serializers.IntegerField(allow_null=True)
+    term_price = MoneyField(currency="contract.currency", allow_null=True)
+    uplift_percent = serializers.DecimalField(max_digits=6, decimal_places=2, coerce_to_string=True)
+    uplift_to_list = serializers.BooleanField()
+    reasons = RenewalReasonOut(many=True, help_text="why it needs an approver (empty: it did not)")
+    lines = RenewedLineOut(many=True)
+
+
+class RenewalOut(serializers.Serializer):
+    """The renewal policy (issue 17 §1) and what it means today."""
+
+    policy = serializers.ChoiceField(choices=["none", "termed", "evergreen"])
+    term_months = serializers.IntegerField(allow_null=True)
+    notice_days = serializers.IntegerField()
+    uplift_percent = serializers.CharField()
+    uplift_to_list = serializers.BooleanField()
+    renews_on = serializers.DateField(allow_null=True, help_text="first day of the next term, if it renews")
+    next_term_end = serializers.DateField(allow_null=True)
+    notice_deadline = serializers.DateField(
+        allow_null=True, help_text="last day to give notice of non-renewal"
+    )
+    renewals = RenewalRecordOut(many=True)
+
+
+def renewal_representation(contract: Contract) -> dict:
+    from billing.contracts.renewals import policy_of, renewal_outlook
+    from billing.contracts.services.renewals import policy_dict
+
+    outlook = renewal_outlook(contract)
+    return {
+        **policy_dict(policy_of(contract)),
+        "renews_on": outlook.renews_on,
+        "next_term_end": outlook.next_term_end,
+        "notice_deadline": outlook.notice_deadline,
+        "renewals": list(contract.renewals.select_related("contract").order_by("sequence")),
+    }
+
+
 class ContractOut(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
@@ -104,6 +177,7 @@ class ContractOut(serializers.Serializer):
     transaction_price = MoneyField()
     lines = serializers.SerializerMethodField()
     scheduled_changes = serializers.SerializerMethodField()
+    renewal = serializers.SerializerMethodField()
     # performance_obligations: registered by revrec (register_contract_field)
 
     def get_fields(self):
@@ -111,6 +185,10 @@ class ContractOut(serializers.Serializer):
         for name, make in contract_fields().items():
             fields[name] = make()
         return fields
+
+    @extend_schema_field(RenewalOut)
+    def get_renewal(self, contract) -> dict:
+        return RenewalOut(renewal_representation(contract), context=self.context).data
 
     @extend_schema_field(ContractLineOut(many=True))
     def get_lines(self, contract) -> list:

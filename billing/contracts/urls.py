@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from billing.contracts import draft_views
+from billing.contracts import draft_views, renewal_views
 from billing.contracts import views as contracts
 
 urlpatterns = [
@@ -21,6 +21,7 @@ urlpatterns = [
         name="contract-scheduled-change-withdraw",
     ),
     path("contracts/<int:pk>/amend/", contracts.contract_amend_view, name="contract-amend"),
+    path("contracts/<int:pk>/renewal/", renewal_views.contract_renewal_view, name="contract-renewal"),
     path(
         "contracts/<int:pk>/amend/preview/", contracts.contract_amend_preview, name="contract-amend-preview"
     ),

@@ -38,6 +38,7 @@ from billing.contracts.forms import (
 )
 from billing.contracts.guards import plan_warnings, usage_billed_plans
 from billing.contracts.models import Contract, ContractLine, ScheduledChange
+from billing.contracts.renewal_views import renewal_context
 from billing.contracts.services import scheduled
 from billing.contracts.terms import line_range
 from billing.display import decorate_invoices
@@ -169,6 +170,22 @@ def contract_line_row(request: HttpRequest) -> HttpResponse:
 
 def describe_change(change: dict) -> str:
     """A ContractVersion change entry as a sentence."""
+    if "renewal" in change:
+        return (
+            f"Renewal {change['renewal']} ({change.get('policy', '')}): new term "
+            f"{_day(change['term_start'])} – {_day(change['term_end'])}"
+        )
+    if "renews" in change:
+        price = change.get("unit_price") or {}
+        moved = (
+            f", unit price {unit_price(price['from']) if price.get('from') else 'plan price'} → "
+            f"{unit_price(price['to']) if price.get('to') else 'plan price'}"
+            if price.get("from") != price.get("to")
+            else ""
+        )
+        return f"Line {change['key']} renews {change['renews']}{moved}"
+    if "end_date" in change and isinstance(change["end_date"], dict):
+        return f"Term end {_day(change['end_date']['from'])} → {_day(change['end_date']['to'])}"
     if "added" in change:
         return f"Added line {change['added']} ({change.get('product', '')})"
     if "terminated_on" in change:
@@ -209,6 +226,13 @@ def describe_request(change: dict) -> str:
             value = change[name]
             parts.append(f"{label} → {quantity(value) if name in ('quantity', 'unit_price') else value}")
     return f"Line {change.get('line', '?')}: {', '.join(parts) or 'changed'}"
+
+
+def _day(value) -> str:
+    try:
+        return day(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
 
 
 def _contract_context(request: HttpRequest, contract: Contract, *, terminate_form=None) -> dict:
@@ -264,6 +288,7 @@ def _contract_context(request: HttpRequest, contract: Contract, *, terminate_for
         "cancel_options": _cancel_options(contract) if can_cancel else [],
         "can_schedule": can_cancel,
         "plan_warnings": plan_warnings(current) if status != Contract.Status.TERMINATED else [],
+        **renewal_context(request, contract),
     }
 
 

@@ -28,6 +28,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "contract.scheduled_change_withdrawn",
     "contract.scheduled_change_applied",
     "contract.scheduled_change_failed",
+    "contract.renewed",
+    "contract.renewal_pending_approval",
 )
 EVENT_TYPE_LABELS = {
     "invoice.finalized": "An invoice was finalized (numbered)",
@@ -41,6 +43,8 @@ EVENT_TYPE_LABELS = {
     "contract.scheduled_change_withdrawn": "A scheduled amendment was withdrawn",
     "contract.scheduled_change_applied": "A scheduled amendment applied on its date",
     "contract.scheduled_change_failed": "A scheduled change could not apply on its date (reason given)",
+    "contract.renewed": "A contract renewed for a new term",
+    "contract.renewal_pending_approval": "A contract's renewal waits for an approver",
 }
 _URL_VALIDATOR = URLValidator(schemes=["http", "https"])
 

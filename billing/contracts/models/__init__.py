@@ -1,4 +1,12 @@
 from .contracts import Contract, ContractLine, ContractVersion
+from .renewals import ContractRenewal, RenewalPolicy
 from .scheduled import ScheduledChange
 
-__all__ = ["Contract", "ContractLine", "ContractVersion", "ScheduledChange"]
+__all__ = [
+    "Contract",
+    "ContractLine",
+    "ContractRenewal",
+    "ContractVersion",
+    "RenewalPolicy",
+    "ScheduledChange",
+]

@@ -1,7 +1,7 @@
 """Contract writes (one module per concern): ``lifecycle`` (create, submit, activate, terminate),
 ``amend`` (amendments and their preview), ``changes`` (applying an amendment),
-``override_requests`` (price-override requests and their re-binding) and ``revert`` (undoing a rejected
-amendment). Input is checked by ``billing.contracts.validation``; what a contract is worth by
+``override_requests`` (price-override requests and their re-binding), ``revert`` (undoing a rejected
+amendment) and ``renewals`` (renewal policy, notice of non-renewal, the daily renewal step). Input is checked by ``billing.contracts.validation``; what a contract is worth by
 ``billing.contracts.value``; reads are in ``billing.contracts.selectors``.
 
 The names below are the services other apps and the API/UI call."""
@@ -16,6 +16,12 @@ from billing.contracts.services.lifecycle import (
     transition,
 )
 from billing.contracts.services.override_requests import override_rebind
+from billing.contracts.services.renewals import (
+    contract_renew,
+    contracts_renew_due,
+    renewal_decline,
+    renewal_policy_set,
+)
 from billing.contracts.services.revert import contract_amendment_revert
 from billing.contracts.value import contract_transaction_price, line_fixed_value
 
@@ -25,11 +31,15 @@ __all__ = [
     "contract_amend",
     "contract_amendment_revert",
     "contract_create",
+    "contract_renew",
+    "contracts_renew_due",
     "contract_submit",
     "contract_terminate",
     "contract_transaction_price",
     "line_fixed_value",
     "override_rebind",
     "proration_preview",
+    "renewal_decline",
+    "renewal_policy_set",
     "transition",
 ]

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 # In order. Each entry is the dotted path of a step (see the module docstring).
 DUE_STEPS: list[str] = [
+    "billing.contracts.services.renewals.contracts_renew_due",  # renewals first (issue 17 §1)
     # Scheduled amendments and end-of-period/term cancellations, in date order (issue 17 §4).
     "billing.contracts.services.scheduled.scheduled_changes_apply_due",
 ]

@@ -15,6 +15,7 @@ from billing.contracts.overrides import contract_overrides, signature, threshold
 from billing.contracts.selectors import contract_snapshot, current_lines, pending_override
 from billing.contracts.services.changes import advance_billed_credit
 from billing.contracts.services.override_requests import override_rebind, override_summary
+from billing.contracts.services.renewals import clean_policy, policy_create, policy_dict
 from billing.contracts.terms import line_range
 from billing.contracts.validation import clean_date, clean_lines, raise_if_invalid
 from billing.contracts.value import contract_transaction_price
@@ -41,6 +42,7 @@ def contract_create(
     lines: list,
     billing_anchor: str = "calendar",
     notes: str = "",
+    renewal: dict | None = None,
     actor=None,
 ) -> Contract:
     errors: list[FieldError] = []
@@ -66,6 +68,7 @@ def contract_create(
     errors.extend(line_errors)
     if not cleaned and not line_errors:
         errors.append(FieldError("lines", "A contract needs at least one line."))
+    renewal_policy = clean_policy(renewal, errors)  # issue 17 §1: absent = does not renew
     raise_if_invalid(errors)
     contract = Contract.objects.create(
         number=_next_number(),
@@ -81,6 +84,7 @@ def contract_create(
         ContractLine.objects.create(contract=contract, position=position, **line)
     contract.transaction_price = contract_transaction_price(contract)
     contract.save(update_fields=["transaction_price"])
+    policy = policy_create(contract=contract, cleaned=renewal_policy)
     ContractVersion.objects.create(
         contract=contract,
         version=1,
@@ -98,6 +102,7 @@ def contract_create(
             "number": contract.number,
             "customer": cust.external_id,
             "transaction_price": contract.transaction_price,
+            **({"renewal": policy_dict(policy)} if policy is not None else {}),
         },
     )
     return contract

@@ -46,6 +46,10 @@ class AuditAction(StrEnum):
     CONTRACT_SCHEDULED_CHANGE_APPLIED = "contract.scheduled_change_applied"
     CONTRACT_SCHEDULED_CHANGE_FAILED = "contract.scheduled_change_failed"
     CONTRACT_SCHEDULED_CHANGE_WITHDRAWN = "contract.scheduled_change_withdrawn"
+    CONTRACT_RENEWAL_POLICY_CHANGED = "contract.renewal_policy_changed"
+    CONTRACT_RENEWAL_REJECTED = "contract.renewal_rejected"
+    CONTRACT_RENEWAL_REQUESTED = "contract.renewal_requested"
+    CONTRACT_RENEWED = "contract.renewed"
     CONTRACT_SUBMITTED = "contract.submitted"
     CONTRACT_TERMINATED = "contract.terminated"
 
