@@ -40,7 +40,7 @@ class BillingConfig(AppConfig):
 
         renewals.register()  # the contract_renewal approval kind
 
-        from billing.contracts.demo import seed_renewals
+        from billing.invoicing.demo_renewals import seed_renewals
         from revops.core.demo import register_seeder
 
         register_seeder("renewals", seed_renewals, after="billing")

@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -19,7 +19,7 @@ from billing.contracts.models import Contract, RenewalPolicy
 from billing.contracts.renewals import policy_of, renewal_outlook
 from billing.contracts.services.renewals import KIND, clean_policy, policy_dict, renewal_policy_set
 from revops.core.confirm import Confirmation, confirm_page, is_confirmed
-from revops.core.forms import apply_errors
+from revops.core.forms import apply_errors, error_text
 from revops.core.ui import require_area
 from revops.errors import DomainError
 from revops.formatting import day, money
@@ -144,7 +144,6 @@ def renewal_confirmation(contract: Contract, renewal: dict) -> Confirmation:
 @require_area("contracts", write=True)
 @require_POST
 def contract_renewal_view(request: HttpRequest, pk: int) -> HttpResponse:
-    from billing.contracts.views import _contract_context
 
     contract = get_object_or_404(Contract.objects.select_related("customer", "created_by"), pk=pk)
     form = RenewalForm(request.POST)
@@ -160,12 +159,12 @@ def contract_renewal_view(request: HttpRequest, pk: int) -> HttpResponse:
                 contract=contract, renewal=form.renewal(), actor=request.user, today=timezone.localdate()
             )
         except DomainError as exc:
-            apply_errors(form, exc.errors, rename={f"renewal.{name}": name for name in form.fields})
-            if not exc.errors:
-                form.add_error(None, exc.detail)
+            messages.error(request, f"Renewal of {contract.number} not changed: {error_text(exc)}")
         else:
             messages.success(request, f"Renewal of {contract.number}: {_describe(form.renewal())}.")
-            return redirect("contract", pk=pk)
-    context = _contract_context(request, contract)
-    context.update(renewal_context(request, contract, form=form))
-    return render(request, "billing/contracts/detail.html", context, status=400)
+        return redirect("contract", pk=pk)
+    problems = "; ".join(
+        f"{form.fields[n].label if n in form.fields else n}: {' '.join(e)}" for n, e in form.errors.items()
+    )
+    messages.error(request, f"Renewal of {contract.number} not changed — {problems}")
+    return redirect(f"{reverse('contract', args=[pk])}#renewal")
