@@ -26,7 +26,7 @@ WHITE = (255, 255, 255)
 MARGIN = 18.0
 CONTENT_W = PAGE_W - 2 * MARGIN
 BOTTOM = PAGE_H - 24.0  # content stops here; the footer is below
-COLUMNS = (58.0, 42.0, 22.0, 29.0, 23.0)
+COLUMNS = (55.0, 45.0, 22.0, 29.0, 23.0)  # the longest service period fits on a line in DejaVu Sans
 ALIGN = ("L", "L", "R", "R", "R")
 ROW_LINE, ROW_PAD_V, ROW_PAD_H = 4.6, 1.8, 0.5
 

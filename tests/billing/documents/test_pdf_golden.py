@@ -57,16 +57,16 @@ LONG_DESCRIPTION = (
 
 # name: SHA-256 of the PDF (re-pinned when the fonts were embedded: see the module docstring).
 GOLDEN = {
-    "one_line_usd": "037f693ce7597e812efa0e406effbbbf7e55fa8988071f6a9784085743dcaf24",
-    "three_lines_tax_usd": "1b374b27de12a54c847682750d4cf91990571241eec70e2135a0fc7072675bad",
-    "many_lines_page_breaks": "e33a2c8f02d83b59de9ebf11a200a275db59fc0347a44a354d9e269592088e4f",
-    "zero_total_paid": "e4eff13fe5d0c57b9c50f5adb1d6c0f482095e38eadc77ee259aac2e30da0645",
-    "void_no_lines": "ebcaba025e723452a6c1bb57798f2fbfe12f26a585166ae451878617ca8c221c",
-    "non_ascii_jpy": "ea5f52579039ed9a110db2a5db6aa5a78356b3b6d8fda718e6bb466ccba17859",
-    "kwd_three_places_credits": "5a929f32c7f980da76f4a8ecb110fe53e1c817598839de4f72a01309adc9f737",
-    "huge_amount_eur": "19a2b07d00678d85b748e4afd35ad76314d3ca3247d94c720d78b31b04b88382",
-    "draft_preview": "673278df17f8655de0c711354fee4af15dc6da8317c8c4c5a2b12e17221916e6",
-    "greek_cyrillic_korean": "4bca106480178cb15519f0946723568edc2647ab99ad5aecbd9522d71f450270",
+    "one_line_usd": "88820ab42a75778bf358015c45cb267c271b93846d22a890ac8f52c342e1e0e4",
+    "three_lines_tax_usd": "e35ea0b8a47a0d0e881b2b77c6adde95e38e38cf38e3f7f5037869ec61e64558",
+    "many_lines_page_breaks": "831ecbaf876ae0040bcbbc939fd6a2b1108dc39a3383923d938f755a5072c1ff",
+    "zero_total_paid": "6949f4ffb38cf138add9996911e8d18b57a142d4cd9c95874f92329ada1d8d46",
+    "void_no_lines": "333b6b6e046d20c8c7f8d60d5d8fb8a6309fa0da6d5f9ffc9b57b1426d2df295",
+    "non_ascii_jpy": "acf3154cd546b45f6cd3e2ed9f0a65ee6459e32e4020ce7b9c72628ebe6f1010",
+    "kwd_three_places_credits": "9531dcab062b56d01bcfcdb90b38e3a96ad4c15f6ac3ad3e5440b37bfbccab9f",
+    "huge_amount_eur": "9be3513230e747bb76b00d8fb8b502628eb49e9273866d247d316685e8ddc1ad",
+    "draft_preview": "1d3a9c4998470f88a5fc8bc565e10ca5cf88f96ea46c0523c04553d6acf5cdce",
+    "greek_cyrillic_korean": "224716fd0ec19d55c9df3431f8ef308adbabcfb0a9e4b45358ca86dd7d21def3",
 }
 
 # name: (pages, text each case must read back, in this order)
