@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from billing.models import CreditNote, Invoice, Payment, Plan
 from billing.models.invoices import DRAFT_PREFIX, draft_reference
+from revops.core.ids import parse_ids
 from revops.core.search.query import Query
 from revops.core.search.registry import (
     DocumentTrail,
@@ -228,7 +229,7 @@ def resolve_documents(query: Query) -> list[DocumentTrail]:
 
 
 def _ints(ids: list[str]) -> list[int]:
-    return [int(i) for i in ids if i.isdigit()]
+    return parse_ids(ids)
 
 
 def label_invoices(ids: list[str]) -> dict[str, str]:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from billing.models import IngestionBatch, Meter, QuarantinedEvent
 from billing.usage import aggregation
 from revops.core.api.fields import decimal_str
+from revops.core.ids import parse_id
 from revops.errors import NotFound
 from revops.parties.models import Customer
 
@@ -18,8 +19,8 @@ from revops.parties.models import Customer
 def customer_resolve(*, ref: str) -> Customer:
     """A customer by ``id`` or ``external_id`` (api.md: wherever a customer is referenced)."""
     customer = Customer.objects.filter(external_id=ref).first()
-    if customer is None and ref.isdigit():
-        customer = Customer.objects.filter(pk=int(ref)).first()
+    if customer is None and parse_id(ref) is not None:
+        customer = Customer.objects.filter(pk=parse_id(ref)).first()
     if customer is None:
         raise NotFound(f"No customer with id or external_id '{ref}'.")
     return customer

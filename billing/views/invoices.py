@@ -45,6 +45,7 @@ from revops.core.audit.selectors import audit_event_list
 from revops.core.confirm import Confirmation, confirm_page, is_confirmed
 from revops.core.filters import filter_page
 from revops.core.forms import apply_errors, error_text
+from revops.core.ids import parse_ids
 from revops.core.listing import csv_response, list_page, sorted_queryset, wants_csv
 from revops.core.ui import require_area
 from revops.errors import DomainError
@@ -219,7 +220,7 @@ def invoice_bulk_finalize(request: HttpRequest) -> HttpResponse:
     if request.POST.get("all"):
         _, filters = queue_filter(request.POST)
     else:
-        ids = [int(v) for v in request.POST.getlist("invoice") if v.isdigit()]
+        ids = parse_ids(request.POST.getlist("invoice"))
         if not ids:
             messages.warning(request, "Select at least one draft invoice to finalize.")
             return redirect(back)

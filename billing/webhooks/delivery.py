@@ -91,8 +91,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def _retry_after(value: str | None) -> int | None:
-    if value and value.strip().isdigit():
-        return int(value.strip())
+    value = (value or "").strip()
+    if value.isascii() and value.isdigit() and len(value) <= 9:  # seconds; a date or junk is ignored
+        return int(value)
     return None
 
 

@@ -28,6 +28,7 @@ from revops.core.approvals.models import Approval
 from revops.core.approvals.outcomes import approval_withdraw
 from revops.core.approvals.registry import approval_kinds, approval_previews
 from revops.core.approvals.services import SelfApproval, approval_decide
+from revops.core.ids import parse_id, parse_ids
 from revops.core.listing import wants_csv
 from revops.core.ui import require_area
 from revops.errors import DomainError
@@ -39,7 +40,7 @@ PENDING_SHOWN = 500
 
 def _decide(request: HttpRequest) -> tuple[list[Approval], list[dict], int]:
     """Apply the posted decision to the selected requests. Returns (decided, errors, status)."""
-    ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
+    ids = parse_ids(request.POST.getlist("ids"))
     action = request.POST.get("action")
     comment = (request.POST.get("comment") or "").strip()
     if action not in ("approve", "reject"):
@@ -136,7 +137,7 @@ def _filters(request: HttpRequest) -> dict:
     one = request.GET.get("request") or ""
     return {
         # One request by number (the global search's link to a decided request): it and nothing else.
-        "request": int(one) if one.isascii() and one.isdigit() and len(one) < 19 else None,
+        "request": parse_id(one),
         "kind": kind,
         "period": period if PERIOD_RE.fullmatch(period) else "",
         "period_invalid": bool(period) and not PERIOD_RE.fullmatch(period),

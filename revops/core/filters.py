@@ -24,10 +24,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions
 
 from revops.core.forms import BoundedDateField
+from revops.core.ids import BIGINT_MAX, parse_id
 from revops.dates import period_error
 from revops.errors import NotFound
 
-BIGINT_MAX = 2**63 - 1
 NOT_FOUND = "not_found"  # the error code of a reference to a record that does not exist
 
 
@@ -104,7 +104,7 @@ class RefField(forms.CharField):
         value = super().clean(value)
         if value in self.empty_values:
             return None
-        if self.integer and not (value.isascii() and value.isdigit() and 0 < int(value) <= BIGINT_MAX):
+        if self.integer and parse_id(value) is None:
             raise forms.ValidationError(f"A {self.label_text} id is a positive integer.")
         found = self.model._default_manager.filter(**{self.to_field: int(value) if self.integer else value})
         found = found.first()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, Sum
 
 from billing.models.invoices import draft_reference
+from revops.core.ids import parse_id
 from revops.errors import ValidationFailed
 from revrec.models import Account, JournalEntry, JournalLine, ScheduleLine
 from revrec.reports.common import (
@@ -101,7 +102,7 @@ class LedgerFilter:
             value = text(name)
             if value is None:
                 return None
-            if not value.isdigit():
+            if parse_id(value) is None:
                 raise ValidationFailed(f"{name} must be a number.", field=name)
             return int(value)
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from revops.core.enqueue import enqueue_on_commit
+from revops.core.ids import parse_ids
 from revops.core.notifications.models import Notification
 
 EMAIL_TASK = "core.send_notification_email"
@@ -30,7 +31,7 @@ def notification_mark_read(*, user, ids=None) -> int:
     """Mark the user's unread notifications read (only ``ids`` when given); returns how many."""
     unread = Notification.objects.filter(user=user, read_at__isnull=True)
     if ids is not None:
-        unread = unread.filter(pk__in=[int(i) for i in ids if str(i).isdigit()])
+        unread = unread.filter(pk__in=parse_ids(ids))
     return unread.update(read_at=timezone.now())
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
+from revops.core.ids import parse_id
 from revops.errors import Conflict, FieldError, ValidationFailed
 from revops.money import is_currency
 from revops.parties.models import Customer, LegalEntity
@@ -177,8 +178,8 @@ def customer_by_ref(ref: str) -> Customer:
     (:func:`customer_from_params`): a numeric external_id never silently means another customer's id."""
     qs = Customer.objects.select_related("legal_entity")
     customer = qs.filter(external_id=ref).first()
-    if customer is None and str(ref).isdigit():
-        customer = qs.filter(pk=int(ref)).first()
+    if customer is None and parse_id(str(ref)) is not None:
+        customer = qs.filter(pk=parse_id(str(ref))).first()
     if customer is None:
         from revops.errors import NotFound
 
@@ -204,7 +205,7 @@ def customer_from_params(params, *, name: str = "customer") -> Customer | None:
     if external_id and pk:
         raise ValidationFailed(f"Send {name} (external_id) or {name}_id (id), not both.", field=f"{name}_id")
     if pk:
-        if not (pk.isascii() and pk.isdigit() and int(pk) < 2**63):
+        if parse_id(pk) is None:
             raise ValidationFailed("A customer id is a positive integer.", field=f"{name}_id")
         customer = Customer.objects.select_related("legal_entity").filter(pk=int(pk)).first()
         if customer is None:

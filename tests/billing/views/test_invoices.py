@@ -399,3 +399,11 @@ def test_invoice_page_warns_when_the_pdf_cannot_show_the_customers_name(finance,
     customer_update(customer=invoice.customer, name="株式会社 Zoë 🦊 Łódź شركة")
     html = finance.get(f"/invoices/{invoice.pk}/").content.decode()
     assert "PDF cannot show every character" in html and "🦊شركة" in html  # the rest prints
+
+
+@pytest.mark.parametrize("value", ["²", "9" * 5000])
+def test_bulk_finalize_with_a_unicode_or_huge_digit_id_is_not_a_500(ui_for, value):
+    client = ui_for("finance")
+    client.raise_request_exception = False
+    response = client.post("/invoices/finalize/", {"invoice": value})
+    assert response.status_code == 302  # back to the queue: "Select at least one draft invoice"

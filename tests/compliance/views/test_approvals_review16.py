@@ -31,3 +31,10 @@ def test_the_intro_names_every_kind_of_request(ui_for):
     intro = page.split('class="muted lede"')[1].split("</p>")[0].lower()
     for kind in ("close", "credit", "product", "revenue schedule"):
         assert kind in intro, kind
+
+
+@pytest.mark.parametrize("value", ["²", "9" * 5000])
+def test_bulk_decide_with_a_unicode_or_huge_digit_id_is_a_400_not_a_500(ui_for, value):
+    client = ui_for("approver")
+    client.raise_request_exception = False
+    assert client.post("/approvals/", {"ids": value, "action": "approve"}).status_code == 400
