@@ -24,7 +24,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from billing.catalog.reader import Catalog
-from billing.contracts.models import Contract, ContractLine, ContractVersion
+from billing.contracts.models import Contract, ContractLine, ContractRenewal, ContractVersion
 from billing.contracts.terms import line_kinds, line_range, plan_interval, plan_versions_for_line
 from billing.models import CouponRedemption, Invoice, InvoiceLine
 from billing.pricing import InMemoryUsage, local_midnight, rate_version, version_in_force
@@ -237,8 +237,20 @@ def mrr_series(currency: str, *, first: str, last: str) -> tuple[dict, dict[int,
 
 
 def _chain(contract: Contract) -> int:
-    """The contract chain a contract belongs to (itself, until renewals link contracts)."""
+    """The contract chain a contract belongs to: the contract itself (a renewal is a new version of the
+    same contract, billing.contracts.models.renewals)."""
     return contract.pk
+
+
+def renewals_by_month(currency: str) -> dict[tuple[int, str], list[int]]:
+    """(customer, month) → the contract chains renewed in that month: each applied renewal, in the month
+    its new term starts (the first month end at which the renewed lines are in force)."""
+    out: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for customer, contract, term_start in ContractRenewal.objects.filter(
+        status=ContractRenewal.Status.APPLIED, contract__currency=currency
+    ).values_list("contract__customer_id", "contract_id", "term_start"):
+        out[(customer, period_of(term_start))].append(contract)
+    return out
 
 
 # --- bookings, billings, revenue --------------------------------------------------------------------------
@@ -321,7 +333,7 @@ def subscription_metrics(*, start: str, end: str, currency: str) -> dict:
     last = add_months(end, -1)
     months = months_between(start, end)
     series, customers = mrr_series(currency, first=opening_month, last=last)
-    moves = mrr.movements(series, [opening_month, *months])
+    moves = mrr.movements(series, [opening_month, *months], renewals=renewals_by_month(currency))
     money = bookings_by_month(currency, start=start, end=end)
     ledger = billings_and_revenue(currency, start=start, end=end)
 
