@@ -299,13 +299,11 @@ def _cancel_options(contract: Contract) -> list[dict]:
         preview = scheduled.cancellation_preview(contract=contract, at=at)
         effective, credit = preview["effective_date"], preview["credit"]
         if at == "now":
-            label = f"Now — terminated today; credit {money(-credit if credit else 0, contract.currency)}"
+            label = f"Now — credit {money(-credit if credit else 0, contract.currency)}"
         elif at == "period_end":
-            label = (
-                f"At the end of the billing period — last day {day(effective - timedelta(days=1))}, no credit"
-            )
+            label = f"Period end — last day {day(effective - timedelta(days=1))}"
         else:
-            label = f"At the end of the term — last day {day(effective - timedelta(days=1))}, no credit"
+            label = f"Term end — last day {day(effective - timedelta(days=1))}"
         options.append(
             {"value": at, "label": label, "disabled": at != "now" and effective <= timezone.localdate()}
         )

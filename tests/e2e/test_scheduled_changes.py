@@ -25,6 +25,10 @@ def test_schedule_an_upgrade_cancel_at_period_end_and_withdraw(login, shot):
     page.locator("#schedule-change").click()
     page.fill("#id_effective_date", "2027-02-01")
     page.fill("input[name=q-svc]", "2")
+    page.keyboard.press("Tab")  # the field's change event fires now, not when the button is clicked
+    # The live preview (the amendment run and rolled back) answers first: what it would bill then.
+    expect(page.locator("#amend-preview")).to_contain_text("svc rev 2: first period 1 Feb")
+    page.wait_for_load_state("networkidle")
     page.locator("#schedule-amendment").click()
     expect(page.locator(".flash").first).to_contain_text("scheduled for 1 Feb 2027")
     upgrade = ScheduledChange.objects.get(kind="amendment")
