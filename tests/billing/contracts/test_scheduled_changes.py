@@ -13,8 +13,8 @@ from decimal import Decimal
 import pytest
 from django.db.models import Sum
 
-from billing.contracts.models import Contract, ContractVersion, ScheduledChange
-from billing.contracts.services import scheduled
+from billing.contracts.models import Contract, ContractRenewal, ContractVersion, ScheduledChange
+from billing.contracts.services import due, scheduled
 from billing.models import Invoice, InvoiceLine, PendingCharge
 from revops.core.audit.models import AuditEvent
 from revops.core.models import OutboxEvent
@@ -369,3 +369,28 @@ def test_a_scheduled_price_override_waits_for_its_approver_like_an_immediate_one
     assert contract["scheduled_changes"][0]["status"] == "applied"
     assert contract["scheduled_changes"][0]["version"] == 2
     assert ContractVersion.objects.get(contract_id=world.id, version=2).effective_date == date(2026, 5, 1)
+
+
+def test_cancel_at_term_end_stops_an_auto_renewing_contract_from_renewing(scenario, catalog, on):
+    """With the renewals of issue 17 §1: a termed contract canceled at its term's end is not renewed by
+    the renewal step (which runs first on that day); it expires."""
+    scenario.customer("rn", name="Renew Co")
+    body = {
+        "customer": "rn",
+        "currency": "USD",
+        "start_date": "2026-01-01",
+        "end_date": "2027-01-01",
+        "renewal": {"policy": "termed", "term_months": 12},
+        "lines": [{"key": "svc", "product": "platform", "unit_price": "31.00"}],
+    }
+    contract_id = scenario.post("contracts", body, status=201)["id"]
+    scenario.post(f"contracts/{contract_id}/activate")
+    scenario.approve_as("approver")
+    on(date(2026, 11, 20))
+    scenario.post(f"contracts/{contract_id}/cancel", {"at": "term_end"})
+    with scenario.settle():
+        due.contracts_apply_due(as_of=date(2027, 1, 1))
+    contract = scenario.get(f"contracts/{contract_id}")
+    assert (contract["status"], contract["end_date"]) == ("expired", "2027-01-01")
+    assert contract["scheduled_changes"][0]["status"] == "applied"
+    assert not ContractRenewal.objects.filter(contract_id=contract_id).exists()
