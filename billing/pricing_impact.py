@@ -16,6 +16,7 @@ from django.utils import timezone
 from billing.catalog import impact as catalog_impact
 from billing.catalog.selectors import version_def
 from billing.contracts.models import Contract, ContractLine
+from billing.contracts.ramp import is_ramp, priced_as, step_ranges
 from billing.contracts.terms import _override, line_range, plan_interval, plan_versions_for_line
 from billing.invoicing.usage_source import SqlUsage
 from billing.models import PlanVersion
@@ -124,6 +125,9 @@ def version_impact(*, version: PlanVersion, as_of: date | None = None, customer=
         period = _last_complete_period(contract, line, as_of)
         if period is None:
             continue
+        if is_ramp(line):  # a ramp line pays the step in force (its first in a period across a step)
+            steps = step_ranges(line, period.start, period.end)
+            line = priced_as(line, steps[0][0]) if steps else line
         full = period_containing(
             period.start,
             anchor_date=contract.start_date,

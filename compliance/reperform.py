@@ -66,12 +66,17 @@ def _usage_line(line) -> tuple[Decimal, int, str]:
 
 
 def _fee_line(line) -> Decimal:
+    from billing.contracts.ramp import is_ramp, priced_as, step_ranges
     from billing.contracts.terms import plan_interval, plan_versions_for_line
     from billing.periods import period_containing
     from billing.pricing import InMemoryUsage, rate_period
 
     contract_line = line.contract_line
     contract = line.invoice.contract
+    if is_ramp(contract_line):  # a ramp line's fee line lies within one step: priced by it (§5a)
+        parts = step_ranges(contract_line, line.service_start, line.service_end)
+        if parts:
+            contract_line = priced_as(contract_line, parts[0][0])
     full = period_containing(
         line.service_start,
         anchor_date=contract.start_date,

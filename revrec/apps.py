@@ -25,6 +25,10 @@ class RevrecConfig(AppConfig):
         from revrec.api.contracts import performance_obligations_field
 
         register_contract_field("performance_obligations", performance_obligations_field)
+        from billing.contracts.extensions import register_contract_panel
+        from revrec.views.ramp import ramp_panel
+
+        register_contract_panel("ramp", ramp_panel)
         from revops.books import register_books
         from revrec.selectors import closed_through, product_has_postings
         from revrec.services.ledger import account_info

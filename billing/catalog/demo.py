@@ -115,6 +115,14 @@ DEMO_PLANS = [
         "charges": [_platform("199.00"), _api_calls("0.001")],
     },
     {
+        "code": "platform-annual",
+        "name": "Platform (annual)",
+        "description": "The platform billed yearly in advance; multi-year deals ramp its price (issue 17).",
+        "currency": "USD",
+        "interval": "year",
+        "charges": [_platform("120000.00")],
+    },
+    {
         "code": "team-seats",
         "name": "Team Seats",
         "description": "Per-seat pricing.",

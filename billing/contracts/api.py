@@ -29,6 +29,18 @@ from revops.core.filters import ApiFilterBackend
 from revops.parties.models import RecognitionMethod
 
 
+class RampStepIn(InputSerializer):
+    """A ramp step (accounting.md §5a): the line's price from ``from`` on — ``unit_price`` (per unit
+    per billing period) or ``amount`` (the line's fee per billing period), one of the two."""
+
+    # "from" is a Python keyword: the field is named below the class.
+    unit_price = UnitPriceInput(required=False, allow_null=True)
+    amount = DecimalStringField(required=False, allow_null=True)
+
+
+RampStepIn._declared_fields["from"] = BoundedDateField()
+
+
 class LineIn(InputSerializer):
     key = serializers.SlugField(max_length=64)
     product = serializers.CharField(max_length=64)
@@ -56,6 +68,11 @@ class LineIn(InputSerializer):
     consistent_with_objective = serializers.BooleanField(required=False)
     progress_measure = serializers.ChoiceField(choices=["output", "input"], required=False)
     progress_places = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=6)
+    ramp = RampStepIn(
+        many=True,
+        required=False,
+        help_text="A recurring line's price steps, ascending, the first on the line's start (ramp deal)",
+    )
 
 
 class RenewalIn(InputSerializer):

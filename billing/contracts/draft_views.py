@@ -9,7 +9,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from billing.contracts.forms import ContractForm, LineRow, line_rows_from, place_line_errors
+from billing.contracts.forms import (
+    ContractForm,
+    LineRow,
+    StepRow,
+    line_rows_from,
+    lines_with_ramps,
+    place_line_errors,
+    place_step_errors,
+    step_rows_from,
+)
 from billing.contracts.models import Contract, ContractLine
 from billing.contracts.services.draft_edit import contract_draft_update
 from billing.contracts.views import _choices
@@ -46,6 +55,18 @@ def line_row(line: ContractLine) -> LineRow:
     )
 
 
+def step_row(key: str, step: dict) -> StepRow:
+    """A saved ramp step as the editor shows it."""
+    return StepRow(
+        values={
+            "line": key,
+            "from": step["from"],
+            "unit_price": step.get("unit_price") or "",
+            "amount": step.get("amount") or "",
+        }
+    )
+
+
 @login_required
 @require_area("contracts", write=True)
 def contract_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -72,7 +93,9 @@ def contract_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         status = 400
         rows = [row for row in line_rows_from(request.POST) if not row.is_blank]
-        if form.is_valid():
+        steps = step_rows_from(request.POST)
+        payloads, where = lines_with_ramps(rows, steps)
+        if form.is_valid() and not any(step.has_errors for step in steps):
             terms = form.service_kwargs()
             try:
                 contract = contract_draft_update(
@@ -81,11 +104,11 @@ def contract_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
                     end_date=terms["end_date"],
                     billing_anchor=terms["billing_anchor"],
                     notes=terms["notes"],
-                    lines=[row.payload() for row in rows],
+                    lines=payloads,
                     actor=request.user,
                 )
             except DomainError as exc:
-                apply_errors(form, place_line_errors(exc.errors, rows))
+                apply_errors(form, place_line_errors(place_step_errors(exc.errors, where), rows))
                 if not exc.errors:
                     form.add_error(None, exc.detail)
             else:
@@ -97,14 +120,15 @@ def contract_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("contract", pk=contract.pk)
         rows = rows or [LineRow.blank()]
     else:
-        rows = [
-            line_row(line) for line in contract.lines.select_related("product", "plan").order_by("position")
-        ]
+        saved = list(contract.lines.select_related("product", "plan").order_by("position"))
+        rows = [line_row(line) for line in saved]
+        steps = [step_row(line.key, step) for line in saved for step in line.ramp or ()]
     context = {
         "form": form,
         "contract": contract,
         "rows": rows,
-        "row_errors": sum(1 for row in rows if row.has_errors),
+        "steps": steps,
+        "row_errors": sum(1 for row in [*rows, *steps] if row.has_errors),
         "currencies": COMMON_CURRENCIES,
         "prefix": "line",
         **_choices(),

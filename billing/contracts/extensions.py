@@ -33,3 +33,17 @@ def check_contract_change(contract) -> None:
     """Called by the services that give a contract a new version (amend, terminate) before they do."""
     for fn in _CHANGE_GUARDS:
         fn(contract)
+
+
+_PANELS: dict[str, Callable[[object], str]] = {}
+
+
+def register_contract_panel(name: str, render: Callable[[object], str]) -> None:
+    """``render(contract)`` returns a section of the contract page as HTML ("" to show nothing), so an
+    app further up (revrec: a ramp deal's invoices vs revenue per step) shows on the contract page
+    without billing importing it."""
+    _PANELS[name] = render
+
+
+def contract_panels(contract) -> list[str]:
+    return [html for html in (render(contract) for render in _PANELS.values()) if html]

@@ -88,6 +88,86 @@ def place_line_errors(errors: list[FieldError], rows: list[LineRow]) -> list[Fie
     return rest
 
 
+# --- ramp steps (issue 17 §5, accounting.md §5a) ---------------------------------------------------------
+
+STEP_COLUMNS = ("line", "from", "unit_price", "amount")
+
+
+@dataclass
+class StepRow:
+    """One ramp step row of the contract editor: which line (its key), from when, at what price."""
+
+    values: dict[str, str]
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    uid: str = field(default_factory=lambda: secrets.token_hex(4))
+
+    @classmethod
+    def blank(cls, line: str = "") -> StepRow:
+        return cls(values={c: "" for c in STEP_COLUMNS} | {"line": line})
+
+    @property
+    def is_blank(self) -> bool:
+        return not any(self.values.get(c) for c in ("from", "unit_price", "amount"))
+
+    @property
+    def has_errors(self) -> bool:
+        return any(self.errors.values())
+
+    def add_error(self, column: str, message: str) -> None:
+        self.errors.setdefault(column if column in STEP_COLUMNS else "row", []).append(message)
+
+    def payload(self) -> dict:
+        return {c: v for c, v in self.values.items() if c != "line" and v != ""}
+
+
+def step_rows_from(data, *, prefix: str = "step") -> list[StepRow]:
+    """Typed ramp step rows (``step-line``, ``step-from``… parallel lists, in page order)."""
+    columns = {c: data.getlist(f"{prefix}-{c}") for c in STEP_COLUMNS}
+    count = max((len(v) for v in columns.values()), default=0)
+    rows = [
+        StepRow(values={c: (columns[c][i] if i < len(columns[c]) else "").strip() for c in STEP_COLUMNS})
+        for i in range(count)
+    ]
+    return [row for row in rows if not row.is_blank]
+
+
+def lines_with_ramps(rows: list[LineRow], steps: list[StepRow]) -> tuple[list[dict], dict]:
+    """The api.md Lines of the editor, each line's typed steps as its ``ramp`` (in the order typed).
+    Returns (payloads, where): ``where[(i, j)]`` is the step row of ``lines[i].ramp[j]``. A step naming
+    no typed line gets its error here."""
+    index = {row.values.get("key"): i for i, row in enumerate(rows) if row.values.get("key")}
+    payloads = [row.payload() for row in rows]
+    where: dict = {}
+    for step in steps:
+        i = index.get(step.values.get("line"))
+        if i is None:
+            step.add_error("line", "Name the key of one of the lines above.")
+            continue
+        ramp = payloads[i].setdefault("ramp", [])
+        where[(i, len(ramp))] = step
+        ramp.append(step.payload())
+    return payloads, where
+
+
+_STEP_PATH = re.compile(r"^lines\[(\d+)\]\.ramp(?:\[(\d+)\](?:\.(\w+))?)?$")
+
+
+def place_step_errors(errors: list[FieldError], where: dict) -> list[FieldError]:
+    """Put ``lines[i].ramp[j].field`` errors on the step row typed for it (``lines[i].ramp`` on the
+    line's first step); return the others."""
+    rest = []
+    for error in errors:
+        match = _STEP_PATH.match(error.field)
+        if match:
+            i, j = int(match.group(1)), int(match.group(2) or 0)
+            row = where.get((i, j))
+            if row is not None:
+                row.add_error(match.group(3) or "row", error.message)
+                continue
+        rest.append(error)
+    return rest
+
+
 class ContractForm(forms.Form):
     customer = forms.ChoiceField(label="Customer")
     currency = forms.CharField(

@@ -25,6 +25,7 @@ from django.conf import settings
 
 from billing.catalog.selectors import published_versions, version_def
 from billing.contracts.models import Contract, ContractLine
+from billing.contracts.ramp import is_ramp, priced_as, ramp_steps
 from billing.pricing import version_in_force
 
 KIND = "price_override"
@@ -108,7 +109,9 @@ def line_pays(line: ContractLine, contract: Contract) -> tuple[Decimal | None, D
     if fee is not None:
         list_unit, model = fee
         listed = list_unit * (max(quantity, Decimal(1)) if model == "flat" else quantity)
-    if line.billing == ContractLine.Billing.ONE_TIME and line.amount is not None:
+    if line.amount is not None and (
+        line.billing == ContractLine.Billing.ONE_TIME or getattr(line, "ramp_step_amount", False)
+    ):
         return Decimal(line.amount), listed
     price = line.unit_price if line.unit_price is not None else (fee[0] if fee else None)
     if price is None:
@@ -127,12 +130,43 @@ def line_override(line: ContractLine, contract: Contract) -> dict | None:
       that was custom-priced already needs one only when it cuts what the line pays, ``reduced``); a line without any price (usage only) does not;
     - ``reduced``: an amendment lowers what the line pays (quantity or price) by more than the
       threshold against the revision it replaces."""
+    if is_ramp(line):
+        found = line_overrides(line, contract)
+        return found[0] if found else None
+    return _override_of(line, contract)
+
+
+def line_overrides(line: ContractLine, contract: Contract) -> list[dict]:
+    """Every override of LINE that needs an approver: :func:`line_override` for a line, and for a ramp
+    line one per step (accounting.md §5a) — each step is a line price like any other, measured
+    against the list in force on the step's date (``ramp_from`` names the step)."""
+    if not is_ramp(line):
+        found = _override_of(line, contract)
+        return [found] if found else []
+    out = []
+    for step in ramp_steps(line):
+        priced = priced_as(line, step)
+        if step.amount is not None:  # the line's fee per period, against list × the line's quantity
+            priced.unit_price, priced.quantity, priced.amount = None, line.quantity, step.amount
+            priced.ramp_step_amount = True
+        priced.service_start = step.start  # the list in force when the step starts
+        found = _override_of(priced, contract, previous=None)
+        if found is not None:
+            out.append({**found, "ramp_from": step.start.isoformat()})
+    return out
+
+
+_SUPERSEDED = object()
+
+
+def _override_of(line: ContractLine, contract: Contract, previous=_SUPERSEDED) -> dict | None:
     paid, listed = line_pays(line, contract)
     if paid is None:
         return None
     thr = threshold_pct()
     reasons, discount, reduction, before = [], None, None, None
-    previous = line.supersedes if line.supersedes_id else None
+    if previous is _SUPERSEDED:
+        previous = line.supersedes if line.supersedes_id else None
     if listed is None:
         # A revision of a line that was custom-priced already (same product, still no list): its price
         # was decided when the line was; only a cut beyond the threshold needs a new decision (below).
@@ -177,7 +211,8 @@ def line_override(line: ContractLine, contract: Contract) -> dict | None:
 
 def override_headline(override: dict, currency: str) -> str:
     """One line for a summary: why this line needs an approver."""
-    head = f"{override['key']} pays {override['pays']} {currency}"
+    step = f" from {override['ramp_from']} (ramp step)" if override.get("ramp_from") else ""
+    head = f"{override['key']} pays {override['pays']} {currency}{step}"
     parts = []
     if "list" in override["reasons"]:
         parts.append(f"against {override['list_pays']} at list ({override['discount_pct']}% off)")
@@ -201,7 +236,7 @@ def contract_overrides(contract: Contract, *, version: int | None = None) -> lis
     lines = contract.lines.select_related("product", "plan").order_by("position", "key", "revision")
     if version is not None:
         lines = lines.filter(created_in_version=version)
-    return [o for o in (line_override(line, contract) for line in lines) if o is not None]
+    return [o for line in lines for o in line_overrides(line, contract)]
 
 
 def norm(value) -> str:
@@ -214,13 +249,15 @@ def _opt(value) -> str:
 
 
 def override_key(item: dict) -> tuple:
-    """What identifies an approved price on a line revision: key, revision, unit price, quantity, amount."""
+    """What identifies an approved price on a line revision: key, revision, unit price, quantity, amount
+    (and the ramp step's date, for a step of a ramp line)."""
     return (
         item.get("key"),
         int(item.get("revision") or 0),
         _opt(item.get("unit_price")),
         _opt(item.get("quantity")),
         _opt(item.get("amount")),
+        item.get("ramp_from") or "",
     )
 
 

@@ -10,18 +10,46 @@ so the OpenAPI schema types what it adds. Amounts read the currency from the obj
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.contracts.extensions import contract_fields
 from billing.contracts.models import Contract, ContractLine, ScheduledChange
-from revops.core.api.fields import DecimalStringField, MoneyField
+from revops.core.api.fields import DecimalStringField, MoneyField, decimal_str, money_str
 from revops.core.api.serializers import ApprovalRefOut
 from revops.parties.models import RecognitionMethod
 
 
 def _blank_as_null(value: str) -> str | None:
     return value or None
+
+
+class RampStepOut(serializers.Serializer):
+    """A ramp step: ``from`` and either ``unit_price`` (normalized decimal string) or ``amount`` (at
+    the contract currency's minor unit). Rendered by :class:`ContractLineOut`, which knows the currency."""
+
+    unit_price = DecimalStringField(required=False)
+    amount = serializers.CharField(required=False, help_text="decimal string at the currency's minor unit")
+
+    def to_representation(self, instance):
+        return dict(instance)
+
+
+def ramp_out(steps: list[dict], currency: str) -> list[dict]:
+    out = []
+    for step in steps or ():
+        item = {"from": step["from"]}
+        if step.get("unit_price") is not None:
+            item["unit_price"] = decimal_str(Decimal(step["unit_price"]))
+        else:
+            item["amount"] = money_str(Decimal(step["amount"]), currency)
+        out.append(item)
+    return out
+
+
+RampStepOut._declared_fields["from"] = serializers.DateField()
 
 
 class ContractLineOut(serializers.Serializer):
@@ -51,9 +79,11 @@ class ContractLineOut(serializers.Serializer):
     consistent_with_objective = serializers.BooleanField()
     progress_measure = serializers.ChoiceField(choices=ContractLine.ProgressMeasure.values)
     progress_places = serializers.IntegerField(allow_null=True)
+    ramp = RampStepOut(many=True, help_text="Price steps of a ramp line; [] for any other line")
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
+        data["ramp"] = ramp_out(instance.ramp, instance.contract.currency)
         data["recognition"] = _blank_as_null(data["recognition"])
         data["variable_method"] = _blank_as_null(data["variable_method"])
         return data

@@ -44,6 +44,7 @@ def contract_snapshot(contract: Contract) -> dict:
                     "service_end": ln.service_end,
                     **({f: getattr(ln, f) for f in VARIABLE_FIELDS} if ln.variable_method else {}),
                     **({"progress_measure": ln.progress_measure} if ln.progress_measure != "output" else {}),
+                    **({"ramp": ln.ramp} if ln.ramp else {}),
                 }
                 for ln in contract.lines.select_related("product", "plan")
             ],

@@ -9,6 +9,7 @@ urlpatterns = [
     path("contracts/", contracts.contract_list, name="contracts"),
     path("contracts/new/", contracts.contract_create_view, name="contract-create"),
     path("contracts/_line-row/", contracts.contract_line_row, name="contract-line-row"),
+    path("contracts/_step-row/", contracts.contract_step_row, name="contract-step-row"),
     path("contracts/<int:pk>/", contracts.contract_detail, name="contract"),
     path("contracts/<int:pk>/edit/", draft_views.contract_edit_view, name="contract-edit"),
     path("contracts/<int:pk>/submit/", contracts.contract_submit_view, name="contract-submit"),

@@ -20,7 +20,8 @@ from billing.contracts.variable import clean_variable_terms
 from billing.models import Plan
 from revops.dates import RANGE_MESSAGE, date_in_range
 from revops.errors import FieldError, ValidationFailed
-from revops.money import MoneyError, minor_units, parse_decimal
+from revops.fields import UNIT_PRICE_DIGITS, UNIT_PRICE_PLACES
+from revops.money import MoneyError, check_digits, minor_units, parse_decimal
 from revops.parties.models import Product, RecognitionMethod
 
 ZERO = Decimal(0)
@@ -73,8 +74,92 @@ LINE_FIELDS = {
     "service_end",
     "billing",
     "series",
+    "ramp",
     *VARIABLE_FIELDS,
 }
+RAMP_STEP_FIELDS = {"from", "unit_price", "amount"}
+
+
+def clean_ramp(
+    raw: Any,
+    path: str,
+    errors: list[FieldError],
+    *,
+    billing: str,
+    currency: str,
+    lo: date | None,
+    hi: date | None,
+    unit_price: Decimal | None,
+) -> list[dict]:
+    """A line's ``ramp`` (accounting.md §5a): a list of ``{"from", "unit_price" | "amount"}`` steps on a
+    recurring line, ascending, the first on the line's start (its service_start, or the contract
+    start), every one inside its service period; a step's amount at the currency's minor unit. Returns
+    the steps as stored (decimal strings), or [] with the errors appended."""
+    if raw in (None, []):
+        return []
+    if not isinstance(raw, list):
+        errors.append(FieldError(path, "Must be a list of steps ({from, unit_price | amount})."))
+        return []
+    if billing != "recurring":
+        errors.append(FieldError(path, "Only a recurring line can ramp its price."))
+        return []
+    if unit_price is not None:
+        errors.append(
+            FieldError(
+                path.rsplit(".", 1)[0] + ".unit_price",
+                "A ramp line is priced by its steps: leave unit_price out (each step has its own).",
+            )
+        )
+    places = minor_units(currency) if currency else None
+    steps: list[dict] = []
+    before = len(errors)
+    previous: date | None = None
+    for i, step in enumerate(raw):
+        at = f"{path}[{i}]"
+        if not isinstance(step, dict):
+            errors.append(FieldError(at, "Must be an object {from, unit_price | amount}."))
+            continue
+        for name in sorted(set(step) - RAMP_STEP_FIELDS):
+            errors.append(FieldError(f"{at}.{name}", "Unknown field (from, unit_price, amount)."))
+        start = clean_date(step.get("from"), f"{at}.from", errors)
+        if step.get("from") in (None, ""):
+            errors.append(FieldError(f"{at}.from", "The date the step's price starts is required."))
+        has_price, has_amount = step.get("unit_price") is not None, step.get("amount") is not None
+        if has_price == has_amount:
+            errors.append(
+                FieldError(at, "Give the step a unit_price or an amount (per billing period), not both.")
+            )
+            continue
+        price = clean_decimal(step.get("unit_price"), f"{at}.unit_price", errors)
+        amount = clean_decimal(step.get("amount"), f"{at}.amount", errors)
+        if price is not None:
+            try:
+                check_digits(price, max_digits=UNIT_PRICE_DIGITS, decimal_places=UNIT_PRICE_PLACES)
+            except MoneyError as exc:
+                errors.append(FieldError(f"{at}.unit_price", str(exc).split(": ", 1)[-1]))
+        if amount is not None and places is not None and -amount.normalize().as_tuple().exponent > places:
+            errors.append(
+                FieldError(f"{at}.amount", f"{currency} amounts have at most {places} decimal place(s).")
+            )
+        if start is None:
+            continue
+        if i == 0 and lo is not None and start != lo:
+            errors.append(
+                FieldError(f"{at}.from", f"The first step starts on the line's start ({lo.isoformat()}).")
+            )
+        elif lo is not None and hi is not None and not lo <= start < hi:
+            errors.append(FieldError(f"{at}.from", "Every step must start inside the line's service period."))
+        elif previous is not None and start <= previous:
+            errors.append(FieldError(f"{at}.from", "Steps must be in ascending order of their dates."))
+        previous = start
+        steps.append(
+            {
+                "from": start.isoformat(),
+                **({"unit_price": format(price, "f")} if price is not None else {}),
+                **({"amount": format(amount, "f")} if amount is not None else {}),
+            }
+        )
+    return steps if len(errors) == before else []
 
 
 def clean_lines(
@@ -146,7 +231,7 @@ def clean_lines(
                     f"{path}.recognition", f"Unknown method; one of {', '.join(RecognitionMethod.values)}."
                 )
             )
-        if billing == "recurring" and not raw.get("plan") and unit_price is None:
+        if billing == "recurring" and not raw.get("plan") and unit_price is None and not raw.get("ramp"):
             errors.append(
                 FieldError(
                     f"{path}.unit_price", "A recurring line without a plan needs a unit_price per period."
@@ -181,6 +266,16 @@ def clean_lines(
         variable = clean_variable_terms(
             raw, path, errors, billing=billing, recognition=recognition or getattr(product, "recognition", "")
         )
+        ramp = clean_ramp(
+            raw.get("ramp"),
+            f"{path}.ramp",
+            errors,
+            billing=billing,
+            currency=currency,
+            lo=lo,
+            hi=hi,
+            unit_price=unit_price,
+        )
         cleaned.append(
             {
                 **variable,
@@ -197,6 +292,7 @@ def clean_lines(
                 "service_start": s_start,
                 "service_end": s_end,
                 "series": series,
+                "ramp": ramp,
             }
         )
     return cleaned, errors
@@ -270,6 +366,14 @@ def clean_amendment(
                 single=True,
             )
             errors.extend(errs)
+            for added in cleaned:
+                if added["ramp"] and added["service_start"] is None:
+                    errors.append(
+                        FieldError(
+                            f"{path}.add.service_start",
+                            "An added ramp line needs its service_start (the date of its first step).",
+                        )
+                    )
             additions.extend(cleaned)
             continue
         key = change.get("line") or change.get("remove")
@@ -288,6 +392,15 @@ def clean_amendment(
             )
             continue
         seen[key] = i
+        if line.ramp and "remove" not in change:
+            errors.append(
+                FieldError(
+                    f"{path}.line",
+                    f"Line '{key}' is a ramp: its steps are one transaction price (accounting.md §5a); "
+                    f'an amendment can end it ({{"remove": "{key}"}}) and add a new line, not change it.',
+                )
+            )
+            continue
         unknown = set(change) - CHANGE_FIELDS - {"line", "remove"}
         for field in sorted(unknown):
             errors.append(

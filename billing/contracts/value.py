@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from billing.catalog.reader import Catalog
 from billing.contracts.models import Contract, ContractLine
+from billing.contracts.ramp import priced_as, priced_parts, step_bounds
 from billing.contracts.terms import line_range, plan_interval, plan_versions_for_line
 from billing.contracts.variable import variable_in_price
+from billing.periods import Period
 from billing.pricing import InMemoryUsage, rate_period
 from billing.rating import RatingError
 from billing.rating.engine import MAX_AMOUNT as MAX_DOCUMENT_AMOUNT
@@ -40,7 +43,6 @@ def line_fixed_value(line: ContractLine, contract: Contract) -> Decimal:
     start, end = line_range(line, contract)
     if end <= start:
         return ZERO
-    total = ZERO
     periods = line_periods(
         grid_start=contract.start_date,
         anchor=contract.billing_anchor,
@@ -48,31 +50,57 @@ def line_fixed_value(line: ContractLine, contract: Contract) -> Decimal:
         start=start,
         end=end,
     )
+    catalog = Catalog()
+    if line.plan_id is not None and not _fee_codes(line, catalog):
+        return ZERO
+    return sum(
+        (period_fee(line, contract, clipped, full, catalog=catalog) for clipped, full in periods), ZERO
+    )
+
+
+def _fee_codes(line: ContractLine, catalog: Catalog) -> list[str]:
+    return sorted(
+        {c.code for v in plan_versions_for_line(line, catalog=catalog) for c in v.charges if c.meter is None}
+    )
+
+
+def _part_fee(line: ContractLine, contract: Contract, part, full, catalog: Catalog) -> Decimal:
+    """The fees of LINE (as priced) for PART of the FULL billing period, rounded once, as billing
+    charges them."""
     if line.plan_id is None:
-        for clipped, full in periods:
-            exact = (line.unit_price or ZERO) * line.quantity * Decimal(clipped.days) / Decimal(full.days)
-            total += round_money(exact, contract.currency)
-        return total
-    versions = plan_versions_for_line(line)
-    fee_codes = sorted({c.code for v in versions for c in v.charges if c.meter is None})
+        return round_money(
+            (line.unit_price or ZERO) * line.quantity * Decimal(part.days) / Decimal(full.days),
+            contract.currency,
+        )
+    fee_codes = _fee_codes(line, catalog)
     if not fee_codes:
         return ZERO
-    for clipped, full in periods:
-        drafts = rate_period(
-            versions,
-            start=clipped.start,
-            end=clipped.end,
-            tz_name="UTC",
-            usage=InMemoryUsage([]),
-            policy=line.plan.version_policy,
-            pinned_on=contract.start_date,
-            quantities={c: line.quantity for c in fee_codes},
-            charges=fee_codes,
-            period=(full.start, full.end),
-            true_up=False,
-        )
-        total += sum((d.amount for d in drafts), ZERO)
-    return total
+    drafts = rate_period(
+        plan_versions_for_line(line, catalog=catalog),
+        start=part.start,
+        end=part.end,
+        tz_name="UTC",
+        usage=InMemoryUsage([]),
+        policy=line.plan.version_policy,
+        pinned_on=contract.start_date,
+        quantities={c: line.quantity for c in fee_codes},
+        charges=fee_codes,
+        period=(full.start, full.end),
+        true_up=False,
+    )
+    return sum((d.amount for d in drafts), ZERO)
+
+
+def period_fee(
+    line: ContractLine, contract: Contract, clipped, full, *, catalog: Catalog | None = None
+) -> Decimal:
+    """A recurring line's fees for one (CLIPPED of FULL) billing period; a ramp line's period is cut at
+    its step boundaries, each part priced by its step and rounded on its own (one invoice line each)."""
+    catalog = catalog or Catalog()
+    return sum(
+        (_part_fee(priced, contract, part, full, catalog) for priced, part in priced_parts(line, clipped)),
+        ZERO,
+    )
 
 
 def contract_transaction_price(contract: Contract) -> Decimal:
@@ -102,28 +130,35 @@ def first_period_amount(line: ContractLine, contract: Contract, clipped, full) -
     """What a recurring line's fees come to in its first (CLIPPED of FULL) billing period."""
     if line.billing != ContractLine.Billing.RECURRING:
         return ZERO
-    if line.plan_id is None:
-        return round_money(
-            (line.unit_price or ZERO) * line.quantity * Decimal(clipped.days) / Decimal(full.days),
-            contract.currency,
+    return period_fee(line, contract, clipped, full)
+
+
+def ramp_step_values(line: ContractLine, contract: Contract) -> list[tuple]:
+    """A ramp line's fees step by step, as billing charges them (accounting.md §5a): (step, from, to,
+    amount) for each step's part of the line's service range — every billing period's part in the
+    step, rounded as its invoice line is. Σ amounts == :func:`line_fixed_value`."""
+    if line.billing != ContractLine.Billing.RECURRING:
+        return []
+    catalog = Catalog()
+    start, end = line_range(line, contract)
+    periods = (
+        line_periods(
+            grid_start=contract.start_date,
+            anchor=contract.billing_anchor,
+            interval=plan_interval(line),
+            start=start,
+            end=end,
         )
-    versions = plan_versions_for_line(line)
-    fee_codes = sorted({c.code for v in versions for c in v.charges if c.meter is None})
-    drafts = (
-        rate_period(
-            versions,
-            start=clipped.start,
-            end=clipped.end,
-            tz_name="UTC",
-            usage=InMemoryUsage([]),
-            policy=line.plan.version_policy,
-            pinned_on=contract.start_date,
-            quantities={c: line.quantity for c in fee_codes},
-            charges=fee_codes,
-            period=(full.start, full.end),
-            true_up=False,
-        )
-        if fee_codes
+        if end > start
         else []
     )
-    return sum((d.amount for d in drafts), ZERO)
+    out = []
+    for step, lo, hi in step_bounds(line, contract):
+        priced = priced_as(line, step)
+        total = ZERO
+        for clipped, full in periods:
+            a, b = max(lo, clipped.start), min(hi, clipped.end)
+            if b > a:
+                total += _part_fee(priced, contract, Period(a, b), full, catalog)
+        out.append((step, lo, hi, total))
+    return out

@@ -27,20 +27,27 @@ from billing.contracts.confirmations import (
     cancellation_confirmation,
     termination_confirmation,
 )
+from billing.contracts.extensions import contract_panels
 from billing.contracts.filters import ContractFilter
 from billing.contracts.forms import (
     Amendment,
     ContractForm,
     LineRow,
+    StepRow,
     TerminateForm,
     line_rows_from,
+    lines_with_ramps,
     place_line_errors,
+    place_step_errors,
+    step_rows_from,
 )
 from billing.contracts.guards import plan_warnings, usage_billed_plans
 from billing.contracts.models import Contract, ContractLine, ScheduledChange
 from billing.contracts.renewal_views import renewal_context
 from billing.contracts.services import scheduled
+from billing.contracts.ramp import is_ramp
 from billing.contracts.terms import line_range
+from billing.contracts.value import ramp_step_values
 from billing.display import decorate_invoices
 from billing.models import Invoice, Plan
 from revops.core.confirm import confirm_page, is_confirmed
@@ -110,13 +117,15 @@ def contract_create_view(request: HttpRequest) -> HttpResponse:
         form = ContractForm(request.POST, customers=customers)
         rows = line_rows_from(request.POST)
         typed = [row for row in rows if not row.is_blank]
-        if form.is_valid():
+        steps = step_rows_from(request.POST)
+        payloads, where = lines_with_ramps(typed, steps)
+        if form.is_valid() and not any(step.has_errors for step in steps):
             try:
                 contract = services.contract_create(
-                    **form.service_kwargs(), lines=[row.payload() for row in typed], actor=request.user
+                    **form.service_kwargs(), lines=payloads, actor=request.user
                 )
             except DomainError as exc:
-                rest = place_line_errors(exc.errors, typed)
+                rest = place_line_errors(place_step_errors(exc.errors, where), typed)
                 apply_errors(form, rest)
                 if not exc.errors:
                     form.add_error(None, exc.detail)
@@ -130,6 +139,7 @@ def contract_create_view(request: HttpRequest) -> HttpResponse:
                 return redirect("contract", pk=contract.pk)
         rows = typed or [LineRow.blank()]
     else:
+        steps = []
         start = timezone.localdate().replace(day=1)
         form = ContractForm(
             initial={
@@ -143,7 +153,8 @@ def contract_create_view(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "rows": rows,
-        "row_errors": sum(1 for row in rows if row.has_errors),
+        "steps": steps,
+        "row_errors": sum(1 for row in [*rows, *steps] if row.has_errors),
         "currencies": COMMON_CURRENCIES,
         "prefix": "line",
         **_choices(),
@@ -163,6 +174,13 @@ def contract_line_row(request: HttpRequest) -> HttpResponse:
         "billing/contracts/create.html#line-row",
         {"row": LineRow.blank(), "prefix": prefix, **_choices()},
     )
+
+
+@login_required
+@require_area("contracts", write=True)
+def contract_step_row(request: HttpRequest) -> HttpResponse:
+    """A blank ramp step row (the 'Add ramp step' button appends it)."""
+    return render(request, "billing/contracts/create.html#step-row", {"step": StepRow.blank()})
 
 
 # --- contract page ---------------------------------------------------------------------------------
@@ -252,6 +270,20 @@ def _contract_context(request: HttpRequest, contract: Contract, *, terminate_for
             else ("plan price" if line.plan_id else "")
         )
         line.m_amount = money(line.amount, c) if line.amount is not None else ""
+        line.m_ramp = []
+        if is_ramp(line):
+            line.m_unit = "ramp"
+            line.m_ramp = [
+                {
+                    "from": lo,
+                    "days": (hi - lo).days,
+                    "price": f"{unit_price(step.unit_price, c)} per unit"
+                    if step.unit_price is not None
+                    else f"{money(step.amount, c)} per period",
+                    "billing": money(total, c),
+                }
+                for step, lo, hi, total in ramp_step_values(line, contract)
+            ]
     current = [line for line in lines if not line.is_superseded]
     metered = usage_billed_plans(line.plan_id for line in current if line.plan_id)
     for line in lines:
@@ -289,6 +321,7 @@ def _contract_context(request: HttpRequest, contract: Contract, *, terminate_for
         "can_schedule": can_cancel,
         "plan_warnings": plan_warnings(current) if status != Contract.Status.TERMINATED else [],
         **renewal_context(request, contract),
+        "panels": contract_panels(contract),
     }
 
 

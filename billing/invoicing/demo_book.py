@@ -22,6 +22,7 @@ CUSTOMERS = (
     ("wayne", "Wayne Enterprises", "UTC", "0", "wayne.example"),
     ("cyberdyne", "Cyberdyne Systems", "Europe/Berlin", "19", "cyberdyne.example"),
     ("vandelay", "Vandelay Industries", "Europe/Berlin", "19", "vandelay.example"),
+    ("initrode", "Initrode Global", "UTC", "0", "initrode.example"),
 )
 
 # The rest of the book: customers whose contracts are drawn (deterministically) from the plan mix.
@@ -81,6 +82,21 @@ HYBRID = {"key": "ai", "product": "tokens", "plan": "ai-enterprise"}
 API = {"key": "api", "product": "api", "plan": "api-growth"}
 
 
+def ramp_line(start: date) -> dict:
+    """A three-year ramp deal on the annual platform plan: 100,000 / 120,000 / 150,000 a year, billed
+    yearly in advance, one contract (issue 17 §5, accounting.md §5a)."""
+    return {
+        "key": "platform",
+        "product": "platform",
+        "plan": "platform-annual",
+        "ramp": [
+            {"from": start.isoformat(), "unit_price": "100000.00"},
+            {"from": add_months(start, 12).isoformat(), "unit_price": "120000.00"},
+            {"from": add_months(start, 24).isoformat(), "unit_price": "150000.00"},
+        ],
+    }
+
+
 def _seats(n: int) -> dict:
     return {"key": "seats", "product": "seats", "plan": "team-seats", "quantity": str(n)}
 
@@ -103,6 +119,7 @@ def demo_contracts(m0: date) -> list[dict]:
         c("wayne", months_back(m0, 12), 24, [API], calls=150),
         c("cyberdyne", months_back(m0, 7), 12, [AI], tokens=0.1),
         c("vandelay", months_back(m0, 6, 20), 12, [_seats(5), API], anchor="anniversary", calls=120),
+        c("initrode", months_back(m0, 12), 36, [ramp_line(months_back(m0, 12))]),
     ]
     return named + [_drawn_contract(index, ext, m0) for index, (ext, *_rest) in enumerate(more_customers())]
 

@@ -244,7 +244,7 @@ def price_overrides_approved() -> list[Finding]:
     read a batch of contracts at a time."""
     from billing.contracts.overrides import (
         approved_override_keys_for,
-        line_override,
+        line_overrides,
         override_headline,
         override_key,
         plan_versions_cached,
@@ -283,10 +283,10 @@ def price_overrides_approved() -> list[Finding]:
 
     with plan_versions_cached():
         for line in lines.iterator(chunk_size=CHUNK):
-            override = line_override(line, line.contract)
-            if override is None:
-                continue
-            found.append((line.pk, line.contract.number, line.contract.currency, line.contract_id, override))
+            for override in line_overrides(line, line.contract):  # a ramp line: one per step (§5a)
+                found.append(
+                    (line.pk, line.contract.number, line.contract.currency, line.contract_id, override)
+                )
             if len(found) >= 500:
                 settle()
     if found:

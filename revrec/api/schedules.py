@@ -8,13 +8,14 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.contracts.models import Contract
-from revops.core.api.fields import MoneyField
+from revops.core.api.fields import DecimalStringField, MoneyField
 from revops.core.api.serializers import CommentIn
 from revops.core.api.views import ApiGenericView, ApiView
 from revops.core.filters import ApiFilterBackend
 from revrec.filters import ScheduleFilter
 from revrec.models import RevenueSchedule
 from revrec.models.obligations import RecognitionMethod
+from revrec.reports.ramp import contract_ramps
 from revrec.selectors import contract_revenue
 from revrec.services.schedules import schedule_decide
 
@@ -80,10 +81,47 @@ class ObligationRevenueOut(serializers.Serializer):
     schedule = ContractScheduleVersionOut(allow_null=True)
 
 
+class RampStepRevenueOut(serializers.Serializer):
+    """One ramp step: what the contract bills for it against what the schedule recognizes over the
+    same days (accounting.md §5a), and the position at the step's end."""
+
+    # "from" is a Python keyword: the field is named below the class.
+    to = serializers.DateField(help_text="exclusive")
+    unit_price = DecimalStringField(allow_null=True)
+    amount = MoneyField(allow_null=True)
+    billing = MoneyField(help_text="the step's invoices as the contract prices them")
+    revenue = MoneyField(help_text="the schedule's revenue over the step's days")
+    difference = MoneyField(help_text="billing − revenue of the step")
+    balance_at_end = MoneyField(help_text="cumulative billing − revenue at the step's end")
+    position_at_end = serializers.ChoiceField(
+        choices=["contract_asset", "contract_liability", "none"],
+        help_text="contract_asset: unbilled receivable (revenue ahead of invoices); contract_liability: deferred revenue",
+    )
+    billed = MoneyField(help_text="finalized invoices so far for the step's service")
+    recognized = MoneyField(help_text="revenue posted so far for the step's days")
+
+
+RampStepRevenueOut._declared_fields["from"] = serializers.DateField()
+
+
+class RampRevenueOut(serializers.Serializer):
+    line = serializers.CharField()
+    obligation = serializers.CharField(allow_null=True)
+    recognition = serializers.CharField(allow_null=True)
+    allocated_amount = MoneyField(allow_null=True)
+    schedule_status = serializers.CharField(allow_null=True)
+    billing_total = MoneyField()
+    revenue_total = MoneyField()
+    steps = RampStepRevenueOut(many=True)
+
+
 class ContractScheduleOut(serializers.Serializer):
     contract = serializers.IntegerField()
     currency = serializers.CharField()
     performance_obligations = ObligationRevenueOut(many=True)
+    ramps = RampRevenueOut(
+        many=True, help_text="Ramp lines: invoices vs revenue per step (accounting.md §5a); [] without one"
+    )
 
 
 class ContractScheduleView(ApiView):
@@ -91,7 +129,8 @@ class ContractScheduleView(ApiView):
 
     @extend_schema(responses=ContractScheduleOut)
     def get(self, request, pk):
-        revenue = contract_revenue(get_object_or_404(Contract, pk=pk))
+        contract = get_object_or_404(Contract, pk=pk)
+        revenue = {**contract_revenue(contract), "ramps": contract_ramps(contract)}
         return Response(ContractScheduleOut(revenue, context={"currency": revenue["currency"]}).data)
 
 

@@ -130,6 +130,11 @@ class ContractLine(models.Model):
     progress_places = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Decimals of the progress percentage (blank: exact, §1)"
     )
+    # Ramp deal (issue 17, accounting.md §5a): the line's price steps over its service period —
+    # [{"from": "YYYY-MM-DD", "unit_price": "…"} | {"from": …, "amount": "…"}], ascending, the first
+    # step on the line's start; decimal strings as validated (billing.contracts.ramp reads them as
+    # Decimal). Empty: the line is priced by unit_price / its plan throughout.
+    ramp = models.JSONField(default=list, blank=True)
 
     class Meta:
         app_label = "contracts"

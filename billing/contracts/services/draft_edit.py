@@ -43,6 +43,12 @@ def _lines_text(snapshot: dict) -> str:
         f"{ln['key']}: {ln['product']}{' on ' + ln['plan'] if ln['plan'] else ''} × {ln['quantity']}"
         + (f" at {ln['unit_price']}" if ln["unit_price"] is not None else "")
         + (f" for {ln['amount']}" if ln["amount"] is not None else "")
+        + (
+            " ramping "
+            + ", ".join(f"{st.get('unit_price') or st.get('amount')} from {st['from']}" for st in ln["ramp"])
+            if ln.get("ramp")
+            else ""
+        )
         for ln in snapshot["lines"]
     )
 

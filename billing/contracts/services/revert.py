@@ -73,7 +73,7 @@ def contract_amendment_revert(*, contract: Contract, version: int, actor=None, r
             series=old.series,
             **{
                 f: getattr(old, f)
-                for f in {*VARIABLE_FIELDS, "progress_measure", "progress_places"}
+                for f in {*VARIABLE_FIELDS, "progress_measure", "progress_places", "ramp"}
                 if hasattr(old, f)
             },
             service_start=cut,

@@ -4,6 +4,7 @@ priced by the pure engine (billing.pricing) and recorded with the usage selectio
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from django.db.models import Sum
 
 from billing.catalog.reader import Catalog
 from billing.contracts.models import Contract, ContractLine
+from billing.contracts.ramp import is_ramp, priced_parts
 from billing.contracts.terms import plan_versions_for_line
 from billing.invoicing.usage_source import SqlUsage
 from billing.models import Invoice, InvoiceLine
@@ -242,6 +244,23 @@ def lines_for_item(
                 breakdown=breakdown,
             )
         ]
+    if item.kind in (FEE_ADVANCE, FEE_ARREARS) and is_ramp(line):
+        # A ramp line's period is rated part by part, each at the step in force (accounting.md §5a).
+        out: list[InvoiceLine] = []
+        for priced, part in priced_parts(line, item.period):
+            out.extend(
+                lines_for_item(
+                    invoice=invoice,
+                    contract=contract,
+                    line=priced,
+                    item=replace(item, period=part),
+                    watermark=watermark,
+                    position=position + len(out),
+                    usage=usage,
+                    catalog=catalog,
+                )
+            )
+        return out
     versions, version_ids, codes, quantities, policy = _rating_inputs(
         contract=contract, line=line, item=item, catalog=catalog
     )

@@ -6,13 +6,14 @@ has come since."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.db.models import F
 from django.utils import timezone
 
-from billing.contracts.models import Contract, ContractVersion
+from billing.contracts.models import Contract, ContractLine, ContractVersion
 from billing.models import BillingRun, CreditExpiry, Invoice, InvoiceLine, UsageEvent
 from compliance.demo import _quarter_end
 from compliance.models import CheckRun, ComplianceException
@@ -20,6 +21,7 @@ from revops.core.approvals.models import Approval
 from revops.core.audit.models import AuditEvent
 from revops.parties.models import Customer
 from revrec.models import AccountingPeriod, JournalEntry, RevenueRun, RevenueSchedule
+from revrec.reports.ramp import contract_ramps
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,6 +95,12 @@ def test_seed_demo_builds_a_year_with_a_closed_quarter_and_is_idempotent(setting
     assert all(p <= quarter_end for p in closed)
     assert AuditEvent.objects.filter(action="period.closed").count() == len(closed)
     assert CheckRun.objects.exists()
+    # A three-year ramp deal (issue 17 §5): its first year billed at 100,000, revenue straight-line, so
+    # a contract asset at the first step's end.
+    ramp = ContractLine.objects.get(contract__customer__external_id="initrode", key="platform")
+    assert [step["unit_price"] for step in ramp.ramp] == ["100000.00", "120000.00", "150000.00"]
+    first = contract_ramps(ramp.contract)[0]["steps"][0]
+    assert first["billing"] == Decimal("100000.00") and first["position_at_end"] == "contract_asset"
     assert not ComplianceException.objects.filter(status="open").exists(), list(
         ComplianceException.objects.filter(status="open").values_list("explanation", flat=True)
     )
