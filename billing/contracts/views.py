@@ -43,9 +43,9 @@ from billing.contracts.forms import (
 )
 from billing.contracts.guards import plan_warnings, usage_billed_plans
 from billing.contracts.models import Contract, ContractLine, ScheduledChange
+from billing.contracts.ramp import is_ramp
 from billing.contracts.renewal_views import renewal_context
 from billing.contracts.services import scheduled
-from billing.contracts.ramp import is_ramp
 from billing.contracts.terms import line_range
 from billing.contracts.value import ramp_step_values
 from billing.display import decorate_invoices
