@@ -56,6 +56,11 @@ def _makers(approval: Approval) -> set[int]:
     return approval_makers(approval)
 
 
+def _name(user) -> str:
+    """A person as the pages name them: their full name, else their username."""
+    return user.get_full_name() or user.get_username()
+
+
 def _kind_label(kind: str) -> str:
     from revops.core.approvals.registry import approval_handler
 
@@ -72,7 +77,7 @@ def approval_requested_notify(approval: Approval, *, exclude=()) -> None:
 
     makers = _makers(approval)
     skip = makers | {getattr(user, "pk", None) for user in exclude}
-    who = approval.requested_by.get_username() if approval.requested_by_id else "The system"
+    who = _name(approval.requested_by) if approval.requested_by_id else "The system"
     body = f"{who} asked for a {_kind_label(approval.kind).lower()} decision (request #{approval.pk})."
     if approval.supersedes_id:
         body += f" It replaces request #{approval.supersedes_id}, whose content changed before a decision."
@@ -109,7 +114,7 @@ def approvals_requested_notify(approvals: list[Approval]) -> None:
     unread = set(
         Notification.objects.filter(kind=kind, read_at__isnull=True).values_list("user_id", flat=True)
     )
-    who = first.requested_by.get_username() if first.requested_by_id else "The system"
+    who = _name(first.requested_by) if first.requested_by_id else "The system"
     for user in approval_addressees(first, makers=makers):
         if user.pk in unread:
             continue
@@ -130,7 +135,7 @@ def approval_outcome_notify(approval: Approval) -> None:
     title = OUTCOME_TITLES.get(approval.status)
     if title is None or approval.requested_by_id is None:
         return
-    decider = approval.decided_by.get_username() if approval.decided_by_id else "someone"
+    decider = _name(approval.decided_by) if approval.decided_by_id else "someone"
     body = f"{title} by {decider}" + (f": “{approval.comment}”" if approval.comment else ".")
     notification_create(
         user=approval.requested_by,
