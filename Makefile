@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test fuzz lint bench worker beat lock browser clean
+.PHONY: install run test fuzz lint bench worker beat lock browser screenshots clean
 
 install: $(STAMP)
 
@@ -45,6 +45,20 @@ test: install browser
 ifeq ($(strip $(PYTEST_ARGS)),)
 	@$(MAKE) --no-print-directory fuzz
 endif
+
+# Refresh the curated screenshots committed under tests/e2e/screenshots/ (issue 16's reworked screens):
+# the browser tests that keep one (shot(..., keep="slug"), tests/e2e/conftest.py) run one at a time and
+# write their kept shots to a scratch folder; only when all of them pass does it replace the committed
+# set (a screen no test keeps any more disappears with it). Review with `git status` / `git diff --stat`.
+# Every other test run writes its screenshots under tests/e2e/artifacts/ (git-ignored) only.
+CURATE_TMP := tests/e2e/artifacts/curated
+screenshots: install browser
+	rm -rf $(CURATE_TMP)
+	E2E_CURATE=$(CURDIR)/$(CURATE_TMP) $(PY) -m pytest -p no:cacheprovider tests/e2e $(PYTEST_OPTS)
+	rm -f tests/e2e/screenshots/*.png
+	mkdir -p tests/e2e/screenshots
+	mv $(CURATE_TMP)/*.png tests/e2e/screenshots/
+	@ls -l tests/e2e/screenshots/*.png | awk '{ n++; b += $$5 } END { printf "%d curated screenshots, %.1f MB\n", n, b / 1048576 }'
 
 # The API fuzzing pass alone (see above).
 fuzz: install

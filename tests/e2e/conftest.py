@@ -5,8 +5,13 @@ live server (transactional database; Celery tasks run eagerly inside the request
 - ``page`` (anonymous) and ``login(role)``: a fresh browser context, signed in through the real login
   form as that role's seeded user; every context records server errors (5xx), JavaScript errors and
   Content-Security-Policy violations, asserted absent at teardown.
-- ``shot(name, page=None)``: a full-page PNG at ``tests/e2e/screenshots/<test>/<nn>-<name>.png``
-  (git-ignored; CI keeps it as an artifact).
+- ``shot(name, page=None, keep=None)``: a full-page PNG at
+  ``tests/e2e/artifacts/screenshots/<test>/<nn>-<name>.png`` (git-ignored: a test run never changes the
+  git tree; CI keeps the folder as an artifact). ``keep="slug"`` marks a screen of the curated set
+  committed under ``tests/e2e/screenshots/<slug>.png`` (issue 16's reworked screens): ``make
+  screenshots`` runs the tests that keep one with ``E2E_CURATE`` naming a folder, and only then is the
+  kept shot written there too (256 colours, so the committed set stays small); ``make`` moves the
+  folder's PNGs into place once every one of those tests passed.
 - ``e2e_world``: what the journey starts from, built through the services: one user per role (two
   approvers), the products and the token meter, a finance API token, and September 2026 closed.
 
@@ -35,7 +40,9 @@ LAUNCH_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = Path(__file__).parent / "screenshots"
+ARTIFACTS = Path(__file__).parent / "artifacts" / "screenshots"  # git-ignored: every run's shots
+CURATED = Path(__file__).parent / "screenshots"  # committed: the curated set (make screenshots)
+KEEP = re.compile(r"""\bkeep=["']([a-z0-9-]+)["']""")
 PASSWORD = "e2e-Journey-2026!"
 TIMEOUT_MS = 15_000
 
@@ -70,9 +77,26 @@ def pytest_runtest_setup(item):
 # --- browser ------------------------------------------------------------------------------------------
 
 
+def kept_slugs(source: str) -> list[str]:
+    """The curated screenshots (``shot(..., keep="slug")``) a test's source takes."""
+    return KEEP.findall(source)
+
+
+def _keeps_a_shot(item) -> bool:
+    import inspect
+
+    function = getattr(item, "function", None)
+    return function is not None and bool(kept_slugs(inspect.getsource(function)))
+
+
 def pytest_collection_modifyitems(config, items):
     """Browser journeys run last: while the session's browser lives, Playwright keeps an event loop
-    running in the main thread (see ``browser``), and no other test should run beside it."""
+    running in the main thread (see ``browser``), and no other test should run beside it. Curating
+    (``E2E_CURATE``, ``make screenshots``), only the browser tests that keep a screenshot run."""
+    if os.environ.get("E2E_CURATE"):
+        chosen = [item for item in items if item.get_closest_marker("e2e") and _keeps_a_shot(item)]
+        config.hook.pytest_deselected(items=[item for item in items if item not in chosen])
+        items[:] = chosen
     journeys = [item for item in items if item.get_closest_marker("e2e")]
     if journeys:
         items[:] = [item for item in items if not item.get_closest_marker("e2e")] + journeys
@@ -192,15 +216,27 @@ def login(new_page, e2e_world, current, live_server):
     return sign_in
 
 
+def _curate(path: Path, slug: str) -> None:
+    """Write the curated copy of a shot: 256 colours (a UI screenshot loses nothing visible and
+    shrinks several times), into the folder ``E2E_CURATE`` names."""
+    from PIL import Image
+
+    target = Path(os.environ["E2E_CURATE"]) / f"{slug}.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with Image.open(path) as image:
+        image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(target, optimize=True)
+
+
 @pytest.fixture
 def shot(request, current):
-    """shot("name") saves a full-page screenshot of the current page (or ``page=``) and returns its path."""
-    folder = SCREENSHOTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+    """shot("name") saves a full-page screenshot of the current page (or ``page=``) among the run's
+    artifacts and returns its path; ``keep="slug"`` makes it the curated screen ``slug`` as well."""
+    folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     counter = {"n": 0}
 
-    def take(name: str, page=None) -> Path:
+    def take(name: str, page=None, keep: str | None = None) -> Path:
         counter["n"] += 1
         target = page or current.page
         assert target is not None, "shot() needs a page: log in first or pass page="
@@ -208,6 +244,8 @@ def shot(request, current):
         path = folder / f"{counter['n']:02d}-{slug}.png"
         # caret="initial": Playwright's caret hiding injects a <style>, which the CSP (rightly) refuses.
         target.screenshot(path=str(path), full_page=True, caret="initial")
+        if keep and os.environ.get("E2E_CURATE"):
+            _curate(path, keep)
         return path
 
     return take

@@ -80,11 +80,11 @@ def test_at_390px_the_sidebar_folds_behind_a_menu_and_tables_scroll_in_their_car
     expect(menu).to_be_visible()
     expect(menu).to_have_attribute("aria-expanded", "false")
     expect(nav).to_be_hidden()
-    shot("390-menu-closed")
+    shot("390-menu-closed", keep="small-screen-menu-closed")
     menu.click()
     expect(nav).to_be_visible()
     expect(menu).to_have_attribute("aria-expanded", "true")
-    shot("390-menu-open")
+    shot("390-menu-open", keep="small-screen-menu-open")
     menu.click()
     for path in (f"/invoices/{book.paid.pk}/", "/invoices/?status=all", "/contracts/", "/compliance/audit/"):
         page.goto(path)

@@ -22,7 +22,7 @@ def test_irreversible_actions_confirm_first_and_a_payment_is_reversed(login, sho
     page.goto(f"/contracts/{book.draft_contract.pk}/")
     page.get_by_role("button", name="Activate…").click()
     expect(page.locator("#confirm-consequence")).to_contain_text("Activation cannot be undone")
-    shot("activate-confirm")
+    shot("activate-confirm", keep="confirm-activate")
     page.locator("#confirm-cancel").click()
     assert Contract.objects.get(pk=book.draft_contract.pk).status == "draft"
     page.get_by_role("button", name="Activate…").click()
@@ -34,7 +34,7 @@ def test_irreversible_actions_confirm_first_and_a_payment_is_reversed(login, sho
     page.get_by_role("button", name="Finalize…").click()
     expect(page.locator("#confirm-consequence")).to_contain_text("Finalizing cannot be undone")
     expect(page.locator("#confirm-step")).to_contain_text("11.00")
-    shot("finalize-confirm")
+    shot("finalize-confirm", keep="confirm-bulk-finalize")
     page.locator("#confirm-action").click()
     expect(page.locator("h1 .badge")).to_have_text("Finalized")
 
@@ -55,7 +55,7 @@ def test_irreversible_actions_confirm_first_and_a_payment_is_reversed(login, sho
     page.get_by_role("button", name="Issue credit note…").click()
     expect(page.locator("#confirm-step")).to_contain_text("Total credited, with tax")
     expect(page.locator("#confirm-step")).to_contain_text("4.40")
-    shot("credit-note-confirm")
+    shot("credit-note-confirm", keep="confirm-credit-note")
     page.locator("#confirm-action").click()
     expect(page.locator(".flash").first).to_contain_text("Credit note")
 
@@ -66,7 +66,7 @@ def test_irreversible_actions_confirm_first_and_a_payment_is_reversed(login, sho
     row.locator("input[name=reason]").fill("The transfer bounced")
     row.get_by_role("button", name="Reverse this payment…").click()
     expect(page.locator("#confirm-consequence")).to_contain_text("reversing journal entry")
-    shot("reverse-confirm")
+    shot("reverse-confirm", keep="confirm-payment-reversal")
     page.locator("#confirm-action").click()
     expect(page.locator(f"#payment-{book.payment.pk}")).to_contain_text("Reversed")
     expect(page.locator("h1 .badge")).to_have_text("Finalized")

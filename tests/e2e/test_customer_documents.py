@@ -66,7 +66,7 @@ def test_overdue_invoice_payment_credit_note_and_statement(login, shot):
     issued_text = pdf_text(issued)
     assert "Prorated: 26 of 30 days" in issued_text and "(end exclusive)" in issued_text
     assert f"Total due (USD) {invoice.total:,.2f}" in issued_text
-    shot("overdue-invoice")
+    shot("overdue-invoice", keep="invoice-overdue")
 
     page.fill("#id_amount", "100.00")
     page.fill("#id_date", date.today().isoformat())
@@ -98,4 +98,4 @@ def test_overdue_invoice_payment_credit_note_and_statement(login, shot):
     credit = pdf_text(_download(page, page.locator(f"a[href$='/credit-notes/{note.pk}/pdf/']")))
     assert "CREDIT NOTE" in credit and f"Total credited (USD) {note.total:,.2f}" in credit
     assert _download(page, page.get_by_role("link", name="Download PDF")) == issued  # as issued
-    shot("after-payment-and-credit-note")
+    shot("after-payment-and-credit-note", keep="invoice-statement")

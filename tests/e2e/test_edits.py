@@ -53,7 +53,7 @@ def test_finance_edits_a_customer_and_a_draft_contract(login, shot):
     page.locator("#edit-customer").click()
     page.fill("#id_name", "Acme Europe GmbH")
     page.fill("#id_tax_rate", "19")
-    shot("customer edit form")
+    shot("customer edit form", keep="customer-edit")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("status")).to_contain_text("Customer Acme Europe GmbH (acme) saved")
     page.locator("#edit-customer").click()

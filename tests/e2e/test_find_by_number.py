@@ -56,7 +56,7 @@ def test_the_auditor_finds_an_invoice_trail_by_typing_its_number(login, shot, in
     expect(options.first).to_have_attribute("aria-selected", "true")
     trail_option = options.filter(has_text=f"Audit trail of {first.number}")
     expect(trail_option).to_have_count(1)
-    shot("palette-with-the-number")
+    shot("palette-with-the-number", keep="search-palette")
     page.keyboard.press("ArrowDown")
     expect(trail_option).to_have_attribute("aria-selected", "true")
     page.keyboard.press("Enter")
@@ -66,7 +66,7 @@ def test_the_auditor_finds_an_invoice_trail_by_typing_its_number(login, shot, in
     expect(results).to_contain_text(f"Trail of Invoice {first.number} · Initech")
     expect(results.get_by_role("row").filter(has_text="Invoice finalized")).to_have_count(1)
     expect(results.locator(".cx-change-table").first).to_be_visible()
-    shot("trail-of-the-number")
+    shot("trail-of-the-number", keep="audit-trail-by-number")
 
     # The internal id is not a document number: no trail of this invoice behind it.
     page.fill("#f-ref", str(first.pk))
@@ -122,10 +122,10 @@ def test_audit_boxes_are_tables_and_meters_say_what_they_sum(login, shot, initec
     expect(finalized.locator(".cx-change-table")).to_contain_text("1,200.00")
     expect(audit).not_to_contain_text("{")
     expect(audit).not_to_contain_text("credits_applied")
-    shot("invoice-audit-box")
+    shot("invoice-audit-box", keep="audit-box-table")
 
     page.goto("/pricing/catalog/")
     meter = page.get_by_role("row").filter(has_text="llm_tokens")
     expect(meter).to_contain_text("Sum of tokens")
     expect(page.locator("body")).not_to_contain_text("Sum of a property")
-    shot("meters")
+    shot("meters", keep="meters-sum-of-tokens")

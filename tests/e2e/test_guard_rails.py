@@ -46,11 +46,11 @@ def test_contract_page_warns_and_labels_and_product_form_explains(login, shot):
     expect(warning).to_contain_text("takes effect on 1 Jan 2027")
     lines = page.locator("section[aria-labelledby=lines-title]")
     expect(lines.get_by_text("usage-billed")).to_be_visible()
-    shot("contract-plan-warning")
+    shot("contract-plan-warning", keep="guard-rail-plan-not-in-force")
 
     pricing = login("pricing")
     pricing.goto("/pricing/catalog/")
     help_text = pricing.locator("#id_product-recognition_helptext")
     expect(help_text).to_contain_text("Ratable (daily): spread evenly over the service period")
     expect(help_text).to_contain_text("As used")
-    shot("recognition-help", page=pricing)
+    shot("recognition-help", page=pricing, keep="guard-rail-recognition-help")

@@ -29,7 +29,7 @@ def test_a_rejected_request_reaches_its_requester_who_can_withdraw_the_next(logi
     page = login("approver")
     expect(page.locator("#your-queue")).to_contain_text("Reopen 2026-09: Late vendor credit")
     expect(page.locator("#nav-approvals-count")).to_contain_text("1")
-    shot("approver-dashboard-queue")
+    shot("approver-dashboard-queue", keep="approver-dashboard")
     page.locator("#your-queue").get_by_role("link", name=re.compile("Reopen 2026-09")).click()
     row = page.locator(f"#approval-{first.pk}")
     row.locator("textarea[name=comment]").fill("Post it in October instead")
@@ -44,7 +44,7 @@ def test_a_rejected_request_reaches_its_requester_who_can_withdraw_the_next(logi
     note = page.locator(".nt-list li").first
     expect(note).to_contain_text("Rejected: Reopen 2026-09")
     expect(note).to_contain_text("Post it in October instead")
-    shot("requester-notified")
+    shot("requester-notified", keep="requester-notified")
     note.get_by_role("button", name="Mark read").click()
     expect(page.locator("#nav-bell")).not_to_contain_text("unread")
     page.goto("/approvals/?requester=mine")
@@ -55,7 +55,7 @@ def test_a_rejected_request_reaches_its_requester_who_can_withdraw_the_next(logi
     page.goto("/approvals/?requester=mine")
     row = page.locator(f"#approval-{second.pk}")
     expect(row).to_contain_text("Awaiting another approver")
-    shot("own-request-withdrawable")
+    shot("own-request-withdrawable", keep="approvals-withdraw-own")
     row.get_by_role("button", name="Withdraw request").click()
     expect(_flash(page)).to_contain_text("Withdrawn: Reopen 2026-09")
     expect(page.locator("#my-requests")).to_contain_text("Withdrawn")
@@ -89,7 +89,29 @@ def test_an_approval_shows_the_change_in_business_terms_and_opens_it(login, shot
     changes = row.locator(".ap-changes")
     expect(changes).to_contain_text("none approved")
     expect(changes).to_contain_text("pending approval")
-    shot("approval-in-business-terms")
+    shot("approval-in-business-terms", keep="approval-business-terms")
     row.locator(".ap-open").click()
     expect(page).to_have_url(re.compile(f"/revenue/contracts/{contract['id']}/$"))
     shot("opened-the-change")
+
+
+def test_the_approvers_hear_of_a_new_request_and_its_requester_does_not(login, shot, e2e_world):
+    """§3: finance asks to reopen September; each approver's bell counts it and the notification opens
+    the request in the queue; finance (the requester) hears nothing until it is decided."""
+    finance = e2e_world.users["finance"]
+    asked = period_reopen_request(key="2026-09", reason="Late vendor credit", actor=finance)
+
+    page = login("approver")
+    expect(page.locator("#nav-bell")).to_contain_text("1 unread")
+    page.locator("#nav-bell").click()
+    note = page.locator(".nt-list li").first
+    expect(note).to_contain_text("To decide: Reopen 2026-09: Late vendor credit")
+    expect(note).to_contain_text(f"Fiona Finance asked for a period reopen decision (request #{asked.pk}).")
+    shot("approver-notified", keep="approver-notified")
+    note.get_by_role("link", name=re.compile("To decide")).click()
+    expect(page).to_have_url(re.compile(rf"/approvals/\?request={asked.pk}#approval-{asked.pk}$"))
+    expect(page.locator(f"#approval-{asked.pk}")).to_contain_text("Late vendor credit")
+    expect(page.locator(f"#approval-{asked.pk}").get_by_role("button", name="Approve")).to_be_visible()
+
+    expect(login("approver2").locator("#nav-bell")).to_contain_text("1 unread")
+    expect(login("finance").locator("#nav-bell")).not_to_contain_text("unread")

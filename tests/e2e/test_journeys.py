@@ -1,7 +1,7 @@
 """Browser journeys: the whole product the way its users use it, in Debian's chromium.
 
 One journey, in the order the month happens (each step asserts what the user sees and saves a
-screenshot under tests/e2e/screenshots/<test>/):
+screenshot under tests/e2e/artifacts/screenshots/<test>/):
 
 1. the pricing admin creates the token-priced plan ``e2e-tokens`` (USD, monthly) — a platform fee and
    an ``llm_tokens`` standard charge priced per model and token type — and submits it for publication;

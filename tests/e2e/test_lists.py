@@ -90,7 +90,7 @@ def test_invoice_list_sorts_filters_in_the_url_and_exports_what_it_shows(login, 
     page.wait_for_url("**billing_period=2026-04**")
     assert page.evaluate("history.length") == depth  # replaced, not pushed
     assert "sort=-total" in page.url  # the sort survives a filter change
-    shot("invoices overdue in April")
+    shot("invoices overdue in April", keep="invoice-list-filters")
 
     with page.expect_download() as download:
         page.locator("#export-csv").click()
@@ -121,7 +121,7 @@ def test_usage_explorer_presets_and_a_day_that_opens_its_events(login, shot):
     expect(events).to_contain_text("ev-2")
     expect(events).not_to_contain_text("ev-1")
     assert "day=2026-05-03" in page.url and page.evaluate("history.length") == depth
-    shot("usage day opened")
+    shot("usage day opened", keep="usage-explorer-day")
     page.select_option("#u-group", "model")
     expect(page.locator("#usage-results")).to_contain_text("By model")
     assert page.evaluate("history.length") == depth
