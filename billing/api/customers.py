@@ -11,6 +11,7 @@ from revops.core.api.fields import DecimalStringField, decimal_str
 from revops.core.api.serializers import InputModelSerializer
 from revops.core.api.views import ApiGenericView
 from revops.core.filters import ApiFilterBackend
+from revops.errors import ValidationFailed
 from revops.parties.filters import CustomerFilter
 from revops.parties.models import Customer
 from revops.parties.models.customers import MAX_GRACE_HOURS
@@ -83,9 +84,15 @@ class CustomerDetailView(ApiGenericView):
 
     def patch(self, request, ref):
         customer = customer_by_ref(ref)
+        if isinstance(request.data, dict) and "external_id" in request.data:
+            # The customer's key in the caller's systems and in every URL: fixed once created (api.md,
+            # unknown or read-only fields are a 400 naming them — it was silently ignored).
+            raise ValidationFailed(
+                "external_id cannot be changed once the customer exists.", field="external_id"
+            )
         data = CustomerSerializer(customer, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        changes = {k: v for k, v in data.validated_data.items() if k != "external_id"}
+        changes = dict(data.validated_data)
         return Response(
             CustomerSerializer(customer_update(customer=customer, actor=request.user, **changes)).data
         )

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import django_filters
+from django.core.validators import RegexValidator
 
 from billing.models import Invoice
 from revops.core.filters import BoundedDateFilter, PeriodFilter
 from revops.parties.filters import CustomerScopedFilterSet
+
+# An invoice number as issued (PREFIX-000352 or 2026-INV-7), its bare sequence, or a draft reference.
+NUMBER_RE = re.compile(r"\A[A-Za-z0-9]{1,40}(?:-[A-Za-z0-9]{1,40}){0,3}\Z", re.ASCII)
 
 
 class InvoiceFilter(CustomerScopedFilterSet):
@@ -30,6 +36,8 @@ class InvoiceFilter(CustomerScopedFilterSet):
     )
     number = django_filters.CharFilter(
         method="filter_number",
+        strip=False,  # "?number=+1" is " 1": refused, as "-1" is, rather than read as 1
+        validators=[RegexValidator(NUMBER_RE, "Not an invoice number: INV-000352, 352 or a draft D-000353.")],
         help_text="An invoice number (INV-000352, or just 352: that sequence number, never an internal "
         "id) or a draft reference (D-000353); matched exactly",
     )

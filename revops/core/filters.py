@@ -38,6 +38,13 @@ class FilterSet(django_filters.FilterSet):
 
     exclusive: tuple[tuple[str, str], ...] = ()
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for item in self.filters.values():  # every boolean parameter refuses what is not a boolean
+            if isinstance(item, django_filters.BooleanFilter):
+                item.field_class = StrictBooleanField
+                item.__dict__.pop("_field", None)  # a field built before (copied from the class) is rebuilt
+
     def get_form_class(self):
         base, pairs = super().get_form_class(), self.exclusive
 
@@ -49,6 +56,38 @@ class FilterSet(django_filters.FilterSet):
             return data
 
         return type(base.__name__, (base,), {"clean": clean}) if pairs else base
+
+
+class _RawBooleanSelect(forms.NullBooleanSelect):
+    """The select of a :class:`StrictBooleanField`, passing the value sent on as sent (Django's mapped
+    anything unknown to "unknown" before the field could refuse it)."""
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name)
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """``true``/``false`` (also ``1``/``0``, ``yes``/``no``, any case); blank means "any". Anything else is
+    an error naming the parameter — django-filter's own field read ``?overdue=maybe`` as "any" and
+    dropped the filter silently."""
+
+    widget = _RawBooleanSelect
+    TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise forms.ValidationError(f"'{str(value)[:40]}' is not a boolean: use true or false.")
+
+    def validate(self, value):
+        pass
 
 
 class IdFilter(django_filters.NumberFilter):

@@ -68,3 +68,17 @@ def test_list_filters_take_external_id_and_id_as_separate_parameters(api_for, tw
     both = api.get(path, {"customer": "alpha", "customer_id": alpha.pk})
     assert both.status_code == 400 and both.json()["errors"][0]["field"] == "customer_id"
     assert api.get(path, {"customer_id": "x1"}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_patching_a_customers_external_id_is_refused_not_silently_dropped(api_for):
+    api = api_for("finance")
+    created = api.post(
+        "/api/v1/customers", {"external_id": "r1516", "name": "R", "currency": "USD"}, format="json"
+    )
+    assert created.status_code == 201
+    response = api.patch("/api/v1/customers/r1516", {"external_id": "r1516-new"}, format="json")
+    assert response.status_code == 400  # was 200 with external_id unchanged
+    assert [e["field"] for e in response.json()["errors"]] == ["external_id"]
+    renamed = api.patch("/api/v1/customers/r1516", {"name": "R2"}, format="json")
+    assert renamed.status_code == 200 and renamed.json()["external_id"] == "r1516"

@@ -13,7 +13,9 @@ from revops.core.api.serializers import CommentIn, InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
 from revops.core.approvals.models import Approval
 from revops.core.approvals.outcomes import approval_withdraw
+from revops.core.approvals.registry import approval_kinds
 from revops.core.approvals.services import approval_decide
+from revops.errors import ValidationFailed
 
 
 class ApprovalOut(serializers.Serializer):
@@ -40,10 +42,21 @@ class ApprovalListView(ApiGenericView):
     def get_queryset(self):
         qs = Approval.objects.select_related("requested_by", "decided_by")
         params = self.request.query_params
-        if params.get("status"):
-            qs = qs.filter(status=params["status"])
-        if params.get("kind"):
-            qs = qs.filter(kind=params["kind"])
+        status, kind = params.get("status"), params.get("kind")
+        if status:
+            if status not in Approval.Status.values:
+                raise ValidationFailed(
+                    f"Unknown status '{status[:40]}'; one of: {', '.join(Approval.Status.values)}.",
+                    field="status",
+                )
+            qs = qs.filter(status=status)
+        if kind:
+            kinds = sorted(approval_kinds())
+            if kind not in kinds:  # an unknown kind was an empty 200, indistinguishable from "none pending"
+                raise ValidationFailed(
+                    f"Unknown kind '{kind[:40]}'; one of: {', '.join(kinds)}.", field="kind"
+                )
+            qs = qs.filter(kind=kind)
         if params.get("requester"):
             qs = qs.filter(requested_by__username=params["requester"])
         return qs

@@ -138,6 +138,12 @@ def test_a_bad_filter_value_is_named_by_the_api_and_the_page(world, api_for, ui_
         ("/api/v1/journal-entries", {"contract": "9" * 30}, "contract"),
         ("/api/v1/schedules", {"status": "bogus"}, "status"),
         ("/api/v1/webhook-deliveries", {"status": "bogus"}, "status"),
+        # review1516: each was ignored (the whole list, or INV-000001 for "-1" and "+1" — " 1" decoded)
+        ("/api/v1/invoices", {"overdue": "maybe"}, "overdue"),
+        ("/api/v1/invoices", {"number": "-1"}, "number"),
+        ("/api/v1/invoices", {"number": " 1"}, "number"),
+        ("/api/v1/approvals", {"kind": "nonsense"}, "kind"),
+        ("/api/v1/approvals", {"status": "bogus"}, "status"),
     ],
 )
 def test_api_only_lists_name_a_bad_filter_value(api_for, db, path, params, field):
@@ -185,3 +191,15 @@ def test_the_schema_documents_each_filter_set(db):
     assert params["/api/v1/journal-entries/"]["period"]["pattern"] == r"^\d{4}-\d{2}$"
     assert set(params["/api/v1/schedules/"]) >= {"status"}
     assert set(params["/api/v1/ssp/"]) >= {"product"}
+
+
+def test_a_boolean_filter_still_takes_true_and_false(api_for, db):
+    api = api_for("admin")
+    for value in ("true", "false", "TRUE", "0", ""):
+        assert api.get("/api/v1/invoices", {"overdue": value}).status_code == 200, value
+
+
+def test_an_unknown_approval_kind_is_refused_listing_the_kinds(api_for, db):
+    message = api_for("admin").get("/api/v1/approvals", {"kind": "nonsense"}).json()["errors"][0]["message"]
+    assert "period_close" in message
+    assert api_for("admin").get("/api/v1/approvals", {"kind": "period_close"}).status_code == 200
