@@ -17,7 +17,7 @@ differences of these figures, so opening + movements = closing exactly."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import F, Q, Sum
@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from billing.catalog.reader import Catalog
 from billing.contracts.models import Contract, ContractLine, ContractRenewal, ContractVersion
+from billing.contracts.ramp import is_ramp, priced_as, step_ranges
 from billing.contracts.terms import line_kinds, line_range, plan_interval, plan_versions_for_line
 from billing.models import CouponRedemption, Invoice, InvoiceLine
 from billing.pricing import InMemoryUsage, local_midnight, rate_version, version_in_force
@@ -84,8 +85,8 @@ class ContractMRR:
     def __init__(self, currency: str):
         self.currency = currency
         self.catalog = Catalog()
-        self._fees: dict[tuple[int, int], Decimal] = {}
-        self._versions: dict[int, list] = {}
+        self._fees: dict[tuple, Decimal] = {}
+        self._versions: dict[tuple, list] = {}
         self._kinds: dict[int, tuple[str, ...]] = {}
         self.usage = _billed_usage(currency)
         self.coupons: dict[int, list[CouponRedemption]] = defaultdict(list)
@@ -98,19 +99,27 @@ class ContractMRR:
 
     def line_fee(self, line: ContractLine, contract: Contract, day: date) -> Decimal:
         """The line's recurring fees normalized to a month, exact, with the price version in force on
-        ``day`` (or at the term start, for a plan whose contracts move versions at renewal)."""
+        ``day`` (or at the term start, for a plan whose contracts move versions at renewal) and, for a
+        ramp deal, the step in force on ``day``."""
         if line.billing != ContractLine.Billing.RECURRING:
             return ZERO
+        step = None
+        if is_ramp(line):
+            parts = step_ranges(line, day, day + timedelta(days=1))
+            if parts:
+                step = parts[0][0]
+                line = priced_as(line, step)
         if line.plan_id is None:
             return (line.unit_price or ZERO) * line.quantity
-        versions = self._versions.get(line.pk)
+        priced = (line.pk, step.start if step else None)
+        versions = self._versions.get(priced)
         if versions is None:
-            versions = self._versions[line.pk] = plan_versions_for_line(line, catalog=self.catalog)
+            versions = self._versions[priced] = plan_versions_for_line(line, catalog=self.catalog)
         if not versions:
             return ZERO
         pinned = line.plan.version_policy == "at_renewal"
         version = version_in_force(versions, contract.start_date if pinned else day)
-        key = (line.pk, version.number)
+        key = (*priced, version.number)
         if key not in self._fees:
             fee_codes = [c.code for c in version.charges if c.meter is None]
             drafts = rate_version(
