@@ -73,6 +73,12 @@ class LineIn(InputSerializer):
         required=False,
         help_text="A recurring line's price steps, ascending, the first on the line's start (ramp deal)",
     )
+    trial_days = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=366, help_text="This line starts with a trial"
+    )
+    trial_price = DecimalStringField(
+        required=False, allow_null=True, help_text="The trial's price (omitted or 0: a free trial)"
+    )
 
 
 class RenewalIn(InputSerializer):
@@ -113,6 +119,16 @@ class ContractIn(InputSerializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     renewal = RenewalIn(required=False, help_text="Absent: the contract does not renew")
     lines = LineIn(many=True)
+    trial_days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=366,
+        help_text="Every line starts with a trial",
+    )
+    trial_price = DecimalStringField(
+        required=False, allow_null=True, help_text="The trial's price (omitted or 0: a free trial)"
+    )
 
 
 class AmendIn(InputSerializer):
@@ -156,7 +172,8 @@ class ContractListView(ApiGenericView):
 
     def get_queryset(self):
         return Contract.objects.select_related("customer").prefetch_related(
-            Prefetch("scheduled_changes", queryset=ScheduledChange.objects.select_related("approval"))
+            Prefetch("scheduled_changes", queryset=ScheduledChange.objects.select_related("approval")),
+            "trials",
         )
 
     @extend_schema(responses=ContractOut)
@@ -177,6 +194,8 @@ class ContractListView(ApiGenericView):
             billing_anchor=v["billing_anchor"],
             notes=v["notes"],
             renewal=_renewal_args(v.get("renewal")),
+            trial_days=v.get("trial_days"),
+            trial_price=request.data.get("trial_price"),
             lines=list(request.data.get("lines") or []),
             actor=request.user,
         )
@@ -351,3 +370,12 @@ class ContractRenewalView(ApiView):
         data.is_valid(raise_exception=True)
         renewal_policy_set(contract=contract, renewal=_renewal_args(data.validated_data), actor=request.user)
         return Response(ContractOut(_contract(pk)).data)
+
+
+class ContractTrialCancelView(ApiView):
+    area = "contracts"
+
+    @extend_schema(request=None, responses=ContractOut)
+    def post(self, request, pk):
+        contract = services.contract_trial_cancel(contract=_contract(pk), actor=request.user)
+        return Response(ContractOut(contract).data)

@@ -43,4 +43,9 @@ urlpatterns = [
         contracts.ScheduledChangeDetailView.as_view(),
         name="api-contract-scheduled-change",
     ),
+    re_path(
+        rf"^contracts/{ID}/trial/cancel/?$",
+        contracts.ContractTrialCancelView.as_view(),
+        name="api-contract-trial-cancel",
+    ),
 ]

@@ -99,3 +99,27 @@ def cancellation_confirmation(contract: Contract, preview: dict) -> Confirmation
         back=reverse("contract", args=[contract.pk]),
         danger=True,
     )
+
+
+def trial_cancel_confirmation(contract: Contract, ends_on: date, trials: list) -> Confirmation:
+    priced = [t for t in trials if t.price is not None]
+    paid_trial = (
+        f" The trial price billed ({', '.join(money(t.price, contract.currency) for t in priced)}) stands:"
+        " the trial is served to its end and recognized over its days."
+        if priced
+        else " The trial was free: nothing was billed and no revenue is recognized for it."
+    )
+    return Confirmation(
+        title=f"Cancel contract {contract.number} during its trial?",
+        subject=contract.number,
+        consequence=(
+            f"Cancelling cannot be undone. The contract ends on {day(ends_on)}, when the trial would have "
+            f"converted: the paid period is never billed to {contract.customer.name} and never recognized "
+            "(revenue recognition proposes the modification that removes it; an approver signs it off)."
+            + paid_trial
+        ),
+        facts=[*_facts(contract), ("Ends on (the conversion date)", day(ends_on))],
+        button=f"Cancel {contract.number} during the trial",
+        back=reverse("contract", args=[contract.pk]),
+        danger=True,
+    )

@@ -16,7 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.contracts.extensions import contract_fields
-from billing.contracts.models import Contract, ContractLine, ScheduledChange
+from billing.contracts.models import Contract, ContractLine, ContractTrial, ScheduledChange
 from revops.core.api.fields import DecimalStringField, MoneyField, decimal_str, money_str
 from revops.core.api.serializers import ApprovalRefOut
 from revops.parties.models import RecognitionMethod
@@ -193,6 +193,27 @@ def renewal_representation(contract: Contract) -> dict:
     }
 
 
+class ContractTrialOut(serializers.Serializer):
+    """A trial the contract (``line`` null) or one of its lines started with (accounting.md §12)."""
+
+    line = serializers.CharField(source="line_key", allow_null=True)
+    trial_line = serializers.CharField(
+        source="trial_line_key", allow_null=True, help_text="The one-time line billing the trial price"
+    )
+    days = serializers.IntegerField()
+    price = MoneyField(currency="contract.currency", allow_null=True)
+    starts_on = serializers.DateField()
+    converts_on = serializers.DateField()
+    status = serializers.ChoiceField(choices=ContractTrial.Status.values)
+    decided_on = serializers.DateField(allow_null=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["line"] = _blank_as_null(data["line"])
+        data["trial_line"] = _blank_as_null(data["trial_line"])
+        return data
+
+
 class ContractOut(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
@@ -208,6 +229,7 @@ class ContractOut(serializers.Serializer):
     lines = serializers.SerializerMethodField()
     scheduled_changes = serializers.SerializerMethodField()
     renewal = serializers.SerializerMethodField()
+    trials = serializers.SerializerMethodField()
     # performance_obligations: registered by revrec (register_contract_field)
 
     def get_fields(self):
@@ -229,6 +251,10 @@ class ContractOut(serializers.Serializer):
     def get_scheduled_changes(self, contract) -> list:
         changes = contract.scheduled_changes.all()  # Meta ordering: effective date, then id
         return ScheduledChangeOut(changes, many=True, context=self.context).data
+
+    @extend_schema_field(ContractTrialOut(many=True))
+    def get_trials(self, contract) -> list:
+        return ContractTrialOut(contract.trials.all(), many=True, context=self.context).data
 
 
 class ContractPendingOut(ContractOut):

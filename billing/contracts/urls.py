@@ -21,6 +21,9 @@ urlpatterns = [
         contracts.scheduled_change_withdraw_view,
         name="contract-scheduled-change-withdraw",
     ),
+    path(
+        "contracts/<int:pk>/trial/cancel/", contracts.contract_trial_cancel_view, name="contract-trial-cancel"
+    ),
     path("contracts/<int:pk>/amend/", contracts.contract_amend_view, name="contract-amend"),
     path("contracts/<int:pk>/renewal/", renewal_views.contract_renewal_view, name="contract-renewal"),
     path(

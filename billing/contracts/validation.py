@@ -162,6 +162,9 @@ def clean_ramp(
     return steps if len(errors) == before else []
 
 
+TRIAL_FIELDS = {"trial_days", "trial_price"}  # a new contract's lines only (billing.contracts.trials)
+
+
 def clean_lines(
     lines: Any,
     *,
@@ -171,9 +174,13 @@ def clean_lines(
     prefix: str = "lines",
     existing_keys: set[str] | None = None,
     single: bool = False,
+    trials: bool = False,
 ) -> tuple[list[dict], list[FieldError]]:
     """``single``: ``lines`` wraps one line given as an object (an amendment's ``add``), so its errors
-    are on ``prefix.field``, not ``prefix[0].field``."""
+    are on ``prefix.field``, not ``prefix[0].field``. ``trials``: a line may carry ``trial_days`` and
+    ``trial_price`` (a new contract's lines), kept raw in the cleaned line for
+    :func:`billing.contracts.trials.plan_trials`."""
+    allowed = LINE_FIELDS | TRIAL_FIELDS if trials else LINE_FIELDS
     errors: list[FieldError] = []
     if not isinstance(lines, list):
         return [], [FieldError(prefix, "Must be a list of lines.")]
@@ -191,7 +198,7 @@ def clean_lines(
         if not isinstance(raw, dict):
             errors.append(FieldError(path, "Must be an object."))
             continue
-        for name in sorted(set(raw) - LINE_FIELDS):
+        for name in sorted(set(raw) - allowed):
             errors.append(FieldError(f"{path}.{name}", "Unknown field."))
         key = raw.get("key")
         if not key or not isinstance(key, str):
@@ -293,6 +300,7 @@ def clean_lines(
                 "service_end": s_end,
                 "series": series,
                 "ramp": ramp,
+                **({f: raw[f] for f in TRIAL_FIELDS if raw.get(f) not in (None, "")} if trials else {}),
             }
         )
     return cleaned, errors

@@ -26,6 +26,7 @@ from billing.contracts.confirmations import (
     activation_confirmation,
     cancellation_confirmation,
     termination_confirmation,
+    trial_cancel_confirmation,
 )
 from billing.contracts.extensions import contract_panels
 from billing.contracts.filters import ContractFilter
@@ -42,10 +43,11 @@ from billing.contracts.forms import (
     step_rows_from,
 )
 from billing.contracts.guards import plan_warnings, usage_billed_plans
-from billing.contracts.models import Contract, ContractLine, ScheduledChange
+from billing.contracts.models import Contract, ContractLine, ContractTrial, ScheduledChange
 from billing.contracts.ramp import is_ramp
 from billing.contracts.renewal_views import renewal_context
 from billing.contracts.services import scheduled
+from billing.contracts.services.trials import trial_cancel_date
 from billing.contracts.terms import line_range
 from billing.contracts.value import ramp_step_values
 from billing.display import decorate_invoices
@@ -301,6 +303,14 @@ def _contract_context(request: HttpRequest, contract: Contract, *, terminate_for
         change.sentences = [describe_request(ch) for ch in change.changes if isinstance(ch, dict)]
         change.last_day = change.effective_date - timedelta(days=1)
     can_cancel = editable and status == Contract.Status.ACTIVE
+    trials = list(contract.trials.all())
+    trialing = [t for t in trials if t.status == ContractTrial.Status.TRIALING]
+    for trial in trials:
+        trial.m_price = money(trial.price, c) if trial.price is not None else "free"
+    try:
+        trial_ends_on = trial_cancel_date(contract, today=today) if trialing else None
+    except DomainError:
+        trial_ends_on = None
     return {
         "contract": contract,
         "lines": lines,
@@ -319,6 +329,10 @@ def _contract_context(request: HttpRequest, contract: Contract, *, terminate_for
         "can_cancel": can_cancel,
         "cancel_options": _cancel_options(contract) if can_cancel else [],
         "can_schedule": can_cancel,
+        "trials": trials,
+        "in_trial": bool(trialing) and status == Contract.Status.ACTIVE,
+        "converts_on": min((t.converts_on for t in trialing), default=None),
+        "can_cancel_trial": editable and trial_ends_on is not None,
         "plan_warnings": plan_warnings(current) if status != Contract.Status.TERMINATED else [],
         **renewal_context(request, contract),
         "panels": contract_panels(contract),
@@ -484,6 +498,28 @@ def scheduled_change_withdraw_view(request: HttpRequest, pk: int, sid: int) -> H
             "it will not apply.",
         )
     return redirect("contract", pk=pk)
+
+
+@login_required
+@require_area("contracts", write=True)
+@require_POST
+def contract_trial_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    contract = _contract(pk)
+    if not is_confirmed(request):
+        try:
+            ends_on = trial_cancel_date(contract, today=timezone.localdate())
+        except DomainError as exc:
+            messages.error(request, error_text(exc))
+            return redirect("contract", pk=pk)
+        trials = list(contract.trials.filter(status=ContractTrial.Status.TRIALING))
+        return confirm_page(request, trial_cancel_confirmation(contract, ends_on, trials))
+    return _lifecycle(
+        request,
+        pk,
+        lambda c: services.contract_trial_cancel(contract=c, actor=request.user),
+        "Contract {contract.number} of {contract.customer.name} canceled during its trial: it ends on "
+        "{contract.terminated_on:%-d %b %Y} and the paid period is never billed.",
+    )
 
 
 # --- amendments ------------------------------------------------------------------------------------

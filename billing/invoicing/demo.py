@@ -129,6 +129,7 @@ def seed_billing() -> str:
                 end_date=add_months(spec["start"], spec["months"]).replace(day=spec["start"].day),
                 billing_anchor=spec["anchor"],
                 lines=spec["lines"],
+                trial_days=spec.get("trial_days"),
                 actor=actor,
             )
             contract = contract_activate(contract=contract, actor=actor)

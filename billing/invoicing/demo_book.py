@@ -23,6 +23,7 @@ CUSTOMERS = (
     ("cyberdyne", "Cyberdyne Systems", "Europe/Berlin", "19", "cyberdyne.example"),
     ("vandelay", "Vandelay Industries", "Europe/Berlin", "19", "vandelay.example"),
     ("initrode", "Initrode Global", "UTC", "0", "initrode.example"),
+    ("piedpiper", "Pied Piper", "America/Los_Angeles", "8.875", "piedpiper.example"),
 )
 
 # The rest of the book: customers whose contracts are drawn (deterministically) from the plan mix.
@@ -105,6 +106,15 @@ def _spec(customer, start, months, lines, anchor="calendar", **extra) -> dict:
     return {"customer": customer, "start": start, "months": months, "lines": lines, "anchor": anchor, **extra}
 
 
+def _trial_start(m0: date) -> date:
+    """Twenty days before today (a day the end-of-term arithmetic can keep): the demo's free trial of
+    30 days is still running and converts in about ten days."""
+    from django.utils import timezone
+
+    start = timezone.localdate() - timedelta(days=20)
+    return start.replace(day=min(start.day, 28))
+
+
 def demo_contracts(m0: date) -> list[dict]:
     """The demo contracts, dated relative to the first day of the current month ``m0``."""
     c = _spec
@@ -120,6 +130,7 @@ def demo_contracts(m0: date) -> list[dict]:
         c("cyberdyne", months_back(m0, 7), 12, [AI], tokens=0.1),
         c("vandelay", months_back(m0, 6, 20), 12, [_seats(5), API], anchor="anniversary", calls=120),
         c("initrode", months_back(m0, 12), 36, [ramp_line(months_back(m0, 12))]),
+        c("piedpiper", _trial_start(m0), 12, [_seats(10)], trial_days=30),  # in its free trial today
     ]
     return named + [_drawn_contract(index, ext, m0) for index, (ext, *_rest) in enumerate(more_customers())]
 

@@ -30,6 +30,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "contract.scheduled_change_failed",
     "contract.renewed",
     "contract.renewal_pending_approval",
+    "contract.trial_ending",
+    "contract.trial_converted",
+    "contract.trial_canceled",
 )
 EVENT_TYPE_LABELS = {
     "invoice.finalized": "An invoice was finalized (numbered)",
@@ -45,6 +48,9 @@ EVENT_TYPE_LABELS = {
     "contract.scheduled_change_failed": "A scheduled change could not apply on its date (reason given)",
     "contract.renewed": "A contract renewed for a new term",
     "contract.renewal_pending_approval": "A contract's renewal waits for an approver",
+    "contract.trial_ending": "A contract's trial converts to paid in 3 days",
+    "contract.trial_converted": "A contract's trial converted to paid",
+    "contract.trial_canceled": "A contract was canceled during its trial",
 }
 _URL_VALIDATOR = URLValidator(schemes=["http", "https"])
 

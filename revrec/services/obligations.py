@@ -9,7 +9,7 @@ from fractions import Fraction
 
 from django.db import transaction
 
-from billing.contracts.models import Contract, ContractLine
+from billing.contracts.models import Contract, ContractLine, ContractTrial
 from billing.contracts.terms import line_kinds, line_range, plan_interval, plan_versions_for_line
 from billing.contracts.value import line_fixed_value
 from billing.contracts.variable import variable_terms
@@ -246,16 +246,34 @@ def allocate_specs(contract: Contract, specs: list[dict]) -> tuple[dict, dict]:
     sources = {line.key: source for line, source in pairs}
     if not pairs:
         return {}, sources
-    price = sum((s["fixed"] for s in fixed_specs), ZERO)
-    try:
-        result = allocate(
-            currency=contract.currency, transaction_price=price, lines=[line for line, _ in pairs]
-        )
-    except AllocationError as exc:
-        raise AllocationError(
-            f"Contract {contract.number}: {exc.detail}", field=exc.errors[0].field if exc.errors else None
-        ) from None
-    return {a.key: a for a in result}, sources
+    # A priced trial is its own contract (accounting.md §12): allocated apart from the paid lines,
+    # which the customer is not bound to until the trial converts (ASC 606-10-25-3).
+    trial_keys = set(
+        ContractTrial.objects.filter(contract=contract)
+        .exclude(trial_line_key="")
+        .values_list("trial_line_key", flat=True)
+    )
+    groups = [
+        [
+            (pair, spec)
+            for pair, spec in zip(pairs, fixed_specs, strict=True)
+            if (spec["key"] in trial_keys) == t
+        ]
+        for t in (False, True)
+    ]
+    allocations: dict = {}
+    for group in (g for g in groups if g):
+        price = sum((spec["fixed"] for _, spec in group), ZERO)
+        try:
+            result = allocate(
+                currency=contract.currency, transaction_price=price, lines=[line for (line, _), _ in group]
+            )
+        except AllocationError as exc:
+            raise AllocationError(
+                f"Contract {contract.number}: {exc.detail}", field=exc.errors[0].field if exc.errors else None
+            ) from None
+        allocations.update({a.key: a for a in result})
+    return allocations, sources
 
 
 @transaction.atomic

@@ -23,6 +23,7 @@ from billing.contracts.services.renewals import (
     renewal_policy_set,
 )
 from billing.contracts.services.revert import contract_amendment_revert
+from billing.contracts.services.trials import contract_trial_cancel
 from billing.contracts.value import contract_transaction_price, line_fixed_value
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "contracts_renew_due",
     "contract_submit",
     "contract_terminate",
+    "contract_trial_cancel",
     "contract_transaction_price",
     "line_fixed_value",
     "override_rebind",

@@ -17,7 +17,7 @@ from billing.contracts.value import contract_transaction_price
 from billing.contracts.variable import FIELDS as VARIABLE_FIELDS
 from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
-from revops.errors import FieldError, InvalidTransition
+from revops.errors import Conflict, FieldError, InvalidTransition
 
 # What a line keeps when an edit does not name it (the contract editor shows only the common columns):
 # a line's SSP, recognition and variable-consideration terms are never dropped by an edit.
@@ -62,6 +62,11 @@ def contract_draft_update(
         raise InvalidTransition(
             f"{contract.number} is {contract.get_status_display().lower()}: only a draft can be edited. "
             "Change it by an amendment."
+        )
+    if contract.trials.exists():  # its lines were planned from the trial (billing.contracts.trials)
+        raise Conflict(
+            f"{contract.number} starts with a trial, planned into its lines when it was created: "
+            "create the contract again with the terms you want."
         )
     errors: list[FieldError] = []
     start = clean_date(start_date, "start_date", errors)

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 # In order. Each entry is the dotted path of a step (see the module docstring).
 DUE_STEPS: list[str] = [
     "billing.contracts.services.renewals.contracts_renew_due",  # renewals first (issue 17 §1)
+    # Trials: the 3-day notice, then conversions to paid (issue 17 §2).
+    "billing.contracts.services.trials.contracts_notify_trials_ending",
+    "billing.contracts.services.trials.contracts_convert_trials",
     # Scheduled amendments and end-of-period/term cancellations, in date order (issue 17 §4).
     "billing.contracts.services.scheduled.scheduled_changes_apply_due",
 ]

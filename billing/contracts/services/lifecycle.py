@@ -9,7 +9,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from billing.contracts.extensions import check_contract_change
-from billing.contracts.models import Contract, ContractLine, ContractVersion
+from billing.contracts.models import Contract, ContractLine, ContractTrial, ContractVersion
 from billing.contracts.overrides import KIND as OVERRIDE_KIND
 from billing.contracts.overrides import contract_overrides, signature, threshold_pct
 from billing.contracts.selectors import contract_snapshot, current_lines, pending_override
@@ -17,6 +17,7 @@ from billing.contracts.services.changes import advance_billed_credit
 from billing.contracts.services.override_requests import override_rebind, override_summary
 from billing.contracts.services.renewals import clean_policy, policy_create, policy_dict
 from billing.contracts.terms import line_range
+from billing.contracts.trials import clean_trial_terms, plan_trials
 from billing.contracts.validation import clean_date, clean_lines, raise_if_invalid
 from billing.contracts.value import contract_transaction_price
 from revops.core.audit.actions import AuditAction
@@ -43,8 +44,12 @@ def contract_create(
     billing_anchor: str = "calendar",
     notes: str = "",
     renewal: dict | None = None,
+    trial_days=None,
+    trial_price=None,
     actor=None,
 ) -> Contract:
+    """A draft contract. ``trial_days`` / ``trial_price`` (or the same on a line) start it with a trial
+    (:mod:`billing.contracts.trials`): the paid lines start on the conversion date."""
     errors: list[FieldError] = []
     try:
         cust = customer_by_external_id(customer)  # api.md: "customer": external_id
@@ -64,11 +69,19 @@ def contract_create(
         )
     if billing_anchor not in Contract.BillingAnchor.values:
         errors.append(FieldError("billing_anchor", "Must be 'calendar' or 'anniversary'."))
-    cleaned, line_errors = clean_lines(lines, currency=currency, start=start, end=end)
+    cleaned, line_errors = clean_lines(lines, currency=currency, start=start, end=end, trials=True)
     errors.extend(line_errors)
     if not cleaned and not line_errors:
         errors.append(FieldError("lines", "A contract needs at least one line."))
     renewal_policy = clean_policy(renewal, errors)  # issue 17 §1: absent = does not renew
+    contract_trial = clean_trial_terms(
+        trial_days, trial_price, path="", currency=currency if is_currency(currency) else "", errors=errors
+    )
+    trials = []
+    if start and end and end > start and not line_errors:
+        cleaned, trials = plan_trials(
+            cleaned, contract_trial=contract_trial, start=start, end=end, currency=currency, errors=errors
+        )
     raise_if_invalid(errors)
     contract = Contract.objects.create(
         number=_next_number(),
@@ -82,6 +95,16 @@ def contract_create(
     )
     for position, line in enumerate(cleaned):
         ContractLine.objects.create(contract=contract, position=position, **line)
+    for trial in trials:
+        ContractTrial.objects.create(
+            contract=contract,
+            line_key=trial.line_key,
+            trial_line_key=trial.trial_line_key,
+            days=trial.days,
+            price=trial.price,
+            starts_on=trial.starts_on,
+            converts_on=trial.converts_on,
+        )
     contract.transaction_price = contract_transaction_price(contract)
     contract.save(update_fields=["transaction_price"])
     policy = policy_create(contract=contract, cleaned=renewal_policy)
@@ -103,6 +126,21 @@ def contract_create(
             "customer": cust.external_id,
             "transaction_price": contract.transaction_price,
             **({"renewal": policy_dict(policy)} if policy is not None else {}),
+            **(
+                {
+                    "trials": [
+                        {
+                            "line": t.line_key or None,
+                            "days": t.days,
+                            "price": t.price,
+                            "converts_on": t.converts_on,
+                        }
+                        for t in trials
+                    ]
+                }
+                if trials
+                else {}
+            ),
         },
     )
     return contract

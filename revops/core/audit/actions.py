@@ -52,6 +52,9 @@ class AuditAction(StrEnum):
     CONTRACT_RENEWED = "contract.renewed"
     CONTRACT_SUBMITTED = "contract.submitted"
     CONTRACT_TERMINATED = "contract.terminated"
+    CONTRACT_TRIAL_CANCELED = "contract.trial_canceled"
+    CONTRACT_TRIAL_CONVERTED = "contract.trial_converted"
+    CONTRACT_TRIAL_ENDING = "contract.trial_ending"
 
     COUPON_APPLIED = "coupon.applied"
     COUPON_CHANGE_REQUESTED = "coupon.change_requested"

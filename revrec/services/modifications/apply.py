@@ -93,6 +93,28 @@ def _replace_schedule(po, lines, *, treatment: str, user, note: str) -> RevenueS
     return new
 
 
+def _retire_schedules(po, *, user) -> None:
+    """An obligation removed before it started (a trial canceled before conversion, a future line
+    removed) earns nothing: its live schedules are superseded, their pending approvals cancelled."""
+    for sched in po.schedules.filter(
+        status__in=[RevenueSchedule.Status.APPROVED, RevenueSchedule.Status.PENDING_APPROVAL]
+    ):
+        sched.status = RevenueSchedule.Status.SUPERSEDED
+        sched.save(update_fields=["status"])
+        Approval.objects.filter(
+            kind="revenue_schedule",
+            object_type="revrec.revenueschedule",
+            object_id=str(sched.pk),
+            status=Approval.Status.PENDING,
+        ).update(status=Approval.Status.CANCELLED)
+        audit_record(
+            actor=user,
+            action=AuditAction.SCHEDULE_SUPERSEDED,
+            obj=sched,
+            changes={"by": "contract modification", "obligation_removed_before_start": po.key},
+        )
+
+
 def _apply(approval: Approval, user) -> None:
     mod = ContractModification.objects.select_for_update().get(pk=approval.object_id)
     contract = Contract.objects.select_for_update().get(pk=mod.contract_id)
@@ -177,6 +199,7 @@ def _apply(approval: Approval, user) -> None:
         PerformanceObligation.objects.filter(pk=current[key].pk).update(
             status=PerformanceObligation.Status.SUPERSEDED
         )
+        _retire_schedules(current[key], user=user)  # a revenue run must not post them any more
     mod.status = ContractModification.Status.APPLIED
     mod.applied_at = timezone.now()
     mod.analysis = jsonable(analysis)

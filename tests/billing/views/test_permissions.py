@@ -91,6 +91,7 @@ def test_an_auditor_gets_403_on_every_write(ui_for, world):
         (f"/contracts/{c.pk}/submit/", {}),
         (f"/contracts/{c.pk}/activate/", {}),
         (f"/contracts/{c.pk}/terminate/", {"effective_date": "2026-06-01"}),
+        (f"/contracts/{c.pk}/trial/cancel/", {"confirm": "1"}),
         (f"/contracts/{c.pk}/amend/", {"effective_date": "2026-04-16", "price-svc": "20"}),
         (f"/contracts/{c.pk}/amend/preview/", {"effective_date": "2026-04-16", "price-svc": "20"}),
         ("/billing/runs/", {"as_of": "2026-06-01"}),
