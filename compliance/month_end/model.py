@@ -113,7 +113,7 @@ class MonthEnd:
     @property
     def next_stage(self) -> Stage | None:
         """The first stage not done (None once the period is closed, or before the books begin)."""
-        if self.before_books:
+        if self.before_books or self.closed:  # docs/api.md: null once closed — nothing is offered
             return None
         return next((s for s in self.stages if s.status != DONE), None)
 

@@ -169,7 +169,17 @@ def finalization_stage(key: str, start: date, end: date, billing: Stage, drafts:
         if to_finalize
         else None
     )
-    run = FinalizationRun.objects.select_related("job").order_by("-id").first()
+    # Not a run started for another period's drafts (the month end's holds_period filter), nor one
+    # started after this period closed: a later month's run made a closed period look out of date again.
+    runs = FinalizationRun.objects.select_related("job").exclude(
+        Q(filters__has_key="holds_period") & ~Q(filters__holds_period=key)
+    )
+    closed_at = AccountingPeriod.objects.filter(period=key, status="closed").values_list(
+        "closed_at", flat=True
+    )
+    if closed_at.first() is not None:
+        runs = runs.filter(created_at__lte=closed_at.first())
+    run = runs.order_by("-id").first()
     ref = None
     if run is not None:
         ref = RunRef(

@@ -155,3 +155,24 @@ def test_a_grace_period_change_leaves_the_check_run_current_a_tax_rate_change_do
     customer_update(customer=customer, tax_rate="7.5")
     status = checks_status()
     assert not status.current and status.latest_change.action == "customer.updated"
+
+
+def test_a_closed_period_offers_nothing_and_keeps_its_own_finalization_run(catalog, scenario, login):
+    # review1516 finding 2: January is closed; February's finalization run came last. January's month end
+    # showed February's run as its own (the latest run of any period) and offered a next stage.
+    from billing.invoicing.finalization.planning import finalization_start
+
+    given_a_contract(scenario).bill("2026-01-01").finalize().closed(KEY)
+    scenario.bill("2026-02-01")
+    february = finalization_start(
+        filters={"status": "draft", "holds_period": "2026-02"}, actor=scenario.finance.user
+    )
+    state = month_end(key=KEY)
+    assert state.closed and state.next_stage is None
+    run = state.stage("finalization").run
+    assert run is None or run.id != february.pk
+    assert all(s.action is None for s in state.stages)
+    body = scenario.get(f"periods/{KEY}/month-end")
+    assert body["status"] == "closed" and body["next_stage"] is None
+    assert (state_feb := month_end(key="2026-02")).stage("finalization").run.id == february.pk
+    assert state_feb.next_stage is not None
