@@ -100,8 +100,12 @@ def test_the_finalize_action_takes_exactly_the_drafts_that_block_the_close(
     assert state.stage("drafts").counts["drafts"] == 2
     assert final.action.label == f"Finalize 2 drafts holding fees or usage of {KEY}"
 
+    finance = login("finance")
+    shown = finance.post(f"{START}finalize/")  # the confirmation: what will be finalized, and its digest
+    assert shown.status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
-        assert login("finance").post(f"{START}finalize/", {"confirm": "1"}).status_code == 302
+        confirmed = {"confirm": "1", "expected": shown.context["digest"]}
+        assert finance.post(f"{START}finalize/", confirmed).status_code == 302
     assert Invoice.objects.get(pk=late.pk).status == "finalized"
     assert Invoice.objects.get(pk=march.pk).status == "draft"
     assert item(KEY, "drafts_finalized").ok
