@@ -36,6 +36,10 @@ class BillingConfig(AppConfig):
 
         approvals.ready()
 
+        from billing.invoicing import reversals
+
+        reversals.ready()  # credit notes and voids of finalized invoices wait for a second person
+
         from billing.contracts.services import renewals
 
         renewals.register()  # the contract_renewal approval kind

@@ -194,6 +194,21 @@ def approved_credit_grant(
     return CreditGrant.objects.get(approval=approval)
 
 
+def through_approval(response):
+    """A response answered 202 with a pending ``approval`` (a credit note, the void of a finalized
+    invoice: billing.invoicing.reversals) approved by an approver other than the requester; returns
+    the approval, re-read."""
+    from revops.core.approvals.models import Approval
+    from tests.revops.factories import approve
+
+    assert response.status_code == 202, getattr(response, "content", b"")[:2000]
+    approval = Approval.objects.get(pk=response.json()["approval"]["id"])
+    approve(approval)
+    approval.refresh_from_db()
+    assert approval.status == "approved"
+    return approval
+
+
 def through_override(api, response):
     """A contract response that may wait for a price override (202: a custom-priced or discounted
     line, billing.contracts.overrides): an approver other than the requester approves it through the

@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from billing.invoicing import lifecycle, payments
+from billing.invoicing import lifecycle, payments, reversals
 from billing.invoicing.build import invoice_refresh_draft
 from billing.invoicing.filters import InvoiceFilter
 from billing.invoicing.finalization import (
@@ -30,7 +30,7 @@ from billing.invoicing.selectors import (
 from billing.models import BillingRun, CreditNote, FinalizationRun, Invoice
 from revops.books import posting_period_for
 from revops.core.api.fields import BoundedDateField, DecimalStringField, MoneyField, PeriodField
-from revops.core.api.serializers import InputSerializer
+from revops.core.api.serializers import ApprovalRefOut, InputSerializer
 from revops.core.api.views import ApiGenericView, ApiView
 from revops.core.filters import BIGINT_MAX, ApiFilterBackend
 from revops.errors import NotFound
@@ -300,6 +300,26 @@ class InvoiceRefreshView(ApiView):
         return Response(InvoiceOut(invoice_with_lines(invoice.pk)).data)
 
 
+class ReversalPendingOut(serializers.Serializer):
+    """202: nothing changed yet; ``approval.payload`` is exactly what approving applies."""
+
+    approval = ApprovalRefOut()
+    detail = serializers.CharField()
+
+
+def _pending(approval, what: str) -> dict:
+    applied = "issues the credit note" if what == "credit_note" else "voids the invoice"
+    return ReversalPendingOut(
+        {
+            "approval": approval,
+            "detail": (
+                f"Waiting for approval #{approval.pk}: an approver other than you {applied} exactly as "
+                "the request shows; nothing has changed yet."
+            ),
+        }
+    ).data
+
+
 class VoidIn(InputSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
@@ -307,12 +327,18 @@ class VoidIn(InputSerializer):
 class InvoiceVoidView(ApiView):
     area = "billing"
 
-    @extend_schema(request=VoidIn, responses=InvoiceOut)
+    @extend_schema(request=VoidIn, responses={202: ReversalPendingOut, 200: InvoiceOut})
     def post(self, request, pk):
+        """Voiding a finalized invoice reverses its posting: it is asked for (202, maker-checker) and
+        applied when an approver other than the requester approves. A draft is not a request."""
+        invoice = _invoice(pk)
         data = VoidIn(data=request.data)
         data.is_valid(raise_exception=True)
-        invoice = lifecycle.invoice_void(invoice=_invoice(pk), actor=request.user, **data.validated_data)
-        return Response(InvoiceOut(invoice_with_lines(invoice.pk)).data)
+        if invoice.status == Invoice.Status.DRAFT:
+            invoice = lifecycle.invoice_void(invoice=invoice, actor=request.user, **data.validated_data)
+            return Response(InvoiceOut(invoice_with_lines(invoice.pk)).data)
+        approval = reversals.invoice_void_request(invoice=invoice, actor=request.user, **data.validated_data)
+        return Response(_pending(approval, "void"), status=202)
 
 
 class PaymentIn(InputSerializer):
@@ -492,20 +518,17 @@ class CreditNoteListView(ApiGenericView):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(CreditNoteOut(page, many=True).data)
 
-    @extend_schema(
-        request=CreditNoteIn,
-        responses={
-            201: CreditNoteOut,
-        },
-    )
+    @extend_schema(request=CreditNoteIn, responses={202: ReversalPendingOut})
     def post(self, request):
+        """A credit note moves revenue: it is asked for (202, maker-checker); its number, document and
+        ``credit_note.issued`` exist once an approver other than the requester approves."""
         data = CreditNoteIn(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        note = lifecycle.credit_note_create(
+        approval = reversals.credit_note_request(
             invoice=_invoice(v["invoice"]),
             lines=[dict(x) for x in v["lines"]],
             reason=v["reason"],
             actor=request.user,
         )
-        return Response(CreditNoteOut(note).data, status=201)
+        return Response(_pending(approval, "credit_note"), status=202)

@@ -85,7 +85,8 @@ def seed_billing() -> str:
     )
     from billing.invoicing.coupons import coupon_apply, coupon_request
     from billing.invoicing.credits import credit_grant_request, credits_expire, goodwill_credit_request
-    from billing.invoicing.lifecycle import credit_note_create, invoice_void, payment_record
+    from billing.invoicing.lifecycle import payment_record
+    from billing.invoicing.reversals import credit_note_request, invoice_void_request
     from billing.models import Coupon, Invoice, InvoiceLine
     from revops.core.approvals.services import approval_decide
     from revops.parties.models import Customer
@@ -229,12 +230,14 @@ def seed_billing() -> str:
             actor=actor,
         )
         paid += 1
+    # A void and a credit note move revenue: finance asks, the demo approver approves (maker-checker).
     if void_target is not None:
-        invoice_void(
+        asked = invoice_void_request(
             invoice=void_target,
             reason="Seats waived for the onboarding delay (agreed with the customer, ticket CS-1042)",
             actor=actor,
         )
+        approval_decide(approval=asked, user=approver, approve=True, comment="Agreed, ticket CS-1042")
     credited = (
         InvoiceLine.objects.filter(
             invoice__contract=contracts["northwind"],
@@ -246,12 +249,13 @@ def seed_billing() -> str:
         .first()
     )
     if credited is not None:
-        credit_note_create(
+        asked = credit_note_request(
             invoice=credited.invoice,
             lines=[{"invoice_line": credited.pk, "amount": min(credited.amount, Decimal("25.00"))}],
             reason=f"SLA credit: API outage on {credited.service_start + timedelta(days=11):%d %b %Y}",
             actor=actor,
         )
+        approval_decide(approval=asked, user=approver, approve=True, comment="SLA credit checked")
     report.append(f"{finalized} invoices finalized, {paid} paid, 1 voided, 1 credit note")
 
     # 4. Mid-period changes: more seats at Initech and at two other seat customers, a token customer

@@ -236,9 +236,10 @@ def invoices_save_finalized(invoices: list[Invoice]) -> None:
 
 
 @transaction.atomic
-def invoice_void(*, invoice: Invoice, reason: str = "", actor=None) -> Invoice:
+def invoice_void(*, invoice: Invoice, reason: str = "", actor=None, approval=None) -> Invoice:
     """Void a finalized, unpaid invoice. It keeps its number (no gap) and its audit trail; prepaid
-    credits it drew are given back (reversing rows, nothing deleted)."""
+    credits it drew are given back (reversing rows, nothing deleted). The apply step of an approved
+    ``invoice_void`` request (billing.invoicing.reversals): callers ask through ``invoice_void_request``."""
     invoice = _lock(invoice)
     if invoice.amount_paid > 0:
         raise Conflict("A paid or partly paid invoice cannot be voided; issue a credit note instead.")
@@ -260,6 +261,7 @@ def invoice_void(*, invoice: Invoice, reason: str = "", actor=None) -> Invoice:
             "number": invoice.number,
             "status": {"from": before, "to": invoice.status},
             "reason": reason,
+            **({"approval": approval.pk} if approval is not None else {}),
         },
     )
     outbox_publish(topic="invoice.voided", obj=invoice, payload=invoice_data(invoice, lines=False))
@@ -392,8 +394,12 @@ def credit_note_preview(*, invoice: Invoice, lines: list, reason: str) -> Credit
 
 
 @transaction.atomic
-def credit_note_create(*, invoice: Invoice, lines: list, reason: str, actor=None) -> CreditNote:
-    """Credit part or all of a finalized (or paid) invoice, per line; tax follows in proportion."""
+def credit_note_create(
+    *, invoice: Invoice, lines: list, reason: str, actor=None, approval=None
+) -> CreditNote:
+    """Credit part or all of a finalized (or paid) invoice, per line; tax follows in proportion. The
+    apply step of an approved ``credit_note`` request (billing.invoicing.reversals): callers ask
+    through ``credit_note_request``."""
     invoice = _lock(invoice)
     checked = credit_note_preview(invoice=invoice, lines=lines, reason=reason)
     wanted, subtotal, tax = checked.lines, checked.subtotal, checked.tax
@@ -431,6 +437,7 @@ def credit_note_create(*, invoice: Invoice, lines: list, reason: str, actor=None
             "total": note.total,
             "reason": reason,
             "lines": [{"invoice_line": ln.pk, "amount": a} for ln, a in wanted],
+            **({"approval": approval.pk} if approval is not None else {}),
         },
     )
     outbox_publish(

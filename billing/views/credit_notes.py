@@ -1,4 +1,5 @@
-"""The credit-note page of an invoice: one amount per line, issued through ``credit_note_create``."""
+"""The credit-note page of an invoice: one amount per line, asked for through ``credit_note_request``
+(issued by ``credit_note_create`` when an approver other than the requester approves)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from billing.invoicing import lifecycle
+from billing.invoicing import lifecycle, reversals
 from billing.invoicing.forms import CreditNoteForm
 from billing.models import CreditNoteLine, Invoice
 from billing.views.invoices import load_invoice
@@ -26,12 +27,14 @@ from revops.roles import can_write
 def _confirmation(invoice: Invoice, draft: lifecycle.CreditNoteDraft, reason: str) -> Confirmation:
     c = invoice.currency
     return Confirmation(
-        title=f"Issue a credit note of {money(draft.total, c)} on {invoice.number}?",
+        title=f"Ask for a credit note of {money(draft.total, c)} on {invoice.number}?",
         subject=invoice.number,
         consequence=(
-            f"A credit note for {money(draft.total, c)} including tax takes the next credit-note number, "
-            f"reduces what {invoice.customer.name} owes on {invoice.number} and posts its journal entry "
-            "(revenue already recognized goes to contra revenue). Once issued it cannot be withdrawn."
+            f"A credit note moves revenue, so it needs a second person: this asks an approver. Once "
+            f"another person approves, the credit note for {money(draft.total, c)} including tax takes "
+            f"the next credit-note number, reduces what {invoice.customer.name} owes on {invoice.number} "
+            "and posts its journal entry (revenue already recognized goes to contra revenue). Nothing "
+            "is issued before; you can withdraw the request while it waits."
         ),
         lines=[
             *((line.description, money(amount, c)) for line, amount in draft.lines),
@@ -41,7 +44,7 @@ def _confirmation(invoice: Invoice, draft: lifecycle.CreditNoteDraft, reason: st
         ],
         lines_title="What is credited",
         facts=[("Customer", invoice.customer.name), ("Invoice", invoice.number), ("Reason", reason)],
-        button=f"Issue credit note of {money(draft.total, c)}",
+        button=f"Ask for approval of a credit note of {money(draft.total, c)}",
         back=reverse("invoice-credit-note", args=[invoice.pk]),
     )
 
@@ -49,7 +52,7 @@ def _confirmation(invoice: Invoice, draft: lifecycle.CreditNoteDraft, reason: st
 @login_required
 @require_area("billing")
 def credit_note_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """GET: the credit-note form (one amount per line); POST (finance/admin): credit_note_create."""
+    """GET: the credit-note form (one amount per line); POST (finance/admin): credit_note_request."""
     invoice = load_invoice(pk)
     lines = [ln for ln in invoice.lines.all() if ln.amount > 0]
     credited = dict(
@@ -67,7 +70,7 @@ def credit_note_view(request: HttpRequest, pk: int) -> HttpResponse:
                 if not is_confirmed(request):
                     draft = lifecycle.credit_note_preview(invoice=invoice, lines=payload, reason=reason)
                     return confirm_page(request, _confirmation(invoice, draft, reason))
-                note = lifecycle.credit_note_create(
+                approval = reversals.credit_note_request(
                     invoice=invoice, lines=payload, reason=reason, actor=request.user
                 )
             except DomainError as exc:
@@ -75,11 +78,13 @@ def credit_note_view(request: HttpRequest, pk: int) -> HttpResponse:
                 if not exc.errors:
                     form.add_error(None, exc.detail)
             else:
+                p = approval.payload
                 messages.success(
                     request,
-                    f"Credit note {note.number} on {invoice.number} of {invoice.customer.name} issued for "
-                    f"{money(note.total, note.currency)} "
-                    f"(tax {money(note.tax, note.currency)} included).",
+                    f"Credit note of {money(Decimal(p['total']), invoice.currency)} on {invoice.number} of "
+                    f"{invoice.customer.name} (tax {money(Decimal(p['tax']), invoice.currency)} included) "
+                    f"waits for approval #{approval.pk}: another person must approve it before it is "
+                    "issued.",
                 )
                 return redirect("invoice", pk=pk)
     else:

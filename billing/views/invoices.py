@@ -27,6 +27,7 @@ from billing.display import decorate_invoices
 from billing.documents.invoice_doc import unprintable_party_characters
 from billing.documents.wording import overdue_days, proration_note
 from billing.invoicing import lifecycle
+from billing.invoicing import reversals as reversal_requests
 from billing.invoicing.build import invoice_refresh_draft
 from billing.invoicing.filters import InvoiceFilter
 from billing.invoicing.finalization import (
@@ -362,6 +363,7 @@ def _invoice_context(request: HttpRequest, invoice: Invoice, **forms) -> dict:
         "can_edit": editable,
         "can_refresh": editable and is_draft,
         "can_finalize": editable and is_draft,
+        "pending_reversal": reversal_requests.pending_for(invoice) if invoice.number else None,
         "can_void": editable and is_final and invoice.amount_paid == 0,
         "can_pay": editable and is_final and invoice.balance_due > 0,
         "can_reverse_payment": editable and invoice.status in (Invoice.Status.FINALIZED, Invoice.Status.PAID),
@@ -470,17 +472,27 @@ def invoice_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = VoidForm(request.POST)
     if form.is_valid():
         try:
-            invoice = lifecycle.invoice_void(
-                invoice=invoice, reason=form.cleaned_data["reason"], actor=request.user
-            )
+            if invoice.status == Invoice.Status.DRAFT:  # nothing numbered or posted: one person
+                invoice = lifecycle.invoice_void(
+                    invoice=invoice, reason=form.cleaned_data["reason"], actor=request.user
+                )
+            else:  # reverses the invoice's posting: a second person approves (maker-checker)
+                approval = reversal_requests.invoice_void_request(
+                    invoice=invoice, reason=form.cleaned_data["reason"], actor=request.user
+                )
         except DomainError as exc:
             apply_errors(form, exc.errors or [], rename={})
             if not exc.errors:
                 form.add_error(None, exc.detail)
         else:
-            messages.success(
-                request, f"Invoice {invoice.number} of {invoice.customer.name} is void. It keeps its number."
-            )
+            if invoice.status == Invoice.Status.VOID:
+                messages.success(request, f"Invoice of {invoice.customer.name} is void.")
+            else:
+                messages.success(
+                    request,
+                    f"Void of {invoice.number} of {invoice.customer.name} waits for approval "
+                    f"#{approval.pk}: another person must approve it. It keeps its number.",
+                )
             return redirect("invoice", pk=pk)
     context = _invoice_context(request, load_invoice(pk), void_form=form, open_form="void")
     return render(request, "billing/invoices/detail.html", context, status=400)

@@ -52,12 +52,13 @@ def test_irreversible_actions_confirm_first_and_a_payment_is_reversed(login, sho
     page.goto(f"/invoices/{book.paid.pk}/credit-note/")
     page.locator("input[name^=line_]").first.fill("4.00")
     page.fill("#id_reason", "Service credit")
-    page.get_by_role("button", name="Issue credit note…").click()
+    page.get_by_role("button", name="Ask for a credit note…").click()
+    expect(page.locator("#confirm-step")).to_contain_text("needs a second person")
     expect(page.locator("#confirm-step")).to_contain_text("Total credited, with tax")
     expect(page.locator("#confirm-step")).to_contain_text("4.40")
     shot("credit-note-confirm", keep="confirm-credit-note")
     page.locator("#confirm-action").click()
-    expect(page.locator(".flash").first).to_contain_text("Credit note")
+    expect(page.locator(".flash").first).to_contain_text("waits for approval")
 
     # Reverse the paid invoice's payment: a reason, the consequence, then the reversal.
     page.goto(f"/invoices/{book.paid.pk}/")

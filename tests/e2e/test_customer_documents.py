@@ -79,11 +79,19 @@ def test_overdue_invoice_payment_credit_note_and_statement(login, shot):
     page.get_by_role("link", name="Credit note…").click()
     page.locator("input[name^='line_']").first.fill("50.00")
     page.fill("#id_reason", "Outage in April")
-    page.get_by_role("button", name="Issue credit note…").click()
+    page.get_by_role("button", name="Ask for a credit note…").click()
     page.locator("#confirm-action").click()
-    expect(page.locator(".flash", has_text="Credit note CN-")).to_be_visible()
+    expect(page.locator(".flash", has_text="waits for approval")).to_be_visible()
+    expect(page.get_by_test_id("pending-reversal")).to_contain_text("Waiting for approval")
 
     from billing.models import CreditNote, Invoice
+    from revops.core.approvals.models import Approval
+    from tests.revops.factories import approve
+
+    assert not CreditNote.objects.filter(invoice_id=invoice.pk).exists()  # a request until approved
+    approve(Approval.objects.get(kind="credit_note", status="pending"))  # by a second person
+    page.reload()
+    expect(page.get_by_text("CN-").first).to_be_visible()
 
     invoice = Invoice.objects.get(pk=invoice.pk)
     note = CreditNote.objects.get(invoice=invoice)

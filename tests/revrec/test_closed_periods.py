@@ -26,7 +26,7 @@ from compliance.checks.ledger import nothing_posted_in_closed_periods
 from revops.core.approvals.models import Approval
 from revops.parties.models import Customer
 from revrec.models import AccountingPeriod, ContractModification, JournalEntry
-from tests.builders import approved_credit_grant, day, send_events
+from tests.builders import approved_credit_grant, day, send_events, through_approval
 from tests.closing import close_period
 
 pytestmark = pytest.mark.django_db
@@ -367,17 +367,17 @@ def credit_note(b):
         invoice__billing_date="2026-01-01",
         kind="one_time",
     ).get()
-    with today_in_march():
-        _run(
-            b["capture"],
-            b["finance"],
+    with today_in_march(), b["capture"](execute=True):
+        asked = b["finance"].post(
             "/api/v1/credit-notes",
             {
                 "invoice": line.invoice_id,
                 "reason": "Goodwill",
                 "lines": [{"invoice_line": line.pk, "amount": "100.00"}],
             },
+            format="json",
         )
+        through_approval(asked)  # a credit note waits for a second person
 
 
 ACTIONS = {

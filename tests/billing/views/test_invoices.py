@@ -10,10 +10,11 @@ import pytest
 
 from billing.invoicing.finalization import finalization_preview
 from billing.models import CreditNote, FinalizationRun, Invoice, InvoiceLine
+from revops.core.approvals.models import Approval
 from tests.billing.factories import ContractFactory
 from tests.billing.views.conftest import build, finalize
 from tests.builders import day, send_events
-from tests.revops.factories import ApprovalFactory, CustomerFactory
+from tests.revops.factories import ApprovalFactory, CustomerFactory, approve
 
 pytestmark = pytest.mark.django_db
 
@@ -254,6 +255,11 @@ def test_finalize_then_void_keeps_the_number(finance, drafts):
     response = finance.post(f"/invoices/{invoice.pk}/void/", {"reason": "Issued to the wrong entity"})
     assert response.status_code == 302
     invoice.refresh_from_db()
+    assert invoice.status == "finalized"  # voiding reverses its posting: a second person approves
+    waiting = finance.get(f"/invoices/{invoice.pk}/").content.decode()
+    assert "Waiting for approval" in waiting and "Void " + number in waiting
+    approve(Approval.objects.get(kind="invoice_void", status="pending"))
+    invoice.refresh_from_db()
     assert (invoice.status, invoice.number, invoice.void_reason) == (
         "void",
         number,
@@ -306,6 +312,8 @@ def test_credit_note_form_credits_a_line(finance, monthly):
     assert not CreditNote.objects.exists()
     response = finance.post(f"/invoices/{invoice.pk}/credit-note/", {**wanted, "confirm": "1"})
     assert response.status_code == 302
+    assert not CreditNote.objects.exists()  # a request: issued once a second person approves
+    approve(Approval.objects.get(kind="credit_note", status="pending"))
     note = CreditNote.objects.get()
     assert (note.subtotal, note.tax, note.total, note.reason) == (
         Decimal("4.00"),
