@@ -1,12 +1,13 @@
 /* The command palette (templates/partials/palette.html): "/" (outside a text field) or Ctrl+K / Cmd+K
    opens it anywhere; typing asks the search page for a compact list (fetch); ↑/↓ move through the
-   results, Enter opens the chosen one (or the first), Esc closes. No inline script or style (CSP). */
+   results, Enter or a click opens the chosen one (or the first), Esc closes. The field is a combobox
+   and the list a listbox of role=option items with aria-selected (no links inside: axe nested-interactive). No inline script or style (CSP). */
 (function () {
   "use strict";
 
   function dialog() { return document.getElementById("palette"); }
   function input() { return document.getElementById("palette-q"); }
-  function options() { return Array.prototype.slice.call(document.querySelectorAll("#palette-list [role=option]")); }
+  function options() { return Array.prototype.slice.call(document.querySelectorAll("#palette-list [role=option][data-href]")); }
 
   function typing(target) {
     if (!target) return false;
@@ -69,6 +70,11 @@
       return;
     }
     var d = dialog();
+    var option = event.target.closest && event.target.closest("#palette-list [role=option][data-href]");
+    if (option && d && d.open) { // options are not links (no nested interactive content): a click opens one
+      window.location.assign(option.getAttribute("data-href"));
+      return;
+    }
     if (d && d.open && event.target === d) d.close(); // a click on the backdrop
   });
 
