@@ -100,3 +100,40 @@ def test_at_390px_the_sidebar_folds_behind_a_menu_and_tables_scroll_in_their_car
     page.keyboard.press("Tab")  # the brand link, in the sidebar
     ring = page.evaluate("() => getComputedStyle(document.activeElement).outlineColor")
     assert ring == "rgb(157, 184, 255)", ring
+
+
+def test_the_open_palette_and_the_record_pages_have_no_serious_violations(login, live_server):
+    """The outside axe pass (palette open with results; invoice and contract pages; /favicon.ico):
+    the palette's listbox holds only role=option items, no links inside them (aria-required-children,
+    nested-interactive); a link in a <dd> is underlined (link-in-text-block); the favicon is served."""
+    book = build_book()
+    source = axe_source()
+    page = login("finance")
+    found = {}
+
+    page.keyboard.press("Control+k")
+    expect(page.locator("#palette")).to_be_visible()
+    found["palette empty"] = serious_violations(page, source)
+    page.keyboard.type("northwind")
+    options = page.locator("#palette-list").get_by_role("option")
+    expect(options.first).to_have_attribute("aria-selected", "true")
+    assert options.count() >= 2
+    assert page.locator("#palette-list a, #palette-list [tabindex]").count() == 0
+    found["palette open"] = serious_violations(page, source)
+    href = options.nth(1).get_attribute("data-href")
+    options.nth(1).click()  # a click opens an option, as Enter does (tests/e2e/test_find_by_number.py)
+    page.wait_for_url(f"**{href}")
+
+    for path in (f"/invoices/{book.paid.pk}/", f"/contracts/{book.active.pk}/"):
+        assert page.goto(path).status == 200
+        customer = page.locator("dd a").filter(has_text="Northwind Traders").first
+        underline = customer.evaluate("el => getComputedStyle(el).textDecorationLine")
+        assert underline == "underline", (path, underline)
+        found[path] = serious_violations(page, source)
+    assert not {k: v for k, v in found.items() if v}, found
+
+    icon = page.request.get(f"{live_server.url}/favicon.ico")
+    assert icon.status == 200
+    assert icon.url.endswith("/static/img/favicon.svg")
+    assert "image/svg+xml" in icon.headers["content-type"]
+    assert page.locator("link[rel=icon]").get_attribute("href").endswith("img/favicon.svg")
