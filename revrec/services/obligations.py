@@ -276,6 +276,44 @@ def allocate_specs(contract: Contract, specs: list[dict]) -> tuple[dict, dict]:
     return allocations, sources
 
 
+def obligation_create_from_spec(
+    contract: Contract,
+    spec: dict,
+    allocation,
+    source: str,
+    entry: SSPEntry | None,
+    *,
+    ssp_as_of: date,
+    variable_consideration: Decimal = ZERO,
+) -> PerformanceObligation:
+    """One performance obligation from its spec and its allocation (None for variable consideration
+    only), linked to its contract lines; the caller writes the audit event."""
+    po = PerformanceObligation.objects.create(
+        contract=contract,
+        contract_version=contract.version,
+        key=spec["key"],
+        product=spec["product"],
+        currency=contract.currency,
+        recognition=spec["recognition"],
+        start=spec["start"],
+        end=spec["end"],
+        ssp=allocation.ssp if allocation else ZERO,
+        ssp_source=source,
+        ssp_entry=entry,
+        fixed_price=spec["fixed"],
+        allocated_amount=allocation.allocated if allocation else ZERO,
+        variable=spec["variable"],
+        variable_consideration=variable_consideration,
+        inception_ssp=allocation.ssp if allocation else None,
+        progress_measure=spec.get("progress_measure", "output"),
+        progress_places=spec.get("progress_places"),
+        series=spec["series"],
+        ssp_as_of=ssp_as_of,
+    )
+    po.lines.set(spec["lines"])
+    return po
+
+
 @transaction.atomic
 def obligations_create(*, contract: Contract, actor=None) -> list[PerformanceObligation]:
     """At activation: create the POs and allocate the transaction price (idempotent per version)."""
@@ -292,29 +330,15 @@ def obligations_create(*, contract: Contract, actor=None) -> list[PerformanceObl
             continue
         allocation = allocations.get(spec["key"])
         source, entry = sources.get(spec["key"], ("variable consideration", None))
-        po = PerformanceObligation.objects.create(
-            contract=contract,
-            contract_version=contract.version,
-            key=spec["key"],
-            product=spec["product"],
-            currency=contract.currency,
-            recognition=spec["recognition"],
-            start=spec["start"],
-            end=spec["end"],
-            ssp=allocation.ssp if allocation else ZERO,
-            ssp_source=source,
-            ssp_entry=entry,
-            fixed_price=spec["fixed"],
-            allocated_amount=allocation.allocated if allocation else ZERO,
-            variable=spec["variable"],
-            variable_consideration=spec.get("variable_amount", ZERO),
-            inception_ssp=allocation.ssp if allocation else None,
-            progress_measure=spec.get("progress_measure", "output"),
-            progress_places=spec.get("progress_places"),
-            series=spec["series"],
+        po = obligation_create_from_spec(
+            contract,
+            spec,
+            allocation,
+            source,
+            entry,
             ssp_as_of=contract.start_date,
+            variable_consideration=spec.get("variable_amount", ZERO),
         )
-        po.lines.set(spec["lines"])
         created.append(po)
     from revrec.services.estimates import estimates_at_inception
 

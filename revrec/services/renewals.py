@@ -17,7 +17,7 @@ from revops.core.audit.actions import AuditAction
 from revops.core.audit.services import audit_record
 from revrec.allocation import AllocationError, allocate
 from revrec.models import PerformanceObligation
-from revrec.services.obligations import obligation_specs, spec_ssp_line
+from revrec.services.obligations import obligation_create_from_spec, obligation_specs, spec_ssp_line
 
 ZERO = Decimal(0)
 
@@ -58,28 +58,7 @@ def renewal_obligations_create(
             continue
         allocation = allocations.get(spec["key"])
         source, entry = pairs[spec["key"]][1] if spec["key"] in pairs else ("variable consideration", None)
-        po = PerformanceObligation.objects.create(
-            contract=contract,
-            contract_version=contract.version,
-            key=spec["key"],
-            product=spec["product"],
-            currency=contract.currency,
-            recognition=spec["recognition"],
-            start=spec["start"],
-            end=spec["end"],
-            ssp=allocation.ssp if allocation else ZERO,
-            ssp_source=source,
-            ssp_entry=entry,
-            fixed_price=spec["fixed"],
-            allocated_amount=allocation.allocated if allocation else ZERO,
-            variable=spec["variable"],
-            inception_ssp=allocation.ssp if allocation else None,
-            progress_measure=spec.get("progress_measure", "output"),
-            progress_places=spec.get("progress_places"),
-            series=spec["series"],
-            ssp_as_of=term_start,
-        )
-        po.lines.set(spec["lines"])
+        po = obligation_create_from_spec(contract, spec, allocation, source, entry, ssp_as_of=term_start)
         created.append(po)
     audit_record(
         actor=actor,
