@@ -24,29 +24,33 @@ from revrec.services.modifications.treatments import ZERO
 from revrec.services.obligations import active_obligations, obligation_specs, spec_ssp_line
 
 
+def _live_schedules(po):
+    return po.schedules.filter(
+        status__in=[RevenueSchedule.Status.APPROVED, RevenueSchedule.Status.PENDING_APPROVAL]
+    )
+
+
+def _supersede_schedule(sched: RevenueSchedule, *, user, changes: dict) -> None:
+    """The schedule is superseded by a contract modification; its pending approval is cancelled."""
+    sched.status = RevenueSchedule.Status.SUPERSEDED
+    sched.save(update_fields=["status"])
+    Approval.objects.filter(
+        kind="revenue_schedule",
+        object_type="revrec.revenueschedule",
+        object_id=str(sched.pk),
+        status=Approval.Status.PENDING,
+    ).update(status=Approval.Status.CANCELLED)
+    audit_record(actor=user, action=AuditAction.SCHEDULE_SUPERSEDED, obj=sched, changes=changes)
+
+
 def _replace_schedule(po, lines, *, treatment: str, user, note: str) -> RevenueSchedule:
     """Supersede the live schedule with a new approved version; periods already posted keep their entry."""
     posted: dict[str, tuple[int, Decimal]] = {}
-    for sched in po.schedules.filter(
-        status__in=[RevenueSchedule.Status.APPROVED, RevenueSchedule.Status.PENDING_APPROVAL]
-    ):
+    for sched in _live_schedules(po):
         for ln in sched.lines.all():
             if ln.posted_entry_id:
                 posted[ln.period] = (ln.posted_entry_id, ln.amount)
-        sched.status = RevenueSchedule.Status.SUPERSEDED
-        sched.save(update_fields=["status"])
-        Approval.objects.filter(
-            kind="revenue_schedule",
-            object_type="revrec.revenueschedule",
-            object_id=str(sched.pk),
-            status=Approval.Status.PENDING,
-        ).update(status=Approval.Status.CANCELLED)
-        audit_record(
-            actor=user,
-            action=AuditAction.SCHEDULE_SUPERSEDED,
-            obj=sched,
-            changes={"by": "contract modification"},
-        )
+        _supersede_schedule(sched, user=user, changes={"by": "contract modification"})
     version = max([s.version for s in po.schedules.all()] or [0]) + 1
     new = RevenueSchedule.objects.create(
         obligation=po,
@@ -96,21 +100,10 @@ def _replace_schedule(po, lines, *, treatment: str, user, note: str) -> RevenueS
 def _retire_schedules(po, *, user) -> None:
     """An obligation removed before it started (a trial canceled before conversion, a future line
     removed) earns nothing: its live schedules are superseded, their pending approvals cancelled."""
-    for sched in po.schedules.filter(
-        status__in=[RevenueSchedule.Status.APPROVED, RevenueSchedule.Status.PENDING_APPROVAL]
-    ):
-        sched.status = RevenueSchedule.Status.SUPERSEDED
-        sched.save(update_fields=["status"])
-        Approval.objects.filter(
-            kind="revenue_schedule",
-            object_type="revrec.revenueschedule",
-            object_id=str(sched.pk),
-            status=Approval.Status.PENDING,
-        ).update(status=Approval.Status.CANCELLED)
-        audit_record(
-            actor=user,
-            action=AuditAction.SCHEDULE_SUPERSEDED,
-            obj=sched,
+    for sched in _live_schedules(po):
+        _supersede_schedule(
+            sched,
+            user=user,
             changes={"by": "contract modification", "obligation_removed_before_start": po.key},
         )
 
