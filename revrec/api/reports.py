@@ -51,6 +51,10 @@ FORMAT = OpenApiParameter(
     "format", str, enum=["json", "csv", "xlsx"], description="json (default), csv or xlsx"
 )
 CURRENCY = OpenApiParameter("currency", str, description="ISO code; default: the most used currency")
+MONTH_RANGE = [
+    OpenApiParameter("start", str, required=True, description="YYYY-MM"),
+    OpenApiParameter("end", str, required=True, description="YYYY-MM, exclusive"),
+]
 
 
 class ReportView(ApiView):
@@ -99,8 +103,7 @@ class WaterfallReportView(ReportView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("start", str, required=True, description="YYYY-MM"),
-            OpenApiParameter("end", str, required=True, description="YYYY-MM, exclusive"),
+            *MONTH_RANGE,
             CURRENCY,
             FORMAT,
         ],
@@ -167,8 +170,7 @@ class RevenueReportView(ReportView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("start", str, required=True, description="YYYY-MM"),
-            OpenApiParameter("end", str, required=True, description="YYYY-MM, exclusive"),
+            *MONTH_RANGE,
             OpenApiParameter("group_by", str, enum=["product", "customer"]),
             CURRENCY,
             FORMAT,
@@ -191,8 +193,7 @@ class TrialBalanceReportView(ReportView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("start", str, required=True, description="YYYY-MM"),
-            OpenApiParameter("end", str, required=True, description="YYYY-MM, exclusive"),
+            *MONTH_RANGE,
             CURRENCY,
             FORMAT,
         ],
@@ -215,8 +216,7 @@ class SubscriptionMetricsReportView(ReportView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("start", str, required=True, description="YYYY-MM"),
-            OpenApiParameter("end", str, required=True, description="YYYY-MM, exclusive"),
+            *MONTH_RANGE,
             CURRENCY,
             FORMAT,
         ],
