@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from billing.contracts.models import Contract, ContractLine, ContractVersion
-from billing.contracts.selectors import contract_snapshot, current_lines
+from billing.contracts.models import Contract, ContractLine
+from billing.contracts.selectors import current_lines
+from billing.contracts.services.versions import contract_version_record
 from billing.contracts.terms import line_range
 from billing.contracts.validation import CHANGE_FIELDS, clean_amendment, clean_date, raise_if_invalid
 from billing.contracts.value import contract_transaction_price
@@ -160,14 +161,13 @@ def amendment_apply(
     contract.version = version
     contract.transaction_price = contract_transaction_price(contract)
     contract.save(update_fields=["version", "transaction_price"])
-    ContractVersion.objects.create(
+    contract_version_record(
         contract=contract,
         version=version,
         effective_date=eff,
         kind="amendment",
         changes=jsonable(recorded),
-        snapshot=contract_snapshot(contract),
-        created_by=actor if getattr(actor, "pk", None) else None,
+        actor=actor,
     )
     audit_record(
         actor=actor,

@@ -16,6 +16,7 @@ from billing.contracts.selectors import contract_snapshot, current_lines, pendin
 from billing.contracts.services.changes import advance_billed_credit
 from billing.contracts.services.override_requests import override_rebind, override_summary
 from billing.contracts.services.renewals import clean_policy, policy_create, policy_dict
+from billing.contracts.services.versions import contract_version_record
 from billing.contracts.terms import line_range
 from billing.contracts.trials import clean_trial_terms, plan_trials
 from billing.contracts.validation import clean_date, clean_lines, raise_if_invalid
@@ -291,14 +292,13 @@ def contract_terminate(*, contract: Contract, effective_date, actor=None) -> Con
     contract.version = version
     contract.transaction_price = contract_transaction_price(contract)
     contract.save(update_fields=["status", "terminated_on", "version", "transaction_price"])
-    ContractVersion.objects.create(
+    contract_version_record(
         contract=contract,
         version=version,
         effective_date=eff,
         kind="termination",
         changes=[{"terminated_on": str(eff)}],
-        snapshot=contract_snapshot(contract),
-        created_by=actor if getattr(actor, "pk", None) else None,
+        actor=actor,
     )
     audit_record(
         actor=actor,

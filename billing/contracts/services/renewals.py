@@ -23,7 +23,7 @@ from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from billing.contracts.extensions import check_contract_change
-from billing.contracts.models import Contract, ContractLine, ContractRenewal, ContractVersion, RenewalPolicy
+from billing.contracts.models import Contract, ContractLine, ContractRenewal, RenewalPolicy
 from billing.contracts.overrides import line_override, norm, threshold_pct
 from billing.contracts.renewals import (
     cancellation_scheduled,
@@ -35,7 +35,7 @@ from billing.contracts.renewals import (
     renewal_outlook,
     renewed_price,
 )
-from billing.contracts.selectors import contract_snapshot
+from billing.contracts.services.versions import contract_version_record
 from billing.contracts.validation import raise_if_invalid
 from billing.contracts.value import contract_transaction_price, line_fixed_value
 from revops.core.audit.actions import AuditAction
@@ -451,14 +451,13 @@ def _apply(
         *renewal.lines,
         {"end_date": {"from": str(before_end), "to": str(end)}},
     ]
-    ContractVersion.objects.create(
+    contract_version_record(
         contract=contract,
         version=version,
         effective_date=start,
         kind="renewal",
         changes=jsonable(changes),
-        snapshot=contract_snapshot(contract),
-        created_by=actor if getattr(actor, "pk", None) else None,
+        actor=actor,
     )
     audit_record(
         actor=actor,

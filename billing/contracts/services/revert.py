@@ -7,7 +7,7 @@ from datetime import date
 from django.db import transaction
 
 from billing.contracts.models import Contract, ContractLine, ContractVersion
-from billing.contracts.selectors import contract_snapshot
+from billing.contracts.services.versions import contract_version_record
 from billing.contracts.value import contract_transaction_price
 from billing.contracts.variable import FIELDS as VARIABLE_FIELDS
 from revops.core.audit.actions import AuditAction
@@ -96,14 +96,13 @@ def contract_amendment_revert(*, contract: Contract, version: int, actor=None, r
     contract.version = new_version
     contract.transaction_price = contract_transaction_price(contract)
     contract.save(update_fields=["version", "transaction_price", "end_date"])
-    ContractVersion.objects.create(
+    contract_version_record(
         contract=contract,
         version=new_version,
         effective_date=amended.effective_date,
         kind="reversion",
         changes=jsonable([{"reverts_version": version, "reason": reason[:500]}, *recorded]),
-        snapshot=contract_snapshot(contract),
-        created_by=actor if getattr(actor, "pk", None) else None,
+        actor=actor,
     )
     audit_record(
         actor=actor,
