@@ -55,6 +55,17 @@ def _actor_ref(actor):
     return actor if getattr(actor, "pk", None) else None
 
 
+def _scheduled_change_record(
+    *, contract: Contract, actor, action: str, topic: str, audit: dict, payload: dict | None = None, **fields
+) -> ScheduledChange:
+    """Create the scheduled change (``fields``: its kind, dates and changes), audit it on the contract
+    and publish it to the outbox, in the caller's transaction."""
+    change = ScheduledChange.objects.create(contract=contract, created_by=_actor_ref(actor), **fields)
+    audit_record(actor=actor, action=action, obj=contract, changes={"scheduled_change": change.pk, **audit})
+    outbox_publish(topic=topic, obj=contract, payload=_payload(change, contract, actor, **(payload or {})))
+    return change
+
+
 def _payload(change: ScheduledChange, contract: Contract, actor, **extra) -> dict:
     return {
         "contract": contract.pk,
@@ -195,20 +206,16 @@ def contract_cancel(*, contract: Contract, at: str, actor=None, on: date | None 
         )
     if effective <= on:
         raise Conflict(f"{contract.number}'s term already ended on {contract.end_date:%Y-%m-%d}.")
-    change = ScheduledChange.objects.create(
+    change = _scheduled_change_record(
         contract=contract,
+        actor=actor,
+        action=AuditAction.CONTRACT_CANCEL_SCHEDULED,
+        topic="contract.cancel_scheduled",
+        audit={"at": at, "effective_date": effective},
         kind=ScheduledChange.Kind.CANCELLATION,
         cancel_at=at,
         effective_date=effective,
-        created_by=_actor_ref(actor),
     )
-    audit_record(
-        actor=actor,
-        action=AuditAction.CONTRACT_CANCEL_SCHEDULED,
-        obj=contract,
-        changes={"scheduled_change": change.pk, "at": at, "effective_date": effective},
-    )
-    outbox_publish(topic="contract.cancel_scheduled", obj=contract, payload=_payload(change, contract, actor))
     contract.scheduled_cancellation = change
     return contract
 
@@ -251,25 +258,17 @@ def scheduled_change_create(
             "that day would never apply.",
             field="effective_date",
         )
-    change = ScheduledChange.objects.create(
+    return _scheduled_change_record(
         contract=contract,
+        actor=actor,
+        action=AuditAction.CONTRACT_CHANGE_SCHEDULED,
+        topic="contract.change_scheduled",
+        audit={"effective_date": eff, "changes": changes},
+        payload={"changes": changes},
         kind=ScheduledChange.Kind.AMENDMENT,
         effective_date=eff,
         changes=changes,
-        created_by=_actor_ref(actor),
     )
-    audit_record(
-        actor=actor,
-        action=AuditAction.CONTRACT_CHANGE_SCHEDULED,
-        obj=contract,
-        changes={"scheduled_change": change.pk, "effective_date": eff, "changes": changes},
-    )
-    outbox_publish(
-        topic="contract.change_scheduled",
-        obj=contract,
-        payload=_payload(change, contract, actor, changes=changes),
-    )
-    return change
 
 
 # --- withdraw -----------------------------------------------------------------------------------------------
