@@ -269,8 +269,20 @@ def invoice_void(*, invoice: Invoice, reason: str = "", actor=None, approval=Non
 
 
 @transaction.atomic
-def payment_record(*, invoice: Invoice, amount, paid_on, reference: str = "", actor=None) -> Payment:
+def payment_record(
+    *, invoice: Invoice, amount, paid_on, reference: str = "", actor=None, expected_paid=None
+) -> Payment:
+    """Record a payment received. ``expected_paid`` (the invoice's amount paid as the person confirming
+    saw it) makes the call conditional: if other payments were recorded since — a replayed or doubled
+    confirmation — nothing is recorded (409)."""
     invoice = _lock(invoice)
+    if expected_paid is not None and invoice.amount_paid != expected_paid:
+        raise Conflict(
+            f"Payments on {invoice.number} changed since this payment was confirmed (paid "
+            f"{round_money(invoice.amount_paid, invoice.currency)} {invoice.currency}, not "
+            f"{round_money(expected_paid, invoice.currency)}): nothing was recorded. Check the invoice's "
+            "payments before recording it again."
+        )
     errors: list[FieldError] = []
     try:
         value = parse_decimal(amount, field="amount")

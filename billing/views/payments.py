@@ -4,6 +4,7 @@ states the consequence (revops.core.confirm)."""
 from __future__ import annotations
 
 import functools
+from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -69,7 +70,19 @@ def _payment_confirmation(invoice: Invoice, data: dict) -> Confirmation:
         ],
         button=f"Record payment of {money(data['amount'], c)}",
         back=reverse("invoice", args=[invoice.pk]),
+        seen=[(PAID_SEEN, str(invoice.amount_paid))],
     )
+
+
+PAID_SEEN = "paid_before"  # the invoice's amount paid when the confirmation was shown
+
+
+def _paid_seen(request: HttpRequest):
+    """The amount paid the confirmation showed, or None when the POST does not carry a valid one."""
+    try:
+        return Decimal(request.POST.get(PAID_SEEN, ""))
+    except (InvalidOperation, ValueError):
+        return None
 
 
 @login_required
@@ -89,10 +102,14 @@ def invoice_payment_view(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.user,
         )
         try:
-            if not is_confirmed(request):
+            seen = _paid_seen(request) if is_confirmed(request) else None
+            if seen is None or not seen.is_finite():
+                # Not confirmed yet (or a confirmation without the state it showed): check, then ask.
                 checked_without_saving(record)  # what the service refuses is a form error before the step
                 return confirm_page(request, _payment_confirmation(invoice, data))
-            payment = record()
+            # Recorded only if the invoice's payments are still those the confirmation showed: a replayed
+            # or doubled confirmation finds them changed and records nothing.
+            payment = record(expected_paid=seen)
         except DomainError as exc:
             apply_errors(form, exc.errors, rename={"date": "date", "paid_on": "date"})
             if not exc.errors:

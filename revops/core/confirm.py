@@ -35,15 +35,20 @@ class Confirmation:
     lines_title: str = ""
     danger: bool = False
     subject: str = ""
+    # Fields the page adds to what was posted: the state the person saw (e.g. what the invoice had been
+    # paid), so the confirmed POST acts only if it is still so — a replayed or doubled confirmation finds
+    # it changed and does nothing.
+    seen: list[tuple[str, str]] = field(default_factory=list)
 
 
 def confirm_page(request: HttpRequest, confirmation: Confirmation) -> HttpResponse:
     """The confirmation page, posting back to the same URL with what was posted plus ``confirm=1``."""
+    seen = {name for name, _value in confirmation.seen}
     carried = [
         (name, value)
         for name in request.POST
-        if name not in NOT_CARRIED
+        if name not in NOT_CARRIED and name not in seen
         for value in request.POST.getlist(name)
-    ]
+    ] + list(confirmation.seen)
     context = {"c": confirmation, "carried": carried, "action": request.path}
     return render(request, "core/confirm.html", context)

@@ -51,7 +51,7 @@ def test_a_payment_dated_in_a_closed_period_says_where_it_posts(
     with django_capture_on_commit_callbacks(execute=True):
         page = client.post(
             f"/invoices/{invoices[1].pk}/payments/",
-            {"amount": "1.00", "date": "2026-01-15", "reference": "ui", "confirm": "1"},
+            {"amount": "1.00", "date": "2026-01-15", "reference": "ui", "confirm": "1", "paid_before": "0"},
             follow=True,
         )
     assert page.status_code == 200

@@ -284,16 +284,39 @@ def test_payment_marks_the_invoice_paid_and_overpayment_is_a_field_error(finance
     asked = finance.post(f"/invoices/{invoice.pk}/payments/", first).content.decode()
     assert "Record a payment of" in asked and "Balance due after" in asked and "reversing entry" in asked
     assert Invoice.objects.get(pk=invoice.pk).amount_paid == 0  # nothing recorded before the confirmation
-    finance.post(f"/invoices/{invoice.pk}/payments/", {**first, "confirm": "1"})
+    assert 'name="paid_before" value="0' in asked  # the state the confirmation showed travels with it
+    finance.post(f"/invoices/{invoice.pk}/payments/", {**first, "confirm": "1", "paid_before": "0"})
     invoice.refresh_from_db()
     assert (invoice.status, invoice.amount_paid) == ("finalized", Decimal("4.00"))
     finance.post(
-        f"/invoices/{invoice.pk}/payments/", {"amount": "6.00", "date": "2026-04-25", "confirm": "1"}
+        f"/invoices/{invoice.pk}/payments/",
+        {"amount": "6.00", "date": "2026-04-25", "confirm": "1", "paid_before": "4.00"},
     )
     invoice.refresh_from_db()
     assert invoice.status == "paid" and invoice.balance_due == 0
     html = finance.get(f"/invoices/{invoice.pk}/").content.decode()
     assert "W1" in html and "25 Apr 2026" in html and "Record payment" not in html
+
+
+def test_a_replayed_or_doubled_payment_confirmation_records_nothing(finance, drafts):
+    """An outside abuse test posted the confirmed payment twice (a double submit, a browser resubmit)
+    and got two payments. The confirmation carries what the invoice had been paid when it was shown; a
+    second POST of it finds that changed and records nothing — and a POST that skips the page is asked."""
+    invoice = finalize(drafts[0])
+    confirmed = {
+        "amount": "1.00",
+        "date": "2026-04-20",
+        "reference": "dup",
+        "confirm": "1",
+        "paid_before": "0",
+    }
+    finance.post(f"/invoices/{invoice.pk}/payments/", confirmed)
+    again = finance.post(f"/invoices/{invoice.pk}/payments/", confirmed)
+    assert again.status_code == 400 and "changed since this payment was confirmed" in again.content.decode()
+    skipped = finance.post(f"/invoices/{invoice.pk}/payments/", {**confirmed, "paid_before": ""})
+    assert "Record a payment of" in skipped.content.decode()  # asked again, not recorded
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == Decimal("1.00") and invoice.payments.count() == 1
 
 
 def test_credit_note_form_credits_a_line(finance, monthly):
