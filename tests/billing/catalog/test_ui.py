@@ -455,13 +455,15 @@ def test_navigation_and_dashboard_widget(ui_for, demo):
     html = ui_for("pricing").get("/").content.decode()
     assert 'href="/pricing/plans/"' in html and 'href="/pricing/simulator/"' in html
     assert html.index(">Pricing<") < html.index(">Operations<")
-    assert "5 published versions · 1 draft awaiting publication" in html
+    assert "6 published versions · 1 draft awaiting publication" in html
 
 
 def test_demo_seeder_is_idempotent(demo):
     counts = (Plan.objects.count(), PlanVersion.objects.count(), Charge.objects.count())
     assert seed_catalog() == "nothing new"
-    assert (Plan.objects.count(), PlanVersion.objects.count(), Charge.objects.count()) == counts == (4, 6, 11)
+    assert (
+        (Plan.objects.count(), PlanVersion.objects.count(), Charge.objects.count()) == counts == (5, 7, 12)
+    )  # with the ramp deals' annual plan
     growth = {v.number: v for v in PlanVersion.objects.filter(plan__code="api-growth")}
     assert growth[2].effective_from == date(2026, 7, 1) and growth[3].status == "draft"
     tokens = Charge.objects.get(version__plan__code="ai-tokens", code="tokens")
